@@ -1,0 +1,92 @@
+package checkpoints
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// DeadLetter is one object a target refused for good, with the vendor's code
+// and message.
+type DeadLetter struct {
+	ID        int64
+	Route     string
+	Vendor    string
+	Entity    string
+	RecordKey string
+	EventIDs  []string
+	Payload   []byte
+	Code      string
+	Message   string
+	Attempts  int
+	Status    string // "open", "retried", "resolved"
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AddDeadLetter stores a dead letter and returns its id.
+func (t *Tx) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO dead_letters
+		(route, vendor, entity, record_key, event_ids, payload, code, message, attempts, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+		d.Route, d.Vendor, d.Entity, d.RecordKey, strings.Join(d.EventIDs, ","), d.Payload, d.Code, d.Message, d.Attempts, t.now, t.now)
+	if err != nil {
+		return 0, wrap("add dead letter", err)
+	}
+	return res.LastInsertId()
+}
+
+// DeadLetterFilter selects dead letters; empty fields match everything.
+type DeadLetterFilter struct {
+	Route  string
+	Code   string
+	Status string
+}
+
+// DeadLetters lists dead letters, oldest first.
+func (s *Store) DeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLetter, error) {
+	q := `SELECT id, route, vendor, entity, record_key, event_ids, payload, code, message, attempts, status, created_at, updated_at
+		FROM dead_letters WHERE 1=1`
+	var args []any
+	if f.Route != "" {
+		q += " AND route = ?"
+		args = append(args, f.Route)
+	}
+	if f.Code != "" {
+		q += " AND code = ?"
+		args = append(args, f.Code)
+	}
+	if f.Status != "" {
+		q += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY id", args...)
+	if err != nil {
+		return nil, wrap("dead letters", err)
+	}
+	defer rows.Close()
+	var out []DeadLetter
+	for rows.Next() {
+		var d DeadLetter
+		var ids, created, updated string
+		if err := rows.Scan(&d.ID, &d.Route, &d.Vendor, &d.Entity, &d.RecordKey, &ids, &d.Payload, &d.Code, &d.Message,
+			&d.Attempts, &d.Status, &created, &updated); err != nil {
+			return nil, wrap("dead letters", err)
+		}
+		if ids != "" {
+			d.EventIDs = strings.Split(ids, ",")
+		}
+		d.CreatedAt, _ = time.Parse(timeFormat, created)
+		d.UpdatedAt, _ = time.Parse(timeFormat, updated)
+		out = append(out, d)
+	}
+	return out, wrap("dead letters", rows.Err())
+}
+
+// CountDeadLetters counts open dead letters of a route ("" = all routes).
+func (s *Store) CountDeadLetters(ctx context.Context, route string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM dead_letters WHERE status = 'open' AND (? = '' OR route = ?)`,
+		route, route).Scan(&n)
+	return n, wrap("count dead letters", err)
+}

@@ -1,0 +1,60 @@
+package checkpoints
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// FieldStamp is what the ledger keeps of one written field: the source change
+// time of the value and a hash of it.
+type FieldStamp struct {
+	At   time.Time `json:"at"`
+	Hash string    `json:"h"`
+}
+
+// LedgerEntry is what crmsync last wrote to one target record.
+type LedgerEntry struct {
+	Fields      map[string]FieldStamp
+	ContentHash string
+	UpdatedAt   time.Time
+}
+
+// Ledger returns the entries of the given record keys (missing keys are
+// absent from the map).
+func (s *Store) Ledger(ctx context.Context, vendor, entity string, keys []string) (map[string]LedgerEntry, error) {
+	out := make(map[string]LedgerEntry, len(keys))
+	for _, k := range keys {
+		var fields, hash, at string
+		err := s.db.QueryRowContext(ctx, `SELECT fields, content_hash, updated_at FROM write_ledger
+			WHERE vendor = ? AND entity = ? AND record_key = ?`, vendor, entity, k).Scan(&fields, &hash, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, wrap("ledger", err)
+		}
+		e := LedgerEntry{ContentHash: hash}
+		if err := json.Unmarshal([]byte(fields), &e.Fields); err != nil {
+			return nil, wrap("ledger: decode "+k, err)
+		}
+		e.UpdatedAt, _ = time.Parse(timeFormat, at)
+		out[k] = e
+	}
+	return out, nil
+}
+
+// PutLedger stores the entry of one target record.
+func (t *Tx) PutLedger(ctx context.Context, vendor, entity, key string, e LedgerEntry) error {
+	b, err := json.Marshal(e.Fields)
+	if err != nil {
+		return wrap("put ledger", err)
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO write_ledger (vendor, entity, record_key, content_hash, fields, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vendor, entity, record_key)
+		DO UPDATE SET content_hash = excluded.content_hash, fields = excluded.fields, updated_at = excluded.updated_at`,
+		vendor, entity, key, e.ContentHash, string(b), t.now)
+	return wrap("put ledger", err)
+}

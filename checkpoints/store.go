@@ -1,0 +1,281 @@
+// Package checkpoints is crmsync's durable state: one SQLite file (WAL) that
+// holds source cursors, route positions, the identity map, the write ledger,
+// dead letters, daily quota usage and inbound delivery receipts. The file is
+// the whole state of one instance; it can be copied for audit or to move an
+// instance.
+package checkpoints
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// ErrNotFound is returned by lookups that found nothing.
+var ErrNotFound = errors.New("checkpoints: not found")
+
+const timeFormat = time.RFC3339Nano
+
+// Store is the state database. It is safe for concurrent use; writes are
+// serialised on one connection.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the state file at path and applies every
+// pending migration.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	// One connection: SQLite serialises writers anyway, and a single
+	// connection never sees SQLITE_BUSY from itself.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations table: %w", err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	current, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if latest := ms[len(ms)-1].version; current > latest {
+		return fmt.Errorf("schema version %d is newer than this crmsync knows (%d): upgrade crmsync", current, latest)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, s.now().UTC().Format(timeFormat)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the highest applied migration (0 for a new file).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// Update runs fn in one write transaction: everything fn does is stored
+// together or not at all.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, now: s.now().UTC().Format(timeFormat)}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("state: commit: %w", err)
+	}
+	return nil
+}
+
+// Tx is one write transaction (see Store.Update).
+type Tx struct {
+	tx  *sql.Tx
+	now string
+}
+
+// ---- source cursors ----
+
+// SetCursor stores the resume position of a source.
+func (t *Tx) SetCursor(ctx context.Context, source, cursor string) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO source_cursors (source, cursor, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`, source, cursor, t.now)
+	return wrap("set cursor", err)
+}
+
+// Cursor returns the stored position of a source, or ErrNotFound.
+func (s *Store) Cursor(ctx context.Context, source string) (cursor string, updated time.Time, err error) {
+	var at string
+	err = s.db.QueryRowContext(ctx, `SELECT cursor, updated_at FROM source_cursors WHERE source = ?`, source).Scan(&cursor, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return "", time.Time{}, wrap("cursor", err)
+	}
+	updated, _ = time.Parse(timeFormat, at)
+	return cursor, updated, nil
+}
+
+// ---- route positions ----
+
+// SetRoutePosition records the stream sequence a route has settled up to.
+// Positions only move forward.
+func (t *Tx) SetRoutePosition(ctx context.Context, route string, seq uint64) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO route_positions (route, stream_seq, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (route) DO UPDATE SET stream_seq = MAX(stream_seq, excluded.stream_seq), updated_at = excluded.updated_at`,
+		route, int64(seq), t.now)
+	return wrap("set route position", err)
+}
+
+// RoutePosition returns the settled stream sequence of a route (0 if none).
+func (s *Store) RoutePosition(ctx context.Context, route string) (uint64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT stream_seq FROM route_positions WHERE route = ?`, route).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return uint64(seq), wrap("route position", err)
+}
+
+// ---- quota ----
+
+// AddQuota adds n requests to an account's count for the UTC day of at and
+// returns the new total.
+func (s *Store) AddQuota(ctx context.Context, account string, at time.Time, n int) (int, error) {
+	day := at.UTC().Format("2006-01-02")
+	var total int
+	err := s.db.QueryRowContext(ctx, `INSERT INTO quota_usage (account, day, requests) VALUES (?, ?, ?)
+		ON CONFLICT (account, day) DO UPDATE SET requests = requests + excluded.requests
+		RETURNING requests`, account, day, n).Scan(&total)
+	return total, wrap("add quota", err)
+}
+
+// QuotaUsed returns an account's request count for the UTC day of at.
+func (s *Store) QuotaUsed(ctx context.Context, account string, at time.Time) (int, error) {
+	var total int
+	err := s.db.QueryRowContext(ctx, `SELECT requests FROM quota_usage WHERE account = ? AND day = ?`,
+		account, at.UTC().Format("2006-01-02")).Scan(&total)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return total, wrap("quota used", err)
+}
+
+// ---- inbound deliveries ----
+
+// Delivery returns the content hash last accepted for a pushed record, or
+// ErrNotFound.
+func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string) (contentHash string, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT content_hash FROM deliveries WHERE vendor = ? AND entity = ? AND external_id = ?`,
+		vendor, entity, externalID).Scan(&contentHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return contentHash, wrap("delivery", err)
+}
+
+// RecordDelivery stores the content hash of a pushed record once its event
+// is on the bus.
+func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (vendor, entity, external_id, content_hash, event_id, received_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (vendor, entity, external_id) DO UPDATE SET content_hash = excluded.content_hash,
+			event_id = excluded.event_id, received_at = excluded.received_at`,
+		vendor, entity, externalID, contentHash, eventID, s.now().UTC().Format(timeFormat))
+	return wrap("record delivery", err)
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("state: %s: %w", op, err)
+}
+
+// TakeQuota counts one request against an account's daily limit for the UTC
+// day of at. It returns false, counting nothing, when the day's count has
+// reached limit.
+func (s *Store) TakeQuota(ctx context.Context, account string, at time.Time, limit int) (bool, int, error) {
+	day := at.UTC().Format("2006-01-02")
+	var total int
+	err := s.db.QueryRowContext(ctx, `INSERT INTO quota_usage (account, day, requests) VALUES (?, ?, 1)
+		ON CONFLICT (account, day) DO UPDATE SET requests = requests + 1 WHERE requests < ?
+		RETURNING requests`, account, day, limit).Scan(&total)
+	if errors.Is(err, sql.ErrNoRows) {
+		used, err := s.QuotaUsed(ctx, account, at)
+		return false, used, err
+	}
+	if err != nil {
+		return false, 0, wrap("take quota", err)
+	}
+	return true, total, nil
+}

@@ -1,0 +1,106 @@
+// Package cli implements crmsync's commands, one file per command.
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run every configured source and route until stopped", runRun},
+		{"demo", "run the whole pipeline on embedded defaults against the simulators and verify the result", runDemo},
+		{"sim", "run the vendor simulators standalone and print their URLs and credentials", runSim},
+		{"config", "config check --config FILE: validate a config file and print every problem", runConfig},
+	}
+}
+
+const usageHead = `crmsync keeps leads and clients in step across SharpSpring, LeadExec, iVvy and Getlead.
+
+Usage:
+  crmsync <command> [flags]
+
+Commands:
+`
+
+func usage(w io.Writer) {
+	io.WriteString(w, usageHead)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	io.WriteString(w, "\nRun 'crmsync <command> --help' for a command's flags.\n")
+}
+
+// Run runs one command and returns the process exit code. Only main handles
+// signals: ctx is cancelled on SIGINT/SIGTERM.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "crmsync: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// newFlagSet returns a flag set that prints its usage to stderr.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: crmsync %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; it returns (exit code, false) when the command
+// should stop (help asked for, or a bad flag).
+func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

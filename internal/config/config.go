@@ -1,0 +1,239 @@
+// Package config is crmsync's configuration: one typed tree read from YAML,
+// with ${VAR} expansion from the environment for secrets, defaults applied
+// in one place, and validation that reports every problem with its path.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/crmsync/crmsync/mappings"
+)
+
+// Config is the whole configuration of one crmsync instance.
+type Config struct {
+	// DataDir holds the state database and the embedded bus's files.
+	// Default "./crmsync-data".
+	DataDir string     `yaml:"data_dir"`
+	Log     LogConfig  `yaml:"log"`
+	HTTP    HTTPConfig `yaml:"http"`
+	Bus     BusConfig  `yaml:"bus"`
+
+	SharpSpring *SharpSpringConfig `yaml:"sharpspring"`
+	LeadExec    *LeadExecConfig    `yaml:"leadexec"`
+
+	// Catalog lists custom fields by each vendor's stable identifier.
+	Catalog []mappings.CatalogField `yaml:"catalog"`
+	Routes  []RouteConfig           `yaml:"routes"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}
+
+// HTTPConfig is the listener for webhooks, /metrics, /healthz and /readyz.
+type HTTPConfig struct {
+	Listen string `yaml:"listen"` // default "127.0.0.1:8080"
+}
+
+// BusConfig chooses and configures the event bus.
+type BusConfig struct {
+	Kind string     `yaml:"kind"` // "nats" (default)
+	NATS NATSConfig `yaml:"nats"`
+}
+
+// NATSConfig configures NATS JetStream.
+type NATSConfig struct {
+	// URL of a NATS cluster; empty starts an embedded server in data_dir.
+	URL string `yaml:"url"`
+	// Listen exposes the embedded server to other clients (host:port);
+	// empty keeps it in-process.
+	Listen string `yaml:"listen"`
+	// Stream name; default "CRM".
+	Stream string `yaml:"stream"`
+	// DuplicateWindow: how long repeated publishes are dropped; default 1h.
+	DuplicateWindow Duration `yaml:"duplicate_window"`
+}
+
+// SharpSpringConfig is one SharpSpring account.
+type SharpSpringConfig struct {
+	// Endpoint; default https://api.sharpspring.com/pubapi/v1.2/ (UTC times).
+	Endpoint  string `yaml:"endpoint"`
+	AccountID string `yaml:"account_id"`
+	SecretKey Secret `yaml:"secret_key"`
+	// RatePerSecond is the account's shared request rate; default 9,
+	// at most 10 (SharpSpring's limit).
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	// DailyQuota is requests per UTC day; default 50000.
+	DailyQuota int `yaml:"daily_quota"`
+	// Timeout per request; default 60s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// LeadExecConfig configures LeadExec.
+type LeadExecConfig struct {
+	Webhook WebhookConfig `yaml:"webhook"`
+}
+
+// WebhookConfig is the receiver of LeadExec deliveries.
+type WebhookConfig struct {
+	Path           string `yaml:"path"`             // default /webhooks/leadexec
+	BasicUser      string `yaml:"basic_user"`       // Basic auth user
+	BasicPassword  Secret `yaml:"basic_password"`   // Basic auth password
+	BearerToken    Secret `yaml:"bearer_token"`     // or a Bearer token
+	SuccessText    string `yaml:"success_text"`     // default {"status":"success"}
+	IDField        string `yaml:"id_field"`         // default LeadUID
+	ChangedAtField string `yaml:"changed_at_field"` // optional change-time field
+	MaxBodyBytes   int64  `yaml:"max_body_bytes"`   // default 1048576
+}
+
+// RouteConfig is one route from a vendor entity to another.
+type RouteConfig struct {
+	Name      string   `yaml:"name"`
+	From      string   `yaml:"from"`       // <vendor>.<entity>
+	To        string   `yaml:"to"`         // <vendor>.<entity>
+	BatchSize int      `yaml:"batch_size"` // objects per write; default 500, at most 500
+	Linger    Duration `yaml:"linger"`     // wait for a batch to fill; default 500ms
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return `config.Secret("[redacted]")` }
+
+// Value returns the secret itself, for the one place that sends it.
+func (s Secret) Value() string { return string(s) }
+
+// MarshalYAML hides the value.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// Duration is a time.Duration written as "500ms", "1m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 500ms, 2m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Std returns the time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Load reads, expands and validates a config file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b, os.LookupEnv)
+}
+
+// Parse decodes YAML, expanding ${VAR} in values with lookup, applies
+// defaults and validates. The error lists every problem found.
+func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var errs []error
+	expand(&root, "", lookup, &errs)
+	if len(errs) > 0 {
+		return nil, &Errors{errs}
+	}
+	expanded, err := yaml.Marshal(&root)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${VAR} in scalar values, recording a missing variable with
+// its config path (never its value).
+func expand(n *yaml.Node, path string, lookup func(string) (string, bool), errs *[]error) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			expand(c, path, lookup, errs)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			expand(n.Content[i+1], join(path, n.Content[i].Value), lookup, errs)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			expand(c, fmt.Sprintf("%s[%d]", path, i), lookup, errs)
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := m[2 : len(m)-1]
+			v, ok := lookup(name)
+			if !ok {
+				*errs = append(*errs, fmt.Errorf("%s: environment variable %s is not set", path, name))
+			}
+			return v
+		})
+		n.Tag = "!!str"
+		n.Style = yaml.DoubleQuotedStyle
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// Errors is every validation problem of a config.
+type Errors struct{ List []error }
+
+func (e *Errors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config has %d problem(s):", len(e.List))
+	for _, err := range e.List {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}

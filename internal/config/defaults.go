@@ -1,0 +1,176 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/mappings"
+)
+
+// ApplyDefaults fills every unset value with its documented default.
+func (c *Config) ApplyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./crmsync-data"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if c.Bus.Kind == "" {
+		c.Bus.Kind = "nats"
+	}
+	if c.Bus.NATS.Stream == "" {
+		c.Bus.NATS.Stream = "CRM"
+	}
+	if c.Bus.NATS.DuplicateWindow == 0 {
+		c.Bus.NATS.DuplicateWindow = Duration(time.Hour)
+	}
+	if s := c.SharpSpring; s != nil {
+		if s.Endpoint == "" {
+			s.Endpoint = "https://api.sharpspring.com/pubapi/v1.2/"
+		}
+		if s.RatePerSecond == 0 {
+			s.RatePerSecond = 9
+		}
+		if s.DailyQuota == 0 {
+			s.DailyQuota = 50000
+		}
+		if s.Timeout == 0 {
+			s.Timeout = Duration(60 * time.Second)
+		}
+	}
+	if l := c.LeadExec; l != nil {
+		w := &l.Webhook
+		if w.Path == "" {
+			w.Path = "/webhooks/leadexec"
+		}
+		if w.SuccessText == "" {
+			w.SuccessText = `{"status":"success"}`
+		}
+		if w.IDField == "" {
+			w.IDField = "LeadUID"
+		}
+		if w.MaxBodyBytes == 0 {
+			w.MaxBodyBytes = 1 << 20
+		}
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.BatchSize == 0 {
+			r.BatchSize = 500
+		}
+		if r.Linger == 0 {
+			r.Linger = Duration(500 * time.Millisecond)
+		}
+		if r.Name == "" && r.From != "" && r.To != "" {
+			r.Name = strings.ReplaceAll(r.From, ".", "-") + "-to-" + strings.ReplaceAll(r.To, ".", "-")
+		}
+	}
+}
+
+// SupportedRoutes lists the from → to pairs this version can run.
+var SupportedRoutes = map[string]bool{
+	"leadexec.lead->sharpspring.lead": true,
+}
+
+// Validate checks the whole config and returns *Errors listing every
+// problem with its path, or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.Bus.Kind != "nats" {
+		add("bus.kind", "%q is not supported (nats)", c.Bus.Kind)
+	}
+	if c.Bus.NATS.URL != "" {
+		if u, err := url.Parse(c.Bus.NATS.URL); err != nil || u.Host == "" {
+			add("bus.nats.url", "%q is not a URL such as nats://host:4222", c.Bus.NATS.URL)
+		}
+	}
+	needSS, needLE := false, false
+	names := map[string]int{}
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		if prev, dup := names[r.Name]; dup {
+			add(p+".name", "%q is also the name of routes[%d]", r.Name, prev)
+		}
+		names[r.Name] = i
+		if !SupportedRoutes[r.From+"->"+r.To] {
+			add(p, "route %s → %s is not supported (supported: leadexec.lead → sharpspring.lead)", r.From, r.To)
+		}
+		needSS = needSS || strings.HasPrefix(r.To, "sharpspring.") || strings.HasPrefix(r.From, "sharpspring.")
+		needLE = needLE || strings.HasPrefix(r.From, "leadexec.")
+		if r.BatchSize < 1 || r.BatchSize > 500 {
+			add(p+".batch_size", "%d is outside 1..500 (SharpSpring takes at most 500 objects per request)", r.BatchSize)
+		}
+		if r.Linger < 0 || r.Linger.Std() > time.Minute {
+			add(p+".linger", "%s is outside 0..1m", r.Linger.Std())
+		}
+	}
+	if len(c.Routes) == 0 {
+		add("routes", "no route configured; nothing would be synced")
+	}
+	if needSS && c.SharpSpring == nil {
+		add("sharpspring", "a route uses SharpSpring but the sharpspring section is missing")
+	}
+	if s := c.SharpSpring; s != nil {
+		if u, err := url.Parse(s.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+			add("sharpspring.endpoint", "%q is not an absolute URL", s.Endpoint)
+		}
+		if s.AccountID == "" {
+			add("sharpspring.account_id", "is required")
+		}
+		if s.SecretKey == "" {
+			add("sharpspring.secret_key", "is required (use ${SHARPSPRING_SECRET_KEY} to read it from the environment)")
+		}
+		if s.RatePerSecond <= 0 || s.RatePerSecond > 10 {
+			add("sharpspring.rate_per_second", "%g is outside (0, 10]: SharpSpring allows at most 10 requests per second", s.RatePerSecond)
+		}
+		if s.DailyQuota < 1 {
+			add("sharpspring.daily_quota", "%d must be positive", s.DailyQuota)
+		}
+	}
+	if needLE && c.LeadExec == nil {
+		add("leadexec", "a route reads LeadExec leads but the leadexec section is missing")
+	}
+	if l := c.LeadExec; l != nil {
+		w := l.Webhook
+		if !strings.HasPrefix(w.Path, "/") {
+			add("leadexec.webhook.path", "%q must start with /", w.Path)
+		}
+		if w.BasicUser == "" && w.BearerToken == "" {
+			add("leadexec.webhook", "set basic_user/basic_password or bearer_token: an open webhook lets anyone inject leads")
+		}
+		if w.BasicUser != "" && w.BasicPassword == "" {
+			add("leadexec.webhook.basic_password", "is required with basic_user")
+		}
+		if w.MaxBodyBytes < 1024 || w.MaxBodyBytes > 16<<20 {
+			add("leadexec.webhook.max_body_bytes", "%d is outside 1024..16777216", w.MaxBodyBytes)
+		}
+	}
+	if _, cerrs := mappings.NewCatalog(c.Catalog); len(cerrs) > 0 {
+		errs = append(errs, cerrs...)
+	}
+	if len(errs) > 0 {
+		return &Errors{errs}
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+// Package mappings translates records between vendors through one canonical
+// model. Standard fields have built-in mappings; custom fields go through the
+// field catalog, keyed by each vendor's stable identifier (SharpSpring system
+// name, LeadExec field name, ...), never by a display label. Every function
+// here is pure: same input, same output.
+package mappings
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+)
+
+// CatalogField is one business field and its stable identifier at each
+// vendor. Label is for people only and is never used as a key.
+type CatalogField struct {
+	Name        string `yaml:"name"`                  // canonical name, e.g. "favorite_color"
+	Label       string `yaml:"label,omitempty"`       // display only
+	SharpSpring string `yaml:"sharpspring,omitempty"` // custom field systemName, e.g. Favorite_Color_5a0dd86e6e290
+	LeadExec    string `yaml:"leadexec,omitempty"`    // lead field name in LeadExec deliveries
+}
+
+// Catalog is the validated set of custom fields.
+type Catalog struct {
+	fields        []CatalogField
+	bySharpSpring map[string]string // systemName → canonical
+	byLeadExec    map[string]string // LeadExec name → canonical
+	byName        map[string]CatalogField
+}
+
+var (
+	canonicalName  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	ssSystemName   = regexp.MustCompile(`^[A-Za-z0-9_]+_[0-9a-f]{13}$`)
+	leadExecField  = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+	errCatalogPath = "catalog[%d].%s: %s"
+)
+
+// NewCatalog validates fields and returns every problem found, each naming
+// its position.
+func NewCatalog(fields []CatalogField) (*Catalog, []error) {
+	c := &Catalog{
+		bySharpSpring: map[string]string{},
+		byLeadExec:    map[string]string{},
+		byName:        map[string]CatalogField{},
+	}
+	var errs []error
+	for i, f := range fields {
+		switch {
+		case !canonicalName.MatchString(f.Name):
+			errs = append(errs, fmt.Errorf(errCatalogPath, i, "name", fmt.Sprintf("%q must be lower_snake_case", f.Name)))
+		case isStandard(f.Name):
+			errs = append(errs, fmt.Errorf(errCatalogPath, i, "name", fmt.Sprintf("%q is a standard field and needs no catalog entry", f.Name)))
+		case c.byName[f.Name].Name != "":
+			errs = append(errs, fmt.Errorf(errCatalogPath, i, "name", fmt.Sprintf("%q is listed twice", f.Name)))
+		}
+		if f.SharpSpring != "" {
+			if !ssSystemName.MatchString(f.SharpSpring) {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "sharpspring",
+					fmt.Sprintf("%q is not a SharpSpring system name (label_slug + _ + 13 hex digits); use the systemName from getFields, not the label", f.SharpSpring)))
+			} else if other, dup := c.bySharpSpring[f.SharpSpring]; dup {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "sharpspring", fmt.Sprintf("%q is already used by %q", f.SharpSpring, other)))
+			}
+			c.bySharpSpring[f.SharpSpring] = f.Name
+		}
+		if f.LeadExec != "" {
+			if !leadExecField.MatchString(f.LeadExec) {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "leadexec", fmt.Sprintf("%q is not a valid field name", f.LeadExec)))
+			} else if other, dup := c.byLeadExec[f.LeadExec]; dup {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "leadexec", fmt.Sprintf("%q is already used by %q", f.LeadExec, other)))
+			}
+			c.byLeadExec[f.LeadExec] = f.Name
+		}
+		c.byName[f.Name] = f
+		c.fields = append(c.fields, f)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// Fields returns the catalog entries in configuration order.
+func (c *Catalog) Fields() []CatalogField { return append([]CatalogField(nil), c.fields...) }
+
+// SharpSpringSystemNames lists every configured SharpSpring system name,
+// sorted, for the start-up check against getFields.
+func (c *Catalog) SharpSpringSystemNames() []string {
+	out := make([]string, 0, len(c.bySharpSpring))
+	for k := range c.bySharpSpring {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Field returns the entry of a canonical name.
+func (c *Catalog) Field(name string) (CatalogField, bool) {
+	f, ok := c.byName[name]
+	return f, ok
+}

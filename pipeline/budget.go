@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/crmsync/crmsync/checkpoints"
+)
+
+// Budget is one vendor account's request budget: a token bucket shared by
+// every source, sink, backfill and replay that uses the account, and a daily
+// quota counted in the state database so it survives restarts.
+// It is safe for concurrent use.
+type Budget struct {
+	account string
+	limiter *rate.Limiter
+	daily   int
+	store   *checkpoints.Store
+	now     func() time.Time
+}
+
+// BudgetConfig configures a Budget. Zero values mean "no limit".
+type BudgetConfig struct {
+	Account   string  // vendor account label, e.g. "sharpspring:1001"
+	PerSecond float64 // sustained requests per second
+	Burst     int     // bucket size; default 1, so no second ever sees more than PerSecond+1
+	Daily     int     // requests per UTC day
+}
+
+// NewBudget returns the budget of one account.
+func NewBudget(cfg BudgetConfig, store *checkpoints.Store) *Budget {
+	b := &Budget{account: cfg.Account, daily: cfg.Daily, store: store, now: time.Now}
+	if cfg.PerSecond > 0 {
+		burst := cfg.Burst
+		if burst <= 0 {
+			burst = 1
+		}
+		b.limiter = rate.NewLimiter(rate.Limit(cfg.PerSecond), burst)
+	}
+	return b
+}
+
+// Account is the label of the budget's account.
+func (b *Budget) Account() string { return b.account }
+
+// Wait blocks until a request may be sent and counts it against the daily
+// quota. It returns a *QuotaError when the day's quota is spent.
+func (b *Budget) Wait(ctx context.Context) error {
+	if b.limiter != nil {
+		if err := b.limiter.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if b.store == nil {
+		return nil
+	}
+	now := b.now()
+	if b.daily <= 0 {
+		_, err := b.store.AddQuota(ctx, b.account, now, 1)
+		return err
+	}
+	ok, used, err := b.store.TakeQuota(ctx, b.account, now, b.daily)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &QuotaError{Account: b.account, ResetAt: NextUTCMidnight(now),
+			Err: fmt.Errorf("%d of %d requests used today", used, b.daily)}
+	}
+	return nil
+}
+
+// IsQuota reports whether err is a spent daily quota.
+func IsQuota(err error) (*QuotaError, bool) {
+	var q *QuotaError
+	ok := errors.As(err, &q)
+	return q, ok
+}

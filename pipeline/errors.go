@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrPermanent marks an error that retrying cannot fix: the record goes to
+// the dead-letter queue with the vendor's code and message.
+var ErrPermanent = errors.New("permanent")
+
+// PermanentError is a permanent failure with the vendor's code.
+type PermanentError struct {
+	Code string // vendor code, e.g. "205"
+	Err  error
+}
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() []error {
+	return []error{e.Err, ErrPermanent}
+}
+
+// Permanent wraps err as permanent with the vendor's code.
+func Permanent(code string, err error) error { return &PermanentError{Code: code, Err: err} }
+
+// RetryAfterError is a transient failure that must not be retried sooner
+// than After (rate limits).
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// QuotaError says a vendor account's daily quota is spent until ResetAt.
+type QuotaError struct {
+	Account string
+	ResetAt time.Time
+	Err     error
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("daily quota of %s spent until %s: %v", e.Account, e.ResetAt.UTC().Format(time.RFC3339), e.Err)
+}
+func (e *QuotaError) Unwrap() error { return e.Err }
+
+// NextUTCMidnight is when a daily quota counted per UTC day resets.
+func NextUTCMidnight(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+}

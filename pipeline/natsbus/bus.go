@@ -1,0 +1,267 @@
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// Config configures the JetStream bus. The zero value of each field is its
+// default.
+type Config struct {
+	// URL of an existing NATS cluster; "" starts an embedded server in
+	// StoreDir.
+	URL string
+	// StoreDir holds the embedded server's JetStream files.
+	StoreDir string
+	// Listen exposes the embedded server on host:port; "" = in-process only.
+	Listen string
+	// Stream name; default "CRM".
+	Stream string
+	// Replicas of the stream on a cluster; default 1.
+	Replicas int
+	// DuplicateWindow is how long the server remembers message ids to drop
+	// repeated publishes; default 1h.
+	DuplicateWindow time.Duration
+	// AckWait is how long a delivered message may stay unacknowledged before
+	// it is redelivered; default 2m. Routes extend it while a batch is in
+	// the sink.
+	AckWait time.Duration
+}
+
+func (c Config) stream() string {
+	if c.Stream == "" {
+		return "CRM"
+	}
+	return c.Stream
+}
+
+func (c Config) dupWindow() time.Duration {
+	if c.DuplicateWindow <= 0 {
+		return time.Hour
+	}
+	return c.DuplicateWindow
+}
+
+func (c Config) ackWait() time.Duration {
+	if c.AckWait <= 0 {
+		return 2 * time.Minute
+	}
+	return c.AckWait
+}
+
+// Bus is a JetStream-backed pipeline bus. It is safe for concurrent use.
+type Bus struct {
+	cfg    Config
+	srv    *server.Server // nil when connected to an outside cluster
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Open connects to the configured cluster, or starts the embedded server,
+// and makes sure the change-event stream exists.
+func Open(ctx context.Context, cfg Config) (*Bus, error) {
+	b := &Bus{cfg: cfg}
+	var err error
+	if cfg.URL == "" {
+		b.srv, err = StartEmbedded(EmbeddedOptions{StoreDir: cfg.StoreDir, Listen: cfg.Listen})
+		if err != nil {
+			return nil, err
+		}
+		b.nc, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Name("crmsync"), nats.MaxReconnects(-1))
+	} else {
+		b.nc, err = nats.Connect(cfg.URL, nats.Name("crmsync"), nats.MaxReconnects(-1))
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("nats connect: %w", err)
+	}
+	b.js, err = jetstream.New(b.nc)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	replicas := cfg.Replicas
+	if replicas <= 0 {
+		replicas = 1
+	}
+	b.stream, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.stream(),
+		Description: "crmsync change events",
+		Subjects:    []string{"crm.>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Duplicates:  cfg.dupWindow(),
+		Replicas:    replicas,
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("create stream %s: %w", cfg.stream(), err)
+	}
+	return b, nil
+}
+
+// ClientURL is the embedded server's client URL, or "" when it has no
+// listener or the bus is an outside cluster.
+func (b *Bus) ClientURL() string {
+	if b.srv == nil || b.cfg.Listen == "" {
+		return ""
+	}
+	return b.srv.ClientURL()
+}
+
+// Ready reports whether the bus connection is usable.
+func (b *Bus) Ready() error {
+	if b.nc == nil || !b.nc.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	return nil
+}
+
+// Publish stores ev in the stream and returns once JetStream acknowledged
+// it. The event id is the JetStream message id, so a repeated publish within
+// the duplicate window is dropped by the server and still reported as
+// success.
+func (b *Bus) Publish(ctx context.Context, ev pipeline.Event) error {
+	if ev.ID == "" {
+		return fmt.Errorf("publish: event has no id (call Seal)")
+	}
+	data, err := ev.Marshal()
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	_, err = b.js.Publish(ctx, ev.Subject(), data, jetstream.WithMsgID(ev.ID))
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", ev.Subject(), err)
+	}
+	return nil
+}
+
+// Consumer returns the durable consumer of a route, creating it on first
+// use. filter is the subject the route reads (see pipeline.Subject).
+func (b *Bus) Consumer(ctx context.Context, route, filter string) (pipeline.Consumer, error) {
+	c, err := b.js.CreateOrUpdateConsumer(ctx, b.cfg.stream(), jetstream.ConsumerConfig{
+		Durable:       durableName(route),
+		Description:   "crmsync route " + route,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       b.cfg.ackWait(),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxDeliver:    -1,
+		MaxAckPending: 20000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer for route %s: %w", route, err)
+	}
+	return &consumer{c: c}, nil
+}
+
+// Backlog reports how many events of the route are not yet acknowledged
+// (pending delivery plus delivered and unacknowledged).
+func (b *Bus) Backlog(ctx context.Context, route string) (uint64, error) {
+	c, err := b.js.Consumer(ctx, b.cfg.stream(), durableName(route))
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// Close drains the connection and stops the embedded server, if any.
+func (b *Bus) Close() error {
+	if b.nc != nil {
+		_ = b.nc.Drain()
+		b.nc.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+	return nil
+}
+
+type consumer struct{ c jetstream.Consumer }
+
+func (c *consumer) Fetch(ctx context.Context, n int, wait time.Duration) ([]*pipeline.Message, error) {
+	if wait < 10*time.Millisecond {
+		wait = 10 * time.Millisecond
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
+		wait = max(time.Until(d), 10*time.Millisecond)
+	}
+	batch, err := c.c.Fetch(n, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	var out []*pipeline.Message
+	for m := range batch.Messages() {
+		md, err := m.Metadata()
+		if err != nil {
+			_ = m.Term()
+			continue
+		}
+		ev, err := pipeline.UnmarshalEvent(m.Data())
+		if err != nil {
+			// A message that is not an event can never be processed; terminate
+			// it rather than redeliver it forever.
+			_ = m.TermWithReason(err.Error())
+			continue
+		}
+		out = append(out, pipeline.NewMessage(ev, md.Sequence.Stream, int(md.NumDelivered), acker{m}))
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		return out, fmt.Errorf("fetch: %w", err)
+	}
+	return out, ctx.Err()
+}
+
+type acker struct{ m jetstream.Msg }
+
+func (a acker) Ack() error                    { return a.m.Ack() }
+func (a acker) Nak(delay time.Duration) error { return a.m.NakWithDelay(delay) }
+func (a acker) InProgress() error             { return a.m.InProgress() }
+
+func durableName(route string) string {
+	out := []byte("route_")
+	for i := 0; i < len(route); i++ {
+		ch := route[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9', ch == '-', ch == '_':
+			out = append(out, ch)
+		default:
+			out = append(out, '_')
+		}
+	}
+	return string(out)
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, ps, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(ps)
+	if err != nil {
+		return "", 0, err
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, p, nil
+}

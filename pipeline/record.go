@@ -1,0 +1,59 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+)
+
+// Mapped is an event translated for a route's target.
+type Mapped struct {
+	// Keys identify the record for the identity map, most specific first
+	// (the source's own id, then shared natural keys such as the email).
+	Keys []checkpoints.Key
+	// Fields are the target's field names and values carried by the event.
+	Fields map[string]string
+	// NaturalKeys are target fields that address the record when its target
+	// id is unknown (SharpSpring: emailAddress). They are sent with every
+	// write that has no id.
+	NaturalKeys map[string]string
+}
+
+// Mapper translates events of a route's source into the target's fields. It
+// must be pure. An error wrapping ErrPermanent dead-letters the event.
+type Mapper interface {
+	Map(ev Event) (Mapped, error)
+}
+
+// Record is one target record to write: the coalesced, newest value of every
+// field that changed.
+type Record struct {
+	Key         string               // canonical id
+	TargetID    string               // the target's id of the record, "" if unknown
+	Fields      map[string]string    // target fields to write
+	Stamps      map[string]time.Time // source change time per field
+	NaturalKeys map[string]string
+	EventIDs    []string
+
+	ledger checkpoints.LedgerEntry // what was last written, if anything
+}
+
+// Outcome is the sink's answer for one record.
+type Outcome struct {
+	// Err is nil when the record was written. Otherwise it is permanent
+	// (ErrPermanent: dead-letter), a *QuotaError, a *RetryAfterError, or
+	// transient.
+	Err error
+	// TargetID is the id the target has for the record, when known.
+	TargetID string
+	// Links are further target keys learned (e.g. the email written).
+	Links []checkpoints.Key
+}
+
+// Sink writes batches of records to one target. Write returns exactly one
+// outcome per record, in order; one record's failure never fails the others.
+// Write must be safe to repeat: a record may be written again after a crash.
+type Sink interface {
+	Write(ctx context.Context, recs []*Record) []Outcome
+}

@@ -1,0 +1,514 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/crmsync/crmsync/checkpoints"
+)
+
+// ConsumerSource hands out a route's durable consumer.
+type ConsumerSource interface {
+	Consumer(ctx context.Context, route, filter string) (Consumer, error)
+}
+
+// BatchPolicy says when a route's batch is sent.
+type BatchPolicy struct {
+	// MaxObjects per batch; default 500 (SharpSpring's per-request limit).
+	MaxObjects int
+	// Linger is how long to wait for a batch to fill; default 500ms.
+	Linger time.Duration
+}
+
+func (p BatchPolicy) maxObjects() int {
+	if p.MaxObjects <= 0 {
+		return 500
+	}
+	return p.MaxObjects
+}
+
+func (p BatchPolicy) linger() time.Duration {
+	if p.Linger <= 0 {
+		return 500 * time.Millisecond
+	}
+	return p.Linger
+}
+
+// Target names the vendor entity a route writes.
+type Target struct{ Vendor, Entity string }
+
+// Route moves one source's events into one target.
+type Route struct {
+	Name   string
+	From   string // "<vendor>.<entity>"
+	To     Target
+	Mapper Mapper
+	Sink   Sink
+	Batch  BatchPolicy
+	// DrainTimeout bounds how long the batch in flight may take to finish
+	// after Run's ctx is cancelled; default 30s. Unfinished messages are
+	// not acknowledged and are redelivered on the next start.
+	DrainTimeout time.Duration
+	// NewBackOff returns the retry policy for transient failures; default
+	// exponential from 200ms to 30s with jitter, without an elapsed limit.
+	NewBackOff func() backoff.BackOff
+	Logger     *slog.Logger
+}
+
+// RouteStats are a route's running counts. Read them with Snapshot.
+type RouteStats struct {
+	Events      atomic.Int64 // events consumed
+	Upserts     atomic.Int64 // records written to the target
+	Skipped     atomic.Int64 // records with nothing newer to write
+	DeadLetters atomic.Int64
+	Retries     atomic.Int64
+	Batches     atomic.Int64
+	LastSeq     atomic.Uint64
+}
+
+// Runner runs one route.
+type Runner struct {
+	r     Route
+	bus   ConsumerSource
+	state *checkpoints.Store
+	log   *slog.Logger
+	Stats RouteStats
+}
+
+// NewRunner prepares a route for Run.
+func NewRunner(r Route, bus ConsumerSource, state *checkpoints.Store) (*Runner, error) {
+	if r.Name == "" || r.Mapper == nil || r.Sink == nil || r.To.Vendor == "" {
+		return nil, fmt.Errorf("route %q: name, mapper, sink and target are required", r.Name)
+	}
+	log := r.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{r: r, bus: bus, state: state, log: log.With("route", r.Name)}, nil
+}
+
+// Name is the route's name.
+func (ru *Runner) Name() string { return ru.r.Name }
+
+// Run consumes the route until ctx is cancelled, then finishes the batch in
+// flight (bounded by DrainTimeout) and returns nil. It returns an error only
+// when the route cannot go on (bus or state unusable).
+func (ru *Runner) Run(ctx context.Context) error {
+	vendor, entity, ok := splitSource(ru.r.From)
+	if !ok {
+		return fmt.Errorf("route %s: from %q is not <vendor>.<entity>", ru.r.Name, ru.r.From)
+	}
+	cons, err := ru.bus.Consumer(ctx, ru.r.Name, Subject(entity, vendor))
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		msgs, err := cons.Fetch(ctx, ru.r.Batch.maxObjects(), ru.r.Batch.linger())
+		if len(msgs) > 0 {
+			if perr := ru.process(ru.drainContext(ctx), msgs); perr != nil {
+				return perr
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			ru.log.Warn("fetch failed; retrying", "err", err)
+			if !sleepCtx(ctx, time.Second) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// drainContext is not cancelled with ctx but DrainTimeout after it.
+func (ru *Runner) drainContext(ctx context.Context) context.Context {
+	d := ru.r.DrainTimeout
+	if d <= 0 {
+		d = 30 * time.Second
+	}
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-pctx.Done():
+			}
+		case <-pctx.Done():
+		}
+		cancel()
+	}()
+	return &ownedCtx{Context: pctx, cancel: cancel}
+}
+
+type ownedCtx struct {
+	context.Context
+	cancel context.CancelFunc
+}
+
+type pending struct {
+	msg    *Message
+	mapped Mapped
+	key    string
+}
+
+// process maps, coalesces, writes and settles one fetched batch.
+func (ru *Runner) process(ctx context.Context, msgs []*Message) error {
+	if oc, ok := ctx.(*ownedCtx); ok {
+		defer oc.cancel()
+	}
+	ru.Stats.Events.Add(int64(len(msgs)))
+	ru.Stats.Batches.Add(1)
+	stopBeat := heartbeat(msgs)
+	defer stopBeat()
+
+	var items []pending
+	var dead []checkpoints.DeadLetter
+	for _, m := range msgs {
+		mp, err := ru.r.Mapper.Map(m.Event)
+		if err != nil {
+			dead = append(dead, ru.deadLetter(m.Event.ExternalID, []Event{m.Event}, "mapping", err, 1))
+			continue
+		}
+		items = append(items, pending{msg: m, mapped: mp})
+	}
+
+	// Resolve canonical ids in one transaction.
+	if len(items) > 0 {
+		err := ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
+			for i := range items {
+				id, err := tx.Resolve(ctx, items[i].mapped.Keys...)
+				if err != nil {
+					return err
+				}
+				items[i].key = id
+			}
+			return nil
+		})
+		if err != nil {
+			nakAll(msgs)
+			return fmt.Errorf("route %s: %w", ru.r.Name, err)
+		}
+	}
+
+	recs, err := ru.coalesce(ctx, items)
+	if err != nil {
+		nakAll(msgs)
+		return fmt.Errorf("route %s: %w", ru.r.Name, err)
+	}
+	outcomes, attempts, werr := ru.write(ctx, recs)
+	if werr != nil {
+		// Shutting down or out of quota mid-batch: settle nothing; the bus
+		// redelivers and the ledger makes the rewrite harmless.
+		nakAll(msgs)
+		return nil
+	}
+
+	byKey := map[string][]Event{}
+	for _, it := range items {
+		byKey[it.key] = append(byKey[it.key], it.msg.Event)
+	}
+	var maxSeq uint64
+	for _, m := range msgs {
+		maxSeq = max(maxSeq, m.Seq)
+	}
+	err = ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
+		for i, rec := range recs {
+			o := outcomes[i]
+			if o.Err != nil {
+				dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))
+				continue
+			}
+			if err := ru.settleWritten(ctx, tx, rec, o); err != nil {
+				return err
+			}
+		}
+		for _, d := range dead {
+			if _, err := tx.AddDeadLetter(ctx, d); err != nil {
+				return err
+			}
+		}
+		return tx.SetRoutePosition(ctx, ru.r.Name, maxSeq)
+	})
+	if err != nil {
+		nakAll(msgs)
+		return fmt.Errorf("route %s: save state: %w", ru.r.Name, err)
+	}
+	ru.Stats.DeadLetters.Add(int64(len(dead)))
+	for _, d := range dead {
+		ru.log.Warn("dead-lettered", "record", d.RecordKey, "code", d.Code, "message", d.Message, "attempts", d.Attempts)
+	}
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			ru.log.Warn("ack failed; the event will be redelivered and skipped", "seq", m.Seq, "err", err)
+		}
+	}
+	ru.Stats.LastSeq.Store(maxSeq)
+	return nil
+}
+
+func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Record, o Outcome) error {
+	to := ru.r.To
+	if o.TargetID != "" {
+		if err := tx.Link(ctx, rec.Key, checkpoints.Key{Vendor: to.Vendor, Entity: to.Entity, Kind: checkpoints.KindID, Value: o.TargetID}); err != nil {
+			return err
+		}
+	}
+	for _, k := range o.Links {
+		if err := tx.Link(ctx, rec.Key, k); err != nil {
+			return err
+		}
+	}
+	if len(rec.Fields) == 0 {
+		return nil
+	}
+	entry := rec.ledger
+	if entry.Fields == nil {
+		entry.Fields = map[string]checkpoints.FieldStamp{}
+	}
+	for f, v := range rec.Fields {
+		entry.Fields[f] = checkpoints.FieldStamp{At: rec.Stamps[f], Hash: ValueHash(v)}
+	}
+	entry.ContentHash = ledgerHash(entry.Fields)
+	return tx.PutLedger(ctx, to.Vendor, to.Entity, rec.Key, entry)
+}
+
+func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
+	m := make(map[string]string, len(fields))
+	for k, v := range fields {
+		m[k] = v.Hash
+	}
+	return FieldsHash(m)
+}
+
+// coalesce merges the events of each record, newest value per field, and
+// drops fields that are older than, or the same as, what was last written.
+func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, error) {
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i].msg, items[j].msg
+		if !a.Event.ChangedAt.Equal(b.Event.ChangedAt) {
+			return a.Event.ChangedAt.Before(b.Event.ChangedAt)
+		}
+		return a.Seq < b.Seq
+	})
+	byKey := map[string]*Record{}
+	var order []string
+	for _, it := range items {
+		r := byKey[it.key]
+		if r == nil {
+			r = &Record{Key: it.key, Fields: map[string]string{}, Stamps: map[string]time.Time{}, NaturalKeys: map[string]string{}}
+			byKey[it.key] = r
+			order = append(order, it.key)
+		}
+		at := it.msg.Event.ChangedAt
+		for f, v := range it.mapped.Fields {
+			r.Fields[f] = v
+			r.Stamps[f] = at
+		}
+		for f, v := range it.mapped.NaturalKeys {
+			r.NaturalKeys[f] = v
+		}
+		r.EventIDs = append(r.EventIDs, it.msg.Event.ID)
+	}
+	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, checkpoints.KindID, order)
+	if err != nil {
+		return nil, err
+	}
+	ledger, err := ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, order)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*Record, 0, len(order))
+	for _, k := range order {
+		r := byKey[k]
+		r.TargetID = ids[k]
+		if e, ok := ledger[k]; ok {
+			r.ledger = e
+			for f, v := range r.Fields {
+				st, ok := e.Fields[f]
+				if !ok {
+					continue
+				}
+				// An older change never overwrites a newer one; the same
+				// value need not be written again.
+				if st.At.After(r.Stamps[f]) || st.Hash == ValueHash(v) {
+					delete(r.Fields, f)
+					delete(r.Stamps, f)
+				}
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
+// write sends records to the sink, retrying transient failures with backoff
+// until each record is written or permanently failed. It returns an error
+// only when ctx ends first.
+func (ru *Runner) write(ctx context.Context, recs []*Record) ([]Outcome, []int, error) {
+	outcomes := make([]Outcome, len(recs))
+	attempts := make([]int, len(recs))
+	var todo []int
+	for i, r := range recs {
+		if len(r.Fields) == 0 && r.TargetID != "" {
+			ru.Stats.Skipped.Add(1)
+			outcomes[i] = Outcome{TargetID: r.TargetID}
+			continue
+		}
+		if len(r.Fields) == 0 && r.ledger.Fields != nil {
+			ru.Stats.Skipped.Add(1)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	nb := ru.r.NewBackOff
+	if nb == nil {
+		nb = DefaultBackOff
+	}
+	bo := nb()
+	for len(todo) > 0 {
+		batch := make([]*Record, len(todo))
+		for j, i := range todo {
+			batch[j] = recs[i]
+			attempts[i]++
+		}
+		res := ru.r.Sink.Write(ctx, batch)
+		var again []int
+		var wait time.Duration
+		var lastErr error
+		for j, i := range todo {
+			o := res[j]
+			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
+				outcomes[i] = o
+				if o.Err == nil {
+					ru.Stats.Upserts.Add(1)
+				}
+				continue
+			}
+			again = append(again, i)
+			lastErr = o.Err
+			if q, ok := IsQuota(o.Err); ok {
+				wait = max(wait, time.Until(q.ResetAt))
+			}
+			var ra *RetryAfterError
+			if errors.As(o.Err, &ra) {
+				wait = max(wait, ra.After)
+			}
+		}
+		todo = again
+		if len(todo) == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		ru.Stats.Retries.Add(1)
+		d := bo.NextBackOff()
+		if d == backoff.Stop {
+			return nil, nil, fmt.Errorf("route %s: giving up: %w", ru.r.Name, lastErr)
+		}
+		if _, ok := IsQuota(lastErr); ok {
+			ru.log.Warn("daily quota spent; pausing this route until the reset", "resume_at", time.Now().Add(wait).UTC(), "err", lastErr)
+			d = wait
+		} else {
+			d = max(d, wait)
+			ru.log.Info("transient failure; retrying", "records", len(todo), "in", d.Round(time.Millisecond), "err", lastErr)
+		}
+		if !sleepCtx(ctx, d) {
+			return nil, nil, ctx.Err()
+		}
+	}
+	return outcomes, attempts, nil
+}
+
+// DefaultBackOff is exponential from 200ms to 30s with ±50% jitter and no
+// elapsed-time limit: a route retries a transient failure until it heals or
+// the process stops.
+func DefaultBackOff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 200 * time.Millisecond
+	b.MaxInterval = 30 * time.Second
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}
+
+func (ru *Runner) deadLetter(key string, evs []Event, code string, err error, attempts int) checkpoints.DeadLetter {
+	payload, _ := json.Marshal(evs)
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID
+	}
+	return checkpoints.DeadLetter{
+		Route: ru.r.Name, Vendor: ru.r.To.Vendor, Entity: ru.r.To.Entity, RecordKey: key,
+		EventIDs: ids, Payload: payload, Code: code, Message: err.Error(), Attempts: attempts,
+	}
+}
+
+func codeOf(err error) string {
+	var pe *PermanentError
+	if errors.As(err, &pe) && pe.Code != "" {
+		return pe.Code
+	}
+	return "permanent"
+}
+
+// heartbeat keeps the bus from redelivering messages while a long batch is in
+// the sink (retries, rate-limit waits).
+func heartbeat(msgs []*Message) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(15 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func nakAll(msgs []*Message) {
+	for _, m := range msgs {
+		_ = m.Nak(time.Second)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func splitSource(s string) (vendor, entity string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return s[:i], s[i+1:], i > 0 && i < len(s)-1
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,283 @@
+// Package sharpspring writes canonical lead changes into SharpSpring leads
+// in batches: updateLeadsV2 by id or email, 404 → createLeads, 301 → look the
+// id up by email → update; 302 ("no rows affected") is success. Per-object
+// errors are handled per object; a batch refused as a whole is split to find
+// the object at fault.
+package sharpspring
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+)
+
+// LeadSink is a pipeline.Sink for SharpSpring leads.
+type LeadSink struct {
+	c   *sharpspring.Client
+	log *slog.Logger
+}
+
+// NewLeadSink returns a sink that writes through c.
+func NewLeadSink(c *sharpspring.Client, log *slog.Logger) *LeadSink {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &LeadSink{c: c, log: log}
+}
+
+// step is where one record is in the upsert sequence.
+type step int
+
+const (
+	stepUpdate step = iota
+	stepCreate
+	stepLookup
+	stepDone
+)
+
+type item struct {
+	rec  *pipeline.Record
+	id   int64 // SharpSpring id, 0 if unknown
+	step step
+	hops int
+	out  pipeline.Outcome
+}
+
+// maxHops bounds the update→create→lookup→update cycle of one record, so a
+// lead deleted and re-created under us cannot loop forever.
+const maxHops = 6
+
+// Write upserts records (at most sharpspring.MaxObjects) and reports one
+// outcome per record.
+func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	items := make([]*item, len(recs))
+	for i, r := range recs {
+		it := &item{rec: r, step: stepCreate}
+		if id, err := strconv.ParseInt(r.TargetID, 10, 64); err == nil && id > 0 {
+			it.id, it.step = id, stepUpdate
+		}
+		items[i] = it
+	}
+	// A lead unknown to us is most likely new: create first and fall back
+	// to an update on 301. That spends one request per batch of new leads
+	// instead of two (update → 404 → create).
+	for {
+		var upd, cre, look []*item
+		for _, it := range items {
+			if it.step != stepDone && it.hops >= maxHops {
+				it.fail(pipeline.Permanent("loop", errors.New("sharpspring: lead keeps moving between update and create (deleted and re-created?)")))
+			}
+			switch it.step {
+			case stepUpdate:
+				upd = append(upd, it)
+			case stepCreate:
+				cre = append(cre, it)
+			case stepLookup:
+				look = append(look, it)
+			}
+		}
+		if len(upd)+len(cre)+len(look) == 0 {
+			break
+		}
+		if len(look) > 0 {
+			s.lookup(ctx, look)
+		}
+		if len(upd) > 0 {
+			s.split(ctx, upd, s.update)
+		}
+		if len(cre) > 0 {
+			s.split(ctx, cre, s.create)
+		}
+	}
+	out := make([]pipeline.Outcome, len(items))
+	for i, it := range items {
+		out[i] = it.out
+	}
+	return out
+}
+
+func (it *item) fail(err error) {
+	it.step = stepDone
+	it.out = pipeline.Outcome{Err: err}
+}
+
+func (it *item) succeed() {
+	it.step = stepDone
+	o := pipeline.Outcome{}
+	if it.id > 0 {
+		o.TargetID = strconv.FormatInt(it.id, 10)
+	}
+	if e := it.email(); e != "" {
+		o.Links = []checkpoints.Key{{Vendor: "sharpspring", Entity: "lead", Kind: checkpoints.KindEmail, Value: strings.ToLower(e)}}
+	}
+	it.out = o
+}
+
+func (it *item) email() string {
+	if e := it.rec.Fields[mappings.SharpSpringEmailField]; e != "" {
+		return e
+	}
+	return it.rec.NaturalKeys[mappings.SharpSpringEmailField]
+}
+
+// object is the write object: the changed fields, plus the id when known,
+// else the natural key.
+func (it *item) object() map[string]any {
+	fields := it.rec.Fields
+	if it.id == 0 {
+		fields = make(map[string]string, len(it.rec.Fields)+1)
+		for k, v := range it.rec.NaturalKeys {
+			fields[k] = v
+		}
+		for k, v := range it.rec.Fields {
+			fields[k] = v
+		}
+	}
+	return sharpspring.LeadObject(it.id, fields)
+}
+
+// split runs call on items; when the request is refused as a whole for a
+// permanent reason (a malformed object, 209), it halves the set until the
+// object at fault is alone and fails only that one.
+func (s *LeadSink) split(ctx context.Context, items []*item, call func(context.Context, []*item) error) {
+	for start := 0; start < len(items); start += sharpspring.MaxObjects {
+		chunk := items[start:min(start+sharpspring.MaxObjects, len(items))]
+		s.splitChunk(ctx, chunk, call)
+	}
+}
+
+func (s *LeadSink) splitChunk(ctx context.Context, items []*item, call func(context.Context, []*item) error) {
+	err := call(ctx, items)
+	if err == nil {
+		return
+	}
+	perr := classify(err)
+	if errors.Is(perr, pipeline.ErrPermanent) && len(items) > 1 {
+		mid := len(items) / 2
+		s.splitChunk(ctx, items[:mid], call)
+		s.splitChunk(ctx, items[mid:], call)
+		return
+	}
+	for _, it := range items {
+		it.fail(perr)
+	}
+}
+
+func (s *LeadSink) update(ctx context.Context, items []*item) error {
+	objs := make([]map[string]any, len(items))
+	for i, it := range items {
+		objs[i] = it.object()
+	}
+	res, err := s.c.UpdateLeadsV2(ctx, objs)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		it := items[i]
+		it.hops++
+		switch {
+		case r.Success, r.Err.Code == 302:
+			it.succeed()
+		case r.Err.Code == 404:
+			// Unknown id (deleted in SharpSpring) or unknown email: create.
+			it.id, it.step = 0, stepCreate
+		default:
+			it.fail(classify(r.Err))
+		}
+	}
+	return nil
+}
+
+func (s *LeadSink) create(ctx context.Context, items []*item) error {
+	objs := make([]map[string]any, len(items))
+	for i, it := range items {
+		objs[i] = it.object()
+	}
+	res, err := s.c.CreateLeads(ctx, objs)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		it := items[i]
+		it.hops++
+		switch {
+		case r.Success:
+			it.id = r.ID
+			it.succeed()
+		case r.Err.Code == 301:
+			// The email exists (maybe inactive, maybe created by an earlier
+			// attempt whose answer was lost): find its id and update.
+			it.step = stepLookup
+		default:
+			it.fail(classify(r.Err))
+		}
+	}
+	return nil
+}
+
+// lookup finds the ids of leads whose email already exists.
+func (s *LeadSink) lookup(ctx context.Context, items []*item) {
+	for start := 0; start < len(items); start += 500 {
+		chunk := items[start:min(start+500, len(items))]
+		emails := make([]string, 0, len(chunk))
+		for _, it := range chunk {
+			emails = append(emails, it.email())
+		}
+		leads, err := s.c.GetLeads(ctx, sharpspring.GetLeadsQuery{Emails: emails, Fields: []string{"id", "emailAddress"}})
+		if err != nil {
+			for _, it := range chunk {
+				it.fail(classify(err))
+			}
+			continue
+		}
+		ids := make(map[string]int64, len(leads))
+		for _, l := range leads {
+			ids[strings.ToLower(l["emailAddress"])] = l.ID()
+		}
+		for _, it := range chunk {
+			it.hops++
+			if id := ids[strings.ToLower(it.email())]; id > 0 {
+				it.id, it.step = id, stepUpdate
+				continue
+			}
+			// 301 said it exists, getLeads says it does not: it was deleted
+			// in between. Try to create it again.
+			it.step = stepCreate
+		}
+	}
+}
+
+// classify turns a SharpSpring error into the pipeline's error classes.
+func classify(err error) error {
+	var se *sharpspring.Error
+	if !errors.As(err, &se) {
+		return err // ctx errors, gate errors (quota) pass through
+	}
+	if sharpspring.IsAuth(err) {
+		// Bad credentials are not the records' fault: keep them and retry
+		// slowly until the operator fixes the key.
+		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
+	}
+	switch sharpspring.Classify(err) {
+	case sharpspring.Permanent:
+		code := strconv.Itoa(se.Code)
+		if se.Code == 0 {
+			code = "http-" + strconv.Itoa(se.HTTPStatus)
+		}
+		return pipeline.Permanent(code, err)
+	case sharpspring.RateLimited:
+		return &pipeline.RetryAfterError{After: time.Second, Err: err}
+	case sharpspring.Quota:
+		return &pipeline.QuotaError{Account: "sharpspring", ResetAt: pipeline.NextUTCMidnight(time.Now()), Err: err}
+	default:
+		return err
+	}
+}

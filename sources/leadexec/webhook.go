@@ -1,0 +1,426 @@
+// Package leadexec receives leads that LeadExec delivers to crmsync as a
+// buyer ("client") delivery method, and publishes them as change events.
+//
+// LeadExec decides that a delivery succeeded by searching the reply body for
+// a configured text (its "Result Search"); the receiver answers with that
+// text only after the bus has stored the event, so a lead LeadExec counts as
+// delivered is never lost. LeadExec retries failed deliveries; a retry of the
+// same lead with the same content publishes nothing new.
+package leadexec
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// DefaultMaxBody is the largest delivery accepted, in bytes (1 MiB).
+const DefaultMaxBody = 1 << 20
+
+// Config configures the receiver. Zero values are the documented defaults.
+type Config struct {
+	// Path is the URL path LeadExec posts to; default "/webhooks/leadexec".
+	Path string
+	// BasicUser and BasicPassword require HTTP Basic auth when BasicUser is set.
+	BasicUser, BasicPassword string
+	// BearerToken requires "Authorization: Bearer <token>" when set. When
+	// both are set either one is accepted.
+	BearerToken string
+	// SuccessText is the reply body for an accepted lead; set LeadExec's
+	// Result Search to it (or to a part of it). Default {"status":"success"}.
+	SuccessText string
+	// IDField is the delivery field carrying the LeadExec lead id; default
+	// "LeadUID". Map LeadExec's lead id special field to it.
+	IDField string
+	// ChangedAtField, if set, names a delivery field with the lead's change
+	// time (RFC 3339, or "2006-01-02 15:04:05" / "1/2/2006 3:04:05 PM" in
+	// Pacific Time as LeadExec writes dates). Without it, the time of receipt
+	// is the change time.
+	ChangedAtField string
+	// MaxBody limits the request body; default DefaultMaxBody.
+	MaxBody int64
+	// PublishTimeout bounds the wait for the bus; default 10s.
+	PublishTimeout time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Path == "" {
+		c.Path = "/webhooks/leadexec"
+	}
+	if c.SuccessText == "" {
+		c.SuccessText = `{"status":"success"}`
+	}
+	if c.IDField == "" {
+		c.IDField = "LeadUID"
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = 10 * time.Second
+	}
+}
+
+// Stats are the receiver's counts.
+type Stats struct {
+	Accepted   atomic.Int64
+	Duplicates atomic.Int64
+	mu         sync.Mutex
+	rejected   map[string]int64
+}
+
+// Rejected returns rejections by reason ("auth", "too_large", "malformed",
+// "missing_id", "invalid_email", "bus", "method", "media_type", "stopping").
+func (s *Stats) Rejected() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.rejected))
+	for k, v := range s.rejected {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Stats) reject(reason string) {
+	s.mu.Lock()
+	if s.rejected == nil {
+		s.rejected = map[string]int64{}
+	}
+	s.rejected[reason]++
+	s.mu.Unlock()
+}
+
+// Receiver is the LeadExec webhook handler. It is safe for concurrent use.
+type Receiver struct {
+	cfg      Config
+	pub      pipeline.Publisher
+	state    *checkpoints.Store
+	log      *slog.Logger
+	now      func() time.Time
+	stopping atomic.Bool
+	pacific  *time.Location
+	Stats    Stats
+}
+
+// NewReceiver returns a receiver publishing to pub. state keeps delivery
+// receipts so retries beyond the bus's duplicate window stay harmless.
+func NewReceiver(cfg Config, pub pipeline.Publisher, state *checkpoints.Store, log *slog.Logger) *Receiver {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	loc, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		loc = time.FixedZone("PST", -8*3600)
+	}
+	return &Receiver{cfg: cfg, pub: pub, state: state, log: log, now: time.Now, pacific: loc}
+}
+
+// Path is where the receiver expects deliveries.
+func (r *Receiver) Path() string { return r.cfg.Path }
+
+// Stop makes the receiver answer 503 to new deliveries (LeadExec retries
+// them later), for a graceful shutdown.
+func (r *Receiver) Stop() { r.stopping.Store(true) }
+
+type httpError struct {
+	status int
+	reason string
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if err := r.serve(w, req); err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			he = &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
+		}
+		r.Stats.reject(he.reason)
+		r.reply(w, he.status, map[string]string{"status": "rejected", "error": he.msg})
+	}
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) error {
+	if r.stopping.Load() {
+		w.Header().Set("Retry-After", "30")
+		return &httpError{http.StatusServiceUnavailable, "stopping", "shutting down; retry later"}
+	}
+	if req.Method != http.MethodPost && req.Method != http.MethodGet {
+		w.Header().Set("Allow", "POST, GET")
+		return &httpError{http.StatusMethodNotAllowed, "method", "method " + req.Method + " not allowed; LeadExec must POST (or GET with a query string)"}
+	}
+	if !r.authorized(req) {
+		if r.cfg.BasicUser != "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="crmsync"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="crmsync"`)
+		}
+		return &httpError{http.StatusUnauthorized, "auth", "missing or wrong credentials"}
+	}
+	fields, err := r.parse(w, req)
+	if err != nil {
+		return err
+	}
+	ev, err := r.event(fields)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.PublishTimeout)
+	defer cancel()
+	contentHash := pipeline.FieldsHash(ev.Fields)
+	if prev, err := r.state.Delivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID); err == nil && prev == contentHash {
+		r.Stats.Duplicates.Add(1)
+		r.replyText(w, r.cfg.SuccessText)
+		return nil
+	} else if err != nil && !errors.Is(err, checkpoints.ErrNotFound) {
+		r.log.Error("delivery receipt lookup failed", "err", err)
+		w.Header().Set("Retry-After", "10")
+		return &httpError{http.StatusServiceUnavailable, "state", "state unavailable; retry later"}
+	}
+	if err := r.pub.Publish(ctx, ev); err != nil {
+		r.log.Error("publish failed", "lead", ev.ExternalID, "err", err)
+		w.Header().Set("Retry-After", "10")
+		return &httpError{http.StatusServiceUnavailable, "bus", "event bus unavailable; retry later"}
+	}
+	if err := r.state.RecordDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, contentHash, ev.ID); err != nil {
+		// The event is on the bus; a retry would be dropped by its id.
+		r.log.Warn("recording delivery receipt failed", "lead", ev.ExternalID, "err", err)
+	}
+	r.Stats.Accepted.Add(1)
+	r.replyText(w, r.cfg.SuccessText)
+	return nil
+}
+
+func (r *Receiver) authorized(req *http.Request) bool {
+	if r.cfg.BasicUser == "" && r.cfg.BearerToken == "" {
+		return true
+	}
+	if r.cfg.BasicUser != "" {
+		if u, p, ok := req.BasicAuth(); ok {
+			uo := subtle.ConstantTimeCompare([]byte(u), []byte(r.cfg.BasicUser))
+			po := subtle.ConstantTimeCompare([]byte(p), []byte(r.cfg.BasicPassword))
+			if uo&po == 1 {
+				return true
+			}
+		}
+	}
+	if r.cfg.BearerToken != "" {
+		h := req.Header.Get("Authorization")
+		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[7:])), []byte(r.cfg.BearerToken)) == 1
+		}
+	}
+	return false
+}
+
+// parse reads the delivery's fields from the query string and a form, JSON
+// or XML body, as the LeadExec operator chose.
+func (r *Receiver) parse(w http.ResponseWriter, req *http.Request) (map[string]string, error) {
+	fields := map[string]string{}
+	for k, vs := range req.URL.Query() {
+		if len(vs) > 0 {
+			fields[k] = vs[len(vs)-1]
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &httpError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", r.cfg.MaxBody)}
+		}
+		return nil, &httpError{http.StatusBadRequest, "malformed", "reading body: " + err.Error()}
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+		var parsed map[string]string
+		switch {
+		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+			parsed, err = ParseJSON(body)
+		case mt == "application/x-www-form-urlencoded" || mt == "":
+			parsed, err = ParseForm(body)
+		case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
+			parsed, err = ParseXML(body)
+		default:
+			return nil, &httpError{http.StatusUnsupportedMediaType, "media_type",
+				fmt.Sprintf("content type %q not supported; use form, JSON or XML", mt)}
+		}
+		if err != nil {
+			return nil, &httpError{http.StatusBadRequest, "malformed", err.Error()}
+		}
+		for k, v := range parsed {
+			fields[k] = v
+		}
+	}
+	if len(fields) == 0 {
+		return nil, &httpError{http.StatusBadRequest, "malformed", "delivery has no fields"}
+	}
+	return fields, nil
+}
+
+func (r *Receiver) event(fields map[string]string) (pipeline.Event, error) {
+	id := strings.TrimSpace(fields[r.cfg.IDField])
+	if id == "" {
+		return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "missing_id",
+			fmt.Sprintf("field %s (the LeadExec lead id) is missing", r.cfg.IDField)}
+	}
+	if _, err := mappings.NormalizeEmail(fields["Email"]); err != nil {
+		return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "invalid_email", "field Email: " + strings.TrimPrefix(err.Error(), "invalid record: ")}
+	}
+	changed := r.now().UTC()
+	version := ""
+	if f := r.cfg.ChangedAtField; f != "" && fields[f] != "" {
+		t, err := r.parseTime(fields[f])
+		if err != nil {
+			return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "malformed", fmt.Sprintf("field %s: %v", f, err)}
+		}
+		changed, version = t.UTC(), t.UTC().Format(time.RFC3339Nano)
+	}
+	evFields := make(map[string]string, len(fields))
+	for k, v := range fields {
+		if k == r.cfg.IDField || k == r.cfg.ChangedAtField {
+			continue
+		}
+		evFields[k] = v
+	}
+	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Op: pipeline.OpUpsert,
+		Version: version, Fields: evFields, ChangedAt: changed, Origin: pipeline.OriginLive}
+	if err := ev.Seal(); err != nil {
+		return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "malformed", err.Error()}
+	}
+	return ev, nil
+}
+
+func (r *Receiver) parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "1/2/2006 3:04:05 PM", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, r.pacific); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a known date format", s)
+}
+
+func (r *Receiver) replyText(w http.ResponseWriter, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, text)
+}
+
+func (r *Receiver) reply(w http.ResponseWriter, status int, body map[string]string) {
+	// A rejection must never contain the success text, or LeadExec would
+	// count it as delivered.
+	for k, v := range body {
+		body[k] = strings.ReplaceAll(v, r.cfg.SuccessText, "…")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
+// ParseForm parses an application/x-www-form-urlencoded body.
+func ParseForm(body []byte) (map[string]string, error) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("form body: %v", err)
+	}
+	out := make(map[string]string, len(vals))
+	for k, vs := range vals {
+		if len(vs) > 1 {
+			return nil, fmt.Errorf("form body: field %q given %d times", k, len(vs))
+		}
+		out[k] = vs[0]
+	}
+	return out, nil
+}
+
+// ParseJSON parses a flat JSON object of scalars. Nested values are refused:
+// LeadExec renders one value per mapped field.
+func ParseJSON(body []byte) (map[string]string, error) {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, errors.New("JSON body: expected an object")
+	}
+	out := map[string]string{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("JSON body: %v", err)
+		}
+		k := kt.(string)
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("JSON body: field %q given twice", k)
+		}
+		vt, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("JSON body: %v", err)
+		}
+		switch v := vt.(type) {
+		case string:
+			out[k] = v
+		case json.Number:
+			out[k] = v.String()
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case nil:
+			out[k] = ""
+		default:
+			return nil, fmt.Errorf("JSON body: field %q is not a single value", k)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("JSON body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("JSON body: data after the object")
+	}
+	return out, nil
+}
+
+// ParseXML parses <AnyRoot><Field>value</Field>…</AnyRoot>.
+func ParseXML(body []byte) (map[string]string, error) {
+	var doc struct {
+		Items []struct {
+			XMLName xml.Name
+			Value   string `xml:",chardata"`
+			Inner   []byte `xml:",innerxml"`
+		} `xml:",any"`
+	}
+	if err := xml.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("XML body: %v", err)
+	}
+	out := make(map[string]string, len(doc.Items))
+	for _, it := range doc.Items {
+		k := it.XMLName.Local
+		if strings.Contains(string(it.Inner), "<") && !strings.HasPrefix(strings.TrimSpace(string(it.Inner)), "<![CDATA[") {
+			return nil, fmt.Errorf("XML body: element %q is not a single value", k)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("XML body: element %q given twice", k)
+		}
+		out[k] = it.Value
+	}
+	return out, nil
+}

@@ -1,0 +1,202 @@
+// Package sharpspring is a client for the SharpSpring (Constant Contact
+// "Lead Gen & CRM") Open API: the JSON envelope, credentials in the query
+// string, tolerant decoding of its string-typed results, and error
+// classification. It makes one HTTP request per call and never retries:
+// retrying is the pipeline's job.
+package sharpspring
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultEndpoint is the v1.2 API, which reads and writes times in UTC.
+const DefaultEndpoint = "https://api.sharpspring.com/pubapi/v1.2/"
+
+// Gate is consulted before every request, for the shared rate limit and the
+// daily quota. A non-nil error stops the request.
+type Gate interface {
+	Wait(ctx context.Context) error
+}
+
+// Config configures a Client.
+type Config struct {
+	Endpoint  string // default DefaultEndpoint
+	AccountID string
+	SecretKey string
+	// HTTPClient defaults to a client with a 60 s timeout.
+	HTTPClient *http.Client
+	// Gate, if set, is waited on before every request.
+	Gate Gate
+}
+
+// Client calls one SharpSpring account. It is safe for concurrent use.
+type Client struct {
+	url  string // endpoint with credentials; never logged
+	http *http.Client
+	gate Gate
+	seq  atomic.Uint64
+}
+
+// New returns a client for one account.
+func New(cfg Config) (*Client, error) {
+	ep := cfg.Endpoint
+	if ep == "" {
+		ep = DefaultEndpoint
+	}
+	u, err := url.Parse(ep)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("sharpspring: endpoint %q is not an absolute URL", ep)
+	}
+	if cfg.AccountID == "" || cfg.SecretKey == "" {
+		return nil, fmt.Errorf("sharpspring: account id and secret key are required")
+	}
+	q := u.Query()
+	q.Set("accountID", cfg.AccountID)
+	q.Set("secretKey", cfg.SecretKey)
+	u.RawQuery = q.Encode()
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	return &Client{url: u.String(), http: hc, gate: cfg.Gate}, nil
+}
+
+type request struct {
+	Method string `json:"method"`
+	Params any    `json:"params"`
+	ID     string `json:"id"`
+}
+
+type response struct {
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+	ID     json.RawMessage `json:"id"`
+}
+
+type apiError struct {
+	Code    flexInt         `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// Call sends one request and decodes result into out. An API-level error
+// object comes back as *Error; object-level errors are for the caller to read
+// from the result.
+func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
+	if c.gate != nil {
+		if err := c.gate.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	id := "crmsync-" + strconv.FormatUint(c.seq.Add(1), 10)
+	body, err := json.Marshal(request{Method: method, Params: params, ID: id})
+	if err != nil {
+		return &Error{Method: method, Message: "encode request: " + err.Error()}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return transportError(method, err)
+	}
+	// Go never sends Expect: 100-continue unless asked to; SharpSpring's front
+	// end answers 502 to it on long requests, so it is never set here.
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportError(method, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return transportError(method, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &Error{Method: method, HTTPStatus: resp.StatusCode, Message: scrub(snippet(raw))}
+	}
+	var r response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return &Error{Method: method, Message: "malformed response: " + scrub(snippet(raw))}
+	}
+	if e := decodeAPIError(method, r.Error); e != nil {
+		return e
+	}
+	if out != nil {
+		if len(r.Result) == 0 || string(r.Result) == "null" {
+			return &Error{Method: method, Message: "response has no result"}
+		}
+		if err := json.Unmarshal(r.Result, out); err != nil {
+			return &Error{Method: method, Message: "malformed result: " + err.Error()}
+		}
+	}
+	return nil
+}
+
+// decodeAPIError reads the top-level error member, which is null, [], an
+// error object (API-level failure) or an array of object-level error copies
+// (not a failure of the call).
+func decodeAPIError(method string, raw json.RawMessage) error {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || t[0] != '{' {
+		return nil
+	}
+	var ae apiError
+	if err := json.Unmarshal(t, &ae); err != nil {
+		return &Error{Method: method, Message: "malformed error: " + snippet(t)}
+	}
+	if ae.Code == 0 && ae.Message == "" {
+		return nil
+	}
+	msg := ae.Message
+	if strings.Contains(strings.ToLower(msg), "temporarily unavailable") && ae.Code == 0 {
+		ae.Code = codeUnavailable
+	}
+	return &Error{Method: method, Code: int(ae.Code), Message: msg, Data: ae.Data}
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// flexInt decodes a JSON number or a numeric string.
+type flexInt int64
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*f = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %s", b)
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+// flexBool decodes true/false, "true"/"false", 1/0 and "1"/"0".
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	switch strings.Trim(string(b), `"`) {
+	case "true", "1":
+		*f = true
+	default:
+		*f = false
+	}
+	return nil
+}

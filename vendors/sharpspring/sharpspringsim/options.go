@@ -1,0 +1,171 @@
+package sharpspringsim
+
+import "time"
+
+// Options configure a simulator. The zero value of each field means the
+// documented default, so Options{} is a faithful SharpSpring account.
+type Options struct {
+	// Accounts maps accountID → secretKey. Default {"1001": "sim-secret"}
+	// when nil. Each account has its own rate-limit and daily counters but
+	// all accounts share one data set (leads and fields).
+	Accounts map[string]string
+
+	// RateLimitPerSecond is how many requests one account may make in one
+	// fixed UTC second before the API answers 107 (HTTP 200). Default 10;
+	// negative disables the limit.
+	RateLimitPerSecond int
+
+	// DailyLimit is how many requests one account may make in one UTC day
+	// before the API answers 106. Default 50000; negative disables it.
+	DailyLimit int
+
+	// MaxObjects is the most objects one write request may carry before the
+	// API answers 209 and applies nothing. Default 500.
+	MaxObjects int
+
+	// Now is the clock for timestamps, rate windows and generated
+	// systemNames. Default time.Now. It must be safe for concurrent use.
+	Now func() time.Time
+
+	// CompanyTimeZone is the account's Company Profile zone, used by the v1
+	// endpoint to read and write "Y-m-d H:i:s" values. Default
+	// America/New_York, or a fixed UTC-5 zone when tzdata is missing.
+	CompanyTimeZone *time.Location
+
+	// AuthErrorAs200 answers wrong credentials with HTTP 200 and API error
+	// 105 instead of the default HTTP 401 text/plain answer.
+	AuthErrorAs200 bool
+
+	// IgnoreUnknownFields silently drops unknown and read-only keys in lead
+	// and field objects. Default false: they give object error 205 whose
+	// data.params lists the valid standard parameters.
+	IgnoreUnknownFields bool
+
+	// ExpectRule reproduces the Google front end: a request carrying
+	// "Expect: 100-continue" whose URL plus body exceeds 1024 bytes gets
+	// HTTP 502 with an HTML body. Default false.
+	ExpectRule bool
+
+	// RandomOrder shuffles getLeads and getLeadsDateRange results (before
+	// offset and limit are applied) to expose clients that rely on an order.
+	// Default false: ascending id.
+	RandomOrder bool
+
+	// PartialErrorNull puts "error": null at the top level of a write
+	// response with failed objects, as the vendor docs describe, instead of
+	// the observed array of copies of each failed object's error.
+	PartialErrorNull bool
+
+	// MissingEmailCode is the object error code for a createLeads object
+	// without emailAddress. Default 205 (assumed: the real code is unobserved).
+	MissingEmailCode int
+
+	// FirstID is the first lead id handed out. Default 88038560770, above
+	// the int32 range so 32-bit id handling fails loudly.
+	FirstID int64
+
+	// PhantomGetLead makes getLead for an unknown id return the 2017
+	// "phantom" object (leadStatus "open", empty custom fields, no id)
+	// instead of an empty list.
+	PhantomGetLead bool
+
+	// RawLessThan stores "<" as sent. Default false: like the real API, a
+	// "<" written through the API comes back as "&lt;" unless it is the last
+	// character of the value.
+	RawLessThan bool
+
+	// LowercaseSystemNames lower-cases the label slug of generated custom
+	// field systemNames. Default false: the label's case is kept
+	// ("Favorite_Color_5a0dd86e6e290").
+	LowercaseSystemNames bool
+}
+
+// Defaults that the zero values of Options stand for.
+const (
+	DefaultAccountID          = "1001"
+	DefaultSecretKey          = "sim-secret"
+	DefaultRateLimitPerSecond = 10
+	DefaultDailyLimit         = 50000
+	DefaultMaxObjects         = 500
+	DefaultFirstID            = int64(88038560770)
+	DefaultMissingEmailCode   = 205
+)
+
+// config is Options with every default applied; it never changes after New.
+type config struct {
+	accounts          map[string]string
+	ratePerSecond     int // ≤0: off
+	daily             int // ≤0: off
+	maxObjects        int
+	now               func() time.Time
+	zone              *time.Location
+	authAs200         bool
+	ignoreUnknown     bool
+	expectRule        bool
+	randomOrder       bool
+	partialErrorNull  bool
+	missingEmailCode  int
+	firstID           int64
+	phantomGetLead    bool
+	rawLessThan       bool
+	lowercaseSysNames bool
+}
+
+func (o Options) config() config {
+	c := config{
+		accounts:          map[string]string{DefaultAccountID: DefaultSecretKey},
+		ratePerSecond:     o.RateLimitPerSecond,
+		daily:             o.DailyLimit,
+		maxObjects:        o.MaxObjects,
+		now:               o.Now,
+		zone:              o.CompanyTimeZone,
+		authAs200:         o.AuthErrorAs200,
+		ignoreUnknown:     o.IgnoreUnknownFields,
+		expectRule:        o.ExpectRule,
+		randomOrder:       o.RandomOrder,
+		partialErrorNull:  o.PartialErrorNull,
+		missingEmailCode:  o.MissingEmailCode,
+		firstID:           o.FirstID,
+		phantomGetLead:    o.PhantomGetLead,
+		rawLessThan:       o.RawLessThan,
+		lowercaseSysNames: o.LowercaseSystemNames,
+	}
+	if o.Accounts != nil {
+		c.accounts = make(map[string]string, len(o.Accounts))
+		for k, v := range o.Accounts {
+			c.accounts[k] = v
+		}
+	}
+	if c.ratePerSecond == 0 {
+		c.ratePerSecond = DefaultRateLimitPerSecond
+	}
+	if c.daily == 0 {
+		c.daily = DefaultDailyLimit
+	}
+	if c.maxObjects <= 0 {
+		c.maxObjects = DefaultMaxObjects
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.zone == nil {
+		c.zone = defaultCompanyZone()
+	}
+	if c.missingEmailCode == 0 {
+		c.missingEmailCode = DefaultMissingEmailCode
+	}
+	if c.firstID <= 0 {
+		c.firstID = DefaultFirstID
+	}
+	return c
+}
+
+// defaultCompanyZone is America/New_York, or a fixed UTC-5 zone when the
+// system has no tzdata (the simulator does not embed time/tzdata so that it
+// adds nothing to binaries that link it).
+func defaultCompanyZone() *time.Location {
+	if loc, err := time.LoadLocation("America/New_York"); err == nil {
+		return loc
+	}
+	return time.FixedZone("EST", -5*60*60)
+}

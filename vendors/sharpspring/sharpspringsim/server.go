@@ -1,0 +1,431 @@
+package sharpspringsim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxBody bounds a request body; real requests of 500 leads are well below.
+const maxBody = 64 << 20
+
+// expectLimit is the URL+body size above which the Google front end answers
+// 502 to a request carrying "Expect: 100-continue" (spec §5.3).
+const expectLimit = 1024
+
+// API versions as they appear in the path and in RequestLog.
+const (
+	VersionV1  = "v1"
+	VersionV12 = "v1.2"
+)
+
+// timeLayout is the API's "Y-m-d H:i:s" format; it carries no zone.
+const timeLayout = "2006-01-02 15:04:05"
+
+// Server is a SharpSpring Open API simulator. It is an http.Handler for
+// /pubapi/v1/ and /pubapi/v1.2/; mount it on an httptest.Server. All methods
+// are safe for concurrent use.
+type Server struct {
+	cfg       config
+	methods   map[string]methodSpec // fixed after New
+	done      chan struct{}         // closed by Close
+	closeOnce sync.Once
+
+	mu sync.Mutex // guards everything below
+
+	leads       map[int64]*lead
+	emails      map[string]int64 // lower-cased email → lead id, inactive leads included
+	nextID      int64
+	fields      []*field // getFields order: standard fields, then custom ones as created
+	nextFieldID int64
+	lastUniqid  int64 // µs behind the last generated systemName suffix
+	orderRand   *rand.Rand
+
+	usage map[string]*usage // per account
+	stats statsState
+	log   []LoggedRequest
+
+	faults    Faults
+	faultRand *rand.Rand
+	scripts   map[string][]Fault
+}
+
+// methodSpec is one API method. Exactly one of read and write is set; write
+// methods get their params.objects already checked for 207/208/209.
+type methodSpec struct {
+	read  func(s *Server, c *call) outcome
+	write func(s *Server, c *call, objects []json.RawMessage) outcome
+}
+
+// call is one dispatched request.
+type call struct {
+	version string
+	zone    *time.Location // zone of "Y-m-d H:i:s" values: UTC for v1.2, company zone for v1
+	now     time.Time
+	params  map[string]json.RawMessage
+	notes   []string
+}
+
+func (c *call) note(s string) { c.notes = append(c.notes, s) }
+
+// outcome is what a method answers.
+type outcome struct {
+	result  []byte // JSON; nil = null
+	errJSON []byte // top-level error member; nil = null
+	codes   []int  // API-level code, or object-level codes in input order
+	written int    // objects whose write was applied
+}
+
+// New returns a simulator configured by opts (zero values mean defaults).
+func New(opts Options) *Server {
+	cfg := opts.config()
+	s := &Server{
+		cfg:         cfg,
+		done:        make(chan struct{}),
+		leads:       make(map[int64]*lead),
+		emails:      make(map[string]int64),
+		nextID:      cfg.firstID,
+		nextFieldID: 489210000,
+		orderRand:   rand.New(rand.NewPCG(uint64(cfg.firstID), 0x5eed)),
+		usage:       make(map[string]*usage),
+		faultRand:   rand.New(rand.NewPCG(0, 0)),
+		scripts:     make(map[string][]Fault),
+	}
+	s.stats.reset()
+	s.methods = make(map[string]methodSpec)
+	s.registerLeadMethods()
+	s.registerFieldMethods()
+	s.seedStandardFields()
+	return s
+}
+
+// Close releases requests held by FaultTimeout or Latency so that an
+// httptest.Server can shut down. The simulator keeps answering afterwards.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
+}
+
+// versionOf maps a request path to its API version.
+func versionOf(path string) (string, bool) {
+	switch strings.TrimSuffix(path, "/") {
+	case "/pubapi/v1":
+		return VersionV1, true
+	case "/pubapi/v1.2":
+		return VersionV12, true
+	}
+	return "", false
+}
+
+// ServeHTTP answers /pubapi/v1/ and /pubapi/v1.2/ (trailing slash optional).
+// The order of checks is: path, Expect rule, POST, credentials (103, 104,
+// 401/105), request counting, daily and per-second limits (106, 107),
+// envelope (101, 201, 202, 102), method (204), faults, then the method.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := s.cfg.now()
+	rec := LoggedRequest{Time: now}
+	version, ok := versionOf(r.URL.Path)
+	if !ok {
+		s.replyText(w, &rec, http.StatusNotFound, "text/plain; charset=utf-8", "404 page not found\n")
+		return
+	}
+	rec.Version = version
+
+	if s.cfg.expectRule && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue") {
+		size := r.ContentLength
+		if size < 0 {
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+			if err != nil {
+				return
+			}
+			size = int64(len(body))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		if int64(len(fullURL(r)))+size > expectLimit {
+			s.replyText(w, &rec, http.StatusBadGateway, "text/html; charset=UTF-8", html502)
+			return
+		}
+	}
+
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.replyText(w, &rec, http.StatusMethodNotAllowed, "text/plain; charset=utf-8", "Method Not Allowed\n")
+		return
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.replyText(w, &rec, http.StatusRequestEntityTooLarge, "text/plain; charset=utf-8", "Request Entity Too Large\n")
+		}
+		return // otherwise the client went away
+	}
+	env := parseEnvelope(body)
+	rec.Method = env.method
+	rec.RequestID = string(env.id)
+
+	// Credentials come from the query string only; a "header" member in
+	// the body is ignored. The secret is compared and then forgotten.
+	q := r.URL.Query()
+	account := q.Get("accountID")
+	switch {
+	case account == "":
+		s.replyError(w, &rec, env.id, newError(CodeMissingAccountID))
+		return
+	case q.Get("secretKey") == "":
+		s.replyError(w, &rec, env.id, newError(CodeMissingSecretKey))
+		return
+	}
+	if secret, known := s.cfg.accounts[account]; !known || secret != q.Get("secretKey") {
+		if s.cfg.authAs200 {
+			s.replyError(w, &rec, env.id, newError(CodeAuthFailed))
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="SharpSpring"`)
+		s.replyText(w, &rec, http.StatusUnauthorized, "text/plain; charset=utf-8", "Unable to determine clusterID from provided accountID/secretKey")
+		return
+	}
+	rec.AccountID = account
+
+	s.mu.Lock()
+	s.countRequest(account, env.method, now)
+	limitCode := s.checkLimits(account)
+	s.mu.Unlock()
+	if limitCode != 0 {
+		s.replyError(w, &rec, env.id, newError(limitCode))
+		return
+	}
+	if e := env.check(); e != nil {
+		s.replyError(w, &rec, env.id, e)
+		return
+	}
+	spec, known := s.methods[env.method]
+	if !known {
+		s.replyError(w, &rec, env.id, newError(CodeUnknownMethod))
+		return
+	}
+	objects, objErr := s.objectsParam(spec, env.params)
+	rec.Objects = len(objects)
+
+	s.mu.Lock()
+	fault, latency := s.nextFault(env.method)
+	s.mu.Unlock()
+	rec.Fault = fault
+	if latency > 0 && !s.wait(r.Context(), latency) {
+		s.record(rec) // the client gave up; nothing applied, nothing sent
+		return
+	}
+	switch fault {
+	case Fault500, Fault503:
+		status := http.StatusInternalServerError
+		if fault == Fault503 {
+			status = http.StatusServiceUnavailable
+		}
+		s.replyText(w, &rec, status, "text/html; charset=UTF-8", htmlServerError(status))
+		return
+	case Fault999:
+		s.replyError(w, &rec, env.id, newError(CodeUnknown))
+		return
+	case FaultUnavailable:
+		s.replyError(w, &rec, env.id, &apiError{Code: CodeUnknown, Message: UnavailableMessage, Data: []any{}})
+		return
+	case Fault107:
+		s.replyError(w, &rec, env.id, newError(CodeSecondLimit))
+		return
+	case Fault106:
+		s.replyError(w, &rec, env.id, newError(CodeDailyLimit))
+		return
+	case FaultTimeout:
+		s.wait(r.Context(), 0)
+		s.record(rec)
+		return
+	}
+
+	if objErr != nil {
+		s.replyError(w, &rec, env.id, objErr)
+		return
+	}
+	c := &call{version: version, zone: time.UTC, now: now, params: env.params}
+	if version == VersionV1 {
+		c.zone = s.cfg.zone
+	}
+	s.mu.Lock()
+	var out outcome
+	if spec.write != nil {
+		out = spec.write(s, c, objects)
+	} else {
+		out = spec.read(s, c)
+	}
+	s.stats.objectsWritten += out.written
+	s.mu.Unlock()
+	rec.Codes = out.codes
+	rec.Notes = c.notes
+
+	if fault == FaultDropAfterCommit {
+		s.record(rec)
+		dropConnection(w)
+		return
+	}
+	rec.HTTPStatus = http.StatusOK
+	s.record(rec)
+	writeJSON(w, responseBody(out.result, out.errJSON, env.id))
+}
+
+// objectsParam extracts params.objects for write methods: missing → 207,
+// not a list → 208, more than MaxObjects → 209 (nothing applied).
+func (s *Server) objectsParam(spec methodSpec, params map[string]json.RawMessage) ([]json.RawMessage, *apiError) {
+	if spec.write == nil {
+		return nil, nil
+	}
+	raw, ok := params["objects"]
+	if !ok || isNull(raw) {
+		return nil, newError(CodeMissingObjects)
+	}
+	var objects []json.RawMessage
+	if err := json.Unmarshal(raw, &objects); err != nil {
+		return nil, newError(CodeMalformedObject)
+	}
+	if len(objects) > s.cfg.maxObjects {
+		return objects, newError(CodeTooManyObjects)
+	}
+	return objects, nil
+}
+
+// wait blocks for d (d == 0: until released), the request's cancellation or
+// Close. It reports whether the full duration passed.
+func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-timeout:
+		return true
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return false
+}
+
+// replyError answers HTTP 200 with an API-level error object.
+func (s *Server) replyError(w http.ResponseWriter, rec *LoggedRequest, id []byte, e *apiError) {
+	rec.HTTPStatus = http.StatusOK
+	rec.Codes = []int{e.Code}
+	s.record(*rec)
+	writeJSON(w, responseBody(nil, marshal(e), id))
+}
+
+// replyText answers a non-JSON body (401, 405, 5xx, 502).
+func (s *Server) replyText(w http.ResponseWriter, rec *LoggedRequest, status int, contentType, body string) {
+	rec.HTTPStatus = status
+	s.record(*rec)
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func writeJSON(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// dropConnection closes the connection without a response, as a proxy or
+// server crash after the commit would.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
+	}
+	_ = conn.Close()
+}
+
+// fullURL is the request URL as the client wrote it; the Expect rule counts
+// its length, secret key included.
+func fullURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+const html502 = `<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <title>Error 502 (Server Error)!!1</title>
+  <p><b>502.</b> <ins>That’s an error.</ins>
+  <p>The server encountered a temporary error and could not complete your request.<p>Please try again in 30 seconds.  <ins>That’s all we know.</ins>
+`
+
+func htmlServerError(status int) string {
+	text := http.StatusText(status)
+	return "<!DOCTYPE html>\n<html><head><title>" + text + "</title></head><body><h1>" + text + "</h1></body></html>\n"
+}
+
+// objResult is one entry of a write result.
+type objResult struct {
+	ok    bool
+	id    int64
+	hasID bool // create results carry the new id as a JSON number
+	err   *apiError
+}
+
+func failed(e *apiError) objResult { return objResult{err: e} }
+
+// writeOutcome builds {"<key>":[…]} with "error": [] on success, or the
+// array of copies of each failed object's error (null with
+// PartialErrorNull).
+func (s *Server) writeOutcome(key string, results []objResult, written int) outcome {
+	items := make([][]byte, len(results))
+	var errs [][]byte
+	var codes []int
+	for i, r := range results {
+		var o object
+		if r.ok {
+			o.add("success", []byte("true"))
+			o.add("error", []byte("null"))
+			if r.hasID {
+				o.add("id", marshal(r.id))
+			}
+		} else {
+			e := marshal(r.err)
+			o.add("success", []byte("false"))
+			o.add("error", e)
+			errs = append(errs, e)
+			codes = append(codes, r.err.Code)
+		}
+		items[i] = o.bytes()
+	}
+	var result object
+	result.add(key, array(items))
+	out := outcome{result: result.bytes(), errJSON: []byte("[]"), codes: codes, written: written}
+	if len(errs) > 0 {
+		out.errJSON = array(errs)
+		if s.cfg.partialErrorNull {
+			out.errJSON = nil
+		}
+	}
+	return out
+}
+
+// readOutcome builds {"<key>":[…]} with "error": null.
+func readOutcome(key string, items [][]byte) outcome {
+	var result object
+	result.add(key, array(items))
+	return outcome{result: result.bytes()}
+}
+
+// failOutcome is an API-level error: "result": null and one error object.
+func failOutcome(e *apiError) outcome {
+	return outcome{errJSON: marshal(e), codes: []int{e.Code}}
+}
