@@ -36,10 +36,10 @@ type Class int
 
 // Error classes.
 const (
-	Permanent Class = iota // do not retry as sent
-	Transient              // retry with backoff
-	RateLimited            // retry after at least a second (107, HTTP 429)
-	Quota                  // daily quota spent (106): pause until the reset
+	Permanent   Class = iota // do not retry as sent
+	Transient                // retry with backoff
+	RateLimited              // retry after at least a second (107, HTTP 429)
+	Quota                    // daily quota spent (106): pause until the reset
 )
 
 func (c Class) String() string {

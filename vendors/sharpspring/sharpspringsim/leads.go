@@ -531,17 +531,17 @@ func (w leadWhere) match(l *lead) bool {
 }
 
 // parsePaging reads limit and offset. A missing limit means def; a limit
-// above max (max > 0) is capped silently. limit < 1 or offset < 0 gives 205
+// above maxLimit (when > 0) is capped silently. limit < 1 or offset < 0 gives 205
 // (undocumented; strict is the defensive choice).
-func parsePaging(params map[string]json.RawMessage, def, max int) (limit, offset int, e *apiError) {
+func parsePaging(params map[string]json.RawMessage, def, maxLimit int) (limit, offset int, e *apiError) {
 	limit = def
 	if raw, ok := params["limit"]; ok && !isNull(raw) {
 		n, ok := looseIntParam(raw)
 		if !ok || n < 1 {
 			return 0, 0, paramError(paramInfo{"limit", msgInteger, &validFormat{Type: "int", Length: 11}})
 		}
-		if max > 0 && n > int64(max) {
-			n = int64(max)
+		if maxLimit > 0 && n > int64(maxLimit) {
+			n = int64(maxLimit)
 		}
 		limit = int(min(n, 1<<31))
 	}

@@ -1,0 +1,116 @@
+package mappings
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func testCatalog(t *testing.T) *Catalog {
+	t.Helper()
+	c, errs := NewCatalog([]CatalogField{
+		{Name: "favorite_color", Label: "Favorite Color", SharpSpring: "Favorite_Color_5a0dd86e6e290", LeadExec: "FavoriteColor"},
+		{Name: "budget", Label: "Budget", SharpSpring: "budget_6670699148d8a", LeadExec: "Budget"},
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return c
+}
+
+func golden(t *testing.T, name string, got any) {
+	t.Helper()
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./mappings -update to create it)", err)
+	}
+	if string(want) != string(b) {
+		t.Errorf("%s differs from golden file:\n got: %s\nwant: %s", name, b, want)
+	}
+}
+
+func TestLeadExecToSharpSpringGolden(t *testing.T) {
+	cat := testCatalog(t)
+	cases := []struct {
+		name   string
+		fields map[string]string
+	}{
+		{"full", map[string]string{
+			"FirstName": "Ann", "LastName": "O'Neil", "Email": "Ann.ONeil@Example.com", "PrimaryPhone": "(555) 010-2000",
+			"Company": "Acme & Sons", "Address": "1 Main St", "City": "Austin", "State": "TX", "Zip": "73301",
+			"FavoriteColor": "teal", "Budget": "5000", "SubID": "affiliate-7",
+		}},
+		{"partial_update", map[string]string{"Email": "ann@example.com", "City": "Dallas"}},
+		{"explicit_clear", map[string]string{"Email": "ann@example.com", "Budget": "", "Company": ""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "7000000001", Fields: tc.fields}
+			m, err := LeadExecToSharpSpring{Catalog: cat}.Map(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "leadexec_to_sharpspring_"+tc.name, m)
+		})
+	}
+}
+
+func TestLeadExecToSharpSpringRejects(t *testing.T) {
+	cat := testCatalog(t)
+	for name, fields := range map[string]map[string]string{
+		"bad email":   {"Email": "not-an-address"},
+		"empty email": {"Email": "  "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LeadExecToSharpSpring{Catalog: cat}.Map(pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "1", Fields: fields})
+			if err == nil || !strings.Contains(err.Error(), "email") {
+				t.Fatalf("err = %v, want an email error", err)
+			}
+		})
+	}
+}
+
+func TestFromSharpSpringUnescapesAndKeysBySystemName(t *testing.T) {
+	cat := testCatalog(t)
+	got := FromSharpSpring(map[string]string{
+		"companyName": "Acme &amp; Sons", "lastName": "O&#039;Neil", "Favorite_Color_5a0dd86e6e290": "teal",
+		"Favorite Color": "ignored: labels are never keys",
+	}, cat)
+	golden(t, "sharpspring_to_canonical", got)
+}
+
+func TestCatalogValidation(t *testing.T) {
+	_, errs := NewCatalog([]CatalogField{
+		{Name: "Favorite Color", SharpSpring: "Favorite Color"},
+		{Name: "email"},
+		{Name: "budget", SharpSpring: "budget_6670699148d8a"},
+		{Name: "budget2", SharpSpring: "budget_6670699148d8a"},
+	})
+	want := []string{"catalog[0].name", "catalog[0].sharpspring", "catalog[1].name", "catalog[3].sharpspring"}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors %v, want %d", len(errs), errs, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("error %d = %q, want prefix %q", i, errs[i], w)
+		}
+	}
+}

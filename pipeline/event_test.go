@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSealIsDeterministic(t *testing.T) {
+	mk := func(fields map[string]string, changed time.Time) Event {
+		ev := Event{Vendor: "leadexec", Entity: "lead", ExternalID: "42", Fields: fields, ChangedAt: changed}
+		if err := ev.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	t0 := time.Now()
+	a := mk(map[string]string{"Email": "a@example.com", "City": "Austin"}, t0)
+	b := mk(map[string]string{"City": "Austin", "Email": "a@example.com"}, t0.Add(time.Hour))
+	if a.ID != b.ID {
+		t.Fatalf("same content, different ids: %s %s", a.ID, b.ID)
+	}
+	c := mk(map[string]string{"Email": "a@example.com", "City": "Dallas"}, t0)
+	if c.ID == a.ID {
+		t.Fatal("different content, same id")
+	}
+	d := mk(map[string]string{"Email": "a@example.com", "City": ""}, t0)
+	e := mk(map[string]string{"Email": "a@example.com"}, t0)
+	if d.ID == e.ID {
+		t.Fatal("an explicit empty and an absent field got the same id")
+	}
+}
+
+func TestSealRejectsIncompleteEvents(t *testing.T) {
+	for _, ev := range []Event{{Entity: "lead", ExternalID: "1"}, {Vendor: "x", ExternalID: "1"}, {Vendor: "x", Entity: "lead"}} {
+		if err := ev.Seal(); err == nil {
+			t.Errorf("Seal(%+v) succeeded", ev)
+		}
+	}
+}
+
+func TestUnmarshalEventRoundTrip(t *testing.T) {
+	ev := Event{Vendor: "leadexec", Entity: "lead", ExternalID: "1", Fields: map[string]string{"a": ""}, ChangedAt: time.Unix(1700000000, 5).UTC()}
+	ev.Seal()
+	b, _ := ev.Marshal()
+	got, err := UnmarshalEvent(b)
+	if err != nil || got.ID != ev.ID || !got.ChangedAt.Equal(ev.ChangedAt) || got.Fields["a"] != "" || len(got.Fields) != 1 {
+		t.Fatalf("round trip = %+v, %v", got, err)
+	}
+	if _, err := UnmarshalEvent([]byte(`{"vendor":"x"}`)); err == nil {
+		t.Fatal("incomplete envelope accepted")
+	}
+}

@@ -1,0 +1,130 @@
+package natsbus
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+func openBus(t *testing.T, dir string) *Bus {
+	t.Helper()
+	b, err := Open(context.Background(), Config{StoreDir: dir, AckWait: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func event(t *testing.T, id string, fields map[string]string) pipeline.Event {
+	t.Helper()
+	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Fields: fields, ChangedAt: time.Now().UTC()}
+	if err := ev.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// fetchAll fetches until n messages arrived or the deadline passes.
+func fetchAll(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []*pipeline.Message
+	for len(got) < n && ctx.Err() == nil {
+		ms, _ := c.Fetch(ctx, n-len(got), 200*time.Millisecond)
+		got = append(got, ms...)
+	}
+	return got
+}
+
+func TestPublishDropsDuplicateIDs(t *testing.T) {
+	ctx := context.Background()
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	ev := event(t, "1", map[string]string{"Email": "a@example.com"})
+	for i := 0; i < 3; i++ {
+		if err := b.Publish(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Publish(ctx, event(t, "2", map[string]string{"Email": "b@example.com"})); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Consumer(ctx, "r", pipeline.Subject("lead", "leadexec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fetchAll(t, c, 2)
+	if len(got) != 2 || got[0].Event.ExternalID != "1" || got[1].Event.ExternalID != "2" {
+		t.Fatalf("got %d messages", len(got))
+	}
+	for _, m := range got {
+		m.Ack()
+	}
+	// Nothing else is pending: the two duplicate publishes were dropped.
+	ms, _ := c.Fetch(ctx, 10, 300*time.Millisecond)
+	if len(ms) != 0 {
+		t.Fatalf("%d extra messages after the duplicates", len(ms))
+	}
+	if n, err := b.Backlog(ctx, "r"); err != nil || n != 0 {
+		t.Fatalf("backlog = %d, %v", n, err)
+	}
+}
+
+func TestUnackedMessagesAreRedeliveredAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b := openBus(t, dir)
+	for i := 0; i < 5; i++ {
+		if err := b.Publish(ctx, event(t, fmt.Sprint(i), map[string]string{"n": fmt.Sprint(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := b.Consumer(ctx, "r", pipeline.Subject("lead", "leadexec"))
+	got := fetchAll(t, c, 5)
+	for _, m := range got[:2] {
+		if err := m.Ack(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A crash: three messages were never acknowledged.
+	b.Close()
+
+	b = openBus(t, dir)
+	defer b.Close()
+	c, _ = b.Consumer(ctx, "r", pipeline.Subject("lead", "leadexec"))
+	again := fetchAll(t, c, 3)
+	if len(again) != 3 {
+		t.Fatalf("redelivered %d, want 3", len(again))
+	}
+	for i, m := range again {
+		if want := fmt.Sprint(i + 2); m.Event.ExternalID != want {
+			t.Errorf("redelivered[%d] = %s, want %s", i, m.Event.ExternalID, want)
+		}
+		if m.Delivered < 2 {
+			t.Errorf("redelivered[%d] has delivery count %d", i, m.Delivered)
+		}
+		m.Ack()
+	}
+}
+
+func TestConsumersOfRoutesAreIndependent(t *testing.T) {
+	ctx := context.Background()
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	if err := b.Publish(ctx, event(t, "1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	c1, _ := b.Consumer(ctx, "route-a", pipeline.Subject("lead", "leadexec"))
+	c2, _ := b.Consumer(ctx, "route.b", pipeline.Subject("lead", "leadexec"))
+	for _, c := range []pipeline.Consumer{c1, c2} {
+		got := fetchAll(t, c, 1)
+		if len(got) != 1 {
+			t.Fatal("a route did not get the event")
+		}
+		got[0].Ack()
+	}
+}

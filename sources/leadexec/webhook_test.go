@@ -1,0 +1,287 @@
+package leadexec
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
+)
+
+type fixture struct {
+	srv   *httptest.Server
+	rcv   *Receiver
+	bus   *natsbus.Bus
+	cons  pipeline.Consumer
+	state *checkpoints.Store
+}
+
+func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	state, err := checkpoints.Open(ctx, filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: filepath.Join(dir, "js")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := bus.Consumer(ctx, "test", pipeline.Subject("lead", "leadexec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := NewReceiver(cfg, bus, state, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(rcv)
+	t.Cleanup(func() { srv.Close(); bus.Close(); state.Close() })
+	return &fixture{srv: srv, rcv: rcv, bus: bus, cons: cons, state: state}
+}
+
+// published drains every event now on the stream.
+func (f *fixture) published(t *testing.T) []pipeline.Event {
+	t.Helper()
+	var out []pipeline.Event
+	for {
+		ms, err := f.cons.Fetch(context.Background(), 100, 150*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			return out
+		}
+		for _, m := range ms {
+			out = append(out, m.Event)
+			m.Ack()
+		}
+	}
+}
+
+type delivery struct {
+	method, contentType, query, body string
+	user, pass, bearer              string
+}
+
+func (f *fixture) send(t *testing.T, d delivery) (int, string) {
+	t.Helper()
+	if d.method == "" {
+		d.method = http.MethodPost
+	}
+	u := f.srv.URL + "/webhooks/leadexec"
+	if d.query != "" {
+		u += "?" + d.query
+	}
+	req, _ := http.NewRequest(d.method, u, strings.NewReader(d.body))
+	if d.contentType != "" {
+		req.Header.Set("Content-Type", d.contentType)
+	}
+	if d.user != "" {
+		req.SetBasicAuth(d.user, d.pass)
+	}
+	if d.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+d.bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var auth = Config{BasicUser: "le", BasicPassword: "pw", BearerToken: "tok"}
+
+func TestAcceptsEveryDeliveryFormat(t *testing.T) {
+	f := newFixture(t, auth)
+	form := url.Values{"LeadUID": {"101"}, "Email": {"a@example.com"}, "FirstName": {"Ann"}}.Encode()
+	cases := []struct {
+		name string
+		d    delivery
+		id   string
+	}{
+		{"form", delivery{contentType: "application/x-www-form-urlencoded", body: form}, "101"},
+		{"json", delivery{contentType: "application/json; charset=utf-8", body: `{"LeadUID":102,"Email":"b@example.com","FirstName":"Bo"}`}, "102"},
+		{"query POST", delivery{query: "LeadUID=103&Email=c%40example.com&FirstName=Cy"}, "103"},
+		{"query GET", delivery{method: http.MethodGet, query: "LeadUID=104&Email=d%40example.com"}, "104"},
+		{"xml", delivery{contentType: "application/xml", body: `<Lead><LeadUID>105</LeadUID><Email>e@example.com</Email><FirstName>Ed &amp; Co</FirstName></Lead>`}, "105"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.d.user, tc.d.pass = "le", "pw"
+			code, body := f.send(t, tc.d)
+			if code != 200 || body != `{"status":"success"}` {
+				t.Fatalf("answer = %d %q", code, body)
+			}
+			evs := f.published(t)
+			if len(evs) != 1 || evs[0].ExternalID != tc.id || evs[0].Fields["Email"] == "" {
+				t.Fatalf("published %+v", evs)
+			}
+			if _, ok := evs[0].Fields["LeadUID"]; ok {
+				t.Error("the id field is carried as a lead field")
+			}
+		})
+	}
+	if got := f.rcv.Stats.Accepted.Load(); got != int64(len(cases)) {
+		t.Fatalf("accepted = %d", got)
+	}
+}
+
+func TestBearerAuth(t *testing.T) {
+	f := newFixture(t, auth)
+	code, _ := f.send(t, delivery{query: "LeadUID=1&Email=a@example.com", bearer: "tok"})
+	if code != 200 {
+		t.Fatalf("bearer delivery answered %d", code)
+	}
+}
+
+func TestHostileAndBadDeliveriesPublishNothing(t *testing.T) {
+	f := newFixture(t, Config{BasicUser: "le", BasicPassword: "pw", MaxBody: 4096})
+	good := "LeadUID=1&Email=a%40example.com"
+	cases := []struct {
+		name   string
+		d      delivery
+		status int
+		reason string
+	}{
+		{"no auth", delivery{query: good}, 401, "auth"},
+		{"wrong password", delivery{query: good, user: "le", pass: "nope"}, 401, "auth"},
+		{"wrong user", delivery{query: good, user: "x", pass: "pw"}, 401, "auth"},
+		{"bearer when basic is configured", delivery{query: good, bearer: "pw"}, 401, "auth"},
+		{"oversize", delivery{contentType: "application/x-www-form-urlencoded", body: good + "&Notes=" + strings.Repeat("x", 5000), user: "le", pass: "pw"}, 413, "too_large"},
+		{"malformed json", delivery{contentType: "application/json", body: `{"LeadUID":1,`, user: "le", pass: "pw"}, 400, "malformed"},
+		{"nested json", delivery{contentType: "application/json", body: `{"LeadUID":1,"Email":"a@example.com","x":{"y":1}}`, user: "le", pass: "pw"}, 400, "malformed"},
+		{"duplicate json key", delivery{contentType: "application/json", body: `{"LeadUID":1,"Email":"a@example.com","Email":"b@example.com"}`, user: "le", pass: "pw"}, 400, "malformed"},
+		{"trailing json", delivery{contentType: "application/json", body: `{"LeadUID":1,"Email":"a@example.com"} {}`, user: "le", pass: "pw"}, 400, "malformed"},
+		{"json array", delivery{contentType: "application/json", body: `[1]`, user: "le", pass: "pw"}, 400, "malformed"},
+		{"bad xml", delivery{contentType: "text/xml", body: `<Lead><Email>`, user: "le", pass: "pw"}, 400, "malformed"},
+		{"unknown media type", delivery{contentType: "application/pdf", body: "%PDF", user: "le", pass: "pw"}, 415, "media_type"},
+		{"missing email", delivery{query: "LeadUID=1&FirstName=Ann", user: "le", pass: "pw"}, 422, "invalid_email"},
+		{"bad email", delivery{query: "LeadUID=1&Email=not-an-email", user: "le", pass: "pw"}, 422, "invalid_email"},
+		{"missing id", delivery{query: "Email=a%40example.com", user: "le", pass: "pw"}, 422, "missing_id"},
+		{"empty", delivery{user: "le", pass: "pw"}, 400, "malformed"},
+		{"wrong method", delivery{method: http.MethodPut, query: good, user: "le", pass: "pw"}, 405, "method"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.rcv.Stats.Rejected()[tc.reason]
+			code, body := f.send(t, tc.d)
+			if code != tc.status {
+				t.Fatalf("status = %d (%s), want %d", code, body, tc.status)
+			}
+			if strings.Contains(body, `"status":"success"`) {
+				t.Fatalf("rejection contains the success text: %s", body)
+			}
+			if !strings.Contains(body, `"error"`) {
+				t.Fatalf("rejection has no message: %s", body)
+			}
+			if got := f.rcv.Stats.Rejected()[tc.reason]; got != before+1 {
+				t.Fatalf("rejections for %s = %d, want %d", tc.reason, got, before+1)
+			}
+		})
+	}
+	if evs := f.published(t); len(evs) != 0 {
+		t.Fatalf("bad deliveries published %d events", len(evs))
+	}
+}
+
+func TestRetriedDeliveryPublishesNothingNew(t *testing.T) {
+	f := newFixture(t, auth)
+	body := url.Values{"LeadUID": {"7"}, "Email": {"a@example.com"}, "City": {"Austin"}}.Encode()
+	d := delivery{contentType: "application/x-www-form-urlencoded", body: body, user: "le", pass: "pw"}
+	for i := 0; i < 3; i++ {
+		if code, _ := f.send(t, d); code != 200 {
+			t.Fatalf("attempt %d answered %d", i, code)
+		}
+	}
+	if evs := f.published(t); len(evs) != 1 {
+		t.Fatalf("three identical deliveries published %d events", len(evs))
+	}
+	if got := f.rcv.Stats.Duplicates.Load(); got != 2 {
+		t.Fatalf("duplicates = %d, want 2", got)
+	}
+	// The same lead with changed content is an update.
+	d.body = url.Values{"LeadUID": {"7"}, "Email": {"a@example.com"}, "City": {"Dallas"}}.Encode()
+	f.send(t, d)
+	evs := f.published(t)
+	if len(evs) != 1 || evs[0].Fields["City"] != "Dallas" {
+		t.Fatalf("changed delivery published %+v", evs)
+	}
+}
+
+func TestStoppingAnswers503(t *testing.T) {
+	f := newFixture(t, auth)
+	f.rcv.Stop()
+	code, _ := f.send(t, delivery{query: "LeadUID=1&Email=a@example.com", user: "le", pass: "pw"})
+	if code != 503 {
+		t.Fatalf("status = %d, want 503", code)
+	}
+}
+
+func TestBusDownAnswers503AndNothingRecorded(t *testing.T) {
+	f := newFixture(t, auth)
+	f.bus.Close()
+	code, _ := f.send(t, delivery{query: "LeadUID=9&Email=a@example.com", user: "le", pass: "pw"})
+	if code != 503 {
+		t.Fatalf("status = %d, want 503", code)
+	}
+	if _, err := f.state.Delivery(context.Background(), "leadexec", "lead", "9"); err == nil {
+		t.Fatal("a delivery the bus never stored was recorded as received")
+	}
+}
+
+func TestChangedAtField(t *testing.T) {
+	f := newFixture(t, Config{BasicUser: "le", BasicPassword: "pw", ChangedAtField: "DateModified"})
+	// 2026-03-08 01:30 PST is before the spring-forward gap; LeadExec writes Pacific time.
+	f.send(t, delivery{query: url.Values{"LeadUID": {"1"}, "Email": {"a@example.com"}, "DateModified": {"2026-07-01 10:00:00"}}.Encode(), user: "le", pass: "pw"})
+	evs := f.published(t)
+	if len(evs) != 1 {
+		t.Fatalf("published %d", len(evs))
+	}
+	if want := time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC); !evs[0].ChangedAt.Equal(want) {
+		t.Fatalf("changed at = %s, want %s (PDT is UTC-7)", evs[0].ChangedAt, want)
+	}
+	if _, ok := evs[0].Fields["DateModified"]; ok {
+		t.Fatal("the change-time field is carried as a lead field")
+	}
+	code, _ := f.send(t, delivery{query: "LeadUID=2&Email=b@example.com&DateModified=yesterday", user: "le", pass: "pw"})
+	if code != 422 {
+		t.Fatalf("bad date answered %d", code)
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`{"LeadUID":1,"Email":"a@example.com"}`))
+	f.Add([]byte(`{"a":{"b":1}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseJSON(b)
+		if err == nil && m == nil {
+			t.Fatal("nil map without error")
+		}
+	})
+}
+
+func FuzzParseXML(f *testing.F) {
+	f.Add([]byte(`<Lead><Email>a@example.com</Email></Lead>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ParseXML(b)
+	})
+}
+
+func FuzzParseForm(f *testing.F) {
+	f.Add([]byte(`LeadUID=1&Email=a%40example.com`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ParseForm(bytes.Clone(b))
+	})
+}
