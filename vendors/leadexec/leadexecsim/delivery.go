@@ -65,8 +65,8 @@ const maxSearchedBody = 1 << 20
 // Delivery is one buyer delivery method as configured in LeadExec: where and
 // how to send a lead and how to decide from the reply whether it was
 // accepted. Zero values mean the documented defaults; [NewSender] applies
-// them and validates the result. A Delivery is read-only once passed to
-// [NewSender].
+// them, validates the result and copies the maps, so the caller may reuse
+// the Delivery afterwards.
 type Delivery struct {
 	// URL is the receiver's address (LeadExec's DeliveryAddress). Required;
 	// scheme http or https. A query already on it is kept; [FormatQuery]
@@ -140,6 +140,9 @@ type Delivery struct {
 // withDefaults returns d with every zero field set to its default. It does
 // not validate.
 func (d Delivery) withDefaults() Delivery {
+	// Copy the maps so later changes by the caller cannot race with sends.
+	d.Headers = maps.Clone(d.Headers)
+	d.FieldMap = maps.Clone(d.FieldMap)
 	d.Method = strings.ToUpper(d.Method)
 	if d.Method == "" {
 		d.Method = DefaultMethod

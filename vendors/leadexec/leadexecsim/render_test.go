@@ -268,4 +268,3 @@ func FuzzRenderRoundTrip(f *testing.F) {
 		}
 	})
 }
-

@@ -242,8 +242,8 @@ func (s *Sender) send(ctx context.Context, uid int64, send int, r Rendered, res 
 }
 
 // attempt makes one HTTP request and classifies the reply.
-func (s *Sender) attempt(ctx context.Context, uid int64, send, n int, r Rendered) (Attempt, error) {
-	a := Attempt{LeadUID: uid, Send: send, Number: n, Time: s.d.Now(), PostString: r.PostString}
+func (s *Sender) attempt(ctx context.Context, uid int64, send, n int, r Rendered) (a Attempt, err error) {
+	a = Attempt{LeadUID: uid, Send: send, Number: n, Time: s.d.Now(), PostString: r.PostString}
 	defer func() { a.Duration = s.d.Now().Sub(a.Time) }()
 
 	actx, cancel := context.WithTimeout(ctx, s.d.Timeout)
