@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -18,6 +19,7 @@ import (
 type Budget struct {
 	account string
 	limiter *rate.Limiter
+	window  *slidingWindow
 	daily   int
 	store   *checkpoints.Store
 	now     func() time.Time
@@ -40,6 +42,9 @@ func NewBudget(cfg BudgetConfig, store *checkpoints.Store) *Budget {
 			burst = 1
 		}
 		b.limiter = rate.NewLimiter(rate.Limit(cfg.PerSecond), burst)
+		// A token bucket of r/s with burst 1 still lets r+1 requests into
+		// some one-second windows; the window caps every second at r.
+		b.window = newSlidingWindow(max(1, int(cfg.PerSecond)), time.Second+windowMargin)
 	}
 	return b
 }
@@ -52,6 +57,9 @@ func (b *Budget) Account() string { return b.account }
 func (b *Budget) Wait(ctx context.Context) error {
 	if b.limiter != nil {
 		if err := b.limiter.Wait(ctx); err != nil {
+			return err
+		}
+		if err := b.window.wait(ctx); err != nil {
 			return err
 		}
 	}
@@ -79,4 +87,49 @@ func IsQuota(err error) (*QuotaError, bool) {
 	var q *QuotaError
 	ok := errors.As(err, &q)
 	return q, ok
+}
+
+// windowMargin widens the one-second window to absorb the difference
+// between when a request leaves and when the vendor counts it.
+const windowMargin = 50 * time.Millisecond
+
+// slidingWindow admits at most n events in any window of length span.
+type slidingWindow struct {
+	mu   sync.Mutex
+	n    int
+	span time.Duration
+	ring []time.Time // admission times, oldest at head
+	head int
+	now  func() time.Time
+}
+
+func newSlidingWindow(n int, span time.Duration) *slidingWindow {
+	return &slidingWindow{n: n, span: span, ring: make([]time.Time, 0, n), now: time.Now}
+}
+
+func (w *slidingWindow) wait(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		now := w.now()
+		if len(w.ring) < w.n {
+			w.ring = append(w.ring, now)
+			w.mu.Unlock()
+			return nil
+		}
+		free := w.ring[w.head].Add(w.span)
+		if !now.Before(free) {
+			w.ring[w.head] = now
+			w.head = (w.head + 1) % w.n
+			w.mu.Unlock()
+			return nil
+		}
+		w.mu.Unlock()
+		t := time.NewTimer(free.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }

@@ -109,12 +109,15 @@ func (ru *Runner) Run(ctx context.Context) error {
 	}
 	cons, err := ru.bus.Consumer(ctx, ru.r.Name, Subject(entity, vendor))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	for ctx.Err() == nil {
 		msgs, err := cons.Fetch(ctx, ru.r.Batch.maxObjects(), ru.r.Batch.linger())
 		if len(msgs) > 0 {
-			if perr := ru.process(ru.drainContext(ctx), msgs); perr != nil {
+			if perr := ru.process(ru.drainContext(ctx), ctx.Done(), msgs); perr != nil {
 				return perr
 			}
 		}
@@ -162,8 +165,10 @@ type pending struct {
 	key    string
 }
 
-// process maps, coalesces, writes and settles one fetched batch.
-func (ru *Runner) process(ctx context.Context, msgs []*Message) error {
+// process maps, coalesces, writes and settles one fetched batch. ctx bounds
+// the work; stopping closes when the route is asked to stop, after which
+// failures are no longer retried (the bus redelivers them after a restart).
+func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
 	if oc, ok := ctx.(*ownedCtx); ok {
 		defer oc.cancel()
 	}
@@ -206,7 +211,7 @@ func (ru *Runner) process(ctx context.Context, msgs []*Message) error {
 		nakAll(msgs)
 		return fmt.Errorf("route %s: %w", ru.r.Name, err)
 	}
-	outcomes, attempts, werr := ru.write(ctx, recs)
+	outcomes, attempts, werr := ru.write(ctx, stopping, recs)
 	if werr != nil {
 		// Shutting down or out of quota mid-batch: settle nothing; the bus
 		// redelivers and the ledger makes the rewrite harmless.
@@ -355,7 +360,7 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 // write sends records to the sink, retrying transient failures with backoff
 // until each record is written or permanently failed. It returns an error
 // only when ctx ends first.
-func (ru *Runner) write(ctx context.Context, recs []*Record) ([]Outcome, []int, error) {
+func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*Record) ([]Outcome, []int, error) {
 	outcomes := make([]Outcome, len(recs))
 	attempts := make([]int, len(recs))
 	var todo []int
@@ -424,8 +429,8 @@ func (ru *Runner) write(ctx context.Context, recs []*Record) ([]Outcome, []int, 
 			d = max(d, wait)
 			ru.log.Info("transient failure; retrying", "records", len(todo), "in", d.Round(time.Millisecond), "err", lastErr)
 		}
-		if !sleepCtx(ctx, d) {
-			return nil, nil, ctx.Err()
+		if !sleepUntil(ctx, stopping, d) {
+			return nil, nil, fmt.Errorf("route %s: stopped while retrying: %w", ru.r.Name, lastErr)
 		}
 	}
 	return outcomes, attempts, nil
@@ -490,6 +495,20 @@ func heartbeat(msgs []*Message) (stop func()) {
 func nakAll(msgs []*Message) {
 	for _, m := range msgs {
 		_ = m.Nak(time.Second)
+	}
+}
+
+// sleepUntil waits d; it returns false early when ctx ends or stop closes.
+func sleepUntil(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-stop:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

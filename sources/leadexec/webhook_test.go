@@ -69,7 +69,7 @@ func (f *fixture) published(t *testing.T) []pipeline.Event {
 
 type delivery struct {
 	method, contentType, query, body string
-	user, pass, bearer              string
+	user, pass, bearer               string
 }
 
 func (f *fixture) send(t *testing.T, d delivery) (int, string) {

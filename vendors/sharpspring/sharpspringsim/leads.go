@@ -27,6 +27,8 @@ type lead struct {
 	updated time.Time          // UTC
 }
 
+// active reports active == "1". A lead whose active was set to null counts
+// as inactive (assumption: what the API does with null is unknown).
 func (l *lead) active() bool {
 	v := l.vals["active"]
 	return v != nil && *v == "1"
@@ -231,6 +233,7 @@ func (s *Server) updateLeads(c *call, objects []json.RawMessage, v2 bool) outcom
 		}
 		if target == nil {
 			if v2 {
+				// Also for neither id nor email (assumption: undocumented).
 				results[i] = failed(newError(CodeRecordNotFound))
 			} else {
 				c.note(fmt.Sprintf("objects[%d]: no matching lead; silent success", i))
@@ -258,7 +261,9 @@ func (s *Server) updateLeads(c *call, objects []json.RawMessage, v2 bool) outcom
 	return s.writeOutcome("updates", results, written)
 }
 
-// matchLead finds the lead an update object addresses; nil when none.
+// matchLead finds the lead an update object addresses; nil when none. A
+// null or non-numeric id gives 205 rather than falling back to the email
+// (assumption: defensive).
 func (s *Server) matchLead(obj map[string]any, vals map[string]*string) (*lead, *apiError) {
 	if raw, ok := obj["id"]; ok {
 		id, ok := looseInt(raw)

@@ -35,7 +35,9 @@ type stdField struct {
 // leadFields lists the standard lead fields. Lead objects serialize the
 // inLead ones in this order (spec §6.1), then every custom lead field.
 // persona and trackingID are in the vendor schema but not in the 2016
-// sample; they are serialized after leadStatus (assumption).
+// sample; they are serialized after leadStatus (assumption). createTimestamp
+// is kept on each lead for timestamp:"create" queries but not serialized,
+// as it is absent from the official samples (assumption).
 // getFields lists crmID and the bounce/qualification flags but not accountID
 // or active, as observed against v1.117.
 var leadFields = []stdField{

@@ -350,7 +350,8 @@ func dropConnection(w http.ResponseWriter) {
 }
 
 // fullURL is the request URL as the client wrote it; the Expect rule counts
-// its length, secret key included.
+// its length, secret key included (assumption: "scheme://host" + request
+// URI is what the front end measures).
 func fullURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {

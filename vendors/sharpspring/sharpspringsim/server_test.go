@@ -3,7 +3,9 @@ package sharpspringsim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -231,4 +233,78 @@ func TestExpectRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConcurrentClients(t *testing.T) {
+	h := newHarness(t, Options{})
+	const workers, each = 8, 15
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				body := envelopeBody("createLeads", objs(map[string]any{"emailAddress": fmt.Sprintf("w%d-%d@x.test", w, i)}))
+				r, err := h.post(context.Background(), h.url(VersionV12), body, nil)
+				if err == nil && !r.results("creates")[0].Success {
+					err = fmt.Errorf("create failed: %s", r.Body)
+				}
+				if err == nil {
+					_, err = h.post(context.Background(), h.url(VersionV12), envelopeBody("getLeads", map[string]any{"where": map[string]any{}}), nil)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	leads := h.sim.Leads()
+	if len(leads) != workers*each {
+		t.Fatalf("stored %d leads", len(leads))
+	}
+	for i := 1; i < len(leads); i++ {
+		if leads[i].ID != leads[i-1].ID+1 {
+			t.Fatalf("ids not dense: %d after %d", leads[i].ID, leads[i-1].ID)
+		}
+	}
+	if st := h.sim.Stats(); st.Requests != 2*workers*each || st.ObjectsWritten != workers*each {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// FuzzServeHTTP feeds arbitrary bodies to every method: the simulator must
+// never panic and must always answer one JSON envelope.
+func FuzzServeHTTP(f *testing.F) {
+	f.Add("createLeads", `{"objects":[{"emailAddress":"a@x","leadScore":"1e2","ownerID":null}]}`)
+	f.Add("updateLeads", `{"objects":[{"id":"88038560770","emailAddress":"b@x"},3,[]]}`)
+	f.Add("getLeads", `{"where":{"id":[1,"2"],"emailAddress":"x"},"limit":"9","offset":1,"fields":["id"]}`)
+	f.Add("getLeadsDateRange", `{"startDate":"2026-01-01 00:00:00","endDate":1,"timestamp":"update"}`)
+	f.Add("createFields", `{"objects":[{"relationship":"lead","label":"é ü","dataType":"text"}]}`)
+	f.Add("deleteFields", `{"objects":[{"systemName":"firstName"}]}`)
+	f.Add("getFields", `{"where":[]}`)
+	f.Fuzz(func(t *testing.T, method, params string) {
+		sim := New(Options{RateLimitPerSecond: -1})
+		sim.SeedLead(map[string]string{"emailAddress": "a@x"})
+		body := `{"method":` + string(quote(method)) + `,"params":` + params + `,"id":1}`
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/pubapi/v1.2/?accountID=1001&secretKey=sim-secret", strings.NewReader(body))
+		sim.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("HTTP %d", rec.Code)
+		}
+		var env map[string]json.RawMessage
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+			t.Fatalf("answer is not JSON: %v: %s", err, rec.Body)
+		}
+		for _, k := range []string{"result", "error", "id"} {
+			if _, ok := env[k]; !ok {
+				t.Fatalf("answer lacks %q: %s", k, rec.Body)
+			}
+		}
+	})
 }

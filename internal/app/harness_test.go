@@ -1,0 +1,250 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+)
+
+const (
+	testAccount = "1001"
+	testSecret  = "sim-secret-DO-NOT-LOG-7f3a"
+	hookUser    = "leadexec"
+	hookPass    = "hook-password-DO-NOT-LOG"
+)
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harness struct {
+	t      *testing.T
+	sim    *sharpspringsim.Server
+	simSrv *httptest.Server
+	cfg    *config.Config
+	logs   *syncBuffer
+	app    *App
+	cancel context.CancelFunc
+	done   chan error
+	// System names of the custom fields, by canonical name.
+	sys map[string]string
+}
+
+type harnessOptions struct {
+	sim       sharpspringsim.Options
+	batchSize int
+	linger    time.Duration
+	rate      float64
+}
+
+// newHarness starts the SharpSpring simulator over real HTTP and prepares a
+// crmsync instance (embedded NATS, SQLite in a temp dir) that is not yet
+// running; call start.
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	if o.sim.Accounts == nil {
+		o.sim.Accounts = map[string]string{testAccount: testSecret}
+	}
+	sim := sharpspringsim.New(o.sim)
+	srv := httptest.NewServer(sim)
+	h := &harness{t: t, sim: sim, simSrv: srv, logs: &syncBuffer{}, sys: map[string]string{}}
+	var catalog []mappings.CatalogField
+	for _, f := range []struct{ name, label string }{{"favorite_color", "Favorite Color"}, {"budget", "Budget"}} {
+		h.sys[f.name] = sim.CreateField("lead", f.label, "text")
+		catalog = append(catalog, mappings.CatalogField{Name: f.name, Label: f.label, SharpSpring: h.sys[f.name],
+			LeadExec: strings.ReplaceAll(f.label, " ", "")})
+	}
+	if o.rate == 0 {
+		o.rate = 9
+	}
+	h.cfg = &config.Config{
+		DataDir: t.TempDir(),
+		Log:     config.LogConfig{Level: "debug"},
+		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
+		SharpSpring: &config.SharpSpringConfig{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: testAccount,
+			SecretKey: testSecret, RatePerSecond: o.rate},
+		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
+		Catalog:  catalog,
+		Routes: []config.RouteConfig{{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead",
+			BatchSize: o.batchSize, Linger: config.Duration(o.linger)}},
+	}
+	h.cfg.ApplyDefaults()
+	if err := h.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h.open()
+	t.Cleanup(func() {
+		h.stop()
+		srv.Close()
+		if strings.Contains(h.logs.String(), testSecret) || strings.Contains(h.logs.String(), hookPass) {
+			t.Errorf("a secret appeared in the logs")
+		}
+	})
+	return h
+}
+
+func (h *harness) open() {
+	h.t.Helper()
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := New(context.Background(), h.cfg, log)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.app = a
+}
+
+func (h *harness) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	a := h.app
+	go func() { h.done <- a.Run(ctx) }()
+	h.waitFor("http ready", func() bool {
+		resp, err := http.Get("http://" + a.Addr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// stop shuts the instance down gracefully and waits for it.
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	if err := <-h.done; err != nil {
+		h.t.Errorf("run: %v", err)
+	}
+	h.cancel = nil
+}
+
+// restart stops the instance and starts a new one on the same data dir.
+func (h *harness) restart() {
+	h.stop()
+	h.open()
+	h.start()
+}
+
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// settle waits until the route has consumed at least n events and nothing is
+// pending on the bus.
+func (h *harness) settle(n int64) {
+	h.t.Helper()
+	ru := h.app.Runners[0]
+	h.waitFor(fmt.Sprintf("%d events settled", n), func() bool {
+		b, err := h.app.Bus.Backlog(context.Background(), ru.Name())
+		return err == nil && b == 0 && ru.Stats.Events.Load() >= n
+	})
+}
+
+// deliver plays one LeadExec delivery (form post) and requires success.
+func (h *harness) deliver(uid int64, fields map[string]string) {
+	h.t.Helper()
+	v := url.Values{"LeadUID": {fmt.Sprint(uid)}}
+	for k, x := range fields {
+		v.Set(k, x)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+h.app.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(hookUser, hookPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("delivery of %d answered %d", uid, resp.StatusCode)
+	}
+}
+
+// publish puts a LeadExec lead event with an explicit change time on the bus,
+// as the webhook would.
+func (h *harness) publish(uid int64, at time.Time, fields map[string]string) {
+	h.t.Helper()
+	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: fmt.Sprint(uid), Fields: fields,
+		ChangedAt: at, Version: at.Format(time.RFC3339Nano)}
+	if err := ev.Seal(); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.app.Bus.Publish(context.Background(), ev); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// lead returns the simulator's lead with that email, as strings.
+func (h *harness) lead(email string) map[string]string {
+	h.t.Helper()
+	l, ok := h.sim.LeadByEmail(email)
+	if !ok {
+		h.t.Fatalf("SharpSpring has no lead %s", email)
+	}
+	out := map[string]string{}
+	for k, v := range l.Fields {
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	return out
+}
+
+// assertOneLeadPerEmail fails on any duplicate email in the simulator.
+func (h *harness) assertOneLeadPerEmail() int {
+	h.t.Helper()
+	seen := map[string]int64{}
+	for _, l := range h.sim.Leads() {
+		e := ""
+		if p := l.Fields["emailAddress"]; p != nil {
+			e = strings.ToLower(*p)
+		}
+		if prev, dup := seen[e]; dup {
+			h.t.Errorf("duplicate lead for %s: ids %d and %d", e, prev, l.ID)
+		}
+		seen[e] = l.ID
+	}
+	return len(seen)
+}
+
+func nil2() *slog.Logger { return slog.New(slog.NewTextHandler(discard{}, nil)) }
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
