@@ -26,7 +26,7 @@ type DeadLetter struct {
 
 // AddDeadLetter stores a dead letter and returns its id.
 func (t *Tx) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO dead_letters
+	res, err := t.exec(ctx, `INSERT INTO dead_letters
 		(route, vendor, entity, record_key, event_ids, payload, code, message, attempts, status, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
 		d.Route, d.Vendor, d.Entity, d.RecordKey, strings.Join(d.EventIDs, ","), d.Payload, d.Code, d.Message, d.Attempts, t.now, t.now)

@@ -66,7 +66,7 @@ func (t *Tx) Resolve(ctx context.Context, keys ...Key) (string, error) {
 		if k.Value == "" {
 			continue
 		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
+		if _, err := t.exec(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, k.Vendor, k.Entity, k.Kind, k.Value, id, t.now); err != nil {
 			return "", wrap("resolve", err)
 		}
@@ -76,7 +76,7 @@ func (t *Tx) Resolve(ctx context.Context, keys ...Key) (string, error) {
 
 // Link points key at canonicalID, replacing an older link of the same key.
 func (t *Tx) Link(ctx context.Context, canonicalID string, k Key) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
+	_, err := t.exec(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vendor, entity, kind, value)
 		DO UPDATE SET canonical_id = excluded.canonical_id, updated_at = excluded.updated_at`,
 		k.Vendor, k.Entity, k.Kind, k.Value, canonicalID, t.now)
@@ -84,8 +84,15 @@ func (t *Tx) Link(ctx context.Context, canonicalID string, k Key) error {
 }
 
 func (t *Tx) lookup(ctx context.Context, k Key) (string, error) {
-	return lookup(ctx, t.tx, k)
+	var id string
+	err := t.queryRow(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return id, wrap("lookup", err)
 }
+
+const lookupQuery = `SELECT canonical_id FROM identities WHERE vendor = ? AND entity = ? AND kind = ? AND value = ?`
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -93,8 +100,7 @@ type querier interface {
 
 func lookup(ctx context.Context, q querier, k Key) (string, error) {
 	var id string
-	err := q.QueryRowContext(ctx, `SELECT canonical_id FROM identities WHERE vendor = ? AND entity = ? AND kind = ? AND value = ?`,
-		k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
+	err := q.QueryRowContext(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -111,14 +117,10 @@ func (s *Store) VendorKeys(ctx context.Context, vendor, entity, kind string, can
 	for start := 0; start < len(canonicalIDs); start += 400 {
 		end := min(start+400, len(canonicalIDs))
 		args := []any{vendor, entity, kind}
-		ph := make([]byte, 0, 2*(end-start))
-		for i, id := range canonicalIDs[start:end] {
-			if i > 0 {
-				ph = append(ph, ',')
-			}
-			ph = append(ph, '?')
+		for _, id := range canonicalIDs[start:end] {
 			args = append(args, id)
 		}
+		ph := placeholders(end - start)
 		rows, err := s.db.QueryContext(ctx, `SELECT canonical_id, value FROM identities
 			WHERE vendor = ? AND entity = ? AND kind = ? AND canonical_id IN (`+string(ph)+`) ORDER BY updated_at`, args...)
 		if err != nil {

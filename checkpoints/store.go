@@ -146,6 +146,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("state: begin: %w", err)
 	}
 	tx := &Tx{tx: sqlTx, now: s.now().UTC().Format(timeFormat)}
+	defer func() {
+		for _, st := range tx.stmts {
+			st.Close()
+		}
+	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -158,15 +163,49 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Tx is one write transaction (see Store.Update).
 type Tx struct {
-	tx  *sql.Tx
-	now string
+	tx    *sql.Tx
+	now   string
+	stmts map[string]*sql.Stmt
+}
+
+// exec runs a statement, preparing it once per transaction: a batch of 500
+// records runs the same few statements thousands of times.
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.prepare(ctx, query)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (t *Tx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
 }
 
 // ---- source cursors ----
 
 // SetCursor stores the resume position of a source.
 func (t *Tx) SetCursor(ctx context.Context, source, cursor string) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO source_cursors (source, cursor, updated_at) VALUES (?, ?, ?)
+	_, err := t.exec(ctx, `INSERT INTO source_cursors (source, cursor, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`, source, cursor, t.now)
 	return wrap("set cursor", err)
 }
@@ -190,7 +229,7 @@ func (s *Store) Cursor(ctx context.Context, source string) (cursor string, updat
 // SetRoutePosition records the stream sequence a route has settled up to.
 // Positions only move forward.
 func (t *Tx) SetRoutePosition(ctx context.Context, route string, seq uint64) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO route_positions (route, stream_seq, updated_at) VALUES (?, ?, ?)
+	_, err := t.exec(ctx, `INSERT INTO route_positions (route, stream_seq, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (route) DO UPDATE SET stream_seq = MAX(stream_seq, excluded.stream_seq), updated_at = excluded.updated_at`,
 		route, int64(seq), t.now)
 	return wrap("set route position", err)

@@ -74,9 +74,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 
 	var ssClient *sharpspring.Client
 	if s := cfg.SharpSpring; s != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{
-			Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota,
-		}, a.State)
+		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota}
+		if s.Unlimited {
+			bc.PerSecond = 0
+		}
+		budget := pipeline.NewBudget(bc, a.State)
 		ssClient, err = sharpspring.New(sharpspring.Config{
 			Endpoint: s.Endpoint, AccountID: s.AccountID, SecretKey: s.SecretKey.Value(),
 			HTTPClient: &http.Client{Timeout: s.Timeout.Std()}, Gate: budget,

@@ -45,7 +45,7 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *sharpspringsim.Server
 	simSrv *httptest.Server
 	cfg    *config.Config
@@ -67,7 +67,7 @@ type harnessOptions struct {
 // newHarness starts the SharpSpring simulator over real HTTP and prepares a
 // crmsync instance (embedded NATS, SQLite in a temp dir) that is not yet
 // running; call start.
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	if o.sim.Accounts == nil {
 		o.sim.Accounts = map[string]string{testAccount: testSecret}

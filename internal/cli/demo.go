@@ -139,9 +139,6 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 
 	user, pass := "leadexec", randomToken()
 	rate := 9.0
-	if o.noLimit {
-		rate = 10 // the client's ceiling; the simulator does not enforce it
-	}
 	cfg := &config.Config{
 		DataDir: dir,
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
@@ -154,9 +151,7 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 			Linger: config.Duration(200 * time.Millisecond)}},
 	}
 	cfg.ApplyDefaults()
-	if o.noLimit {
-		cfg.SharpSpring.RatePerSecond = 10
-	}
+	cfg.SharpSpring.Unlimited = o.noLimit
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}

@@ -78,6 +78,9 @@ type SharpSpringConfig struct {
 	DailyQuota int `yaml:"daily_quota"`
 	// Timeout per request; default 60s.
 	Timeout Duration `yaml:"timeout"`
+	// Unlimited drops the request rate limit. It cannot be set from a file:
+	// only the demo and benchmarks use it, against the simulator.
+	Unlimited bool `yaml:"-"`
 }
 
 // LeadExecConfig configures LeadExec.
