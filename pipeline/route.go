@@ -117,7 +117,10 @@ func (ru *Runner) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		msgs, err := cons.Fetch(ctx, ru.r.Batch.maxObjects(), ru.r.Batch.linger())
 		if len(msgs) > 0 {
-			if perr := ru.process(ru.drainContext(ctx), ctx.Done(), msgs); perr != nil {
+			pctx, cancel := ru.drainContext(ctx)
+			perr := ru.process(pctx, ctx.Done(), msgs)
+			cancel()
+			if perr != nil {
 				return perr
 			}
 		}
@@ -131,32 +134,19 @@ func (ru *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// drainContext is not cancelled with ctx but DrainTimeout after it.
-func (ru *Runner) drainContext(ctx context.Context) context.Context {
+// drainContext returns a context for one batch that outlives ctx by at most
+// DrainTimeout, so a batch in flight at shutdown can finish.
+func (ru *Runner) drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	d := ru.r.DrainTimeout
 	if d <= 0 {
 		d = 30 * time.Second
 	}
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	go func() {
-		select {
-		case <-ctx.Done():
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-pctx.Done():
-			}
-		case <-pctx.Done():
-		}
-		cancel()
-	}()
-	return &ownedCtx{Context: pctx, cancel: cancel}
-}
-
-type ownedCtx struct {
-	context.Context
-	cancel context.CancelFunc
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(d, cancel)
+		context.AfterFunc(pctx, func() { t.Stop() })
+	})
+	return pctx, func() { stop(); cancel() }
 }
 
 type pending struct {
@@ -169,9 +159,6 @@ type pending struct {
 // the work; stopping closes when the route is asked to stop, after which
 // failures are no longer retried (the bus redelivers them after a restart).
 func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
-	if oc, ok := ctx.(*ownedCtx); ok {
-		defer oc.cancel()
-	}
 	ru.Stats.Events.Add(int64(len(msgs)))
 	ru.Stats.Batches.Add(1)
 	stopBeat := heartbeat(msgs)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -176,6 +177,10 @@ func (h *harness) settle(n int64) {
 	})
 }
 
+// deliveryClient keeps connections to the webhook alive, as LeadExec's
+// sender would under load.
+var deliveryClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+
 // deliver plays one LeadExec delivery (form post) and requires success.
 func (h *harness) deliver(uid int64, fields map[string]string) {
 	h.t.Helper()
@@ -186,10 +191,11 @@ func (h *harness) deliver(uid int64, fields map[string]string) {
 	req, _ := http.NewRequest(http.MethodPost, "http://"+h.app.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(hookUser, hookPass)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := deliveryClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		h.t.Fatalf("delivery of %d answered %d", uid, resp.StatusCode)
