@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/sources/leadexec"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // ApplyDefaults fills every unset value with its documented default.
@@ -34,7 +36,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	if s := c.SharpSpring; s != nil {
 		if s.Endpoint == "" {
-			s.Endpoint = "https://api.sharpspring.com/pubapi/v1.2/"
+			s.Endpoint = sharpspring.DefaultEndpoint
 		}
 		if s.RatePerSecond == 0 {
 			s.RatePerSecond = 9
@@ -49,16 +51,16 @@ func (c *Config) ApplyDefaults() {
 	if l := c.LeadExec; l != nil {
 		w := &l.Webhook
 		if w.Path == "" {
-			w.Path = "/webhooks/leadexec"
+			w.Path = leadexec.DefaultPath
 		}
 		if w.SuccessText == "" {
-			w.SuccessText = `{"status":"success"}`
+			w.SuccessText = leadexec.DefaultSuccessText
 		}
 		if w.IDField == "" {
-			w.IDField = "LeadUID"
+			w.IDField = leadexec.DefaultIDField
 		}
 		if w.MaxBodyBytes == 0 {
-			w.MaxBodyBytes = 1 << 20
+			w.MaxBodyBytes = leadexec.DefaultMaxBody
 		}
 	}
 	for i := range c.Routes {

@@ -144,6 +144,14 @@ func (it *item) object() map[string]any {
 	return sharpspring.LeadObject(it.id, fields)
 }
 
+func objects(items []*item) []map[string]any {
+	objs := make([]map[string]any, len(items))
+	for i, it := range items {
+		objs[i] = it.object()
+	}
+	return objs
+}
+
 // split runs call on items; when the request is refused as a whole for a
 // permanent reason (a malformed object, 209), it halves the set until the
 // object at fault is alone and fails only that one.
@@ -172,11 +180,7 @@ func (s *LeadSink) splitChunk(ctx context.Context, items []*item, call func(cont
 }
 
 func (s *LeadSink) update(ctx context.Context, items []*item) error {
-	objs := make([]map[string]any, len(items))
-	for i, it := range items {
-		objs[i] = it.object()
-	}
-	res, err := s.c.UpdateLeadsV2(ctx, objs)
+	res, err := s.c.UpdateLeadsV2(ctx, objects(items))
 	if err != nil {
 		return err
 	}
@@ -197,11 +201,7 @@ func (s *LeadSink) update(ctx context.Context, items []*item) error {
 }
 
 func (s *LeadSink) create(ctx context.Context, items []*item) error {
-	objs := make([]map[string]any, len(items))
-	for i, it := range items {
-		objs[i] = it.object()
-	}
-	res, err := s.c.CreateLeads(ctx, objs)
+	res, err := s.c.CreateLeads(ctx, objects(items))
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,13 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 )
 
-// DefaultMaxBody is the largest delivery accepted, in bytes (1 MiB).
-const DefaultMaxBody = 1 << 20
+// Defaults of Config.
+const (
+	DefaultPath        = "/webhooks/leadexec"
+	DefaultSuccessText = `{"status":"success"}`
+	DefaultIDField     = "LeadUID"
+	DefaultMaxBody     = 1 << 20 // bytes
+)
 
 // Config configures the receiver. Zero values are the documented defaults.
 type Config struct {
@@ -62,13 +67,13 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Path == "" {
-		c.Path = "/webhooks/leadexec"
+		c.Path = DefaultPath
 	}
 	if c.SuccessText == "" {
-		c.SuccessText = `{"status":"success"}`
+		c.SuccessText = DefaultSuccessText
 	}
 	if c.IDField == "" {
-		c.IDField = "LeadUID"
+		c.IDField = DefaultIDField
 	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
