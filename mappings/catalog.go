@@ -18,6 +18,8 @@ type CatalogField struct {
 	Label       string `yaml:"label,omitempty"`       // display only
 	SharpSpring string `yaml:"sharpspring,omitempty"` // custom field systemName, e.g. Favorite_Color_5a0dd86e6e290
 	LeadExec    string `yaml:"leadexec,omitempty"`    // lead field name in LeadExec deliveries
+	IVvy        string `yaml:"ivvy,omitempty"`        // iVvy custom field id (fieldId)
+	Getlead     string `yaml:"getlead,omitempty"`     // Getlead additional-field key
 }
 
 // Catalog is the validated set of custom fields.
@@ -25,6 +27,8 @@ type Catalog struct {
 	fields        []CatalogField
 	bySharpSpring map[string]string // systemName → canonical
 	byLeadExec    map[string]string // LeadExec name → canonical
+	byIVvy        map[string]string // iVvy fieldId → canonical
+	byGetlead     map[string]string // Getlead key → canonical
 	byName        map[string]CatalogField
 }
 
@@ -32,6 +36,7 @@ var (
 	canonicalName  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	ssSystemName   = regexp.MustCompile(`^[A-Za-z0-9_]+_[0-9a-f]{13}$`)
 	leadExecField  = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+	ivvyFieldID    = regexp.MustCompile(`^[0-9]+$`)
 	errCatalogPath = "catalog[%d].%s: %s"
 )
 
@@ -41,6 +46,8 @@ func NewCatalog(fields []CatalogField) (*Catalog, []error) {
 	c := &Catalog{
 		bySharpSpring: map[string]string{},
 		byLeadExec:    map[string]string{},
+		byIVvy:        map[string]string{},
+		byGetlead:     map[string]string{},
 		byName:        map[string]CatalogField{},
 	}
 	var errs []error
@@ -70,6 +77,22 @@ func NewCatalog(fields []CatalogField) (*Catalog, []error) {
 			}
 			c.byLeadExec[f.LeadExec] = f.Name
 		}
+		if f.IVvy != "" {
+			if !ivvyFieldID.MatchString(f.IVvy) {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "ivvy", fmt.Sprintf("%q is not an iVvy custom field id (a number)", f.IVvy)))
+			} else if other, dup := c.byIVvy[f.IVvy]; dup {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "ivvy", fmt.Sprintf("%q is already used by %q", f.IVvy, other)))
+			}
+			c.byIVvy[f.IVvy] = f.Name
+		}
+		if f.Getlead != "" {
+			if !leadExecField.MatchString(f.Getlead) {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "getlead", fmt.Sprintf("%q is not a valid field key", f.Getlead)))
+			} else if other, dup := c.byGetlead[f.Getlead]; dup {
+				errs = append(errs, fmt.Errorf(errCatalogPath, i, "getlead", fmt.Sprintf("%q is already used by %q", f.Getlead, other)))
+			}
+			c.byGetlead[f.Getlead] = f.Name
+		}
 		c.byName[f.Name] = f
 		c.fields = append(c.fields, f)
 	}
@@ -98,3 +121,18 @@ func (c *Catalog) Field(name string) (CatalogField, bool) {
 	f, ok := c.byName[name]
 	return f, ok
 }
+
+// ByIVvy returns the canonical name of an iVvy custom field id.
+func (c *Catalog) ByIVvy(fieldID string) (string, bool) { n, ok := c.byIVvy[fieldID]; return n, ok }
+
+// ByGetlead returns the canonical name of a Getlead additional-field key.
+func (c *Catalog) ByGetlead(key string) (string, bool) { n, ok := c.byGetlead[key]; return n, ok }
+
+// BySharpSpring returns the canonical name of a SharpSpring system name.
+func (c *Catalog) BySharpSpring(systemName string) (string, bool) {
+	n, ok := c.bySharpSpring[systemName]
+	return n, ok
+}
+
+// ByLeadExec returns the canonical name of a LeadExec field name.
+func (c *Catalog) ByLeadExec(name string) (string, bool) { n, ok := c.byLeadExec[name]; return n, ok }
