@@ -3,6 +3,8 @@ package mappings
 import (
 	"fmt"
 	"strings"
+
+	"github.com/crmsync/crmsync/checkpoints"
 )
 
 // LeadExecStandard maps LeadExec lead field names (as named in the lead type
@@ -50,4 +52,55 @@ func FromLeadExec(fields map[string]string, cat *Catalog) (lead Lead, ignored []
 	}
 	sortStrings(ignored)
 	return lead, ignored, nil
+}
+
+// LeadExecLeads is the LeadCodec of LeadExec leads (field names as in the
+// lead type and the delivery's field mappings).
+type LeadExecLeads struct{ Catalog *Catalog }
+
+// Vendor implements LeadCodec.
+func (LeadExecLeads) Vendor() string { return "leadexec" }
+
+// Decode implements LeadCodec.
+func (c LeadExecLeads) Decode(fields map[string]string) (Lead, error) {
+	l, _, err := FromLeadExec(fields, c.Catalog)
+	return l, err
+}
+
+// Encode implements LeadCodec.
+func (c LeadExecLeads) Encode(l Lead) map[string]string {
+	rev := make(map[string]string, len(LeadExecStandard))
+	for f, name := range LeadExecStandard {
+		rev[name] = f
+	}
+	out := make(map[string]string, len(l))
+	for name, v := range l {
+		if f, ok := rev[name]; ok {
+			out[f] = v
+			continue
+		}
+		if f, ok := c.Catalog.byName[name]; ok && f.LeadExec != "" {
+			out[f.LeadExec] = v
+		}
+	}
+	return out
+}
+
+// Keys implements LeadCodec: LeadExec's own id is assigned by LeadExec, so
+// only the email can be derived.
+func (LeadExecLeads) Keys(l Lead) []checkpoints.Key { return emailKey("leadexec", l) }
+
+// NaturalKeys implements LeadCodec.
+func (LeadExecLeads) NaturalKeys(l Lead) map[string]string {
+	if e := l[Email]; e != "" {
+		return map[string]string{"Email": e}
+	}
+	return nil
+}
+
+func emailKey(vendor string, l Lead) []checkpoints.Key {
+	if e := strings.TrimSpace(l[Email]); e != "" {
+		return []checkpoints.Key{{Vendor: vendor, Entity: "lead", Kind: checkpoints.KindEmail, Value: strings.ToLower(e)}}
+	}
+	return nil
 }

@@ -64,7 +64,7 @@ func TestLeadExecToSharpSpringGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "7000000001", Fields: tc.fields}
-			m, err := LeadExecToSharpSpring{Catalog: cat}.Map(ev)
+			m, err := LeadExecToSharpSpring(cat).Map(ev)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestLeadExecToSharpSpringRejects(t *testing.T) {
 		"empty email": {"Email": "  "},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := LeadExecToSharpSpring{Catalog: cat}.Map(pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "1", Fields: fields})
+			_, err := LeadExecToSharpSpring(cat).Map(pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "1", Fields: fields})
 			if err == nil || !strings.Contains(err.Error(), "email") {
 				t.Fatalf("err = %v, want an email error", err)
 			}

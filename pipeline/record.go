@@ -18,6 +18,11 @@ type Mapped struct {
 	// id is unknown (SharpSpring: emailAddress). They are sent with every
 	// write that has no id.
 	NaturalKeys map[string]string
+	// SourceFields, if set, are the values the source record holds now,
+	// in the source's field names. The route records them in the write
+	// ledger as the source's known state, so that the reverse route drops
+	// them as an echo instead of writing them back.
+	SourceFields map[string]string
 }
 
 // Mapper translates events of a route's source into the target's fields. It
@@ -37,6 +42,12 @@ type Record struct {
 	EventIDs    []string
 
 	ledger checkpoints.LedgerEntry // what was last written, if anything
+
+	// The source record's current values (Mapped.SourceFields), newest per
+	// field, and what the ledger knew of the source record before.
+	source       map[string]string
+	sourceStamps map[string]time.Time
+	sourceLedger checkpoints.LedgerEntry
 }
 
 // Outcome is the sink's answer for one record.

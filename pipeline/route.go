@@ -77,11 +77,13 @@ type RouteStats struct {
 
 // Runner runs one route.
 type Runner struct {
-	r     Route
-	bus   ConsumerSource
-	state *checkpoints.Store
-	log   *slog.Logger
-	Stats RouteStats
+	r Route
+	// srcVendor and srcEntity split Route.From.
+	srcVendor, srcEntity string
+	bus                  ConsumerSource
+	state                *checkpoints.Store
+	log                  *slog.Logger
+	Stats                RouteStats
 }
 
 // NewRunner prepares a route for Run.
@@ -93,7 +95,11 @@ func NewRunner(r Route, bus ConsumerSource, state *checkpoints.Store) (*Runner, 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runner{r: r, bus: bus, state: state, log: log.With("route", r.Name)}, nil
+	v, e, ok := splitSource(r.From)
+	if !ok {
+		return nil, fmt.Errorf("route %s: from %q is not <vendor>.<entity>", r.Name, r.From)
+	}
+	return &Runner{r: r, srcVendor: v, srcEntity: e, bus: bus, state: state, log: log.With("route", r.Name)}, nil
 }
 
 // Name is the route's name.
@@ -103,11 +109,7 @@ func (ru *Runner) Name() string { return ru.r.Name }
 // flight (bounded by DrainTimeout) and returns nil. It returns an error only
 // when the route cannot go on (bus or state unusable).
 func (ru *Runner) Run(ctx context.Context) error {
-	vendor, entity, ok := splitSource(ru.r.From)
-	if !ok {
-		return fmt.Errorf("route %s: from %q is not <vendor>.<entity>", ru.r.Name, ru.r.From)
-	}
-	cons, err := ru.bus.Consumer(ctx, ru.r.Name, Subject(entity, vendor))
+	cons, err := ru.bus.Consumer(ctx, ru.r.Name, Subject(ru.srcEntity, ru.srcVendor))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -216,6 +218,9 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	}
 	err = ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
 		for i, rec := range recs {
+			if err := ru.settleSource(ctx, tx, rec); err != nil {
+				return err
+			}
 			o := outcomes[i]
 			if o.Err != nil {
 				dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))
@@ -275,6 +280,54 @@ func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Re
 	return tx.PutLedger(ctx, to.Vendor, to.Entity, rec.Key, entry)
 }
 
+// staleAtSource reports whether the source is known to have changed every
+// field of an event after the event's change time: the event arrived out of
+// order and must not overwrite anything.
+func staleAtSource(known checkpoints.LedgerEntry, fields map[string]string, at time.Time) bool {
+	if len(fields) == 0 || len(known.Fields) == 0 {
+		return false
+	}
+	for f := range fields {
+		st, ok := known.Fields[f]
+		if !ok || !st.At.After(at) {
+			return false
+		}
+	}
+	return true
+}
+
+// settleSource records what the source record holds now, so that the
+// reverse route recognises it as known and does not write it back.
+func (ru *Runner) settleSource(ctx context.Context, tx *checkpoints.Tx, rec *Record) error {
+	if len(rec.source) == 0 {
+		return nil
+	}
+	entry := rec.sourceLedger
+	fields := make(map[string]checkpoints.FieldStamp, len(entry.Fields)+len(rec.source))
+	for f, st := range entry.Fields {
+		fields[f] = st
+	}
+	changed := false
+	for f, v := range rec.source {
+		at := rec.sourceStamps[f]
+		if st, ok := fields[f]; ok && st.At.After(at) {
+			continue
+		}
+		h := ValueHash(v)
+		if st, ok := fields[f]; ok && st.Hash == h && st.At.Equal(at) {
+			continue
+		}
+		fields[f] = checkpoints.FieldStamp{At: at, Hash: h}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	entry.Fields = fields
+	entry.ContentHash = ledgerHash(fields)
+	return tx.PutLedger(ctx, ru.srcVendor, ru.srcEntity, rec.Key, entry)
+}
+
 func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
 	m := make(map[string]string, len(fields))
 	for k, v := range fields {
@@ -293,6 +346,18 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 		}
 		return a.Seq < b.Seq
 	})
+	var keys []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if !seen[it.key] {
+			seen[it.key] = true
+			keys = append(keys, it.key)
+		}
+	}
+	srcLedger, err := ru.state.Ledger(ctx, ru.srcVendor, ru.srcEntity, keys)
+	if err != nil {
+		return nil, err
+	}
 	byKey := map[string]*Record{}
 	var order []string
 	for _, it := range items {
@@ -302,7 +367,12 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 			byKey[it.key] = r
 			order = append(order, it.key)
 		}
+		r.EventIDs = append(r.EventIDs, it.msg.Event.ID)
 		at := it.msg.Event.ChangedAt
+		if staleAtSource(srcLedger[it.key], it.mapped.SourceFields, at) {
+			ru.log.Debug("dropping an event older than what its source already holds", "event", it.msg.Event.ID)
+			continue
+		}
 		for f, v := range it.mapped.Fields {
 			r.Fields[f] = v
 			r.Stamps[f] = at
@@ -310,7 +380,13 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 		for f, v := range it.mapped.NaturalKeys {
 			r.NaturalKeys[f] = v
 		}
-		r.EventIDs = append(r.EventIDs, it.msg.Event.ID)
+		if it.mapped.SourceFields != nil && r.source == nil {
+			r.source, r.sourceStamps = map[string]string{}, map[string]time.Time{}
+		}
+		for f, v := range it.mapped.SourceFields {
+			r.source[f] = v
+			r.sourceStamps[f] = at
+		}
 	}
 	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, checkpoints.KindID, order)
 	if err != nil {
@@ -324,6 +400,7 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 	for _, k := range order {
 		r := byKey[k]
 		r.TargetID = ids[k]
+		r.sourceLedger = srcLedger[k]
 		if e, ok := ledger[k]; ok {
 			r.ledger = e
 			for f, v := range r.Fields {
@@ -332,7 +409,9 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 					continue
 				}
 				// An older change never overwrites a newer one; the same
-				// value need not be written again.
+				// value need not be written again (this also drops what a
+				// reverse route would echo back: the ledger holds what the
+				// target was last seen with, too).
 				if st.At.After(r.Stamps[f]) || st.Hash == ValueHash(v) {
 					delete(r.Fields, f)
 					delete(r.Stamps, f)
@@ -352,13 +431,10 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 	attempts := make([]int, len(recs))
 	var todo []int
 	for i, r := range recs {
-		if len(r.Fields) == 0 && r.TargetID != "" {
+		if len(r.Fields) == 0 {
+			// Nothing newer than what the target holds: no request.
 			ru.Stats.Skipped.Add(1)
 			outcomes[i] = Outcome{TargetID: r.TargetID}
-			continue
-		}
-		if len(r.Fields) == 0 && r.ledger.Fields != nil {
-			ru.Stats.Skipped.Add(1)
 			continue
 		}
 		todo = append(todo, i)

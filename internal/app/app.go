@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		switch rc.From + "->" + rc.To {
 		case "leadexec.lead->sharpspring.lead":
 			r.To = pipeline.Target{Vendor: "sharpspring", Entity: "lead"}
-			r.Mapper = mappings.LeadExecToSharpSpring{Catalog: cat}
+			r.Mapper = mappings.LeadExecToSharpSpring(cat)
 			r.Sink = ssink.NewLeadSink(ssClient, log)
 		default:
 			return nil, fmt.Errorf("routes: %s → %s is not supported", rc.From, rc.To)

@@ -136,8 +136,15 @@ func (c *Client) GetLeads(ctx context.Context, q GetLeadsQuery) ([]Lead, error) 
 	if err := c.Call(ctx, "getLeads", params, &res); err != nil {
 		return nil, err
 	}
-	out := make([]Lead, 0, len(res.Lead))
-	for _, raw := range res.Lead {
+	return decodeLeads(res.Lead), nil
+}
+
+// decodeLeads turns lead objects as read into Leads: every scalar as a
+// string, JSON null as an absent key; objects without an id (the 2017
+// phantom answer) are dropped.
+func decodeLeads(objs []map[string]any) []Lead {
+	out := make([]Lead, 0, len(objs))
+	for _, raw := range objs {
 		l := make(Lead, len(raw))
 		for k, v := range raw {
 			switch t := v.(type) {
@@ -158,7 +165,7 @@ func (c *Client) GetLeads(ctx context.Context, q GetLeadsQuery) ([]Lead, error) 
 		}
 		out = append(out, l)
 	}
-	return out, nil
+	return out
 }
 
 // Field is a field definition from getFields (all values strings on the wire).

@@ -1,0 +1,122 @@
+package pipeline_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
+)
+
+// copyMapper maps vendor fields one to one (prefixing nothing) and links the
+// records of both vendors by the "key" field.
+type copyMapper struct{ from, to string }
+
+func (m copyMapper) Map(ev pipeline.Event) (pipeline.Mapped, error) {
+	fields := map[string]string{}
+	for k, v := range ev.Fields {
+		fields[k] = v
+	}
+	return pipeline.Mapped{
+		Keys: []checkpoints.Key{
+			{Vendor: m.from, Entity: "lead", Kind: checkpoints.KindID, Value: ev.ExternalID},
+			{Vendor: "any", Entity: "lead", Kind: checkpoints.KindEmail, Value: ev.Fields["key"]},
+		},
+		Fields: fields, SourceFields: ev.Fields,
+	}, nil
+}
+
+// memorySink is a target that keeps what it was given, to observe which
+// writes the route decided to make.
+type memorySink struct {
+	mu     sync.Mutex
+	writes []map[string]string
+}
+
+func (s *memorySink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]pipeline.Outcome, len(recs))
+	for i, r := range recs {
+		s.writes = append(s.writes, r.Fields)
+		out[i] = pipeline.Outcome{TargetID: "t-" + r.Key}
+	}
+	return out
+}
+
+func (s *memorySink) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.writes) }
+
+func TestTwoWayRoutesDoNotEcho(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	state, err := checkpoints.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: filepath.Join(dir, "js")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	toB, toA := &memorySink{}, &memorySink{}
+	ab, _ := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
+		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}}, bus, state)
+	ba, _ := pipeline.NewRunner(pipeline.Route{Name: "b-a", From: "b.lead", To: pipeline.Target{Vendor: "a", Entity: "lead"},
+		Mapper: copyMapper{"b", "a"}, Sink: toA, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}}, bus, state)
+	var wg sync.WaitGroup
+	for _, r := range []*pipeline.Runner{ab, ba} {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Run(ctx) }()
+	}
+	defer wg.Wait()
+	defer cancel()
+
+	publish := func(vendor, id string, at time.Time, f map[string]string) {
+		ev := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: id, Fields: f, ChangedAt: at, Version: at.String()}
+		ev.Seal()
+		if err := bus.Publish(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settled := func(r *pipeline.Runner, n int64) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for r.Stats.Events.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d events, want %d", r.Name(), r.Stats.Events.Load(), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t0 := time.Now()
+	// A changes; the route writes it to B.
+	publish("a", "1", t0, map[string]string{"key": "k", "city": "Austin"})
+	settled(ab, 1)
+	// B's poller sees our write (B's own change time is later): nothing
+	// goes back to A.
+	publish("b", "b1", t0.Add(time.Second), map[string]string{"key": "k", "city": "Austin"})
+	settled(ba, 1)
+	if toB.count() != 1 || toA.count() != 0 {
+		t.Fatalf("writes: to B %d, to A %d; want 1 and 0", toB.count(), toA.count())
+	}
+	// A real change in B does go to A, and A's poller then sees it: no echo to B.
+	publish("b", "b1", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Boston"})
+	settled(ba, 2)
+	publish("a", "1", t0.Add(3*time.Second), map[string]string{"key": "k", "city": "Boston"})
+	settled(ab, 2)
+	if toB.count() != 1 || toA.count() != 1 {
+		t.Fatalf("writes: to B %d, to A %d; want 1 and 1", toB.count(), toA.count())
+	}
+	// An older change from A that arrives late loses to B's newer one.
+	publish("a", "1", t0.Add(2500*time.Millisecond), map[string]string{"key": "k", "city": "Stale"})
+	settled(ab, 3)
+	if toB.count() != 1 {
+		t.Fatalf("a stale change was written: %v", toB.writes)
+	}
+}
