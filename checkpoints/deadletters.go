@@ -2,6 +2,7 @@ package checkpoints
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -38,6 +39,7 @@ func (t *Tx) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
 
 // DeadLetterFilter selects dead letters; empty fields match everything.
 type DeadLetterFilter struct {
+	ID     int64
 	Route  string
 	Code   string
 	Status string
@@ -48,6 +50,10 @@ func (s *Store) DeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLett
 	q := `SELECT id, route, vendor, entity, record_key, event_ids, payload, code, message, attempts, status, created_at, updated_at
 		FROM dead_letters WHERE 1=1`
 	var args []any
+	if f.ID != 0 {
+		q += " AND id = ?"
+		args = append(args, f.ID)
+	}
 	if f.Route != "" {
 		q += " AND route = ?"
 		args = append(args, f.Route)
@@ -89,4 +95,37 @@ func (s *Store) CountDeadLetters(ctx context.Context, route string) (int, error)
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM dead_letters WHERE status = 'open' AND (? = '' OR route = ?)`,
 		route, route).Scan(&n)
 	return n, wrap("count dead letters", err)
+}
+
+// Dead-letter statuses.
+const (
+	DeadLetterOpen     = "open"
+	DeadLetterRetried  = "retried"  // sent again and failed again: a newer entry holds the new failure
+	DeadLetterResolved = "resolved" // sent again and written
+)
+
+// SetDeadLetterStatus records what became of a dead letter; entries are
+// never deleted, so the queue is also the history.
+func (s *Store) SetDeadLetterStatus(ctx context.Context, id int64, status string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE dead_letters SET status = ?, updated_at = ? WHERE id = ?`,
+		status, s.now().UTC().Format(timeFormat), id)
+	if err != nil {
+		return wrap("set dead letter status", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DeadLetter returns one dead letter by id.
+func (s *Store) DeadLetter(ctx context.Context, id int64) (DeadLetter, error) {
+	all, err := s.DeadLetters(ctx, DeadLetterFilter{ID: id})
+	if err != nil {
+		return DeadLetter{}, err
+	}
+	if len(all) == 0 {
+		return DeadLetter{}, fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+	}
+	return all[0], nil
 }

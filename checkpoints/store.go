@@ -318,3 +318,30 @@ func (s *Store) TakeQuota(ctx context.Context, account string, at time.Time, lim
 	}
 	return true, total, nil
 }
+
+// Cursor is a stored source position.
+type Cursor struct {
+	Source    string
+	Cursor    string
+	UpdatedAt time.Time
+}
+
+// Cursors lists every stored source position.
+func (s *Store) Cursors(ctx context.Context) ([]Cursor, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, cursor, updated_at FROM source_cursors ORDER BY source`)
+	if err != nil {
+		return nil, wrap("cursors", err)
+	}
+	defer rows.Close()
+	var out []Cursor
+	for rows.Next() {
+		var c Cursor
+		var at string
+		if err := rows.Scan(&c.Source, &c.Cursor, &at); err != nil {
+			return nil, wrap("cursors", err)
+		}
+		c.UpdatedAt, _ = time.Parse(timeFormat, at)
+		out = append(out, c)
+	}
+	return out, wrap("cursors", rows.Err())
+}

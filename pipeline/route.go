@@ -152,10 +152,14 @@ func (ru *Runner) drainContext(ctx context.Context) (context.Context, context.Ca
 }
 
 type pending struct {
-	msg    *Message
+	ev     Event
+	seq    uint64
 	mapped Mapped
 	key    string
 }
+
+// errStopped says a batch was abandoned because the route is stopping.
+var errStopped = errors.New("route stopping")
 
 // process maps, coalesces, writes and settles one fetched batch. ctx bounds
 // the work; stopping closes when the route is asked to stop, after which
@@ -165,16 +169,61 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	ru.Stats.Batches.Add(1)
 	stopBeat := heartbeat(msgs)
 	defer stopBeat()
+	items := make([]pending, len(msgs))
+	var maxSeq uint64
+	for i, m := range msgs {
+		items[i] = pending{ev: m.Event, seq: m.Seq}
+		maxSeq = max(maxSeq, m.Seq)
+	}
+	if _, err := ru.handle(ctx, stopping, items, maxSeq); err != nil {
+		// Settle nothing: the bus redelivers, and the ledger makes the
+		// rewrite of anything already written a no-op.
+		nakAll(msgs)
+		if errors.Is(err, errStopped) {
+			return nil
+		}
+		return err
+	}
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			ru.log.Warn("ack failed; the event will be redelivered and skipped", "seq", m.Seq, "err", err)
+		}
+	}
+	ru.Stats.LastSeq.Store(maxSeq)
+	return nil
+}
 
+// Result counts what handling a set of events did.
+type Result struct {
+	Records      int     // distinct target records
+	Written      int     // records written to the target
+	Skipped      int     // records with nothing newer to write
+	DeadLettered []int64 // ids of the dead letters created
+}
+
+// Apply runs events through the route's map and sink outside the bus, for
+// dead-letter retries and replays: same coalescing, ledger and dead-letter
+// handling as live traffic. It does not move the route's position.
+func (ru *Runner) Apply(ctx context.Context, evs []Event) (Result, error) {
+	items := make([]pending, len(evs))
+	for i, ev := range evs {
+		items[i] = pending{ev: ev}
+	}
+	return ru.handle(ctx, nil, items, 0)
+}
+
+func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64) (Result, error) {
+	var res Result
 	var items []pending
 	var dead []checkpoints.DeadLetter
-	for _, m := range msgs {
-		mp, err := ru.r.Mapper.Map(m.Event)
+	for _, it := range all {
+		mp, err := ru.r.Mapper.Map(it.ev)
 		if err != nil {
-			dead = append(dead, ru.deadLetter(m.Event.ExternalID, []Event{m.Event}, "mapping", err, 1))
+			dead = append(dead, ru.deadLetter(it.ev.ExternalID, []Event{it.ev}, "mapping", err, 1))
 			continue
 		}
-		items = append(items, pending{msg: m, mapped: mp})
+		it.mapped = mp
+		items = append(items, it)
 	}
 
 	// Resolve canonical ids in one transaction.
@@ -190,33 +239,26 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 			return nil
 		})
 		if err != nil {
-			nakAll(msgs)
-			return fmt.Errorf("route %s: %w", ru.r.Name, err)
+			return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
 		}
 	}
 
 	recs, err := ru.coalesce(ctx, items)
 	if err != nil {
-		nakAll(msgs)
-		return fmt.Errorf("route %s: %w", ru.r.Name, err)
+		return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
 	}
+	res.Records = len(recs)
 	outcomes, attempts, werr := ru.write(ctx, stopping, recs)
 	if werr != nil {
-		// Shutting down or out of quota mid-batch: settle nothing; the bus
-		// redelivers and the ledger makes the rewrite harmless.
-		nakAll(msgs)
-		return nil
+		return res, fmt.Errorf("%w: %v", errStopped, werr)
 	}
 
 	byKey := map[string][]Event{}
 	for _, it := range items {
-		byKey[it.key] = append(byKey[it.key], it.msg.Event)
-	}
-	var maxSeq uint64
-	for _, m := range msgs {
-		maxSeq = max(maxSeq, m.Seq)
+		byKey[it.key] = append(byKey[it.key], it.ev)
 	}
 	err = ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
+		res.DeadLettered = res.DeadLettered[:0]
 		for i, rec := range recs {
 			if err := ru.settleSource(ctx, tx, rec); err != nil {
 				return err
@@ -231,27 +273,34 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 			}
 		}
 		for _, d := range dead {
-			if _, err := tx.AddDeadLetter(ctx, d); err != nil {
+			id, err := tx.AddDeadLetter(ctx, d)
+			if err != nil {
 				return err
 			}
+			res.DeadLettered = append(res.DeadLettered, id)
 		}
-		return tx.SetRoutePosition(ctx, ru.r.Name, maxSeq)
+		if seq == 0 {
+			return nil
+		}
+		return tx.SetRoutePosition(ctx, ru.r.Name, seq)
 	})
 	if err != nil {
-		nakAll(msgs)
-		return fmt.Errorf("route %s: save state: %w", ru.r.Name, err)
+		return res, fmt.Errorf("route %s: save state: %w", ru.r.Name, err)
+	}
+	for i := range recs {
+		switch {
+		case outcomes[i].Err != nil:
+		case attempts[i] == 0:
+			res.Skipped++
+		default:
+			res.Written++
+		}
 	}
 	ru.Stats.DeadLetters.Add(int64(len(dead)))
 	for _, d := range dead {
 		ru.log.Warn("dead-lettered", "record", d.RecordKey, "code", d.Code, "message", d.Message, "attempts", d.Attempts)
 	}
-	for _, m := range msgs {
-		if err := m.Ack(); err != nil {
-			ru.log.Warn("ack failed; the event will be redelivered and skipped", "seq", m.Seq, "err", err)
-		}
-	}
-	ru.Stats.LastSeq.Store(maxSeq)
-	return nil
+	return res, nil
 }
 
 func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Record, o Outcome) error {
@@ -340,11 +389,11 @@ func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
 // drops fields that are older than, or the same as, what was last written.
 func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, error) {
 	sort.SliceStable(items, func(i, j int) bool {
-		a, b := items[i].msg, items[j].msg
-		if !a.Event.ChangedAt.Equal(b.Event.ChangedAt) {
-			return a.Event.ChangedAt.Before(b.Event.ChangedAt)
+		a, b := items[i], items[j]
+		if !a.ev.ChangedAt.Equal(b.ev.ChangedAt) {
+			return a.ev.ChangedAt.Before(b.ev.ChangedAt)
 		}
-		return a.Seq < b.Seq
+		return a.seq < b.seq
 	})
 	var keys []string
 	seen := map[string]bool{}
@@ -367,10 +416,10 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 			byKey[it.key] = r
 			order = append(order, it.key)
 		}
-		r.EventIDs = append(r.EventIDs, it.msg.Event.ID)
-		at := it.msg.Event.ChangedAt
+		r.EventIDs = append(r.EventIDs, it.ev.ID)
+		at := it.ev.ChangedAt
 		if staleAtSource(srcLedger[it.key], it.mapped.SourceFields, at) {
-			ru.log.Debug("dropping an event older than what its source already holds", "event", it.msg.Event.ID)
+			ru.log.Debug("dropping an event older than what its source already holds", "event", it.ev.ID)
 			continue
 		}
 		for f, v := range it.mapped.Fields {

@@ -225,6 +225,34 @@ func TestOneBadObjectDeadLettersAlone(t *testing.T) {
 	if b, _ := h.app.Bus.Backlog(context.Background(), "le-ss"); b != 0 {
 		t.Fatalf("the dead-lettered event was not acknowledged: backlog %d", b)
 	}
+
+	// Before the fix, the retry refuses to start and names the field.
+	if _, err := NewOffline(context.Background(), h.cfg, nil2()); err == nil || !strings.Contains(err.Error(), h.sys["budget"]) {
+		t.Fatalf("retry before the fix: %v", err)
+	}
+	// The mapping fix: the deleted field leaves the catalog. The retry
+	// writes the lead and resolves the entry, while the instance runs.
+	h.cfg.Catalog = h.cfg.Catalog[:1]
+	off, err := NewOffline(context.Background(), h.cfg, nil2())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	retried, err := off.RetryDeadLetters(context.Background(), checkpoints.DeadLetterFilter{Code: "205"})
+	if err != nil || len(retried) != 1 || !retried[0].Resolved || retried[0].Written != 1 {
+		t.Fatalf("retry after the fix = %+v, %v", retried, err)
+	}
+	if l := h.lead("lead4@example.com"); l["firstName"] != "First4" {
+		t.Fatalf("retried lead = %v", l)
+	}
+	all, _ := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+	statuses := map[string]int{}
+	for _, d := range all {
+		statuses[d.Status]++
+	}
+	if statuses["resolved"] != 1 || statuses["open"] != 0 || len(all) != 1 {
+		t.Fatalf("dead letter history = %v", statuses)
+	}
 }
 
 func TestRetriedDeliveryCreatesNoDuplicate(t *testing.T) {

@@ -21,6 +21,8 @@ func commands() []command {
 		{"run", "run every configured source and route until stopped", runRun},
 		{"demo", "run the whole pipeline on embedded defaults against the simulators and verify the result", runDemo},
 		{"sim", "run the vendor simulators standalone and print their URLs and credentials", runSim},
+		{"status", "show sources' cursors, routes' lag, backlog and dead letters, and quota used today", runStatus},
+		{"dlq", "list or retry dead letters (dlq list|retry)", runDLQ},
 		{"config", "config check --config FILE: validate a config file and print every problem", runConfig},
 	}
 }

@@ -265,3 +265,34 @@ func splitHostPort(hp string) (string, int, error) {
 	}
 	return host, p, nil
 }
+
+// Lag is the age of the oldest event of the route that is not yet
+// acknowledged (0 when the route is caught up).
+func (b *Bus) Lag(ctx context.Context, route string) (time.Duration, error) {
+	c, err := b.js.Consumer(ctx, b.cfg.stream(), durableName(route))
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if info.NumPending == 0 && info.NumAckPending == 0 {
+		return 0, nil
+	}
+	for seq := info.AckFloor.Stream + 1; seq <= info.AckFloor.Stream+64; seq++ {
+		m, err := b.stream.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted or filtered out; look at the next one
+		}
+		if !matchSubject(info.Config.FilterSubject, m.Subject) {
+			continue
+		}
+		return time.Since(m.Time), nil
+	}
+	return 0, nil
+}
+
+func matchSubject(filter, subject string) bool {
+	return filter == "" || filter == subject || filter == ">"
+}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,8 +44,9 @@ type Config struct {
 type Client struct {
 	url  string // endpoint with credentials; never logged
 	http *http.Client
-	gate Gate
-	seq  atomic.Uint64
+	gate  Gate
+	seq   atomic.Uint64
+	stats callStats
 }
 
 // New returns a client for one account.
@@ -93,6 +95,17 @@ type apiError struct {
 // object comes back as *Error; object-level errors are for the caller to read
 // from the result.
 func (c *Client) Call(ctx context.Context, method string, params any, out any) error {
+	err := c.call(ctx, method, params, out)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			c.stats.failure(e)
+		}
+	}
+	return err
+}
+
+func (c *Client) call(ctx context.Context, method string, params any, out any) error {
 	if c.gate != nil {
 		if err := c.gate.Wait(ctx); err != nil {
 			return err
@@ -111,6 +124,7 @@ func (c *Client) Call(ctx context.Context, method string, params any, out any) e
 	// end answers 502 to it on long requests, so it is never set here.
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	c.stats.request(method)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return transportError(method, err)

@@ -81,6 +81,7 @@ func (c *Client) write(ctx context.Context, method, key string, objs []map[strin
 				code, msg = int(e.Error.Code), e.Error.Message
 			}
 			out[i].Err = &Error{Method: method, Code: code, Message: msg}
+			c.stats.failure(out[i].Err)
 			if e.Error != nil {
 				out[i].Err.Data = e.Error.Data
 			}

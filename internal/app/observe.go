@@ -1,0 +1,208 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Status is the instance's state as /status reports it and `crmsync status`
+// prints it.
+type Status struct {
+	Time    time.Time       `json:"time"`
+	Sources []SourceStatus  `json:"sources"`
+	Routes  []RouteStatus   `json:"routes"`
+	Quota   []QuotaStatus   `json:"quota"`
+	Webhook *WebhookStatus  `json:"webhook,omitempty"`
+	Vendors []VendorCounter `json:"vendor_requests,omitempty"`
+}
+
+// SourceStatus is one source's cursor.
+type SourceStatus struct {
+	Name        string    `json:"name"`
+	Cursor      string    `json:"cursor"`
+	LastSuccess time.Time `json:"last_success"`
+}
+
+// RouteStatus is one route's progress.
+type RouteStatus struct {
+	Name        string  `json:"name"`
+	Position    uint64  `json:"position"`
+	Backlog     uint64  `json:"backlog"`
+	LagSeconds  float64 `json:"lag_seconds"`
+	Events      int64   `json:"events"`
+	Upserts     int64   `json:"upserts"`
+	Skipped     int64   `json:"skipped"`
+	Retries     int64   `json:"retries"`
+	DeadLetters int     `json:"dead_letters_open"`
+}
+
+// QuotaStatus is one vendor account's requests today (UTC).
+type QuotaStatus struct {
+	Account string `json:"account"`
+	Used    int    `json:"used"`
+	Limit   int    `json:"limit"`
+}
+
+// WebhookStatus counts webhook deliveries.
+type WebhookStatus struct {
+	Accepted   int64            `json:"accepted"`
+	Duplicates int64            `json:"duplicates"`
+	Rejected   map[string]int64 `json:"rejected"`
+}
+
+// VendorCounter is a request or error count of one vendor.
+type VendorCounter struct {
+	Vendor string `json:"vendor"`
+	Method string `json:"method,omitempty"`
+	Code   string `json:"code,omitempty"`
+	Count  int64  `json:"count"`
+}
+
+// Status collects the instance's status. Sources without a stored cursor
+// are listed with an empty one.
+func (a *App) Status(ctx context.Context) (Status, error) {
+	st := Status{Time: time.Now().UTC()}
+	for _, s := range a.Sources {
+		ss := SourceStatus{Name: s.Name()}
+		if c, at, err := a.State.Cursor(ctx, s.Name()); err == nil {
+			ss.Cursor, ss.LastSuccess = c, at
+		}
+		st.Sources = append(st.Sources, ss)
+	}
+	for _, ru := range a.Runners {
+		rs := RouteStatus{Name: ru.Name(), Events: ru.Stats.Events.Load(), Upserts: ru.Stats.Upserts.Load(),
+			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load()}
+		rs.Position, _ = a.State.RoutePosition(ctx, ru.Name())
+		if a.Bus != nil {
+			rs.Backlog, _ = a.Bus.Backlog(ctx, ru.Name())
+			lag, _ := a.Bus.Lag(ctx, ru.Name())
+			rs.LagSeconds = lag.Seconds()
+		}
+		n, err := a.State.CountDeadLetters(ctx, ru.Name())
+		if err != nil {
+			return st, err
+		}
+		rs.DeadLetters = n
+		st.Routes = append(st.Routes, rs)
+	}
+	if s := a.cfg.SharpSpring; s != nil {
+		used, err := a.State.QuotaUsed(ctx, "sharpspring:"+s.AccountID, st.Time)
+		if err != nil {
+			return st, err
+		}
+		st.Quota = append(st.Quota, QuotaStatus{Account: "sharpspring:" + s.AccountID, Used: used, Limit: s.DailyQuota})
+	}
+	if a.Receiver != nil {
+		st.Webhook = &WebhookStatus{Accepted: a.Receiver.Stats.Accepted.Load(), Duplicates: a.Receiver.Stats.Duplicates.Load(),
+			Rejected: a.Receiver.Stats.Rejected()}
+	}
+	if c := a.vendors.sharpspring; c != nil {
+		reqs, errs := c.Stats()
+		for m, n := range reqs {
+			st.Vendors = append(st.Vendors, VendorCounter{Vendor: "sharpspring", Method: m, Count: n})
+		}
+		for code, n := range errs {
+			st.Vendors = append(st.Vendors, VendorCounter{Vendor: "sharpspring", Code: code, Count: n})
+		}
+	}
+	return st, nil
+}
+
+func (a *App) statusHandler(w http.ResponseWriter, r *http.Request) {
+	st, err := a.Status(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(st)
+}
+
+// metricsHandler serves Prometheus metrics, read from the same counters as
+// /status at scrape time.
+func (a *App) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), &collector{a: a})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+var (
+	descEvents      = prometheus.NewDesc("crmsync_route_events_total", "Events consumed by the route.", []string{"route"}, nil)
+	descUpserts     = prometheus.NewDesc("crmsync_route_upserts_total", "Records written to the route's target.", []string{"route"}, nil)
+	descSkipped     = prometheus.NewDesc("crmsync_route_skipped_total", "Records with nothing newer to write (no request).", []string{"route"}, nil)
+	descRetries     = prometheus.NewDesc("crmsync_route_retries_total", "Retries of transient failures.", []string{"route"}, nil)
+	descDead        = prometheus.NewDesc("crmsync_route_dead_letters_total", "Records dead-lettered by the route since start.", []string{"route"}, nil)
+	descDeadOpen    = prometheus.NewDesc("crmsync_dead_letters_open", "Open dead letters of the route.", []string{"route"}, nil)
+	descBatches     = prometheus.NewDesc("crmsync_route_batches_total", "Batches processed.", []string{"route"}, nil)
+	descBacklog     = prometheus.NewDesc("crmsync_route_backlog", "Events of the route not yet acknowledged.", []string{"route"}, nil)
+	descLag         = prometheus.NewDesc("crmsync_route_lag_seconds", "Age of the oldest unacknowledged event of the route.", []string{"route"}, nil)
+	descRequests    = prometheus.NewDesc("crmsync_vendor_requests_total", "Requests sent to a vendor API.", []string{"vendor", "method"}, nil)
+	descErrors      = prometheus.NewDesc("crmsync_vendor_errors_total", "Error answers from a vendor API, by vendor code.", []string{"vendor", "code"}, nil)
+	descQuota       = prometheus.NewDesc("crmsync_quota_used", "Requests counted against the account's daily quota today (UTC).", []string{"account"}, nil)
+	descQuotaLimit  = prometheus.NewDesc("crmsync_quota_limit", "The account's daily quota.", []string{"account"}, nil)
+	descWebhook     = prometheus.NewDesc("crmsync_webhook_deliveries_total", "Webhook deliveries by outcome.", []string{"source", "outcome"}, nil)
+	descBatchSizeSu = prometheus.NewDesc("crmsync_route_batch_events_avg", "Average events per batch.", []string{"route"}, nil)
+)
+
+type collector struct{ a *App }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.a.Status(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descEvents, err)
+		return
+	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, ru := range c.a.Runners {
+		n := ru.Name()
+		counter(descEvents, float64(ru.Stats.Events.Load()), n)
+		counter(descUpserts, float64(ru.Stats.Upserts.Load()), n)
+		counter(descSkipped, float64(ru.Stats.Skipped.Load()), n)
+		counter(descRetries, float64(ru.Stats.Retries.Load()), n)
+		counter(descDead, float64(ru.Stats.DeadLetters.Load()), n)
+		b := ru.Stats.Batches.Load()
+		counter(descBatches, float64(b), n)
+		if b > 0 {
+			gauge(descBatchSizeSu, float64(ru.Stats.Events.Load())/float64(b), n)
+		}
+	}
+	for _, rs := range st.Routes {
+		gauge(descBacklog, float64(rs.Backlog), rs.Name)
+		gauge(descLag, rs.LagSeconds, rs.Name)
+		gauge(descDeadOpen, float64(rs.DeadLetters), rs.Name)
+	}
+	for _, v := range st.Vendors {
+		if v.Method != "" {
+			counter(descRequests, float64(v.Count), v.Vendor, v.Method)
+		} else {
+			counter(descErrors, float64(v.Count), v.Vendor, v.Code)
+		}
+	}
+	for _, q := range st.Quota {
+		gauge(descQuota, float64(q.Used), q.Account)
+		gauge(descQuotaLimit, float64(q.Limit), q.Account)
+	}
+	if w := st.Webhook; w != nil {
+		counter(descWebhook, float64(w.Accepted), "leadexec", "accepted")
+		counter(descWebhook, float64(w.Duplicates), "leadexec", "duplicate")
+		for reason, n := range w.Rejected {
+			counter(descWebhook, float64(n), "leadexec", "rejected_"+reason)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
+	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
+	"github.com/crmsync/crmsync/sources/leadexec"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+)
+
+// vendorSet holds the configured vendor accounts: API clients, codecs and
+// sinks by "<vendor>.<entity>".
+type vendorSet struct {
+	sharpspring *sharpspring.Client
+	codecs      map[string]mappings.LeadCodec
+	sinks       map[string]pipeline.Sink
+	budgets     []*pipeline.Budget
+}
+
+func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state *checkpoints.Store, log *slog.Logger) (*vendorSet, error) {
+	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, sinks: map[string]pipeline.Sink{}}
+	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
+	if s := cfg.SharpSpring; s != nil {
+		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota}
+		if s.Unlimited {
+			bc.PerSecond = 0
+		}
+		budget := pipeline.NewBudget(bc, state)
+		v.budgets = append(v.budgets, budget)
+		c, err := sharpspring.New(sharpspring.Config{
+			Endpoint: s.Endpoint, AccountID: s.AccountID, SecretKey: s.SecretKey.Value(),
+			HTTPClient: &http.Client{Timeout: s.Timeout.Std()}, Gate: budget,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckSharpSpringFields(ctx, c, cat, log); err != nil {
+			return nil, err
+		}
+		v.sharpspring = c
+		v.codecs["sharpspring.lead"] = mappings.LeadExecToSharpSpring(cat).To
+		v.sinks["sharpspring.lead"] = ssink.NewLeadSink(c, log)
+	}
+	return v, nil
+}
+
+// buildSources creates webhook receivers and pollers.
+func (a *App) buildSources() error {
+	if l := a.cfg.LeadExec; l != nil {
+		w := l.Webhook
+		a.Receiver = leadexec.NewReceiver(leadexec.Config{
+			Path: w.Path, BasicUser: w.BasicUser, BasicPassword: w.BasicPassword.Value(), BearerToken: w.BearerToken.Value(),
+			SuccessText: w.SuccessText, IDField: w.IDField, ChangedAtField: w.ChangedAtField, MaxBody: w.MaxBodyBytes,
+		}, a.Bus, a.State, a.log.With("source", "leadexec.webhook"))
+	}
+	return nil
+}
+
+// buildRoutes creates one runner per configured route: the source's codec
+// decodes, the target's encodes, the target's sink writes.
+func (a *App) buildRoutes() error {
+	for i, rc := range a.cfg.Routes {
+		from, to := a.vendors.codecs[rc.From], a.vendors.codecs[rc.To]
+		sink := a.vendors.sinks[rc.To]
+		if from == nil || to == nil || sink == nil {
+			return fmt.Errorf("routes[%d]: %s → %s: the vendors of this route are not configured", i, rc.From, rc.To)
+		}
+		vendor, entity, _ := strings.Cut(rc.To, ".")
+		ru, err := pipeline.NewRunner(pipeline.Route{
+			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
+			Mapper: mappings.LeadRoute{From: from, To: to}, Sink: sink,
+			Batch:  pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
+			Logger: a.log,
+		}, a.Bus, a.State)
+		if err != nil {
+			return err
+		}
+		a.Runners = append(a.Runners, ru)
+	}
+	return nil
+}
+
+// CheckSharpSpringFields refuses to start when a configured system name does
+// not exist in the account, and warns when a label changed.
+func CheckSharpSpringFields(ctx context.Context, c *sharpspring.Client, cat *mappings.Catalog, log *slog.Logger) error {
+	fields, err := c.GetFields(ctx)
+	if err != nil {
+		return fmt.Errorf("sharpspring: reading fields (getFields) at start-up: %w", err)
+	}
+	bySystem := map[string]sharpspring.Field{}
+	for _, f := range fields {
+		if f.Relationship == "lead" || f.Relationship == "" {
+			bySystem[f.SystemName] = f
+		}
+	}
+	var missing []string
+	for _, cf := range cat.Fields() {
+		if cf.SharpSpring == "" {
+			continue
+		}
+		f, ok := bySystem[cf.SharpSpring]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s (catalog field %q)", cf.SharpSpring, cf.Name))
+			continue
+		}
+		if cf.Label != "" && f.Label != cf.Label {
+			log.Warn("SharpSpring field label changed; the system name still matches, nothing breaks",
+				"system_name", cf.SharpSpring, "catalog_label", cf.Label, "sharpspring_label", f.Label)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sharpspring: these catalog system names do not exist among the account's lead fields: %s; copy systemName values from getFields, not labels",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/app"
+	"github.com/crmsync/crmsync/internal/config"
+)
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("status", "status --config FILE [--json]\n\nAsks the running instance (http.listen/status) for its sources, routes and quota;\nwhen it is not running, prints what the state database holds.", stderr)
+	path := fs.String("config", "crmsync.yaml", "config file of the instance")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
+		return 1
+	}
+	st, live, err := fetchStatus(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: status: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(st)
+		return 0
+	}
+	printStatus(stdout, st, live)
+	return 0
+}
+
+// fetchStatus asks the running instance; failing that, it reads the state
+// database (WAL lets it read while an instance writes).
+func fetchStatus(ctx context.Context, cfg *config.Config) (app.Status, bool, error) {
+	var st app.Status
+	host := cfg.HTTP.Listen
+	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
+		host = "127.0.0.1" + host[strings.LastIndex(host, ":"):]
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/status", nil)
+	client := &http.Client{Timeout: 5 * time.Second}
+	if resp, err := client.Do(req); err == nil {
+		defer resp.Body.Close()
+		if resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&st) == nil {
+			return st, true, nil
+		}
+	}
+	store, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	if err != nil {
+		return st, false, err
+	}
+	defer store.Close()
+	st.Time = time.Now().UTC()
+	cursors, err := store.Cursors(ctx)
+	if err != nil {
+		return st, false, err
+	}
+	for _, c := range cursors {
+		st.Sources = append(st.Sources, app.SourceStatus{Name: c.Source, Cursor: c.Cursor, LastSuccess: c.UpdatedAt})
+	}
+	for _, r := range cfg.Routes {
+		rs := app.RouteStatus{Name: r.Name}
+		rs.Position, _ = store.RoutePosition(ctx, r.Name)
+		rs.DeadLetters, _ = store.CountDeadLetters(ctx, r.Name)
+		st.Routes = append(st.Routes, rs)
+	}
+	if s := cfg.SharpSpring; s != nil {
+		used, _ := store.QuotaUsed(ctx, "sharpspring:"+s.AccountID, st.Time)
+		st.Quota = append(st.Quota, app.QuotaStatus{Account: "sharpspring:" + s.AccountID, Used: used, Limit: s.DailyQuota})
+	}
+	return st, false, nil
+}
+
+func printStatus(w io.Writer, st app.Status, live bool) {
+	if live {
+		fmt.Fprintf(w, "instance: running (status at %s)\n", st.Time.Format(time.RFC3339))
+	} else {
+		fmt.Fprintln(w, "instance: not reachable; showing the state database (no live counters)")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSOURCE\tCURSOR\tLAST SUCCESS")
+	if len(st.Sources) == 0 {
+		fmt.Fprintln(tw, "(none)\t\t")
+	}
+	for _, s := range st.Sources {
+		last := "never"
+		if !s.LastSuccess.IsZero() {
+			last = s.LastSuccess.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Cursor, last)
+	}
+	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS")
+	for _, r := range st.Routes {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\n", r.Name, r.Position, r.Backlog, r.LagSeconds,
+			r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters)
+	}
+	fmt.Fprintln(tw, "\nACCOUNT\tQUOTA USED TODAY (UTC)\tLIMIT")
+	for _, q := range st.Quota {
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", q.Account, q.Used, q.Limit)
+	}
+	if wh := st.Webhook; wh != nil {
+		var rej []string
+		for k, v := range wh.Rejected {
+			rej = append(rej, fmt.Sprintf("%s=%d", k, v))
+		}
+		fmt.Fprintf(tw, "\nWEBHOOK\taccepted=%d duplicates=%d rejected: %s\n", wh.Accepted, wh.Duplicates, strings.Join(rej, " "))
+	}
+	tw.Flush()
+}
