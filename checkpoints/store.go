@@ -345,3 +345,26 @@ func (s *Store) Cursors(ctx context.Context) ([]Cursor, error) {
 	}
 	return out, wrap("cursors", rows.Err())
 }
+
+// SaveCheckpoint stores (or moves) a named stream position.
+func (s *Store) SaveCheckpoint(ctx context.Context, name string, seq uint64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO named_checkpoints (name, stream_seq, saved_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET stream_seq = excluded.stream_seq, saved_at = excluded.saved_at`,
+		name, int64(seq), s.now().UTC().Format(timeFormat))
+	return wrap("save checkpoint", err)
+}
+
+// Checkpoint returns a named stream position, or ErrNotFound.
+func (s *Store) Checkpoint(ctx context.Context, name string) (seq uint64, savedAt time.Time, err error) {
+	var n int64
+	var at string
+	err = s.db.QueryRowContext(ctx, `SELECT stream_seq, saved_at FROM named_checkpoints WHERE name = ?`, name).Scan(&n, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return 0, time.Time{}, wrap("checkpoint", err)
+	}
+	savedAt, _ = time.Parse(timeFormat, at)
+	return uint64(n), savedAt, nil
+}

@@ -222,3 +222,19 @@ func TestDeliveryReceipts(t *testing.T) {
 		t.Fatalf("delivery = %q, %v", h, err)
 	}
 }
+
+func TestNamedCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, _, err := s.Checkpoint(ctx, "before-import"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, seq := range []uint64{10, 42} {
+		if err := s.SaveCheckpoint(ctx, "before-import", seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seq, at, err := s.Checkpoint(ctx, "before-import"); err != nil || seq != 42 || at.IsZero() {
+		t.Fatalf("checkpoint = %d %v %v", seq, at, err)
+	}
+}

@@ -105,6 +105,9 @@ func NewRunner(r Route, bus ConsumerSource, state *checkpoints.Store) (*Runner, 
 // Name is the route's name.
 func (ru *Runner) Name() string { return ru.r.Name }
 
+// From is the route's source, "<vendor>.<entity>".
+func (ru *Runner) From() string { return ru.r.From }
+
 // Run consumes the route until ctx is cancelled, then finishes the batch in
 // flight (bounded by DrainTimeout) and returns nil. It returns an error only
 // when the route cannot go on (bus or state unusable).
@@ -388,6 +391,12 @@ func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
 // coalesce merges the events of each record, newest value per field, and
 // drops fields that are older than, or the same as, what was last written.
 func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, error) {
+	return ru.coalesceFor(ctx, items, true)
+}
+
+// coalesceFor is coalesce; with dropSame false, fields equal to what the
+// ledger says was written are kept (replays compare with the target itself).
+func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame bool) ([]*Record, error) {
 	sort.SliceStable(items, func(i, j int) bool {
 		a, b := items[i], items[j]
 		if !a.ev.ChangedAt.Equal(b.ev.ChangedAt) {
@@ -461,7 +470,7 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, err
 				// value need not be written again (this also drops what a
 				// reverse route would echo back: the ledger holds what the
 				// target was last seen with, too).
-				if st.At.After(r.Stamps[f]) || st.Hash == ValueHash(v) {
+				if st.At.After(r.Stamps[f]) || (dropSame && st.Hash == ValueHash(v)) {
 					delete(r.Fields, f)
 					delete(r.Stamps, f)
 				}

@@ -360,3 +360,73 @@ func TestQuotaExhaustedPausesWithoutDeadLetters(t *testing.T) {
 		t.Fatalf("%d leads written past the quota", n)
 	}
 }
+
+func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, harnessOptions{linger: 30 * time.Millisecond})
+	h.start()
+	for i := 0; i < 20; i++ {
+		h.deliver(int64(i), leadFields(i))
+	}
+	h.settle(20)
+	off, err := NewOffline(ctx, h.cfg, nil2())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	bus, err := OpenBus(ctx, h.cfg) // joins the running instance's embedded server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	writes := func() int {
+		st := h.sim.Stats()
+		return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"] + st.ByMethod["updateLeads"]
+	}
+	before := writes()
+
+	// From sequence 1, with nothing changed: nothing to write.
+	sum, err := off.Replay(ctx, bus, ReplayOptions{Route: "le-ss", FromSeq: 1})
+	if err != nil || sum.Events != 20 || sum.Changed != 0 || sum.Written != 0 || writes() != before {
+		t.Fatalf("replay of unchanged history: %+v, %v; writes %d → %d", sum, err, before, writes())
+	}
+
+	// Someone edits a lead in SharpSpring. The dry run shows exactly that.
+	c, _ := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
+	lead := h.lead("lead3@example.com")
+	if _, err := c.UpdateLeadsV2(ctx, []map[string]any{{"id": lead["id"], "firstName": "Edited"}}); err != nil {
+		t.Fatal(err)
+	}
+	before = writes()
+	sum, err = off.Replay(ctx, bus, ReplayOptions{Route: "le-ss", FromSeq: 1, DryRun: true})
+	if err != nil || sum.Changed != 1 || len(sum.Diffs) != 1 || writes() != before {
+		t.Fatalf("dry run: %+v, %v", sum, err)
+	}
+	d := sum.Diffs[0]
+	if len(d.Fields) != 1 || d.Fields["firstName"] != [2]string{"Edited", "First3"} || d.TargetID != lead["id"] {
+		t.Fatalf("dry-run diff = %+v", d)
+	}
+	if h.lead("lead3@example.com")["firstName"] != "Edited" {
+		t.Fatal("the dry run wrote")
+	}
+	// The real replay puts it back, with one write.
+	sum, err = off.Replay(ctx, bus, ReplayOptions{Route: "le-ss", FromSeq: 1, EntityID: "3"})
+	if err != nil || sum.Events != 1 || sum.Written != 1 || writes() != before+1 {
+		t.Fatalf("replay: %+v, %v", sum, err)
+	}
+	if got := h.lead("lead3@example.com")["firstName"]; got != "First3" {
+		t.Fatalf("after replay firstName = %q", got)
+	}
+
+	// A named checkpoint replays only what came after it.
+	if _, err := off.SaveCheckpoint(ctx, bus, "before-batch-2"); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver(100, leadFields(100))
+	h.deliver(101, leadFields(101))
+	h.settle(22)
+	sum, err = off.Replay(ctx, bus, ReplayOptions{Route: "le-ss", Checkpoint: "before-batch-2", DryRun: true})
+	if err != nil || sum.Events != 2 || sum.Changed != 0 {
+		t.Fatalf("replay from checkpoint: %+v, %v", sum, err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -62,7 +64,8 @@ func (c Config) ackWait() time.Duration {
 // Bus is a JetStream-backed pipeline bus. It is safe for concurrent use.
 type Bus struct {
 	cfg    Config
-	srv    *server.Server // nil when connected to an outside cluster
+	srv    *server.Server // nil when connected to an outside cluster or another process's server
+	lock   *os.File       // the embedded store's lock, when this process owns it
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
@@ -73,14 +76,39 @@ type Bus struct {
 func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	b := &Bus{cfg: cfg}
 	var err error
-	if cfg.URL == "" {
-		b.srv, err = StartEmbedded(EmbeddedOptions{StoreDir: cfg.StoreDir, Listen: cfg.Listen})
+	switch {
+	case cfg.URL != "":
+		b.nc, err = nats.Connect(cfg.URL, nats.Name("crmsync"), nats.MaxReconnects(-1))
+	default:
+		var owner bool
+		b.lock, owner, err = storeLock(cfg.StoreDir)
 		if err != nil {
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+		if !owner {
+			// Another crmsync process runs the embedded server: join it.
+			var ep endpoint
+			if ep, err = readEndpoint(cfg.StoreDir); err != nil {
+				return nil, err
+			}
+			b.nc, err = nats.Connect(ep.URL, nats.Token(ep.Token), nats.Name("crmsync"), nats.MaxReconnects(3))
+			break
+		}
+		token := newToken()
+		listen := cfg.Listen
+		if listen == "" {
+			listen = "127.0.0.1:0"
+		}
+		b.srv, err = StartEmbedded(EmbeddedOptions{StoreDir: cfg.StoreDir, Listen: listen, Token: token})
+		if err != nil {
+			b.Close()
 			return nil, err
 		}
-		b.nc, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Name("crmsync"), nats.MaxReconnects(-1))
-	} else {
-		b.nc, err = nats.Connect(cfg.URL, nats.Name("crmsync"), nats.MaxReconnects(-1))
+		if err = writeEndpoint(cfg.StoreDir, endpoint{URL: b.srv.ClientURL(), Token: token}); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+		b.nc, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Token(token), nats.Name("crmsync"), nats.MaxReconnects(-1))
 	}
 	if err != nil {
 		b.Close()
@@ -111,10 +139,10 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	return b, nil
 }
 
-// ClientURL is the embedded server's client URL, or "" when it has no
-// listener or the bus is an outside cluster.
+// ClientURL is the embedded server's client URL, or "" when this process
+// does not run one.
 func (b *Bus) ClientURL() string {
-	if b.srv == nil || b.cfg.Listen == "" {
+	if b.srv == nil {
 		return ""
 	}
 	return b.srv.ClientURL()
@@ -189,8 +217,21 @@ func (b *Bus) Close() error {
 	if b.srv != nil {
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
+		os.Remove(filepath.Join(b.cfg.StoreDir, endpointFile))
+	}
+	if b.lock != nil {
+		b.lock.Close() // releases the flock
 	}
 	return nil
+}
+
+// LastSeq is the stream's last sequence number (0 when empty).
+func (b *Bus) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
 }
 
 type consumer struct{ c jetstream.Consumer }

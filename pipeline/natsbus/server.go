@@ -17,6 +17,8 @@ type EmbeddedOptions struct {
 	// Listen is host:port for outside NATS clients; "" serves only this
 	// process (no TCP listener). Port 0 picks a free port.
 	Listen string
+	// Token, if set, is required from every client.
+	Token string
 }
 
 // StartEmbedded starts a nats-server with JetStream file storage in
@@ -26,14 +28,15 @@ func StartEmbedded(opts EmbeddedOptions) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded nats: store dir is required")
 	}
 	so := &server.Options{
-		ServerName: "crmsync-embedded",
-		JetStream:  true,
-		StoreDir:   opts.StoreDir,
-		NoSigs:     true,
-		NoLog:      true,
-		DontListen: opts.Listen == "",
-		Host:       "127.0.0.1",
-		Port:       -1,
+		ServerName:    "crmsync-embedded",
+		JetStream:     true,
+		StoreDir:      opts.StoreDir,
+		NoSigs:        true,
+		NoLog:         true,
+		DontListen:    opts.Listen == "",
+		Host:          "127.0.0.1",
+		Port:          -1,
+		Authorization: opts.Token,
 	}
 	if opts.Listen != "" {
 		host, port, err := splitHostPort(opts.Listen)

@@ -192,14 +192,25 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) error {
 	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.PublishTimeout)
 	defer cancel()
 	contentHash := pipeline.FieldsHash(ev.Fields)
-	if prev, err := r.state.Delivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID); err == nil && prev == contentHash {
+	prev, err := r.state.Delivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID)
+	switch {
+	case err == nil && prev == contentHash:
 		r.Stats.Duplicates.Add(1)
 		r.replyText(w, r.cfg.SuccessText)
 		return nil
-	} else if err != nil && !errors.Is(err, checkpoints.ErrNotFound) {
+	case err != nil && !errors.Is(err, checkpoints.ErrNotFound):
 		r.log.Error("delivery receipt lookup failed", "err", err)
 		w.Header().Set("Retry-After", "10")
 		return &httpError{http.StatusServiceUnavailable, "state", "state unavailable; retry later"}
+	}
+	// The content this delivery follows is part of the event's identity:
+	// a retry of it gets the same id (the bus drops it), while a lead that
+	// changes back to earlier content (A → B → A) is a new event.
+	if prev != "" {
+		ev.Version += "+after:" + prev
+	}
+	if err := ev.Seal(); err != nil {
+		return &httpError{http.StatusUnprocessableEntity, "malformed", err.Error()}
 	}
 	if err := r.pub.Publish(ctx, ev); err != nil {
 		r.log.Error("publish failed", "lead", ev.ExternalID, "err", err)
@@ -306,12 +317,8 @@ func (r *Receiver) event(fields map[string]string) (pipeline.Event, error) {
 		}
 		evFields[k] = v
 	}
-	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Op: pipeline.OpUpsert,
-		Version: version, Fields: evFields, ChangedAt: changed, Origin: pipeline.OriginLive}
-	if err := ev.Seal(); err != nil {
-		return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "malformed", err.Error()}
-	}
-	return ev, nil
+	return pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Op: pipeline.OpUpsert,
+		Version: version, Fields: evFields, ChangedAt: changed, Origin: pipeline.OriginLive}, nil
 }
 
 func (r *Receiver) parseTime(s string) (time.Time, error) {

@@ -217,6 +217,14 @@ func TestRetriedDeliveryPublishesNothingNew(t *testing.T) {
 	if len(evs) != 1 || evs[0].Fields["City"] != "Dallas" {
 		t.Fatalf("changed delivery published %+v", evs)
 	}
+	// Changing back to the first content is a change too, even within the
+	// bus's duplicate window.
+	d.body = url.Values{"LeadUID": {"7"}, "Email": {"a@example.com"}, "City": {"Austin"}}.Encode()
+	f.send(t, d)
+	evs = f.published(t)
+	if len(evs) != 1 || evs[0].Fields["City"] != "Austin" {
+		t.Fatalf("changing back published %+v", evs)
+	}
 }
 
 func TestStoppingAnswers503(t *testing.T) {

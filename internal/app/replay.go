@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
+)
+
+// ReplayOptions select what a replay re-runs.
+type ReplayOptions struct {
+	Route      string
+	FromSeq    uint64    // stream sequence to start at (1 = the beginning)
+	Since      time.Time // or: events stored since this time
+	Checkpoint string    // or: events after this named checkpoint
+	Until      time.Time // optional: only events whose change time is not after this
+	EntityID   string    // optional: only this source record
+	DryRun     bool
+	// OnBatch, if set, is called after each replayed batch.
+	OnBatch func(pipeline.ReplayResult)
+}
+
+// ReplaySummary adds up a replay.
+type ReplaySummary struct {
+	Events, Records, Changed, Written, Dead int
+	Diffs                                   []pipeline.Diff
+}
+
+// OpenBus joins the instance's bus: the configured cluster, the embedded
+// server of a running instance on the same data dir, or a new embedded
+// server when none runs. For commands beside `run`.
+func OpenBus(ctx context.Context, cfg *config.Config) (*natsbus.Bus, error) {
+	return natsbus.Open(ctx, natsbus.Config{
+		URL: cfg.Bus.NATS.URL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"),
+		Stream: cfg.Bus.NATS.Stream, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(),
+	})
+}
+
+// Replay re-runs a route's map and sink over a stretch of the stream, up to
+// the stream's end when the replay started. Only fields that differ from
+// what the target holds now are written; DryRun writes nothing.
+func (a *App) Replay(ctx context.Context, bus *natsbus.Bus, o ReplayOptions) (ReplaySummary, error) {
+	var sum ReplaySummary
+	ru, ok := a.Route(o.Route)
+	if !ok {
+		return sum, fmt.Errorf("replay: no route %q in the config", o.Route)
+	}
+	vendor, entity, _ := strings.Cut(ru.From(), ".")
+	filter := pipeline.Subject(entity, vendor)
+	last, err := bus.LastSeq(ctx)
+	if err != nil {
+		return sum, err
+	}
+	var cons pipeline.Consumer
+	switch {
+	case o.Checkpoint != "":
+		seq, _, err := a.State.Checkpoint(ctx, o.Checkpoint)
+		if err != nil {
+			return sum, err
+		}
+		cons, err = bus.ReplayFrom(ctx, filter, seq+1)
+		if err != nil {
+			return sum, err
+		}
+	case !o.Since.IsZero():
+		cons, err = bus.ReplaySince(ctx, filter, o.Since)
+	default:
+		cons, err = bus.ReplayFrom(ctx, filter, max(o.FromSeq, 1))
+	}
+	if err != nil {
+		return sum, err
+	}
+	if c, ok := cons.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	idle := 0
+	for idle < 3 {
+		msgs, err := cons.Fetch(ctx, 500, 300*time.Millisecond)
+		if err != nil && ctx.Err() != nil {
+			return sum, ctx.Err()
+		}
+		if len(msgs) == 0 {
+			idle++
+			continue
+		}
+		idle = 0
+		var evs []pipeline.Event
+		done := false
+		for _, m := range msgs {
+			m.Ack()
+			if m.Seq > last {
+				done = true
+				continue
+			}
+			if o.EntityID != "" && m.Event.ExternalID != o.EntityID {
+				continue
+			}
+			if !o.Until.IsZero() && m.Event.ChangedAt.After(o.Until) {
+				continue
+			}
+			evs = append(evs, m.Event)
+		}
+		if len(evs) > 0 {
+			res, err := ru.Replay(ctx, evs, o.DryRun)
+			if err != nil {
+				return sum, err
+			}
+			sum.Events += res.Events
+			sum.Records += res.Records
+			sum.Changed += len(res.Diffs)
+			sum.Written += res.Written
+			sum.Dead += res.Dead
+			sum.Diffs = append(sum.Diffs, res.Diffs...)
+			if o.OnBatch != nil {
+				o.OnBatch(res)
+			}
+		}
+		if done || msgs[len(msgs)-1].Seq >= last {
+			break
+		}
+	}
+	return sum, nil
+}
+
+// SaveCheckpoint names the stream's current end, to replay from later.
+func (a *App) SaveCheckpoint(ctx context.Context, bus *natsbus.Bus, name string) (uint64, error) {
+	seq, err := bus.LastSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return seq, a.State.SaveCheckpoint(ctx, name, seq)
+}

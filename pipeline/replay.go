@@ -1,0 +1,154 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/crmsync/crmsync/checkpoints"
+)
+
+// TargetReader is the optional sink capability replays need: reading the
+// target's current values of records, addressed by TargetID or, when that is
+// empty, by NaturalKeys. Values are returned in the target's field names; a
+// record the target does not have is nil.
+type TargetReader interface {
+	Read(ctx context.Context, recs []*Record) ([]map[string]string, error)
+}
+
+// ErrNoReader means a route's sink cannot read its target, so it cannot
+// replay.
+var ErrNoReader = errors.New("the route's target cannot be read back, so it cannot be replayed")
+
+// Diff is what a replay found different in one target record.
+type Diff struct {
+	Key      string               // canonical id
+	TargetID string               // "" when the target does not have the record
+	Missing  bool                 // the target does not have the record
+	Fields   map[string][2]string // field → {current, replayed}
+}
+
+// ReplayResult is what a replayed batch did (or, dry, would do).
+type ReplayResult struct {
+	Events  int
+	Records int
+	Diffs   []Diff
+	Written int
+	Dead    int
+}
+
+// Replay runs events through the route's map again, compares the result
+// with what the target holds now (read through the sink), and writes only
+// the fields that differ, unless dry. Events older than what the ledger
+// knows for a field do not count: a replay never turns a newer value back
+// into an older one. A dry replay writes nothing, not even to the state.
+func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResult, error) {
+	res := ReplayResult{Events: len(evs)}
+	reader, ok := ru.r.Sink.(TargetReader)
+	if !ok {
+		return res, ErrNoReader
+	}
+	var items []pending
+	for _, ev := range evs {
+		ev.Origin = OriginReplay
+		mp, err := ru.r.Mapper.Map(ev)
+		if err != nil {
+			if dry {
+				continue
+			}
+			items = append(items, pending{ev: ev}) // dead-lettered by Apply below
+			continue
+		}
+		it := pending{ev: ev, mapped: mp}
+		for _, k := range mp.Keys {
+			if id, err := ru.state.Lookup(ctx, k); err == nil {
+				it.key = id
+				break
+			} else if !errors.Is(err, checkpoints.ErrNotFound) {
+				return res, err
+			}
+		}
+		if it.key == "" {
+			for _, k := range mp.Keys {
+				if k.Value != "" {
+					it.key = checkpoints.CanonicalID(k)
+					break
+				}
+			}
+		}
+		items = append(items, it)
+	}
+	var mapped []pending
+	for _, it := range items {
+		if it.key != "" {
+			mapped = append(mapped, it)
+		}
+	}
+	recs, err := ru.coalesceFor(ctx, mapped, false)
+	if err != nil {
+		return res, err
+	}
+	res.Records = len(recs)
+	current, err := reader.Read(ctx, recs)
+	if err != nil {
+		return res, fmt.Errorf("route %s: reading the target: %w", ru.r.Name, err)
+	}
+	var toWrite []Event
+	changed := map[string]bool{}
+	for i, r := range recs {
+		d := Diff{Key: r.Key, TargetID: r.TargetID, Missing: current[i] == nil, Fields: map[string][2]string{}}
+		for f, v := range r.Fields {
+			if cur := current[i][f]; d.Missing || cur != v {
+				d.Fields[f] = [2]string{current[i][f], v}
+			}
+		}
+		if len(d.Fields) > 0 {
+			res.Diffs = append(res.Diffs, d)
+			changed[r.Key] = true
+		}
+	}
+	sort.Slice(res.Diffs, func(i, j int) bool { return res.Diffs[i].Key < res.Diffs[j].Key })
+	if dry || len(changed) == 0 {
+		return res, nil
+	}
+	for _, it := range mapped {
+		if changed[it.key] {
+			toWrite = append(toWrite, it.ev)
+		}
+	}
+	// Write the differing records the normal way. The ledger's value hashes
+	// of the differing fields are forgotten (the target no longer holds
+	// them); their change times stay, so newest-wins still holds.
+	keys := make([]string, 0, len(changed))
+	for k := range changed {
+		keys = append(keys, k)
+	}
+	ledger, err := ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, keys)
+	if err != nil {
+		return res, err
+	}
+	if err := ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
+		for _, d := range res.Diffs {
+			e, ok := ledger[d.Key]
+			if !ok {
+				continue
+			}
+			for f := range d.Fields {
+				if st, ok := e.Fields[f]; ok {
+					st.Hash = ""
+					e.Fields[f] = st
+				}
+			}
+			if err := tx.PutLedger(ctx, ru.r.To.Vendor, ru.r.To.Entity, d.Key, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	ar, err := ru.Apply(ctx, toWrite)
+	res.Written, res.Dead = ar.Written, len(ar.DeadLettered)
+	return res, err
+}
