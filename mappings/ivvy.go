@@ -1,0 +1,143 @@
+package mappings
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/crmsync/crmsync/checkpoints"
+)
+
+// iVvy lead field names as carried by events and sink records. A lead's
+// contact fields are flattened with a "contact." prefix; lead custom fields
+// are "customFields.<fieldId>".
+const (
+	IVvyName              = "name"
+	IVvyDescription       = "description"
+	IVvyContactID         = "contact.id"
+	IVvyFirstName         = "contact.firstName"
+	IVvyLastName          = "contact.lastName"
+	IVvyEmail             = "contact.email"
+	IVvyPhone             = "contact.phone"
+	IVvyCompanyName       = "company.businessName"
+	IVvyCustomFieldPrefix = "customFields."
+)
+
+// IVvyStandard maps canonical names to iVvy lead fields. company is read
+// from company leads but never written: a company on a contact lead would
+// turn it into a company lead, which changes iVvy's linking rules.
+var IVvyStandard = map[string]string{
+	FirstName:   IVvyFirstName,
+	LastName:    IVvyLastName,
+	Email:       IVvyEmail,
+	Phone:       IVvyPhone,
+	Description: IVvyDescription,
+}
+
+// IVvyLeads is the LeadCodec of iVvy leads. The iVvy lead id is assigned by
+// iVvy; identity keys are the lower-cased contact email and, once the sink
+// wrote our canonical id to the contact's externalId, that id (kind
+// external). It is pure and safe for concurrent use.
+type IVvyLeads struct {
+	Catalog *Catalog
+}
+
+var _ LeadCodec = IVvyLeads{}
+
+// Vendor implements LeadCodec.
+func (IVvyLeads) Vendor() string { return "ivvy" }
+
+// Decode implements LeadCodec. Unknown fields and custom fields outside the
+// catalog are left out; a malformed email is ErrInvalid.
+func (c IVvyLeads) Decode(fields map[string]string) (Lead, error) {
+	l := make(Lead, len(fields))
+	for name, v := range fields {
+		if canon, ok := ivvyReverse[name]; ok {
+			l[canon] = v
+			continue
+		}
+		if name == IVvyCompanyName {
+			l[Company] = v
+			continue
+		}
+		if id, ok := strings.CutPrefix(name, IVvyCustomFieldPrefix); ok && c.Catalog != nil {
+			if canon, ok := c.Catalog.ByIVvy(id); ok {
+				l[canon] = v
+			}
+		}
+	}
+	if e, ok := l[Email]; ok && strings.TrimSpace(e) != "" {
+		if _, err := NormalizeEmail(e); err != nil {
+			return nil, fmt.Errorf("ivvy lead: %w", err)
+		}
+		l[Email] = strings.TrimSpace(e)
+	}
+	return l, nil
+}
+
+var ivvyReverse = func() map[string]string {
+	m := make(map[string]string, len(IVvyStandard))
+	for canon, f := range IVvyStandard {
+		m[f] = canon
+	}
+	return m
+}()
+
+// Encode implements LeadCodec: standard fields by their iVvy names, custom
+// fields with an iVvy fieldId as customFields.<fieldId>.
+func (c IVvyLeads) Encode(l Lead) map[string]string {
+	out := make(map[string]string, len(l))
+	for name, v := range l {
+		if f, ok := IVvyStandard[name]; ok {
+			out[f] = v
+			continue
+		}
+		if c.Catalog == nil {
+			continue
+		}
+		if f, ok := c.Catalog.Field(name); ok && f.IVvy != "" {
+			out[IVvyCustomFieldPrefix+f.IVvy] = v
+		}
+	}
+	return out
+}
+
+// Keys implements LeadCodec: the lower-cased email.
+func (IVvyLeads) Keys(l Lead) []checkpoints.Key {
+	e := strings.ToLower(strings.TrimSpace(l[Email]))
+	if e == "" {
+		return nil
+	}
+	return []checkpoints.Key{IVvyEmailKey(e)}
+}
+
+// NaturalKeys implements LeadCodec: the contact email, which the sink needs
+// to create the lead's contact when the lead id is unknown.
+func (IVvyLeads) NaturalKeys(l Lead) map[string]string {
+	if e := strings.TrimSpace(l[Email]); e != "" {
+		return map[string]string{IVvyEmail: e}
+	}
+	return map[string]string{}
+}
+
+// IVvyEmailKey is the identity key of an iVvy lead's contact email.
+func IVvyEmailKey(email string) checkpoints.Key {
+	return checkpoints.Key{Vendor: "ivvy", Entity: "lead", Kind: checkpoints.KindEmail, Value: strings.ToLower(strings.TrimSpace(email))}
+}
+
+// IVvyExternalKey is the identity key of our canonical id written to the
+// iVvy contact's externalId.
+func IVvyExternalKey(canonicalID string) checkpoints.Key {
+	return checkpoints.Key{Vendor: "ivvy", Entity: "lead", Kind: checkpoints.KindExternal, Value: canonicalID}
+}
+
+// IVvyCustomFieldIDs lists the iVvy fieldIds configured in the catalog,
+// sorted.
+func IVvyCustomFieldIDs(cat *Catalog) []string {
+	out := make([]string, 0, len(cat.byIVvy))
+	for id := range cat.byIVvy {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,224 @@
+package ivvy
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
+	"github.com/crmsync/crmsync/vendors/ivvy"
+	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	sim   *ivvysim.Server
+	clk   *clock
+	bus   *natsbus.Bus
+	state *checkpoints.Store
+	cons  pipeline.Consumer
+	p     *LeadPoller
+}
+
+func newEnv(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publisher) pipeline.Publisher) *env {
+	t.Helper()
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	opts.Now = clk.Now
+	sim := ivvysim.New(opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { sim.Close(); srv.Close() })
+	c, err := ivvy.New(ivvy.Config{Endpoint: srv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { state.Close() })
+	cons, err := bus.Consumer(ctx, "test", pipeline.Subject("lead", "ivvy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var publisher pipeline.Publisher = bus
+	if pub != nil {
+		publisher = pub(bus)
+	}
+	p, err := NewLeadPoller(Config{Client: c, Publisher: publisher, State: state, PerPage: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{sim: sim, clk: clk, bus: bus, state: state, cons: cons, p: p}
+}
+
+func (e *env) seed(n int) []int64 {
+	var ids []int64
+	for i := range n {
+		cid := e.sim.SeedContact(ivvysim.Contact{FirstName: "F", LastName: string(rune('A' + i)), Email: string(rune('a'+i)) + "@example.com"})
+		ids = append(ids, e.sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1,
+			ContactID: cid, CustomFields: map[int64]string{101: "teal"}}))
+	}
+	return ids
+}
+
+// drain returns the external ids of the events on the bus, acking them.
+func (e *env) drain(t *testing.T) []pipeline.Event {
+	t.Helper()
+	var out []pipeline.Event
+	for {
+		msgs, err := e.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			sort.Slice(out, func(i, j int) bool { return out[i].ExternalID < out[j].ExternalID })
+			return out
+		}
+		for _, m := range msgs {
+			out = append(out, m.Event)
+			m.Ack()
+		}
+	}
+}
+
+func TestPollerPublishesChanges(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		name := "filter honoured"
+		if ignore {
+			name = "filter ignored: scan fallback"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, ivvysim.Options{IgnoreLeadFilters: ignore}, nil)
+			ids := e.seed(5)
+			steps := []struct {
+				name  string
+				act   func()
+				wants int
+			}{
+				{"first window publishes everything", func() {}, 5},
+				{"nothing changed", func() {}, 0},
+				{"a lead edited in iVvy", func() {
+					e.clk.Add(time.Minute)
+					e.sim.EditLead(ids[3], func(l *ivvysim.Lead) { l.CustomFields[101] = "red" })
+				}, 1},
+				{"a lead edited in the same second as the cursor", func() {
+					e.sim.EditLead(ids[1], func(l *ivvysim.Lead) { l.Description = "same second" })
+				}, 1},
+				{"a contact edited in iVvy", func() {
+					e.clk.Add(time.Minute)
+					l, _ := e.sim.LeadByID(ids[0])
+					e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.Phone = "555" })
+				}, 1},
+				{"saved without a change", func() {
+					e.clk.Add(time.Minute)
+					e.sim.EditLead(ids[2], func(*ivvysim.Lead) {})
+				}, 0},
+			}
+			for _, st := range steps {
+				st.act()
+				n, err := e.p.Poll(ctx)
+				if err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				evs := e.drain(t)
+				if n != st.wants || len(evs) != st.wants {
+					t.Fatalf("%s: published %d, bus has %d, want %d", st.name, n, len(evs), st.wants)
+				}
+			}
+			if ignore && e.sim.Stats().ByAction["crm.getLeadList"] == 0 {
+				t.Fatal("no lead reads")
+			}
+		})
+	}
+}
+
+func TestEventCarriesLeadAndContactFields(t *testing.T) {
+	e := newEnv(t, ivvysim.Options{}, nil)
+	ids := e.seed(1)
+	if _, err := e.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.drain(t)
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	ev := evs[0]
+	f := ev.Fields
+	if ev.ExternalID != itoa(ids[0]) || f["contact.email"] != "a@example.com" || f["customFields.101"] != "teal" ||
+		f["stageName"] != "New" || ev.Version != "2026-05-01 12:00:00" || !ev.ChangedAt.Equal(e.clk.Now()) {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+type failingPublisher struct {
+	pipeline.Publisher
+	mu   sync.Mutex
+	left int
+}
+
+func (f *failingPublisher) Publish(ctx context.Context, ev pipeline.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.left == 0 {
+		return errors.New("bus unavailable")
+	}
+	f.left--
+	return f.Publisher.Publish(ctx, ev)
+}
+
+func TestCursorSavedOnlyAfterEveryEventWasPublished(t *testing.T) {
+	ctx := context.Background()
+	var fp *failingPublisher
+	e := newEnv(t, ivvysim.Options{}, func(p pipeline.Publisher) pipeline.Publisher {
+		fp = &failingPublisher{Publisher: p, left: 2}
+		return fp
+	})
+	e.seed(4)
+	if _, err := e.p.Poll(ctx); err == nil {
+		t.Fatal("poll with a failing bus succeeded")
+	}
+	if cur, _, err := e.state.Cursor(ctx, "ivvy.lead"); !errors.Is(err, checkpoints.ErrNotFound) {
+		t.Fatalf("cursor saved: %q %v", cur, err)
+	}
+	fp.mu.Lock()
+	fp.left = -1 // unlimited
+	fp.mu.Unlock()
+	n, err := e.p.Poll(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("second poll: %d %v", n, err)
+	}
+	if evs := e.drain(t); len(evs) != 4 {
+		t.Fatalf("%d events", len(evs))
+	}
+	if cur, _, err := e.state.Cursor(ctx, "ivvy.lead"); err != nil || cur == "" {
+		t.Fatalf("cursor %q %v", cur, err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,266 @@
+package ivvysim
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// timeLayout is iVvy's timestamp format; values are written in UTC with a
+// trailing " UTC" (spec §2.9).
+const timeLayout = "2006-01-02 15:04:05"
+
+func ivvyTime(t time.Time) string { return t.UTC().Format(timeLayout) + " UTC" }
+
+// Contact is a stored contact (a snapshot when returned by a method).
+type Contact struct {
+	ID                         int64
+	FirstName, LastName, Email string
+	Phone, ExternalID          string
+	CustomFields               map[int64]string // fieldId → value
+	Companies                  []int64
+	Created, Modified          time.Time
+}
+
+// Company is a stored company.
+type Company struct {
+	ID                int64
+	BusinessName      string
+	ExternalID        string
+	Created, Modified time.Time
+}
+
+// Lead is a stored lead.
+type Lead struct {
+	ID                                                int64
+	Name, Description                                 string
+	SourceID, TypeID, SubtypeID, StageID, QualityID   int64
+	IndustryID, ChannelID, OwnerUserID, StageReasonID int64
+	ContactID, CompanyID                              int64
+	CustomFields                                      map[int64]string // fieldId → fieldValue
+	Created, Modified                                 time.Time
+}
+
+type (
+	contact = Contact
+	company = Company
+	lead    = Lead
+)
+
+// LookupItem is one entry of a lookup list; Subs are a type's subtypes or a
+// stage's reasons.
+type LookupItem struct {
+	ID   int64
+	Name string
+	Subs []LookupItem
+}
+
+type lookupItem = LookupItem
+
+type fieldDef struct {
+	ID          int64
+	Type        int
+	DisplayName string
+}
+
+// Lookup list names for SeedLookups.
+const (
+	ListSources   = "source"
+	ListTypes     = "type"
+	ListStages    = "stage"
+	ListQualities = "quality"
+	ListChannels  = "channel"
+	ListIndustry  = "industry"
+)
+
+// seedDefaults loads the lookup lists and contact custom fields every new
+// simulator starts with.
+func (s *Server) seedDefaults() {
+	s.lookups = map[string][]lookupItem{
+		ListSources: {{ID: 1, Name: "Website"}, {ID: 2, Name: "Referral"}, {ID: 3, Name: "Phone"}, {ID: 4, Name: "Email"}},
+		ListTypes: {{ID: 1, Name: "Conference"}, {ID: 2, Name: "Wedding", Subs: []LookupItem{{ID: 21, Name: "Ceremony"}, {ID: 22, Name: "Reception"}}},
+			{ID: 3, Name: "Corporate Event"}},
+		ListStages: {{ID: 1, Name: "New"}, {ID: 2, Name: "Contacted"}, {ID: 3, Name: "Qualified"}, {ID: 4, Name: "Proposal"},
+			{ID: 5, Name: "Won"}, {ID: 6, Name: "Lost", Subs: []LookupItem{{ID: 61, Name: "Price"}, {ID: 62, Name: "Availability"}}}},
+		ListQualities: {{ID: 1, Name: "Hot"}, {ID: 2, Name: "Warm"}, {ID: 3, Name: "Cold"}},
+		ListChannels:  {{ID: 1, Name: "Web form"}, {ID: 2, Name: "Email"}, {ID: 3, Name: "Phone"}},
+		ListIndustry:  {{ID: 1, Name: "Technology"}, {ID: 2, Name: "Education"}, {ID: 3, Name: "Government"}, {ID: 4, Name: "Other"}},
+	}
+	s.fieldDefs = []fieldDef{{ID: 201, Type: 0, DisplayName: "Favorite Color"}, {ID: 202, Type: 8, DisplayName: "Budget"}}
+}
+
+// SeedLookups replaces one lookup list (ListSources, ListTypes, ...).
+func (s *Server) SeedLookups(list string, items []LookupItem) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.lookups[list]; !ok {
+		panic(fmt.Sprintf("ivvysim: SeedLookups: unknown list %q", list))
+	}
+	s.lookups[list] = slices.Clone(items)
+}
+
+func (s *Server) lookupByID(list string, id int64) (lookupItem, bool) {
+	for _, it := range s.lookups[list] {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return lookupItem{}, false
+}
+
+func (s *Server) lookupName(list string, id int64) any {
+	if it, ok := s.lookupByID(list, id); ok {
+		return it.Name
+	}
+	return nil
+}
+
+func (s *Server) newID(kind string) int64 {
+	id := s.nextID[kind]
+	s.nextID[kind]++
+	return id
+}
+
+func cloneContact(c *Contact) Contact {
+	out := *c
+	out.CustomFields = maps.Clone(c.CustomFields)
+	out.Companies = slices.Clone(c.Companies)
+	return out
+}
+
+func cloneLead(l *Lead) Lead {
+	out := *l
+	out.CustomFields = maps.Clone(l.CustomFields)
+	return out
+}
+
+// SeedContact stores a contact without a request and returns its id (ID,
+// Created and Modified are set by the simulator).
+func (s *Server) SeedContact(c Contact) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now().UTC()
+	c.ID, c.Created, c.Modified = s.newID("contact"), now, now
+	if c.CustomFields == nil {
+		c.CustomFields = map[int64]string{}
+	}
+	s.contacts[c.ID] = &c
+	return c.ID
+}
+
+// SeedLead stores a lead without a request or validation and returns its id.
+func (s *Server) SeedLead(l Lead) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now().UTC()
+	l.ID, l.Created, l.Modified = s.newID("lead"), now, now
+	if l.CustomFields == nil {
+		l.CustomFields = map[int64]string{}
+	}
+	s.leads[l.ID] = &l
+	return l.ID
+}
+
+// EditLead changes a lead as a user of the iVvy UI would and bumps its
+// modifiedDate. It reports whether the lead exists.
+func (s *Server) EditLead(id int64, edit func(*Lead)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leads[id]
+	if !ok {
+		return false
+	}
+	if l.CustomFields == nil {
+		l.CustomFields = map[int64]string{}
+	}
+	edit(l)
+	l.ID = id
+	l.Modified = s.cfg.now().UTC()
+	return true
+}
+
+// EditContact changes a contact as a UI user would and bumps its
+// modifiedDate (the leads that use it keep theirs).
+func (s *Server) EditContact(id int64, edit func(*Contact)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.contacts[id]
+	if !ok {
+		return false
+	}
+	if c.CustomFields == nil {
+		c.CustomFields = map[int64]string{}
+	}
+	edit(c)
+	c.ID = id
+	c.Modified = s.cfg.now().UTC()
+	return true
+}
+
+// DeleteLead removes a lead; later writes to its id answer 24216.
+func (s *Server) DeleteLead(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.leads, id)
+}
+
+// Leads returns a snapshot of every lead, ordered by id.
+func (s *Server) Leads() []Lead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Lead, 0, len(s.leads))
+	for _, l := range s.leads {
+		out = append(out, cloneLead(l))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// LeadByID returns one lead.
+func (s *Server) LeadByID(id int64) (Lead, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leads[id]
+	if !ok {
+		return Lead{}, false
+	}
+	return cloneLead(l), true
+}
+
+// Contacts returns a snapshot of every contact, ordered by id.
+func (s *Server) Contacts() []Contact {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Contact, 0, len(s.contacts))
+	for _, c := range s.contacts {
+		out = append(out, cloneContact(c))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// ContactByID returns one contact.
+func (s *Server) ContactByID(id int64) (Contact, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.contacts[id]
+	if !ok {
+		return Contact{}, false
+	}
+	return cloneContact(c), true
+}
+
+// LeadsByEmail returns the leads whose contact has that email (compared
+// case-insensitively), ordered by id.
+func (s *Server) LeadsByEmail(email string) []Lead {
+	var out []Lead
+	for _, l := range s.Leads() {
+		if c, ok := s.ContactByID(l.ContactID); ok && strings.EqualFold(c.Email, email) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
