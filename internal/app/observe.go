@@ -97,6 +97,13 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		}
 		st.Quota = append(st.Quota, QuotaStatus{Account: "sharpspring:" + s.AccountID, Used: used, Limit: s.DailyQuota})
 	}
+	if iv := a.cfg.IVvy; iv != nil {
+		used, err := a.State.QuotaUsed(ctx, "ivvy:"+iv.APIKey, st.Time)
+		if err != nil {
+			return st, err
+		}
+		st.Quota = append(st.Quota, QuotaStatus{Account: "ivvy:" + iv.APIKey, Used: used})
+	}
 	if a.Receiver != nil {
 		st.Webhook = &WebhookStatus{Accepted: a.Receiver.Stats.Accepted.Load(), Duplicates: a.Receiver.Stats.Duplicates.Load(),
 			Rejected: a.Receiver.Stats.Rejected()}

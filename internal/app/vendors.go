@@ -11,8 +11,11 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	isink "github.com/crmsync/crmsync/sinks/ivvy"
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
+	isrc "github.com/crmsync/crmsync/sources/ivvy"
 	"github.com/crmsync/crmsync/sources/leadexec"
+	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -20,6 +23,7 @@ import (
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
 	sharpspring *sharpspring.Client
+	ivvy        *ivvy.Client
 	codecs      map[string]mappings.LeadCodec
 	sinks       map[string]pipeline.Sink
 	budgets     []*pipeline.Budget
@@ -49,7 +53,48 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.codecs["sharpspring.lead"] = mappings.LeadExecToSharpSpring(cat).To
 		v.sinks["sharpspring.lead"] = ssink.NewLeadSink(c, log)
 	}
+	if iv := cfg.IVvy; iv != nil {
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ivvy:" + iv.APIKey, PerSecond: iv.RatePerSecond}, state)
+		v.budgets = append(v.budgets, budget)
+		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey,
+			APISecret: iv.APISecret.Value(), HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
+		if err != nil {
+			return nil, err
+		}
+		d := iv.LeadDefaults
+		sink, err := isink.NewLeadSink(isink.Config{Client: c, Logger: log, Defaults: isink.Defaults{
+			Source: d.Source, Type: d.Type, Subtype: d.Subtype, Stage: d.Stage, Quality: d.Quality, Industry: d.Industry, Channel: d.Channel}})
+		if err != nil {
+			return nil, err
+		}
+		if routesTo(cfg, "ivvy.lead") {
+			if err := sink.Check(ctx); err != nil {
+				return nil, fmt.Errorf("ivvy: lead defaults: %w", err)
+			}
+		}
+		v.ivvy = c
+		v.codecs["ivvy.lead"] = mappings.IVvyLeads{Catalog: cat}
+		v.sinks["ivvy.lead"] = sink
+	}
 	return v, nil
+}
+
+func routesTo(cfg *config.Config, target string) bool {
+	for _, r := range cfg.Routes {
+		if r.To == target {
+			return true
+		}
+	}
+	return false
+}
+
+func routesFrom(cfg *config.Config, source string) bool {
+	for _, r := range cfg.Routes {
+		if r.From == source {
+			return true
+		}
+	}
+	return false
 }
 
 // buildSources creates webhook receivers and pollers.
@@ -60,6 +105,14 @@ func (a *App) buildSources() error {
 			Path: w.Path, BasicUser: w.BasicUser, BasicPassword: w.BasicPassword.Value(), BearerToken: w.BearerToken.Value(),
 			SuccessText: w.SuccessText, IDField: w.IDField, ChangedAtField: w.ChangedAtField, MaxBody: w.MaxBodyBytes,
 		}, a.Bus, a.State, a.log.With("source", "leadexec.webhook"))
+	}
+	if routesFrom(a.cfg, "ivvy.lead") {
+		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State,
+			Interval: a.cfg.IVvy.Poller.Interval.Std(), Logger: a.log.With("source", "ivvy.lead")})
+		if err != nil {
+			return err
+		}
+		a.Sources = append(a.Sources, p)
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ type Config struct {
 
 	SharpSpring *SharpSpringConfig `yaml:"sharpspring"`
 	LeadExec    *LeadExecConfig    `yaml:"leadexec"`
+	IVvy        *IVvyConfig        `yaml:"ivvy"`
 
 	// Catalog lists custom fields by each vendor's stable identifier.
 	Catalog []mappings.CatalogField `yaml:"catalog"`
@@ -81,6 +82,41 @@ type SharpSpringConfig struct {
 	// Unlimited drops the request rate limit. It cannot be set from a file:
 	// only the demo and benchmarks use it, against the simulator.
 	Unlimited bool `yaml:"-"`
+}
+
+// IVvyConfig is one iVvy account.
+type IVvyConfig struct {
+	// Endpoint is the API base URL; it wins over Region.
+	Endpoint string `yaml:"endpoint"`
+	// Region picks https://api.<region>.ivvy.com: au, us, eu or uk.
+	Region    string `yaml:"region"`
+	APIKey    string `yaml:"api_key"`
+	APISecret Secret `yaml:"api_secret"`
+	// RatePerSecond is the account's shared request rate; default 3 (iVvy
+	// publishes no number; it answers 429 when pushed).
+	RatePerSecond float64  `yaml:"rate_per_second"`
+	Timeout       Duration `yaml:"timeout"` // per request; default 30s
+	// LeadDefaults name the lookup-list entries new leads get (resolved by
+	// name from iVvy's lists at start-up).
+	LeadDefaults IVvyLeadDefaults `yaml:"lead_defaults"`
+	Poller       PollerConfig     `yaml:"poller"`
+}
+
+// IVvyLeadDefaults are lookup-list names for new iVvy leads.
+type IVvyLeadDefaults struct {
+	Source   string `yaml:"source"`
+	Type     string `yaml:"type"`
+	Subtype  string `yaml:"subtype"`
+	Stage    string `yaml:"stage"`
+	Quality  string `yaml:"quality"`
+	Industry string `yaml:"industry"`
+	Channel  string `yaml:"channel"`
+}
+
+// PollerConfig configures a vendor's poller, which runs when a route reads
+// from the vendor.
+type PollerConfig struct {
+	Interval Duration `yaml:"interval"` // between polls; default 1m
 }
 
 // LeadExecConfig configures LeadExec.

@@ -86,7 +86,7 @@ catalog:
 		t.Fatalf("err = %v", err)
 	}
 	want := []string{
-		"log.level:", "routes[1].name:", "routes[1]: route leadexec.lead → ivy.lead is not supported",
+		"log.level:", "routes[1].name:", `routes[1].to: "ivy.lead" cannot be written`,
 		"routes[0].batch_size:", "sharpspring.account_id: is required", "sharpspring.rate_per_second:",
 		"leadexec.webhook.path:", "leadexec.webhook: set basic_user", "catalog[0].sharpspring:",
 	}

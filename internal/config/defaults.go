@@ -48,6 +48,17 @@ func (c *Config) ApplyDefaults() {
 			s.Timeout = Duration(60 * time.Second)
 		}
 	}
+	if v := c.IVvy; v != nil {
+		if v.RatePerSecond == 0 {
+			v.RatePerSecond = 3
+		}
+		if v.Timeout == 0 {
+			v.Timeout = Duration(30 * time.Second)
+		}
+		if v.Poller.Interval == 0 {
+			v.Poller.Interval = Duration(time.Minute)
+		}
+	}
 	if l := c.LeadExec; l != nil {
 		w := &l.Webhook
 		if w.Path == "" {
@@ -77,9 +88,20 @@ func (c *Config) ApplyDefaults() {
 	}
 }
 
-// SupportedRoutes lists the from → to pairs this version can run.
-var SupportedRoutes = map[string]bool{
-	"leadexec.lead->sharpspring.lead": true,
+// Sources lists the <vendor>.<entity> a route can read, and Sinks those it
+// can write.
+var (
+	Sources = []string{"leadexec.lead", "sharpspring.lead", "ivvy.lead"}
+	Sinks   = []string{"sharpspring.lead", "ivvy.lead"}
+)
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the whole config and returns *Errors listing every
@@ -107,7 +129,7 @@ func (c *Config) Validate() error {
 			add("bus.nats.url", "%q is not a URL such as nats://host:4222", c.Bus.NATS.URL)
 		}
 	}
-	needSS, needLE := false, false
+	needSS, needLE, needIV := false, false, false
 	names := map[string]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -115,11 +137,26 @@ func (c *Config) Validate() error {
 			add(p+".name", "%q is also the name of routes[%d]", r.Name, prev)
 		}
 		names[r.Name] = i
-		if !SupportedRoutes[r.From+"->"+r.To] {
-			add(p, "route %s → %s is not supported (supported: leadexec.lead → sharpspring.lead)", r.From, r.To)
+		fromVendor, _, _ := strings.Cut(r.From, ".")
+		toVendor, _, _ := strings.Cut(r.To, ".")
+		switch {
+		case !contains(Sources, r.From):
+			add(p+".from", "%q cannot be read (sources: %s)", r.From, strings.Join(Sources, ", "))
+		case !contains(Sinks, r.To):
+			add(p+".to", "%q cannot be written (targets: %s)", r.To, strings.Join(Sinks, ", "))
+		case fromVendor == toVendor:
+			add(p, "route %s → %s stays within one vendor", r.From, r.To)
 		}
-		needSS = needSS || strings.HasPrefix(r.To, "sharpspring.") || strings.HasPrefix(r.From, "sharpspring.")
-		needLE = needLE || strings.HasPrefix(r.From, "leadexec.")
+		for _, v := range []string{fromVendor, toVendor} {
+			switch v {
+			case "sharpspring":
+				needSS = true
+			case "leadexec":
+				needLE = true
+			case "ivvy":
+				needIV = true
+			}
+		}
 		if r.BatchSize < 1 || r.BatchSize > 500 {
 			add(p+".batch_size", "%d is outside 1..500 (SharpSpring takes at most 500 objects per request)", r.BatchSize)
 		}
@@ -150,8 +187,45 @@ func (c *Config) Validate() error {
 			add("sharpspring.daily_quota", "%d must be positive", s.DailyQuota)
 		}
 	}
+	if needIV && c.IVvy == nil {
+		add("ivvy", "a route uses iVvy but the ivvy section is missing")
+	}
+	if v := c.IVvy; v != nil {
+		if v.Endpoint == "" {
+			switch v.Region {
+			case "au", "us", "eu", "uk":
+			default:
+				add("ivvy.region", "%q is not au, us, eu or uk (or set ivvy.endpoint)", v.Region)
+			}
+		} else if u, err := url.Parse(v.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+			add("ivvy.endpoint", "%q is not an absolute URL", v.Endpoint)
+		}
+		if v.APIKey == "" {
+			add("ivvy.api_key", "is required")
+		}
+		if v.APISecret == "" {
+			add("ivvy.api_secret", "is required (use ${IVVY_API_SECRET})")
+		}
+		if v.RatePerSecond <= 0 || v.RatePerSecond > 50 {
+			add("ivvy.rate_per_second", "%g is outside (0, 50]", v.RatePerSecond)
+		}
+		if v.Poller.Interval.Std() < time.Second {
+			add("ivvy.poller.interval", "%s is under 1s", v.Poller.Interval.Std())
+		}
+	}
 	if needLE && c.LeadExec == nil {
 		add("leadexec", "a route reads LeadExec leads but the leadexec section is missing")
+	}
+	if v := c.IVvy; v != nil {
+		if v.RatePerSecond == 0 {
+			v.RatePerSecond = 3
+		}
+		if v.Timeout == 0 {
+			v.Timeout = Duration(30 * time.Second)
+		}
+		if v.Poller.Interval == 0 {
+			v.Poller.Interval = Duration(time.Minute)
+		}
 	}
 	if l := c.LeadExec; l != nil {
 		w := l.Webhook
