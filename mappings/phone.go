@@ -5,15 +5,15 @@ import (
 	"strings"
 )
 
-// Phone is a phone number split into its country calling code and national
+// PhoneNumber is a phone number split into its country calling code and national
 // significant number, both digits only ("91", "9876543210").
-type Phone struct {
+type PhoneNumber struct {
 	CountryCode string
 	National    string
 }
 
 // E164 is the number in E.164 form: "+" country code national number.
-func (p Phone) E164() string { return "+" + p.CountryCode + p.National }
+func (p PhoneNumber) E164() string { return "+" + p.CountryCode + p.National }
 
 // Bounds of a usable national number. Getlead refuses a mobile number that
 // is not 8–14 digits; E.164 allows at most 15 digits with the country code.
@@ -54,10 +54,10 @@ func NormalizePhone(raw, defaultCountryCode string) (string, error) {
 // Spaces, dots, dashes, slashes and parentheses are ignored; letters (an
 // extension, "ext. 12") make the number unusable. Errors wrap ErrInvalid and
 // say why in words an operator can act on.
-func ParsePhone(raw, defaultCountryCode string) (Phone, error) {
+func ParsePhone(raw, defaultCountryCode string) (PhoneNumber, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return Phone{}, fmt.Errorf("%w: phone is missing", ErrInvalid)
+		return PhoneNumber{}, fmt.Errorf("%w: phone is missing", ErrInvalid)
 	}
 	international := false
 	if strings.HasPrefix(s, "+") {
@@ -72,44 +72,44 @@ func ParsePhone(raw, defaultCountryCode string) (Phone, error) {
 			b.WriteRune(r)
 		case r == ' ' || r == '-' || r == '.' || r == '/' || r == '(' || r == ')' || r == '\u00a0':
 		default:
-			return Phone{}, fmt.Errorf("%w: phone %q has a character %q that is not part of a number", ErrInvalid, raw, r)
+			return PhoneNumber{}, fmt.Errorf("%w: phone %q has a character %q that is not part of a number", ErrInvalid, raw, r)
 		}
 	}
 	digits := b.String()
 	if digits == "" {
-		return Phone{}, fmt.Errorf("%w: phone %q has no digits", ErrInvalid, raw)
+		return PhoneNumber{}, fmt.Errorf("%w: phone %q has no digits", ErrInvalid, raw)
 	}
 	if !international && strings.HasPrefix(digits, "00") {
 		international = true
 		digits = digits[2:]
 	}
 
-	var p Phone
+	var p PhoneNumber
 	if international {
 		cc := countryCodeOf(digits)
 		if cc == "" {
-			return Phone{}, fmt.Errorf("%w: phone %q has no country code after the international prefix", ErrInvalid, raw)
+			return PhoneNumber{}, fmt.Errorf("%w: phone %q has no country code after the international prefix", ErrInvalid, raw)
 		}
-		p = Phone{CountryCode: cc, National: digits[len(cc):]}
+		p = PhoneNumber{CountryCode: cc, National: digits[len(cc):]}
 	} else {
 		dcc := strings.TrimPrefix(strings.TrimSpace(defaultCountryCode), "+")
 		if !validCountryCode(dcc) {
-			return Phone{}, fmt.Errorf("%w: phone %q has no country code and the default country code %q is not 1–3 digits", ErrInvalid, raw, defaultCountryCode)
+			return PhoneNumber{}, fmt.Errorf("%w: phone %q has no country code and the default country code %q is not 1–3 digits", ErrInvalid, raw, defaultCountryCode)
 		}
 		switch {
 		case strings.HasPrefix(digits, "0"):
-			p = Phone{CountryCode: dcc, National: strings.TrimLeft(digits, "0")}
+			p = PhoneNumber{CountryCode: dcc, National: strings.TrimLeft(digits, "0")}
 		case strings.HasPrefix(digits, dcc) && len(digits) > 10 && len(digits)-len(dcc) >= minNationalDigits:
-			p = Phone{CountryCode: dcc, National: digits[len(dcc):]}
+			p = PhoneNumber{CountryCode: dcc, National: digits[len(dcc):]}
 		default:
-			p = Phone{CountryCode: dcc, National: digits}
+			p = PhoneNumber{CountryCode: dcc, National: digits}
 		}
 	}
 	switch n := len(p.National); {
 	case n < minNationalDigits || n > maxNationalDigits:
-		return Phone{}, fmt.Errorf("%w: phone %q has %d national digits after country code %s; a mobile number needs 8 to 14", ErrInvalid, raw, n, p.CountryCode)
+		return PhoneNumber{}, fmt.Errorf("%w: phone %q has %d national digits after country code %s; a mobile number needs 8 to 14", ErrInvalid, raw, n, p.CountryCode)
 	case len(p.CountryCode)+n > maxE164Digits:
-		return Phone{}, fmt.Errorf("%w: phone %q has %d digits with country code %s; E.164 allows 15", ErrInvalid, raw, len(p.CountryCode)+n, p.CountryCode)
+		return PhoneNumber{}, fmt.Errorf("%w: phone %q has %d digits with country code %s; E.164 allows 15", ErrInvalid, raw, len(p.CountryCode)+n, p.CountryCode)
 	}
 	return p, nil
 }

@@ -1,0 +1,73 @@
+// Package getleadsim simulates Getlead CRM's two APIs for tests, `crmsync
+// sim` and demos: the classic token API (app.getleadcrm.com/api/gl-*) and
+// the V3 REST API (v3.getleadcrm.com/api/v1). It follows
+// shared/specs/vendors.md §3, §3.5 being its contract.
+//
+// One Server answers both, sharing one lead store (a lead created through
+// the classic API is visible in V3):
+//
+//	sim := getleadsim.New(getleadsim.Options{})
+//	srv := httptest.NewServer(sim)
+//	defer srv.Close()
+//	classic := srv.URL                // + /api/gl-website-contacts …
+//	v3 := srv.URL + "/api/v1"          // + /meta, /leads …
+//
+// # Classic API
+//
+//   - Endpoints: gl-website-contacts, gl-status-change-api,
+//     gl-note-creation-api, gl-task-creation-api, gl-deal-creation-api and
+//     gl-department-vise-agent-assign/{token}; GET or POST. Parameters are
+//     merged from the query string, an urlencoded or multipart form and a
+//     JSON object body, later sources winning (query < form < JSON).
+//     A leading "+" of countrycode is stripped.
+//   - Answers are HTTP 200 JSON {"status","message"}: "success"; create
+//     failures are "fail" ("Please check the parameters.", "The mobileno
+//     must be between 8 and 14 digits."); the other endpoints fail with
+//     "error" ("Please check the parameters.", "Enquiry Not Found.").
+//     Documented oddities are reproduced: status change answers "Note Added
+//     Successfully." and deal creation "Task Added Successfully.".
+//   - Leads are keyed by (country code, national number): digits only, a
+//     trunk 0 dropped, and a leading country code dropped when the number
+//     is longer than 10 digits; 8–14 digits remain or the create fails.
+//     Re-posting a known number updates the lead and answers the same
+//     success message. Parameters outside the documented list are
+//     additional fields, stored under their key as sent (spaces and case
+//     kept), creating the field on first use.
+//
+// # V3 API
+//
+//   - Bearer ik_ keys; GET /meta; POST /leads (201, lead_id); GET
+//     /leads/{id}; PATCH /leads/{id} (204); PATCH /leads/by-identifier by
+//     phone_number or email (200 lead_id, 404 when no lead matches); POST
+//     /leads/{id}/notes and /leads/by-identifier/notes (201 note_id); GET
+//     /leads with search, per_page, cursor, sort_by=created_at|updated_at,
+//     sort_direction, status[] and created_at[from] (inclusive).
+//   - custom_fields on PATCH replaces the whole set: keys not sent are
+//     removed. Reads return custom_fields as [{field_key, value}].
+//   - Errors: {"message", "error": {"message", "code", "context"}}; 429
+//     carries "retry_after" (seconds) and a Retry-After header.
+//   - Cursor pagination: meta.next_cursor and links.next; the cursor is
+//     the position of the last lead returned, so leads created meanwhile
+//     neither shift nor repeat a page.
+//
+// # Assumptions where the spec says unknown
+//
+//   - Classic answers are always HTTP 200; a wrong token is HTTP 401
+//     {"status":"error","message":"Invalid token."}.
+//   - A classic parameter that is present overwrites the stored value,
+//     even when empty; an absent one leaves it alone.
+//   - status (classic and V3) must name a configured status,
+//     case-insensitively, else "Please check the parameters." / 422.
+//   - Follow-up endpoints match the phone first, then the email when one
+//     is sent; a task naming no lead is stored unattached.
+//   - V3 custom_fields keys must be known (configured or created by the
+//     classic API), else 422; POST /leads with a phone that already has a
+//     lead is 409 "duplicate_lead".
+//   - V3 rate limit: Options.V3RateLimit requests per fixed window of
+//     Options.V3RateWindow; off by default. Classic has no limit.
+//   - V3 lead JSON has no company; classic company_name is kept but only
+//     readable through Lead snapshots.
+//
+// All Server methods are safe for concurrent use; one mutex guards the data
+// and statistics. Time comes from Options.Now.
+package getleadsim

@@ -1,0 +1,119 @@
+package getleadsim
+
+import (
+	"maps"
+	"time"
+)
+
+// Lead is a snapshot of a stored lead, for test assertions.
+type Lead struct {
+	ID         string
+	Name       string
+	Email      string
+	Phones     []string // E.164, the key number first
+	Company    string
+	Status     string // status name
+	Source     string
+	NotesField string            // V3's single "notes" field
+	Custom     map[string]string // additional / custom fields
+	Notes      []string          // appended notes' contents, oldest first
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (s *Server) snapshot(l *lead) Lead {
+	notes := make([]string, len(l.notes))
+	for i, n := range l.notes {
+		notes[i] = n.content
+	}
+	return Lead{
+		ID: l.id, Name: l.name, Email: l.email, Phones: append([]string(nil), l.phones...), Company: l.company,
+		Status: s.statusName(l.statusID), Source: l.source, NotesField: l.notesField, Custom: maps.Clone(l.custom),
+		Notes: notes, CreatedAt: l.created, UpdatedAt: l.updated,
+	}
+}
+
+// Leads returns every lead in creation order.
+func (s *Server) Leads() []Lead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Lead, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.snapshot(s.leads[id]))
+	}
+	return out
+}
+
+// LeadByPhone returns the lead that has the E.164 number.
+func (s *Server) LeadByPhone(e164 string) (Lead, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.findByE164(e164); l != nil {
+		return s.snapshot(l), true
+	}
+	return Lead{}, false
+}
+
+// LeadSeed is a lead stored by SeedLead.
+type LeadSeed struct {
+	Name, Email string
+	Phones      []string // E.164; at least one
+	Status      string   // status name; default the first status
+	Custom      map[string]string
+	CreatedAt   time.Time // default the clock's now
+}
+
+// SeedLead stores a lead without a request (nothing is counted) and returns
+// its id. Custom keys become known fields. It panics on a missing or taken
+// phone or an unknown status, as those are bugs in the test.
+func (s *Server) SeedLead(seed LeadSeed) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(seed.Phones) == 0 {
+		panic("getleadsim: SeedLead: no phone")
+	}
+	for _, p := range seed.Phones {
+		if !e164Pattern.MatchString(p) || s.findByE164(p) != nil {
+			panic("getleadsim: SeedLead: phone " + p + " is malformed or taken")
+		}
+	}
+	at := seed.CreatedAt
+	if at.IsZero() {
+		at = s.cfg.now()
+	}
+	l := s.newLead(seed.Phones, at.UTC())
+	l.name, l.email = seed.Name, seed.Email
+	if seed.Status != "" {
+		id, known := s.statusByName(seed.Status)
+		if !known {
+			panic("getleadsim: SeedLead: unknown status " + seed.Status)
+		}
+		l.statusID = id
+	}
+	for k, v := range seed.Custom {
+		l.custom[k] = v
+		s.addField(k)
+	}
+	return l.id
+}
+
+// AddField makes an additional-field key known (as creating it in the UI).
+func (s *Server) AddField(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addField(key)
+}
+
+// Fields returns the known additional-field keys in creation order.
+func (s *Server) Fields() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.fieldOrder...)
+}
+
+// Counts returns how many tasks, deals and department assignments exist.
+func (s *Server) Counts() (tasks, deals, departments int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tasks), len(s.deals), len(s.depts)
+}

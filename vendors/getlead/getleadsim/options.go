@@ -1,0 +1,82 @@
+package getleadsim
+
+import "time"
+
+// Options configure a simulator. The zero value of each field means the
+// default, so Options{} is a usable Getlead account.
+type Options struct {
+	// Token is the classic API token; default DefaultToken. It must start
+	// with "gl_".
+	Token string
+	// APIKey is the V3 bearer key; default DefaultAPIKey. It must start
+	// with "ik_".
+	APIKey string
+	// Statuses are the account's lead statuses in order, ids 1, 2, …;
+	// default DefaultStatuses. New leads get the first.
+	Statuses []string
+	// CustomFields are additional-field keys known from the start (V3
+	// accepts only known keys); the classic API adds keys on first use.
+	CustomFields []string
+	// V3RateLimit is how many V3 requests are answered per V3RateWindow
+	// before 429; default 0 = no limit.
+	V3RateLimit int
+	// V3RateWindow is the fixed window of V3RateLimit; default one minute.
+	V3RateWindow time.Duration
+	// DefaultPerPage and MaxPerPage bound GET /leads pages; defaults 15 and
+	// 100.
+	DefaultPerPage, MaxPerPage int
+	// Now is the clock for timestamps and rate windows; default time.Now.
+	// It must be safe for concurrent use.
+	Now func() time.Time
+}
+
+// Defaults that the zero values of Options stand for.
+const (
+	DefaultToken        = "gl_sim_token"
+	DefaultAPIKey       = "ik_sim_key"
+	DefaultPerPage      = 15
+	DefaultMaxPerPage   = 100
+	DefaultV3RateWindow = time.Minute
+)
+
+// DefaultStatuses are the statuses of a new account.
+var DefaultStatuses = []string{"New", "Contacted", "Interested", "Qualified", "Not Interested", "Won", "Lost"}
+
+type config struct {
+	token, apiKey  string
+	statuses       []string
+	customFields   []string
+	rateLimit      int
+	rateWindow     time.Duration
+	perPage, maxPP int
+	now            func() time.Time
+}
+
+func (o Options) config() config {
+	c := config{
+		token: o.Token, apiKey: o.APIKey, statuses: o.Statuses, customFields: o.CustomFields,
+		rateLimit: o.V3RateLimit, rateWindow: o.V3RateWindow, perPage: o.DefaultPerPage, maxPP: o.MaxPerPage, now: o.Now,
+	}
+	if c.token == "" {
+		c.token = DefaultToken
+	}
+	if c.apiKey == "" {
+		c.apiKey = DefaultAPIKey
+	}
+	if len(c.statuses) == 0 {
+		c.statuses = DefaultStatuses
+	}
+	if c.rateWindow <= 0 {
+		c.rateWindow = DefaultV3RateWindow
+	}
+	if c.perPage <= 0 {
+		c.perPage = DefaultPerPage
+	}
+	if c.maxPP <= 0 {
+		c.maxPP = DefaultMaxPerPage
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}

@@ -1,0 +1,523 @@
+package getleadsim
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// v3Reply is a V3 answer: status and JSON body (nil: no body).
+type v3Reply struct {
+	status int
+	body   any
+}
+
+func v3Error(status int, code, msg string, ctx map[string]any) v3Reply {
+	e := map[string]any{"message": msg, "code": code}
+	if ctx != nil {
+		e["context"] = ctx
+	}
+	return v3Reply{status, map[string]any{"message": msg, "error": e}}
+}
+
+func invalid(field, msg string) v3Reply {
+	return v3Error(http.StatusUnprocessableEntity, "validation_error", msg, map[string]any{"field": field})
+}
+
+var notFound = v3Error(http.StatusNotFound, "not_found", "Lead not found.", nil)
+
+// e164Pattern is a number as V3 takes it: "+", a non-zero digit, 8–14 more.
+var e164Pattern = regexp.MustCompile(`^\+[1-9][0-9]{8,14}$`)
+
+// v3Route names a V3 request; ok is false for an unknown path or method.
+func v3Route(method, path string) (name, id string, found bool) {
+	p := strings.Trim(strings.TrimPrefix(path, "/api/v1"), "/")
+	parts := strings.Split(p, "/")
+	switch {
+	case p == "meta" && method == http.MethodGet:
+		return "meta", "", true
+	case p == "leads" && method == http.MethodGet:
+		return "leads.list", "", true
+	case p == "leads" && method == http.MethodPost:
+		return "leads.create", "", true
+	case p == "leads/by-identifier" && method == http.MethodPatch:
+		return "leads.by-identifier", "", true
+	case len(parts) == 3 && parts[0] == "leads" && parts[2] == "notes" && method == http.MethodPost:
+		return "leads.notes", parts[1], true
+	case len(parts) == 2 && parts[0] == "leads" && parts[1] != "by-identifier" && method == http.MethodGet:
+		return "leads.get", parts[1], true
+	case len(parts) == 2 && parts[0] == "leads" && parts[1] != "by-identifier" && method == http.MethodPatch:
+		return "leads.update", parts[1], true
+	}
+	return "", "", false
+}
+
+func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
+	now := s.cfg.now().UTC()
+	s.mu.Lock()
+	s.stats.requests++
+	s.mu.Unlock()
+	name, id, found := v3Route(r.Method, r.URL.Path)
+	if !found {
+		s.writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found."})
+		return
+	}
+	key, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !hasBearer || !strings.HasPrefix(key, "ik_") || key != s.cfg.apiKey {
+		s.writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthenticated."})
+		return
+	}
+	s.mu.Lock()
+	retryAfter, allowed := s.takeV3(now)
+	if allowed {
+		s.stats.byEndpoint[name]++
+	}
+	fault := FaultNone
+	if allowed {
+		fault = s.nextFault(name)
+	}
+	s.mu.Unlock()
+	if !allowed {
+		s.tooMany(w, retryAfter)
+		return
+	}
+	if s.faultReply(w, fault) {
+		return
+	}
+	var body map[string]json.RawMessage
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		raw, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+		if err == nil && len(bytes.TrimSpace(raw)) > 0 {
+			err = json.Unmarshal(raw, &body)
+		}
+		if err != nil {
+			s.writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Malformed JSON body.",
+				"error": map[string]any{"message": "Malformed JSON body.", "code": "bad_request"}})
+			return
+		}
+	}
+	s.mu.Lock()
+	var rep v3Reply
+	switch name {
+	case "meta":
+		rep = s.v3Meta()
+	case "leads.list":
+		rep = s.v3List(r, r.URL.Query())
+	case "leads.create":
+		rep = s.v3Create(body, now)
+	case "leads.get":
+		if l := s.leads[id]; l != nil {
+			rep = v3Reply{http.StatusOK, map[string]any{"data": s.leadJSON(l)}}
+		} else {
+			rep = notFound
+		}
+	case "leads.update":
+		if l := s.leads[id]; l != nil {
+			rep = s.v3Patch(l, body, now, v3Reply{status: http.StatusNoContent})
+		} else {
+			rep = notFound
+		}
+	case "leads.by-identifier":
+		l, e := s.byIdentifier(body)
+		if e != nil {
+			rep = *e
+		} else {
+			rep = s.v3Patch(l, body, now, v3Reply{http.StatusOK, map[string]any{"data": map[string]any{"lead_id": l.id}}})
+		}
+	case "leads.notes":
+		rep = s.v3Note(id, body, now)
+	}
+	s.mu.Unlock()
+	if fault == FaultDropAfterCommit {
+		s.dropConnection(w)
+		return
+	}
+	s.writeJSON(w, rep.status, rep.body)
+}
+
+func (s *Server) v3Meta() v3Reply {
+	statuses := make([]map[string]any, len(s.cfg.statuses))
+	for i, st := range s.cfg.statuses {
+		statuses[i] = map[string]any{"id": i + 1, "name": st}
+	}
+	fields := make([]map[string]any, len(s.fieldOrder))
+	for i, k := range s.fieldOrder {
+		fields[i] = map[string]any{"field_key": k, "field_type": "text", "allowed_values": []any{}}
+	}
+	return v3Reply{http.StatusOK, map[string]any{"data": map[string]any{
+		"statuses": statuses, "sources": []any{}, "agents": []any{}, "purposes": []any{}, "custom_fields": fields,
+	}}}
+}
+
+// leadInput is a validated create or update body; nil pointers and maps
+// are absent.
+type leadInput struct {
+	name, email, notes, source *string
+	phones                     []string
+	statusID                   int
+	custom                     map[string]string
+}
+
+func scalarString(raw json.RawMessage) (string, bool) {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return "", false
+	}
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case json.Number:
+		return t.String(), true
+	case bool:
+		return strconv.FormatBool(t), true
+	case nil:
+		return "", true
+	}
+	return "", false
+}
+
+// parseLeadInput validates a lead body without applying anything.
+func (s *Server) parseLeadInput(body map[string]json.RawMessage) (leadInput, *v3Reply) {
+	var in leadInput
+	fail := func(r v3Reply) (leadInput, *v3Reply) { return leadInput{}, &r }
+	for _, k := range []string{"name", "email", "notes", "source_id"} {
+		raw, present := body[k]
+		if !present {
+			continue
+		}
+		v, good := scalarString(raw)
+		if !good {
+			return fail(invalid(k, "The "+k+" must be a string."))
+		}
+		switch k {
+		case "name":
+			in.name = &v
+		case "email":
+			if v != "" && !strings.Contains(v, "@") {
+				return fail(invalid(k, "The email must be a valid email address."))
+			}
+			in.email = &v
+		case "notes":
+			in.notes = &v
+		case "source_id":
+			in.source = &v
+		}
+	}
+	if raw, present := body["phone_numbers"]; present {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 || len(list) > 5 {
+			return fail(invalid("phone_numbers", "The phone numbers must be a list of 1 to 5 numbers."))
+		}
+		for _, item := range list {
+			var p string
+			if json.Unmarshal(item, &p) != nil {
+				var obj struct {
+					Number string `json:"number"`
+				}
+				_ = json.Unmarshal(item, &obj)
+				p = obj.Number
+			}
+			if !e164Pattern.MatchString(p) {
+				return fail(invalid("phone_numbers", "The phone number "+strconv.Quote(p)+" must be in E.164 format."))
+			}
+			in.phones = append(in.phones, p)
+		}
+	}
+	if raw, present := body["status_id"]; present {
+		v, _ := scalarString(raw)
+		id, err := strconv.Atoi(v)
+		if err != nil || s.statusName(id) == "" {
+			return fail(invalid("status_id", "The selected status id is invalid."))
+		}
+		in.statusID = id
+	}
+	if raw, present := body["custom_fields"]; present {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return fail(invalid("custom_fields", "The custom fields must be an object."))
+		}
+		in.custom = map[string]string{}
+		for k, rv := range obj {
+			if !s.fieldKnown[k] {
+				return fail(invalid("custom_fields."+k, "Unknown custom field "+strconv.Quote(k)+"."))
+			}
+			v, good := scalarString(rv)
+			if !good {
+				return fail(invalid("custom_fields."+k, "The custom field "+strconv.Quote(k)+" must be a scalar."))
+			}
+			if string(bytes.TrimSpace(rv)) != "null" {
+				in.custom[k] = v
+			}
+		}
+	}
+	return in, nil
+}
+
+// apply writes a validated input; custom_fields replaces the whole set.
+func (s *Server) apply(l *lead, in leadInput, now time.Time) {
+	if in.name != nil {
+		l.name = *in.name
+	}
+	if in.email != nil {
+		l.email = *in.email
+	}
+	if in.notes != nil {
+		l.notesField = *in.notes
+	}
+	if in.source != nil {
+		l.source = *in.source
+	}
+	if in.phones != nil {
+		s.setPhones(l, in.phones)
+	}
+	if in.statusID != 0 {
+		l.statusID = in.statusID
+	}
+	if in.custom != nil {
+		l.custom = in.custom // replace, not merge: keys not sent are gone
+	}
+	l.updated = now
+}
+
+// phonesTaken reports a number of phones that belongs to a lead other than
+// self (nil for a new lead).
+func (s *Server) phonesTaken(phones []string, self *lead) (string, bool) {
+	for _, p := range phones {
+		if other := s.findByE164(p); other != nil && other != self {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func (s *Server) v3Create(body map[string]json.RawMessage, now time.Time) v3Reply {
+	in, e := s.parseLeadInput(body)
+	if e != nil {
+		return *e
+	}
+	if len(in.phones) == 0 {
+		return invalid("phone_numbers", "The phone numbers field is required.")
+	}
+	if p, taken := s.phonesTaken(in.phones, nil); taken {
+		return v3Error(http.StatusConflict, "duplicate_lead", "A lead with this phone number already exists.", map[string]any{"phone_number": p})
+	}
+	l := s.newLead(in.phones, now)
+	s.stats.leads++
+	s.apply(l, in, now)
+	if in.notes != nil && *in.notes != "" {
+		l.notes = append(l.notes, note{id: s.newID(now), content: *in.notes, at: now})
+		s.stats.notes++
+	}
+	return v3Reply{http.StatusCreated, map[string]any{"data": map[string]any{"lead_id": l.id}}}
+}
+
+func (s *Server) v3Patch(l *lead, body map[string]json.RawMessage, now time.Time, success v3Reply) v3Reply {
+	in, e := s.parseLeadInput(body)
+	if e != nil {
+		return *e
+	}
+	if p, taken := s.phonesTaken(in.phones, l); taken {
+		return v3Error(http.StatusConflict, "duplicate_lead", "Another lead has this phone number.", map[string]any{"phone_number": p})
+	}
+	s.apply(l, in, now)
+	return success
+}
+
+// byIdentifier finds the lead a by-identifier body names: phone_number
+// first, else email.
+func (s *Server) byIdentifier(body map[string]json.RawMessage) (*lead, *v3Reply) {
+	phone, _ := scalarString(body["phone_number"])
+	email, _ := scalarString(body["email"])
+	switch {
+	case phone != "":
+		if !e164Pattern.MatchString(phone) {
+			r := invalid("phone_number", "The phone number must be in E.164 format.")
+			return nil, &r
+		}
+		if l := s.findByE164(phone); l != nil {
+			return l, nil
+		}
+	case email != "":
+		if l := s.findByEmail(email); l != nil {
+			return l, nil
+		}
+	default:
+		r := invalid("phone_number", "A phone number or an email is required.")
+		return nil, &r
+	}
+	return nil, &notFound
+}
+
+func (s *Server) v3Note(id string, body map[string]json.RawMessage, now time.Time) v3Reply {
+	var l *lead
+	if id == "by-identifier" {
+		var e *v3Reply
+		if l, e = s.byIdentifier(body); e != nil {
+			return *e
+		}
+	} else if l = s.leads[id]; l == nil {
+		return notFound
+	}
+	content, _ := scalarString(body["content"])
+	if strings.TrimSpace(content) == "" {
+		return invalid("content", "The content field is required.")
+	}
+	title, _ := scalarString(body["title"])
+	n := note{id: s.newID(now), title: title, content: content, at: now}
+	l.notes = append(l.notes, n)
+	s.stats.notes++
+	return v3Reply{http.StatusCreated, map[string]any{"data": map[string]any{"note_id": n.id}}}
+}
+
+func (s *Server) leadJSON(l *lead) map[string]any {
+	custom := make([]map[string]any, 0, len(l.custom))
+	for _, k := range sortedKeys(l.custom) {
+		custom = append(custom, map[string]any{"field_key": k, "value": l.custom[k]})
+	}
+	return map[string]any{
+		"lead_id":       l.id,
+		"name":          l.name,
+		"email":         l.email,
+		"phone_numbers": append([]string{}, l.phones...),
+		"status_id":     l.statusID,
+		"status":        map[string]any{"id": l.statusID, "name": s.statusName(l.statusID)},
+		"source":        l.source,
+		"notes":         l.notesField,
+		"custom_fields": custom,
+		"created_at":    timeJSON(l.created),
+		"updated_at":    timeJSON(l.updated),
+	}
+}
+
+// listCursor is the position of the last lead of a page.
+type listCursor struct {
+	T time.Time `json:"t"`
+	I string    `json:"i"`
+}
+
+func parseTimeParam(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (s *Server) v3List(r *http.Request, q url.Values) v3Reply {
+	perPage := s.cfg.perPage
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return invalid("per_page", "The per page must be a positive integer.")
+		}
+		perPage = min(n, s.cfg.maxPP)
+	}
+	sortBy := q.Get("sort_by")
+	if sortBy == "" {
+		sortBy = "created_at"
+	}
+	if sortBy != "created_at" && sortBy != "updated_at" {
+		return invalid("sort_by", "The selected sort by is invalid.")
+	}
+	desc := q.Get("sort_direction") != "asc"
+	if d := q.Get("sort_direction"); d != "" && d != "asc" && d != "desc" {
+		return invalid("sort_direction", "The selected sort direction is invalid.")
+	}
+	var from time.Time
+	if v := q.Get("created_at[from]"); v != "" {
+		t, good := parseTimeParam(v)
+		if !good {
+			return invalid("created_at.from", "The created at from is not a valid date.")
+		}
+		from = t
+	}
+	var after *listCursor
+	if c := q.Get("cursor"); c != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(c)
+		var lc listCursor
+		if err != nil || json.Unmarshal(raw, &lc) != nil {
+			return invalid("cursor", "The cursor is invalid.")
+		}
+		after = &lc
+	}
+	statuses := q["status[]"]
+	search := strings.ToLower(strings.TrimSpace(q.Get("search")))
+
+	key := func(l *lead) time.Time {
+		if sortBy == "updated_at" {
+			return l.updated
+		}
+		return l.created
+	}
+	less := func(at time.Time, aid string, bt time.Time, bid string) bool {
+		if !at.Equal(bt) {
+			return at.Before(bt) != desc
+		}
+		if aid == bid {
+			return false
+		}
+		return (aid < bid) != desc
+	}
+	var rows []*lead
+	for _, id := range s.order {
+		l := s.leads[id]
+		if !from.IsZero() && l.created.Before(from) {
+			continue
+		}
+		if len(statuses) > 0 && !matchesStatus(statuses, l.statusID, s.statusName(l.statusID)) {
+			continue
+		}
+		if search != "" && !strings.Contains(strings.ToLower(l.name+" "+l.email+" "+strings.Join(l.phones, " ")), search) {
+			continue
+		}
+		if after != nil && !less(after.T, after.I, key(l), l.id) {
+			continue
+		}
+		rows = append(rows, l)
+	}
+	sort.Slice(rows, func(i, j int) bool { return less(key(rows[i]), rows[i].id, key(rows[j]), rows[j].id) })
+	var next any
+	var nextLink any
+	if len(rows) > perPage {
+		rows = rows[:perPage]
+		last := rows[len(rows)-1]
+		b, _ := json.Marshal(listCursor{T: key(last), I: last.id})
+		c := base64.RawURLEncoding.EncodeToString(b)
+		next = c
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("cursor", c)
+		nextLink = "http://" + r.Host + r.URL.Path + "?" + nq.Encode()
+	}
+	data := make([]map[string]any, len(rows))
+	for i, l := range rows {
+		data[i] = s.leadJSON(l)
+	}
+	return v3Reply{http.StatusOK, map[string]any{
+		"data":  data,
+		"meta":  map[string]any{"per_page": perPage, "next_cursor": next, "prev_cursor": nil},
+		"links": map[string]any{"next": nextLink, "prev": nil},
+	}}
+}
+
+func matchesStatus(want []string, id int, name string) bool {
+	for _, w := range want {
+		if w == strconv.Itoa(id) || strings.EqualFold(w, name) {
+			return true
+		}
+	}
+	return false
+}
