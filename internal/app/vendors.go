@@ -11,10 +11,13 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	gsink "github.com/crmsync/crmsync/sinks/getlead"
 	isink "github.com/crmsync/crmsync/sinks/ivvy"
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
+	gsrc "github.com/crmsync/crmsync/sources/getlead"
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
 	"github.com/crmsync/crmsync/sources/leadexec"
+	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
@@ -24,6 +27,7 @@ import (
 type vendorSet struct {
 	sharpspring *sharpspring.Client
 	ivvy        *ivvy.Client
+	getleadV3   getlead.V3Config
 	codecs      map[string]mappings.LeadCodec
 	sinks       map[string]pipeline.Sink
 	budgets     []*pipeline.Budget
@@ -76,6 +80,20 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.codecs["ivvy.lead"] = mappings.IVvyLeads{Catalog: cat}
 		v.sinks["ivvy.lead"] = sink
 	}
+	if g := cfg.Getlead; g != nil {
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "getlead:" + g.BaseURL, PerSecond: g.RatePerSecond}, state)
+		v.budgets = append(v.budgets, budget)
+		hc := &http.Client{Timeout: g.Timeout.Std()}
+		v.getleadV3 = getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(), HTTPClient: hc, Gate: budget}
+		sink, err := gsink.NewLeadSink(gsink.Config{Mode: g.Mode,
+			Classic: getlead.ClassicConfig{BaseURL: g.BaseURL, Token: g.Token.Value(), HTTPClient: hc, Gate: budget},
+			V3:      v.getleadV3, Source: g.Source, CountryCode: g.CountryCode, Ledger: state, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		v.codecs["getlead.lead"] = mappings.GetleadLeads{Catalog: cat, CountryCode: g.CountryCode}
+		v.sinks["getlead.lead"] = sink
+	}
 	return v, nil
 }
 
@@ -109,6 +127,14 @@ func (a *App) buildSources() error {
 	if routesFrom(a.cfg, "ivvy.lead") {
 		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State,
 			Interval: a.cfg.IVvy.Poller.Interval.Std(), Logger: a.log.With("source", "ivvy.lead")})
+		if err != nil {
+			return err
+		}
+		a.Sources = append(a.Sources, p)
+	}
+	if routesFrom(a.cfg, "getlead.lead") {
+		p, err := gsrc.NewPoller(gsrc.Config{Name: "getlead.lead", V3: a.vendors.getleadV3, State: a.State, Publisher: a.Bus,
+			CountryCode: a.cfg.Getlead.CountryCode, Interval: a.cfg.Getlead.Poller.Interval.Std(), Logger: a.log.With("source", "getlead.lead")})
 		if err != nil {
 			return err
 		}

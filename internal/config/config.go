@@ -30,6 +30,7 @@ type Config struct {
 	SharpSpring *SharpSpringConfig `yaml:"sharpspring"`
 	LeadExec    *LeadExecConfig    `yaml:"leadexec"`
 	IVvy        *IVvyConfig        `yaml:"ivvy"`
+	Getlead     *GetleadConfig     `yaml:"getlead"`
 
 	// Catalog lists custom fields by each vendor's stable identifier.
 	Catalog []mappings.CatalogField `yaml:"catalog"`
@@ -111,6 +112,26 @@ type IVvyLeadDefaults struct {
 	Quality  string `yaml:"quality"`
 	Industry string `yaml:"industry"`
 	Channel  string `yaml:"channel"`
+}
+
+// GetleadConfig is one Getlead CRM account.
+type GetleadConfig struct {
+	// Mode is how leads are written: "classic" (token API, default) or "v3".
+	Mode string `yaml:"mode"`
+	// BaseURL of the classic API; default https://app.getleadcrm.com (UK
+	// accounts: https://app.getlead.co.uk).
+	BaseURL string `yaml:"base_url"`
+	// V3BaseURL of the V3 REST API; default https://v3.getleadcrm.com/api/v1.
+	V3BaseURL string `yaml:"v3_base_url"`
+	Token     Secret `yaml:"token"`   // classic gl_ token (mode classic)
+	APIKey    Secret `yaml:"api_key"` // V3 ik_ key (mode v3, and the poller)
+	// CountryCode applies to phone numbers written without one; default 91.
+	CountryCode string `yaml:"country_code"`
+	// Source names crmsync as the leads' source in Getlead; default crmsync.
+	Source        string       `yaml:"source"`
+	RatePerSecond float64      `yaml:"rate_per_second"` // default 5 (undocumented by Getlead)
+	Timeout       Duration     `yaml:"timeout"`         // default 30s
+	Poller        PollerConfig `yaml:"poller"`
 }
 
 // PollerConfig configures a vendor's poller, which runs when a route reads

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/sources/leadexec"
+	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -59,6 +60,32 @@ func (c *Config) ApplyDefaults() {
 			v.Poller.Interval = Duration(time.Minute)
 		}
 	}
+	if g := c.Getlead; g != nil {
+		if g.Mode == "" {
+			g.Mode = "classic"
+		}
+		if g.BaseURL == "" {
+			g.BaseURL = getlead.DefaultClassicBaseURL
+		}
+		if g.V3BaseURL == "" {
+			g.V3BaseURL = getlead.DefaultV3BaseURL
+		}
+		if g.CountryCode == "" {
+			g.CountryCode = mappings.DefaultGetleadCountryCode
+		}
+		if g.Source == "" {
+			g.Source = "crmsync"
+		}
+		if g.RatePerSecond == 0 {
+			g.RatePerSecond = 5
+		}
+		if g.Timeout == 0 {
+			g.Timeout = Duration(30 * time.Second)
+		}
+		if g.Poller.Interval == 0 {
+			g.Poller.Interval = Duration(time.Minute)
+		}
+	}
 	if l := c.LeadExec; l != nil {
 		w := &l.Webhook
 		if w.Path == "" {
@@ -91,9 +118,17 @@ func (c *Config) ApplyDefaults() {
 // Sources lists the <vendor>.<entity> a route can read, and Sinks those it
 // can write.
 var (
-	Sources = []string{"leadexec.lead", "sharpspring.lead", "ivvy.lead"}
-	Sinks   = []string{"sharpspring.lead", "ivvy.lead"}
+	Sources = []string{"leadexec.lead", "sharpspring.lead", "ivvy.lead", "getlead.lead"}
+	Sinks   = []string{"sharpspring.lead", "ivvy.lead", "getlead.lead"}
 )
+
+func routeSources(c *Config) []string {
+	var out []string
+	for _, r := range c.Routes {
+		out = append(out, r.From)
+	}
+	return out
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -129,7 +164,7 @@ func (c *Config) Validate() error {
 			add("bus.nats.url", "%q is not a URL such as nats://host:4222", c.Bus.NATS.URL)
 		}
 	}
-	needSS, needLE, needIV := false, false, false
+	needSS, needLE, needIV, needGL := false, false, false, false
 	names := map[string]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -155,6 +190,8 @@ func (c *Config) Validate() error {
 				needLE = true
 			case "ivvy":
 				needIV = true
+			case "getlead":
+				needGL = true
 			}
 		}
 		if r.BatchSize < 1 || r.BatchSize > 500 {
@@ -211,6 +248,37 @@ func (c *Config) Validate() error {
 		}
 		if v.Poller.Interval.Std() < time.Second {
 			add("ivvy.poller.interval", "%s is under 1s", v.Poller.Interval.Std())
+		}
+	}
+	if needGL && c.Getlead == nil {
+		add("getlead", "a route uses Getlead but the getlead section is missing")
+	}
+	if g := c.Getlead; g != nil {
+		switch g.Mode {
+		case "classic":
+			if g.Token == "" {
+				add("getlead.token", "is required in classic mode (use ${GETLEAD_TOKEN})")
+			}
+		case "v3":
+			if g.APIKey == "" {
+				add("getlead.api_key", "is required in v3 mode (use ${GETLEAD_API_KEY})")
+			}
+		default:
+			add("getlead.mode", "%q is not classic or v3", g.Mode)
+		}
+		for _, u := range []struct{ path, v string }{{"getlead.base_url", g.BaseURL}, {"getlead.v3_base_url", g.V3BaseURL}} {
+			if pu, err := url.Parse(u.v); err != nil || pu.Scheme == "" || pu.Host == "" {
+				add(u.path, "%q is not an absolute URL", u.v)
+			}
+		}
+		if _, err := mappings.NormalizePhone("+"+g.CountryCode+"9876543210", g.CountryCode); err != nil || len(g.CountryCode) > 3 {
+			add("getlead.country_code", "%q is not a country calling code such as 91", g.CountryCode)
+		}
+		if g.RatePerSecond <= 0 || g.RatePerSecond > 50 {
+			add("getlead.rate_per_second", "%g is outside (0, 50]", g.RatePerSecond)
+		}
+		if g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
+			add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")
 		}
 	}
 	if needLE && c.LeadExec == nil {
