@@ -19,7 +19,8 @@ import (
 type Budget struct {
 	account string
 	limiter *rate.Limiter
-	window  *slidingWindow
+	window  *slidingWindow // in-process window, when there is no store
+	perSec  int            // the window's size
 	daily   int
 	store   *checkpoints.Store
 	now     func() time.Time
@@ -44,9 +45,44 @@ func NewBudget(cfg BudgetConfig, store *checkpoints.Store) *Budget {
 		b.limiter = rate.NewLimiter(rate.Limit(cfg.PerSecond), burst)
 		// A token bucket of r/s with burst 1 still lets r+1 requests into
 		// some one-second windows; the window caps every second at r.
-		b.window = newSlidingWindow(max(1, int(cfg.PerSecond)), time.Second+windowMargin)
+		// With a store the window lives in it and holds across processes
+		// (run, backfill, replay on one state file).
+		b.perSec = max(1, int(cfg.PerSecond))
+		if store == nil {
+			b.window = newSlidingWindow(b.perSec, time.Second+windowMargin)
+		}
 	}
 	return b
+}
+
+// WithReserve returns a view of the budget that shares its rate limits but
+// leaves reserve requests of the daily quota untouched: backfills use it so
+// live sync always has the reserve.
+func (b *Budget) WithReserve(reserve int) *Budget {
+	v := *b
+	if v.daily > 0 {
+		v.daily = max(0, v.daily-reserve)
+	}
+	return &v
+}
+
+// Daily is the daily quota this budget may spend (0: unlimited).
+func (b *Budget) Daily() int { return b.daily }
+
+func (b *Budget) sharedWindow(ctx context.Context) error {
+	for {
+		ok, wait, err := b.store.TakeSlot(ctx, b.account, b.now(), b.perSec, time.Second+windowMargin)
+		if err != nil || ok {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Account is the label of the budget's account.
@@ -59,7 +95,11 @@ func (b *Budget) Wait(ctx context.Context) error {
 		if err := b.limiter.Wait(ctx); err != nil {
 			return err
 		}
-		if err := b.window.wait(ctx); err != nil {
+		if b.window != nil {
+			if err := b.window.wait(ctx); err != nil {
+				return err
+			}
+		} else if err := b.sharedWindow(ctx); err != nil {
 			return err
 		}
 	}

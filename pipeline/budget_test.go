@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,5 +74,70 @@ func TestSlidingWindowHonoursContext(t *testing.T) {
 	cancel()
 	if err := w.wait(ctx); err == nil {
 		t.Fatal("wait past the window ignored a cancelled context")
+	}
+}
+
+func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about two seconds")
+	}
+	ctx := context.Background()
+	store, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// Two budgets of one account on one state file, as `run` and
+	// `backfill` would hold: together they stay within the rate.
+	a := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5}, store)
+	b := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5}, store).WithReserve(10)
+	var mu sync.Mutex
+	var ts []time.Time
+	var wg sync.WaitGroup
+	for _, bud := range []*Budget{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 8; i++ {
+				if err := bud.Wait(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ts = append(ts, time.Now())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := maxInWindow(ts, time.Second); got > 5 {
+		t.Fatalf("%d requests within one second from two budgets of one account, want at most 5", got)
+	}
+}
+
+func TestReserveIsKeptForLiveTraffic(t *testing.T) {
+	ctx := context.Background()
+	store, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	live := NewBudget(BudgetConfig{Account: "ss:1", Daily: 5}, store)
+	backfill := live.WithReserve(2)
+	for i := 0; i < 3; i++ {
+		if err := backfill.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := IsQuota(backfill.Wait(ctx)); !ok {
+		t.Fatal("backfill spent the live reserve")
+	}
+	for i := 0; i < 2; i++ {
+		if err := live.Wait(ctx); err != nil {
+			t.Fatalf("live could not use its reserve: %v", err)
+		}
+	}
+	if _, ok := IsQuota(live.Wait(ctx)); !ok {
+		t.Fatal("live went past the daily quota")
 	}
 }

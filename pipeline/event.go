@@ -48,8 +48,19 @@ type Event struct {
 	Origin     Origin            `json:"origin"`
 }
 
-// Subject is the bus subject of the event: crm.<entity>.<vendor>.
-func (e *Event) Subject() string { return Subject(e.Entity, e.Vendor) }
+// Subject is the bus subject of the event: crm.<entity>.<vendor>, or
+// crm.backfill.<entity>.<vendor> for backfill events, which routes read
+// only when live events leave room.
+func (e *Event) Subject() string {
+	if e.Origin == OriginBackfill {
+		return BackfillSubject(e.Entity, e.Vendor)
+	}
+	return Subject(e.Entity, e.Vendor)
+}
+
+// BackfillSubject names the subject of one vendor's entity's backfill
+// events.
+func BackfillSubject(entity, vendor string) string { return "crm.backfill." + entity + "." + vendor }
 
 // Subject names the stream subject for one vendor's entity.
 func Subject(entity, vendor string) string { return "crm." + entity + "." + vendor }

@@ -119,8 +119,32 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	backfill, err := ru.bus.Consumer(ctx, ru.r.Name+"_backfill", BackfillSubject(ru.srcEntity, ru.srcVendor))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	// Live events come first: backfill events only fill what room a batch
+	// has left, so a live event waits at most for one batch in flight.
+	// While backfill events are flowing the live fetch does not linger; when
+	// there are none, the backfill consumer is only probed now and then.
+	var bfActive bool
+	var lastProbe time.Time
 	for ctx.Err() == nil {
-		msgs, err := cons.Fetch(ctx, ru.r.Batch.maxObjects(), ru.r.Batch.linger())
+		wait := ru.r.Batch.linger()
+		if bfActive {
+			wait = 20 * time.Millisecond
+		}
+		msgs, err := cons.Fetch(ctx, ru.r.Batch.maxObjects(), wait)
+		if room := ru.r.Batch.maxObjects() - len(msgs); room > 0 && err == nil && ctx.Err() == nil &&
+			(bfActive || time.Since(lastProbe) > 2*time.Second) {
+			more, berr := backfill.Fetch(ctx, room, 10*time.Millisecond)
+			lastProbe, bfActive = time.Now(), len(more) > 0
+			msgs = append(msgs, more...)
+			err = berr
+		}
 		if len(msgs) > 0 {
 			pctx, cancel := ru.drainContext(ctx)
 			perr := ru.process(pctx, ctx.Done(), msgs)

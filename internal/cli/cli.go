@@ -23,6 +23,7 @@ func commands() []command {
 		{"sim", "run the vendor simulators standalone and print their URLs and credentials", runSim},
 		{"status", "show sources' cursors, routes' lag, backlog and dead letters, and quota used today", runStatus},
 		{"dlq", "list or retry dead letters (dlq list|retry)", runDLQ},
+		{"backfill", "page a source's history into the stream (resumable, with progress)", runBackfill},
 		{"replay", "re-run a route from a stream position, time or checkpoint (--dry-run shows the changes)", runReplay},
 		{"checkpoint", "checkpoint save NAME: name the stream's current end, to replay from", runCheckpoint},
 		{"config", "config check --config FILE: validate a config file and print every problem", runConfig},

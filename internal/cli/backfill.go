@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/crmsync/crmsync/internal/app"
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+const backfillSynopsis = `backfill --config FILE --source VENDOR.ENTITY [--since T] [--until T]
+
+Pages through a source's history into the event stream as backfill events,
+saving its place after every page. Run it again after a stop and it resumes
+where it was; a finished run says so and does nothing. Routes from the
+source (in a running 'crmsync run') write backfill events only when live
+events leave room, and backfills never spend the vendor quota reserve kept
+for live sync: when their budget is spent they stop and say when to resume
+(exit status 3). Times are RFC 3339.`
+
+func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("backfill", backfillSynopsis, stderr)
+	path := fs.String("config", "crmsync.yaml", "config file of the instance")
+	source := fs.String("source", "", "source to backfill, e.g. ivvy.lead (required)")
+	sinceS := fs.String("since", "", "only records changed at or after this time")
+	untilS := fs.String("until", "", "only records changed at or before this time")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *source == "" {
+		fmt.Fprintln(stderr, "backfill: --source is required")
+		fs.Usage()
+		return 2
+	}
+	var since, until time.Time
+	var err error
+	if *sinceS != "" {
+		if since, err = time.Parse(time.RFC3339, *sinceS); err != nil {
+			fmt.Fprintf(stderr, "backfill: --since: %v\n", err)
+			return 2
+		}
+	}
+	if *untilS != "" {
+		if until, err = time.Parse(time.RFC3339, *untilS); err != nil {
+			fmt.Fprintf(stderr, "backfill: --until: %v\n", err)
+			return 2
+		}
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
+		return 1
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	a, err := app.NewOffline(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	pager, err := a.BackfillPager(*source, since, until)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: %v\n", err)
+		return 2
+	}
+	bus, err := app.OpenBus(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: %v\n", err)
+		return 1
+	}
+	defer bus.Close()
+	bf := &pipeline.Backfill{Source: *source, Since: *sinceS, Until: *untilS, Pager: pager, Publisher: bus, State: a.State}
+	bf.Progress = newProgress(stderr)
+	p, err := bf.Run(ctx)
+	switch {
+	case errors.Is(err, pipeline.ErrBackfillDone):
+		fmt.Fprintf(stdout, "backfill %s: already finished (%d records in %d pages); nothing to do\n", *source, p.Published, p.Pages)
+		return 0
+	case err != nil:
+		if q, ok := pipeline.IsQuota(err); ok {
+			fmt.Fprintf(stdout, "backfill %s: paused after %d records: the backfill budget of %s is spent; run again after %s to resume\n",
+				*source, p.Published, q.Account, q.ResetAt.Format(time.RFC3339))
+			return 3
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stdout, "backfill %s: stopped after %d records in %d pages; run again to resume\n", *source, p.Published, p.Pages)
+			return 130
+		}
+		fmt.Fprintf(stderr, "crmsync: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "backfill %s: done: %d records in %d pages\n", *source, p.Published, p.Pages)
+	return 0
+}
+
+// newProgress reports progress as a bar on a terminal, as a plain line every
+// few seconds otherwise.
+func newProgress(w io.Writer) func(pipeline.BackfillProgress) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		var bar *progressbar.ProgressBar
+		return func(p pipeline.BackfillProgress) {
+			if bar == nil {
+				bar = progressbar.NewOptions64(p.Total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("backfill"),
+					progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("records"),
+					progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+					progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+			}
+			bar.Set64(p.Published)
+			if p.Done {
+				bar.Finish()
+			}
+		}
+	}
+	start, last := time.Now(), time.Time{}
+	var first int64 = -1
+	return func(p pipeline.BackfillProgress) {
+		if first < 0 {
+			first = p.Published
+		}
+		if !p.Done && time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		rate := float64(p.Published-first) / max(time.Since(start).Seconds(), 0.001)
+		eta := "unknown"
+		if p.Total > 0 && rate > 0 && p.Published < p.Total {
+			eta = (time.Duration(float64(p.Total-p.Published)/rate*float64(time.Second))).Round(time.Second).String()
+		}
+		total := "?"
+		if p.Total >= 0 {
+			total = fmt.Sprint(p.Total)
+		}
+		fmt.Fprintf(w, "backfill: %d/%s records, %d pages, %.0f records/s, ETA %s\n", p.Published, total, p.Pages, rate, eta)
+	}
+}

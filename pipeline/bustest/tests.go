@@ -1,0 +1,415 @@
+package bustest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+func testPublishConsume(t *testing.T, f Factory) {
+	b := open(t, f.NewEnv(t))
+	var evs []pipeline.Event
+	for i := range 5 {
+		evs = append(evs, Event(t, fmt.Sprint(i), 1))
+	}
+	other := Event(t, "x", 1)
+	other.Vendor = "sharpspring"
+	if err := other.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, other)
+	publish(t, b, evs...)
+	c := consumer(t, b, "r")
+	got := fetchN(t, c, 5)
+	wantIDs(t, f, got, "0/1", "1/1", "2/1", "3/1", "4/1")
+	byID := map[string]pipeline.Event{}
+	for _, ev := range evs {
+		byID[ev.ExternalID] = ev
+	}
+	for i, m := range got {
+		ev := byID[m.Event.ExternalID]
+		if m.Event.ID != ev.ID || !m.Event.ChangedAt.Equal(ev.ChangedAt) || m.Event.Fields["Email"] != ev.Fields["Email"] {
+			t.Errorf("message %d = %+v, want %+v", i, m.Event, ev)
+		}
+		if m.Delivered != 1 {
+			t.Errorf("message %d delivered %d times, want 1", i, m.Delivered)
+		}
+	}
+	ackAll(t, got)
+	// The other vendor's event is on another subject; nothing else is there.
+	expectNone(t, c, 300*time.Millisecond)
+}
+
+func testDuplicatePublish(t *testing.T, f Factory) {
+	env := f.NewEnv(t)
+	b := open(t, env)
+	one, two := Event(t, "1", 1), Event(t, "2", 1)
+	publish(t, b, one, one, one, two)
+	c := consumer(t, b, "r")
+	got := fetchN(t, c, 2)
+	wantIDs(t, f, got, "1/1", "2/1")
+	ackAll(t, got)
+	expectNone(t, c, 300*time.Millisecond)
+	_ = b.Close()
+
+	// A repeat published by the next process.
+	b = open(t, env)
+	publish(t, b, one)
+	c = consumer(t, b, "r")
+	if f.Features.DurableDedup {
+		// Only the lost acknowledgements of the first process may come
+		// again, never a third copy of "1".
+		if !f.Features.DurableAck {
+			var ones int
+			for _, m := range drain(t, c) {
+				if m.Event.ExternalID == "1" {
+					ones++
+				}
+			}
+			if ones > 1 {
+				t.Fatalf("the repeat published after a restart was delivered")
+			}
+			return
+		}
+		expectNone(t, c, 500*time.Millisecond)
+		return
+	}
+	again := fetchN(t, c, 1)
+	if again[0].Event.ID != one.ID {
+		t.Fatalf("repeat carries id %s, want %s (the ledger drops repeats by id)", again[0].Event.ID, one.ID)
+	}
+	ackAll(t, again)
+}
+
+func testRedeliveryAfterRestart(t *testing.T, f Factory) {
+	env := f.NewEnv(t)
+	b := open(t, env)
+	for i := range 5 {
+		publish(t, b, Event(t, fmt.Sprint(i), 1))
+	}
+	got := fetchN(t, consumer(t, b, "r"), 5)
+	ackAll(t, got[:2])
+	// The process goes away with three messages unacknowledged.
+	_ = b.Close()
+
+	b = open(t, env)
+	c := consumer(t, b, "r")
+	var again []*pipeline.Message
+	if f.Features.DurableAck {
+		// The first two delivered were acknowledged: per partition (or
+		// stream) they are a prefix, so exactly the other three come again.
+		again = fetchN(t, c, 3)
+		wantIDs(t, f, again, ids(got[2:])...)
+	} else {
+		again = fetchAtLeast(t, c, 3)
+		for _, w := range ids(got[2:]) {
+			if !slices.Contains(ids(again), w) {
+				t.Fatalf("after a restart %v came again, without unacknowledged %s", ids(again), w)
+			}
+		}
+	}
+	for _, m := range again {
+		if f.Features.DeliveryCountSurvivesRestart && m.Delivered < 2 {
+			t.Errorf("%s: delivery count %d after a redelivery", m.Event.ExternalID, m.Delivered)
+		}
+	}
+	ackAll(t, again)
+	expectNone(t, c, 300*time.Millisecond)
+	_ = b.Close()
+
+	// Everything was acknowledged: a third process gets nothing.
+	if f.Features.DurableAck {
+		b = open(t, env)
+		expectNone(t, consumer(t, b, "r"), 500*time.Millisecond)
+	}
+}
+
+func testNak(t *testing.T, f Factory) {
+	b := open(t, f.NewEnv(t))
+	publish(t, b, Event(t, "0", 1), Event(t, "1", 1), Event(t, "2", 1))
+	c := consumer(t, b, "r")
+	got := fetchN(t, c, 3)
+	if err := got[0].Ack(); err != nil {
+		t.Fatal(err)
+	}
+	if err := got[1].Nak(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := got[2].Ack(); err != nil {
+		t.Fatal(err)
+	}
+	nakked := got[1].Event.ExternalID + "/1"
+	again := fetchN(t, c, 1)
+	wantIDs(t, f, again, nakked)
+	if again[0].Delivered != 2 {
+		t.Errorf("delivery count %d, want 2", again[0].Delivered)
+	}
+
+	// A Nak with a delay is not redelivered at once.
+	if err := again[0].Nak(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	expectNone(t, c, 100*time.Millisecond)
+	third := fetchN(t, c, 1)
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Errorf("redelivered after %v, want the 2s delay", waited)
+	}
+	wantIDs(t, f, third, nakked)
+	ackAll(t, third)
+	expectNone(t, c, 300*time.Millisecond)
+}
+
+func testOrderPerKey(t *testing.T, f Factory) {
+	b := open(t, f.NewEnv(t))
+	keys := []string{"a", "b", "c", "d"}
+	const versions = 15
+	for v := 1; v <= versions; v++ {
+		for _, k := range keys {
+			publish(t, b, Event(t, k, v))
+		}
+	}
+	c := consumer(t, b, "r")
+	got := fetchN(t, c, len(keys)*versions)
+	last := map[string]int{}
+	for _, m := range got {
+		v, _ := strconv.Atoi(m.Event.Version)
+		if v != last[m.Event.ExternalID]+1 {
+			t.Fatalf("record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
+		}
+		last[m.Event.ExternalID] = v
+	}
+	// A failed batch is redelivered in order too.
+	for _, m := range got {
+		if err := m.Nak(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := fetchN(t, c, len(keys)*versions)
+	clear(last)
+	for _, m := range again {
+		v, _ := strconv.Atoi(m.Event.Version)
+		if v != last[m.Event.ExternalID]+1 {
+			t.Fatalf("after nak, record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
+		}
+		last[m.Event.ExternalID] = v
+	}
+	ackAll(t, again)
+}
+
+func testIndependentRoutes(t *testing.T, f Factory) {
+	env := f.NewEnv(t)
+	b := open(t, env)
+	publish(t, b, Event(t, "1", 1), Event(t, "2", 1))
+	ca, cb := consumer(t, b, "route-a"), consumer(t, b, "route.b")
+	ga := fetchN(t, ca, 2)
+	gb := fetchN(t, cb, 2)
+	wantIDs(t, f, ga, "1/1", "2/1")
+	wantIDs(t, f, gb, "1/1", "2/1")
+	// Route a is done; route b fails its batch.
+	ackAll(t, ga)
+	for _, m := range gb {
+		if err := m.Nak(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectNone(t, ca, 300*time.Millisecond)
+	gb = fetchN(t, cb, 2)
+	wantIDs(t, f, gb, "1/1", "2/1")
+	_ = b.Close()
+
+	// After a restart route b still has both; route a has none.
+	b = open(t, env)
+	if f.Features.DurableAck {
+		expectNone(t, consumer(t, b, "route-a"), 500*time.Millisecond)
+	}
+	cb = consumer(t, b, "route.b")
+	gb = fetchN(t, cb, 2)
+	wantIDs(t, f, gb, "1/1", "2/1")
+	ackAll(t, gb)
+}
+
+func replayer(t *testing.T, f Factory, b Bus) Replayer {
+	t.Helper()
+	if !f.Features.Replay {
+		t.Skip("bus does not replay")
+	}
+	r, ok := b.(Replayer)
+	if !ok {
+		t.Fatalf("%T claims Replay but is no Replayer", b)
+	}
+	return r
+}
+
+func testReplayFrom(t *testing.T, f Factory) {
+	b := open(t, f.NewEnv(t))
+	r := replayer(t, f, b)
+	keys := []string{"a", "b", "c"}
+	for v := 1; v <= 4; v++ {
+		for _, k := range keys {
+			publish(t, b, Event(t, k, v))
+		}
+	}
+	c := consumer(t, b, "r")
+	got := fetchN(t, c, 12)
+	ackAll(t, got)
+	// Replay from the position of b's third version.
+	var from *pipeline.Message
+	for _, m := range got {
+		if m.Event.ExternalID == "b" && m.Event.Version == "3" {
+			from = m
+		}
+	}
+	rc, err := r.ReplayFrom(context.Background(), subject, from.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeConsumer(rc)
+	// Every event stored at or after the position, in stored order.
+	var want []string
+	for _, m := range got {
+		if m.Seq >= from.Seq && samePartition(f, m, from) {
+			want = append(want, m.Event.ExternalID+"/"+m.Event.Version)
+		}
+	}
+	n := len(want)
+	if !f.Features.ExactReplayFrom {
+		n = 0 // at least want; count below
+	}
+	replayed := fetchAtLeast(t, rc, max(n, len(want)))
+	gotIDs := ids(replayed)
+	for _, w := range want {
+		if !slices.Contains(gotIDs, w) {
+			t.Fatalf("replay from %s lacks %s: %v", "b/3", w, gotIDs)
+		}
+	}
+	if f.Features.ExactReplayFrom && len(gotIDs) != len(want) {
+		t.Fatalf("replayed %v, want %v", gotIDs, want)
+	}
+	for _, m := range replayed {
+		if m.Event.ExternalID == "b" && m.Event.Version < "3" {
+			t.Fatalf("replay from b/3 delivered %s/%s", m.Event.ExternalID, m.Event.Version)
+		}
+	}
+	// A replayed message that is nakked comes again; the route is untouched.
+	if err := replayed[0].Nak(0); err != nil {
+		t.Fatal(err)
+	}
+	ackAll(t, replayed[1:])
+	again := fetchN(t, rc, 1)
+	wantIDs(t, f, again, gotIDs[0])
+	ackAll(t, again)
+	expectNone(t, c, 300*time.Millisecond)
+}
+
+// samePartition reports whether two messages share an ordering domain:
+// always on an exact replay, else when they belong to one record.
+func samePartition(f Factory, a, b *pipeline.Message) bool {
+	return f.Features.ExactReplayFrom || a.Event.ExternalID == b.Event.ExternalID
+}
+
+// fetchAtLeast fetches at least n messages and whatever else arrives
+// until the bus is quiet for 500ms.
+func fetchAtLeast(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
+	t.Helper()
+	got := fetchN(t, c, n)
+	for {
+		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			return got
+		}
+		got = append(got, ms...)
+	}
+}
+
+func testReplaySince(t *testing.T, f Factory) {
+	b := open(t, f.NewEnv(t))
+	r := replayer(t, f, b)
+	publish(t, b, Event(t, "old1", 1), Event(t, "old2", 1))
+	// Buses stamp stored messages in milliseconds (Kafka): let the clock
+	// pass a millisecond on either side of since.
+	since := tick()
+	publish(t, b, Event(t, "new1", 1), Event(t, "new2", 1))
+	rc, err := r.ReplaySince(context.Background(), subject, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeConsumer(rc)
+	got := fetchAtLeast(t, rc, 2)
+	wantIDs(t, f, got, "new1/1", "new2/1")
+	ackAll(t, got)
+}
+
+// tick returns a time strictly between the stamps of messages stored
+// before and after the call, at millisecond resolution.
+func tick() time.Time {
+	t0 := time.Now()
+	for time.Since(t0) < 2*time.Millisecond {
+	}
+	t := time.Now().Truncate(time.Millisecond)
+	for time.Since(t) < 2*time.Millisecond {
+	}
+	return t
+}
+
+func testDeadLetters(t *testing.T, f Factory) {
+	env := f.NewEnv(t)
+	if env.PublishRaw == nil {
+		t.Skip("no raw publishing for this bus")
+	}
+	b := open(t, env)
+	c := consumer(t, b, "r") // creates the stream consumer or topic
+	poison := []byte(`{"not":"an event"`)
+	env.PublishRaw(t, b, subject, poison)
+	publish(t, b, Event(t, "good", 1))
+	got := fetchN(t, c, 1)
+	wantIDs(t, f, got, "good/1")
+	ackAll(t, got)
+	expectNone(t, c, 300*time.Millisecond)
+	if env.DeadLetters != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for {
+			dl := env.DeadLetters(t, b)
+			if slices.ContainsFunc(dl, func(p []byte) bool { return string(p) == string(poison) }) {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("poison message not among the dead letters (%d)", len(dl))
+			}
+		}
+	}
+	_ = b.Close()
+	// The poison message is settled: the next process never sees it.
+	b = open(t, env)
+	for _, m := range drain(t, consumer(t, b, "r")) {
+		if m.Event.ExternalID != "good" || f.Features.DurableAck {
+			t.Fatalf("after a restart %s came again", m.Event.ExternalID)
+		}
+	}
+}
+
+// drain acknowledges whatever c delivers until it is quiet for 500ms.
+func drain(t *testing.T, c pipeline.Consumer) []*pipeline.Message {
+	t.Helper()
+	var got []*pipeline.Message
+	for {
+		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			return got
+		}
+		ackAll(t, ms)
+		got = append(got, ms...)
+	}
+}
