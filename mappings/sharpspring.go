@@ -1,8 +1,12 @@
 package mappings
 
 import (
+	"fmt"
 	"html"
 	"sort"
+	"strings"
+
+	"github.com/crmsync/crmsync/checkpoints"
 )
 
 // SharpSpringStandard maps canonical names to SharpSpring lead fields.
@@ -69,3 +73,51 @@ func FromSharpSpring(rec map[string]string, cat *Catalog) Lead {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// SharpSpringLeads is the LeadCodec of SharpSpring leads: standard fields by
+// their API names (SharpSpringStandard), custom fields by systemName through
+// the catalog. Decode HTML-unescapes every value (UI-entered values come
+// back encoded) and checks the email when one is present. The zero value
+// (no catalog) maps standard fields only.
+type SharpSpringLeads struct{ Catalog *Catalog }
+
+// Vendor implements LeadCodec.
+func (SharpSpringLeads) Vendor() string { return "sharpspring" }
+
+// Decode implements LeadCodec. A malformed emailAddress (SharpSpring does
+// not validate it) is ErrInvalid: the lead cannot be keyed elsewhere.
+func (c SharpSpringLeads) Decode(fields map[string]string) (Lead, error) {
+	l := FromSharpSpring(fields, c.catalog())
+	if e, ok := l[Email]; ok {
+		if _, err := NormalizeEmail(e); err != nil {
+			return nil, fmt.Errorf("sharpspring lead: %w", err)
+		}
+		l[Email] = strings.TrimSpace(e)
+	}
+	return l, nil
+}
+
+// Encode implements LeadCodec.
+func (c SharpSpringLeads) Encode(l Lead) map[string]string { return ToSharpSpring(l, c.catalog()) }
+
+// Keys implements LeadCodec: the lower-cased email (SharpSpring compares
+// emails case-insensitively); the SharpSpring id is assigned by SharpSpring.
+func (SharpSpringLeads) Keys(l Lead) []checkpoints.Key { return emailKey("sharpspring", l) }
+
+// NaturalKeys implements LeadCodec: emailAddress addresses a lead whose id
+// is unknown.
+func (SharpSpringLeads) NaturalKeys(l Lead) map[string]string {
+	if e := strings.TrimSpace(l[Email]); e != "" {
+		return map[string]string{SharpSpringEmailField: e}
+	}
+	return nil
+}
+
+func (c SharpSpringLeads) catalog() *Catalog {
+	if c.Catalog == nil {
+		return emptyCatalog
+	}
+	return c.Catalog
+}
+
+var emptyCatalog, _ = NewCatalog(nil)

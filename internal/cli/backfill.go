@@ -132,7 +132,7 @@ func newProgress(w io.Writer) func(pipeline.BackfillProgress) {
 		rate := float64(p.Published-first) / max(time.Since(start).Seconds(), 0.001)
 		eta := "unknown"
 		if p.Total > 0 && rate > 0 && p.Published < p.Total {
-			eta = (time.Duration(float64(p.Total-p.Published)/rate*float64(time.Second))).Round(time.Second).String()
+			eta = (time.Duration(float64(p.Total-p.Published) / rate * float64(time.Second))).Round(time.Second).String()
 		}
 		total := "?"
 		if p.Total >= 0 {

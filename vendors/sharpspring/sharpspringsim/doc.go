@@ -14,9 +14,12 @@
 //	url := srv.URL + "/pubapi/v1.2/?accountID=1001&secretKey=sim-secret"
 //
 // Methods are dispatched from a name → handler map (registerLeadMethods,
-// registerFieldMethods); methods outside it answer 204. This round covers
-// createLeads, updateLeads, updateLeadsV2, deleteLeads, getLead, getLeads,
-// getLeadsDateRange, getFields, createFields and deleteFields.
+// registerFieldMethods, registerClientMethods); methods outside it answer
+// 204. It covers createLeads, updateLeads, updateLeadsV2, deleteLeads,
+// getLead, getLeads, getLeadsDateRange, getFields, createFields,
+// deleteFields, and the agency methods getClients, createClient,
+// updateClient, updateAccountSendLimit, enableAccountSending and
+// disableAccountSending.
 //
 // # Fidelity
 //
@@ -58,6 +61,18 @@
 //     lead, account and opportunity; createFields generates systemName =
 //     slug(label) + "_" + 13 hex digits in PHP uniqid form; a new custom lead
 //     field reads "" on every lead; deleteFields on a standard field → 211.
+//   - Agency clients: a reseller flag per account (Options.Resellers; not a
+//     reseller → 305). getClients lists the caller's active clients (id,
+//     companyName, streetAddress, zipCode, country, state, city; strings,
+//     unset null) with hasMore at the top level and inside result
+//     (Options.ClientsHasMoreTrue makes it a buggy true). createClient:
+//     companyName and salesPhone required (206), ISO 3166-1 alpha-2
+//     country (215), locale from the documented list and hours 0–24 (205),
+//     user keys all or none (223), userEmail an address (218) and unused
+//     (221). updateClient (unknown id 307, or 216 with
+//     Options.UpdateClientNotFoundCode), updateAccountSendLimit and
+//     enable/disableAccountSending (unknown 307, another agency's client
+//     306, no clientID 304) answer {"updates":[{"success":true}]}.
 //   - Faults (SetFaults, Script): HTTP 500/503 HTML, 999, "temporarily
 //     unavailable", spurious 107/106, latency, hangs, and connections
 //     dropped after the write was applied.
@@ -98,6 +113,13 @@
 //     dataLength defaults by dataType; standard fields report source
 //     "system".
 //   - The Expect rule measures "scheme://host" + request URI + body.
+//   - Agency: every client error is API-level (one error object); the
+//     createClient answer is flat {"status":true,"error":[],"userID":…,
+//     "id":…}; locale, hour and flag problems are 205; "UK" counts as a
+//     country (the vendor's example); updateClient refuses companyName and
+//     the user keys (205: not listed for it); the password is not kept; a
+//     no-change update succeeds; clients are owned by the account that
+//     created them.
 //
 // All Server methods are safe for concurrent use; one mutex guards the data,
 // limits and statistics. Time comes from Options.Now, so rate windows,

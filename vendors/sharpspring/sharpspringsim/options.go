@@ -78,6 +78,20 @@ type Options struct {
 	// field systemNames. Default false: the label's case is kept
 	// ("Favorite_Color_5a0dd86e6e290").
 	LowercaseSystemNames bool
+
+	// Resellers lists the accounts with the agency ("is reseller") flag,
+	// which may use getClients, createClient, updateClient and the sending
+	// methods; others get 305. Default nil: every account is a reseller.
+	Resellers map[string]bool
+
+	// ClientsHasMoreTrue makes getClients answer "hasMore": true (top level
+	// and inside result) although every client was returned, as the buggy
+	// real flag may; clients must not page on it. Default false.
+	ClientsHasMoreTrue bool
+
+	// UpdateClientNotFoundCode is the error for updateClient with an
+	// unknown id: 307 (default) or 216; the spec allows both.
+	UpdateClientNotFoundCode int
 }
 
 // Defaults that the zero values of Options stand for.
@@ -109,6 +123,10 @@ type config struct {
 	phantomGetLead    bool
 	rawLessThan       bool
 	lowercaseSysNames bool
+
+	resellers            map[string]bool // nil: every account
+	clientsHasMoreTrue   bool
+	updateClientNotFound int
 }
 
 func (o Options) config() config {
@@ -129,6 +147,18 @@ func (o Options) config() config {
 		phantomGetLead:    o.PhantomGetLead,
 		rawLessThan:       o.RawLessThan,
 		lowercaseSysNames: o.LowercaseSystemNames,
+
+		clientsHasMoreTrue:   o.ClientsHasMoreTrue,
+		updateClientNotFound: o.UpdateClientNotFoundCode,
+	}
+	if o.Resellers != nil {
+		c.resellers = make(map[string]bool, len(o.Resellers))
+		for k, v := range o.Resellers {
+			c.resellers[k] = v
+		}
+	}
+	if c.updateClientNotFound != CodeCompanyNotFound {
+		c.updateClientNotFound = CodeSubAccountNotFound
 	}
 	if o.Accounts != nil {
 		c.accounts = make(map[string]string, len(o.Accounts))

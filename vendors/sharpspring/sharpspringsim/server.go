@@ -55,6 +55,11 @@ type Server struct {
 	faults    Faults
 	faultRand *rand.Rand
 	scripts   map[string][]Fault
+
+	clients      map[int64]*agencyClient
+	nextClientID int64
+	users        map[string]int64 // lower-cased user email → user id, across accounts
+	nextUserID   int64
 }
 
 // methodSpec is one API method. Exactly one of read and write is set; write
@@ -67,6 +72,7 @@ type methodSpec struct {
 // call is one dispatched request.
 type call struct {
 	version string
+	account string         // the authenticated accountID
 	zone    *time.Location // zone of "Y-m-d H:i:s" values: UTC for v1.2, company zone for v1
 	now     time.Time
 	params  map[string]json.RawMessage
@@ -81,6 +87,7 @@ type outcome struct {
 	errJSON []byte // top-level error member; nil = null
 	codes   []int  // API-level code, or object-level codes in input order
 	written int    // objects whose write was applied
+	hasMore *bool  // top-level hasMore member, when the method has one
 }
 
 // New returns a simulator configured by opts (zero values mean defaults).
@@ -97,11 +104,17 @@ func New(opts Options) *Server {
 		usage:       make(map[string]*usage),
 		faultRand:   rand.New(rand.NewPCG(0, 0)),
 		scripts:     make(map[string][]Fault),
+
+		clients:      make(map[int64]*agencyClient),
+		nextClientID: DefaultFirstClientID,
+		users:        make(map[string]int64),
+		nextUserID:   313361052,
 	}
 	s.stats.reset()
 	s.methods = make(map[string]methodSpec)
 	s.registerLeadMethods()
 	s.registerFieldMethods()
+	s.registerClientMethods()
 	s.seedStandardFields()
 	return s
 }
@@ -252,7 +265,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.replyError(w, &rec, env.id, objErr)
 		return
 	}
-	c := &call{version: version, zone: time.UTC, now: now, params: env.params}
+	c := &call{version: version, account: account, zone: time.UTC, now: now, params: env.params}
 	if version == VersionV1 {
 		c.zone = s.cfg.zone
 	}
@@ -275,7 +288,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.HTTPStatus = http.StatusOK
 	s.record(rec)
-	writeJSON(w, responseBody(out.result, out.errJSON, env.id))
+	reply := responseBody(out.result, out.errJSON, env.id)
+	if out.hasMore != nil {
+		// getClients and a few list methods also carry hasMore at the top
+		// level (spec §1.4, §7.15).
+		var o object
+		o.add("result", orNull(out.result))
+		o.add("hasMore", marshal(*out.hasMore))
+		o.add("error", orNull(out.errJSON))
+		o.add("id", orNull(env.id))
+		reply = o.bytes()
+	}
+	writeJSON(w, reply)
 }
 
 // objectsParam extracts params.objects for write methods: missing → 207,
