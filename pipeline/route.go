@@ -72,6 +72,7 @@ type RouteStats struct {
 	DeadLetters atomic.Int64
 	Retries     atomic.Int64
 	Batches     atomic.Int64
+	Settled     atomic.Int64 // events acknowledged (written, skipped or dead-lettered)
 	LastSeq     atomic.Uint64
 }
 
@@ -217,6 +218,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 		}
 	}
 	ru.Stats.LastSeq.Store(maxSeq)
+	ru.Stats.Settled.Add(int64(len(msgs)))
 	return nil
 }
 

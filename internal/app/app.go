@@ -20,7 +20,6 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/sources/leadexec"
 )
 
@@ -29,7 +28,7 @@ type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	State    *checkpoints.Store
-	Bus      *natsbus.Bus // nil when offline
+	Bus      Bus // nil when offline
 	Catalog  *mappings.Catalog
 	Receiver *leadexec.Receiver
 	Sources  []pipeline.Source
@@ -79,10 +78,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		return nil, err
 	}
 	if !offline {
-		a.Bus, err = natsbus.Open(ctx, natsbus.Config{
-			URL: cfg.Bus.NATS.URL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.NATS.Listen,
-			Stream: cfg.Bus.NATS.Stream, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(),
-		})
+		a.Bus, err = OpenBus(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}

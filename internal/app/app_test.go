@@ -22,132 +22,140 @@ func leadFields(i int) map[string]string {
 }
 
 func TestStopAndRestartMidStreamLosesNothingAndDuplicatesNothing(t *testing.T) {
-	// Slow SharpSpring down so the stop lands while batches are in flight,
-	// and lose some answers after the write was applied (in-doubt writes).
-	h := newHarness(t, harnessOptions{batchSize: 50, linger: 50 * time.Millisecond, rate: 10,
-		sim: sharpspringsim.Options{RateLimitPerSecond: -1}})
-	h.sim.SetFaults(sharpspringsim.Faults{Latency: 20 * time.Millisecond, DropAfterCommitRate: 0.15, ServerErrorRate: 0.05, Seed: 7})
-	h.start()
-	const n = 1500
-	for i := 0; i < n; i++ {
-		h.deliver(int64(1000+i), leadFields(i))
-	}
-	h.waitFor("some leads written", func() bool { return len(h.sim.Leads()) >= 200 })
-	written := len(h.sim.Leads())
-	h.stop()
-	if written >= n {
-		t.Fatalf("stop came too late to be mid-stream (%d of %d written)", written, n)
-	}
-	h.open()
-	h.start()
-	h.settle(0)
-	h.waitFor("every lead written", func() bool { return len(h.sim.Leads()) >= n })
-	h.settle(0)
-	if got := h.assertOneLeadPerEmail(); got != n {
-		t.Fatalf("SharpSpring holds %d distinct leads, want %d", got, n)
-	}
-	for i := 0; i < n; i += 97 {
-		l := h.lead(fmt.Sprintf("lead%d@example.com", i))
-		if l["firstName"] != fmt.Sprintf("First%d", i) || l[h.sys["favorite_color"]] != fmt.Sprintf("color-%d", i%7) {
-			t.Errorf("lead %d = %v", i, l)
+	buses(t, func(t *testing.T, bus string) {
+		// Slow SharpSpring down so the stop lands while batches are in flight,
+		// and lose some answers after the write was applied (in-doubt writes).
+		h := newHarness(t, harnessOptions{bus: bus, batchSize: 50, linger: 50 * time.Millisecond, rate: 10,
+			sim: sharpspringsim.Options{RateLimitPerSecond: -1}})
+		h.sim.SetFaults(sharpspringsim.Faults{Latency: 20 * time.Millisecond, DropAfterCommitRate: 0.15, ServerErrorRate: 0.05, Seed: 7})
+		h.start()
+		const n = 1500
+		for i := 0; i < n; i++ {
+			h.deliver(int64(1000+i), leadFields(i))
 		}
-	}
-	if st := h.sim.Stats(); st.ErrorsByCode[301] == 0 {
-		t.Logf("note: no 301 was needed (drops hit only updates); stats %+v", st.ErrorsByCode)
-	}
+		h.waitFor("some leads written", func() bool { return len(h.sim.Leads()) >= 200 })
+		written := len(h.sim.Leads())
+		h.stop()
+		if written >= n {
+			t.Fatalf("stop came too late to be mid-stream (%d of %d written)", written, n)
+		}
+		h.open()
+		h.start()
+		h.settle(0)
+		h.waitFor("every lead written", func() bool { return len(h.sim.Leads()) >= n })
+		h.settle(0)
+		if got := h.assertOneLeadPerEmail(); got != n {
+			t.Fatalf("SharpSpring holds %d distinct leads, want %d", got, n)
+		}
+		for i := 0; i < n; i += 97 {
+			l := h.lead(fmt.Sprintf("lead%d@example.com", i))
+			if l["firstName"] != fmt.Sprintf("First%d", i) || l[h.sys["favorite_color"]] != fmt.Sprintf("color-%d", i%7) {
+				t.Errorf("lead %d = %v", i, l)
+			}
+		}
+		if st := h.sim.Stats(); st.ErrorsByCode[301] == 0 {
+			t.Logf("note: no 301 was needed (drops hit only updates); stats %+v", st.ErrorsByCode)
+		}
+	})
 }
 
 func TestLeadUpdatedTwiceEndsWithLastValue(t *testing.T) {
-	h := newHarness(t, harnessOptions{linger: 300 * time.Millisecond})
-	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	base := func(color, city string) map[string]string {
-		return map[string]string{"Email": "pat@example.com", "FirstName": "Pat", "FavoriteColor": color, "City": city}
-	}
-	// All three events are on the bus before the route starts: one batch.
-	h.publish(1, t0, base("red", "Austin"))
-	h.publish(1, t0.Add(time.Minute), base("green", "Austin"))
-	h.publish(1, t0.Add(2*time.Minute), base("blue", "Boston"))
-	// The same in reverse arrival order for another lead: the newest still wins.
-	other := func(color string) map[string]string {
-		return map[string]string{"Email": "sam@example.com", "FavoriteColor": color}
-	}
-	h.publish(2, t0.Add(2*time.Minute), other("newest"))
-	h.publish(2, t0.Add(time.Minute), other("middle"))
-	h.publish(2, t0, other("oldest"))
-	h.start()
-	h.settle(6)
-	if got := h.app.Runners[0].Stats.Batches.Load(); got != 1 {
-		t.Logf("note: the six events took %d batches", got)
-	}
-	if l := h.lead("pat@example.com"); l[h.sys["favorite_color"]] != "blue" || l["city"] != "Boston" {
-		t.Fatalf("pat = %v, want blue/Boston", l)
-	}
-	if l := h.lead("sam@example.com"); l[h.sys["favorite_color"]] != "newest" {
-		t.Fatalf("sam = %v, want newest", l[h.sys["favorite_color"]])
-	}
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, linger: 300 * time.Millisecond})
+		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+		base := func(color, city string) map[string]string {
+			return map[string]string{"Email": "pat@example.com", "FirstName": "Pat", "FavoriteColor": color, "City": city}
+		}
+		// All three events are on the bus before the route starts: one batch.
+		h.publish(1, t0, base("red", "Austin"))
+		h.publish(1, t0.Add(time.Minute), base("green", "Austin"))
+		h.publish(1, t0.Add(2*time.Minute), base("blue", "Boston"))
+		// The same in reverse arrival order for another lead: the newest still wins.
+		other := func(color string) map[string]string {
+			return map[string]string{"Email": "sam@example.com", "FavoriteColor": color}
+		}
+		h.publish(2, t0.Add(2*time.Minute), other("newest"))
+		h.publish(2, t0.Add(time.Minute), other("middle"))
+		h.publish(2, t0, other("oldest"))
+		h.start()
+		h.settle(6)
+		if got := h.app.Runners[0].Stats.Batches.Load(); got != 1 {
+			t.Logf("note: the six events took %d batches", got)
+		}
+		if l := h.lead("pat@example.com"); l[h.sys["favorite_color"]] != "blue" || l["city"] != "Boston" {
+			t.Fatalf("pat = %v, want blue/Boston", l)
+		}
+		if l := h.lead("sam@example.com"); l[h.sys["favorite_color"]] != "newest" {
+			t.Fatalf("sam = %v, want newest", l[h.sys["favorite_color"]])
+		}
 
-	// Out of order across batches: the newer change is written first; the
-	// older one arrives later and must not overwrite it.
-	h.publish(1, t0.Add(10*time.Minute), base("violet", "Chicago"))
-	h.settle(7)
-	h.publish(1, t0.Add(5*time.Minute), base("stale", "Stale City"))
-	h.settle(8)
-	if l := h.lead("pat@example.com"); l[h.sys["favorite_color"]] != "violet" || l["city"] != "Chicago" {
-		t.Fatalf("after a late older event pat = %v, want violet/Chicago", l)
-	}
-	h.assertOneLeadPerEmail()
+		// Out of order across batches: the newer change is written first; the
+		// older one arrives later and must not overwrite it.
+		h.publish(1, t0.Add(10*time.Minute), base("violet", "Chicago"))
+		h.settle(7)
+		h.publish(1, t0.Add(5*time.Minute), base("stale", "Stale City"))
+		h.settle(8)
+		if l := h.lead("pat@example.com"); l[h.sys["favorite_color"]] != "violet" || l["city"] != "Chicago" {
+			t.Fatalf("after a late older event pat = %v, want violet/Chicago", l)
+		}
+		h.assertOneLeadPerEmail()
+	})
 }
 
 func TestPartialUpdateLeavesOtherFieldsAlone(t *testing.T) {
-	h := newHarness(t, harnessOptions{linger: 50 * time.Millisecond})
-	h.start()
-	h.deliver(5, map[string]string{"Email": "kim@example.com", "FirstName": "Kim", "LastName": "Lee",
-		"City": "Austin", "FavoriteColor": "teal", "Budget": "5000"})
-	h.settle(1)
-	h.deliver(5, map[string]string{"Email": "kim@example.com", "City": "Denver"})
-	h.settle(2)
-	l := h.lead("kim@example.com")
-	if l["city"] != "Denver" || l["firstName"] != "Kim" || l["lastName"] != "Lee" || l[h.sys["favorite_color"]] != "teal" || l[h.sys["budget"]] != "5000" {
-		t.Fatalf("after a partial update: %v", l)
-	}
-	// An explicit empty value clears the field.
-	h.deliver(5, map[string]string{"Email": "kim@example.com", "Budget": ""})
-	h.settle(3)
-	if l := h.lead("kim@example.com"); l[h.sys["budget"]] != "" || l[h.sys["favorite_color"]] != "teal" {
-		t.Fatalf("after clearing budget: %v", l)
-	}
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, linger: 50 * time.Millisecond})
+		h.start()
+		h.deliver(5, map[string]string{"Email": "kim@example.com", "FirstName": "Kim", "LastName": "Lee",
+			"City": "Austin", "FavoriteColor": "teal", "Budget": "5000"})
+		h.settle(1)
+		h.deliver(5, map[string]string{"Email": "kim@example.com", "City": "Denver"})
+		h.settle(2)
+		l := h.lead("kim@example.com")
+		if l["city"] != "Denver" || l["firstName"] != "Kim" || l["lastName"] != "Lee" || l[h.sys["favorite_color"]] != "teal" || l[h.sys["budget"]] != "5000" {
+			t.Fatalf("after a partial update: %v", l)
+		}
+		// An explicit empty value clears the field.
+		h.deliver(5, map[string]string{"Email": "kim@example.com", "Budget": ""})
+		h.settle(3)
+		if l := h.lead("kim@example.com"); l[h.sys["budget"]] != "" || l[h.sys["favorite_color"]] != "teal" {
+			t.Fatalf("after clearing budget: %v", l)
+		}
+	})
 }
 
 func Test301BecomesUpdate(t *testing.T) {
-	h := newHarness(t, harnessOptions{linger: 50 * time.Millisecond})
-	// The lead exists in SharpSpring already (entered there, and inactive),
-	// unknown to crmsync: createLeads answers 301.
-	id := h.sim.SeedLead(map[string]string{"emailAddress": "Existing@Example.com", "firstName": "Old"}, sharpspringsim.SeedInactive())
-	h.start()
-	h.deliver(9, map[string]string{"Email": "existing@example.com", "FirstName": "New", "City": "Reno"})
-	h.settle(1)
-	st := h.sim.Stats()
-	if st.ErrorsByCode[301] != 1 || st.ByMethod["updateLeadsV2"] != 1 {
-		t.Fatalf("want one 301 then one update, stats %+v", st)
-	}
-	leads := h.sim.Leads()
-	if len(leads) != 1 || leads[0].ID != id {
-		t.Fatalf("SharpSpring holds %d leads, want the one seeded", len(leads))
-	}
-	if l := h.lead("existing@example.com"); l["firstName"] != "New" || l["city"] != "Reno" {
-		t.Fatalf("lead = %v", l)
-	}
-	// The id was learned: the next change is an update by id, no create.
-	h.deliver(9, map[string]string{"Email": "existing@example.com", "FirstName": "Newer"})
-	h.settle(2)
-	if st := h.sim.Stats(); st.ByMethod["createLeads"] != 1 || st.ByMethod["updateLeadsV2"] != 2 {
-		t.Fatalf("second change: %+v", st.ByMethod)
-	}
-	got, err := h.app.State.VendorKeys(context.Background(), "sharpspring", "lead", checkpoints.KindID,
-		[]string{checkpoints.CanonicalID(checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})})
-	if err != nil || got[checkpoints.CanonicalID(checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})] != fmt.Sprint(id) {
-		t.Fatalf("identity map = %v, %v", got, err)
-	}
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, linger: 50 * time.Millisecond})
+		// The lead exists in SharpSpring already (entered there, and inactive),
+		// unknown to crmsync: createLeads answers 301.
+		id := h.sim.SeedLead(map[string]string{"emailAddress": "Existing@Example.com", "firstName": "Old"}, sharpspringsim.SeedInactive())
+		h.start()
+		h.deliver(9, map[string]string{"Email": "existing@example.com", "FirstName": "New", "City": "Reno"})
+		h.settle(1)
+		st := h.sim.Stats()
+		if st.ErrorsByCode[301] != 1 || st.ByMethod["updateLeadsV2"] != 1 {
+			t.Fatalf("want one 301 then one update, stats %+v", st)
+		}
+		leads := h.sim.Leads()
+		if len(leads) != 1 || leads[0].ID != id {
+			t.Fatalf("SharpSpring holds %d leads, want the one seeded", len(leads))
+		}
+		if l := h.lead("existing@example.com"); l["firstName"] != "New" || l["city"] != "Reno" {
+			t.Fatalf("lead = %v", l)
+		}
+		// The id was learned: the next change is an update by id, no create.
+		h.deliver(9, map[string]string{"Email": "existing@example.com", "FirstName": "Newer"})
+		h.settle(2)
+		if st := h.sim.Stats(); st.ByMethod["createLeads"] != 1 || st.ByMethod["updateLeadsV2"] != 2 {
+			t.Fatalf("second change: %+v", st.ByMethod)
+		}
+		got, err := h.app.State.VendorKeys(context.Background(), "sharpspring", "lead", checkpoints.KindID,
+			[]string{checkpoints.CanonicalID(checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})})
+		if err != nil || got[checkpoints.CanonicalID(checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})] != fmt.Sprint(id) {
+			t.Fatalf("identity map = %v, %v", got, err)
+		}
+	})
 }
 
 func TestRateLimitAnswersAreRetriedAndNoSecondCarriesMoreThanTen(t *testing.T) {
@@ -222,7 +230,7 @@ func TestOneBadObjectDeadLettersAlone(t *testing.T) {
 	if d.Code != "205" || d.Route != "le-ss" || d.Attempts != 1 || !strings.Contains(d.Message, "205") || !strings.Contains(string(d.Payload), "Lead4@Example.com") {
 		t.Fatalf("dead letter = %+v", d)
 	}
-	if b, _ := h.app.Bus.Backlog(context.Background(), "le-ss"); b != 0 {
+	if b, _, _ := h.app.Backlog(context.Background(), "le-ss"); b != 0 {
 		t.Fatalf("the dead-lettered event was not acknowledged: backlog %d", b)
 	}
 
@@ -256,32 +264,34 @@ func TestOneBadObjectDeadLettersAlone(t *testing.T) {
 }
 
 func TestRetriedDeliveryCreatesNoDuplicate(t *testing.T) {
-	h := newHarness(t, harnessOptions{linger: 50 * time.Millisecond})
-	h.start()
-	s, err := leadexecsim.NewSender(leadexecsim.Delivery{URL: "http://" + h.app.Addr() + "/webhooks/leadexec",
-		Format: leadexecsim.FormatJSON, BasicUser: hookUser, BasicPassword: hookPass, ResponseSearch: `"status":"success"`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leads := leadexecsim.GenerateLeads(20, 5, []string{"FavoriteColor"})
-	for _, l := range leads[:5] {
-		s.Duplicate(l.UID, 3)
-	}
-	for _, r := range s.DeliverAll(context.Background(), leads, 4) {
-		if !r.Delivered {
-			t.Fatalf("lead %d not delivered: %v", r.LeadUID, r.Err)
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, linger: 50 * time.Millisecond})
+		h.start()
+		s, err := leadexecsim.NewSender(leadexecsim.Delivery{URL: "http://" + h.app.Addr() + "/webhooks/leadexec",
+			Format: leadexecsim.FormatJSON, BasicUser: hookUser, BasicPassword: hookPass, ResponseSearch: `"status":"success"`})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	h.settle(20)
-	if got := h.app.Receiver.Stats.Duplicates.Load(); got != 15 {
-		t.Fatalf("duplicates counted = %d, want 15", got)
-	}
-	if n := h.assertOneLeadPerEmail(); n != 20 {
-		t.Fatalf("%d leads, want 20", n)
-	}
-	if got := h.app.Runners[0].Stats.Events.Load(); got != 20 {
-		t.Fatalf("events = %d, want 20", got)
-	}
+		leads := leadexecsim.GenerateLeads(20, 5, []string{"FavoriteColor"})
+		for _, l := range leads[:5] {
+			s.Duplicate(l.UID, 3)
+		}
+		for _, r := range s.DeliverAll(context.Background(), leads, 4) {
+			if !r.Delivered {
+				t.Fatalf("lead %d not delivered: %v", r.LeadUID, r.Err)
+			}
+		}
+		h.settle(20)
+		if got := h.app.Receiver.Stats.Duplicates.Load(); got != 15 {
+			t.Fatalf("duplicates counted = %d, want 15", got)
+		}
+		if n := h.assertOneLeadPerEmail(); n != 20 {
+			t.Fatalf("%d leads, want 20", n)
+		}
+		if got := h.app.Runners[0].Stats.Events.Load(); got != 20 {
+			t.Fatalf("events = %d, want 20", got)
+		}
+	})
 }
 
 func TestStartupRefusesUnknownSystemName(t *testing.T) {

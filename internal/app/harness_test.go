@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/kafkabus"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -63,6 +64,7 @@ type harnessOptions struct {
 	batchSize int
 	linger    time.Duration
 	rate      float64
+	bus       string // "nats" (default) or "kafka" (an in-process kfake cluster)
 }
 
 // newHarness starts the SharpSpring simulator over real HTTP and prepares a
@@ -95,6 +97,14 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		Catalog:  catalog,
 		Routes: []config.RouteConfig{{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead",
 			BatchSize: o.batchSize, Linger: config.Duration(o.linger)}},
+	}
+	if o.bus == "kafka" {
+		brokers, stop, err := kafkabus.StartFake()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		h.cfg.Bus = config.BusConfig{Kind: "kafka", Kafka: config.KafkaConfig{Brokers: brokers}}
 	}
 	h.cfg.ApplyDefaults()
 	if err := h.cfg.Validate(); err != nil {
@@ -172,8 +182,8 @@ func (h *harness) settle(n int64) {
 	h.t.Helper()
 	ru := h.app.Runners[0]
 	h.waitFor(fmt.Sprintf("%d events settled", n), func() bool {
-		b, err := h.app.Bus.Backlog(context.Background(), ru.Name())
-		return err == nil && b == 0 && ru.Stats.Events.Load() >= n
+		b, _, err := h.app.Backlog(context.Background(), ru.Name())
+		return err == nil && b == 0 && ru.Stats.Settled.Load() >= n
 	})
 }
 
@@ -254,3 +264,10 @@ func nil2() *slog.Logger { return slog.New(slog.NewTextHandler(discard{}, nil)) 
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// buses runs a test on each bus implementation.
+func buses(t *testing.T, test func(t *testing.T, bus string)) {
+	for _, bus := range []string{"nats", "kafka"} {
+		t.Run(bus, func(t *testing.T) { test(t, bus) })
+	}
+}

@@ -20,7 +20,7 @@ func (a *App) handler() http.Handler {
 			return
 		default:
 		}
-		if err := a.Bus.Ready(); err != nil {
+		if err := a.readyBus(r.Context()); err != nil {
 			http.Error(w, "bus: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

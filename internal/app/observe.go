@@ -78,9 +78,11 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		rs := RouteStatus{Name: ru.Name(), Events: ru.Stats.Events.Load(), Upserts: ru.Stats.Upserts.Load(),
 			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load()}
 		rs.Position, _ = a.State.RoutePosition(ctx, ru.Name())
-		if a.Bus != nil {
-			rs.Backlog, _ = a.Bus.Backlog(ctx, ru.Name())
-			lag, _ := a.Bus.Lag(ctx, ru.Name())
+		if b, ok := a.Bus.(backlogger); ok {
+			rs.Backlog, _ = b.Backlog(ctx, ru.Name())
+		}
+		if l, ok := a.Bus.(lagger); ok {
+			lag, _ := l.Lag(ctx, ru.Name())
 			rs.LagSeconds = lag.Seconds()
 		}
 		n, err := a.State.CountDeadLetters(ctx, ru.Name())

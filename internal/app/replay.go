@@ -3,13 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
 // ReplayOptions select what a replay re-runs.
@@ -31,20 +28,10 @@ type ReplaySummary struct {
 	Diffs                                   []pipeline.Diff
 }
 
-// OpenBus joins the instance's bus: the configured cluster, the embedded
-// server of a running instance on the same data dir, or a new embedded
-// server when none runs. For commands beside `run`.
-func OpenBus(ctx context.Context, cfg *config.Config) (*natsbus.Bus, error) {
-	return natsbus.Open(ctx, natsbus.Config{
-		URL: cfg.Bus.NATS.URL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"),
-		Stream: cfg.Bus.NATS.Stream, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(),
-	})
-}
-
 // Replay re-runs a route's map and sink over a stretch of the stream, up to
 // the stream's end when the replay started. Only fields that differ from
 // what the target holds now are written; DryRun writes nothing.
-func (a *App) Replay(ctx context.Context, bus *natsbus.Bus, o ReplayOptions) (ReplaySummary, error) {
+func (a *App) Replay(ctx context.Context, bus Bus, o ReplayOptions) (ReplaySummary, error) {
 	var sum ReplaySummary
 	ru, ok := a.Route(o.Route)
 	if !ok {
@@ -52,10 +39,15 @@ func (a *App) Replay(ctx context.Context, bus *natsbus.Bus, o ReplayOptions) (Re
 	}
 	vendor, entity, _ := strings.Cut(ru.From(), ".")
 	filter := pipeline.Subject(entity, vendor)
-	last, err := bus.LastSeq(ctx)
-	if err != nil {
-		return sum, err
+	// Without a known end (Kafka), the replay reads until the stream is idle.
+	last := ^uint64(0)
+	if ls, ok := bus.(lastSeqer); ok {
+		var err error
+		if last, err = ls.LastSeq(ctx); err != nil {
+			return sum, err
+		}
 	}
+	var err error
 	var cons pipeline.Consumer
 	switch {
 	case o.Checkpoint != "":
@@ -128,8 +120,12 @@ func (a *App) Replay(ctx context.Context, bus *natsbus.Bus, o ReplayOptions) (Re
 }
 
 // SaveCheckpoint names the stream's current end, to replay from later.
-func (a *App) SaveCheckpoint(ctx context.Context, bus *natsbus.Bus, name string) (uint64, error) {
-	seq, err := bus.LastSeq(ctx)
+func (a *App) SaveCheckpoint(ctx context.Context, bus Bus, name string) (uint64, error) {
+	ls, ok := bus.(lastSeqer)
+	if !ok {
+		return 0, fmt.Errorf("checkpoint: this bus has no single stream position; replay --since a time instead")
+	}
+	seq, err := ls.LastSeq(ctx)
 	if err != nil {
 		return 0, err
 	}

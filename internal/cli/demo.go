@@ -20,12 +20,13 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/kafkabus"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
-const demoSynopsis = `demo [--leads N] [--seed N] [--no-rate-limit] [--keep] [-v]
+const demoSynopsis = `demo [--leads N] [--seed N] [--bus nats|kafka] [--no-rate-limit] [--keep] [-v]
 
 Runs crmsync on embedded defaults: an embedded NATS JetStream server, a
 temporary SQLite state file, and simulators of SharpSpring and of LeadExec's
@@ -47,6 +48,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keep := fs.Bool("keep", false, "keep the temporary data directory and print its path")
 	verbose := fs.Bool("v", false, "log the pipeline's info messages to stderr")
 	timeout := fs.Duration("timeout", 15*time.Minute, "give up after this long")
+	bus := fs.String("bus", "nats", "event bus: nats (embedded JetStream) or kafka (an in-process Kafka cluster)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -61,7 +63,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, level, "text")
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	res, err := demo(ctx, demoOptions{leads: *leads, seed: *seed, noLimit: *noLimit, keep: *keep, progress: stderr}, log)
+	if *bus != "nats" && *bus != "kafka" {
+		fmt.Fprintln(stderr, "demo: --bus must be nats or kafka")
+		return 2
+	}
+	res, err := demo(ctx, demoOptions{leads: *leads, seed: *seed, noLimit: *noLimit, keep: *keep, bus: *bus, progress: stderr}, log)
 	if err != nil {
 		fmt.Fprintf(stdout, "demo: FAILED error=%q elapsed=%s\n", err.Error(), res.elapsed.Round(time.Millisecond))
 		return 1
@@ -83,6 +89,7 @@ type demoOptions struct {
 	seed     int64
 	noLimit  bool
 	keep     bool
+	bus      string
 	progress io.Writer
 }
 
@@ -149,6 +156,15 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 		Catalog:  catalog,
 		Routes: []config.RouteConfig{{Name: "leadexec-to-sharpspring", From: "leadexec.lead", To: "sharpspring.lead",
 			Linger: config.Duration(200 * time.Millisecond)}},
+	}
+	if o.bus == "kafka" {
+		brokers, stopKafka, err := kafkabus.StartFake()
+		if err != nil {
+			return res, fmt.Errorf("in-process kafka: %w", err)
+		}
+		defer stopKafka()
+		cfg.Bus = config.BusConfig{Kind: "kafka", Kafka: config.KafkaConfig{Brokers: brokers}}
+		say("bus: in-process Kafka cluster at %s", strings.Join(brokers, ","))
 	}
 	cfg.ApplyDefaults()
 	cfg.SharpSpring.Unlimited = o.noLimit
@@ -250,8 +266,8 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 	say("waiting for SharpSpring to hold every lead")
 	ru := a.Runners[0]
 	for {
-		backlog, berr := a.Bus.Backlog(ctx, ru.Name())
-		if berr == nil && backlog == 0 && ru.Stats.Events.Load() >= wantEvents {
+		backlog, _, berr := a.Backlog(ctx, ru.Name())
+		if berr == nil && backlog == 0 && ru.Stats.Settled.Load() >= wantEvents {
 			break
 		}
 		if !sleepCtx(ctx, 100*time.Millisecond) {

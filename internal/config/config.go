@@ -50,8 +50,16 @@ type HTTPConfig struct {
 
 // BusConfig chooses and configures the event bus.
 type BusConfig struct {
-	Kind string     `yaml:"kind"` // "nats" (default)
-	NATS NATSConfig `yaml:"nats"`
+	Kind  string      `yaml:"kind"` // "nats" (default) or "kafka"
+	NATS  NATSConfig  `yaml:"nats"`
+	Kafka KafkaConfig `yaml:"kafka"`
+}
+
+// KafkaConfig configures Kafka as the bus.
+type KafkaConfig struct {
+	Brokers    []string `yaml:"brokers"`    // host:port of the bootstrap brokers; required with kind kafka
+	Partitions int      `yaml:"partitions"` // partitions of topics crmsync creates; default 1
+	Replicas   int      `yaml:"replicas"`   // replication factor of those topics; default 1 (use 3 in production)
 }
 
 // NATSConfig configures NATS JetStream.

@@ -156,8 +156,14 @@ func (c *Config) Validate() error {
 	default:
 		add("log.format", "%q is not text or json", c.Log.Format)
 	}
-	if c.Bus.Kind != "nats" {
-		add("bus.kind", "%q is not supported (nats)", c.Bus.Kind)
+	switch c.Bus.Kind {
+	case "nats":
+	case "kafka":
+		if len(c.Bus.Kafka.Brokers) == 0 {
+			add("bus.kafka.brokers", "at least one broker (host:port) is required with bus.kind kafka")
+		}
+	default:
+		add("bus.kind", "%q is not nats or kafka", c.Bus.Kind)
 	}
 	if c.Bus.NATS.URL != "" {
 		if u, err := url.Parse(c.Bus.NATS.URL); err != nil || u.Host == "" {

@@ -42,8 +42,8 @@ type Config struct {
 
 // Client calls one SharpSpring account. It is safe for concurrent use.
 type Client struct {
-	url  string // endpoint with credentials; never logged
-	http *http.Client
+	url   string // endpoint with credentials; never logged
+	http  *http.Client
 	gate  Gate
 	seq   atomic.Uint64
 	stats callStats

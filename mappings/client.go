@@ -1,0 +1,120 @@
+package mappings
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// Canonical client field names. A client is a business customer account:
+// a SharpSpring agency sub-account, a LeadExec client (buyer). Company,
+// Phone, Email (the contact's), Street, City, State, Zip, Country and
+// Website are shared with leads.
+const (
+	// ClientStatus is "active" or "inactive" (ClientActive,
+	// ClientInactive): whether the client may be sent to / may send.
+	ClientStatus = "status"
+	// EmailSendLimit is the client's email send limit, a whole number ≥ 0.
+	EmailSendLimit = "email_send_limit"
+	// Locale is a language_COUNTRY code such as en_US.
+	Locale = "locale"
+	// Currency is an ISO 4217 code such as USD.
+	Currency = "currency"
+	// TimeZone is an IANA zone name such as America/New_York.
+	TimeZone = "time_zone"
+	// SalesStartHour and SalesEndHour bound the sales day, 0–24.
+	SalesStartHour = "sales_start_hour"
+	SalesEndHour   = "sales_end_hour"
+	// UserEmail, UserDisplayName and UserPassword describe a login to
+	// create with the client (SharpSpring createClient). The password is a
+	// secret: it travels only if a source provides it and is never logged.
+	UserEmail       = "user_email"
+	UserDisplayName = "user_display_name"
+	UserPassword    = "user_password"
+)
+
+// Client statuses.
+const (
+	ClientActive   = "active"
+	ClientInactive = "inactive"
+)
+
+// Client is a canonical client change: canonical field name → value. An
+// absent field is unchanged; an empty value clears it.
+type Client map[string]string
+
+// ClientFields lists every canonical client field.
+var ClientFields = []string{
+	Company, Phone, Email, Street, City, State, Zip, Country, Website,
+	ClientStatus, EmailSendLimit, Locale, Currency, TimeZone, SalesStartHour, SalesEndHour,
+	UserEmail, UserDisplayName, UserPassword,
+}
+
+// Validate checks the values whose form the canonical model fixes: status
+// and the send limit. Vendor rules (required fields, code lists) are the
+// vendor codec's and sink's business.
+func (c Client) Validate() error {
+	if s, ok := c[ClientStatus]; ok && s != ClientActive && s != ClientInactive {
+		return fmt.Errorf("%w: client status %q is neither %q nor %q", ErrInvalid, s, ClientActive, ClientInactive)
+	}
+	if s, ok := c[EmailSendLimit]; ok && s != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err != nil || n < 0 {
+			return fmt.Errorf("%w: email send limit %q is not a whole number ≥ 0", ErrInvalid, s)
+		}
+	}
+	return nil
+}
+
+// ClientCodec translates one vendor's client fields to and from the
+// canonical client, like LeadCodec for leads. Implementations are pure.
+type ClientCodec interface {
+	Vendor() string
+	// Decode turns the vendor's fields, as carried by an event, into a
+	// canonical client; an error wrapping ErrInvalid can never be mapped.
+	Decode(fields map[string]string) (Client, error)
+	// Encode turns a canonical client into the vendor's fields.
+	Encode(c Client) map[string]string
+	// Keys are identity keys derivable from canonical values.
+	Keys(c Client) []checkpoints.Key
+	// NaturalKeys are vendor fields that find a client whose id is unknown.
+	NaturalKeys(c Client) map[string]string
+}
+
+// ClientRoute maps client events of one vendor to another's fields through
+// the canonical client. It implements pipeline.Mapper. A delete event (the
+// client is gone from the source) maps to status "inactive": targets
+// disable the client rather than lose it.
+type ClientRoute struct {
+	From, To ClientCodec
+}
+
+// Map implements pipeline.Mapper.
+func (m ClientRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
+	from, to := m.From.Vendor(), m.To.Vendor()
+	if ev.Vendor != from || ev.Entity != "client" {
+		return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s→%s clients: unexpected %s event", from, to, ev.Source()))
+	}
+	var c Client
+	if ev.Op == pipeline.OpDelete {
+		c = Client{ClientStatus: ClientInactive}
+	} else {
+		var err error
+		if c, err = m.From.Decode(ev.Fields); err == nil {
+			err = c.Validate()
+		}
+		if err != nil {
+			return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s client %s: %w", from, ev.ExternalID, err))
+		}
+	}
+	keys := []checkpoints.Key{{Vendor: from, Entity: "client", Kind: checkpoints.KindID, Value: ev.ExternalID}}
+	keys = append(keys, m.From.Keys(c)...)
+	keys = append(keys, m.To.Keys(c)...)
+	mp := pipeline.Mapped{Keys: keys, Fields: m.To.Encode(c), NaturalKeys: m.To.NaturalKeys(c)}
+	if ev.Op != pipeline.OpDelete {
+		mp.SourceFields = m.From.Encode(c)
+	}
+	return mp, nil
+}

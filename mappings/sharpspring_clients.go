@@ -1,0 +1,120 @@
+package mappings
+
+import (
+	"fmt"
+	"html"
+	"strings"
+
+	"github.com/crmsync/crmsync/checkpoints"
+)
+
+// SharpSpring agency client pseudo-fields: they are not parameters of
+// createClient/updateClient but drive their own methods.
+const (
+	// SharpSpringClientSendLimit is sent with updateAccountSendLimit.
+	SharpSpringClientSendLimit = "emailLimit"
+	// SharpSpringClientSending is "enabled" or "disabled": enable- or
+	// disableAccountSending.
+	SharpSpringClientSending = "accountSending"
+)
+
+// SharpSpringClientStandard maps canonical client names to SharpSpring
+// agency client parameters (createClient, updateClient, getClients) and
+// pseudo-fields.
+var SharpSpringClientStandard = map[string]string{
+	Company:         "companyName",
+	Phone:           "salesPhone",
+	Street:          "streetAddress",
+	Zip:             "zipCode",
+	Country:         "country",
+	State:           "state",
+	City:            "city",
+	Currency:        "defaultCurrency",
+	Locale:          "locale",
+	TimeZone:        "salesOfficialTimeZone",
+	SalesStartHour:  "salesStartHour",
+	SalesEndHour:    "salesEndHour",
+	UserEmail:       "userEmail",
+	UserDisplayName: "userDisplayName",
+	UserPassword:    "userPassword",
+	EmailSendLimit:  SharpSpringClientSendLimit,
+	ClientStatus:    SharpSpringClientSending,
+}
+
+// SharpSpringClients is the ClientCodec of SharpSpring agency clients.
+// Status maps to account sending (active ⇔ "enabled"). getClients only
+// returns id, companyName, streetAddress, zipCode, country, state and city,
+// so a SharpSpring source carries those alone.
+type SharpSpringClients struct{}
+
+// Vendor implements ClientCodec.
+func (SharpSpringClients) Vendor() string { return "sharpspring" }
+
+// Decode implements ClientCodec; values are HTML-unescaped.
+func (SharpSpringClients) Decode(fields map[string]string) (Client, error) {
+	rev := make(map[string]string, len(SharpSpringClientStandard))
+	for c, f := range SharpSpringClientStandard {
+		rev[f] = c
+	}
+	c := Client{}
+	for f, v := range fields {
+		name, ok := rev[f]
+		if !ok {
+			continue
+		}
+		v = html.UnescapeString(v)
+		if name == ClientStatus {
+			switch v {
+			case "enabled":
+				v = ClientActive
+			case "disabled":
+				v = ClientInactive
+			default:
+				return nil, fmt.Errorf("%w: %s %q is neither enabled nor disabled", ErrInvalid, f, v)
+			}
+		}
+		c[name] = v
+	}
+	return c, nil
+}
+
+// Encode implements ClientCodec. A two-letter country is upper-cased (the
+// API wants ISO 3166-1 alpha-2).
+func (SharpSpringClients) Encode(c Client) map[string]string {
+	out := make(map[string]string, len(c))
+	for name, v := range c {
+		f, ok := SharpSpringClientStandard[name]
+		if !ok {
+			continue
+		}
+		switch name {
+		case ClientStatus:
+			switch v {
+			case ClientActive:
+				v = "enabled"
+			case ClientInactive:
+				v = "disabled"
+			}
+		case Country:
+			if t := strings.TrimSpace(v); len(t) == 2 {
+				v = strings.ToUpper(t)
+			}
+		}
+		out[f] = v
+	}
+	return out
+}
+
+// Keys implements ClientCodec: SharpSpring ids are assigned by SharpSpring
+// and clients have no other unique key.
+func (SharpSpringClients) Keys(Client) []checkpoints.Key { return nil }
+
+// NaturalKeys implements ClientCodec: companyName, which the client sink
+// uses to find a client it may have created before a crash (assumption:
+// one agency does not manage two clients of the same name).
+func (SharpSpringClients) NaturalKeys(c Client) map[string]string {
+	if n := strings.TrimSpace(c[Company]); n != "" {
+		return map[string]string{"companyName": n}
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package sharpspring
+
+import (
+	"context"
+	"html"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+)
+
+// ClientAPI is what the client sink needs from the SharpSpring client
+// (*sharpspring.Client implements it).
+type ClientAPI interface {
+	GetClients(ctx context.Context) ([]sharpspring.AgencyClient, error)
+	CreateClient(ctx context.Context, params map[string]any) (sharpspring.CreatedClient, error)
+	UpdateClient(ctx context.Context, id int64, params map[string]any) error
+	UpdateAccountSendLimit(ctx context.Context, clientID, emailLimit int64) error
+	EnableAccountSending(ctx context.Context, clientID int64) error
+	DisableAccountSending(ctx context.Context, clientID int64) error
+}
+
+// ClientSinkConfig configures a ClientSink. The zero value is usable.
+type ClientSinkConfig struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// ClientSink is a pipeline.Sink for SharpSpring agency clients. Records
+// carry SharpSpring client parameters plus the pseudo-fields
+// mappings.SharpSpringClientSendLimit ("emailLimit") and
+// mappings.SharpSpringClientSending ("accountSending": enabled|disabled),
+// as mappings.SharpSpringClients encodes them.
+//
+// Per record, in order: createClient when the record has no target id
+// (after looking for a client of the same companyName, so a create whose
+// answer was lost is not repeated), else updateClient with the changed
+// parameters; then updateAccountSendLimit, then enable/disableAccountSending.
+// Fields are checked first as SharpSpring would (sharpspring.ValidateClient)
+// and refused with SharpSpring's own code. Errors 205/206/215/216/218/221/
+// 223/304–307 are permanent and dead-letter with the vendor's message;
+// rate limits, quota and transport failures are handed back for the
+// pipeline to retry. Every call carries one client, so a batch costs at
+// least one request per record. Safe for concurrent use.
+type ClientSink struct {
+	api ClientAPI
+	log *slog.Logger
+}
+
+// NewClientSink returns a sink writing through api.
+func NewClientSink(cfg ClientSinkConfig, api ClientAPI) *ClientSink {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &ClientSink{api: api, log: log}
+}
+
+// Write implements pipeline.Sink: one outcome per record, in order.
+func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	out := make([]pipeline.Outcome, len(recs))
+	var existing map[string][]int64 // lower-cased companyName → ids; read once per Write
+	for i, r := range recs {
+		id, err := s.write(ctx, r, func() (map[string][]int64, error) {
+			if existing != nil {
+				return existing, nil
+			}
+			list, err := s.api.GetClients(ctx)
+			if err != nil {
+				return nil, err
+			}
+			existing = map[string][]int64{}
+			for _, c := range list {
+				k := nameKey(c["companyName"])
+				existing[k] = append(existing[k], c.ID())
+			}
+			return existing, nil
+		})
+		if err != nil {
+			out[i] = pipeline.Outcome{Err: classify(err)}
+			continue
+		}
+		out[i] = pipeline.Outcome{}
+		if id > 0 {
+			out[i].TargetID = strconv.FormatInt(id, 10)
+		}
+		if existing != nil && id > 0 && r.TargetID == "" {
+			k := nameKey(r.NaturalKeys["companyName"])
+			existing[k] = appendOnce(existing[k], id)
+		}
+	}
+	return out
+}
+
+func nameKey(s string) string { return strings.ToLower(strings.TrimSpace(html.UnescapeString(s))) }
+
+func appendOnce(ids []int64, id int64) []int64 {
+	for _, x := range ids {
+		if x == id {
+			return ids
+		}
+	}
+	return append(ids, id)
+}
+
+// write applies one record and returns the client id (0 when there is no
+// client to write to).
+func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing func() (map[string][]int64, error)) (int64, error) {
+	params := map[string]string{}
+	var limit, sending *string
+	for k, v := range r.Fields {
+		switch k {
+		case mappings.SharpSpringClientSendLimit:
+			limit = &v
+		case mappings.SharpSpringClientSending:
+			sending = &v
+		default:
+			params[k] = v
+		}
+	}
+	id, _ := strconv.ParseInt(r.TargetID, 10, 64)
+	if id <= 0 {
+		if len(params) == 0 && limit == nil && sending != nil && *sending == "disabled" {
+			// A client removed from its source that was never written here:
+			// there is nothing to disable.
+			return 0, nil
+		}
+		if name := r.NaturalKeys["companyName"]; name != "" {
+			m, err := existing()
+			if err != nil {
+				return 0, err
+			}
+			if ids := m[nameKey(name)]; len(ids) == 1 {
+				id = ids[0] // created before, its answer lost: update it instead
+			}
+		}
+	}
+	if id <= 0 {
+		create := make(map[string]string, len(params)+1)
+		for k, v := range r.NaturalKeys {
+			create[k] = v
+		}
+		for k, v := range params {
+			create[k] = v
+		}
+		if e := sharpspring.ValidateClient(create, true); e != nil {
+			return 0, e
+		}
+		c, err := s.api.CreateClient(ctx, sharpspring.ClientObject(create))
+		if err != nil {
+			return 0, err
+		}
+		id = c.ID
+	} else {
+		if _, ok := params["companyName"]; ok {
+			// updateClient has no companyName parameter: a rename cannot be
+			// written. It must not block the other fields.
+			s.log.Warn("sharpspring client: companyName cannot be changed through the API; rename not applied", "client", id, "record", r.Key)
+			delete(params, "companyName")
+		}
+		for _, k := range []string{"userEmail", "userPassword", "userDisplayName"} {
+			delete(params, k) // users are created with the client only
+		}
+		if len(params) > 0 {
+			if e := sharpspring.ValidateClient(params, false); e != nil {
+				return id, e
+			}
+			if err := s.api.UpdateClient(ctx, id, sharpspring.ClientObject(params)); err != nil {
+				return id, err
+			}
+		}
+	}
+	// A cleared send limit ("") is not written: the API cannot remove one.
+	if limit != nil && strings.TrimSpace(*limit) != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(*limit), 10, 64)
+		if err != nil || n < 0 {
+			return id, &sharpspring.Error{Method: "updateAccountSendLimit", Code: 205, Message: "Invalid parameters: emailLimit " + strconv.Quote(*limit) + " is not a whole number ≥ 0 (checked by crmsync before sending)"}
+		}
+		if err := s.api.UpdateAccountSendLimit(ctx, id, n); err != nil {
+			return id, err
+		}
+	}
+	if sending != nil {
+		var err error
+		switch *sending {
+		case "enabled":
+			err = s.api.EnableAccountSending(ctx, id)
+		case "disabled":
+			err = s.api.DisableAccountSending(ctx, id)
+		case "":
+		default:
+			err = &sharpspring.Error{Method: "enableAccountSending", Code: 205, Message: "Invalid parameters: accountSending " + strconv.Quote(*sending) + " is neither enabled nor disabled (checked by crmsync before sending)"}
+		}
+		if err != nil {
+			return id, err
+		}
+	}
+	return id, nil
+}

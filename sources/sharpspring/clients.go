@@ -1,0 +1,221 @@
+package sharpspring
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+)
+
+// Defaults of ClientPollerConfig.
+const (
+	DefaultClientSource   = "sharpspring.client"
+	DefaultClientInterval = 5 * time.Minute
+)
+
+// ClientAPI is what the client poller needs from the SharpSpring client
+// (*sharpspring.Client implements it).
+type ClientAPI interface {
+	GetClients(ctx context.Context) ([]sharpspring.AgencyClient, error)
+}
+
+// ClientPollerConfig configures a ClientPoller. Zero values are the
+// defaults.
+type ClientPollerConfig struct {
+	// Name is the source's name and cursor key; default
+	// "sharpspring.client".
+	Name string
+	// Interval between snapshots; default 5m. Each costs one request.
+	Interval time.Duration
+	// Now is the clock (event ChangedAt: clients carry no timestamps);
+	// default time.Now.
+	Now func() time.Time
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// ClientPoller is a pipeline.Source for SharpSpring agency clients. Each
+// poll reads getClients (every active client, one request) and diffs it
+// against the last snapshot, kept as one content hash per client in the
+// source cursor:
+//
+//   - a new or changed client is an upsert carrying all its fields
+//     (HTML-unescaped), Version "<n>:<hash>" where n counts the client's
+//     changes, so a change back to an earlier state is a new event;
+//   - a client no longer listed (removed, or no longer active) is Op
+//     "delete" with Version "<n>:removed".
+//
+// The first poll publishes every client. The cursor is saved after every
+// event was published; a poll cut short publishes the same event ids
+// again. Poll is serialised; a ClientPoller is safe for concurrent use.
+type ClientPoller struct {
+	cfg   ClientPollerConfig
+	api   ClientAPI
+	pub   pipeline.Publisher
+	store *checkpoints.Store
+	log   *slog.Logger
+	mu    sync.Mutex
+}
+
+// NewClientPoller returns a client poller.
+func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publisher, store *checkpoints.Store) (*ClientPoller, error) {
+	if api == nil || pub == nil || store == nil {
+		return nil, errors.New("sharpspring client poller: api, publisher and store are required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = DefaultClientSource
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultClientInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name)}, nil
+}
+
+// Name implements pipeline.Source.
+func (p *ClientPoller) Name() string { return p.cfg.Name }
+
+// Run polls every Interval until ctx ends, then returns nil. Failures are
+// logged and retried at the next tick (a spent daily quota waits for its
+// reset).
+func (p *ClientPoller) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		wait := p.cfg.Interval
+		if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
+			if q, ok := pipeline.IsQuota(err); ok {
+				wait = max(time.Until(q.ResetAt), wait)
+			}
+			p.log.Warn("sharpspring client poll failed; retrying", "in", wait, "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// clientCursor is the persisted snapshot: per client id its change count
+// and content hash ("" once removed, kept so a client that comes back
+// continues its count).
+type clientCursor struct {
+	V       int                     `json:"v"`
+	Clients map[string]clientDigest `json:"clients"`
+}
+
+type clientDigest struct {
+	N    int    `json:"n"`
+	Hash string `json:"h,omitempty"`
+}
+
+// ClientPollResult counts one poll's events.
+type ClientPollResult struct{ Listed, Created, Changed, Removed int }
+
+// Poll takes one snapshot and publishes the differences.
+func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var res ClientPollResult
+	cur := clientCursor{V: 1, Clients: map[string]clientDigest{}}
+	s, _, err := p.store.Cursor(ctx, p.cfg.Name)
+	switch {
+	case errors.Is(err, checkpoints.ErrNotFound):
+	case err != nil:
+		return res, fmt.Errorf("%s: read cursor: %w", p.cfg.Name, err)
+	default:
+		if err := json.Unmarshal([]byte(s), &cur); err != nil || cur.V != 1 {
+			return res, fmt.Errorf("%s: cursor is not a client snapshot (v%d): %v", p.cfg.Name, cur.V, err)
+		}
+		if cur.Clients == nil {
+			cur.Clients = map[string]clientDigest{}
+		}
+	}
+	list, err := p.api.GetClients(ctx)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", p.cfg.Name, err)
+	}
+	res.Listed = len(list)
+	now := p.cfg.Now().UTC()
+	next := make(map[string]clientDigest, len(cur.Clients)+len(list))
+	for k, d := range cur.Clients {
+		next[k] = d
+	}
+	var evs []pipeline.Event
+	listed := map[string]bool{}
+	for _, c := range list {
+		id := strconv.FormatInt(c.ID(), 10)
+		if c.ID() <= 0 || listed[id] {
+			continue
+		}
+		listed[id] = true
+		fields := make(map[string]string, len(c))
+		for k, v := range c {
+			if k != "id" {
+				fields[k] = html.UnescapeString(v)
+			}
+		}
+		h := pipeline.FieldsHash(fields)
+		old := cur.Clients[id]
+		if old.Hash == h {
+			continue
+		}
+		if old.Hash == "" {
+			res.Created++
+		} else {
+			res.Changed++
+		}
+		d := clientDigest{N: old.N + 1, Hash: h}
+		next[id] = d
+		evs = append(evs, pipeline.Event{
+			Vendor: "sharpspring", Entity: "client", ExternalID: id, Op: pipeline.OpUpsert,
+			Version: strconv.Itoa(d.N) + ":" + h, Fields: fields, ChangedAt: now,
+		})
+	}
+	for id, old := range cur.Clients {
+		if listed[id] || old.Hash == "" {
+			continue
+		}
+		res.Removed++
+		d := clientDigest{N: old.N + 1}
+		next[id] = d
+		evs = append(evs, pipeline.Event{
+			Vendor: "sharpspring", Entity: "client", ExternalID: id, Op: pipeline.OpDelete,
+			Version: strconv.Itoa(d.N) + ":removed", Fields: map[string]string{}, ChangedAt: now,
+		})
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].ExternalID < evs[j].ExternalID })
+	for i := range evs {
+		if err := evs[i].Seal(); err != nil {
+			return res, err
+		}
+		if err := p.pub.Publish(ctx, evs[i]); err != nil {
+			return res, fmt.Errorf("%s: publish client %s: %w", p.cfg.Name, evs[i].ExternalID, err)
+		}
+	}
+	cur.Clients = next
+	b, err := json.Marshal(cur)
+	if err != nil {
+		return res, err
+	}
+	if err := p.store.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, p.cfg.Name, string(b)) }); err != nil {
+		return res, fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
+	}
+	return res, nil
+}

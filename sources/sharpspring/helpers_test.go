@@ -1,0 +1,178 @@
+package sharpspring
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+)
+
+// clock is a settable clock shared by the simulator and the poller.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// t0 is 2026-03-10 12:00:00.4 UTC.
+var t0 = time.Date(2026, 3, 10, 12, 0, 0, 400_000_000, time.UTC)
+
+type env struct {
+	t     *testing.T
+	clock *clock
+	sim   *sharpspringsim.Server
+	srv   *httptest.Server
+	bus   *natsbus.Bus
+	store *checkpoints.Store
+}
+
+// newEnv starts a simulator (per-second limit off: the clock is frozen), an
+// embedded bus and a state file.
+func newEnv(t *testing.T, opts sharpspringsim.Options) *env {
+	t.Helper()
+	ck := &clock{t: t0}
+	opts.Now = ck.Now
+	if opts.RateLimitPerSecond == 0 {
+		opts.RateLimitPerSecond = -1
+	}
+	sim := sharpspringsim.New(opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close)
+	ctx := context.Background()
+	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	store, err := checkpoints.Open(ctx, t.TempDir()+"/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return &env{t: t, clock: ck, sim: sim, srv: srv, bus: bus, store: store}
+}
+
+// client returns an API client for version "v1.2" or "v1".
+func (e *env) client(version string) *sharpspring.Client {
+	e.t.Helper()
+	c, err := sharpspring.New(sharpspring.Config{
+		Endpoint:  e.srv.URL + "/pubapi/" + version + "/",
+		AccountID: sharpspringsim.DefaultAccountID, SecretKey: sharpspringsim.DefaultSecretKey,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) poller(cfg LeadPollerConfig, pub pipeline.Publisher) *LeadPoller {
+	e.t.Helper()
+	cfg.Now = e.clock.Now
+	if pub == nil {
+		pub = e.bus
+	}
+	p, err := NewLeadPoller(cfg, e.client("v1.2"), pub, e.store)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// events reads every event on the subject from the start of the stream
+// (with a fresh consumer), waiting until no more arrive.
+func (e *env) events(entity string) []pipeline.Event {
+	e.t.Helper()
+	ctx := context.Background()
+	name := "test-" + time.Now().Format("150405.000000000")
+	cons, err := e.bus.Consumer(ctx, name, pipeline.Subject(entity, "sharpspring"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []pipeline.Event
+	for {
+		msgs, err := cons.Fetch(ctx, 1000, 300*time.Millisecond)
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			e.t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return out
+		}
+		for _, m := range msgs {
+			out = append(out, m.Event)
+			_ = m.Ack()
+		}
+	}
+}
+
+// crashingPublisher publishes to the bus and cancels the poll's context
+// right after the n-th successful publish: the process "dies" there.
+type crashingPublisher struct {
+	inner  pipeline.Publisher
+	after  int
+	cancel context.CancelFunc
+	n      atomic.Int64
+}
+
+func (c *crashingPublisher) Publish(ctx context.Context, ev pipeline.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.inner.Publish(ctx, ev); err != nil {
+		return err
+	}
+	if int(c.n.Add(1)) == c.after {
+		c.cancel()
+	}
+	return nil
+}
+
+// recorder keeps what was published (and forwards it when inner is set).
+type recorder struct {
+	mu    sync.Mutex
+	inner pipeline.Publisher
+	evs   []pipeline.Event
+}
+
+func (r *recorder) Publish(ctx context.Context, ev pipeline.Event) error {
+	if r.inner != nil {
+		if err := r.inner.Publish(ctx, ev); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, ev)
+	return nil
+}
+
+func (r *recorder) events() []pipeline.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]pipeline.Event(nil), r.evs...)
+}
+
+// requests counts the simulator's authenticated calls of method.
+func requests(sim *sharpspringsim.Server, method string) int {
+	return sim.Stats().ByMethod[method]
+}
