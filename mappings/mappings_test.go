@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -112,5 +113,13 @@ func TestCatalogValidation(t *testing.T) {
 		if !strings.HasPrefix(errs[i].Error(), w) {
 			t.Errorf("error %d = %q, want prefix %q", i, errs[i], w)
 		}
+	}
+}
+
+func TestDeletedLeadsAreNotDeletedElsewhere(t *testing.T) {
+	cat := testCatalog(t)
+	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "1", Op: pipeline.OpDelete}
+	if _, err := LeadExecToSharpSpring(cat).Map(ev); !errors.Is(err, pipeline.ErrSkip) {
+		t.Fatalf("err = %v, want ErrSkip", err)
 	}
 }

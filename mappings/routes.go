@@ -19,6 +19,11 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 	if ev.Vendor != from || ev.Entity != "lead" {
 		return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s→%s: unexpected %s event", from, to, ev.Source()))
 	}
+	if ev.Op == pipeline.OpDelete {
+		// A lead deleted at the source stays in the other systems: deleting
+		// sales records across CRMs is for people to decide.
+		return pipeline.Mapped{}, fmt.Errorf("%w: %s lead %s was deleted at the source", pipeline.ErrSkip, from, ev.ExternalID)
+	}
 	lead, err := m.From.Decode(ev.Fields)
 	if err != nil {
 		return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s lead %s: %w", from, ev.ExternalID, err))
@@ -40,21 +45,5 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 // LeadExecToSharpSpring is the mapper of the LeadExec → SharpSpring lead
 // route.
 func LeadExecToSharpSpring(cat *Catalog) LeadRoute {
-	return LeadRoute{From: LeadExecLeads{Catalog: cat}, To: sharpSpringLeadCodec{cat: cat}}
-}
-
-// sharpSpringLeadCodec encodes canonical leads for SharpSpring.
-type sharpSpringLeadCodec struct{ cat *Catalog }
-
-func (sharpSpringLeadCodec) Vendor() string { return "sharpspring" }
-func (c sharpSpringLeadCodec) Decode(fields map[string]string) (Lead, error) {
-	return FromSharpSpring(fields, c.cat), nil
-}
-func (c sharpSpringLeadCodec) Encode(l Lead) map[string]string { return ToSharpSpring(l, c.cat) }
-func (sharpSpringLeadCodec) Keys(l Lead) []checkpoints.Key     { return emailKey("sharpspring", l) }
-func (sharpSpringLeadCodec) NaturalKeys(l Lead) map[string]string {
-	if e := l[Email]; e != "" {
-		return map[string]string{SharpSpringEmailField: e}
-	}
-	return nil
+	return LeadRoute{From: LeadExecLeads{Catalog: cat}, To: SharpSpringLeads{Catalog: cat}}
 }

@@ -10,6 +10,12 @@ import (
 // the dead-letter queue with the vendor's code and message.
 var ErrPermanent = errors.New("permanent")
 
+// ErrSkip, returned by a Mapper, says the event has nothing for the route's
+// target (e.g. a lead deleted at the source: crmsync never deletes records
+// in other systems). The event is acknowledged without a write or a dead
+// letter.
+var ErrSkip = errors.New("nothing to write for this route")
+
 // PermanentError is a permanent failure with the vendor's code.
 type PermanentError struct {
 	Code string // vendor code, e.g. "205"

@@ -53,6 +53,9 @@ func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResu
 	for _, ev := range evs {
 		ev.Origin = OriginReplay
 		mp, err := ru.r.Mapper.Map(ev)
+		if errors.Is(err, ErrSkip) {
+			continue
+		}
 		if err != nil {
 			if dry {
 				continue

@@ -247,6 +247,11 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 	var dead []checkpoints.DeadLetter
 	for _, it := range all {
 		mp, err := ru.r.Mapper.Map(it.ev)
+		if errors.Is(err, ErrSkip) {
+			ru.Stats.Skipped.Add(1)
+			ru.log.Debug("event not for this route", "event", it.ev.ID, "reason", err)
+			continue
+		}
 		if err != nil {
 			dead = append(dead, ru.deadLetter(it.ev.ExternalID, []Event{it.ev}, "mapping", err, 1))
 			continue

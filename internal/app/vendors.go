@@ -16,6 +16,7 @@ import (
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
 	gsrc "github.com/crmsync/crmsync/sources/getlead"
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
+	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/sources/leadexec"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -50,11 +51,15 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckSharpSpringFields(ctx, c, cat, log); err != nil {
+		warnings, err := sharpspring.CheckFields(ctx, c, cat)
+		if err != nil {
 			return nil, err
 		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
 		v.sharpspring = c
-		v.codecs["sharpspring.lead"] = mappings.LeadExecToSharpSpring(cat).To
+		v.codecs["sharpspring.lead"] = mappings.SharpSpringLeads{Catalog: cat}
 		v.sinks["sharpspring.lead"] = ssink.NewLeadSink(c, log)
 	}
 	if iv := cfg.IVvy; iv != nil {
@@ -124,6 +129,16 @@ func (a *App) buildSources() error {
 			SuccessText: w.SuccessText, IDField: w.IDField, ChangedAtField: w.ChangedAtField, MaxBody: w.MaxBodyBytes,
 		}, a.Bus, a.State, a.log.With("source", "leadexec.webhook"))
 	}
+	if routesFrom(a.cfg, "sharpspring.lead") {
+		pc := a.cfg.SharpSpring.Poller
+		p, err := ssrc.NewLeadPoller(ssrc.LeadPollerConfig{Name: "sharpspring.lead", Interval: pc.Interval.Std(),
+			Overlap: pc.Overlap.Std(), Lag: pc.Lag.Std(), PageSize: pc.PageSize, SweepInterval: pc.SweepInterval.Std(),
+			Since: pc.Since, Logger: a.log.With("source", "sharpspring.lead")}, a.vendors.sharpspring, a.Bus, a.State)
+		if err != nil {
+			return err
+		}
+		a.Sources = append(a.Sources, p)
+	}
 	if routesFrom(a.cfg, "ivvy.lead") {
 		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State,
 			Interval: a.cfg.IVvy.Poller.Interval.Std(), Logger: a.log.With("source", "ivvy.lead")})
@@ -163,41 +178,6 @@ func (a *App) buildRoutes() error {
 			return err
 		}
 		a.Runners = append(a.Runners, ru)
-	}
-	return nil
-}
-
-// CheckSharpSpringFields refuses to start when a configured system name does
-// not exist in the account, and warns when a label changed.
-func CheckSharpSpringFields(ctx context.Context, c *sharpspring.Client, cat *mappings.Catalog, log *slog.Logger) error {
-	fields, err := c.GetFields(ctx)
-	if err != nil {
-		return fmt.Errorf("sharpspring: reading fields (getFields) at start-up: %w", err)
-	}
-	bySystem := map[string]sharpspring.Field{}
-	for _, f := range fields {
-		if f.Relationship == "lead" || f.Relationship == "" {
-			bySystem[f.SystemName] = f
-		}
-	}
-	var missing []string
-	for _, cf := range cat.Fields() {
-		if cf.SharpSpring == "" {
-			continue
-		}
-		f, ok := bySystem[cf.SharpSpring]
-		if !ok {
-			missing = append(missing, fmt.Sprintf("%s (catalog field %q)", cf.SharpSpring, cf.Name))
-			continue
-		}
-		if cf.Label != "" && f.Label != cf.Label {
-			log.Warn("SharpSpring field label changed; the system name still matches, nothing breaks",
-				"system_name", cf.SharpSpring, "catalog_label", cf.Label, "sharpspring_label", f.Label)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("sharpspring: these catalog system names do not exist among the account's lead fields: %s; copy systemName values from getFields, not labels",
-			strings.Join(missing, ", "))
 	}
 	return nil
 }

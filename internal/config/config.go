@@ -88,6 +88,8 @@ type SharpSpringConfig struct {
 	DailyQuota int `yaml:"daily_quota"`
 	// Timeout per request; default 60s.
 	Timeout Duration `yaml:"timeout"`
+	// Poller reads changed leads when a route reads sharpspring.lead.
+	Poller SharpSpringPollerConfig `yaml:"poller"`
 	// Unlimited drops the request rate limit. It cannot be set from a file:
 	// only the demo and benchmarks use it, against the simulator.
 	Unlimited bool `yaml:"-"`
@@ -146,6 +148,22 @@ type GetleadConfig struct {
 // from the vendor.
 type PollerConfig struct {
 	Interval Duration `yaml:"interval"` // between polls; default 1m
+}
+
+// SharpSpringPollerConfig configures the SharpSpring lead poller
+// (getLeadsDateRange over [cursor − overlap, now − lag]).
+type SharpSpringPollerConfig struct {
+	Interval Duration `yaml:"interval"` // between polls; default 1m
+	Overlap  Duration `yaml:"overlap"`  // re-read before the cursor; default 2m
+	Lag      Duration `yaml:"lag"`      // keep clear of in-flight writes; default 30s
+	// PageSize is the getLeadsDateRange limit; default 500. Busy accounts
+	// (100,000 changes/hour) spend far fewer requests with 5000.
+	PageSize int `yaml:"page_size"`
+	// SweepInterval is how often a full getLeads sweep finds deactivated and
+	// deleted leads; default 24h, negative turns it off.
+	SweepInterval Duration `yaml:"sweep_interval"`
+	// Since is where a first poll starts; default now.
+	Since time.Time `yaml:"since"`
 }
 
 // LeadExecConfig configures LeadExec.

@@ -48,6 +48,22 @@ func (c *Config) ApplyDefaults() {
 		if s.Timeout == 0 {
 			s.Timeout = Duration(60 * time.Second)
 		}
+		p := &s.Poller
+		if p.Interval == 0 {
+			p.Interval = Duration(time.Minute)
+		}
+		if p.Overlap == 0 {
+			p.Overlap = Duration(2 * time.Minute)
+		}
+		if p.Lag == 0 {
+			p.Lag = Duration(30 * time.Second)
+		}
+		if p.PageSize == 0 {
+			p.PageSize = 500
+		}
+		if p.SweepInterval == 0 {
+			p.SweepInterval = Duration(24 * time.Hour)
+		}
 	}
 	if v := c.IVvy; v != nil {
 		if v.RatePerSecond == 0 {
@@ -228,6 +244,12 @@ func (c *Config) Validate() error {
 		}
 		if s.DailyQuota < 1 {
 			add("sharpspring.daily_quota", "%d must be positive", s.DailyQuota)
+		}
+		if s.Poller.Interval.Std() < time.Second {
+			add("sharpspring.poller.interval", "%s is under 1s", s.Poller.Interval.Std())
+		}
+		if s.Poller.PageSize < 1 || s.Poller.PageSize > 5000 {
+			add("sharpspring.poller.page_size", "%d is outside 1..5000", s.Poller.PageSize)
 		}
 	}
 	if needIV && c.IVvy == nil {
