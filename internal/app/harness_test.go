@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/kafkabus"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -270,4 +271,29 @@ func buses(t *testing.T, test func(t *testing.T, bus string)) {
 	for _, bus := range []string{"nats", "kafka"} {
 		t.Run(bus, func(t *testing.T) { test(t, bus) })
 	}
+}
+
+func newTestLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "…" + s[len(s)-4000:]
+	}
+	return s
+}
+
+// sharpspringUpdate edits a lead through the SharpSpring API, as a user of
+// SharpSpring would.
+func sharpspringUpdate(base string, id int64, fields map[string]string) ([]sharpspring.ObjectResult, error) {
+	c, err := sharpspring.New(sharpspring.Config{Endpoint: base + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret})
+	if err != nil {
+		return nil, err
+	}
+	obj := map[string]any{"id": fmt.Sprint(id)}
+	for k, v := range fields {
+		obj[k] = v
+	}
+	return c.UpdateLeadsV2(context.Background(), []map[string]any{obj})
 }
