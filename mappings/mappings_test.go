@@ -123,3 +123,28 @@ func TestDeletedLeadsAreNotDeletedElsewhere(t *testing.T) {
 		t.Fatalf("err = %v, want ErrSkip", err)
 	}
 }
+
+func TestLeadStatusIsOnlySyncedThroughTheStatusMap(t *testing.T) {
+	cat := testCatalog(t)
+	ev := pipeline.Event{Vendor: "sharpspring", Entity: "lead", ExternalID: "1",
+		Fields: map[string]string{"emailAddress": "a@example.com", "leadStatus": "qualified"}}
+	route := LeadRoute{From: SharpSpringLeads{Catalog: cat}, To: LeadExecLeads{Catalog: cat}}
+	m, err := route.Map(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Fields["Status"]; ok || len(m.Fields) != 1 {
+		t.Fatalf("without a status map the status was written: %v", m.Fields)
+	}
+	route.StatusMap = map[string]string{"qualified": "Hot"}
+	to := GetleadLeads{Catalog: cat, CountryCode: "1"}
+	route.To = to
+	ev.Fields["phoneNumber"] = "(212) 555-0101"
+	m, err = route.Map(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fields[GetleadStatus] != "Hot" {
+		t.Fatalf("mapped status = %q, want Hot (%v)", m.Fields[GetleadStatus], m.Fields)
+	}
+}

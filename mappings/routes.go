@@ -11,6 +11,10 @@ import (
 // canonical lead. It implements pipeline.Mapper.
 type LeadRoute struct {
 	From, To LeadCodec
+	// StatusMap translates lead statuses (source value → target value):
+	// every vendor has its own vocabulary. A status without an entry is not
+	// written; with no map, statuses are not synced at all.
+	StatusMap map[string]string
 }
 
 // Map implements pipeline.Mapper.
@@ -27,6 +31,13 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 	lead, err := m.From.Decode(ev.Fields)
 	if err != nil {
 		return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s lead %s: %w", from, ev.ExternalID, err))
+	}
+	if st, ok := lead[LeadStatus]; ok {
+		if to, mapped := m.StatusMap[st]; mapped {
+			lead[LeadStatus] = to
+		} else {
+			delete(lead, LeadStatus)
+		}
 	}
 	keys := []checkpoints.Key{{Vendor: from, Entity: "lead", Kind: checkpoints.KindID, Value: ev.ExternalID}}
 	keys = append(keys, m.From.Keys(lead)...)

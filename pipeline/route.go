@@ -372,11 +372,19 @@ func staleAtSource(known checkpoints.LedgerEntry, fields map[string]string, at t
 	}
 	for f := range fields {
 		st, ok := known.Fields[f]
-		if !ok || !st.At.After(at) {
+		if !ok || !newer(st.At, at) {
 			return false
 		}
 	}
 	return true
+}
+
+// newer reports whether a is a later change than b. Vendors stamp changes
+// to the second (SharpSpring's updateTimestamp, iVvy's modifiedDate) while
+// webhook receipts carry sub-second times, so changes within the same second
+// are not ordered: the later event wins.
+func newer(a, b time.Time) bool {
+	return a.Truncate(time.Second).After(b.Truncate(time.Second))
 }
 
 // settleSource records what the source record holds now, so that the
@@ -501,7 +509,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame boo
 				// value need not be written again (this also drops what a
 				// reverse route would echo back: the ledger holds what the
 				// target was last seen with, too).
-				if st.At.After(r.Stamps[f]) || (dropSame && st.Hash == ValueHash(v)) {
+				if newer(st.At, r.Stamps[f]) || (dropSame && st.Hash == ValueHash(v)) {
 					delete(r.Fields, f)
 					delete(r.Stamps, f)
 				}

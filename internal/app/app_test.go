@@ -29,11 +29,11 @@ func TestStopAndRestartMidStreamLosesNothingAndDuplicatesNothing(t *testing.T) {
 			sim: sharpspringsim.Options{RateLimitPerSecond: -1}})
 		h.sim.SetFaults(sharpspringsim.Faults{Latency: 20 * time.Millisecond, DropAfterCommitRate: 0.15, ServerErrorRate: 0.05, Seed: 7})
 		h.start()
-		const n = 1500
+		const n = 600
 		for i := 0; i < n; i++ {
 			h.deliver(int64(1000+i), leadFields(i))
 		}
-		h.waitFor("some leads written", func() bool { return len(h.sim.Leads()) >= 200 })
+		h.waitFor("some leads written", func() bool { return len(h.sim.Leads()) >= 100 })
 		written := len(h.sim.Leads())
 		h.stop()
 		if written >= n {

@@ -170,7 +170,7 @@ func (a *App) buildRoutes() error {
 		vendor, entity, _ := strings.Cut(rc.To, ".")
 		ru, err := pipeline.NewRunner(pipeline.Route{
 			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
-			Mapper: mappings.LeadRoute{From: from, To: to}, Sink: sink,
+			Mapper: mappings.LeadRoute{From: from, To: to, StatusMap: rc.StatusMap}, Sink: sink,
 			Batch:  pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
 			Logger: a.log,
 		}, a.Bus, a.State)

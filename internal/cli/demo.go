@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/kafkabus"
+	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
+	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -119,7 +122,7 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 		defer os.RemoveAll(dir)
 	}
 
-	// SharpSpring simulator on a loopback port, with three custom fields.
+	// The vendors' simulators, each on a loopback port.
 	account, secret := "demo-account", randomToken()
 	simOpts := sharpspringsim.Options{Accounts: map[string]string{account: secret}}
 	if o.noLimit {
@@ -132,30 +135,57 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 		return res, err
 	}
 	defer stopSim()
-	custom := []struct{ name, label string }{
-		{"favorite_color", "Favorite Color"}, {"lead_source_detail", "Lead Source Detail"}, {"budget", "Budget"},
+	iv := ivvysim.New(ivvysim.Options{})
+	ivURL, stopIV, err := serve(iv)
+	if err != nil {
+		return res, err
+	}
+	defer stopIV()
+	defer iv.Close()
+	gl := getleadsim.New(getleadsim.Options{})
+	glURL, stopGL, err := serve(gl)
+	if err != nil {
+		return res, err
+	}
+	defer stopGL()
+
+	custom := []struct{ name, label, ivvy string }{
+		{"favorite_color", "Favorite Color", "101"}, {"lead_source_detail", "Lead Source Detail", "102"}, {"budget", "Budget", "103"},
 	}
 	var catalog []mappings.CatalogField
 	var leadExecCustom []string
 	for _, c := range custom {
 		sys := sim.CreateField("lead", c.label, "text")
 		lx := strings.ReplaceAll(c.label, " ", "")
-		catalog = append(catalog, mappings.CatalogField{Name: c.name, Label: c.label, SharpSpring: sys, LeadExec: lx})
+		catalog = append(catalog, mappings.CatalogField{Name: c.name, Label: c.label, SharpSpring: sys, LeadExec: lx, IVvy: c.ivvy})
 		leadExecCustom = append(leadExecCustom, lx)
 	}
 
 	user, pass := "leadexec", randomToken()
 	rate := 9.0
+	linger := config.Duration(200 * time.Millisecond)
 	cfg := &config.Config{
 		DataDir: dir,
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
 		SharpSpring: &config.SharpSpringConfig{
 			Endpoint: simURL + "/pubapi/v1.2/", AccountID: account, SecretKey: config.Secret(secret), RatePerSecond: rate,
+			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
+				Lag: config.Duration(-1), Since: start.UTC().Add(-time.Minute)},
 		},
+		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 1000,
+			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"},
+			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},
+		Getlead: &config.GetleadConfig{BaseURL: glURL, V3BaseURL: glURL + "/api/v1", Token: getleadsim.DefaultToken,
+			APIKey: getleadsim.DefaultAPIKey, CountryCode: "1", RatePerSecond: 1000},
 		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: user, BasicPassword: config.Secret(pass)}},
 		Catalog:  catalog,
-		Routes: []config.RouteConfig{{Name: "leadexec-to-sharpspring", From: "leadexec.lead", To: "sharpspring.lead",
-			Linger: config.Duration(200 * time.Millisecond)}},
+		Routes: []config.RouteConfig{
+			{Name: "leadexec-to-sharpspring", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
+			{Name: "leadexec-to-getlead", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
+			{Name: "sharpspring-to-ivvy", From: "sharpspring.lead", To: "ivvy.lead", Linger: linger},
+			{Name: "ivvy-to-sharpspring", From: "ivvy.lead", To: "sharpspring.lead", Linger: linger},
+			{Name: "sharpspring-to-getlead", From: "sharpspring.lead", To: "getlead.lead", Linger: linger},
+		},
 	}
 	if o.bus == "kafka" {
 		brokers, stopKafka, err := kafkabus.StartFake()
@@ -199,6 +229,10 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 		senders = append(senders, s)
 	}
 	generated := leadexecsim.GenerateLeads(o.leads, o.seed, leadExecCustom)
+	for i := range generated {
+		// One phone number per person: Getlead keys leads by phone.
+		generated[i].Fields["PrimaryPhone"] = fmt.Sprintf("(%03d) %03d-%04d", 201+i/8000000, 200+(i/10000)%800, i%10000)
+	}
 	final := make(map[int64]leadexecsim.Lead, len(generated))
 	deliver := func(stage string, ls []leadexecsim.Lead) error {
 		parts := make([][]leadexecsim.Lead, len(senders))
@@ -262,38 +296,211 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 		}
 	}
 	wantEvents := int64(len(generated) + len(upd1) + len(upd2))
-
-	say("waiting for SharpSpring to hold every lead")
-	ru := a.Runners[0]
-	for {
-		backlog, _, berr := a.Backlog(ctx, ru.Name())
-		if berr == nil && backlog == 0 && ru.Stats.Settled.Load() >= wantEvents {
-			break
-		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
-			return res, fmt.Errorf("timed out: %d of %d events processed", ru.Stats.Events.Load(), wantEvents)
-		}
-	}
-	res.routes = len(a.Runners)
-	res.events = int(ru.Stats.Events.Load())
-	res.upserts = int(ru.Stats.Upserts.Load())
-	dlq, err := a.State.CountDeadLetters(ctx, "")
-	if err != nil {
-		return res, err
-	}
-	res.dlq = dlq
 	if accepted := a.Receiver.Stats.Accepted.Load(); accepted != wantEvents {
 		return res, fmt.Errorf("webhook accepted %d deliveries, want %d (retries must publish nothing)", accepted, wantEvents)
 	}
 
-	say("reading %d leads back through the SharpSpring API", len(final))
-	reader, err := sharpspring.New(sharpspring.Config{Endpoint: cfg.SharpSpring.Endpoint, AccountID: account, SecretKey: secret,
-		Gate: pipeline.NewBudget(pipeline.BudgetConfig{Account: "demo-reader", PerSecond: rate}, nil)})
+	// The demo reads SharpSpring within the account's shared budget, like
+	// every other user of the account.
+	readBudget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + account, PerSecond: rate}, a.State)
+	if o.noLimit {
+		readBudget = nil
+	}
+	var gate sharpspring.Gate
+	if readBudget != nil {
+		gate = readBudget
+	}
+	reader, err := sharpspring.New(sharpspring.Config{Endpoint: cfg.SharpSpring.Endpoint, AccountID: account, SecretKey: secret, Gate: gate})
 	if err != nil {
 		return res, err
 	}
-	res.mismatches, err = verifySharpSpring(ctx, reader, a.Catalog, final, o.progress)
-	return res, err
+	byEmail := make(map[string]leadexecsim.Lead, len(final))
+	for _, l := range final {
+		byEmail[strings.ToLower(l.Fields["Email"])] = l
+	}
+	colorSys := catalog[0].SharpSpring
+
+	say("waiting for SharpSpring, iVvy and Getlead to hold every lead")
+	settled := func() bool {
+		for _, ru := range a.Runners {
+			if b, _, err := a.Backlog(ctx, ru.Name()); err != nil || b != 0 {
+				return false
+			}
+		}
+		r0, _ := a.Route("leadexec-to-sharpspring")
+		r1, _ := a.Route("leadexec-to-getlead")
+		return r0.Stats.Settled.Load() >= wantEvents && r1.Stats.Settled.Load() >= wantEvents &&
+			ivvyMismatches(iv, byEmail, leadExecCustom[0], io.Discard) == 0
+	}
+	if err := waitUntil(ctx, settled); err != nil {
+		for _, ru := range a.Runners {
+			b, _, _ := a.Backlog(context.WithoutCancel(ctx), ru.Name())
+			say("route %s: events=%d settled=%d upserts=%d backlog=%d", ru.Name(), ru.Stats.Events.Load(), ru.Stats.Settled.Load(), ru.Stats.Upserts.Load(), b)
+		}
+		ivvyMismatches(iv, byEmail, leadExecCustom[0], o.progress)
+		return res, fmt.Errorf("waiting for the targets: %w", err)
+	}
+
+	// Two-way: edits made in iVvy flow back to SharpSpring (and nothing
+	// ping-pongs).
+	ivEdits := editIVvy(iv, byEmail, max(1, o.leads/100), catalog[0].IVvy)
+	say("%d leads are edited in iVvy; waiting for SharpSpring", len(ivEdits))
+	for email, color := range ivEdits {
+		l := byEmail[email]
+		l.Fields[leadExecCustom[0]] = color
+		byEmail[email] = l
+		final[l.UID] = l
+	}
+	if err := waitUntil(ctx, func() bool {
+		for email, color := range ivEdits {
+			sl, ok := sim.LeadByEmail(email)
+			if !ok || sl.Fields[colorSys] == nil || *sl.Fields[colorSys] != color {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		for _, ru := range a.Runners {
+			b, _, _ := a.Backlog(context.WithoutCancel(ctx), ru.Name())
+			say("route %s: events=%d settled=%d upserts=%d skipped=%d backlog=%d", ru.Name(), ru.Stats.Events.Load(), ru.Stats.Settled.Load(), ru.Stats.Upserts.Load(), ru.Stats.Skipped.Load(), b)
+		}
+		return res, fmt.Errorf("waiting for the iVvy edits in SharpSpring: %w", err)
+	}
+	// The SharpSpring → Getlead route and the echo of the edits settle.
+	if err := waitUntil(ctx, func() bool {
+		for _, ru := range a.Runners {
+			if b, _, err := a.Backlog(ctx, ru.Name()); err != nil || b != 0 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return res, err
+	}
+
+	for _, ru := range a.Runners {
+		res.routes++
+		res.events += int(ru.Stats.Events.Load())
+		res.upserts += int(ru.Stats.Upserts.Load())
+	}
+	if res.dlq, err = a.State.CountDeadLetters(ctx, ""); err != nil {
+		return res, err
+	}
+	say("reading %d leads back through the SharpSpring API; checking iVvy and Getlead", len(final))
+	mm, err := verifySharpSpring(ctx, reader, a.Catalog, final, o.progress)
+	if err != nil {
+		return res, err
+	}
+	res.mismatches = mm + ivvyMismatches(iv, byEmail, leadExecCustom[0], o.progress) + getleadMismatches(gl, byEmail, o.progress)
+	return res, nil
+}
+
+// ivvyMismatches counts leads whose iVvy contact or custom field differs
+// from what LeadExec last delivered (after the iVvy edits).
+func ivvyMismatches(iv *ivvysim.Server, want map[string]leadexecsim.Lead, colorField string, w io.Writer) int {
+	bad := 0
+	report := func(format string, args ...any) {
+		bad++
+		if bad <= 10 {
+			fmt.Fprintf(w, "demo: mismatch: ivvy: "+format+"\n", args...)
+		}
+	}
+	byEmail := map[string][]ivvysim.Lead{}
+	for _, l := range iv.Leads() {
+		c, ok := iv.ContactByID(l.ContactID)
+		if !ok {
+			report("lead %d has no contact", l.ID)
+			continue
+		}
+		byEmail[strings.ToLower(c.Email)] = append(byEmail[strings.ToLower(c.Email)], l)
+	}
+	for email, l := range want {
+		got := byEmail[email]
+		if len(got) != 1 {
+			report("%s is in iVvy %d times", email, len(got))
+			continue
+		}
+		c, _ := iv.ContactByID(got[0].ContactID)
+		if c.FirstName != l.Fields["FirstName"] || c.LastName != l.Fields["LastName"] {
+			report("%s contact %q %q, want %q %q", email, c.FirstName, c.LastName, l.Fields["FirstName"], l.Fields["LastName"])
+			continue
+		}
+		if got[0].CustomFields[101] != l.Fields[colorField] {
+			report("%s favorite color %q, want %q", email, got[0].CustomFields[101], l.Fields[colorField])
+		}
+	}
+	if extra := len(byEmail) - len(want); extra > 0 {
+		report("%d lead(s) in iVvy that LeadExec never delivered", extra)
+	}
+	return bad
+}
+
+// editIVvy edits the favorite color of n iVvy leads, as a user of iVvy would.
+func editIVvy(iv *ivvysim.Server, want map[string]leadexecsim.Lead, n int, fieldID string) map[string]string {
+	id, _ := strconv.ParseInt(fieldID, 10, 64)
+	emails := make([]string, 0, len(want))
+	for e := range want {
+		emails = append(emails, e)
+	}
+	sort.Strings(emails)
+	out := map[string]string{}
+	for _, e := range emails[:min(n, len(emails))] {
+		ls := iv.LeadsByEmail(e)
+		if len(ls) != 1 {
+			continue
+		}
+		color := "ivvy-" + strconv.Itoa(len(out))
+		iv.EditLead(ls[0].ID, func(l *ivvysim.Lead) {
+			if l.CustomFields == nil {
+				l.CustomFields = map[int64]string{}
+			}
+			l.CustomFields[id] = color
+		})
+		out[e] = color
+	}
+	return out
+}
+
+// getleadMismatches counts people who are not exactly one Getlead lead with
+// their name and email, keyed by their phone number.
+func getleadMismatches(gl *getleadsim.Server, want map[string]leadexecsim.Lead, w io.Writer) int {
+	bad := 0
+	report := func(format string, args ...any) {
+		bad++
+		if bad <= 10 {
+			fmt.Fprintf(w, "demo: mismatch: getlead: "+format+"\n", args...)
+		}
+	}
+	for email, l := range want {
+		e164, err := mappings.NormalizePhone(l.Fields["PrimaryPhone"], "1")
+		if err != nil {
+			report("%s: phone %q: %v", email, l.Fields["PrimaryPhone"], err)
+			continue
+		}
+		g, ok := gl.LeadByPhone(e164)
+		if !ok {
+			report("%s (%s) is not in Getlead", email, e164)
+			continue
+		}
+		name := strings.TrimSpace(l.Fields["FirstName"] + " " + l.Fields["LastName"])
+		if g.Name != name || !strings.EqualFold(g.Email, email) {
+			report("%s: name %q email %q, want %q %q", e164, g.Name, g.Email, name, email)
+		}
+	}
+	if n := len(gl.Leads()); n != len(want) {
+		report("Getlead holds %d leads, want %d", n, len(want))
+	}
+	return bad
+}
+
+// waitUntil polls cond until it holds or ctx ends.
+func waitUntil(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		if !sleepCtx(ctx, 200*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func editedUIDs(ls []leadexecsim.Lead) map[int64]struct{} {

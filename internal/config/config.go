@@ -190,6 +190,10 @@ type RouteConfig struct {
 	To        string   `yaml:"to"`         // <vendor>.<entity>
 	BatchSize int      `yaml:"batch_size"` // objects per write; default 500, at most 500
 	Linger    Duration `yaml:"linger"`     // wait for a batch to fill; default 500ms
+	// StatusMap translates lead statuses from the source's vocabulary to
+	// the target's (e.g. SharpSpring "qualified" → Getlead "Hot"). Statuses
+	// without an entry are not written; without a map none are.
+	StatusMap map[string]string `yaml:"status_map"`
 }
 
 // Secret is a string that never prints.

@@ -271,8 +271,8 @@ func (c *Config) Validate() error {
 		if v.APISecret == "" {
 			add("ivvy.api_secret", "is required (use ${IVVY_API_SECRET})")
 		}
-		if v.RatePerSecond <= 0 || v.RatePerSecond > 50 {
-			add("ivvy.rate_per_second", "%g is outside (0, 50]", v.RatePerSecond)
+		if v.RatePerSecond <= 0 || v.RatePerSecond > 1000 {
+			add("ivvy.rate_per_second", "%g is outside (0, 1000]", v.RatePerSecond)
 		}
 		if v.Poller.Interval.Std() < time.Second {
 			add("ivvy.poller.interval", "%s is under 1s", v.Poller.Interval.Std())
@@ -302,8 +302,8 @@ func (c *Config) Validate() error {
 		if _, err := mappings.NormalizePhone("+"+g.CountryCode+"9876543210", g.CountryCode); err != nil || len(g.CountryCode) > 3 {
 			add("getlead.country_code", "%q is not a country calling code such as 91", g.CountryCode)
 		}
-		if g.RatePerSecond <= 0 || g.RatePerSecond > 50 {
-			add("getlead.rate_per_second", "%g is outside (0, 50]", g.RatePerSecond)
+		if g.RatePerSecond <= 0 || g.RatePerSecond > 1000 {
+			add("getlead.rate_per_second", "%g is outside (0, 1000]", g.RatePerSecond)
 		}
 		if g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
 			add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")
