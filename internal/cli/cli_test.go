@@ -52,8 +52,12 @@ func TestConfigCheck(t *testing.T) {
 	t.Setenv("SHARPSPRING_ACCOUNT_ID", "1")
 	t.Setenv("SHARPSPRING_SECRET_KEY", "k")
 	t.Setenv("LEADEXEC_WEBHOOK_PASSWORD", "p")
+	t.Setenv("IVVY_API_KEY", "k")
+	t.Setenv("IVVY_API_SECRET", "s")
+	t.Setenv("GETLEAD_TOKEN", "gl_t")
+	t.Setenv("GETLEAD_API_KEY", "ik_k")
 	code, out, errs := run(t, "config", "check", "--config", "../../crmsync.example.yaml")
-	if code != 0 || !strings.Contains(out, "ok (1 route(s), 1 catalog field(s))") {
+	if code != 0 || !strings.Contains(out, "ok (4 route(s), 1 catalog field(s))") {
 		t.Fatalf("exit %d: %s %s", code, out, errs)
 	}
 	t.Setenv("SHARPSPRING_SECRET_KEY", "")

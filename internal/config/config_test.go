@@ -21,6 +21,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 	}
 	c, err := Parse(b, env(map[string]string{
 		"SHARPSPRING_ACCOUNT_ID": "1001", "SHARPSPRING_SECRET_KEY": "s3cr3t-key", "LEADEXEC_WEBHOOK_PASSWORD": "pw",
+		"IVVY_API_KEY": "k", "IVVY_API_SECRET": "s", "GETLEAD_TOKEN": "gl_t", "GETLEAD_API_KEY": "ik_k",
 	}))
 	if err != nil {
 		t.Fatalf("example config: %v", err)
@@ -157,6 +158,12 @@ func TestDockerComposeIsValid(t *testing.T) {
 				}
 			}
 		}
+	}
+	if k, ok := dc.Services["kafka"]; !ok || !strings.HasPrefix(k.Image, "apache/kafka:") {
+		t.Errorf("the kafka profile needs a kafka service: %+v", k)
+	}
+	if ck, ok := dc.Services["crmsync-kafka"]; !ok || ck.DependsOn["kafka"] == nil {
+		t.Errorf("crmsync-kafka must depend on kafka: %+v", ck)
 	}
 	if _, err := os.Stat("../../Dockerfile"); err != nil {
 		t.Fatalf("compose builds from a Dockerfile: %v", err)

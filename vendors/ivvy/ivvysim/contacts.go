@@ -2,7 +2,6 @@ package ivvysim
 
 import (
 	"net/mail"
-	"sort"
 	"strings"
 )
 
@@ -125,6 +124,7 @@ func (s *Server) applyContact(ch *contactChange, cl *call) *contact {
 	if c == nil {
 		c = &contact{ID: s.newID("contact"), Created: cl.now, CustomFields: map[int64]string{}}
 		s.contacts[c.ID] = c
+		s.contactOrder = append(s.contactOrder, c.ID)
 	}
 	ch.set(c)
 	c.Modified = cl.now
@@ -285,17 +285,24 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 		return nil, e
 	}
 	conds = append(conds, special...)
-	ids := make([]int64, 0, len(s.contacts))
-	for id := range s.contacts {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	var items []map[string]any
-	for _, id := range ids {
+	for _, id := range s.contactOrder {
 		ct := s.contacts[id]
-		item := s.renderContact(ct)
+		var item map[string]any
+		render := func() map[string]any {
+			if item == nil {
+				item = s.renderContact(ct)
+			}
+			return item
+		}
 		ok := matches(conds, func(key string) (string, bool) {
 			switch key {
+			case "id":
+				return itoa(ct.ID), true
+			case "externalId":
+				return ct.ExternalID, true
+			case "email":
+				return ct.Email, true
 			case "companyId":
 				for _, cid := range ct.Companies {
 					for _, cond := range conds {
@@ -306,12 +313,12 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 				}
 				return "", len(ct.Companies) > 0
 			case "modifiedDate":
-				return normTime(item["modifiedDate"].(string)), true
+				return normTime(render()["modifiedDate"].(string)), true
 			}
-			return scalar(item[key])
+			return scalar(render()[key])
 		})
 		if ok {
-			items = append(items, item)
+			items = append(items, render())
 		}
 	}
 	return collection(items, pg), nil

@@ -154,6 +154,7 @@ func (s *Server) addOrUpdateLead(c *call) (any, *apiError) {
 	if l == nil {
 		l = &lead{ID: s.newID("lead"), Created: c.now, CustomFields: map[int64]string{}}
 		s.leads[l.ID] = l
+		s.leadOrder = append(s.leadOrder, l.ID)
 	}
 	if companyCh != nil {
 		companyID = s.applyCompany(companyCh, c).ID
@@ -278,28 +279,34 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 			return nil, e
 		}
 	}
-	ids := make([]int64, 0, len(s.leads))
-	for id := range s.leads {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	items := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
+	items := make([]map[string]any, 0, len(s.leadOrder))
+	for _, id := range s.leadOrder {
 		l := s.leads[id]
-		item := s.renderLead(l)
+		// Rendered only when a condition needs it or the lead matches:
+		// rendering every lead for every filtered call made large lists
+		// quadratic.
+		var item map[string]any
+		render := func() map[string]any {
+			if item == nil {
+				item = s.renderLead(l)
+			}
+			return item
+		}
 		ok := matches(conds, func(key string) (string, bool) {
 			switch key {
+			case "id":
+				return itoa(l.ID), true
 			case "contactId":
 				return itoa(l.ContactID), l.ContactID != 0
 			case "companyId":
 				return itoa(l.CompanyID), l.CompanyID != 0
 			case "modifiedDate", "createdDate":
-				return normTime(item[key].(string)), true
+				return normTime(render()[key].(string)), true
 			}
-			return scalar(item[key])
+			return scalar(render()[key])
 		})
 		if ok {
-			items = append(items, item)
+			items = append(items, render())
 		}
 	}
 	return collection(items, pg), nil

@@ -33,13 +33,16 @@ type Server struct {
 
 	mu sync.Mutex // guards everything below
 
-	contacts  map[int64]*contact
-	companies map[int64]*company
-	leads     map[int64]*lead
-	lookups   map[string][]lookupItem // list name → items
-	fieldDefs []fieldDef              // contact custom fields
-	batches   map[string]*batch
-	nextID    map[string]int64
+	contacts map[int64]*contact
+	// contactOrder and leadOrder hold the ids in ascending order (ids are
+	// issued in order), so lists need no sort per request.
+	contactOrder, leadOrder []int64
+	companies               map[int64]*company
+	leads                   map[int64]*lead
+	lookups                 map[string][]lookupItem // list name → items
+	fieldDefs               []fieldDef              // contact custom fields
+	batches                 map[string]*batch
+	nextID                  map[string]int64
 
 	windows map[string][]time.Time // per key, arrival times in the last second
 	stats   statsState

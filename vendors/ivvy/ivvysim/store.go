@@ -148,6 +148,7 @@ func (s *Server) SeedContact(c Contact) int64 {
 		c.CustomFields = map[int64]string{}
 	}
 	s.contacts[c.ID] = &c
+	s.contactOrder = append(s.contactOrder, c.ID)
 	return c.ID
 }
 
@@ -161,6 +162,7 @@ func (s *Server) SeedLead(l Lead) int64 {
 		l.CustomFields = map[int64]string{}
 	}
 	s.leads[l.ID] = &l
+	s.leadOrder = append(s.leadOrder, l.ID)
 	return l.ID
 }
 
@@ -205,6 +207,7 @@ func (s *Server) DeleteLead(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.leads, id)
+	s.leadOrder = slices.DeleteFunc(s.leadOrder, func(x int64) bool { return x == id })
 }
 
 // Leads returns a snapshot of every lead, ordered by id.
