@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -439,4 +440,26 @@ func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
 	if err != nil || sum.Events != 2 || sum.Changed != 0 {
 		t.Fatalf("replay from checkpoint: %+v, %v", sum, err)
 	}
+}
+
+func TestFieldsAreCheckedOnASchedule(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.app.close()
+	h.cfg.SharpSpring.FieldCheckInterval = config.Duration(100 * time.Millisecond)
+	h.open()
+	h.start()
+	// A renamed label: a warning, nothing breaks.
+	h.sim.RenameField(h.sys["favorite_color"], "Colour (renamed)")
+	h.waitFor("a warning about the renamed label", func() bool { return strings.Contains(h.logs.String(), "Colour (renamed)") })
+	// A deleted field: an error naming it.
+	c, _ := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
+	var res map[string]any
+	if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys["budget"]}}}, &res); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("an error naming the deleted field", func() bool {
+		return strings.Contains(h.logs.String(), "level=ERROR") && strings.Contains(h.logs.String(), h.sys["budget"])
+	})
+	h.deliver(1, leadFields(1))
+	h.settle(1)
 }

@@ -129,6 +129,10 @@ func (a *App) buildSources() error {
 			SuccessText: w.SuccessText, IDField: w.IDField, ChangedAtField: w.ChangedAtField, MaxBody: w.MaxBodyBytes,
 		}, a.Bus, a.State, a.log.With("source", "leadexec.webhook"))
 	}
+	if s := a.cfg.SharpSpring; s != nil && s.FieldCheckInterval > 0 {
+		a.Sources = append(a.Sources, &fieldWatch{c: a.vendors.sharpspring, cat: a.Catalog,
+			interval: s.FieldCheckInterval.Std(), log: a.log.With("source", "sharpspring.fields")})
+	}
 	if routesFrom(a.cfg, "sharpspring.lead") {
 		pc := a.cfg.SharpSpring.Poller
 		p, err := ssrc.NewLeadPoller(ssrc.LeadPollerConfig{Name: "sharpspring.lead", Interval: pc.Interval.Std(),

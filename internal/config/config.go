@@ -88,6 +88,10 @@ type SharpSpringConfig struct {
 	DailyQuota int `yaml:"daily_quota"`
 	// Timeout per request; default 60s.
 	Timeout Duration `yaml:"timeout"`
+	// FieldCheckInterval is how often the catalog's system names are checked
+	// against getFields while running (at start-up they always are); default
+	// 1h, negative turns it off.
+	FieldCheckInterval Duration `yaml:"field_check_interval"`
 	// Poller reads changed leads when a route reads sharpspring.lead.
 	Poller SharpSpringPollerConfig `yaml:"poller"`
 	// Unlimited drops the request rate limit. It cannot be set from a file:

@@ -48,6 +48,9 @@ func (c *Config) ApplyDefaults() {
 		if s.Timeout == 0 {
 			s.Timeout = Duration(60 * time.Second)
 		}
+		if s.FieldCheckInterval == 0 {
+			s.FieldCheckInterval = Duration(time.Hour)
+		}
 		p := &s.Poller
 		if p.Interval == 0 {
 			p.Interval = Duration(time.Minute)

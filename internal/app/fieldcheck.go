@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+)
+
+// fieldWatch re-reads SharpSpring's fields on a schedule: a label renamed
+// since start-up is a warning, a system name that disappeared is an error
+// in the log (writes carrying it dead-letter with SharpSpring's 205 until the
+// catalog is fixed and the dead letters retried). It is a pipeline.Source
+// that publishes nothing.
+type fieldWatch struct {
+	c        *sharpspring.Client
+	cat      *mappings.Catalog
+	interval time.Duration
+	log      *slog.Logger
+}
+
+func (f *fieldWatch) Name() string { return "sharpspring.fields" }
+
+func (f *fieldWatch) Run(ctx context.Context) error {
+	t := time.NewTicker(f.interval)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		warnings, err := sharpspring.CheckFields(ctx, f.c, f.cat)
+		if ctx.Err() != nil {
+			return nil
+		}
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		for _, w := range warnings {
+			msg += "\n" + w
+		}
+		if msg == last {
+			continue // say each finding once, not every interval
+		}
+		last = msg
+		if err != nil {
+			f.log.Error("SharpSpring field check failed: writes of these fields will be dead-lettered", "err", err)
+		}
+		for _, w := range warnings {
+			f.log.Warn(w)
+		}
+	}
+}
