@@ -286,8 +286,13 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 	}
 	conds = append(conds, special...)
 	var items []map[string]any
+	extID, byExt := exactValue(conds, "externalId")
+	email, byEmail := exactValue(conds, "email")
 	for _, id := range s.contactOrder {
 		ct := s.contacts[id]
+		if ct == nil || (byExt && !strings.EqualFold(ct.ExternalID, extID)) || (byEmail && !strings.EqualFold(ct.Email, email)) {
+			continue
+		}
 		var item map[string]any
 		render := func() map[string]any {
 			if item == nil {

@@ -279,9 +279,13 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 			return nil, e
 		}
 	}
-	items := make([]map[string]any, 0, len(s.leadOrder))
+	items := make([]map[string]any, 0)
+	contactID, byContact := exactValue(conds, "contactId")
 	for _, id := range s.leadOrder {
 		l := s.leads[id]
+		if l == nil || (byContact && itoa(l.ContactID) != contactID) {
+			continue
+		}
 		// Rendered only when a condition needs it or the lead matches:
 		// rendering every lead for every filtered call made large lists
 		// quadratic.

@@ -305,3 +305,14 @@ func lookupHandler(list string) handler {
 }
 
 var errEmptyRequest = newErr(http.StatusBadRequest, CodeLeadEmpty, "The request is empty")
+
+// exactValue returns the value of a plain equality condition on key, so a
+// list can reject records cheaply before evaluating everything.
+func exactValue(conds []condition, key string) (string, bool) {
+	for _, c := range conds {
+		if c.key == key && c.mod == "" && !c.isNull {
+			return c.value, true
+		}
+	}
+	return "", false
+}
