@@ -160,108 +160,112 @@ func Test301BecomesUpdate(t *testing.T) {
 }
 
 func TestRateLimitAnswersAreRetriedAndNoSecondCarriesMoreThanTen(t *testing.T) {
-	h := newHarness(t, harnessOptions{batchSize: 10, linger: 20 * time.Millisecond, rate: 10})
-	h.sim.Script("createLeads", sharpspringsim.Fault107, sharpspringsim.Fault107, sharpspringsim.Fault107)
-	h.sim.SetFaults(sharpspringsim.Faults{Method: "updateLeadsV2", RateLimitRate: 0.3, Seed: 3})
-	for i := 0; i < 300; i++ {
-		h.publish(int64(i), time.Now(), leadFields(i))
-	}
-	h.start()
-	h.settle(300)
-	for i := 0; i < 300; i += 10 {
-		f := leadFields(i)
-		f["City"] = "Houston"
-		h.publish(int64(i), time.Now(), f)
-	}
-	h.settle(330)
-	st := h.sim.Stats()
-	if st.ErrorsByCode[107] < 3 {
-		t.Fatalf("expected 107 answers, got %v", st.ErrorsByCode)
-	}
-	if st.MaxInFixedSecond > 10 || st.MaxInSlidingSecond > 10 {
-		t.Fatalf("a second carried more than 10 requests: fixed %d, sliding %d", st.MaxInFixedSecond, st.MaxInSlidingSecond)
-	}
-	if st.Requests < 30 {
-		t.Fatalf("only %d requests: the test did not load the limit", st.Requests)
-	}
-	if n := h.assertOneLeadPerEmail(); n != 300 {
-		t.Fatalf("%d leads, want 300", n)
-	}
-	if l := h.lead("lead10@example.com"); l["city"] != "Houston" {
-		t.Fatalf("update lost: %v", l)
-	}
-	if dl, _ := h.app.State.CountDeadLetters(context.Background(), ""); dl != 0 {
-		t.Fatalf("%d dead letters; 107 must never dead-letter", dl)
-	}
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, batchSize: 10, linger: 20 * time.Millisecond, rate: 10})
+		h.sim.Script("createLeads", sharpspringsim.Fault107, sharpspringsim.Fault107, sharpspringsim.Fault107)
+		h.sim.SetFaults(sharpspringsim.Faults{Method: "updateLeadsV2", RateLimitRate: 0.3, Seed: 3})
+		for i := 0; i < 300; i++ {
+			h.publish(int64(i), time.Now(), leadFields(i))
+		}
+		h.start()
+		h.settle(300)
+		for i := 0; i < 300; i += 10 {
+			f := leadFields(i)
+			f["City"] = "Houston"
+			h.publish(int64(i), time.Now(), f)
+		}
+		h.settle(330)
+		st := h.sim.Stats()
+		if st.ErrorsByCode[107] < 3 {
+			t.Fatalf("expected 107 answers, got %v", st.ErrorsByCode)
+		}
+		if st.MaxInFixedSecond > 10 || st.MaxInSlidingSecond > 10 {
+			t.Fatalf("a second carried more than 10 requests: fixed %d, sliding %d", st.MaxInFixedSecond, st.MaxInSlidingSecond)
+		}
+		if st.Requests < 30 {
+			t.Fatalf("only %d requests: the test did not load the limit", st.Requests)
+		}
+		if n := h.assertOneLeadPerEmail(); n != 300 {
+			t.Fatalf("%d leads, want 300", n)
+		}
+		if l := h.lead("lead10@example.com"); l["city"] != "Houston" {
+			t.Fatalf("update lost: %v", l)
+		}
+		if dl, _ := h.app.State.CountDeadLetters(context.Background(), ""); dl != 0 {
+			t.Fatalf("%d dead letters; 107 must never dead-letter", dl)
+		}
+	})
 }
 
 func TestOneBadObjectDeadLettersAlone(t *testing.T) {
-	h := newHarness(t, harnessOptions{linger: 300 * time.Millisecond})
-	// The Budget field is deleted in SharpSpring after crmsync started, so
-	// any lead carrying a budget is refused by SharpSpring (205).
-	c, err := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res map[string]any
-	if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys["budget"]}}}, &res); err != nil {
-		t.Fatal(err)
-	}
-	h.sim.ResetStats()
-	for i := 0; i < 10; i++ {
-		f := leadFields(i)
-		if i == 4 {
-			f["Budget"] = "9000"
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, linger: 300 * time.Millisecond})
+		// The Budget field is deleted in SharpSpring after crmsync started, so
+		// any lead carrying a budget is refused by SharpSpring (205).
+		c, err := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
+		if err != nil {
+			t.Fatal(err)
 		}
-		h.publish(int64(i), time.Now(), f)
-	}
-	h.start()
-	h.settle(10)
-	if n := len(h.sim.Leads()); n != 9 {
-		t.Fatalf("SharpSpring holds %d leads, want the 9 good ones", n)
-	}
-	if st := h.sim.Stats(); st.ByMethod["createLeads"] != 1 {
-		t.Fatalf("the good leads were sent %d times: %+v", st.ByMethod["createLeads"], st.ByMethod)
-	}
-	dls, err := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
-	if err != nil || len(dls) != 1 {
-		t.Fatalf("dead letters = %d, %v", len(dls), err)
-	}
-	d := dls[0]
-	if d.Code != "205" || d.Route != "le-ss" || d.Attempts != 1 || !strings.Contains(d.Message, "205") || !strings.Contains(string(d.Payload), "Lead4@Example.com") {
-		t.Fatalf("dead letter = %+v", d)
-	}
-	if b, _, _ := h.app.Backlog(context.Background(), "le-ss"); b != 0 {
-		t.Fatalf("the dead-lettered event was not acknowledged: backlog %d", b)
-	}
+		var res map[string]any
+		if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys["budget"]}}}, &res); err != nil {
+			t.Fatal(err)
+		}
+		h.sim.ResetStats()
+		for i := 0; i < 10; i++ {
+			f := leadFields(i)
+			if i == 4 {
+				f["Budget"] = "9000"
+			}
+			h.publish(int64(i), time.Now(), f)
+		}
+		h.start()
+		h.settle(10)
+		if n := len(h.sim.Leads()); n != 9 {
+			t.Fatalf("SharpSpring holds %d leads, want the 9 good ones", n)
+		}
+		if st := h.sim.Stats(); st.ByMethod["createLeads"] != 1 {
+			t.Fatalf("the good leads were sent %d times: %+v", st.ByMethod["createLeads"], st.ByMethod)
+		}
+		dls, err := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+		if err != nil || len(dls) != 1 {
+			t.Fatalf("dead letters = %d, %v", len(dls), err)
+		}
+		d := dls[0]
+		if d.Code != "205" || d.Route != "le-ss" || d.Attempts != 1 || !strings.Contains(d.Message, "205") || !strings.Contains(string(d.Payload), "Lead4@Example.com") {
+			t.Fatalf("dead letter = %+v", d)
+		}
+		if b, _, _ := h.app.Backlog(context.Background(), "le-ss"); b != 0 {
+			t.Fatalf("the dead-lettered event was not acknowledged: backlog %d", b)
+		}
 
-	// Before the fix, the retry refuses to start and names the field.
-	if _, err := NewOffline(context.Background(), h.cfg, nil2()); err == nil || !strings.Contains(err.Error(), h.sys["budget"]) {
-		t.Fatalf("retry before the fix: %v", err)
-	}
-	// The mapping fix: the deleted field leaves the catalog. The retry
-	// writes the lead and resolves the entry, while the instance runs.
-	h.cfg.Catalog = h.cfg.Catalog[:1]
-	off, err := NewOffline(context.Background(), h.cfg, nil2())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer off.Close()
-	retried, err := off.RetryDeadLetters(context.Background(), checkpoints.DeadLetterFilter{Code: "205"})
-	if err != nil || len(retried) != 1 || !retried[0].Resolved || retried[0].Written != 1 {
-		t.Fatalf("retry after the fix = %+v, %v", retried, err)
-	}
-	if l := h.lead("lead4@example.com"); l["firstName"] != "First4" {
-		t.Fatalf("retried lead = %v", l)
-	}
-	all, _ := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
-	statuses := map[string]int{}
-	for _, d := range all {
-		statuses[d.Status]++
-	}
-	if statuses["resolved"] != 1 || statuses["open"] != 0 || len(all) != 1 {
-		t.Fatalf("dead letter history = %v", statuses)
-	}
+		// Before the fix, the retry refuses to start and names the field.
+		if _, err := NewOffline(context.Background(), h.cfg, nil2()); err == nil || !strings.Contains(err.Error(), h.sys["budget"]) {
+			t.Fatalf("retry before the fix: %v", err)
+		}
+		// The mapping fix: the deleted field leaves the catalog. The retry
+		// writes the lead and resolves the entry, while the instance runs.
+		h.cfg.Catalog = h.cfg.Catalog[:1]
+		off, err := NewOffline(context.Background(), h.cfg, nil2())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer off.Close()
+		retried, err := off.RetryDeadLetters(context.Background(), checkpoints.DeadLetterFilter{Code: "205"})
+		if err != nil || len(retried) != 1 || !retried[0].Resolved || retried[0].Written != 1 {
+			t.Fatalf("retry after the fix = %+v, %v", retried, err)
+		}
+		if l := h.lead("lead4@example.com"); l["firstName"] != "First4" {
+			t.Fatalf("retried lead = %v", l)
+		}
+		all, _ := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+		statuses := map[string]int{}
+		for _, d := range all {
+			statuses[d.Status]++
+		}
+		if statuses["resolved"] != 1 || statuses["open"] != 0 || len(all) != 1 {
+			t.Fatalf("dead letter history = %v", statuses)
+		}
+	})
 }
 
 func TestRetriedDeliveryCreatesNoDuplicate(t *testing.T) {
@@ -343,33 +347,35 @@ func TestTransportErrorsDoNotLeakTheSecret(t *testing.T) {
 }
 
 func TestQuotaExhaustedPausesWithoutDeadLetters(t *testing.T) {
-	h := newHarness(t, harnessOptions{linger: 20 * time.Millisecond})
-	// Each start-up spends one request on getFields: two are spent when
-	// the instance below starts, two are left for leads.
-	h.cfg.SharpSpring.DailyQuota = 4
-	h.app.close()
-	h.open()
-	h.start()
-	for i := 0; i < 3; i++ {
-		h.deliver(int64(i), leadFields(i))
-		h.waitFor("lead written", func() bool { return len(h.sim.Leads()) == min(i+1, 2) })
-	}
-	used, _ := h.app.State.QuotaUsed(context.Background(), "sharpspring:"+testAccount, time.Now())
-	if used != 4 {
-		t.Fatalf("quota used = %d, want 4", used)
-	}
-	// The third lead waits for tomorrow: not written, not dead-lettered, not acknowledged.
-	h.waitFor("third event pending", func() bool { return h.app.Runners[0].Stats.Events.Load() >= 3 })
-	if n := len(h.sim.Leads()); n != 2 {
-		t.Fatalf("%d leads written past the quota", n)
-	}
-	if dl, _ := h.app.State.CountDeadLetters(context.Background(), ""); dl != 0 {
-		t.Fatalf("quota dead-lettered %d", dl)
-	}
-	h.waitFor("a log line saying the quota is spent", func() bool { return strings.Contains(h.logs.String(), "daily quota spent") })
-	if n := len(h.sim.Leads()); n != 2 {
-		t.Fatalf("%d leads written past the quota", n)
-	}
+	buses(t, func(t *testing.T, bus string) {
+		h := newHarness(t, harnessOptions{bus: bus, linger: 20 * time.Millisecond})
+		// Each start-up spends one request on getFields: two are spent when
+		// the instance below starts, two are left for leads.
+		h.cfg.SharpSpring.DailyQuota = 4
+		h.app.close()
+		h.open()
+		h.start()
+		for i := 0; i < 3; i++ {
+			h.deliver(int64(i), leadFields(i))
+			h.waitFor("lead written", func() bool { return len(h.sim.Leads()) == min(i+1, 2) })
+		}
+		used, _ := h.app.State.QuotaUsed(context.Background(), "sharpspring:"+testAccount, time.Now())
+		if used != 4 {
+			t.Fatalf("quota used = %d, want 4", used)
+		}
+		// The third lead waits for tomorrow: not written, not dead-lettered, not acknowledged.
+		h.waitFor("third event pending", func() bool { return h.app.Runners[0].Stats.Events.Load() >= 3 })
+		if n := len(h.sim.Leads()); n != 2 {
+			t.Fatalf("%d leads written past the quota", n)
+		}
+		if dl, _ := h.app.State.CountDeadLetters(context.Background(), ""); dl != 0 {
+			t.Fatalf("quota dead-lettered %d", dl)
+		}
+		h.waitFor("a log line saying the quota is spent", func() bool { return strings.Contains(h.logs.String(), "daily quota spent") })
+		if n := len(h.sim.Leads()); n != 2 {
+			t.Fatalf("%d leads written past the quota", n)
+		}
+	})
 }
 
 func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
