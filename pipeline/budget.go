@@ -24,6 +24,11 @@ type Budget struct {
 	daily   int
 	store   *checkpoints.Store
 	now     func() time.Time
+
+	// Requests counted but not yet written (budgets without a daily quota).
+	pendMu    *sync.Mutex
+	pending   int
+	pendSince time.Time
 }
 
 // BudgetConfig configures a Budget. Zero values mean "no limit".
@@ -32,11 +37,17 @@ type BudgetConfig struct {
 	PerSecond float64 // sustained requests per second
 	Burst     int     // bucket size; default 1, so no second ever sees more than PerSecond+1
 	Daily     int     // requests per UTC day
+	// Shared keeps the per-second window in the state database, so every
+	// crmsync process on it (run, backfill, replay) stays within the rate
+	// together: for vendors whose documented limit must never be broken
+	// (SharpSpring). It costs a state write per request; without it the
+	// window is per process.
+	Shared bool
 }
 
 // NewBudget returns the budget of one account.
 func NewBudget(cfg BudgetConfig, store *checkpoints.Store) *Budget {
-	b := &Budget{account: cfg.Account, daily: cfg.Daily, store: store, now: time.Now}
+	b := &Budget{account: cfg.Account, daily: cfg.Daily, store: store, now: time.Now, pendMu: &sync.Mutex{}}
 	if cfg.PerSecond > 0 {
 		burst := cfg.Burst
 		if burst <= 0 {
@@ -48,7 +59,7 @@ func NewBudget(cfg BudgetConfig, store *checkpoints.Store) *Budget {
 		// With a store the window lives in it and holds across processes
 		// (run, backfill, replay on one state file).
 		b.perSec = max(1, int(cfg.PerSecond))
-		if store == nil {
+		if store == nil || !cfg.Shared {
 			b.window = newSlidingWindow(b.perSec, time.Second+windowMargin)
 		}
 	}
@@ -108,8 +119,9 @@ func (b *Budget) Wait(ctx context.Context) error {
 	}
 	now := b.now()
 	if b.daily <= 0 {
-		_, err := b.store.AddQuota(ctx, b.account, now, 1)
-		return err
+		// No quota to enforce: the count is for status and metrics only,
+		// so it is written in batches rather than once per request.
+		return b.countLater(ctx, now)
 	}
 	ok, used, err := b.store.TakeQuota(ctx, b.account, now, b.daily)
 	if err != nil {
@@ -172,4 +184,31 @@ func (w *slidingWindow) wait(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// unflushedMax is how many requests of a budget without a daily quota are
+// counted in memory before they are added to the state database.
+const unflushedMax = 50
+
+func (b *Budget) countLater(ctx context.Context, now time.Time) error {
+	b.pendMu.Lock()
+	b.pending++
+	if b.pendSince.IsZero() {
+		b.pendSince = now
+	}
+	n := b.pending
+	flush := n >= unflushedMax || now.Sub(b.pendSince) > 5*time.Second || !sameUTCDay(now, b.pendSince)
+	if flush {
+		b.pending, b.pendSince = 0, time.Time{}
+	}
+	b.pendMu.Unlock()
+	if !flush {
+		return nil
+	}
+	_, err := b.store.AddQuota(ctx, b.account, now, n)
+	return err
+}
+
+func sameUTCDay(a, b time.Time) bool {
+	return a.UTC().Format("2006-01-02") == b.UTC().Format("2006-01-02")
 }

@@ -89,8 +89,8 @@ func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
 	defer store.Close()
 	// Two budgets of one account on one state file, as `run` and
 	// `backfill` would hold: together they stay within the rate.
-	a := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5}, store)
-	b := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5}, store).WithReserve(10)
+	a := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store)
+	b := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store).WithReserve(10)
 	var mu sync.Mutex
 	var ts []time.Time
 	var wg sync.WaitGroup

@@ -38,7 +38,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
 	if s := cfg.SharpSpring; s != nil {
-		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota}
+		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
 		if s.Unlimited {
 			bc.PerSecond = 0
 		}

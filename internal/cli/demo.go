@@ -302,7 +302,7 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 
 	// The demo reads SharpSpring within the account's shared budget, like
 	// every other user of the account.
-	readBudget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + account, PerSecond: rate}, a.State)
+	readBudget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + account, PerSecond: rate, Shared: true}, a.State)
 	if o.noLimit {
 		readBudget = nil
 	}
