@@ -288,9 +288,11 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 	var items []map[string]any
 	extID, byExt := exactValue(conds, "externalId")
 	email, byEmail := exactValue(conds, "email")
+	contactID, byID := exactValue(conds, "id")
 	for _, id := range s.contactOrder {
 		ct := s.contacts[id]
-		if ct == nil || (byExt && !strings.EqualFold(ct.ExternalID, extID)) || (byEmail && !strings.EqualFold(ct.Email, email)) {
+		if ct == nil || (byExt && !strings.EqualFold(ct.ExternalID, extID)) || (byEmail && !strings.EqualFold(ct.Email, email)) ||
+			(byID && itoa(ct.ID) != contactID) {
 			continue
 		}
 		var item map[string]any

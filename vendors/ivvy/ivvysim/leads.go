@@ -281,9 +281,10 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 	}
 	items := make([]map[string]any, 0)
 	contactID, byContact := exactValue(conds, "contactId")
+	leadID, byID := exactValue(conds, "id")
 	for _, id := range s.leadOrder {
 		l := s.leads[id]
-		if l == nil || (byContact && itoa(l.ContactID) != contactID) {
+		if l == nil || (byContact && itoa(l.ContactID) != contactID) || (byID && itoa(l.ID) != leadID) {
 			continue
 		}
 		// Rendered only when a condition needs it or the lead matches:
