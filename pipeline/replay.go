@@ -88,7 +88,7 @@ func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResu
 			mapped = append(mapped, it)
 		}
 	}
-	recs, err := ru.coalesceFor(ctx, mapped, false)
+	recs, err := ru.coalesceFor(ctx, mapped, false, false)
 	if err != nil {
 		return res, err
 	}

@@ -203,7 +203,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 		items[i] = pending{ev: m.Event, seq: m.Seq}
 		maxSeq = max(maxSeq, m.Seq)
 	}
-	if _, err := ru.handle(ctx, stopping, items, maxSeq); err != nil {
+	if _, err := ru.handle(ctx, stopping, items, maxSeq, false); err != nil {
 		// Settle nothing: the bus redelivers, and the ledger makes the
 		// rewrite of anything already written a no-op.
 		nakAll(msgs)
@@ -238,10 +238,12 @@ func (ru *Runner) Apply(ctx context.Context, evs []Event) (Result, error) {
 	for i, ev := range evs {
 		items[i] = pending{ev: ev}
 	}
-	return ru.handle(ctx, nil, items, 0)
+	return ru.handle(ctx, nil, items, 0, true)
 }
 
-func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64) (Result, error) {
+// handle runs events through map, coalesce, sink and settle. redo marks
+// events sent again on purpose (dead-letter retries, replays).
+func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64, redo bool) (Result, error) {
 	var res Result
 	var items []pending
 	var dead []checkpoints.DeadLetter
@@ -277,7 +279,7 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		}
 	}
 
-	recs, err := ru.coalesce(ctx, items)
+	recs, err := ru.coalesce(ctx, items, redo)
 	if err != nil {
 		return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
 	}
@@ -363,6 +365,43 @@ func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Re
 	return tx.PutLedger(ctx, to.Vendor, to.Entity, rec.Key, entry)
 }
 
+// changedFields returns the target fields an event changes. Source fields
+// whose value equals what the ledger knows the source holds (what crmsync
+// wrote there, or saw there before) are not news: a record that echoes our
+// own write, with the vendor's newer change time, must not turn the other
+// side back. When every source field is known the event is an echo; when
+// some are, the event is mapped again without them.
+func (ru *Runner) changedFields(it pending, known checkpoints.LedgerEntry) (map[string]string, bool) {
+	src := it.mapped.SourceFields
+	if len(known.Fields) == 0 || len(src) == 0 {
+		return it.mapped.Fields, false
+	}
+	same := map[string]bool{}
+	for f, v := range src {
+		if st, ok := known.Fields[f]; ok && st.Hash == ValueHash(v) {
+			same[f] = true
+		}
+	}
+	switch {
+	case len(same) == len(src):
+		return nil, true
+	case len(same) == 0:
+		return it.mapped.Fields, false
+	}
+	ev := it.ev
+	ev.Fields = make(map[string]string, len(it.ev.Fields))
+	for f, v := range it.ev.Fields {
+		if !same[f] {
+			ev.Fields[f] = v
+		}
+	}
+	mp, err := ru.r.Mapper.Map(ev)
+	if err != nil {
+		return it.mapped.Fields, false
+	}
+	return mp.Fields, false
+}
+
 // staleAtSource reports whether the source is known to have changed every
 // field of an event after the event's change time: the event arrived out of
 // order and must not overwrite anything.
@@ -429,13 +468,15 @@ func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
 
 // coalesce merges the events of each record, newest value per field, and
 // drops fields that are older than, or the same as, what was last written.
-func (ru *Runner) coalesce(ctx context.Context, items []pending) ([]*Record, error) {
-	return ru.coalesceFor(ctx, items, true)
+func (ru *Runner) coalesce(ctx context.Context, items []pending, redo bool) ([]*Record, error) {
+	return ru.coalesceFor(ctx, items, true, !redo)
 }
 
 // coalesceFor is coalesce; with dropSame false, fields equal to what the
-// ledger says was written are kept (replays compare with the target itself).
-func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame bool) ([]*Record, error) {
+// ledger says was written are kept (replays compare with the target itself);
+// with echoes false, events that repeat what their source is known to hold
+// are kept too (retries and replays send known events again on purpose).
+func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, echoes bool) ([]*Record, error) {
 	sort.SliceStable(items, func(i, j int) bool {
 		a, b := items[i], items[j]
 		if !a.ev.ChangedAt.Equal(b.ev.ChangedAt) {
@@ -470,7 +511,16 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame boo
 			ru.log.Debug("dropping an event older than what its source already holds", "event", it.ev.ID)
 			continue
 		}
-		for f, v := range it.mapped.Fields {
+		fields, echo := it.mapped.Fields, false
+		if echoes {
+			fields, echo = ru.changedFields(it, srcLedger[it.key])
+		}
+		if echo {
+			// Nothing for the target, but the source's values are known
+			// as of this time (below), so older events cannot win later.
+			ru.log.Debug("an event that only repeats what its source is known to hold (our own write, or no change)", "event", it.ev.ID)
+		}
+		for f, v := range fields {
 			r.Fields[f] = v
 			r.Stamps[f] = at
 		}

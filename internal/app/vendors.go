@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/config"
@@ -16,8 +19,8 @@ import (
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
 	gsrc "github.com/crmsync/crmsync/sources/getlead"
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
-	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/sources/leadexec"
+	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -51,7 +54,18 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		if err != nil {
 			return nil, err
 		}
-		warnings, err := sharpspring.CheckFields(ctx, c, cat)
+		// A passing SharpSpring failure at start-up is retried for a while;
+		// a missing system name or bad credentials stop start-up at once.
+		var warnings []string
+		bo := backoff.WithContext(backoff.WithMaxRetries(pipeline.DefaultBackOff(), 6), ctx)
+		err = backoff.Retry(func() error {
+			var cerr error
+			warnings, cerr = sharpspring.CheckFields(ctx, c, cat)
+			if cerr != nil && (sharpspring.IsAuth(cerr) || sharpspring.Classify(cerr) != sharpspring.Transient || !isAPIError(cerr)) {
+				return backoff.Permanent(cerr)
+			}
+			return cerr
+		}, bo)
 		if err != nil {
 			return nil, err
 		}
@@ -100,6 +114,13 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.sinks["getlead.lead"] = sink
 	}
 	return v, nil
+}
+
+// isAPIError reports whether err came from talking to SharpSpring (as
+// opposed to a missing system name found by the check itself).
+func isAPIError(err error) bool {
+	var e *sharpspring.Error
+	return errors.As(err, &e)
 }
 
 func routesTo(cfg *config.Config, target string) bool {
