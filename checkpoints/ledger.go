@@ -11,7 +11,15 @@ import (
 type FieldStamp struct {
 	At   time.Time `json:"at"`
 	Hash string    `json:"h"`
+	// Wrote lists the values crmsync wrote into this field, as
+	// "<vendor the value came from>:<hash>", oldest first (a few at most):
+	// when the vendor later reports one of them, that is crmsync's own
+	// write echoing back, however late the report.
+	Wrote []string `json:"w,omitempty"`
 }
+
+// MaxWrote is how many written values a FieldStamp remembers.
+const MaxWrote = 8
 
 // LedgerEntry is what crmsync last wrote to one target record.
 type LedgerEntry struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -359,47 +360,81 @@ func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Re
 		entry.Fields = map[string]checkpoints.FieldStamp{}
 	}
 	for f, v := range rec.Fields {
-		entry.Fields[f] = checkpoints.FieldStamp{At: rec.Stamps[f], Hash: ValueHash(v)}
+		h := ValueHash(v)
+		entry.Fields[f] = checkpoints.FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h)}
 	}
 	entry.ContentHash = ledgerHash(entry.Fields)
 	return tx.PutLedger(ctx, to.Vendor, to.Entity, rec.Key, entry)
 }
 
-// changedFields returns the target fields an event changes. Source fields
-// whose value equals what the ledger knows the source holds (what crmsync
-// wrote there, or saw there before) are not news: a record that echoes our
-// own write, with the vendor's newer change time, must not turn the other
-// side back. When every source field is known the event is an echo; when
-// some are, the event is mapped again without them.
-func (ru *Runner) changedFields(it pending, known checkpoints.LedgerEntry) (map[string]string, bool) {
+// markIntended records, before anything is sent, the values about to be
+// written as crmsync's own (FieldStamp.Wrote): the target's poller may
+// report them before the batch is settled, and must then already be
+// recognised as an echo.
+func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	return ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
+		for _, i := range todo {
+			r := recs[i]
+			if r.ledger.Fields == nil {
+				r.ledger.Fields = map[string]checkpoints.FieldStamp{}
+			}
+			for f, v := range r.Fields {
+				st := r.ledger.Fields[f]
+				st.Wrote = addWrote(st.Wrote, ru.srcVendor+":"+ValueHash(v))
+				r.ledger.Fields[f] = st
+			}
+			if err := tx.PutLedger(ctx, ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func addWrote(wrote []string, w string) []string {
+	out := append(slices.DeleteFunc(slices.Clone(wrote), func(x string) bool { return x == w }), w)
+	if len(out) > checkpoints.MaxWrote {
+		out = out[len(out)-checkpoints.MaxWrote:]
+	}
+	return out
+}
+
+// withoutEchoes returns the target fields of an event, leaving out those
+// that only carry values the target itself gave the source (crmsync's own
+// writes coming back, possibly late and stamped with the source's newer
+// change time): they must never turn the target back to an older value.
+func (ru *Runner) withoutEchoes(it pending, known checkpoints.LedgerEntry) map[string]string {
 	src := it.mapped.SourceFields
 	if len(known.Fields) == 0 || len(src) == 0 {
-		return it.mapped.Fields, false
+		return it.mapped.Fields
 	}
-	same := map[string]bool{}
+	echo := map[string]bool{}
 	for f, v := range src {
-		if st, ok := known.Fields[f]; ok && st.Hash == ValueHash(v) {
-			same[f] = true
+		if slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)) {
+			echo[f] = true
 		}
 	}
 	switch {
-	case len(same) == len(src):
-		return nil, true
-	case len(same) == 0:
-		return it.mapped.Fields, false
+	case len(echo) == 0:
+		return it.mapped.Fields
+	case len(echo) == len(src):
+		return nil
 	}
 	ev := it.ev
 	ev.Fields = make(map[string]string, len(it.ev.Fields))
 	for f, v := range it.ev.Fields {
-		if !same[f] {
+		if !echo[f] {
 			ev.Fields[f] = v
 		}
 	}
 	mp, err := ru.r.Mapper.Map(ev)
 	if err != nil {
-		return it.mapped.Fields, false
+		return it.mapped.Fields
 	}
-	return mp.Fields, false
+	return mp.Fields
 }
 
 // staleAtSource reports whether the source is known to have changed every
@@ -447,7 +482,7 @@ func (ru *Runner) settleSource(ctx context.Context, tx *checkpoints.Tx, rec *Rec
 		if st, ok := fields[f]; ok && st.Hash == h && st.At.Equal(at) {
 			continue
 		}
-		fields[f] = checkpoints.FieldStamp{At: at, Hash: h}
+		fields[f] = checkpoints.FieldStamp{At: at, Hash: h, Wrote: fields[f].Wrote}
 		changed = true
 	}
 	if !changed {
@@ -474,8 +509,8 @@ func (ru *Runner) coalesce(ctx context.Context, items []pending, redo bool) ([]*
 
 // coalesceFor is coalesce; with dropSame false, fields equal to what the
 // ledger says was written are kept (replays compare with the target itself);
-// with echoes false, events that repeat what their source is known to hold
-// are kept too (retries and replays send known events again on purpose).
+// with echoes false, values the target gave the source are kept too
+// (retries and replays send known events again on purpose).
 func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, echoes bool) ([]*Record, error) {
 	sort.SliceStable(items, func(i, j int) bool {
 		a, b := items[i], items[j]
@@ -511,14 +546,9 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			ru.log.Debug("dropping an event older than what its source already holds", "event", it.ev.ID)
 			continue
 		}
-		fields, echo := it.mapped.Fields, false
+		fields := it.mapped.Fields
 		if echoes {
-			fields, echo = ru.changedFields(it, srcLedger[it.key])
-		}
-		if echo {
-			// Nothing for the target, but the source's values are known
-			// as of this time (below), so older events cannot win later.
-			ru.log.Debug("an event that only repeats what its source is known to hold (our own write, or no change)", "event", it.ev.ID)
+			fields = ru.withoutEchoes(it, srcLedger[it.key])
 		}
 		for f, v := range fields {
 			r.Fields[f] = v
@@ -585,6 +615,9 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			continue
 		}
 		todo = append(todo, i)
+	}
+	if err := ru.markIntended(ctx, recs, todo); err != nil {
+		return nil, nil, err
 	}
 	nb := ru.r.NewBackOff
 	if nb == nil {

@@ -120,4 +120,17 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	if toB.count() != 1 {
 		t.Fatalf("a stale change was written: %v", toB.writes)
 	}
+	// A changes twice; B reports the first of those values late, stamped
+	// with B's newer clock: that is crmsync's own write echoing back and
+	// must not turn A back.
+	publish("a", "1", t0.Add(10*time.Second), map[string]string{"key": "k", "city": "Denver"})
+	settled(ab, 4)
+	publish("a", "1", t0.Add(11*time.Second), map[string]string{"key": "k", "city": "Erie"})
+	settled(ab, 5)
+	aWrites := toA.count()
+	publish("b", "b1", t0.Add(20*time.Second), map[string]string{"key": "k", "city": "Denver"})
+	settled(ba, 3)
+	if toA.count() != aWrites {
+		t.Fatalf("a late echo of our own write turned A back: %v", toA.writes)
+	}
 }
