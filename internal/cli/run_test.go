@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,14 +49,14 @@ routes: [{name: le-ss, from: leadexec.lead, to: sharpspring.lead, batch_size: 20
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := func() (*exec.Cmd, string, *strings.Builder) {
+	start := func() (*exec.Cmd, string, *lockedBuffer) {
 		cmd := exec.Command(bin, "run", "--config", cfgPath)
 		cmd.Env = append(os.Environ(), "SS_SECRET=secret-key")
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		logs := &strings.Builder{}
+		logs := &lockedBuffer{}
 		addr := make(chan string, 1)
 		go func() {
 			sc := bufio.NewScanner(stderr)
@@ -149,4 +150,23 @@ routes: [{name: le-ss, from: leadexec.lead, to: sharpspring.lead, batch_size: 20
 	if strings.Contains(logs.String(), "secret-key") {
 		t.Fatal("the secret key is in the logs")
 	}
+}
+
+// lockedBuffer collects a child's output from one goroutine while the test
+// reads it from another.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -66,21 +66,25 @@ func factory(partitions int) bustest.Factory {
 	}
 }
 
-// readTopic returns the values in partition 0 of topic.
+// readTopic returns the values in every partition of topic (the dead-letter
+// topic has as many partitions as the bus creates).
 func readTopic(t *testing.T, brokers []string, topic string) [][]byte {
 	t.Helper()
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
 	var out [][]byte
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		m, err := r.ReadMessage(ctx)
-		cancel()
-		if err != nil {
-			return out
+	for p := 0; p < 3; p++ {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			m, err := r.ReadMessage(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			out = append(out, m.Value)
 		}
-		out = append(out, m.Value)
+		r.Close()
 	}
+	return out
 }
 
 func TestConformance(t *testing.T) {
