@@ -63,6 +63,10 @@ type Route struct {
 	// exponential from 200ms to 30s with jitter, without an elapsed limit.
 	NewBackOff func() backoff.BackOff
 	Logger     *slog.Logger
+	// Reverse says a route in the other direction exists (target → source).
+	// Values are then marked as crmsync's own before they are sent, so the
+	// reverse route recognises their echo even before this batch settles.
+	Reverse bool
 }
 
 // RouteStats are a route's running counts. Read them with Snapshot.
@@ -616,8 +620,10 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		}
 		todo = append(todo, i)
 	}
-	if err := ru.markIntended(ctx, recs, todo); err != nil {
-		return nil, nil, err
+	if ru.r.Reverse {
+		if err := ru.markIntended(ctx, recs, todo); err != nil {
+			return nil, nil, err
+		}
 	}
 	nb := ru.r.NewBackOff
 	if nb == nil {

@@ -66,9 +66,9 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	defer bus.Close()
 	toB, toA := &memorySink{}, &memorySink{}
 	ab, _ := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}}, bus, state)
+		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
 	ba, _ := pipeline.NewRunner(pipeline.Route{Name: "b-a", From: "b.lead", To: pipeline.Target{Vendor: "a", Entity: "lead"},
-		Mapper: copyMapper{"b", "a"}, Sink: toA, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}}, bus, state)
+		Mapper: copyMapper{"b", "a"}, Sink: toA, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
 	var wg sync.WaitGroup
 	for _, r := range []*pipeline.Runner{ab, ba} {
 		wg.Add(1)

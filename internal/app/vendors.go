@@ -123,6 +123,15 @@ func isAPIError(err error) bool {
 	return errors.As(err, &e)
 }
 
+func hasRoute(cfg *config.Config, from, to string) bool {
+	for _, r := range cfg.Routes {
+		if r.From == from && r.To == to {
+			return true
+		}
+	}
+	return false
+}
+
 func routesTo(cfg *config.Config, target string) bool {
 	for _, r := range cfg.Routes {
 		if r.To == target {
@@ -196,8 +205,9 @@ func (a *App) buildRoutes() error {
 		ru, err := pipeline.NewRunner(pipeline.Route{
 			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
 			Mapper: mappings.LeadRoute{From: from, To: to, StatusMap: rc.StatusMap}, Sink: sink,
-			Batch:  pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
-			Logger: a.log,
+			Reverse: hasRoute(a.cfg, rc.To, rc.From),
+			Batch:   pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
+			Logger:  a.log,
 		}, a.Bus, a.State)
 		if err != nil {
 			return err
