@@ -99,6 +99,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		Routes: []config.RouteConfig{{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead",
 			BatchSize: o.batchSize, Linger: config.Duration(o.linger)}},
 	}
+	// Events delivered to a process that then stopped come back after
+	// AckWait; keep it short so restarts in tests resume quickly.
+	h.cfg.Bus.NATS.AckWait = config.Duration(5 * time.Second)
 	if o.bus == "kafka" {
 		brokers, stop, err := kafkabus.StartFake()
 		if err != nil {

@@ -73,6 +73,10 @@ type NATSConfig struct {
 	Stream string `yaml:"stream"`
 	// DuplicateWindow: how long repeated publishes are dropped; default 1h.
 	DuplicateWindow Duration `yaml:"duplicate_window"`
+	// AckWait: how long an event delivered to a route (and not settled,
+	// e.g. because the process died) waits before it is delivered again;
+	// default 2m. Routes extend it while a batch is in the sink.
+	AckWait Duration `yaml:"ack_wait"`
 }
 
 // SharpSpringConfig is one SharpSpring account.
