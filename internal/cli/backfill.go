@@ -11,8 +11,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/crmsync/crmsync/internal/app"
-	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -54,30 +52,17 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return 2
 		}
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
-		return 1
+	off, code := openOffline(ctx, *path, stderr)
+	if off == nil {
+		return code
 	}
-	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	a, err := app.NewOffline(ctx, cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %v\n", err)
-		return 1
-	}
-	defer a.Close()
-	pager, err := a.BackfillPager(*source, since, until)
+	defer off.Close()
+	pager, err := off.app.BackfillPager(*source, since, until)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
 		return 2
 	}
-	bus, err := app.OpenBus(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %v\n", err)
-		return 1
-	}
-	defer bus.Close()
-	bf := &pipeline.Backfill{Source: *source, Since: *sinceS, Until: *untilS, Pager: pager, Publisher: bus, State: a.State}
+	bf := &pipeline.Backfill{Source: *source, Since: *sinceS, Until: *untilS, Pager: pager, Publisher: off.bus, State: off.app.State}
 	bf.Progress = newProgress(stderr)
 	p, err := bf.Run(ctx)
 	switch {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/app"
-	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -60,26 +59,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 2
 		}
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
-		return 1
+	off, code := openOffline(ctx, *path, stderr)
+	if off == nil {
+		return code
 	}
-	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	a, err := app.NewOffline(ctx, cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %v\n", err)
-		return 1
-	}
-	defer a.Close()
-	bus, err := app.OpenBus(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %v\n", err)
-		return 1
-	}
-	defer bus.Close()
+	defer off.Close()
 	o.OnBatch = func(res pipeline.ReplayResult) { printDiffs(stdout, res.Diffs, *dry) }
-	sum, err := a.Replay(ctx, bus, o)
+	sum, err := off.app.Replay(ctx, off.bus, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: replay: %v\n", err)
 		return 1
@@ -137,24 +123,12 @@ func runCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "checkpoint save: NAME is required")
 		return 2
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
-		return 1
+	off, code := openOffline(ctx, *path, stderr)
+	if off == nil {
+		return code
 	}
-	a, err := app.NewOffline(ctx, cfg, newLogger(stderr, cfg.Log.Level, cfg.Log.Format))
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %v\n", err)
-		return 1
-	}
-	defer a.Close()
-	bus, err := app.OpenBus(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %v\n", err)
-		return 1
-	}
-	defer bus.Close()
-	seq, err := a.SaveCheckpoint(ctx, bus, name)
+	defer off.Close()
+	seq, err := off.app.SaveCheckpoint(ctx, off.bus, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
 		return 1
