@@ -35,6 +35,19 @@ var standardFields = map[string]bool{
 
 func isStandard(name string) bool { return standardFields[name] }
 
+// IsLeadField says whether name is a canonical lead field: a standard field
+// or a custom field of the catalog (which may be nil).
+func IsLeadField(cat *Catalog, name string) bool {
+	if isStandard(name) {
+		return true
+	}
+	if cat == nil {
+		return false
+	}
+	_, ok := cat.Field(name)
+	return ok
+}
+
 // Lead is a canonical lead change: canonical field name → value. An absent
 // field is unchanged; an empty value clears it.
 type Lead map[string]string

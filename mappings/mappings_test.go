@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,5 +147,29 @@ func TestLeadStatusIsOnlySyncedThroughTheStatusMap(t *testing.T) {
 	}
 	if m.Fields[GetleadStatus] != "Hot" {
 		t.Fatalf("mapped status = %q, want Hot (%v)", m.Fields[GetleadStatus], m.Fields)
+	}
+}
+
+func TestFieldsOwnedElsewhereAreCreateOnly(t *testing.T) {
+	cat := testCatalog(t)
+	route := LeadExecToSharpSpring(cat)
+	route.Owners = map[string]string{Company: "sharpspring", "favorite_color": "sharpspring", FirstName: "leadexec"}
+	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: "1",
+		Fields: map[string]string{"Email": "a@example.com", "FirstName": "Ann", "Company": "Acme", "FavoriteColor": "teal"}}
+	m, err := route.Map(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, _ := cat.Field("favorite_color")
+	if want := []string{sys.SharpSpring, "companyName"}; !slices.Equal(m.CreateOnly, slices.Sorted(slices.Values(want))) {
+		t.Errorf("CreateOnly = %v, want %v", m.CreateOnly, want)
+	}
+	if m.Fields["companyName"] != "Acme" || m.Fields["firstName"] != "Ann" {
+		t.Errorf("every field is still mapped (for a create): %v", m.Fields)
+	}
+	// The owner's own route writes its fields without restriction.
+	route.Owners = map[string]string{Company: "leadexec"}
+	if m, _ := route.Map(ev); len(m.CreateOnly) != 0 {
+		t.Errorf("CreateOnly = %v for the owner's route", m.CreateOnly)
 	}
 }

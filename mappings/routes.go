@@ -2,6 +2,8 @@ package mappings
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
@@ -15,6 +17,10 @@ type LeadRoute struct {
 	// every vendor has its own vocabulary. A status without an entry is not
 	// written; with no map, statuses are not synced at all.
 	StatusMap map[string]string
+	// Owners names the vendor that owns a canonical field (config
+	// "ownership"). A field owned by a vendor other than the route's source
+	// is written only when the route creates the record in the target.
+	Owners map[string]string
 }
 
 // Map implements pipeline.Mapper.
@@ -45,12 +51,31 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 	return pipeline.Mapped{
 		Keys:        keys,
 		Fields:      m.To.Encode(lead),
+		CreateOnly:  m.ownedElsewhere(lead, from),
 		NaturalKeys: m.To.NaturalKeys(lead),
 		// What the source holds now, in its own field names and normalised
 		// the way the reverse route would encode it: the write ledger keeps
 		// it so that a reverse route does not echo it back.
 		SourceFields: m.From.Encode(lead),
 	}, nil
+}
+
+// ownedElsewhere returns the target fields that carry canonical fields
+// owned by a vendor other than from.
+func (m LeadRoute) ownedElsewhere(lead Lead, from string) []string {
+	var foreign Lead
+	for f, v := range lead {
+		if o, ok := m.Owners[f]; ok && o != from {
+			if foreign == nil {
+				foreign = Lead{}
+			}
+			foreign[f] = v
+		}
+	}
+	if foreign == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m.To.Encode(foreign)))
 }
 
 // LeadExecToSharpSpring is the mapper of the LeadExec → SharpSpring lead

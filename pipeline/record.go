@@ -23,6 +23,10 @@ type Mapped struct {
 	// ledger as the source's known state, so that the reverse route drops
 	// them as an echo instead of writing them back.
 	SourceFields map[string]string
+	// CreateOnly are target fields the route may write only when it
+	// creates the record (its target id is unknown): fields owned by
+	// another vendor, which this source must not overwrite.
+	CreateOnly []string `json:",omitempty"`
 }
 
 // Mapper translates events of a route's source into the target's fields. It
@@ -48,6 +52,9 @@ type Record struct {
 	source       map[string]string
 	sourceStamps map[string]time.Time
 	sourceLedger checkpoints.LedgerEntry
+
+	// Target fields written only when the record is created (Mapped.CreateOnly).
+	createOnly map[string]bool
 }
 
 // Outcome is the sink's answer for one record.

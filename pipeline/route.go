@@ -561,6 +561,12 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		for f, v := range it.mapped.NaturalKeys {
 			r.NaturalKeys[f] = v
 		}
+		for _, f := range it.mapped.CreateOnly {
+			if r.createOnly == nil {
+				r.createOnly = map[string]bool{}
+			}
+			r.createOnly[f] = true
+		}
 		if it.mapped.SourceFields != nil && r.source == nil {
 			r.source, r.sourceStamps = map[string]string{}, map[string]time.Time{}
 		}
@@ -582,6 +588,14 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		r := byKey[k]
 		r.TargetID = ids[k]
 		r.sourceLedger = srcLedger[k]
+		if r.TargetID != "" {
+			// The record exists in the target: fields another vendor owns
+			// are not this source's to overwrite.
+			for f := range r.createOnly {
+				delete(r.Fields, f)
+				delete(r.Stamps, f)
+			}
+		}
 		if e, ok := ledger[k]; ok {
 			r.ledger = e
 			for f, v := range r.Fields {

@@ -66,6 +66,7 @@ type harnessOptions struct {
 	linger    time.Duration
 	rate      float64
 	bus       string // "nats" (default) or "kafka" (an in-process kfake cluster)
+	ownership map[string]string
 }
 
 // newHarness starts the SharpSpring simulator over real HTTP and prepares a
@@ -95,7 +96,8 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		SharpSpring: &config.SharpSpringConfig{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: testAccount,
 			SecretKey: testSecret, RatePerSecond: o.rate},
 		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
-		Catalog:  catalog,
+		Catalog:   catalog,
+		Ownership: o.ownership,
 		Routes: []config.RouteConfig{{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead",
 			BatchSize: o.batchSize, Linger: config.Duration(o.linger)}},
 	}

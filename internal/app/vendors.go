@@ -175,7 +175,7 @@ func (a *App) buildSources() error {
 	}
 	if routesFrom(a.cfg, "ivvy.lead") {
 		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State,
-			Interval: a.cfg.IVvy.Poller.Interval.Std(), Logger: a.log.With("source", "ivvy.lead")})
+			Interval: a.cfg.IVvy.Poller.Interval.Std(), Since: a.cfg.IVvy.Poller.Since, Logger: a.log.With("source", "ivvy.lead")})
 		if err != nil {
 			return err
 		}
@@ -204,7 +204,7 @@ func (a *App) buildRoutes() error {
 		vendor, entity, _ := strings.Cut(rc.To, ".")
 		ru, err := pipeline.NewRunner(pipeline.Route{
 			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
-			Mapper: mappings.LeadRoute{From: from, To: to, StatusMap: rc.StatusMap}, Sink: sink,
+			Mapper: mappings.LeadRoute{From: from, To: to, StatusMap: rc.StatusMap, Owners: a.cfg.Ownership}, Sink: sink,
 			Reverse: hasRoute(a.cfg, rc.To, rc.From),
 			Batch:   pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
 			Logger:  a.log,

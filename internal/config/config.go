@@ -34,7 +34,13 @@ type Config struct {
 
 	// Catalog lists custom fields by each vendor's stable identifier.
 	Catalog []mappings.CatalogField `yaml:"catalog"`
-	Routes  []RouteConfig           `yaml:"routes"`
+	// Ownership names, per canonical lead field (first_name, lead_status,
+	// or a catalog name), the vendor that owns it: only that vendor's
+	// changes overwrite the field in other systems. Routes from any other
+	// vendor write it only when they create the record in the target.
+	// Fields not listed are owned by whoever changed them last.
+	Ownership map[string]string     `yaml:"ownership"`
+	Routes    []RouteConfig         `yaml:"routes"`
 }
 
 // LogConfig configures logging.
@@ -156,6 +162,10 @@ type GetleadConfig struct {
 // from the vendor.
 type PollerConfig struct {
 	Interval Duration `yaml:"interval"` // between polls; default 1m
+	// Since is where the first poll starts when no position is saved.
+	// Default: the source's whole history (crmsync backfill is the
+	// paced way to load history; set since to start live sync from a point).
+	Since time.Time `yaml:"since"`
 }
 
 // SharpSpringPollerConfig configures the SharpSpring lead poller

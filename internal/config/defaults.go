@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,6 +151,9 @@ func routeSources(c *Config) []string {
 	return out
 }
 
+// vendors are the vendor names used in routes and ownership.
+var vendors = []string{"sharpspring", "leadexec", "ivvy", "getlead"}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -228,6 +233,16 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Routes) == 0 {
 		add("routes", "no route configured; nothing would be synced")
+	}
+	cat, _ := mappings.NewCatalog(c.Catalog)
+	for _, f := range slices.Sorted(maps.Keys(c.Ownership)) {
+		v := c.Ownership[f]
+		if !mappings.IsLeadField(cat, f) {
+			add("ownership."+f, "%q is not a canonical lead field (first_name, email, lead_status, …) or a catalog name", f)
+		}
+		if !contains(vendors, v) {
+			add("ownership."+f, "%q is not a vendor (%s)", v, strings.Join(vendors, ", "))
+		}
 	}
 	if needSS && c.SharpSpring == nil {
 		add("sharpspring", "a route uses SharpSpring but the sharpspring section is missing")

@@ -47,7 +47,10 @@ type Config struct {
 	Interval  time.Duration      // between polls; default 1 minute
 	PerPage   int                // page size asked for; default 100 (iVvy may clamp it)
 	Origin    pipeline.Origin    // default live
-	Logger    *slog.Logger
+	// Since is where the first poll starts when no cursor is saved; zero
+	// reads the whole history.
+	Since  time.Time
+	Logger *slog.Logger
 }
 
 // LeadPoller is a pipeline.Source. Run and Poll must not be called
@@ -124,6 +127,9 @@ func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 		if err := json.Unmarshal([]byte(raw), &cur); err != nil {
 			return 0, fmt.Errorf("ivvy poller: cursor %q: %w", raw, err)
 		}
+	} else if !p.cfg.Since.IsZero() {
+		cur.Leads = ivvy.FormatTime(p.cfg.Since)
+		cur.Contacts = cur.Leads
 	}
 	next := cur
 

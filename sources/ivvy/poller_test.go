@@ -222,3 +222,26 @@ func TestCursorSavedOnlyAfterEveryEventWasPublished(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPollerStartsAtSince: with Since set and no cursor saved, the first
+// poll leaves older history alone (that is backfill's job) and publishes
+// what changed from Since on.
+func TestPollerStartsAtSince(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, ivvysim.Options{}, nil)
+	ids := e.seed(3)
+	e.clk.Add(time.Hour)
+	e.p.cfg.Since = e.clk.Now()
+	if n, err := e.p.Poll(ctx); err != nil || n != 0 {
+		t.Fatalf("first poll published %d (err %v), want 0: history before since", n, err)
+	}
+	e.clk.Add(time.Minute)
+	e.sim.EditLead(ids[1], func(l *ivvysim.Lead) { l.Description = "after since" })
+	n, err := e.p.Poll(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("second poll published %d (err %v), want the one edit", n, err)
+	}
+	if evs := e.drain(t); len(evs) != 1 || evs[0].ExternalID != strconv.FormatInt(ids[1], 10) {
+		t.Fatalf("events = %+v", evs)
+	}
+}
