@@ -28,11 +28,7 @@ func TestRunStopsGracefullyOnSIGTERM(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "crmsync")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/crmsync")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	sim := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{"1": "secret-key"}})
 	sim.SetFaults(sharpspringsim.Faults{Latency: 100 * time.Millisecond})
 	srv := httptest.NewServer(sim)
