@@ -111,6 +111,11 @@ func NewRunner(r Route, bus ConsumerSource, state *checkpoints.Store) (*Runner, 
 // Name is the route's name.
 func (ru *Runner) Name() string { return ru.r.Name }
 
+// BackfillConsumer names the consumer through which a route reads its
+// source's backfill events (see BackfillSubject), beside the consumer named
+// after the route itself for live events.
+func BackfillConsumer(route string) string { return route + "_backfill" }
+
 // From is the route's source, "<vendor>.<entity>".
 func (ru *Runner) From() string { return ru.r.From }
 
@@ -125,7 +130,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	backfill, err := ru.bus.Consumer(ctx, ru.r.Name+"_backfill", BackfillSubject(ru.srcEntity, ru.srcVendor))
+	backfill, err := ru.bus.Consumer(ctx, BackfillConsumer(ru.r.Name), BackfillSubject(ru.srcEntity, ru.srcVendor))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

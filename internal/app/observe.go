@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // Status is the instance's state as /status reports it and `crmsync status`
@@ -28,17 +30,21 @@ type SourceStatus struct {
 	LastSuccess time.Time `json:"last_success"`
 }
 
-// RouteStatus is one route's progress.
+// RouteStatus is one route's progress. Backlog and LagSeconds are its live
+// events; BackfillBacklog counts its backfill events not yet acknowledged,
+// which travel on their own subject and consumer and which the route takes
+// only when live events leave room.
 type RouteStatus struct {
-	Name        string  `json:"name"`
-	Position    uint64  `json:"position"`
-	Backlog     uint64  `json:"backlog"`
-	LagSeconds  float64 `json:"lag_seconds"`
-	Events      int64   `json:"events"`
-	Upserts     int64   `json:"upserts"`
-	Skipped     int64   `json:"skipped"`
-	Retries     int64   `json:"retries"`
-	DeadLetters int     `json:"dead_letters_open"`
+	Name            string  `json:"name"`
+	Position        uint64  `json:"position"`
+	Backlog         uint64  `json:"backlog"`
+	LagSeconds      float64 `json:"lag_seconds"`
+	BackfillBacklog uint64  `json:"backfill_backlog"`
+	Events          int64   `json:"events"`
+	Upserts         int64   `json:"upserts"`
+	Skipped         int64   `json:"skipped"`
+	Retries         int64   `json:"retries"`
+	DeadLetters     int     `json:"dead_letters_open"`
 }
 
 // QuotaStatus is one vendor account's requests today (UTC).
@@ -80,6 +86,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		rs.Position, _ = a.State.RoutePosition(ctx, ru.Name())
 		if b, ok := a.Bus.(backlogger); ok {
 			rs.Backlog, _ = b.Backlog(ctx, ru.Name())
+			rs.BackfillBacklog, _ = b.Backlog(ctx, pipeline.BackfillConsumer(ru.Name()))
 		}
 		if l, ok := a.Bus.(lagger); ok {
 			lag, _ := l.Lag(ctx, ru.Name())
@@ -152,6 +159,7 @@ var (
 	descBatches     = prometheus.NewDesc("crmsync_route_batches_total", "Batches processed.", []string{"route"}, nil)
 	descBacklog     = prometheus.NewDesc("crmsync_route_backlog", "Events of the route not yet acknowledged.", []string{"route"}, nil)
 	descLag         = prometheus.NewDesc("crmsync_route_lag_seconds", "Age of the oldest unacknowledged event of the route.", []string{"route"}, nil)
+	descBfBacklog   = prometheus.NewDesc("crmsync_route_backfill_backlog", "Backfill events of the route not yet acknowledged.", []string{"route"}, nil)
 	descRequests    = prometheus.NewDesc("crmsync_vendor_requests_total", "Requests sent to a vendor API.", []string{"vendor", "method"}, nil)
 	descErrors      = prometheus.NewDesc("crmsync_vendor_errors_total", "Error answers from a vendor API, by vendor code.", []string{"vendor", "code"}, nil)
 	descQuota       = prometheus.NewDesc("crmsync_quota_used", "Requests counted against the account's daily quota today (UTC).", []string{"account"}, nil)
@@ -194,6 +202,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, rs := range st.Routes {
 		gauge(descBacklog, float64(rs.Backlog), rs.Name)
 		gauge(descLag, rs.LagSeconds, rs.Name)
+		gauge(descBfBacklog, float64(rs.BackfillBacklog), rs.Name)
 		gauge(descDeadOpen, float64(rs.DeadLetters), rs.Name)
 	}
 	for _, v := range st.Vendors {

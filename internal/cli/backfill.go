@@ -22,14 +22,23 @@ where it was; a finished run says so and does nothing. Routes from the
 source (in a running 'crmsync run') write backfill events only when live
 events leave room, and backfills never spend the vendor quota reserve kept
 for live sync: when their budget is spent they stop and say when to resume
-(exit status 3). Times are RFC 3339.`
+(exit status 3). Times are RFC 3339.
+
+Sources:
+  ivvy.lead         iVvy leads; --since/--until select by modification time.
+  sharpspring.lead  SharpSpring's active leads, paged by creation time, so
+                    leads created or changed during the run shift nothing;
+                    --since/--until select by creation time (later changes
+                    are the live poller's). Without --until the run ends at
+                    now minus the poller lag. Backfills leave 10% of the
+                    daily quota to live sync.`
 
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backfill", backfillSynopsis, stderr)
 	path := fs.String("config", "crmsync.yaml", "config file of the instance")
-	source := fs.String("source", "", "source to backfill, e.g. ivvy.lead (required)")
-	sinceS := fs.String("since", "", "only records changed at or after this time")
-	untilS := fs.String("until", "", "only records changed at or before this time")
+	source := fs.String("source", "", "source to backfill: ivvy.lead or sharpspring.lead (required)")
+	sinceS := fs.String("since", "", "only records changed (sharpspring.lead: created) at or after this time")
+	untilS := fs.String("until", "", "only records changed (sharpspring.lead: created) at or before this time")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

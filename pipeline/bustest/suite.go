@@ -43,6 +43,15 @@ type Replayer interface {
 	ReplaySince(ctx context.Context, filter string, since time.Time) (pipeline.Consumer, error)
 }
 
+// Observer is the backlog capability (Features.Backlog): what `crmsync
+// status` reports per route.
+type Observer interface {
+	// Backlog is how many events of the route are not yet acknowledged.
+	Backlog(ctx context.Context, route string) (uint64, error)
+	// Lag is the age of the oldest of them, 0 when there is none.
+	Lag(ctx context.Context, route string) (time.Duration, error)
+}
+
 // Features are the optional guarantees of an implementation.
 type Features struct {
 	// DurableDedup: the bus itself drops a repeated publish of an event id,
@@ -67,6 +76,9 @@ type Features struct {
 	// position on (a multi-partition Kafka topic replays its other
 	// partitions whole).
 	ExactReplayFrom bool
+	// Backlog: the bus implements Observer. A Kafka-style bus may count an
+	// acknowledged event until the consumer's next Fetch.
+	Backlog bool
 }
 
 // Env is one empty bus installation: a store directory, a cluster.
@@ -104,6 +116,7 @@ func Run(t *testing.T, f Factory) {
 		{"ReplayFromPosition", testReplayFrom},
 		{"ReplaySinceTime", testReplaySince},
 		{"DeadLetters", testDeadLetters},
+		{"BacklogAndLag", testBacklogAndLag},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })

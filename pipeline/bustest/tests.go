@@ -417,3 +417,82 @@ func drain(t *testing.T, c pipeline.Consumer) []*pipeline.Message {
 		got = append(got, ms...)
 	}
 }
+
+func testBacklogAndLag(t *testing.T, f Factory) {
+	if !f.Features.Backlog {
+		t.Skip("the bus reports no backlog")
+	}
+	b := open(t, f.NewEnv(t))
+	o, ok := b.(Observer)
+	if !ok {
+		t.Fatalf("%T does not implement Observer", b)
+	}
+	c := consumer(t, b, "r")
+	other := consumer(t, b, "other")
+	waitBacklog(t, o, "r", 0)
+	if lag := lagOf(t, o, "r"); lag != 0 {
+		t.Fatalf("lag %v of an empty route, want 0", lag)
+	}
+
+	start := time.Now()
+	for i := range 6 {
+		publish(t, b, Event(t, fmt.Sprint(i), 1))
+	}
+	waitBacklog(t, o, "r", 6)
+	checkLag(t, o, "r", start)
+
+	got := fetchN(t, c, 6)
+	ackAll(t, got[:2])
+	// A Kafka-style consumer commits what was acknowledged at its next
+	// Fetch; nothing else is due, so this one delivers nothing.
+	expectNone(t, c, 50*time.Millisecond)
+	waitBacklog(t, o, "r", 4)
+	checkLag(t, o, "r", start)
+	// Each route has its own backlog.
+	waitBacklog(t, o, "other", 6)
+
+	ackAll(t, got[2:])
+	expectNone(t, c, 50*time.Millisecond)
+	waitBacklog(t, o, "r", 0)
+	if lag := lagOf(t, o, "r"); lag != 0 {
+		t.Fatalf("lag %v with nothing pending, want 0", lag)
+	}
+	closeConsumer(other)
+}
+
+// waitBacklog polls until the route's backlog is want; it fails the test
+// after 20s.
+func waitBacklog(t *testing.T, o Observer, route string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := o.Backlog(context.Background(), route)
+		if err == nil && n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog of %s = %d (%v), want %d", route, n, err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func lagOf(t *testing.T, o Observer, route string) time.Duration {
+	t.Helper()
+	lag, err := o.Lag(context.Background(), route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lag
+}
+
+// checkLag requires a lag that is positive and no older than start (the
+// time before the oldest pending event was published), give or take the
+// precision of stored timestamps.
+func checkLag(t *testing.T, o Observer, route string, start time.Time) {
+	t.Helper()
+	lag := lagOf(t, o, route)
+	if lag <= 0 || lag > time.Since(start)+10*time.Millisecond {
+		t.Fatalf("lag %v, want in (0, %v]", lag, time.Since(start))
+	}
+}

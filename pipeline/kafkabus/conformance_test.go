@@ -42,6 +42,7 @@ func factory(partitions int) bustest.Factory {
 			Replay:                       true,
 			ExactReplayFrom:              partitions == 1,
 			TotalOrder:                   partitions == 1,
+			Backlog:                      true,
 		},
 		NewEnv: func(t *testing.T) *bustest.Env {
 			brokers := fakeCluster(t)

@@ -62,4 +62,13 @@
 //
 // All exported methods are safe for concurrent use; one Consumer must be
 // fetched from by one goroutine at a time (its Acks may come from any).
+//
+// # Backlog and lag
+//
+// Backlog and Lag (what `crmsync status` shows per route) read the group's
+// committed offsets (OffsetFetch) and each partition's first and high
+// watermark offsets (ListOffsets): the backlog is the sum of high watermark
+// minus committed offset (or minus the first offset where nothing was
+// committed), and the lag the age of the oldest uncommitted record by its
+// timestamp. Acknowledged messages count until the next Fetch commits them.
 package kafkabus

@@ -17,6 +17,7 @@ func TestConformance(t *testing.T) {
 			Replay:                       true,
 			ExactReplayFrom:              true,
 			TotalOrder:                   true,
+			Backlog:                      true,
 		},
 		NewEnv: func(t *testing.T) *bustest.Env {
 			dir := t.TempDir()

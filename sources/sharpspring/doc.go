@@ -1,5 +1,5 @@
-// Package sharpspring holds crmsync's SharpSpring sources, both
-// pipeline.Source pollers:
+// Package sharpspring holds crmsync's SharpSpring sources, two
+// pipeline.Source pollers and a backfill pager:
 //
 //   - LeadPoller publishes changed leads from getLeadsDateRange
 //     (timestamp "update", v1.2/UTC by default) window by window, and
@@ -8,11 +8,16 @@
 //     diffing getClients snapshots (SharpSpring has no date range for
 //     clients).
 //
-// Both keep their whole state in their source cursor (JSON) and save it only
-// after every event of a window or snapshot was published, so a poller
+// The pollers keep their whole state in their source cursor (JSON) and save
+// it only after every event of a window or snapshot was published, so a poller
 // stopped at any point and started again publishes every change exactly once
 // in effect: what was published before the stop is published again with the
 // same deterministic event id, and the bus drops it.
+//
+// LeadPager is the pipeline.Pager of `crmsync backfill --source
+// sharpspring.lead`: it pages through the account's leads by creation time
+// (getLeadsDateRange, timestamp "create"), building its events as
+// LeadPoller does.
 //
 // Events carry SharpSpring's own field names (vendor "sharpspring", entity
 // "lead" or "client", external id the SharpSpring id), values HTML-unescaped.

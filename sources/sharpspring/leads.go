@@ -380,13 +380,24 @@ func (p *LeadPoller) Poll(ctx context.Context) (PollResult, error) {
 	return res, nil
 }
 
-// leadEvent builds the change event of a lead: values HTML-unescaped,
-// updateTimestamp moved to ChangedAt and Version (UTC "Y-m-d H:i:s", so v1
-// and v1.2 give the same event id).
+// leadEvent builds the change event of a lead (see newLeadEvent).
 func (p *LeadPoller) leadEvent(l sharpspring.Lead) (pipeline.Event, string, error) {
-	t, err := sharpspring.ParseTime(l["updateTimestamp"], p.cfg.Zone)
+	ev, ts, err := newLeadEvent(l, p.cfg.Zone, pipeline.OriginLive)
 	if err != nil {
-		return pipeline.Event{}, "", fmt.Errorf("%s: lead %s: %w", p.cfg.Name, l["id"], err)
+		return pipeline.Event{}, "", fmt.Errorf("%s: %w", p.cfg.Name, err)
+	}
+	return ev, ts, nil
+}
+
+// newLeadEvent builds the sealed change event of a lead read in zone:
+// values HTML-unescaped, updateTimestamp moved to ChangedAt and Version (UTC
+// "Y-m-d H:i:s", so v1 and v1.2 give the same event id). It also returns
+// that Version. The poller, the sweep and the backfill pager all build their
+// lead events here, so one lead state has one event id whoever read it.
+func newLeadEvent(l sharpspring.Lead, zone *time.Location, origin pipeline.Origin) (pipeline.Event, string, error) {
+	t, err := sharpspring.ParseTime(l["updateTimestamp"], zone)
+	if err != nil {
+		return pipeline.Event{}, "", fmt.Errorf("lead %s: %w", l["id"], err)
 	}
 	ts := t.Format(sharpspring.TimeLayout)
 	fields := make(map[string]string, len(l))
@@ -399,7 +410,7 @@ func (p *LeadPoller) leadEvent(l sharpspring.Lead) (pipeline.Event, string, erro
 	}
 	ev := pipeline.Event{
 		Vendor: "sharpspring", Entity: "lead", ExternalID: strconv.FormatInt(l.ID(), 10),
-		Op: pipeline.OpUpsert, Version: ts, Fields: fields, ChangedAt: t, Origin: pipeline.OriginLive,
+		Op: pipeline.OpUpsert, Version: ts, Fields: fields, ChangedAt: t, Origin: origin,
 	}
 	if err := ev.Seal(); err != nil {
 		return pipeline.Event{}, "", err
@@ -453,11 +464,22 @@ func (p *LeadPoller) split(ctx context.Context, start, end time.Time, parts int,
 	return nil
 }
 
-// second reads one second holding more leads than a page with offset
-// paging, first being its first page. When pages overlap, the order was not
-// stable across requests and some leads may have been skipped: the second
-// is then read in one request with a limit above everything it holds.
+// second reads one second holding more leads than a page (see readSecond).
 func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspring.Lead, out map[int64]sharpspring.Lead) error {
+	read := func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
+		return p.page(ctx, at, at, limit, offset)
+	}
+	return readSecond(ctx, p.cfg.PageSize, first, read, out, p.log.With("second", at))
+}
+
+// readSecond reads one second of a date range that holds more leads than a
+// page, with offset paging through read, first being its first page. When
+// pages overlap, the order was not stable across requests and some leads
+// may have been skipped: the second is then read in one request with a
+// limit above everything it holds (getLeadsDateRange accepts limits above
+// 500).
+func readSecond(ctx context.Context, pageSize int, first []sharpspring.Lead,
+	read func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error), out map[int64]sharpspring.Lead, log *slog.Logger) error {
 	seen := map[int64]bool{}
 	total := 0
 	pg := first
@@ -467,21 +489,21 @@ func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspri
 		}
 		merge(out, pg)
 		total += len(pg)
-		if len(pg) < p.cfg.PageSize {
+		if len(pg) < pageSize {
 			break
 		}
-		offset += p.cfg.PageSize
+		offset += pageSize
 		var err error
-		if pg, err = p.page(ctx, at, at, p.cfg.PageSize, offset); err != nil {
+		if pg, err = read(ctx, pageSize, offset); err != nil {
 			return err
 		}
 	}
 	if len(seen) == total {
 		return nil
 	}
-	p.log.Debug("unstable order inside one second; reading it in one request", "second", at, "leads", total)
-	for limit := total + p.cfg.PageSize; ; limit *= 2 {
-		pg, err := p.page(ctx, at, at, limit, 0)
+	log.Debug("unstable order inside one second; reading it in one request", "leads", total)
+	for limit := total + pageSize; ; limit *= 2 {
+		pg, err := read(ctx, limit, 0)
 		if err != nil {
 			return err
 		}
