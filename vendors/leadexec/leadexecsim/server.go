@@ -1,0 +1,387 @@
+package leadexecsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // Pacific Time on hosts without zoneinfo
+)
+
+// Options configure a Server. The zero value of each field means the
+// documented (or assumed) default, so Options{} is a usable account.
+type Options struct {
+	// Now is the clock for DateAdded, daily caps, token expiry and rate
+	// windows. Default time.Now. It must be safe for concurrent use.
+	Now func() time.Time
+	// NextID issues ids by kind (IDLead, IDClient, IDPost, IDToken); it is
+	// called with the server's lock held. Default: a counter per kind
+	// (leads from 5000000001, clients from 20001, posts and tokens from 1),
+	// so runs are repeatable.
+	NextID func(kind IDKind) int64
+	// Key is the ASMX Key; default DefaultKey.
+	Key string
+	// ClientID and ClientSecret are the OAuth client credentials; default
+	// DefaultClientID and DefaultClientSecret.
+	ClientID, ClientSecret string
+	// PostingKey is the V2 receiver's api-key; default DefaultPostingKey.
+	PostingKey string
+	// TokenLifetime is expires_in; default DefaultTokenLifetime (3600 s).
+	TokenLifetime time.Duration
+	// LeadTypes, Campaigns and ClientFields define the account; nil means
+	// DefaultLeadTypes(), DefaultCampaigns(), DefaultClientFields().
+	LeadTypes    []LeadType
+	Campaigns    []Campaign
+	ClientFields []ClientFieldDef
+	// AccountUID is the account of added clients; default DefaultAccountUID.
+	AccountUID int64
+	// Namespace is the ASMX XML namespace; default DefaultNamespace
+	// (LeadExec's is not documented).
+	Namespace string
+	// MaxTake caps the lead query's Take (silently); a Take of 0 means
+	// MaxTake. Default DefaultMaxTake (500).
+	MaxTake int
+	// MaxV2Leads caps the leads of one V2 post (more: HTTP 400). Default
+	// DefaultMaxV2Leads (100).
+	MaxV2Leads int
+	// NumericResponseType writes ResponseType as its number (6) in JSON
+	// answers instead of its name (Duplicate_Lead).
+	NumericResponseType bool
+}
+
+// IDKind names a sequence of ids.
+type IDKind string
+
+// Id kinds.
+const (
+	IDLead   IDKind = "lead"
+	IDClient IDKind = "client"
+	IDPost   IDKind = "post"  // PostID GUIDs are made from it
+	IDToken  IDKind = "token" // access tokens are made from it
+)
+
+type simConfig struct {
+	now                   func() time.Time
+	nextID                func(IDKind) int64
+	key, clientID, secret string
+	postingKey            string
+	tokenLifetime         time.Duration
+	leadTypes             map[int64]*LeadType
+	campaigns             []Campaign
+	clientFields          []ClientFieldDef
+	accountUID            int64
+	namespace             string
+	maxTake, maxV2Leads   int
+	numericResponseType   bool
+	pacific               *time.Location
+	customNextID          bool
+	fieldsByName          map[int64]map[string]LeadField
+}
+
+func (o Options) resolve() simConfig {
+	c := simConfig{now: o.Now, nextID: o.NextID, key: o.Key, clientID: o.ClientID, secret: o.ClientSecret,
+		postingKey: o.PostingKey, tokenLifetime: o.TokenLifetime, accountUID: o.AccountUID, namespace: o.Namespace,
+		maxTake: o.MaxTake, maxV2Leads: o.MaxV2Leads, numericResponseType: o.NumericResponseType,
+		customNextID: o.NextID != nil}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.key == "" {
+		c.key = DefaultKey
+	}
+	if c.clientID == "" {
+		c.clientID = DefaultClientID
+	}
+	if c.secret == "" {
+		c.secret = DefaultClientSecret
+	}
+	if c.postingKey == "" {
+		c.postingKey = DefaultPostingKey
+	}
+	if c.tokenLifetime <= 0 {
+		c.tokenLifetime = DefaultTokenLifetime
+	}
+	if c.accountUID == 0 {
+		c.accountUID = DefaultAccountUID
+	}
+	if c.namespace == "" {
+		c.namespace = DefaultNamespace
+	}
+	if c.maxTake <= 0 {
+		c.maxTake = DefaultMaxTake
+	}
+	if c.maxV2Leads <= 0 {
+		c.maxV2Leads = DefaultMaxV2Leads
+	}
+	lts := o.LeadTypes
+	if lts == nil {
+		lts = DefaultLeadTypes()
+	}
+	c.leadTypes = map[int64]*LeadType{}
+	c.fieldsByName = map[int64]map[string]LeadField{}
+	for _, lt := range lts {
+		lt.Fields = slices.Clone(lt.Fields)
+		c.leadTypes[lt.UID] = &lt
+		byName := map[string]LeadField{}
+		for _, f := range lt.Fields {
+			byName[strings.ToLower(f.Name)] = f
+		}
+		c.fieldsByName[lt.UID] = byName
+	}
+	c.campaigns = slices.Clone(o.Campaigns)
+	if o.Campaigns == nil {
+		c.campaigns = DefaultCampaigns()
+	}
+	c.clientFields = slices.Clone(o.ClientFields)
+	if o.ClientFields == nil {
+		c.clientFields = DefaultClientFields()
+	}
+	loc, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil { // unreachable: time/tzdata is linked in
+		panic("leadexecsim: " + err.Error())
+	}
+	c.pacific = loc
+	return c
+}
+
+// Endpoint names a simulated endpoint, for request counts and faults.
+type Endpoint string
+
+// Endpoints.
+const (
+	EndpointAny           Endpoint = "*" // faults only: any endpoint
+	EndpointInsertV1      Endpoint = "InsertV1"
+	EndpointInsertV2      Endpoint = "InsertV2"
+	EndpointToken         Endpoint = "Token"
+	EndpointGetClientList Endpoint = "GetClientList"
+	EndpointGetClientData Endpoint = "GetClientData"
+	EndpointEditClient    Endpoint = "EditClient"
+	EndpointQueryLeads    Endpoint = "QueryLeads"
+)
+
+// Server simulates LeadExec's lead receiver (V1 and V2), OAuth token
+// endpoint, ASMX GetClientList/GetClientData, REST PATCH /v1/clients and
+// lead data query API on one http.Handler (the paths of the three LeadExec
+// hosts do not collide). All methods are safe for concurrent use.
+type Server struct {
+	cfg simConfig
+
+	mu        sync.Mutex // guards everything below
+	campaigns map[int64]*Campaign
+	clients   map[int64]*Client
+	leads     map[int64]*StoredLead
+	tokens    map[string]time.Time // access token → expiry
+	dayCounts map[dayKey]int       // accepted leads per campaign and Pacific day
+	dedupe    map[dedupeKey]int64  // duplicate-check key → oldest lead
+	counters  map[IDKind]int64
+	counts    map[Endpoint]int
+	scripted  map[Endpoint][]simFault
+	limits    map[Endpoint]*rateWindow
+}
+
+type dayKey struct {
+	aid int64
+	day string // Pacific date, 2006-01-02
+}
+
+// NewServer returns a simulator with the account Options describe and no
+// clients or leads.
+func NewServer(opts Options) *Server {
+	s := &Server{
+		cfg:       opts.resolve(),
+		campaigns: map[int64]*Campaign{},
+		clients:   map[int64]*Client{},
+		leads:     map[int64]*StoredLead{},
+		tokens:    map[string]time.Time{},
+		dayCounts: map[dayKey]int{},
+		dedupe:    map[dedupeKey]int64{},
+		counters:  map[IDKind]int64{IDLead: 5_000_000_001, IDClient: 20_001, IDPost: 1, IDToken: 1},
+		counts:    map[Endpoint]int{},
+		scripted:  map[Endpoint][]simFault{},
+		limits:    map[Endpoint]*rateWindow{},
+	}
+	for _, c := range s.cfg.campaigns {
+		c.AllowedStates = slices.Clone(c.AllowedStates)
+		s.campaigns[c.AID] = &c
+	}
+	return s
+}
+
+// newID issues the next id of a kind. Caller holds s.mu.
+func (s *Server) newID(kind IDKind) int64 {
+	if s.cfg.customNextID {
+		return s.cfg.nextID(kind)
+	}
+	id := s.counters[kind]
+	s.counters[kind]++
+	return id
+}
+
+// maxBody bounds request bodies.
+const maxBody = 4 << 20
+
+// simAnswer is a response before it is written.
+type simAnswer struct {
+	status int
+	ctype  string
+	body   []byte
+	header http.Header
+}
+
+func textAnswer(status int, body string) simAnswer {
+	return simAnswer{status: status, ctype: "text/plain; charset=utf-8", body: []byte(body)}
+}
+
+func jsonAnswer(status int, v any) simAnswer {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return textAnswer(http.StatusInternalServerError, "encode: "+err.Error())
+	}
+	return simAnswer{status: status, ctype: "application/json; charset=utf-8", body: b}
+}
+
+// apiMessage is the ASP.NET Web API error body.
+func apiMessage(status int, msg string) simAnswer {
+	return jsonAnswer(status, map[string]string{"message": msg})
+}
+
+// route maps a request to its endpoint. Paths are case-insensitive, as
+// on IIS.
+func route(r *http.Request) (Endpoint, bool) {
+	p := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
+	switch {
+	case p == "/processor/insert/general" || strings.HasPrefix(p, "/processor/insert/general/"):
+		return EndpointInsertV1, true
+	case p == "/v2/insert/general":
+		return EndpointInsertV2, true
+	case p == "/v1/authorization/token":
+		return EndpointToken, true
+	case p == "/service.asmx/getclientlist":
+		return EndpointGetClientList, true
+	case p == "/service.asmx/getclientdata":
+		return EndpointGetClientData, true
+	case p == "/v1/clients":
+		return EndpointEditClient, true
+	case strings.HasPrefix(p, "/v1/leads/query/"):
+		return EndpointQueryLeads, true
+	}
+	return "", false
+}
+
+// methods lists the verbs each endpoint takes.
+var methods = map[Endpoint][]string{
+	EndpointInsertV1:      {http.MethodGet, http.MethodPost},
+	EndpointInsertV2:      {http.MethodPost},
+	EndpointToken:         {http.MethodPost},
+	EndpointGetClientList: {http.MethodGet, http.MethodPost},
+	EndpointGetClientData: {http.MethodGet, http.MethodPost},
+	EndpointEditClient:    {http.MethodPatch},
+	EndpointQueryLeads:    {http.MethodPost},
+}
+
+// ServeHTTP routes the request, counts it, applies injected faults (a
+// scripted fault first, then the endpoint's rate window), then answers.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ep, ok := route(r)
+	if !ok {
+		write(w, textAnswer(http.StatusNotFound, "The resource cannot be found."))
+		return
+	}
+	if !slices.Contains(methods[ep], r.Method) {
+		w.Header().Set("Allow", strings.Join(methods[ep], ", "))
+		write(w, textAnswer(http.StatusMethodNotAllowed, "The HTTP verb "+r.Method+" is not allowed."))
+		return
+	}
+	now := s.cfg.now()
+	s.mu.Lock()
+	s.counts[ep]++
+	f := s.takeFault(ep, now)
+	s.mu.Unlock()
+	switch f.kind {
+	case faultStatus:
+		write(w, faultAnswer(ep, f.status))
+		return
+	case faultRateLimit:
+		a := rateLimited(ep)
+		if f.retryAfter > 0 {
+			a.header = http.Header{"Retry-After": {fmt.Sprint(int((f.retryAfter + time.Second - 1) / time.Second))}}
+		}
+		write(w, a)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	var a simAnswer
+	switch ep {
+	case EndpointInsertV1:
+		a = s.insertV1(r)
+	case EndpointInsertV2:
+		a = s.insertV2(r)
+	case EndpointToken:
+		a = s.issueToken(r)
+	case EndpointGetClientList:
+		a = s.getClientList(r)
+	case EndpointGetClientData:
+		a = s.getClientData(r)
+	case EndpointEditClient:
+		a = s.editClient(r)
+	case EndpointQueryLeads:
+		a = s.queryLeads(r)
+	}
+	switch f.kind {
+	case faultDrop:
+		dropAfterCommit(w)
+		return
+	case faultMalformed:
+		a.body = malform(a.body)
+	}
+	write(w, a)
+}
+
+func write(w http.ResponseWriter, a simAnswer) {
+	maps.Copy(w.Header(), a.header)
+	if a.ctype != "" {
+		w.Header().Set("Content-Type", a.ctype)
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+// readBody reads a request body (bounded by maxBody).
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// RequestCount returns how many requests reached an endpoint (faulted ones
+// included) since NewServer or ResetCounts.
+func (s *Server) RequestCount(ep Endpoint) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[ep]
+}
+
+// RequestCounts returns the request count of every endpoint reached.
+func (s *Server) RequestCounts() map[Endpoint]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.counts)
+}
+
+// ResetCounts zeroes the request counts.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.counts)
+}
+
+// pacific formats t as the ASMX service does: Pacific Time, US style.
+func (s *Server) pacific(t time.Time) string {
+	return t.In(s.cfg.pacific).Format("1/2/2006 3:04:05 PM")
+}

@@ -1,0 +1,374 @@
+package leadexecsim
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Default identifiers and credentials of a simulated account.
+const (
+	DefaultVID        int64 = 101 // lead source (vendor)
+	DefaultLID        int64 = 201 // lead type
+	DefaultAID        int64 = 301 // campaign of DefaultVID for DefaultLID
+	DefaultAccountUID int64 = 1
+
+	DefaultKey          = "sim-asmx-key"                         // ASMX Key
+	DefaultClientID     = "0f8fad5b-d9cb-469f-a165-70867728950e" // OAuth client id
+	DefaultClientSecret = "7c9e6679-7425-40de-944b-e07fc1f90ae7" // OAuth client secret
+	DefaultPostingKey   = "sim-posting-api-key"                  // V2 api-key
+
+	DefaultTokenLifetime = time.Hour
+	DefaultNamespace     = "http://tempuri.org/"
+	DefaultMaxTake       = 500
+	DefaultMaxV2Leads    = 100
+)
+
+// FieldKind says how the receiver validates a lead field.
+type FieldKind string
+
+// Field kinds.
+const (
+	KindText  FieldKind = ""      // any text
+	KindEmail FieldKind = "email" // local@domain.tld; also the duplicate check
+	KindPhone FieldKind = "phone" // 10 digits (11 with a leading 1) once punctuation is dropped; also the duplicate check
+	KindState FieldKind = "state" // a two-letter US state or DC; Campaign.AllowedStates applies to it
+	KindZip   FieldKind = "zip"   // 12345 or 12345-6789
+)
+
+// LeadField is one field of a lead type.
+type LeadField struct {
+	Name     string
+	Required bool
+	Kind     FieldKind
+}
+
+// LeadType is a lead type (LID) and its fields. Posted field names are
+// matched to these case-insensitively; other posted fields are dropped.
+type LeadType struct {
+	UID    int64
+	Name   string
+	Fields []LeadField
+}
+
+// Campaign is a lead source's campaign (AID) for one lead type.
+type Campaign struct {
+	AID, VID, LID int64
+	Name          string
+	// Password, when set, must be sent with V1 posts (else No_Account_Found).
+	Password string
+	// Disabled campaigns answer Account_Disabled.
+	Disabled bool
+	// DayMax caps the leads accepted per Pacific calendar day (then
+	// Post_Over_Max); ≤ 0 is no cap (LeadExec writes -1).
+	DayMax int
+	// AllowedStates, when set, is the campaign's criterion: a lead whose
+	// KindState field is not in it is Outside_Criteria.
+	AllowedStates []string
+	// Price is the price answered for accepted leads, default "0".
+	Price string
+	// PendingQCReview marks accepted leads as pending QC review.
+	PendingQCReview bool
+}
+
+// ClientFieldDef is an account-wide client field definition.
+type ClientFieldDef struct {
+	ClientFieldUID int64
+	Descriptor     string
+	DataType       string // DataType name, default "Varchar"
+	Required       bool   // a new client (PATCH with ClientUID 0) must set it
+	SpecialBit     string // ClientFieldSpecialBit name; "" is NoSpecialBit
+	IsState        bool
+	Enums          []string
+}
+
+// Client is a LeadExec client (a lead buyer) as stored.
+type Client struct {
+	ClientUID, AccountUID int64
+	DateAdded             time.Time
+	// Status is a client status name (New … Closed), default "Active".
+	// GetClientList writes its position in that list (New = 0), an
+	// assumption: LeadExec does not document the numbers.
+	Status           string
+	UserUID          int64
+	TimeOffset       int
+	TimeZoneName     string
+	Notes            string
+	ResellerUID      int64
+	GroupUID         int64
+	AutomationType   string // Price (default), Priority or RoundRobin
+	Priority         int
+	DeliveryGroupUID int64
+	Username         string
+	Password         string
+	OverrideReassign bool
+	// Fields maps ClientFieldUID to the client's value.
+	Fields map[int64]string
+}
+
+// StoredLead is a lead the receiver accepted (or AddLead stored).
+type StoredLead struct {
+	UID         int64
+	LeadTypeUID int64
+	VID, AID    int64
+	DateAdded   time.Time // UTC
+	// Fields are the lead-type fields posted, under the lead type's names.
+	Fields map[string]string
+	// Properties are V2 properties (reference, orderId, noSell, offerIds).
+	Properties map[string]string
+	PostID     string
+	Version    int // receiver version that took it: 1 or 2; 0 for AddLead
+}
+
+// Lead returns the lead as the delivery Sender sends it.
+func (l StoredLead) Lead() Lead { return Lead{UID: l.UID, Fields: maps.Clone(l.Fields)} }
+
+// ClientStatuses are the documented client status names, in order.
+var ClientStatuses = []string{"New", "Pending", "Working", "Waiting", "Dead", "Inactive", "Active", "Late", "Suspended", "Closed"}
+
+// SpecialBits are the documented ClientFieldSpecialBit names, in order.
+var SpecialBits = []string{"NoSpecialBit", "Company", "FirstName", "LastName", "Email", "PrimaryPhone",
+	"PrimaryPhoneExt", "AlternatePhone", "Address", "City", "State", "Zip", "AlternatePhoneExt", "FaxNumber",
+	"Comments", "JobTitle", "WebSite", "MobilePhone"}
+
+// DefaultLeadTypes returns the lead type a new simulator has: DefaultLID
+// with FirstName, LastName, Email, PrimaryPhone required and Address, City,
+// State, Zip, Company, Comments optional (GenerateLeads makes such leads).
+func DefaultLeadTypes() []LeadType {
+	return []LeadType{{UID: DefaultLID, Name: "Home Insurance", Fields: []LeadField{
+		{Name: FieldFirstName, Required: true}, {Name: FieldLastName, Required: true},
+		{Name: FieldEmail, Required: true, Kind: KindEmail}, {Name: FieldPrimaryPhone, Required: true, Kind: KindPhone},
+		{Name: FieldAddress}, {Name: FieldCity}, {Name: FieldState, Kind: KindState}, {Name: FieldZip, Kind: KindZip},
+		{Name: FieldCompany}, {Name: "Comments"},
+	}}}
+}
+
+// DefaultCampaigns returns the campaign a new simulator has: DefaultAID of
+// DefaultVID for DefaultLID, enabled, no cap, no criteria, price 25.00.
+func DefaultCampaigns() []Campaign {
+	return []Campaign{{AID: DefaultAID, VID: DefaultVID, LID: DefaultLID, Name: "Web Leads", Price: "25.00"}}
+}
+
+// DefaultClientFields returns the client field definitions a new simulator
+// has: Company, FirstName, LastName, Email, PrimaryPhone, Address, City,
+// State, Zip and WebSite (UIDs 1001–1010, with those SpecialBits) and an
+// enumerated custom field 1011 without one.
+func DefaultClientFields() []ClientFieldDef {
+	return []ClientFieldDef{
+		{ClientFieldUID: 1001, Descriptor: "Company Name", SpecialBit: "Company"},
+		{ClientFieldUID: 1002, Descriptor: "First Name", SpecialBit: "FirstName"},
+		{ClientFieldUID: 1003, Descriptor: "Last Name", SpecialBit: "LastName"},
+		{ClientFieldUID: 1004, Descriptor: "Email Address", SpecialBit: "Email"},
+		{ClientFieldUID: 1005, Descriptor: "Phone", SpecialBit: "PrimaryPhone"},
+		{ClientFieldUID: 1006, Descriptor: "Street Address", SpecialBit: "Address"},
+		{ClientFieldUID: 1007, Descriptor: "City", SpecialBit: "City"},
+		{ClientFieldUID: 1008, Descriptor: "State", SpecialBit: "State"},
+		{ClientFieldUID: 1009, Descriptor: "Zip Code", SpecialBit: "Zip"},
+		{ClientFieldUID: 1010, Descriptor: "Web Site", SpecialBit: "WebSite"},
+		{ClientFieldUID: 1011, Descriptor: "Preferred Contact Time", Enums: []string{"Morning", "Afternoon", "Evening"}},
+	}
+}
+
+func cloneClient(c *Client) Client {
+	out := *c
+	out.Fields = maps.Clone(c.Fields)
+	return out
+}
+
+func cloneStoredLead(l *StoredLead) StoredLead {
+	out := *l
+	out.Fields = maps.Clone(l.Fields)
+	out.Properties = maps.Clone(l.Properties)
+	return out
+}
+
+// AddClient stores a client as an operator would create it in the LeadExec
+// UI and returns its ClientUID. Zero values get defaults: ClientUID from
+// the id generator, AccountUID the account's, DateAdded now, Status
+// "Active", AutomationType "Price".
+func (s *Server) AddClient(c Client) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ClientUID == 0 {
+		c.ClientUID = s.newID(IDClient)
+	}
+	if c.AccountUID == 0 {
+		c.AccountUID = s.cfg.accountUID
+	}
+	if c.DateAdded.IsZero() {
+		c.DateAdded = s.cfg.now()
+	}
+	if c.Status == "" {
+		c.Status = "Active"
+	}
+	if c.AutomationType == "" {
+		c.AutomationType = "Price"
+	}
+	c.Fields = maps.Clone(c.Fields)
+	if c.Fields == nil {
+		c.Fields = map[int64]string{}
+	}
+	s.clients[c.ClientUID] = &c
+	return c.ClientUID
+}
+
+// UpdateClient changes a client as an operator would in the LeadExec UI:
+// edit gets the stored client to change in place (its ClientUID cannot
+// change); it runs with the server's lock held, so it must not call the
+// Server. It fails for an unknown ClientUID.
+func (s *Server) UpdateClient(uid int64, edit func(c *Client)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[uid]
+	if !ok {
+		return fmt.Errorf("leadexecsim: no client %d", uid)
+	}
+	edit(c)
+	c.ClientUID = uid
+	if c.Fields == nil {
+		c.Fields = map[int64]string{}
+	}
+	return nil
+}
+
+// SetClientField sets one client field value, as an operator would.
+func (s *Server) SetClientField(uid, clientFieldUID int64, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[uid]
+	if !ok {
+		return fmt.Errorf("leadexecsim: no client %d", uid)
+	}
+	if s.fieldDef(clientFieldUID) == nil {
+		return fmt.Errorf("leadexecsim: no client field %d", clientFieldUID)
+	}
+	c.Fields[clientFieldUID] = value
+	return nil
+}
+
+// Clients returns copies of the stored clients, by ClientUID.
+func (s *Server) Clients() []Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Client, 0, len(s.clients))
+	for _, uid := range slices.Sorted(maps.Keys(s.clients)) {
+		out = append(out, cloneClient(s.clients[uid]))
+	}
+	return out
+}
+
+// ClientByUID returns a copy of one client.
+func (s *Server) ClientByUID(uid int64) (Client, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[uid]
+	if !ok {
+		return Client{}, false
+	}
+	return cloneClient(c), true
+}
+
+// AddLead stores a lead without posting it (no validation, no duplicate
+// check), for query tests. Zero values get defaults: UID from the id
+// generator, LeadTypeUID DefaultLID, DateAdded now. It returns the UID.
+func (s *Server) AddLead(l StoredLead) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.UID == 0 {
+		l.UID = s.newID(IDLead)
+	}
+	if l.LeadTypeUID == 0 {
+		l.LeadTypeUID = DefaultLID
+	}
+	if l.DateAdded.IsZero() {
+		l.DateAdded = s.cfg.now()
+	}
+	l.DateAdded = l.DateAdded.UTC()
+	l.Fields, l.Properties = maps.Clone(l.Fields), maps.Clone(l.Properties)
+	s.storeLead(&l)
+	return l.UID
+}
+
+// storeLead keeps a lead. Caller holds s.mu.
+func (s *Server) storeLead(l *StoredLead) {
+	s.leads[l.UID] = l
+	if lt := s.cfg.leadTypes[l.LeadTypeUID]; lt != nil {
+		for _, k := range dedupeKeys(lt, l.Fields) {
+			dk := dedupeKey{lid: lt.UID, key: k}
+			if old := s.dedupe[dk]; old == 0 || l.UID < old {
+				s.dedupe[dk] = l.UID
+			}
+		}
+	}
+}
+
+// Leads returns copies of the stored leads, by UID.
+func (s *Server) Leads() []StoredLead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]StoredLead, 0, len(s.leads))
+	for _, uid := range slices.Sorted(maps.Keys(s.leads)) {
+		out = append(out, cloneStoredLead(s.leads[uid]))
+	}
+	return out
+}
+
+// LeadByUID returns a copy of one stored lead.
+func (s *Server) LeadByUID(uid int64) (StoredLead, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leads[uid]
+	if !ok {
+		return StoredLead{}, false
+	}
+	return cloneStoredLead(l), true
+}
+
+// SetCampaign adds or replaces a campaign (by AID).
+func (s *Server) SetCampaign(c Campaign) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.AllowedStates = slices.Clone(c.AllowedStates)
+	s.campaigns[c.AID] = &c
+}
+
+// DisableCampaign switches a campaign off: posts to it answer
+// Account_Disabled until EnableCampaign.
+func (s *Server) DisableCampaign(aid int64) error { return s.setDisabled(aid, true) }
+
+// EnableCampaign switches a campaign back on.
+func (s *Server) EnableCampaign(aid int64) error { return s.setDisabled(aid, false) }
+
+func (s *Server) setDisabled(aid int64, off bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.campaigns[aid]
+	if !ok {
+		return fmt.Errorf("leadexecsim: no campaign %d", aid)
+	}
+	c.Disabled = off
+	return nil
+}
+
+// fieldDef returns the client field definition. Caller holds s.mu.
+func (s *Server) fieldDef(uid int64) *ClientFieldDef {
+	for i := range s.cfg.clientFields {
+		if s.cfg.clientFields[i].ClientFieldUID == uid {
+			return &s.cfg.clientFields[i]
+		}
+	}
+	return nil
+}
+
+// statusIndex returns the position of a client status name (any case), or
+// -1.
+func statusIndex(name string) int {
+	for i, s := range ClientStatuses {
+		if strings.EqualFold(s, name) {
+			return i
+		}
+	}
+	return -1
+}
