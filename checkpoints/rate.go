@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -64,7 +65,10 @@ func (s *Store) BackfillRun(ctx context.Context, source, since, until string) (B
 		return r, ErrNotFound
 	}
 	if err != nil {
-		return r, wrap("backfill run", err)
+		return r, wrap("backfill run of "+source, err)
+	}
+	if done != 0 && done != 1 || r.Published < 0 || r.Pages < 0 {
+		return r, fmt.Errorf("state: backfill run of %s is corrupt: done %d, published %d, pages %d", source, done, r.Published, r.Pages)
 	}
 	r.Done = done == 1
 	r.StartedAt, _ = time.Parse(timeFormat, started)

@@ -242,7 +242,13 @@ func (s *Store) RoutePosition(ctx context.Context, route string) (uint64, error)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
-	return uint64(seq), wrap("route position", err)
+	if err != nil {
+		return 0, wrap(fmt.Sprintf("route position of %q", route), err)
+	}
+	if seq < 0 {
+		return 0, fmt.Errorf("state: route position of %q is corrupt: stream sequence %d", route, seq)
+	}
+	return uint64(seq), nil
 }
 
 // ---- quota ----
@@ -363,7 +369,10 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (seq uint64, savedA
 		return 0, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return 0, time.Time{}, wrap("checkpoint", err)
+		return 0, time.Time{}, wrap(fmt.Sprintf("checkpoint %q", name), err)
+	}
+	if n < 0 {
+		return 0, time.Time{}, fmt.Errorf("state: checkpoint %q is corrupt: stream sequence %d", name, n)
 	}
 	savedAt, _ = time.Parse(timeFormat, at)
 	return uint64(n), savedAt, nil

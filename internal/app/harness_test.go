@@ -95,7 +95,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
 		SharpSpring: &config.SharpSpringConfig{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: testAccount,
 			SecretKey: testSecret, RatePerSecond: o.rate},
-		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
+		LeadExec:  &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
 		Catalog:   catalog,
 		Ownership: o.ownership,
 		Routes: []config.RouteConfig{{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead",

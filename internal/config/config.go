@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -39,8 +40,8 @@ type Config struct {
 	// changes overwrite the field in other systems. Routes from any other
 	// vendor write it only when they create the record in the target.
 	// Fields not listed are owned by whoever changed them last.
-	Ownership map[string]string     `yaml:"ownership"`
-	Routes    []RouteConfig         `yaml:"routes"`
+	Ownership map[string]string `yaml:"ownership"`
+	Routes    []RouteConfig     `yaml:"routes"`
 }
 
 // LogConfig configures logging.
@@ -104,6 +105,9 @@ type SharpSpringConfig struct {
 	FieldCheckInterval Duration `yaml:"field_check_interval"`
 	// Poller reads changed leads when a route reads sharpspring.lead.
 	Poller SharpSpringPollerConfig `yaml:"poller"`
+	// ClientPoller reads agency clients when a route reads
+	// sharpspring.client.
+	ClientPoller ClientPollerConfig `yaml:"client_poller"`
 	// Unlimited drops the request rate limit. It cannot be set from a file:
 	// only the demo and benchmarks use it, against the simulator.
 	Unlimited bool `yaml:"-"`
@@ -184,9 +188,79 @@ type SharpSpringPollerConfig struct {
 	Since time.Time `yaml:"since"`
 }
 
-// LeadExecConfig configures LeadExec.
+// LeadExecConfig configures LeadExec: the receiver of its webhook
+// deliveries, and the accounts of the APIs crmsync calls.
 type LeadExecConfig struct {
+	// APIURL serves the account APIs (ASMX service.asmx, REST /v1/clients)
+	// and OAuth tokens; default https://api.leadexec.net.
+	APIURL string `yaml:"api_url"`
+	// LeadsURL is the lead receiver; default https://leads.leadexec.net.
+	LeadsURL string `yaml:"leads_url"`
+	// DataURL is the lead data query API; default https://apidata.leadexec.net.
+	DataURL string `yaml:"data_url"`
+	// Key is the ASMX account API key (GetClientList, GetClientData):
+	// needed to read or write LeadExec clients.
+	Key Secret `yaml:"key"`
+	// ClientID and ClientSecret are the OAuth client credentials of the
+	// REST account API (writing clients) and the lead data API (the safety
+	// net).
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	// Timeout per request; default 60s.
+	Timeout Duration `yaml:"timeout"`
+	// Webhook receives LeadExec's deliveries when a route reads
+	// leadexec.lead.
 	Webhook WebhookConfig `yaml:"webhook"`
+	// Receiver posts leads when a route writes leadexec.lead.
+	Receiver LeadExecReceiverConfig `yaml:"receiver"`
+	// SafetyNet polls the lead data API for deliveries that never reached
+	// the webhook, when a route reads leadexec.lead and lead types are set.
+	SafetyNet LeadExecSafetyNetConfig `yaml:"safety_net"`
+	// ClientPoller reads LeadExec clients when a route reads
+	// leadexec.client.
+	ClientPoller ClientPollerConfig `yaml:"client_poller"`
+}
+
+// LeadExecReceiverConfig is the posting setup of LeadExec's lead receiver,
+// from the campaign's posting instructions.
+type LeadExecReceiverConfig struct {
+	// Version is v2 (JSON, several leads per request, api-key; default) or
+	// v1 (form post, one lead per request).
+	Version string `yaml:"version"`
+	VID     int64  `yaml:"vid"` // lead source; required
+	LID     int64  `yaml:"lid"` // lead type; required
+	AID     int64  `yaml:"aid"` // campaign; 0 lets LeadExec pick
+	// APIKey is the V2 api-key header (required with v2).
+	APIKey Secret `yaml:"api_key"`
+	// Password is the V1 posting password, when the instructions have one.
+	Password Secret `yaml:"password"`
+	// SendDelay is V2's sendDelay in hours; default 0 (at once).
+	SendDelay int `yaml:"send_delay"`
+	// MaxLeadsPerPost bounds the leads of one V2 request; default 100.
+	MaxLeadsPerPost int `yaml:"max_leads_per_post"`
+}
+
+// LeadExecSafetyNetConfig configures the poll of LeadExec's lead data API
+// that finds leads whose webhook delivery never arrived.
+type LeadExecSafetyNetConfig struct {
+	// LeadTypes are the lead type UIDs to query: those whose every lead
+	// LeadExec delivers to crmsync. Empty turns the safety net off.
+	LeadTypes []int64  `yaml:"lead_types"`
+	Interval  Duration `yaml:"interval"` // between polls; default 15m
+	Lookback  Duration `yaml:"lookback"` // how far back each poll looks; default 24h
+	// MinAge leaves out leads younger than this, whose delivery may still
+	// be under way (LeadExec retries); default 10m.
+	MinAge   Duration `yaml:"min_age"`
+	PageSize int      `yaml:"page_size"` // leads per query page (Take); default 500
+	// FieldMap renames lead fields (lead type name → name in the webhook
+	// delivery) when the delivery's field mappings rename them.
+	FieldMap map[string]string `yaml:"field_map"`
+}
+
+// ClientPollerConfig configures a client poller (a snapshot diff of a
+// vendor's client list), which runs when a route reads the vendor's clients.
+type ClientPollerConfig struct {
+	Interval Duration `yaml:"interval"` // between snapshots; default 5m
 }
 
 // WebhookConfig is the receiver of LeadExec deliveries.
@@ -239,9 +313,14 @@ type Duration time.Duration
 
 // UnmarshalYAML parses a Go duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets decoding go on, so that every problem of the
+	// file is reported at once.
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into config.Duration", n.Line, n.ShortTag())}}
+	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (e.g. 500ms, 2m)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (e.g. 500ms, 2m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -263,30 +342,41 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes YAML, expanding ${VAR} in values with lookup, applies
-// defaults and validates. The error lists every problem found.
+// defaults and validates. The error lists every problem found, each with
+// its path.
 func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	var errs []error
-	expand(&root, "", lookup, &errs)
-	if len(errs) > 0 {
-		return nil, &Errors{errs}
-	}
-	expanded, err := yaml.Marshal(&root)
+	expanded := map[string]envValue{}
+	expand(&root, "", lookup, &errs, expanded)
+	checkTextValues(&root, reflect.TypeFor[Config](), "", expanded, &errs)
+	out, err := yaml.Marshal(&root)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec := yaml.NewDecoder(bytes.NewReader(out))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config: %w", err)
+		var te *yaml.TypeError
+		var doc yaml.Node
+		if !errors.As(err, &te) || yaml.Unmarshal(out, &doc) != nil {
+			return nil, &Errors{redact(append(errs, fmt.Errorf("config: %w", err)), expanded)}
+		}
+		errs = withoutReported(errs, decodeProblems(te, &doc, expanded))
 	}
 	c.ApplyDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
+	var ve *Errors
+	if err := c.Validate(); errors.As(err, &ve) {
+		errs = withoutReported(errs, ve.List)
+	} else if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, &Errors{redact(errs, expanded)}
 	}
 	return &c, nil
 }
@@ -294,25 +384,27 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expand replaces ${VAR} in scalar values, recording a missing variable with
-// its config path (never its value).
-func expand(n *yaml.Node, path string, lookup func(string) (string, bool), errs *[]error) {
+// its config path (never its value) and, in expanded, every value it
+// changed by path.
+func expand(n *yaml.Node, path string, lookup func(string) (string, bool), errs *[]error, expanded map[string]envValue) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			expand(c, path, lookup, errs)
+			expand(c, path, lookup, errs, expanded)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			expand(n.Content[i+1], join(path, n.Content[i].Value), lookup, errs)
+			expand(n.Content[i+1], join(path, n.Content[i].Value), lookup, errs, expanded)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			expand(c, fmt.Sprintf("%s[%d]", path, i), lookup, errs)
+			expand(c, fmt.Sprintf("%s[%d]", path, i), lookup, errs, expanded)
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
+		ref := n.Value
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
 			name := m[2 : len(m)-1]
 			v, ok := lookup(name)
@@ -321,6 +413,7 @@ func expand(n *yaml.Node, path string, lookup func(string) (string, bool), errs 
 			}
 			return v
 		})
+		expanded[path] = envValue{ref: ref, value: n.Value}
 		n.Tag = "!!str"
 		n.Style = yaml.DoubleQuotedStyle
 	}

@@ -22,6 +22,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 	c, err := Parse(b, env(map[string]string{
 		"SHARPSPRING_ACCOUNT_ID": "1001", "SHARPSPRING_SECRET_KEY": "s3cr3t-key", "LEADEXEC_WEBHOOK_PASSWORD": "pw",
 		"IVVY_API_KEY": "k", "IVVY_API_SECRET": "s", "GETLEAD_TOKEN": "gl_t", "GETLEAD_API_KEY": "ik_k",
+		"LEADEXEC_KEY": "asmx", "LEADEXEC_CLIENT_ID": "id", "LEADEXEC_CLIENT_SECRET": "s3cr3t-oauth", "LEADEXEC_POSTING_API_KEY": "post",
 	}))
 	if err != nil {
 		t.Fatalf("example config: %v", err)
@@ -29,13 +30,14 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if c.SharpSpring.SecretKey.Value() != "s3cr3t-key" || c.Routes[0].BatchSize != 500 || c.Routes[0].Linger.Std().String() != "500ms" {
 		t.Fatalf("parsed %+v", c)
 	}
-	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", *c.SharpSpring), fmt.Sprintf("%#v", *c.SharpSpring)} {
-		if strings.Contains(s, "s3cr3t-key") {
+	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", *c.SharpSpring), fmt.Sprintf("%#v", *c.SharpSpring),
+		fmt.Sprintf("%+v", *c.LeadExec), fmt.Sprintf("%#v", *c.LeadExec)} {
+		if strings.Contains(s, "s3cr3t-key") || strings.Contains(s, "s3cr3t-oauth") {
 			t.Fatalf("secret printed: %s", s)
 		}
 	}
 	out, _ := yaml.Marshal(c)
-	if strings.Contains(string(out), "s3cr3t-key") {
+	if strings.Contains(string(out), "s3cr3t-key") || strings.Contains(string(out), "s3cr3t-oauth") {
 		t.Fatal("secret in marshalled config")
 	}
 }
@@ -68,8 +70,10 @@ routes:
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want *Errors", err)
 	}
-	// The missing variable is reported before decoding, on its own.
-	if len(ce.List) != 1 || !strings.Contains(ce.List[0].Error(), "sharpspring.secret_key: environment variable MISSING_SECRET is not set") {
+	// The missing variable is reported with every other problem, and not
+	// again as a missing value.
+	if len(ce.List) != 8 || !strings.Contains(ce.List[0].Error(), "sharpspring.secret_key: environment variable MISSING_SECRET is not set") ||
+		strings.Contains(err.Error(), "sharpspring.secret_key: is required") {
 		t.Fatalf("errors = %v", ce.List)
 	}
 

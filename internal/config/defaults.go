@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/mappings"
+	lesink "github.com/crmsync/crmsync/sinks/leadexec"
 	"github.com/crmsync/crmsync/sources/leadexec"
 	"github.com/crmsync/crmsync/vendors/getlead"
+	levendor "github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -69,6 +71,9 @@ func (c *Config) ApplyDefaults() {
 		if p.SweepInterval == 0 {
 			p.SweepInterval = Duration(24 * time.Hour)
 		}
+		if s.ClientPoller.Interval == 0 {
+			s.ClientPoller.Interval = Duration(5 * time.Minute)
+		}
 	}
 	if v := c.IVvy; v != nil {
 		if v.RatePerSecond == 0 {
@@ -121,6 +126,41 @@ func (c *Config) ApplyDefaults() {
 		if w.MaxBodyBytes == 0 {
 			w.MaxBodyBytes = leadexec.DefaultMaxBody
 		}
+		if l.APIURL == "" {
+			l.APIURL = levendor.DefaultAPIURL
+		}
+		if l.LeadsURL == "" {
+			l.LeadsURL = levendor.DefaultLeadsURL
+		}
+		if l.DataURL == "" {
+			l.DataURL = levendor.DefaultDataURL
+		}
+		if l.Timeout == 0 {
+			l.Timeout = Duration(60 * time.Second)
+		}
+		r := &l.Receiver
+		if r.Version == "" {
+			r.Version = lesink.V2
+		}
+		if r.MaxLeadsPerPost == 0 {
+			r.MaxLeadsPerPost = lesink.DefaultMaxLeadsPerPost
+		}
+		n := &l.SafetyNet
+		if n.Interval == 0 {
+			n.Interval = Duration(leadexec.DefaultSafetyNetInterval)
+		}
+		if n.Lookback == 0 {
+			n.Lookback = Duration(leadexec.DefaultSafetyNetLookback)
+		}
+		if n.MinAge == 0 {
+			n.MinAge = Duration(leadexec.DefaultSafetyNetMinAge)
+		}
+		if n.PageSize == 0 {
+			n.PageSize = leadexec.DefaultSafetyNetPageSize
+		}
+		if l.ClientPoller.Interval == 0 {
+			l.ClientPoller.Interval = Duration(leadexec.DefaultClientInterval)
+		}
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
@@ -139,9 +179,17 @@ func (c *Config) ApplyDefaults() {
 // Sources lists the <vendor>.<entity> a route can read, and Sinks those it
 // can write.
 var (
-	Sources = []string{"leadexec.lead", "sharpspring.lead", "ivvy.lead", "getlead.lead"}
-	Sinks   = []string{"sharpspring.lead", "ivvy.lead", "getlead.lead"}
+	Sources = []string{"leadexec.lead", "sharpspring.lead", "ivvy.lead", "getlead.lead", "sharpspring.client", "leadexec.client"}
+	Sinks   = []string{"sharpspring.lead", "ivvy.lead", "getlead.lead", "leadexec.lead", "sharpspring.client", "leadexec.client"}
 )
+
+func routeTargets(c *Config) []string {
+	var out []string
+	for _, r := range c.Routes {
+		out = append(out, r.To)
+	}
+	return out
+}
 
 func routeSources(c *Config) []string {
 	var out []string
@@ -202,15 +250,20 @@ func (c *Config) Validate() error {
 			add(p+".name", "%q is also the name of routes[%d]", r.Name, prev)
 		}
 		names[r.Name] = i
-		fromVendor, _, _ := strings.Cut(r.From, ".")
-		toVendor, _, _ := strings.Cut(r.To, ".")
-		switch {
-		case !contains(Sources, r.From):
+		fromVendor, fromEntity, _ := strings.Cut(r.From, ".")
+		toVendor, toEntity, _ := strings.Cut(r.To, ".")
+		fromOK, toOK := contains(Sources, r.From), contains(Sinks, r.To)
+		if !fromOK {
 			add(p+".from", "%q cannot be read (sources: %s)", r.From, strings.Join(Sources, ", "))
-		case !contains(Sinks, r.To):
+		}
+		if !toOK {
 			add(p+".to", "%q cannot be written (targets: %s)", r.To, strings.Join(Sinks, ", "))
-		case fromVendor == toVendor:
+		}
+		if fromOK && toOK && fromVendor == toVendor {
 			add(p, "route %s → %s stays within one vendor", r.From, r.To)
+		}
+		if fromOK && toOK && fromEntity != toEntity {
+			add(p, "route %s → %s connects a %s to a %s; a route keeps its entity", r.From, r.To, fromEntity, toEntity)
 		}
 		for _, v := range []string{fromVendor, toVendor} {
 			switch v {
@@ -268,6 +321,9 @@ func (c *Config) Validate() error {
 		}
 		if s.Poller.PageSize < 1 || s.Poller.PageSize > 5000 {
 			add("sharpspring.poller.page_size", "%d is outside 1..5000", s.Poller.PageSize)
+		}
+		if s.ClientPoller.Interval.Std() < time.Second {
+			add("sharpspring.client_poller.interval", "%s is under 1s", s.ClientPoller.Interval.Std())
 		}
 	}
 	if needIV && c.IVvy == nil {
@@ -328,7 +384,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if needLE && c.LeadExec == nil {
-		add("leadexec", "a route reads LeadExec leads but the leadexec section is missing")
+		add("leadexec", "a route uses LeadExec but the leadexec section is missing")
 	}
 	if v := c.IVvy; v != nil {
 		if v.RatePerSecond == 0 {
@@ -342,6 +398,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	if l := c.LeadExec; l != nil {
+		validateLeadExec(c, l, add)
+	}
+	if _, cerrs := mappings.NewCatalog(c.Catalog); len(cerrs) > 0 {
+		errs = append(errs, cerrs...)
+	}
+	if len(errs) > 0 {
+		return &Errors{errs}
+	}
+	return nil
+}
+
+// validateLeadExec checks the leadexec section; what a part needs is
+// required only when a route uses that part.
+func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string, args ...any)) {
+	from, to := routeSources(c), routeTargets(c)
+	readsLeads, writesLeads := contains(from, "leadexec.lead"), contains(to, "leadexec.lead")
+	readsClients, writesClients := contains(from, "leadexec.client"), contains(to, "leadexec.client")
+	if readsLeads {
 		w := l.Webhook
 		if !strings.HasPrefix(w.Path, "/") {
 			add("leadexec.webhook.path", "%q must start with /", w.Path)
@@ -356,11 +430,83 @@ func (c *Config) Validate() error {
 			add("leadexec.webhook.max_body_bytes", "%d is outside 1024..16777216", w.MaxBodyBytes)
 		}
 	}
-	if _, cerrs := mappings.NewCatalog(c.Catalog); len(cerrs) > 0 {
-		errs = append(errs, cerrs...)
+	for _, u := range []struct{ path, v string }{{"leadexec.api_url", l.APIURL}, {"leadexec.leads_url", l.LeadsURL}, {"leadexec.data_url", l.DataURL}} {
+		pu, err := url.Parse(u.v)
+		switch {
+		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
+			add(u.path, "%q is not an absolute http(s) URL", u.v)
+		case pu.User != nil || pu.RawQuery != "":
+			// Quoting it would print the credentials.
+			add(u.path, "must not carry credentials or a query (credentials have their own keys)")
+		}
 	}
-	if len(errs) > 0 {
-		return &Errors{errs}
+	if l.Timeout <= 0 {
+		add("leadexec.timeout", "%s must be positive", l.Timeout.Std())
 	}
-	return nil
+	if (readsClients || writesClients) && l.Key == "" {
+		add("leadexec.key", "is required to read LeadExec clients (GetClientList, GetClientData); use ${LEADEXEC_KEY}")
+	}
+	var oauthFor []string
+	if writesClients {
+		oauthFor = append(oauthFor, "to write LeadExec clients (PATCH /v1/clients)")
+	}
+	if readsClients && l.ClientPoller.Interval.Std() < time.Second {
+		add("leadexec.client_poller.interval", "%s is under 1s", l.ClientPoller.Interval.Std())
+	}
+	if writesLeads {
+		r := l.Receiver
+		switch r.Version {
+		case lesink.V1:
+		case lesink.V2:
+			if r.APIKey == "" {
+				add("leadexec.receiver.api_key", "is required with version v2 (use ${LEADEXEC_POSTING_API_KEY})")
+			}
+		default:
+			add("leadexec.receiver.version", "%q is not v2 or v1", r.Version)
+		}
+		if r.VID <= 0 {
+			add("leadexec.receiver.vid", "is required (the lead source id of the posting instructions)")
+		}
+		if r.LID <= 0 {
+			add("leadexec.receiver.lid", "is required (the lead type id of the posting instructions)")
+		}
+		if r.AID < 0 {
+			add("leadexec.receiver.aid", "%d is negative (0 lets LeadExec pick the campaign)", r.AID)
+		}
+		if r.SendDelay < 0 {
+			add("leadexec.receiver.send_delay", "%d hours is negative", r.SendDelay)
+		}
+		if r.MaxLeadsPerPost < 1 || r.MaxLeadsPerPost > 500 {
+			add("leadexec.receiver.max_leads_per_post", "%d is outside 1..500", r.MaxLeadsPerPost)
+		}
+	}
+	if n := l.SafetyNet; readsLeads && len(n.LeadTypes) > 0 {
+		oauthFor = append(oauthFor, "for the safety net (the lead data API)")
+		for i, lt := range n.LeadTypes {
+			if lt <= 0 {
+				add(fmt.Sprintf("leadexec.safety_net.lead_types[%d]", i), "%d is not a lead type id", lt)
+			}
+		}
+		if n.Interval.Std() < time.Second {
+			add("leadexec.safety_net.interval", "%s is under 1s", n.Interval.Std())
+		}
+		if n.MinAge < 0 {
+			add("leadexec.safety_net.min_age", "%s is negative", n.MinAge.Std())
+		}
+		if n.Lookback.Std() <= n.MinAge.Std() || n.Lookback.Std() > 31*24*time.Hour {
+			add("leadexec.safety_net.lookback", "%s must be longer than min_age (%s) and at most 744h", n.Lookback.Std(), n.MinAge.Std())
+		}
+		if n.PageSize < 1 || n.PageSize > 500 {
+			add("leadexec.safety_net.page_size", "%d is outside 1..500", n.PageSize)
+		}
+	}
+	if len(oauthFor) > 0 {
+		why := strings.Join(oauthFor, " and ")
+		if l.ClientID == "" {
+			add("leadexec.client_id", "is required %s", why)
+		}
+		if l.ClientSecret == "" {
+			add("leadexec.client_secret", "is required %s (use ${LEADEXEC_CLIENT_SECRET})", why)
+		}
+	}
 }

@@ -153,9 +153,9 @@ func (p *Poller) load(ctx context.Context) (Cursor, error) {
 	if err != nil {
 		return Cursor{}, err
 	}
-	var c Cursor
-	if err := json.Unmarshal([]byte(raw), &c); err != nil {
-		return Cursor{}, &cursorError{fmt.Errorf("getlead poller %s: stored cursor %q is not readable: %w", p.cfg.Name, raw, err)}
+	c, err := decodeCursor(raw)
+	if err != nil {
+		return Cursor{}, &cursorError{fmt.Errorf("getlead poller %s: %w", p.cfg.Name, err)}
 	}
 	return c, nil
 }

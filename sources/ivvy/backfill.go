@@ -30,9 +30,9 @@ func (p *Pager) perPage() int {
 func (p *Pager) Page(ctx context.Context, cursor string) ([]pipeline.Event, string, error) {
 	start := 0
 	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", &pipelineCursorError{cursor}
+		n, err := parseOffset(cursor)
+		if err != nil {
+			return nil, "", err
 		}
 		start = n
 	}
@@ -67,5 +67,5 @@ func (p *Pager) Total(ctx context.Context) (int64, error) {
 type pipelineCursorError struct{ cursor string }
 
 func (e *pipelineCursorError) Error() string {
-	return "ivvy backfill: stored cursor " + strconv.Quote(e.cursor) + " is not a record offset"
+	return "ivvy backfill: stored cursor " + quoteShort(e.cursor) + " is not a record offset"
 }

@@ -124,8 +124,8 @@ func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 	}
 	var cur cursor
 	if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &cur); err != nil {
-			return 0, fmt.Errorf("ivvy poller: cursor %q: %w", raw, err)
+		if cur, err = decodeCursor(raw); err != nil {
+			return 0, err
 		}
 	} else if !p.cfg.Since.IsZero() {
 		cur.Leads = ivvy.FormatTime(p.cfg.Since)

@@ -9,6 +9,7 @@
 package leadexec
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
@@ -38,6 +40,14 @@ const (
 	DefaultIDField     = "LeadUID"
 	DefaultMaxBody     = 1 << 20 // bytes
 )
+
+// MaxEventBytes is the largest event, JSON-encoded, the receiver publishes:
+// the buses' default message limit (NATS max_payload and kafka-go's batch
+// bytes, 1 MiB) less room for the message id, key and headers. A larger
+// delivery is answered 413; the bus would refuse it on every retry. Escaping
+// can make an event larger than its body (a control character sent as %01
+// becomes \u0001).
+const MaxEventBytes = 1<<20 - 16<<10
 
 // Config configures the receiver. Zero values are the documented defaults.
 type Config struct {
@@ -160,7 +170,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			he = &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
 		}
 		r.Stats.reject(he.reason)
-		r.reply(w, he.status, map[string]string{"status": "rejected", "error": he.msg})
+		r.reply(w, he.status, map[string]string{"status": "rejected", "error": shorten(he.msg, 500)})
 	}
 }
 
@@ -212,6 +222,12 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) error {
 	if err := ev.Seal(); err != nil {
 		return &httpError{http.StatusUnprocessableEntity, "malformed", err.Error()}
 	}
+	// An event the bus cannot store would be answered 503 on every retry,
+	// and LeadExec would retry it forever.
+	if data, err := ev.Marshal(); err != nil || len(data) > MaxEventBytes {
+		return &httpError{http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("lead is %d bytes as an event, over the %d bytes the event bus takes", len(data), MaxEventBytes)}
+	}
 	if err := r.pub.Publish(ctx, ev); err != nil {
 		r.log.Error("publish failed", "lead", ev.ExternalID, "err", err)
 		w.Header().Set("Retry-After", "10")
@@ -249,13 +265,13 @@ func (r *Receiver) authorized(req *http.Request) bool {
 }
 
 // parse reads the delivery's fields from the query string and a form, JSON
-// or XML body, as the LeadExec operator chose.
+// or XML body, as the LeadExec operator chose. Anything ambiguous (a field
+// given twice, in the body or in both the query and the body) or not
+// exactly readable is refused rather than guessed at.
 func (r *Receiver) parse(w http.ResponseWriter, req *http.Request) (map[string]string, error) {
-	fields := map[string]string{}
-	for k, vs := range req.URL.Query() {
-		if len(vs) > 0 {
-			fields[k] = vs[len(vs)-1]
-		}
+	fields, err := parseForm("query string", req.URL.RawQuery)
+	if err != nil {
+		return nil, &httpError{http.StatusBadRequest, "malformed", err.Error()}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBody))
 	if err != nil {
@@ -265,8 +281,16 @@ func (r *Receiver) parse(w http.ResponseWriter, req *http.Request) (map[string]s
 		}
 		return nil, &httpError{http.StatusBadRequest, "malformed", "reading body: " + err.Error()}
 	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if len(bytes.TrimSpace(body)) > 0 {
+		var mt string
+		if ct := req.Header.Get("Content-Type"); ct != "" {
+			// A broken parameter leaves the media type readable; the
+			// charset is not needed, every body must be UTF-8.
+			if mt, _, err = mime.ParseMediaType(ct); err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+				return nil, &httpError{http.StatusUnsupportedMediaType, "media_type",
+					fmt.Sprintf("content type %s cannot be read: %v", quoteName(ct), err)}
+			}
+		}
 		var parsed map[string]string
 		switch {
 		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
@@ -277,12 +301,16 @@ func (r *Receiver) parse(w http.ResponseWriter, req *http.Request) (map[string]s
 			parsed, err = ParseXML(body)
 		default:
 			return nil, &httpError{http.StatusUnsupportedMediaType, "media_type",
-				fmt.Sprintf("content type %q not supported; use form, JSON or XML", mt)}
+				fmt.Sprintf("content type %s not supported; use form, JSON or XML", quoteName(mt))}
 		}
 		if err != nil {
 			return nil, &httpError{http.StatusBadRequest, "malformed", err.Error()}
 		}
 		for k, v := range parsed {
+			if _, dup := fields[k]; dup {
+				return nil, &httpError{http.StatusBadRequest, "malformed",
+					fmt.Sprintf("field %s given in both the query string and the body", quoteName(k))}
+			}
 			fields[k] = v
 		}
 	}
@@ -330,7 +358,7 @@ func (r *Receiver) parseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a known date format", s)
+	return time.Time{}, fmt.Errorf("%s is not a known date format", quoteName(s))
 }
 
 func (r *Receiver) replyText(w http.ResponseWriter, text string) {
@@ -350,16 +378,25 @@ func (r *Receiver) reply(w http.ResponseWriter, status int, body map[string]stri
 	json.NewEncoder(w).Encode(body)
 }
 
-// ParseForm parses an application/x-www-form-urlencoded body.
+// ParseForm parses an application/x-www-form-urlencoded body. A field given
+// twice, an empty field name, a malformed escape or a name or value that is
+// not UTF-8 is an error.
 func ParseForm(body []byte) (map[string]string, error) {
-	vals, err := url.ParseQuery(string(body))
+	return parseForm("form body", string(body))
+}
+
+func parseForm(what, s string) (map[string]string, error) {
+	vals, err := url.ParseQuery(s)
 	if err != nil {
-		return nil, fmt.Errorf("form body: %v", err)
+		return nil, fmt.Errorf("%s: %v", what, err)
 	}
 	out := make(map[string]string, len(vals))
 	for k, vs := range vals {
+		if err := checkField(k, vs[0]); err != nil {
+			return nil, fmt.Errorf("%s: %v", what, err)
+		}
 		if len(vs) > 1 {
-			return nil, fmt.Errorf("form body: field %q given %d times", k, len(vs))
+			return nil, fmt.Errorf("%s: field %s given %d times", what, quoteName(k), len(vs))
 		}
 		out[k] = vs[0]
 	}
@@ -367,9 +404,14 @@ func ParseForm(body []byte) (map[string]string, error) {
 }
 
 // ParseJSON parses a flat JSON object of scalars. Nested values are refused:
-// LeadExec renders one value per mapped field.
+// LeadExec renders one value per mapped field. A key given twice is refused
+// too (which value would win is undefined), as is a body that is not UTF-8
+// (the JSON decoder would silently replace the bad bytes).
 func ParseJSON(body []byte) (map[string]string, error) {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	if !utf8.Valid(body) {
+		return nil, errors.New("JSON body: not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
@@ -381,26 +423,34 @@ func ParseJSON(body []byte) (map[string]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("JSON body: %v", err)
 		}
-		k := kt.(string)
+		k, ok := kt.(string)
+		if !ok {
+			return nil, errors.New("JSON body: expected a field name")
+		}
 		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("JSON body: field %q given twice", k)
+			return nil, fmt.Errorf("JSON body: field %s given twice", quoteName(k))
 		}
 		vt, err := dec.Token()
 		if err != nil {
 			return nil, fmt.Errorf("JSON body: %v", err)
 		}
-		switch v := vt.(type) {
+		var v string
+		switch t := vt.(type) {
 		case string:
-			out[k] = v
+			v = t
 		case json.Number:
-			out[k] = v.String()
+			v = t.String()
 		case bool:
-			out[k] = strconv.FormatBool(v)
+			v = strconv.FormatBool(t)
 		case nil:
-			out[k] = ""
+			v = ""
 		default:
-			return nil, fmt.Errorf("JSON body: field %q is not a single value", k)
+			return nil, fmt.Errorf("JSON body: field %s is not a single value", quoteName(k))
 		}
+		if err := checkField(k, v); err != nil {
+			return nil, fmt.Errorf("JSON body: %v", err)
+		}
+		out[k] = v
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("JSON body: %v", err)
@@ -411,28 +461,112 @@ func ParseJSON(body []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// ParseXML parses <AnyRoot><Field>value</Field>…</AnyRoot>.
+// ParseXML parses <AnyRoot><Field>value</Field>…</AnyRoot> in UTF-8. A
+// field holding elements, a field given twice, text outside the fields, a
+// second root and any declaration (DOCTYPE, ENTITY: the way to entity
+// expansion bombs and external entities) are refused.
 func ParseXML(body []byte) (map[string]string, error) {
-	var doc struct {
-		Items []struct {
-			XMLName xml.Name
-			Value   string `xml:",chardata"`
-			Inner   []byte `xml:",innerxml"`
-		} `xml:",any"`
+	if !utf8.Valid(body) {
+		return nil, errors.New("XML body: not valid UTF-8")
 	}
-	if err := xml.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("XML body: %v", err)
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	out := map[string]string{}
+	var (
+		depth    int // 0 outside the root, 1 in the root, 2 in a field
+		roots    int
+		field    string
+		value    strings.Builder
+		hasValue bool
+	)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("XML body: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return nil, errors.New("XML body: declarations (DOCTYPE, ENTITY) are not accepted")
+		case xml.ProcInst:
+			if depth != 0 {
+				return nil, fmt.Errorf("XML body: processing instruction <?%s?> inside an element", quoteName(t.Target))
+			}
+		case xml.Comment:
+		case xml.StartElement:
+			switch depth {
+			case 0:
+				if roots++; roots > 1 {
+					return nil, fmt.Errorf("XML body: second root element %s", quoteName(t.Name.Local))
+				}
+			case 1:
+				field = t.Name.Local
+				if _, dup := out[field]; dup {
+					return nil, fmt.Errorf("XML body: element %s given twice", quoteName(field))
+				}
+				value.Reset()
+				hasValue = true
+			default:
+				return nil, fmt.Errorf("XML body: element %s is not a single value", quoteName(field))
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+			if depth == 1 && hasValue {
+				if err := checkField(field, value.String()); err != nil {
+					return nil, fmt.Errorf("XML body: %v", err)
+				}
+				out[field] = value.String()
+				hasValue = false
+			}
+		case xml.CharData:
+			if depth == 2 {
+				value.Write(t)
+			} else if len(bytes.TrimSpace(t)) > 0 {
+				return nil, errors.New("XML body: text outside the field elements")
+			}
+		}
 	}
-	out := make(map[string]string, len(doc.Items))
-	for _, it := range doc.Items {
-		k := it.XMLName.Local
-		if strings.Contains(string(it.Inner), "<") && !strings.HasPrefix(strings.TrimSpace(string(it.Inner)), "<![CDATA[") {
-			return nil, fmt.Errorf("XML body: element %q is not a single value", k)
-		}
-		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("XML body: element %q given twice", k)
-		}
-		out[k] = it.Value
+	if roots == 0 {
+		return nil, errors.New("XML body: no root element")
 	}
 	return out, nil
+}
+
+// checkField refuses an empty field name and a name or value that is not
+// valid UTF-8: every target CRM takes UTF-8, and repairing bytes would
+// change the lead's data behind LeadExec's back.
+func checkField(name, value string) error {
+	switch {
+	case name == "":
+		return errors.New("a field has an empty name")
+	case !utf8.ValidString(name):
+		return fmt.Errorf("field name %s is not valid UTF-8", quoteName(name))
+	case !utf8.ValidString(value):
+		return fmt.Errorf("field %s: value is not valid UTF-8", quoteName(name))
+	}
+	return nil
+}
+
+// shorten cuts s to at most max bytes on a rune boundary: a rejection
+// quoting a hostile value stays small.
+func shorten(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// quoteName quotes a field name for a message, shortened: a hostile body
+// can carry a name of a megabyte.
+func quoteName(s string) string {
+	if short := shorten(s, 64); short != s {
+		return strconv.Quote(short[:len(short)-len("…")]) + "…"
+	}
+	return strconv.Quote(s)
 }

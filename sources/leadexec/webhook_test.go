@@ -1,7 +1,6 @@
 package leadexec
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -266,30 +265,4 @@ func TestChangedAtField(t *testing.T) {
 	if code != 422 {
 		t.Fatalf("bad date answered %d", code)
 	}
-}
-
-func FuzzParseJSON(f *testing.F) {
-	f.Add([]byte(`{"LeadUID":1,"Email":"a@example.com"}`))
-	f.Add([]byte(`{"a":{"b":1}}`))
-	f.Add([]byte(`[]`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseJSON(b)
-		if err == nil && m == nil {
-			t.Fatal("nil map without error")
-		}
-	})
-}
-
-func FuzzParseXML(f *testing.F) {
-	f.Add([]byte(`<Lead><Email>a@example.com</Email></Lead>`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ParseXML(b)
-	})
-}
-
-func FuzzParseForm(f *testing.F) {
-	f.Add([]byte(`LeadUID=1&Email=a%40example.com`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ParseForm(bytes.Clone(b))
-	})
 }

@@ -5,7 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"time"
+
+	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // leadCursor is the lead poller's persisted state, JSON in the source
@@ -36,16 +41,43 @@ type recentLead struct {
 
 const leadCursorVersion = 1
 
+// decodeLeadCursor reads a stored cursor ("" is a first run). A cursor
+// that is not exactly what encode writes is an error naming the part that
+// is corrupt: starting over would re-read (or skip) history silently.
 func decodeLeadCursor(s string) (leadCursor, error) {
-	c := leadCursor{V: leadCursorVersion}
 	if s == "" {
-		return c, nil
+		return leadCursor{V: leadCursorVersion}, nil
 	}
+	var c leadCursor
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return c, fmt.Errorf("lead cursor: %w", err)
+		return leadCursor{}, fmt.Errorf("lead cursor: %w", err)
 	}
-	if c.V != leadCursorVersion {
-		return c, fmt.Errorf("lead cursor: version %d is not supported", c.V)
+	switch {
+	case c.V == 0:
+		return leadCursor{}, fmt.Errorf("lead cursor: no version; the stored value is not a lead cursor")
+	case c.V != leadCursorVersion:
+		return leadCursor{}, fmt.Errorf("lead cursor: version %d is not supported", c.V)
+	}
+	if c.Watermark != "" {
+		if _, err := time.Parse(sharpspring.TimeLayout, c.Watermark); err != nil {
+			return leadCursor{}, fmt.Errorf("lead cursor: watermark %q is not Y-m-d H:i:s", c.Watermark)
+		}
+	}
+	if c.SweptAt != "" {
+		if _, err := time.Parse(time.RFC3339, c.SweptAt); err != nil {
+			return leadCursor{}, fmt.Errorf("lead cursor: swept_at %q is not an RFC 3339 time", c.SweptAt)
+		}
+	}
+	for id, r := range c.Recent {
+		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+			return leadCursor{}, fmt.Errorf("lead cursor: recent lead id %q is not a lead id", id)
+		}
+		if _, err := time.Parse(sharpspring.TimeLayout, r.TS); err != nil {
+			return leadCursor{}, fmt.Errorf("lead cursor: recent lead %s: ts %q is not Y-m-d H:i:s", id, r.TS)
+		}
+	}
+	if _, err := decodeIDs(c.Known); err != nil {
+		return leadCursor{}, err
 	}
 	return c, nil
 }
@@ -86,10 +118,15 @@ func decodeIDs(s string) (map[int64]bool, error) {
 		return nil, fmt.Errorf("lead cursor: known ids: %w", err)
 	}
 	var prev int64
-	for len(buf) > 0 {
+	for i := 0; len(buf) > 0; i++ {
 		d, n := binary.Uvarint(buf)
 		if n <= 0 {
-			return nil, fmt.Errorf("lead cursor: known ids are corrupt")
+			return nil, fmt.Errorf("lead cursor: known ids are corrupt: id %d is cut off", i)
+		}
+		// encodeIDs writes positive ids in increasing order: every delta is
+		// at least 1 and the sum stays an int64.
+		if d == 0 || d > math.MaxInt64-uint64(prev) {
+			return nil, fmt.Errorf("lead cursor: known ids are corrupt: id %d is out of order or out of range", i)
 		}
 		buf = buf[n:]
 		prev += int64(d)

@@ -227,14 +227,20 @@ func (c *Classic) call(ctx context.Context, op, path string, p url.Values) error
 	if err != nil {
 		return transportError("classic", op, err)
 	}
+	return parseClassicAnswer(op, resp.StatusCode, resp.Header, raw)
+}
+
+// parseClassicAnswer reads a classic answer: nil for status "success",
+// otherwise *Error.
+func parseClassicAnswer(op string, status int, h http.Header, raw []byte) error {
 	var a classicAnswer
 	jsonErr := json.Unmarshal(raw, &a)
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		msg := a.Message
 		if jsonErr != nil || msg == "" {
 			msg = snippet(raw)
 		}
-		return &Error{API: "classic", Op: op, HTTPStatus: resp.StatusCode, Message: scrub(msg), RetryAfter: retryAfterHeader(resp.Header)}
+		return &Error{API: "classic", Op: op, HTTPStatus: status, Message: scrub(msg), RetryAfter: retryAfterHeader(h)}
 	}
 	if jsonErr != nil {
 		return &Error{API: "classic", Op: op, Message: "malformed answer: " + snippet(raw)}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is a failure answered by Getlead (either API) or met on the way. It
@@ -106,15 +107,24 @@ func transportError(api, op string, err error) error {
 	return &Error{API: api, Op: op, Message: scrub(msg)}
 }
 
-var secretPattern = regexp.MustCompile(`\b(gl|ik)_[A-Za-z0-9._\-]+`)
+// secretPattern also takes the characters of a URL- or base64-encoded
+// token, so that no part of one is left behind.
+var secretPattern = regexp.MustCompile(`\b(gl|ik)_[A-Za-z0-9._\-~+/=%]+`)
 
 // scrub replaces anything that looks like a Getlead token or key.
 func scrub(s string) string { return secretPattern.ReplaceAllString(s, "${1}_REDACTED") }
 
+// snippet is the start of an answer for an error message: in UTF-8
+// whatever the answer's bytes, scrubbed before it is cut so that no part
+// of a token is left.
 func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := scrub(strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD"))
 	if len(s) > 200 {
-		s = s[:200] + "…"
+		cut := 200
+		for !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
-	return scrub(s)
+	return s
 }

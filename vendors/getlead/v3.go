@@ -300,22 +300,30 @@ func (c *V3) ListLeads(ctx context.Context, q ListQuery) (Page, error) {
 	for _, s := range q.Statuses {
 		v.Add("status[]", s)
 	}
-	var out struct {
-		Data       []Lead `json:"data"`
-		NextCursor string `json:"next_cursor"`
-		Meta       struct {
-			NextCursor  string `json:"next_cursor"`
-			NextPageURL string `json:"next_page_url"`
-		} `json:"meta"`
-		Links struct {
-			Next string `json:"next"`
-		} `json:"links"`
-	}
+	var out leadList
 	if err := c.do(ctx, "GET /leads", http.MethodGet, "/leads?"+v.Encode(), nil, &out); err != nil {
 		return Page{}, err
 	}
-	next := firstNonEmpty(out.Meta.NextCursor, out.NextCursor, cursorParam(out.Links.Next), cursorParam(out.Meta.NextPageURL))
-	return Page{Leads: out.Data, NextCursor: next}, nil
+	return out.page(), nil
+}
+
+// leadList is GET /leads's answer; the next cursor is in one of several
+// places.
+type leadList struct {
+	Data       []Lead `json:"data"`
+	NextCursor string `json:"next_cursor"`
+	Meta       struct {
+		NextCursor  string `json:"next_cursor"`
+		NextPageURL string `json:"next_page_url"`
+	} `json:"meta"`
+	Links struct {
+		Next string `json:"next"`
+	} `json:"links"`
+}
+
+func (l leadList) page() Page {
+	next := firstNonEmpty(l.Meta.NextCursor, l.NextCursor, cursorParam(l.Links.Next), cursorParam(l.Meta.NextPageURL))
+	return Page{Leads: l.Data, NextCursor: next}
 }
 
 func cursorParam(link string) string {
@@ -371,14 +379,20 @@ func (c *V3) do(ctx context.Context, op, method, path string, body any, out any)
 	if err != nil {
 		return transportError("v3", op, err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return v3Error(op, resp, raw)
+	return parseV3Answer(op, resp.StatusCode, resp.Header, raw, out)
+}
+
+// parseV3Answer reads an answer: a non-2xx one is *Error, a 2xx body is
+// decoded into out (nil: ignore it).
+func parseV3Answer(op string, status int, h http.Header, raw []byte, out any) error {
+	if status < 200 || status > 299 {
+		return v3Error(op, status, h, raw)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
+	if out == nil || status == http.StatusNoContent {
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &Error{API: "v3", Op: op, HTTPStatus: resp.StatusCode, Message: "malformed answer: " + snippet(raw)}
+		return &Error{API: "v3", Op: op, HTTPStatus: status, Message: "malformed answer: " + snippet(raw)}
 	}
 	return nil
 }
@@ -386,8 +400,8 @@ func (c *V3) do(ctx context.Context, op, method, path string, body any, out any)
 // v3Error reads an error answer: error.message / error.code /
 // error.context.retry_after, or a top-level message / retry_after, with the
 // Retry-After header as the fallback.
-func v3Error(op string, resp *http.Response, raw []byte) error {
-	e := &Error{API: "v3", Op: op, HTTPStatus: resp.StatusCode}
+func v3Error(op string, status int, h http.Header, raw []byte) error {
+	e := &Error{API: "v3", Op: op, HTTPStatus: status}
 	var body struct {
 		Message    string     `json:"message"`
 		RetryAfter flexString `json:"retry_after"`
@@ -408,7 +422,7 @@ func v3Error(op string, resp *http.Response, raw []byte) error {
 			ra = firstNonEmpty(ra, string(body.Error.Context.RetryAfter))
 		}
 		if n, err := strconv.ParseFloat(ra, 64); err == nil && n > 0 {
-			e.RetryAfter = time.Duration(n * float64(time.Second))
+			e.RetryAfter = time.Duration(min(n, MaxRetryAfter.Seconds()) * float64(time.Second))
 		}
 	}
 	if e.Message == "" {
@@ -416,10 +430,14 @@ func v3Error(op string, resp *http.Response, raw []byte) error {
 	}
 	e.Message = scrub(e.Message)
 	if e.RetryAfter == 0 {
-		e.RetryAfter = retryAfterHeader(resp.Header)
+		e.RetryAfter = retryAfterHeader(h)
 	}
 	return e
 }
+
+// MaxRetryAfter caps the wait Getlead asks for: a larger (or overflowing)
+// value is taken as a day.
+const MaxRetryAfter = 24 * time.Hour
 
 // retryAfterHeader reads Retry-After in seconds or as an HTTP date.
 func retryAfterHeader(h http.Header) time.Duration {
@@ -428,11 +446,11 @@ func retryAfterHeader(h http.Header) time.Duration {
 		return 0
 	}
 	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
+		return time.Duration(min(n, int(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
-			return d
+			return min(d, MaxRetryAfter)
 		}
 	}
 	return 0

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Region hosts (spec §2.1). Keys belong to one region.
@@ -122,6 +123,12 @@ func (c *Client) Call(ctx context.Context, namespace, action string, params, out
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(namespace, action, raw, out)
+}
+
+// decodeAnswer decodes a successful call's answer into out (nil: ignore
+// it); a malformed answer is *Error.
+func decodeAnswer(namespace, action string, raw []byte, out any) error {
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return &Error{Namespace: namespace, Action: action, HTTPStatus: http.StatusOK,
@@ -232,10 +239,16 @@ func messages(raw json.RawMessage) []string {
 	return []string{snippet(raw)}
 }
 
+// snippet is the start of an answer for an error message, in UTF-8
+// whatever the answer's bytes.
 func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD")
 	if len(s) > 200 {
-		s = s[:200] + "…"
+		cut := 200
+		for !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultEndpoint is the v1.2 API, which reads and writes times in UTC.
@@ -47,6 +48,10 @@ type Client struct {
 	gate  Gate
 	seq   atomic.Uint64
 	stats callStats
+
+	// secrets are the secret key as sent (plain and query-escaped); an
+	// answer echoing one has it replaced before it is read.
+	secrets [][]byte
 }
 
 // New returns a client for one account.
@@ -70,7 +75,16 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	return &Client{url: u.String(), http: hc, gate: cfg.Gate}, nil
+	var secrets [][]byte
+	// A real key is 32 characters; replacing a test's one-letter key
+	// would garble every answer.
+	if len(cfg.SecretKey) >= 8 {
+		secrets = append(secrets, []byte(cfg.SecretKey))
+		if esc := url.QueryEscape(cfg.SecretKey); esc != cfg.SecretKey {
+			secrets = append(secrets, []byte(esc))
+		}
+	}
+	return &Client{url: u.String(), secrets: secrets, http: hc, gate: cfg.Gate}, nil
 }
 
 type request struct {
@@ -134,9 +148,20 @@ func (c *Client) call(ctx context.Context, method string, params any, out any) e
 	if err != nil {
 		return transportError(method, err)
 	}
+	// An answer (a proxy's error page, an echo of the request) can quote
+	// the secret key; nothing read from it may carry the key further.
+	for _, sk := range c.secrets {
+		raw = bytes.ReplaceAll(raw, sk, []byte("REDACTED"))
+	}
 	if resp.StatusCode != http.StatusOK {
 		return &Error{Method: method, HTTPStatus: resp.StatusCode, Message: scrub(snippet(raw))}
 	}
+	return parseResponse(method, raw, out)
+}
+
+// parseResponse reads an answer's envelope: an API-level error comes back
+// as *Error, a result is decoded into out (if not nil).
+func parseResponse(method string, raw []byte, out any) error {
 	var r response
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return &Error{Method: method, Message: "malformed response: " + scrub(snippet(raw))}
@@ -177,10 +202,16 @@ func decodeAPIError(method string, raw json.RawMessage) error {
 	return &Error{Method: method, Code: int(ae.Code), Message: msg, Data: ae.Data}
 }
 
+// snippet is the start of an answer for an error message, in UTF-8
+// whatever the answer's bytes.
 func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD")
 	if len(s) > 200 {
-		s = s[:200] + "…"
+		cut := 200
+		for !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

@@ -193,6 +193,12 @@ func (c *Client) CreateClient(ctx context.Context, params map[string]any) (Creat
 	if err := c.Call(ctx, method, params, &raw); err != nil {
 		return CreatedClient{}, err
 	}
+	return parseCreatedClient(raw)
+}
+
+// parseCreatedClient reads createClient's result in any of its shapes.
+func parseCreatedClient(raw json.RawMessage) (CreatedClient, error) {
+	const method = "createClient"
 	type created struct {
 		Status  *flexBool       `json:"status"`
 		Success *flexBool       `json:"success"`
@@ -293,10 +299,15 @@ func (c *Client) update(ctx context.Context, method string, params map[string]an
 	if err := c.Call(ctx, method, params, &res); err != nil {
 		return err
 	}
-	if len(res.Updates) == 0 {
+	return updateResult(method, res.Updates)
+}
+
+// updateResult reads the first result of an update method.
+func updateResult(method string, updates []writeEntry) error {
+	if len(updates) == 0 {
 		return &Error{Method: method, Message: "answer has no update result"}
 	}
-	u := res.Updates[0]
+	u := updates[0]
 	if u.Success {
 		return nil
 	}

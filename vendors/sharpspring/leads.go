@@ -65,12 +65,27 @@ func (c *Client) write(ctx context.Context, method, key string, objs []map[strin
 	if err := c.Call(ctx, method, map[string]any{"objects": objs}, &res); err != nil {
 		return nil, err
 	}
+	out, err := parseWriteResults(method, key, res, len(objs))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		if r.Err != nil {
+			c.stats.failure(r.Err)
+		}
+	}
+	return out, nil
+}
+
+// parseWriteResults reads the per-object results of a write of n objects,
+// listed under key ("creates", "updates") of the result.
+func parseWriteResults(method, key string, res map[string]json.RawMessage, n int) ([]ObjectResult, error) {
 	var entries []writeEntry
 	if err := json.Unmarshal(res[key], &entries); err != nil {
 		return nil, &Error{Method: method, Message: "malformed " + key + ": " + err.Error()}
 	}
-	if len(entries) != len(objs) {
-		return nil, &Error{Method: method, Message: fmt.Sprintf("%d results for %d objects", len(entries), len(objs))}
+	if len(entries) != n {
+		return nil, &Error{Method: method, Message: fmt.Sprintf("%d results for %d objects", len(entries), n)}
 	}
 	out := make([]ObjectResult, len(entries))
 	for i, e := range entries {
@@ -81,7 +96,6 @@ func (c *Client) write(ctx context.Context, method, key string, objs []map[strin
 				code, msg = int(e.Error.Code), e.Error.Message
 			}
 			out[i].Err = &Error{Method: method, Code: code, Message: msg}
-			c.stats.failure(out[i].Err)
 			if e.Error != nil {
 				out[i].Err.Data = e.Error.Data
 			}

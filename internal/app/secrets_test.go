@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
+	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+)
+
+// echoProxy stands in front of a simulator. While armed it answers with
+// the given status and a body echoing everything the request carried (URL,
+// Authorization, body), as a misbehaving proxy or vendor error page might.
+type echoProxy struct {
+	next   http.Handler
+	fails  atomic.Int32
+	status atomic.Int32
+	hits   atomic.Int32 // answers echoed
+}
+
+func (p *echoProxy) arm(n, status int) { p.status.Store(int32(status)); p.fails.Store(int32(n)) }
+
+func (p *echoProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.fails.Add(-1) < 0 {
+		p.fails.Store(0)
+		p.next.ServeHTTP(w, r)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	p.hits.Add(1)
+	// The parameters again as plain words ("secretKey s3cr3t"), the way an
+	// error message would quote them.
+	var params []string
+	vals := r.URL.Query()
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		for k, v := range form {
+			vals[k] = v
+		}
+	}
+	for k, v := range vals {
+		params = append(params, k+" "+strings.Join(v, ","))
+	}
+	w.WriteHeader(int(p.status.Load()))
+	fmt.Fprintf(w, "upstream refused %s %s auth=%s %s params: %s body=%s", r.Method, r.URL,
+		r.Header.Get("Authorization"), r.Header.Get("X-Api-Authorization"), strings.Join(params, "; "), body)
+}
+
+// TestNoSecretAnywhere runs every vendor with distinctive credentials,
+// makes every vendor's answers echo the request (credentials included) as
+// transient and as permanent failures, and then looks for any credential
+// in the logs, the errors, /status, /metrics and the dead letters.
+func TestNoSecretAnywhere(t *testing.T) {
+	const (
+		ivKey    = "ivvy-key-7"
+		ivSecret = "ivvy-secret-DO-NOT-LOG-91c2"
+		glToken  = "gl_token-DO-NOT-LOG-5e0b"
+		glAPIKey = "ik_key-DO-NOT-LOG-a4d1"
+		bearer   = "bearer-DO-NOT-LOG-77f0"
+	)
+	secrets := []string{testSecret, ivSecret, glToken, glAPIKey, hookPass, bearer}
+
+	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
+	ssProxy := &echoProxy{next: ss}
+	ssSrv := httptest.NewServer(ssProxy)
+	defer ssSrv.Close()
+	iv := ivvysim.New(ivvysim.Options{Keys: map[string]string{ivKey: ivSecret}})
+	defer iv.Close()
+	ivProxy := &echoProxy{next: iv}
+	ivSrv := httptest.NewServer(ivProxy)
+	defer ivSrv.Close()
+	gl := getleadsim.New(getleadsim.Options{Token: glToken, APIKey: glAPIKey})
+	glProxy := &echoProxy{next: gl}
+	glSrv := httptest.NewServer(glProxy)
+	defer glSrv.Close()
+
+	linger := config.Duration(20 * time.Millisecond)
+	cfg := &config.Config{
+		DataDir: t.TempDir(),
+		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
+		Log:     config.LogConfig{Level: "debug"},
+		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount,
+			SecretKey: testSecret, RatePerSecond: 10},
+		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivKey, APISecret: ivSecret, RatePerSecond: 50,
+			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}},
+		Getlead: &config.GetleadConfig{BaseURL: glSrv.URL, V3BaseURL: glSrv.URL + "/api/v1", Token: glToken, APIKey: glAPIKey,
+			RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}},
+		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer}},
+		Routes: []config.RouteConfig{
+			{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
+			{Name: "le-iv", From: "leadexec.lead", To: "ivvy.lead", Linger: linger},
+			{Name: "le-gl", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
+			{Name: "gl-ss", From: "getlead.lead", To: "sharpspring.lead", Linger: linger},
+		},
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	var errs []string // every error crmsync returned to us
+	a, err := New(context.Background(), cfg, newTestLogger(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	defer stop()
+	base := "http://" + a.Addr()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	wait("http ready", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+
+	deliver := func(i int, auth func(*http.Request), want int) {
+		t.Helper()
+		v := url.Values{"LeadUID": {fmt.Sprint(i)}, "FirstName": {fmt.Sprintf("First%d", i)}, "LastName": {fmt.Sprintf("Last%d", i)},
+			"Email": {fmt.Sprintf("lead%d@example.com", i)}, "PrimaryPhone": {fmt.Sprintf("+9198765432%02d", i)}}
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/leadexec", strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("delivery %d answered %d %s, want %d", i, resp.StatusCode, b, want)
+		}
+		errs = append(errs, string(b))
+	}
+	basicAuth := func(r *http.Request) { r.SetBasicAuth(hookUser, hookPass) }
+	bearerAuth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer) }
+	inAll := func(i int) func() bool {
+		email := fmt.Sprintf("lead%d@example.com", i)
+		return func() bool {
+			_, inSS := ss.LeadByEmail(email)
+			_, inGL := gl.LeadByPhone(fmt.Sprintf("+9198765432%02d", i))
+			return inSS && len(iv.LeadsByEmail(email)) == 1 && inGL
+		}
+	}
+
+	// Healthy: leads through every route, with either credential.
+	deliver(1, basicAuth, 200)
+	deliver(2, bearerAuth, 200)
+	deliver(3, func(r *http.Request) { r.SetBasicAuth(hookUser, "wrong-"+hookPass) }, 401)
+	deliver(3, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer+"x") }, 401)
+	wait("leads 1 and 2 everywhere", func() bool { return inAll(1)() && inAll(2)() })
+
+	// Transient failures whose answers echo the credentials: retried, and
+	// logged on the way.
+	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
+		p.arm(2, http.StatusBadGateway)
+	}
+	deliver(4, basicAuth, 200)
+	wait("lead 4 everywhere after the failures", inAll(4))
+
+	// Permanent failures echoing the credentials: dead letters.
+	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
+		p.arm(1, http.StatusBadRequest)
+	}
+	deliver(5, bearerAuth, 200)
+	wait("the permanent failures settled", func() bool {
+		for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
+			if p.fails.Load() > 0 {
+				return false
+			}
+		}
+		for _, ru := range a.Runners {
+			if n, _, err := a.Backlog(context.Background(), ru.Name()); err != nil || n != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
+		if p.hits.Load() < 2 {
+			t.Errorf("a proxy echoed %d answers; the failures did not reach crmsync", p.hits.Load())
+		}
+	}
+
+	status := get(t, base+"/status")
+	metrics := get(t, base+"/metrics")
+	st, err := a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dls, err := a.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dlText strings.Builder
+	for _, d := range dls {
+		fmt.Fprintf(&dlText, "%+v %s\n", d, d.Payload)
+	}
+	stop()
+
+	// Start-up with credentials the vendors refuse: the errors name the
+	// problem, not the credential.
+	for _, bad := range []func(c *config.Config){
+		func(c *config.Config) { c.SharpSpring.SecretKey = "rotated-" + testSecret },
+		func(c *config.Config) { c.IVvy.APISecret = config.Secret("rotated-" + ivSecret) },
+	} {
+		c := *cfg
+		ssc, ivc := *cfg.SharpSpring, *cfg.IVvy
+		c.SharpSpring, c.IVvy, c.DataDir = &ssc, &ivc, t.TempDir()
+		bad(&c)
+		_, err := New(context.Background(), &c, newTestLogger(logs))
+		if err == nil {
+			t.Fatal("start-up with refused credentials succeeded")
+		}
+		errs = append(errs, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", errors.Unwrap(err)))
+	}
+
+	places := map[string]string{
+		"logs": logs.String(), "/status": status, "/metrics": metrics, "status": fmt.Sprintf("%+v", st),
+		"dead letters": dlText.String(), "errors": strings.Join(errs, "\n"),
+	}
+	for where, text := range places {
+		for _, s := range secrets {
+			for _, form := range []string{s, url.QueryEscape(s), s[:len(s)-4]} {
+				if strings.Contains(text, form) {
+					i := strings.Index(text, form)
+					t.Errorf("%s holds a secret (%q…): …%s…", where, form[:6], text[max(0, i-80):min(len(text), i+len(form)+20)])
+				}
+			}
+		}
+	}
+	if len(dls) == 0 {
+		t.Errorf("no dead letters: the permanent failures were not exercised")
+	}
+}

@@ -1,0 +1,51 @@
+package getlead
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestCorruptCursor: a stored cursor the poller did not write is an error
+// naming what is corrupt, never a restart from the beginning.
+func TestCorruptCursor(t *testing.T) {
+	for _, tc := range []struct{ stored, want string }{
+		{`{}`, `no "from"`},
+		{`null`, `no "from"`},
+		{`{"seen":["a"]}`, `no "from"`},
+		{`{"from":"yesterday"}`, "not readable"},
+		{`{"from":"2026-03-01T10:00:00Z","seen":[""]}`, "seen[0]"},
+		{`{"from":"2026-03-01T10:00:00Z","next":"x"}`, "unknown field"},
+		{`{"from":"2026-03-01T10:00:00Z"}x`, "data after"},
+		{``, "not readable"},
+		{`[1]`, "not readable"},
+	} {
+		if c, err := decodeCursor(tc.stored); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: cursor %+v, err %v; want an error saying %q", tc.stored, c, err, tc.want)
+		}
+	}
+	// A first poll from the whole history stores the zero time: valid.
+	if _, err := decodeCursor(`{"from":"0001-01-01T00:00:00Z"}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzDecodeCursor(f *testing.F) {
+	f.Add(`{"from":"2026-03-01T10:00:00.123456Z","seen":["01HX","01HY"]}`)
+	f.Add(`{"from":"0001-01-01T00:00:00Z"}`)
+	f.Add(`{"from":"2026-03-01T10:00:00+05:30"}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := decodeCursor(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "stored cursor") {
+				t.Fatalf("error does not name the cursor: %v", err)
+			}
+			return
+		}
+		b, _ := json.Marshal(c)
+		back, err := decodeCursor(string(b))
+		if err != nil || !back.From.Equal(c.From) || len(back.Seen) != len(c.Seen) {
+			t.Fatalf("%+v → %s → %+v (%v)", c, b, back, err)
+		}
+	})
+}
