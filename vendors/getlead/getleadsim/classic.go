@@ -41,7 +41,7 @@ func ok(msg string) classicAnswer { return classicAnswer{Status: "success", Mess
 
 const departmentEndpoint = "gl-department-vise-agent-assign"
 
-func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *LoggedRequest) {
 	s.mu.Lock()
 	s.stats.requests++
 	s.mu.Unlock()
@@ -60,6 +60,7 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 		return
 	}
+	rec.Endpoint = endpoint
 	failWord := "error"
 	if endpoint == "gl-website-contacts" {
 		failWord = "fail" // create answers "fail", the others "error" (as documented)
@@ -82,9 +83,10 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.stats.byEndpoint[endpoint]++
-	fault := s.nextFault(endpoint)
+	s.stats.windows.add(APIClassic, rec.Time)
+	d := s.nextFault(endpoint)
 	s.mu.Unlock()
-	if s.faultReply(w, fault) {
+	if s.inject(w, r, rec, d) {
 		return
 	}
 	s.mu.Lock()
@@ -93,7 +95,7 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request) {
 		ans.Status = failWord
 	}
 	s.mu.Unlock()
-	if fault == FaultDropAfterCommit {
+	if d.fault == FaultDropAfterCommit {
 		s.dropConnection(w)
 		return
 	}

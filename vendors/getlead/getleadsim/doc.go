@@ -9,6 +9,7 @@
 //	sim := getleadsim.New(getleadsim.Options{})
 //	srv := httptest.NewServer(sim)
 //	defer srv.Close()
+//	defer sim.Close() // releases requests held by FaultTimeout
 //	classic := srv.URL                // + /api/gl-website-contacts …
 //	v3 := srv.URL + "/api/v1"          // + /meta, /leads …
 //
@@ -44,8 +45,9 @@
 //     sort_direction, status[] and created_at[from] (inclusive).
 //   - custom_fields on PATCH replaces the whole set: keys not sent are
 //     removed. Reads return custom_fields as [{field_key, value}].
-//   - Errors: {"message", "error": {"message", "code", "context"}}; 429
-//     carries "retry_after" (seconds) and a Retry-After header.
+//   - Errors: {"message", "error": {"message", "code", "context"}}; the
+//     V3RateLimit limiter's 429 carries "retry_after" (seconds) and a
+//     Retry-After header.
 //   - Cursor pagination: meta.next_cursor and links.next; the cursor is
 //     the position of the last lead returned, so leads created meanwhile
 //     neither shift nor repeat a page.
@@ -67,6 +69,40 @@
 //     Options.V3RateWindow; off by default. Classic has no limit.
 //   - V3 lead JSON has no company; classic company_name is kept but only
 //     readable through Lead snapshots.
+//
+// # Faults
+//
+// SetFaults draws random faults per request with the rates of Faults,
+// scoped to one endpoint name (Faults.Endpoint, the names of Script) or
+// all of both APIs, seeded (Faults.Seed) so a run repeats; Script queues
+// exact one-shot faults per endpoint and wins over the draw. Faults apply
+// to authenticated requests within the V3 rate limit:
+//
+//   - HTTP 429 {"message"} with "retry_after" and a Retry-After header
+//     (Fault429; Faults.RetryAfter, scripted default ScriptedRetryAfter) or
+//     with neither (Fault429NoRetryAfter: RateLimitRate with RetryAfter 0).
+//   - HTTP 500/503 with an HTML body (ServerErrorRate), optionally in
+//     bursts: ServerErrorBurst N makes the next N-1 requests in scope fail
+//     with the same status, as an outage would.
+//   - Connections dropped after the write was applied (DropAfterCommitRate):
+//     an in-doubt write.
+//   - Hangs (TimeoutRate, FaultTimeout): no answer until the client's
+//     context ends; after Faults.TimeoutCap (default and maximum
+//     DefaultTimeoutCap, 2 minutes) or Close the connection is closed
+//     without an answer.
+//   - Malformed answers (MalformedRate): HTTP 200 with JSON cut off
+//     mid-value or an HTML page, at even odds.
+//   - Latency before each request in scope.
+//
+// Only a dropped-after-commit request is applied. A timed-out or malformed
+// answer to a write applied nothing, so a client that retries it does no
+// harm. Stats.FaultsInjected counts each fault that reached a client (and
+// LatencyKey the delayed requests) and RequestLog shows which request met
+// which fault; Stats.MaxInFixedSecond and MaxInSlidingSecond record the
+// most requests of one credential (classic token or V3 key) in any UTC
+// second and any sliding second, 429s included, so a test can prove a
+// client never exceeded a limit. Call Close before closing an
+// httptest.Server that may hold requests.
 //
 // All Server methods are safe for concurrent use; one mutex guards the data
 // and statistics. Time comes from Options.Now.

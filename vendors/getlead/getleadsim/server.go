@@ -1,10 +1,11 @@
 package getleadsim
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
+	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,7 +14,9 @@ import (
 // Server is a Getlead simulator for both APIs. It is an http.Handler; all
 // methods are safe for concurrent use.
 type Server struct {
-	cfg config
+	cfg       config
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
 
 	mu         sync.Mutex // guards everything below
 	leads      map[string]*lead
@@ -26,7 +29,11 @@ type Server struct {
 	depts      map[string]string // source number → department
 	seq        uint64
 	stats      statsState
+	log        []LoggedRequest
 	scripts    map[string][]Fault
+	faults     Faults
+	faultRand  *rand.Rand
+	burst      burst
 	window     time.Time // start of the current V3 rate window
 	inWindow   int
 }
@@ -35,11 +42,13 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{
 		cfg:        opts.config(),
+		done:       make(chan struct{}),
 		leads:      map[string]*lead{},
 		byPhone:    map[string]string{},
 		fieldKnown: map[string]bool{},
 		depts:      map[string]string{},
 		scripts:    map[string][]Fault{},
+		faultRand:  rand.New(rand.NewPCG(0, 0)),
 	}
 	for _, k := range s.cfg.customFields {
 		s.addField(k)
@@ -48,71 +57,125 @@ func New(opts Options) *Server {
 	return s
 }
 
-// ServeHTTP answers the classic API under /api/gl-… and V3 under /api/v1/.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/api/v1/"):
-		s.serveV3(w, r)
-	case strings.HasPrefix(r.URL.Path, "/api/gl-"):
-		s.serveClassic(w, r)
-	default:
-		http.NotFound(w, r)
-	}
+// Close releases requests held by FaultTimeout or Faults.Latency so that an
+// httptest.Server can shut down; their connections are closed without an
+// answer and nothing is applied. The simulator keeps answering afterwards.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
 }
 
-// Fault is one injected failure, queued with Script.
-type Fault int
-
-// Faults. None of them applies the request, except FaultDropAfterCommit.
+// API names in RequestLog.
 const (
-	FaultNone            Fault = iota // the call is processed normally
-	Fault500                          // HTTP 500 with an HTML body
-	Fault503                          // HTTP 503 with an HTML body
-	Fault429                          // HTTP 429 {"message","retry_after": 7} and Retry-After: 7
-	FaultDropAfterCommit              // applied, then the connection is closed without a response
+	APIClassic = "classic"
+	APIV3      = "v3"
 )
 
-// ScriptedRetryAfter is the retry_after (seconds) of Fault429.
-const ScriptedRetryAfter = 7
-
-// Script queues one-shot faults for the next calls of an endpoint, in order.
-// Endpoint names: the classic path segment ("gl-website-contacts",
-// "gl-status-change-api", "gl-note-creation-api", "gl-task-creation-api",
-// "gl-deal-creation-api", "gl-department-vise-agent-assign") or a V3 name
-// ("meta", "leads.list", "leads.create", "leads.get", "leads.update",
-// "leads.by-identifier", "leads.notes"). Only authenticated calls within
-// the rate limit consume the queue.
-func (s *Server) Script(endpoint string, faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.scripts[endpoint] = append(s.scripts[endpoint], faults...)
+// LoggedRequest is one request as the simulator saw it; no token or key is
+// kept.
+type LoggedRequest struct {
+	Time       time.Time // from Options.Now, at arrival
+	API        string    // APIClassic, APIV3, or "" for an unknown path
+	Endpoint   string    // endpoint name as in Script; "" when unknown
+	HTTPStatus int       // 0 when no answer was sent (dropped, held, client gone)
+	Fault      Fault
 }
 
-// nextFault pops the next scripted fault of endpoint. Caller holds s.mu.
-func (s *Server) nextFault(endpoint string) Fault {
-	q := s.scripts[endpoint]
-	if len(q) == 0 {
-		return FaultNone
+// ServeHTTP answers the classic API under /api/gl-… and V3 under /api/v1/.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &LoggedRequest{Time: s.cfg.now()}
+	sw := &statusWriter{ResponseWriter: w, s: s, rec: rec}
+	defer sw.log()
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/v1/"):
+		rec.API = APIV3
+		s.serveV3(sw, r, rec)
+	case strings.HasPrefix(r.URL.Path, "/api/gl-"):
+		rec.API = APIClassic
+		s.serveClassic(sw, r, rec)
+	default:
+		http.NotFound(sw, r)
 	}
-	if len(q) == 1 {
-		delete(s.scripts, endpoint)
-	} else {
-		s.scripts[endpoint] = q[1:]
+}
+
+// maxLogEntries bounds RequestLog; the oldest entries are dropped first.
+const maxLogEntries = 100000
+
+// statusWriter remembers the status sent and logs the request; Unwrap
+// lets http.ResponseController reach the connection for hijacking.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	s      *Server
+	rec    *LoggedRequest
+	logged bool
+}
+
+// log appends the request to RequestLog, once. It runs when the handler
+// returns, before a buffered answer is flushed, and in hangUp before the
+// connection is closed, so a client that saw the outcome always finds the
+// request logged.
+func (w *statusWriter) log() {
+	if w.logged {
+		return
 	}
-	return q[0]
+	w.logged = true
+	w.rec.HTTPStatus = w.status
+	s := w.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.log) >= maxLogEntries {
+		s.log = s.log[1:]
+	}
+	s.log = append(s.log, *w.rec)
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// RequestLog returns a copy of the logged requests, oldest first (at most
+// the last 100000).
+func (s *Server) RequestLog() []LoggedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]LoggedRequest(nil), s.log...)
 }
 
 // Stats are counters since New or the last ResetStats.
 type Stats struct {
 	Requests    int            // every request, authenticated or not
 	ByEndpoint  map[string]int // authenticated requests per endpoint name (see Script)
-	HTTPStatus  map[int]int    // answers by HTTP status (0: connection dropped)
+	HTTPStatus  map[int]int    // answers by HTTP status (0: connection closed without an answer)
 	Classic     map[string]int // classic answers by "status" (success, fail, error)
 	Messages    map[string]int // classic answer messages
 	NotesAdded  int            // notes appended by either API
 	LeadsAdded  int            // leads created by either API
-	RateLimited int            // 429 answers, limiter or scripted
+	RateLimited int            // 429 answers, limiter or injected
 	Dropped     int            // connections closed after commit
+
+	// MaxInFixedSecond and MaxInSlidingSecond are the most authenticated
+	// requests of one credential (the classic token or the V3 key) in one
+	// UTC second and in any sliding one-second window, the ones refused
+	// with 429 included.
+	MaxInFixedSecond   int
+	MaxInSlidingSecond int
+	// FaultsInjected counts the faults that reached a client, scripted or
+	// random, by Fault.String() ("http429", "http429RetryAfter", "timeout",
+	// "malformedJSON", …); LatencyKey counts delayed requests. A fault is
+	// counted once its latency has passed.
+	FaultsInjected map[string]int
 }
 
 type statsState struct {
@@ -125,10 +188,14 @@ type statsState struct {
 	leads       int
 	rateLimited int
 	dropped     int
+	faults      map[string]int // Fault.String() or LatencyKey → count
+	windows     windowStats
 }
 
 func (st *statsState) reset() {
-	*st = statsState{byEndpoint: map[string]int{}, httpStatus: map[int]int{}, classic: map[string]int{}, messages: map[string]int{}}
+	*st = statsState{byEndpoint: map[string]int{}, httpStatus: map[int]int{}, classic: map[string]int{}, messages: map[string]int{},
+		faults: map[string]int{}}
+	st.windows.reset()
 }
 
 // Stats returns a copy of the counters.
@@ -140,14 +207,17 @@ func (s *Server) Stats() Stats {
 		Requests: st.requests, ByEndpoint: maps.Clone(st.byEndpoint), HTTPStatus: maps.Clone(st.httpStatus),
 		Classic: maps.Clone(st.classic), Messages: maps.Clone(st.messages), NotesAdded: st.notes,
 		LeadsAdded: st.leads, RateLimited: st.rateLimited, Dropped: st.dropped,
+		MaxInFixedSecond: st.windows.maxFixed, MaxInSlidingSecond: st.windows.maxSliding,
+		FaultsInjected: maps.Clone(st.faults),
 	}
 }
 
-// ResetStats zeroes Stats. Rate windows are kept.
+// ResetStats zeroes Stats and empties RequestLog. Rate windows are kept.
 func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.reset()
+	s.log = nil
 }
 
 // takeV3 counts one V3 request against the rate window and reports how many
@@ -165,35 +235,6 @@ func (s *Server) takeV3(now time.Time) (retryAfter int, ok bool) {
 	}
 	s.inWindow++
 	return 0, true
-}
-
-// faultReply answers a fault that applies nothing; it reports false for
-// FaultNone and FaultDropAfterCommit, which the handler deals with.
-func (s *Server) faultReply(w http.ResponseWriter, f Fault) bool {
-	switch f {
-	case Fault500, Fault503:
-		status := http.StatusInternalServerError
-		if f == Fault503 {
-			status = http.StatusServiceUnavailable
-		}
-		s.count(status)
-		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte("<!DOCTYPE html><html><body><h1>" + http.StatusText(status) + "</h1></body></html>\n"))
-		return true
-	case Fault429:
-		s.tooMany(w, ScriptedRetryAfter)
-		return true
-	}
-	return false
-}
-
-func (s *Server) tooMany(w http.ResponseWriter, retryAfter int) {
-	s.mu.Lock()
-	s.stats.rateLimited++
-	s.mu.Unlock()
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-	s.writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Attempts.", "retry_after": retryAfter})
 }
 
 func (s *Server) count(status int) {
@@ -216,11 +257,37 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, body any) {
 func (s *Server) dropConnection(w http.ResponseWriter) {
 	s.mu.Lock()
 	s.stats.dropped++
-	s.stats.httpStatus[0]++
 	s.mu.Unlock()
+	s.hangUp(w)
+}
+
+// hangUp closes the connection without an answer.
+func (s *Server) hangUp(w http.ResponseWriter) {
+	s.count(0)
+	if sw, ok := w.(*statusWriter); ok {
+		sw.log()
+	}
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		panic(http.ErrAbortHandler)
+		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
 	}
 	_ = conn.Close()
+}
+
+// wait blocks for d (0: until released), the request's end or Close. It
+// reports whether the full duration passed.
+func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-timeout:
+		return true
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return false
 }

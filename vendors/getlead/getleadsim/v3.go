@@ -60,8 +60,8 @@ func v3Route(method, path string) (name, id string, found bool) {
 	return "", "", false
 }
 
-func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
-	now := s.cfg.now().UTC()
+func (s *Server) serveV3(w http.ResponseWriter, r *http.Request, rec *LoggedRequest) {
+	now := rec.Time.UTC()
 	s.mu.Lock()
 	s.stats.requests++
 	s.mu.Unlock()
@@ -70,31 +70,39 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found."})
 		return
 	}
+	rec.Endpoint = name
 	key, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !hasBearer || !strings.HasPrefix(key, "ik_") || key != s.cfg.apiKey {
 		s.writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthenticated."})
 		return
 	}
+	// The body is read before any fault so that a held request notices
+	// the client leaving (net/http watches the connection only after the
+	// body has been read).
+	var raw []byte
+	var readErr error
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		raw, readErr = io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	}
 	s.mu.Lock()
+	s.stats.windows.add(APIV3, now)
 	retryAfter, allowed := s.takeV3(now)
+	var d draw
 	if allowed {
 		s.stats.byEndpoint[name]++
-	}
-	fault := FaultNone
-	if allowed {
-		fault = s.nextFault(name)
+		d = s.nextFault(name)
 	}
 	s.mu.Unlock()
 	if !allowed {
 		s.tooMany(w, retryAfter)
 		return
 	}
-	if s.faultReply(w, fault) {
+	if s.inject(w, r, rec, d) {
 		return
 	}
 	var body map[string]json.RawMessage
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
-		raw, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+		err := readErr
 		if err == nil && len(bytes.TrimSpace(raw)) > 0 {
 			err = json.Unmarshal(raw, &body)
 		}
@@ -136,7 +144,7 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
 		rep = s.v3Note(id, body, now)
 	}
 	s.mu.Unlock()
-	if fault == FaultDropAfterCommit {
+	if d.fault == FaultDropAfterCommit {
 		s.dropConnection(w)
 		return
 	}

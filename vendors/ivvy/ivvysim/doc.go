@@ -43,8 +43,41 @@
 //     the same actions, each job's error stays in its own response),
 //     progress, results (24114 until done, 24105/24115 unknown), restart,
 //     repost, and the unsigned results callback.
-//   - Faults: 429/500/503, dropped connection after commit, hang (Script,
-//     SetFaults); RateLimitPerSecond answers 429 per key and sliding second.
+//   - Rate limit: RateLimitPerSecond answers 429 to the requests of one key
+//     beyond the limit in any sliding second (no Retry-After, as iVvy
+//     documents none); refused requests do not use up the budget.
+//
+// # Faults
+//
+// SetFaults draws random faults per request with the rates of Faults,
+// scoped to one "namespace.action" (Faults.Action) or all, seeded
+// (Faults.Seed) so a run repeats; Script queues exact one-shot faults per
+// action and wins over the draw. Faults apply after the signature check and
+// the RateLimitPerSecond limiter:
+//
+//   - HTTP 429 with iVvy's error body, without a Retry-After header
+//     (Fault429) or with one in whole seconds (Fault429RetryAfter, when
+//     Faults.RetryAfter > 0; scripted default ScriptedRetryAfter).
+//   - HTTP 500 (JSON error body) or 503 (HTML) (ServerErrorRate), optionally
+//     in bursts: ServerErrorBurst N makes the next N-1 requests in scope fail
+//     with the same status, as an outage would.
+//   - Connections dropped after the write was applied (DropAfterCommitRate):
+//     an in-doubt write.
+//   - Hangs (TimeoutRate, FaultTimeout): no answer until the client's
+//     context ends; after Faults.TimeoutCap (default and maximum
+//     DefaultTimeoutCap, 2 minutes) or Close the connection is closed
+//     without an answer.
+//   - Malformed answers (MalformedRate): HTTP 200 with JSON cut off
+//     mid-value or an HTML page, at even odds.
+//   - Latency before each request in scope.
+//
+// Only a dropped-after-commit request is applied. A timed-out or malformed
+// answer to a write applied nothing, so a client that retries it does no
+// harm. Stats.FaultsInjected counts each fault that reached a client (and
+// LatencyKey the delayed requests); Stats.MaxInFixedSecond and
+// MaxInSlidingSecond record the most requests of one key in any UTC second
+// and any sliding second, 429s included, so a test can prove a client never
+// exceeded a limit.
 //
 // # Assumptions where the spec says unknown
 //

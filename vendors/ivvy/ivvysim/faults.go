@@ -2,82 +2,229 @@ package ivvysim
 
 import (
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
 // Fault is one injected failure.
 type Fault int
 
-// Faults the simulator can inject. Each is applied after authentication.
+// Faults the simulator can inject. Each is applied after authentication
+// and the RateLimitPerSecond limiter. Only FaultDropAfterCommit applies the
+// request.
 const (
 	FaultNone            Fault = iota // process normally
-	Fault429                          // HTTP 429 Too Many Requests error body; nothing applied
+	Fault429                          // HTTP 429 Too Many Requests error body, no Retry-After; nothing applied
 	Fault500                          // HTTP 500 error body; nothing applied
 	Fault503                          // HTTP 503 with an HTML body; nothing applied
 	FaultDropAfterCommit              // applied, then the connection is closed without an answer
-	FaultTimeout                      // no answer until the client gives up or Close; nothing applied
+	FaultTimeout                      // no answer until the client gives up, Close or the timeout cap; nothing applied
+	Fault429RetryAfter                // as Fault429 with a Retry-After header (seconds); nothing applied
+	FaultMalformedJSON                // HTTP 200, application/json body cut off mid-value; nothing applied
+	FaultMalformedHTML                // HTTP 200, text/html page instead of JSON; nothing applied
 )
 
+// String names the fault; the names are the keys of Stats.FaultsInjected.
 func (f Fault) String() string {
-	return [...]string{"none", "http429", "http500", "http503", "dropAfterCommit", "timeout"}[f]
+	names := [...]string{"none", "http429", "http500", "http503", "dropAfterCommit", "timeout",
+		"http429RetryAfter", "malformedJSON", "malformedHTML"}
+	if f < 0 || int(f) >= len(names) {
+		return "fault(?)"
+	}
+	return names[f]
 }
 
-// Faults are random faults; rates are probabilities per request in [0, 1],
-// drawn in the order listed (at most one per request). The zero value
-// injects nothing.
+// ScriptedRetryAfter is the Retry-After (seconds) of a scripted
+// Fault429RetryAfter when Faults.RetryAfter is 0.
+const ScriptedRetryAfter = 7
+
+// DefaultTimeoutCap is the longest a request is held without an answer.
+const DefaultTimeoutCap = 2 * time.Minute
+
+// LatencyKey is the Stats.FaultsInjected key counting requests delayed by
+// Faults.Latency.
+const LatencyKey = "latency"
+
+// Faults are random faults; rates are probabilities per request in [0, 1].
+// One number is drawn per request and compared with the rates in the order
+// listed, so at most one fault applies; when the rates add up to more than
+// 1 the later ones fire less often than their rate. The zero value injects
+// nothing.
+//
+// Only DropAfterCommitRate applies the request. Every other fault leaves
+// the data untouched, a malformed answer to a write included, so a client
+// that retries any of them does no harm.
 type Faults struct {
-	Action              string // "namespace.action" only; "" = every action
-	RateLimitRate       float64
-	ServerErrorRate     float64 // 500 or 503 at even odds
+	Action string // "namespace.action" only; "" = every action
+
+	// RateLimitRate answers HTTP 429 with iVvy's error body; nothing is
+	// applied. RetryAfter decides the header.
+	RateLimitRate float64
+	// RetryAfter is sent as a Retry-After header (whole seconds, rounded
+	// up) on 429s drawn by RateLimitRate, and on a scripted
+	// Fault429RetryAfter (default ScriptedRetryAfter). 0: no header, as
+	// iVvy documents none.
+	RetryAfter time.Duration
+	// ServerErrorRate answers 500 (JSON error body) or 503 (HTML) at even
+	// odds; nothing is applied.
+	ServerErrorRate float64
+	// ServerErrorBurst models an outage: once a 5xx is drawn, the next
+	// ServerErrorBurst-1 requests in scope get the same status without a
+	// draw. 0 and 1 mean single errors.
+	ServerErrorBurst int
+	// DropAfterCommitRate applies the request, then closes the connection
+	// without an answer: an in-doubt write.
 	DropAfterCommitRate float64
-	Latency             time.Duration
-	Seed                int64
+	// TimeoutRate holds the request without an answer until the client
+	// gives up (its context ends), Close is called or TimeoutCap passes;
+	// in the last two cases the connection is closed without an answer.
+	// Nothing is applied.
+	TimeoutRate float64
+	// TimeoutCap bounds how long a request is held by TimeoutRate or a
+	// scripted FaultTimeout. Default and maximum DefaultTimeoutCap.
+	TimeoutCap time.Duration
+	// MalformedRate answers HTTP 200 with truncated JSON
+	// (FaultMalformedJSON) or an HTML page (FaultMalformedHTML) at even
+	// odds; nothing is applied.
+	MalformedRate float64
+	// Latency delays every request in scope before anything else; if the
+	// client gives up first, nothing is applied. Scripted faults are not
+	// delayed.
+	Latency time.Duration
+
+	Seed int64 // seeds the draws; same seed and request order → same faults
 }
 
-// SetFaults replaces the random faults and reseeds their generator.
+// SetFaults replaces the random faults, reseeds their generator and ends
+// any server-error burst in progress.
 func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
 	s.faultRand = rand.New(rand.NewPCG(uint64(f.Seed), 0x1e55))
+	s.burst = burst{}
 }
 
 // Script queues one-shot faults for the next calls of action
 // ("namespace.action", e.g. "contact.addOrUpdateLead"), in order. Only
-// authenticated calls consume the queue.
+// authenticated calls within the rate limit consume the queue. Scripted
+// faults neither start nor use up a server-error burst.
 func (s *Server) Script(action string, faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.scripts[action] = append(s.scripts[action], faults...)
 }
 
-// nextFault picks the fault of one call. Caller holds s.mu.
-func (s *Server) nextFault(action string) (Fault, time.Duration) {
+// burst is a server-error outage in progress: left more requests in scope
+// get fault.
+type burst struct {
+	fault Fault
+	left  int
+}
+
+// draw is the fault decision for one call.
+type draw struct {
+	fault      Fault
+	latency    time.Duration // delay before anything else
+	hold       time.Duration // how long FaultTimeout holds the request
+	retryAfter int           // seconds, for Fault429RetryAfter
+}
+
+// nextFault picks the fault of one call: the next scripted one, else the
+// rest of a server-error burst, else a random draw. Caller holds s.mu.
+func (s *Server) nextFault(action string) draw {
+	fl := s.faults
+	d := draw{hold: DefaultTimeoutCap, retryAfter: ScriptedRetryAfter}
+	if fl.TimeoutCap > 0 && fl.TimeoutCap < DefaultTimeoutCap {
+		d.hold = fl.TimeoutCap
+	}
+	if fl.RetryAfter > 0 {
+		d.retryAfter = seconds(fl.RetryAfter)
+	}
 	if q := s.scripts[action]; len(q) > 0 {
 		s.scripts[action] = q[1:]
 		if len(q) == 1 {
 			delete(s.scripts, action)
 		}
 		if q[0] != FaultNone {
-			return q[0], 0
+			d.fault = q[0]
+			return d
 		}
 	}
-	fl := s.faults
 	if fl.Action != "" && fl.Action != action {
-		return FaultNone, 0
+		return d
+	}
+	d.latency = fl.Latency
+	if s.burst.left > 0 {
+		s.burst.left--
+		d.fault = s.burst.fault
+		return d
 	}
 	x := s.faultRand.Float64()
 	for _, r := range []struct {
 		rate float64
 		f    Fault
-	}{{fl.RateLimitRate, Fault429}, {fl.ServerErrorRate, Fault500}, {fl.DropAfterCommitRate, FaultDropAfterCommit}} {
-		if x < r.rate {
-			if r.f == Fault500 && s.faultRand.IntN(2) == 1 {
-				return Fault503, fl.Latency
-			}
-			return r.f, fl.Latency
+	}{
+		{fl.RateLimitRate, Fault429}, {fl.ServerErrorRate, Fault500}, {fl.DropAfterCommitRate, FaultDropAfterCommit},
+		{fl.TimeoutRate, FaultTimeout}, {fl.MalformedRate, FaultMalformedJSON},
+	} {
+		if x >= r.rate {
+			x -= r.rate
+			continue
 		}
-		x -= r.rate
+		d.fault = r.f
+		switch r.f {
+		case Fault429:
+			if fl.RetryAfter > 0 {
+				d.fault = Fault429RetryAfter
+			}
+		case Fault500:
+			if s.faultRand.IntN(2) == 1 {
+				d.fault = Fault503
+			}
+			if fl.ServerErrorBurst > 1 {
+				s.burst = burst{fault: d.fault, left: fl.ServerErrorBurst - 1}
+			}
+		case FaultMalformedJSON:
+			if s.faultRand.IntN(2) == 1 {
+				d.fault = FaultMalformedHTML
+			}
+		}
+		return d
 	}
-	return FaultNone, fl.Latency
+	return d
 }
+
+// seconds rounds d up to whole seconds, at least 1.
+func seconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// countFault counts one injected fault (or LatencyKey) in Stats.
+func (s *Server) countFault(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.faults[key]++
+}
+
+// malformedBody is the answer of FaultMalformedJSON and FaultMalformedHTML:
+// the start of a plausible answer to action, cut off mid-value, or an HTML
+// page such as a proxy in front of the API might send.
+func malformedBody(f Fault, action string) (contentType, body string) {
+	if f == FaultMalformedHTML {
+		return "text/html; charset=UTF-8", htmlNotice
+	}
+	_, a, _ := strings.Cut(action, ".")
+	switch {
+	case strings.HasPrefix(a, "addOrUpdate"):
+		return "application/json", `{"success":true,"id":50`
+	case strings.HasPrefix(a, "get"):
+		return "application/json", `{"meta":{"totalResults":12,"start":0,"perPage":20,"count":12},"results":[{"id":33`
+	}
+	return "application/json", `{"ack":"2026-`
+}
+
+const htmlNotice = `<!DOCTYPE html>
+<html><head><title>Service notice</title></head>
+<body><h1>We'll be right back</h1><p>The service is being updated. Please try again shortly.</p></body></html>
+`

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ type Server struct {
 
 	faults    Faults
 	faultRand *rand.Rand
+	burst     burst
 	scripts   map[string][]Fault
 }
 
@@ -105,8 +107,9 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Close releases requests held by FaultTimeout and waits for batch
-// callbacks in flight. The simulator keeps answering afterwards.
+// Close releases requests held by FaultTimeout or Latency (their
+// connections are closed without an answer and nothing is applied) and
+// waits for batch callbacks in flight. The simulator keeps answering afterwards.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.done) })
 	s.callbacks.Wait()
@@ -151,13 +154,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.requests++
 	s.stats.byAction[rec.Action]++
+	s.stats.windows.add(key, now)
 	limited := s.overLimit(key, now)
 	h, known := s.actions[rec.Action]
-	fault, latency := FaultNone, time.Duration(0)
+	var d draw
 	if !limited && known {
-		fault, latency = s.nextFault(rec.Action)
+		d = s.nextFault(rec.Action)
 	}
 	s.mu.Unlock()
+	fault := d.fault
 	rec.Fault = fault
 	switch {
 	case limited:
@@ -167,13 +172,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, &rec, nil, newErr(http.StatusNotFound, 0, "Unknown action '"+rec.Action+"'"))
 		return
 	}
-	if latency > 0 && !s.wait(r.Context(), latency) {
-		s.record(rec)
-		return
+	if d.latency > 0 {
+		s.countFault(LatencyKey)
+		if !s.wait(r.Context(), d.latency) {
+			s.record(rec) // the client gave up or Close; nothing applied, nothing sent
+			if r.Context().Err() == nil {
+				dropConnection(w)
+			}
+			return
+		}
+	}
+	if fault != FaultNone {
+		s.countFault(fault.String())
 	}
 	switch fault {
 	case Fault429:
 		s.reply(w, &rec, nil, newErr(http.StatusTooManyRequests, 0, "Too Many Requests"))
+		return
+	case Fault429RetryAfter:
+		w.Header().Set("Retry-After", strconv.Itoa(d.retryAfter))
+		s.reply(w, &rec, nil, newErr(http.StatusTooManyRequests, 0, "Too Many Requests"))
+		return
+	case FaultMalformedJSON, FaultMalformedHTML:
+		contentType, body := malformedBody(fault, rec.Action)
+		rec.HTTPStatus = http.StatusOK
+		s.record(rec)
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, body)
 		return
 	case Fault500:
 		s.reply(w, &rec, nil, newErr(http.StatusInternalServerError, 0, "Internal Server Error"))
@@ -186,8 +212,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "<html><body><h1>503 Service Unavailable</h1></body></html>\n")
 		return
 	case FaultTimeout:
-		s.wait(r.Context(), 0)
+		s.wait(r.Context(), d.hold)
 		s.record(rec)
+		if r.Context().Err() == nil {
+			dropConnection(w) // cap passed or Close: still no answer
+		}
 		return
 	}
 
@@ -293,9 +322,6 @@ func (s *Server) overLimit(key string, now time.Time) bool {
 	}
 	win = append(win[i:], now)
 	s.windows[key] = win
-	if len(win) > s.stats.maxPerSecond {
-		s.stats.maxPerSecond = len(win)
-	}
 	if s.cfg.ratePerSecond > 0 && len(win) > s.cfg.ratePerSecond {
 		s.windows[key] = win[:len(win)-1] // refused requests do not use the budget
 		return true
@@ -338,7 +364,8 @@ func (s *Server) record(rec LoggedRequest) {
 	s.log = append(s.log, rec)
 }
 
-// wait blocks for d (0: until released), the request's end or Close.
+// wait blocks for d (0: until released), the request's end or Close. It
+// reports whether the full duration passed.
 func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 	var timeout <-chan time.Time
 	if d > 0 {
@@ -385,19 +412,35 @@ type Stats struct {
 	HTTPErrors     map[int]int    // non-200 answers by status
 	BySpecific     map[int]int    // error answers by specific code (auth failures included)
 	AuthFailures   map[int]int    // refused signatures by specific code
-	MaxPerSecond   int            // most requests of one key in any one-second window
 	RecordsWritten int            // contacts, companies and leads created or changed
 	Dropped        int            // connections closed after commit
+
+	// MaxInFixedSecond and MaxInSlidingSecond are the most authenticated
+	// requests of one key in one UTC second and in any sliding one-second
+	// window, the ones refused with 429 included.
+	MaxInFixedSecond   int
+	MaxInSlidingSecond int
+	// MaxPerSecond equals MaxInSlidingSecond; kept for existing callers.
+	MaxPerSecond int
+	// FaultsInjected counts the faults that reached a client, scripted or
+	// random, by Fault.String() ("http429", "http429RetryAfter", "timeout",
+	// "malformedJSON", …); LatencyKey counts delayed requests. A fault is
+	// counted once its latency has passed.
+	FaultsInjected map[string]int
 }
 
 type statsState struct {
-	requests, maxPerSecond, written, dropped int
-	byAction                                 map[string]int
-	httpErrors, bySpecific, authFailures     map[int]int
+	requests, written, dropped           int
+	byAction                             map[string]int
+	httpErrors, bySpecific, authFailures map[int]int
+	faults                               map[string]int // Fault.String() or LatencyKey → count
+	windows                              windowStats
 }
 
 func (st *statsState) reset() {
-	*st = statsState{byAction: map[string]int{}, httpErrors: map[int]int{}, bySpecific: map[int]int{}, authFailures: map[int]int{}}
+	*st = statsState{byAction: map[string]int{}, httpErrors: map[int]int{}, bySpecific: map[int]int{}, authFailures: map[int]int{},
+		faults: map[string]int{}}
+	st.windows.reset()
 }
 
 // Stats returns a copy of the counters.
@@ -407,7 +450,9 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	return Stats{Requests: st.requests, ByAction: maps.Clone(st.byAction), HTTPErrors: maps.Clone(st.httpErrors),
 		BySpecific: maps.Clone(st.bySpecific), AuthFailures: maps.Clone(st.authFailures),
-		MaxPerSecond: st.maxPerSecond, RecordsWritten: st.written, Dropped: st.dropped}
+		RecordsWritten: st.written, Dropped: st.dropped,
+		MaxInFixedSecond: st.windows.maxFixed, MaxInSlidingSecond: st.windows.maxSliding, MaxPerSecond: st.windows.maxSliding,
+		FaultsInjected: maps.Clone(st.faults)}
 }
 
 // ResetStats zeroes Stats and empties RequestLog.

@@ -73,9 +73,40 @@
 //     Options.UpdateClientNotFoundCode), updateAccountSendLimit and
 //     enable/disableAccountSending (unknown 307, another agency's client
 //     306, no clientID 304) answer {"updates":[{"success":true}]}.
-//   - Faults (SetFaults, Script): HTTP 500/503 HTML, 999, "temporarily
-//     unavailable", spurious 107/106, latency, hangs, and connections
-//     dropped after the write was applied.
+//
+// # Faults
+//
+// SetFaults draws random faults per request with the rates of Faults,
+// scoped to one method (Faults.Method) or all, seeded (Faults.Seed) so a
+// run repeats; Script queues exact one-shot faults per method and wins over
+// the draw. Faults apply after authentication, the 106/107 limiters and
+// the envelope checks:
+//
+//   - HTTP 500/503 with an HTML body (ServerErrorRate), optionally in
+//     bursts: ServerErrorBurst N makes the next N-1 requests in scope fail
+//     with the same status, as an outage would.
+//   - API error 999, and 999 "Service temporarily unavailable…"
+//     (Code999Rate, UnavailableRate).
+//   - Spurious rate-limit answers at HTTP 200, as the real API sends them
+//     (spec §5.2: no 429, no Retry-After): 107 per-second (RateLimitRate)
+//     and 106 daily quota (QuotaRate).
+//   - Connections dropped after the write was applied (DropAfterCommitRate):
+//     the in-doubt write a retry turns into 301 or 302.
+//   - Hangs (TimeoutRate, FaultTimeout): no answer until the client's
+//     context ends; after Faults.TimeoutCap (default and maximum
+//     DefaultTimeoutCap, 2 minutes) or Close the connection is closed
+//     without an answer.
+//   - Malformed answers (MalformedRate): HTTP 200 with JSON cut off
+//     mid-value or an HTML page, at even odds.
+//   - Latency before each request in scope.
+//
+// Only a dropped-after-commit request is applied. A timed-out or malformed
+// answer to a write applied nothing, so a client that retries it does no
+// harm. Stats.FaultsInjected counts each fault that reached a client (and
+// LatencyKey the delayed requests); Stats.MaxInFixedSecond and
+// MaxInSlidingSecond record the most requests of one account in any UTC
+// second and any sliding second, rejected ones included, so a test can
+// prove a client never exceeded the limit.
 //
 // # Assumptions where the spec says unknown
 //

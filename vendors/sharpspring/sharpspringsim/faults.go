@@ -2,19 +2,30 @@ package sharpspringsim
 
 import (
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
 // Faults are random faults applied to requests that passed authentication,
 // the rate limits and envelope checks. Rates are probabilities in [0, 1]
-// per request; at most one fault is drawn per request, in the order the
-// fields are listed. The zero value injects nothing.
+// per request. One number is drawn per request and compared with the rates
+// in the order the fields are listed, so at most one fault applies; when
+// the rates add up to more than 1 the later ones fire less often than
+// their rate. The zero value injects nothing.
+//
+// Only DropAfterCommitRate applies the request. Every other fault leaves
+// the data untouched, a malformed answer to a write included, so a client
+// that retries any of them does no harm.
 type Faults struct {
-	Method string // only this method; "" = all methods
+	Method string // only this method (faults and Latency); "" = all methods
 
 	// ServerErrorRate answers HTTP 500 or 503 (even odds) with an HTML
 	// body; nothing is applied.
 	ServerErrorRate float64
+	// ServerErrorBurst models an outage: once a 5xx is drawn, the next
+	// ServerErrorBurst-1 requests in scope get the same status without a
+	// draw. 0 and 1 mean single errors.
+	ServerErrorBurst int
 	// Code999Rate answers HTTP 200 with API error 999; nothing is applied.
 	Code999Rate float64
 	// UnavailableRate answers HTTP 200 with API error 999 and the message
@@ -22,18 +33,41 @@ type Faults struct {
 	// few minutes"); the real code was never recorded, 999 is an
 	// assumption. Nothing is applied.
 	UnavailableRate float64
-	// RateLimitRate answers a spurious 107 although the limit was not hit.
+	// RateLimitRate answers a spurious 107 (per-second limit, HTTP 200)
+	// although the limit was not hit; nothing is applied.
 	RateLimitRate float64
-	// Latency is added before the request is processed. If the client
-	// gives up first, nothing is applied.
-	Latency time.Duration
 	// DropAfterCommitRate applies the request, then closes the connection
 	// without a response (hijack), so the client sees a connection error
 	// for a write that happened.
 	DropAfterCommitRate float64
+	// QuotaRate answers a spurious 106 (daily limit, HTTP 200) although
+	// the quota was not used up; nothing is applied.
+	QuotaRate float64
+	// TimeoutRate holds the request without an answer until the client
+	// gives up (its context ends), Close is called or TimeoutCap passes;
+	// in the last two cases the connection is closed without a response.
+	// Nothing is applied.
+	TimeoutRate float64
+	// TimeoutCap bounds how long a request is held by TimeoutRate or a
+	// scripted FaultTimeout. Default and maximum DefaultTimeoutCap.
+	TimeoutCap time.Duration
+	// MalformedRate answers HTTP 200 with a body that is not a valid
+	// envelope: truncated JSON (FaultMalformedJSON) or an HTML page
+	// (FaultMalformedHTML), at even odds. Nothing is applied.
+	MalformedRate float64
+	// Latency is added before the request is processed. If the client
+	// gives up first, nothing is applied.
+	Latency time.Duration
 
 	Seed int64 // seeds the random draws; same seed and request order → same faults
 }
+
+// DefaultTimeoutCap is the longest a request is held without an answer.
+const DefaultTimeoutCap = 2 * time.Minute
+
+// LatencyKey is the Stats.FaultsInjected key counting requests delayed by
+// Faults.Latency.
+const LatencyKey = "latency"
 
 // Fault is one injected failure, for Script and RequestLog.
 type Fault int
@@ -46,10 +80,13 @@ const (
 	Fault107                          // HTTP 200, API error 107; nothing applied
 	Fault106                          // HTTP 200, API error 106; nothing applied
 	FaultDropAfterCommit              // applied, then the connection is closed without a response
-	FaultTimeout                      // no answer until the client gives up or Server.Close; nothing applied
+	FaultTimeout                      // no answer until the client gives up, Close or the timeout cap; nothing applied
 	Fault503                          // HTTP 503 with an HTML body; nothing applied
+	FaultMalformedJSON                // HTTP 200, application/json body cut off mid-value; nothing applied
+	FaultMalformedHTML                // HTTP 200, text/html page instead of JSON; nothing applied
 )
 
+// String names the fault; the names are the keys of Stats.FaultsInjected.
 func (f Fault) String() string {
 	switch f {
 	case FaultNone:
@@ -70,47 +107,77 @@ func (f Fault) String() string {
 		return "timeout"
 	case Fault503:
 		return "http503"
+	case FaultMalformedJSON:
+		return "malformedJSON"
+	case FaultMalformedHTML:
+		return "malformedHTML"
 	}
 	return "fault(?)"
 }
 
-// SetFaults replaces the random faults and reseeds their generator.
+// SetFaults replaces the random faults, reseeds their generator and ends
+// any server-error burst in progress.
 func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
 	s.faultRand = rand.New(rand.NewPCG(uint64(f.Seed), 0x5a17))
+	s.burst = burst{}
 }
 
 // Script queues one-shot faults for the next calls of method, in order,
 // after any already queued. A queued FaultNone lets one call through
 // untouched by the script (random faults from SetFaults may still apply).
 // Only calls that reach the method (valid credentials, within limits, valid
-// envelope) consume the queue.
+// envelope) consume the queue. Scripted faults neither start nor use up a
+// server-error burst.
 func (s *Server) Script(method string, faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.scripts[method] = append(s.scripts[method], faults...)
 }
 
-// nextFault picks the fault for one call: the next scripted one, else a
-// random draw. Caller holds s.mu.
-func (s *Server) nextFault(method string) (Fault, time.Duration) {
-	f := FaultNone
+// burst is a server-error outage in progress: left more requests in scope
+// get fault.
+type burst struct {
+	fault Fault
+	left  int
+}
+
+// draw is the fault decision for one call.
+type draw struct {
+	fault   Fault
+	latency time.Duration // delay before anything else
+	hold    time.Duration // how long FaultTimeout holds the request
+}
+
+// nextFault picks the fault for one call: the next scripted one, else the
+// rest of a server-error burst, else a random draw. Caller holds s.mu.
+func (s *Server) nextFault(method string) draw {
+	fl := s.faults
+	d := draw{hold: DefaultTimeoutCap}
+	if fl.TimeoutCap > 0 && fl.TimeoutCap < DefaultTimeoutCap {
+		d.hold = fl.TimeoutCap
+	}
 	if q := s.scripts[method]; len(q) > 0 {
-		f = q[0]
+		d.fault = q[0]
 		if len(q) == 1 {
 			delete(s.scripts, method)
 		} else {
 			s.scripts[method] = q[1:]
 		}
 	}
-	fl := s.faults
 	if fl.Method != "" && fl.Method != method {
-		return f, 0
+		return d
 	}
-	if f != FaultNone {
-		return f, fl.Latency
+	d.latency = fl.Latency
+	if d.fault != FaultNone {
+		return d
+	}
+	if s.burst.left > 0 {
+		s.burst.left--
+		d.fault = s.burst.fault
+		return d
 	}
 	rates := []struct {
 		rate  float64
@@ -121,23 +188,68 @@ func (s *Server) nextFault(method string) (Fault, time.Duration) {
 		{fl.UnavailableRate, FaultUnavailable},
 		{fl.RateLimitRate, Fault107},
 		{fl.DropAfterCommitRate, FaultDropAfterCommit},
+		{fl.QuotaRate, Fault106},
+		{fl.TimeoutRate, FaultTimeout},
+		{fl.MalformedRate, FaultMalformedJSON},
 	}
 	total := 0.0
 	for _, r := range rates {
 		total += r.rate
 	}
 	if total <= 0 {
-		return FaultNone, fl.Latency
+		return d
 	}
 	x := s.faultRand.Float64()
 	for _, r := range rates {
-		if x < r.rate {
-			if r.fault == Fault500 && s.faultRand.IntN(2) == 1 {
-				return Fault503, fl.Latency
-			}
-			return r.fault, fl.Latency
+		if x >= r.rate {
+			x -= r.rate
+			continue
 		}
-		x -= r.rate
+		d.fault = r.fault
+		switch r.fault {
+		case Fault500:
+			if s.faultRand.IntN(2) == 1 {
+				d.fault = Fault503
+			}
+			if fl.ServerErrorBurst > 1 {
+				s.burst = burst{fault: d.fault, left: fl.ServerErrorBurst - 1}
+			}
+		case FaultMalformedJSON:
+			if s.faultRand.IntN(2) == 1 {
+				d.fault = FaultMalformedHTML
+			}
+		}
+		return d
 	}
-	return FaultNone, fl.Latency
+	return d
 }
+
+// countFault counts one injected fault (or LatencyKey) in Stats.
+func (s *Server) countFault(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.faults[key]++
+}
+
+// malformedBody is the answer of FaultMalformedJSON and FaultMalformedHTML:
+// the start of a plausible answer to method, cut off mid-value, or an HTML
+// page such as a proxy in front of the API might send.
+func malformedBody(f Fault, method string) (contentType, body string) {
+	if f == FaultMalformedHTML {
+		return "text/html; charset=UTF-8", htmlNotice
+	}
+	switch {
+	case strings.HasPrefix(method, "create"):
+		return "application/json", `{"result":{"creates":[{"success":true,"error":null,"id":880385`
+	case strings.HasPrefix(method, "update"), strings.HasPrefix(method, "enable"), strings.HasPrefix(method, "disable"):
+		return "application/json", `{"result":{"updates":[{"success":tr`
+	case strings.HasPrefix(method, "delete"):
+		return "application/json", `{"result":{"deletes":[{"succ`
+	}
+	return "application/json", `{"result":{"lead":[{"id":"88038560770","accountID":null,"ownerID":"31`
+}
+
+const htmlNotice = `<!DOCTYPE html>
+<html><head><title>Service notice</title></head>
+<body><h1>We'll be right back</h1><p>The service is being updated. Please try again shortly.</p></body></html>
+`

@@ -48,6 +48,12 @@ type Stats struct {
 	Rejected107        int            // answers with API error 107 (limiter or injected)
 	Rejected106        int            // answers with API error 106 (limiter or injected)
 	Dropped            int            // connections closed after commit (FaultDropAfterCommit)
+	// FaultsInjected counts the faults that reached a client, scripted or
+	// random, by Fault.String() ("http500", "timeout", "malformedJSON", …);
+	// LatencyKey counts delayed requests. A fault is counted once its
+	// latency has passed: a client that gave up during the delay never saw
+	// it.
+	FaultsInjected map[string]int
 }
 
 // Stats returns a copy of the counters.
@@ -66,6 +72,7 @@ func (s *Server) Stats() Stats {
 		Rejected107:        st.rejected107,
 		Rejected106:        st.rejected106,
 		Dropped:            st.dropped,
+		FaultsInjected:     maps.Clone(st.faults),
 	}
 }
 

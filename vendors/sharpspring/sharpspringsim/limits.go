@@ -102,6 +102,7 @@ type statsState struct {
 	maxSliding     int
 	fixed          map[string]*fixedWindow
 	sliding        map[string][]time.Time
+	faults         map[string]int // Fault.String() or LatencyKey → count
 }
 
 func (st *statsState) reset() {
@@ -111,6 +112,7 @@ func (st *statsState) reset() {
 		httpStatus:   make(map[int]int),
 		fixed:        make(map[string]*fixedWindow),
 		sliding:      make(map[string][]time.Time),
+		faults:       make(map[string]int),
 	}
 }
 

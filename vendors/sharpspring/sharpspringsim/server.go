@@ -54,6 +54,7 @@ type Server struct {
 
 	faults    Faults
 	faultRand *rand.Rand
+	burst     burst
 	scripts   map[string][]Fault
 
 	clients      map[int64]*agencyClient
@@ -120,7 +121,8 @@ func New(opts Options) *Server {
 }
 
 // Close releases requests held by FaultTimeout or Latency so that an
-// httptest.Server can shut down. The simulator keeps answering afterwards.
+// httptest.Server can shut down; their connections are closed without an
+// answer and nothing is applied. The simulator keeps answering afterwards.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.done) })
 }
@@ -228,12 +230,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Objects = len(objects)
 
 	s.mu.Lock()
-	fault, latency := s.nextFault(env.method)
+	d := s.nextFault(env.method)
 	s.mu.Unlock()
+	fault := d.fault
 	rec.Fault = fault
-	if latency > 0 && !s.wait(r.Context(), latency) {
-		s.record(rec) // the client gave up; nothing applied, nothing sent
-		return
+	if d.latency > 0 {
+		s.countFault(LatencyKey)
+		if !s.wait(r.Context(), d.latency) {
+			s.record(rec) // the client gave up or Close; nothing applied, nothing sent
+			if r.Context().Err() == nil {
+				dropConnection(w)
+			}
+			return
+		}
+	}
+	if fault != FaultNone {
+		s.countFault(fault.String())
 	}
 	switch fault {
 	case Fault500, Fault503:
@@ -255,9 +267,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Fault106:
 		s.replyError(w, &rec, env.id, newError(CodeDailyLimit))
 		return
-	case FaultTimeout:
-		s.wait(r.Context(), 0)
+	case FaultMalformedJSON, FaultMalformedHTML:
+		contentType, body := malformedBody(fault, env.method)
+		rec.HTTPStatus = http.StatusOK
 		s.record(rec)
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, body)
+		return
+	case FaultTimeout:
+		s.wait(r.Context(), d.hold)
+		s.record(rec)
+		if r.Context().Err() == nil {
+			dropConnection(w) // cap passed or Close: still no answer
+		}
 		return
 	}
 

@@ -1,0 +1,406 @@
+package getleadsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// raw is one HTTP answer as received.
+type raw struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r raw) json() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(r.body, &m)
+	return m
+}
+
+// faultSim starts a simulator whose held requests are released on cleanup.
+func faultSim(t *testing.T, opts Options) (*Server, *httptest.Server, *clock) {
+	t.Helper()
+	sim, srv, clk := newSim(t, opts)
+	t.Cleanup(sim.Close) // runs before srv.Close
+	return sim, srv, clk
+}
+
+// send posts to the V3 API (path under /api/v1) or, for a path starting
+// with "gl-", to the classic API as a form; err is a transport error.
+func send(ctx context.Context, srv *httptest.Server, method, path string, body any) (raw, error) {
+	var req *http.Request
+	if strings.HasPrefix(path, "gl-") {
+		form := body.(url.Values)
+		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/api/"+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = strings.NewReader(string(b))
+		}
+		req, _ = http.NewRequestWithContext(ctx, method, srv.URL+"/api/v1"+path, rd)
+		req.Header.Set("Authorization", "Bearer "+DefaultAPIKey)
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		return raw{}, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return raw{res.StatusCode, res.Header, b}, err
+}
+
+func mustSend(t *testing.T, srv *httptest.Server, method, path string, body any) raw {
+	t.Helper()
+	r, err := send(context.Background(), srv, method, path, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+func newLeadBody(i int) map[string]any {
+	return map[string]any{"name": fmt.Sprint("L", i), "phone_numbers": []string{fmt.Sprintf("+9198765%05d", i)}}
+}
+
+func noteForm() url.Values {
+	return url.Values{"token": {DefaultToken}, "note": {"n"}, "countrycode": {"91"}, "mobile_no": {"9876543210"}}
+}
+
+// eventually polls cond until it holds or a deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+func TestRateLimitFaultRetryAfter(t *testing.T) {
+	cases := []struct {
+		name   string
+		faults Faults
+		script []Fault
+		want   int // retry_after and Retry-After; 0 = both absent
+		fault  string
+	}{
+		{"random without", Faults{RateLimitRate: 1}, nil, 0, "http429"},
+		{"random with, rounded up", Faults{RateLimitRate: 1, RetryAfter: 2500 * time.Millisecond}, nil, 3, "http429RetryAfter"},
+		{"scripted default", Faults{}, []Fault{Fault429}, ScriptedRetryAfter, "http429RetryAfter"},
+		{"scripted with Faults.RetryAfter", Faults{RetryAfter: 4 * time.Second}, []Fault{Fault429}, 4, "http429RetryAfter"},
+		{"scripted without", Faults{}, []Fault{Fault429NoRetryAfter}, 0, "http429"},
+	}
+	for _, tc := range cases {
+		for _, api := range []string{APIV3, APIClassic} {
+			t.Run(tc.name+"/"+api, func(t *testing.T) {
+				sim, srv, _ := faultSim(t, Options{})
+				sim.SetFaults(tc.faults)
+				sim.SeedLead(LeadSeed{Phones: []string{"+919876543210"}})
+				var r raw
+				if api == APIV3 {
+					sim.Script("leads.create", tc.script...)
+					r = mustSend(t, srv, "POST", "/leads", newLeadBody(1))
+				} else {
+					sim.Script("gl-note-creation-api", tc.script...)
+					r = mustSend(t, srv, "POST", "gl-note-creation-api", noteForm())
+				}
+				body := r.json()
+				if r.status != 429 || body["message"] == nil {
+					t.Fatalf("HTTP %d %s", r.status, r.body)
+				}
+				ra, inBody := body["retry_after"]
+				hdr, inHeader := r.header.Get("Retry-After"), len(r.header.Values("Retry-After")) > 0
+				if tc.want == 0 && (inBody || inHeader) {
+					t.Fatalf("want no retry hint: body %s, header %q", r.body, hdr)
+				}
+				if tc.want != 0 && (ra != float64(tc.want) || hdr != fmt.Sprint(tc.want)) {
+					t.Fatalf("retry_after %v, Retry-After %q, want %d", ra, hdr, tc.want)
+				}
+				if l := sim.Leads(); len(l) != 1 || len(l[0].Notes) != 0 {
+					t.Fatalf("a 429 applied the write: %+v", l)
+				}
+				if st := sim.Stats(); st.FaultsInjected[tc.fault] != 1 || st.RateLimited != 1 {
+					t.Fatalf("stats %+v", st)
+				}
+			})
+		}
+	}
+}
+
+func TestMalformedAnswers(t *testing.T) {
+	for _, f := range []Fault{FaultMalformedJSON, FaultMalformedHTML} {
+		wantType := map[Fault]string{FaultMalformedJSON: "application/json", FaultMalformedHTML: "text/html"}[f]
+		cases := []struct {
+			endpoint, method, path string
+			body                   func() any
+			applied                func(*Server) int // how many times the write took effect
+		}{
+			{"leads.create", "POST", "/leads", func() any { return newLeadBody(1) }, func(s *Server) int { return len(s.Leads()) - 1 }},
+			{"leads.notes", "POST", "/leads/by-identifier/notes", func() any { return map[string]any{"phone_number": "+919876543210", "content": "c"} },
+				func(s *Server) int { return len(s.Leads()[0].Notes) }},
+			{"leads.list", "GET", "/leads", func() any { return nil }, func(*Server) int { return 0 }},
+			{"gl-note-creation-api", "POST", "gl-note-creation-api", func() any { return noteForm() }, func(s *Server) int { return len(s.Leads()[0].Notes) }},
+		}
+		for _, tc := range cases {
+			t.Run(f.String()+"/"+tc.endpoint, func(t *testing.T) {
+				sim, srv, _ := faultSim(t, Options{})
+				sim.SeedLead(LeadSeed{Phones: []string{"+919876543210"}})
+				sim.Script(tc.endpoint, f)
+				r := mustSend(t, srv, tc.method, tc.path, tc.body())
+				if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), wantType) || json.Valid(r.body) {
+					t.Fatalf("HTTP %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+				}
+				if n := tc.applied(sim); n != 0 {
+					t.Fatalf("a malformed answer applied the write %d times", n)
+				}
+				// The retry is applied exactly once (a lead create would
+				// answer 409 if the first had been applied).
+				if r := mustSend(t, srv, tc.method, tc.path, tc.body()); r.status >= 300 || !json.Valid(r.body) {
+					t.Fatalf("retry: HTTP %d %s", r.status, r.body)
+				}
+				if n := tc.applied(sim); tc.method == "POST" && n != 1 {
+					t.Fatalf("applied %d times after the retry", n)
+				}
+				if st := sim.Stats(); st.FaultsInjected[f.String()] != 1 {
+					t.Fatalf("FaultsInjected %v", st.FaultsInjected)
+				}
+				if lg := sim.RequestLog()[0]; lg.Fault != f || lg.HTTPStatus != 200 || lg.Endpoint != tc.endpoint {
+					t.Fatalf("log %+v", lg)
+				}
+			})
+		}
+	}
+}
+
+func TestTimeoutFault(t *testing.T) {
+	for _, path := range []string{"/leads", "gl-note-creation-api"} {
+		t.Run("ends with the client's context "+path, func(t *testing.T) {
+			sim, srv, _ := faultSim(t, Options{})
+			sim.SeedLead(LeadSeed{Phones: []string{"+919876543210"}})
+			sim.SetFaults(Faults{TimeoutRate: 1})
+			body := any(newLeadBody(1))
+			if path != "/leads" {
+				body = noteForm()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			if _, err := send(ctx, srv, "POST", path, body); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want deadline exceeded", err)
+			}
+			// The held handler ends when the client leaves.
+			eventually(t, "the held request to end", func() bool { return len(sim.RequestLog()) == 1 })
+			if lg := sim.RequestLog()[0]; lg.Fault != FaultTimeout || lg.HTTPStatus != 0 {
+				t.Fatalf("log %+v", lg)
+			}
+			if l := sim.Leads(); len(l) != 1 || len(l[0].Notes) != 0 || sim.Stats().FaultsInjected["timeout"] != 1 {
+				t.Fatalf("applied or not counted: %+v %+v", l, sim.Stats())
+			}
+		})
+	}
+	t.Run("cap closes the connection without an answer", func(t *testing.T) {
+		sim, srv, _ := faultSim(t, Options{})
+		sim.SetFaults(Faults{TimeoutRate: 1, TimeoutCap: 30 * time.Millisecond, Endpoint: "leads.create"})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := send(ctx, srv, "POST", "/leads", newLeadBody(1)); err == nil || ctx.Err() != nil {
+			t.Fatalf("err = %v (ctx %v), want a connection error before the deadline", err, ctx.Err())
+		}
+		if len(sim.Leads()) != 0 || sim.Stats().HTTPStatus[0] != 1 || sim.Stats().Dropped != 0 {
+			t.Fatalf("leads %v, stats %+v", sim.Leads(), sim.Stats())
+		}
+		if r := mustSend(t, srv, "GET", "/meta", nil); r.status != 200 {
+			t.Fatalf("out of scope: %d", r.status)
+		}
+	})
+	t.Run("Close releases a held request", func(t *testing.T) {
+		sim, srv, _ := faultSim(t, Options{})
+		sim.Script("leads.create", FaultTimeout)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := send(context.Background(), srv, "POST", "/leads", newLeadBody(1))
+			errc <- err
+		}()
+		eventually(t, "the request to be held", func() bool { return sim.Stats().FaultsInjected["timeout"] == 1 })
+		sim.Close()
+		if err := <-errc; err == nil {
+			t.Fatal("a held request got an answer")
+		}
+	})
+}
+
+func TestLatency(t *testing.T) {
+	sim, srv, _ := faultSim(t, Options{})
+	sim.SetFaults(Faults{Latency: time.Hour, Endpoint: "leads.create"})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := send(ctx, srv, "POST", "/leads", newLeadBody(1)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if r := mustSend(t, srv, "GET", "/meta", nil); r.status != 200 {
+		t.Fatalf("out of scope was delayed or failed: %d", r.status)
+	}
+	if len(sim.Leads()) != 0 || sim.Stats().FaultsInjected[LatencyKey] != 1 {
+		t.Fatalf("leads %v, stats %+v", sim.Leads(), sim.Stats())
+	}
+}
+
+func TestDropAfterCommitRate(t *testing.T) {
+	sim, srv, _ := faultSim(t, Options{})
+	sim.SetFaults(Faults{DropAfterCommitRate: 1, Endpoint: "leads.create"})
+	if _, err := send(context.Background(), srv, "POST", "/leads", newLeadBody(1)); err == nil {
+		t.Fatal("want a dropped connection")
+	}
+	if len(sim.Leads()) != 1 {
+		t.Fatal("the write was not applied before the drop")
+	}
+	// The client's retry finds the lead: an in-doubt write.
+	if r := mustSend(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876500001", "name": "x"}); r.status != 200 {
+		t.Fatalf("by-identifier %d %s", r.status, r.body)
+	}
+	if st := sim.Stats(); st.Dropped != 1 || st.FaultsInjected["dropAfterCommit"] != 1 || st.HTTPStatus[0] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestServerErrorBurst(t *testing.T) {
+	const burstLen = 5
+	sim, srv, _ := faultSim(t, Options{})
+	sim.SetFaults(Faults{Endpoint: "meta", ServerErrorRate: 0.08, ServerErrorBurst: burstLen, Seed: 2})
+	var statuses []int
+	for range 200 {
+		statuses = append(statuses, mustSend(t, srv, "GET", "/meta", nil).status)
+		if r := mustSend(t, srv, "GET", "/leads", nil); r.status != 200 {
+			t.Fatalf("out of scope: HTTP %d", r.status)
+		}
+	}
+	failed, bursts := 0, 0
+	for i := 0; i < len(statuses); {
+		j := i
+		for j < len(statuses) && statuses[j] == statuses[i] {
+			j++
+		}
+		if statuses[i] != 200 {
+			if (j-i)%burstLen != 0 && j < len(statuses) {
+				t.Fatalf("run of %d × %d at %d, want a multiple of %d: %v", j-i, statuses[i], i, burstLen, statuses)
+			}
+			failed += j - i
+			bursts++
+		}
+		i = j
+	}
+	st := sim.Stats()
+	if bursts < 2 || st.FaultsInjected["http500"]+st.FaultsInjected["http503"] != failed {
+		t.Fatalf("%d bursts, %d failures, FaultsInjected %v", bursts, failed, st.FaultsInjected)
+	}
+}
+
+func TestWindowCounts(t *testing.T) {
+	sim, srv, clk := faultSim(t, Options{V3RateLimit: 2, V3RateWindow: time.Second})
+	clk.Add(200 * time.Millisecond) // 10:00:00.2
+	for range 3 {
+		mustSend(t, srv, "GET", "/meta", nil)
+	}
+	clk.Add(700 * time.Millisecond) // .9
+	for range 2 {
+		mustSend(t, srv, "GET", "/meta", nil)
+	}
+	for range 6 { // another credential: counted on its own
+		mustSend(t, srv, "POST", "gl-task-creation-api", url.Values{"token": {DefaultToken}, "name": {"t"}})
+	}
+	clk.Add(200 * time.Millisecond) // 10:00:01.1
+	for range 3 {
+		mustSend(t, srv, "GET", "/meta", nil)
+	}
+	st := sim.Stats()
+	// V3: 5 in the first UTC second, 8 in (0.1, 1.1], 429s included;
+	// classic: 6 in one second.
+	if st.MaxInFixedSecond != 6 || st.MaxInSlidingSecond != 8 {
+		t.Fatalf("fixed %d, sliding %d, want 6, 8", st.MaxInFixedSecond, st.MaxInSlidingSecond)
+	}
+	if st.RateLimited == 0 || st.HTTPStatus[429] != st.RateLimited {
+		t.Fatalf("stats %+v", st)
+	}
+	sim.ResetStats()
+	if st := sim.Stats(); st.MaxInFixedSecond != 0 || st.MaxInSlidingSecond != 0 || len(sim.RequestLog()) != 0 {
+		t.Fatalf("after reset %+v", st)
+	}
+}
+
+func TestEveryFaultTogetherIsSeeded(t *testing.T) {
+	all := Faults{RateLimitRate: 0.08, ServerErrorRate: 0.1, ServerErrorBurst: 2, DropAfterCommitRate: 0.1,
+		TimeoutRate: 0.06, TimeoutCap: 10 * time.Millisecond, MalformedRate: 0.12, Latency: time.Millisecond}
+	run := func(seed int64, retryAfter time.Duration) ([]Fault, *Server) {
+		sim, srv, _ := faultSim(t, Options{})
+		f := all
+		f.Seed, f.RetryAfter = seed, retryAfter
+		sim.SetFaults(f)
+		for i := range 120 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, _ = send(ctx, srv, "POST", "/leads", newLeadBody(i))
+			if ctx.Err() != nil {
+				t.Fatalf("call %d hung past the cap", i)
+			}
+			cancel()
+		}
+		var seq []Fault
+		for _, lg := range sim.RequestLog() {
+			seq = append(seq, lg.Fault)
+		}
+		return seq, sim
+	}
+	a, sim := run(6, 0)
+	b, _ := run(6, 0)
+	c, _ := run(7, 0)
+	if !slices.Equal(a, b) || slices.Equal(a, c) {
+		t.Fatalf("seed 6 twice:\n%v\n%v\nseed 7:\n%v", a, b, c)
+	}
+	withHint, _ := run(6, time.Second)
+	seen := map[Fault]int{}
+	applied := 0
+	for i, f := range a {
+		seen[f]++
+		if f == FaultNone || f == FaultDropAfterCommit {
+			applied++
+		}
+		// RetryAfter changes which 429 is sent, never the draws.
+		if g := withHint[i]; g != f && (f != Fault429NoRetryAfter || g != Fault429) {
+			t.Fatalf("call %d: %v without RetryAfter, %v with", i, f, g)
+		}
+	}
+	for _, f := range []Fault{FaultNone, Fault429NoRetryAfter, Fault500, Fault503, FaultDropAfterCommit, FaultTimeout,
+		FaultMalformedJSON, FaultMalformedHTML} {
+		if seen[f] == 0 {
+			t.Errorf("seed 6 never drew %v: %v", f, seen)
+		}
+	}
+	st := sim.Stats()
+	if len(sim.Leads()) != applied || st.LeadsAdded != applied || st.Dropped != seen[FaultDropAfterCommit] {
+		t.Errorf("%d leads, stats %+v, want %d (fault-free and dropped-after-commit calls only)", len(sim.Leads()), st, applied)
+	}
+	for f, n := range seen {
+		if f != FaultNone && st.FaultsInjected[f.String()] != n {
+			t.Errorf("FaultsInjected[%v] = %d, log has %d", f, st.FaultsInjected[f.String()], n)
+		}
+	}
+	if st.FaultsInjected[LatencyKey] != len(a) {
+		t.Errorf("latency counted %d times for %d calls", st.FaultsInjected[LatencyKey], len(a))
+	}
+}
