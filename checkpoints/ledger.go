@@ -9,8 +9,14 @@ import (
 // FieldStamp is what the ledger keeps of one written field: the source change
 // time of the value and a hash of it.
 type FieldStamp struct {
+	// At is when the change that produced the value was made (on the
+	// clock of the vendor where it was made).
 	At   time.Time `json:"at"`
 	Hash string    `json:"h"`
+	// Seen is the latest time, on this vendor's own clock, at which its
+	// poller reported the value when the value itself was older (crmsync's
+	// own write echoing back). Zero when the report was the change itself.
+	Seen time.Time `json:"s,omitzero"`
 	// Wrote lists the values crmsync wrote into this field, as
 	// "<vendor the value came from>:<hash>", oldest first (a few at most):
 	// when the vendor later reports one of them, that is crmsync's own

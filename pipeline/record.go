@@ -67,6 +67,11 @@ type Outcome struct {
 	TargetID string
 	// Links are further target keys learned (e.g. the email written).
 	Links []checkpoints.Key
+	// Skip, when set (and Err is nil), says the sink wrote nothing on
+	// purpose and why (e.g. the target cannot update a record it already
+	// holds). The record is settled as skipped: counted with the skipped
+	// ones, and the write ledger is not told the values were written.
+	Skip string
 }
 
 // Sink writes batches of records to one target. Write returns exactly one

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,6 +315,10 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 				dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))
 				continue
 			}
+			if o.Skip != "" {
+				ru.log.Debug("record not written", "record", rec.Key, "reason", o.Skip)
+				continue
+			}
 			if err := ru.settleWritten(ctx, tx, rec, o); err != nil {
 				return err
 			}
@@ -336,7 +341,7 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 	for i := range recs {
 		switch {
 		case outcomes[i].Err != nil:
-		case attempts[i] == 0:
+		case attempts[i] == 0, outcomes[i].Skip != "":
 			res.Skipped++
 		default:
 			res.Written++
@@ -455,18 +460,32 @@ func staleAtSource(known checkpoints.LedgerEntry, fields map[string]string, at t
 	}
 	for f := range fields {
 		st, ok := known.Fields[f]
-		if !ok || !newer(st.At, at) {
+		if !ok || !newer(lastSeen(st), at) {
 			return false
 		}
 	}
 	return true
 }
 
+// lastSeen is the latest time at which the source is known to have held
+// the field's value.
+func lastSeen(st checkpoints.FieldStamp) time.Time {
+	if st.Seen.After(st.At) {
+		return st.Seen
+	}
+	return st.At
+}
+
 // newer reports whether a is a later change than b. Vendors stamp changes
 // to the second (SharpSpring's updateTimestamp, iVvy's modifiedDate) while
-// webhook receipts carry sub-second times, so changes within the same second
-// are not ordered: the later event wins.
+// webhook receipts carry sub-second times. Two sub-second times (two
+// deliveries, one redelivered after the other was written) are compared
+// exactly; otherwise changes within the same second are not ordered and the
+// later event wins.
 func newer(a, b time.Time) bool {
+	if a.Nanosecond() != 0 && b.Nanosecond() != 0 {
+		return a.After(b)
+	}
 	return a.Truncate(time.Second).After(b.Truncate(time.Second))
 }
 
@@ -484,14 +503,25 @@ func (ru *Runner) settleSource(ctx context.Context, tx *checkpoints.Tx, rec *Rec
 	changed := false
 	for f, v := range rec.source {
 		at := rec.sourceStamps[f]
-		if st, ok := fields[f]; ok && st.At.After(at) {
+		st, known := fields[f]
+		if known && lastSeen(st).After(at) {
 			continue
 		}
 		h := ValueHash(v)
-		if st, ok := fields[f]; ok && st.Hash == h && st.At.Equal(at) {
+		if known && (st.Hash == h || wroteValue(st.Wrote, h)) {
+			// The source reports a value crmsync already knows or wrote
+			// itself: not a change made at the source's (later) clock. The
+			// field keeps the time of the change that produced the value,
+			// so that a later change from elsewhere, delayed on its way,
+			// still wins over the echo; Seen keeps the source's clock for
+			// ordering the source's own events.
+			if st.Hash != h || !st.Seen.Equal(at) {
+				fields[f] = checkpoints.FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote}
+				changed = true
+			}
 			continue
 		}
-		fields[f] = checkpoints.FieldStamp{At: at, Hash: h, Wrote: fields[f].Wrote}
+		fields[f] = checkpoints.FieldStamp{At: at, Hash: h, Wrote: st.Wrote}
 		changed = true
 	}
 	if !changed {
@@ -500,6 +530,17 @@ func (ru *Runner) settleSource(ctx context.Context, tx *checkpoints.Tx, rec *Rec
 	entry.Fields = fields
 	entry.ContentHash = ledgerHash(fields)
 	return tx.PutLedger(ctx, ru.srcVendor, ru.srcEntity, rec.Key, entry)
+}
+
+// wroteValue reports whether crmsync wrote the value with hash h into the
+// field (from any vendor).
+func wroteValue(wrote []string, h string) bool {
+	for _, w := range wrote {
+		if strings.HasSuffix(w, ":"+h) {
+			return true
+		}
+	}
+	return false
 }
 
 func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
@@ -663,7 +704,11 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			o := res[j]
 			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
 				outcomes[i] = o
-				if o.Err == nil {
+				switch {
+				case o.Err != nil:
+				case o.Skip != "":
+					ru.Stats.Skipped.Add(1)
+				default:
 					ru.Stats.Upserts.Add(1)
 				}
 				continue

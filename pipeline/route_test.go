@@ -133,4 +133,19 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	if toA.count() != aWrites {
 		t.Fatalf("a late echo of our own write turned A back: %v", toA.writes)
 	}
+
+	// A changes; B reports crmsync's write back stamped with B's later
+	// clock; then A's next change, made before B's stamp but after the
+	// first change, arrives (delayed by a crash and redelivery). The echo
+	// is not a change made at B's time: A's later change must still win.
+	publish("a", "1", t0.Add(30*time.Second), map[string]string{"key": "k", "city": "Fargo"})
+	settled(ab, 6)
+	publish("b", "b1", t0.Add(40*time.Second), map[string]string{"key": "k", "city": "Fargo"})
+	settled(ba, 4)
+	bWrites := toB.count()
+	publish("a", "1", t0.Add(35*time.Second), map[string]string{"key": "k", "city": "Galway"})
+	settled(ab, 7)
+	if toB.count() != bWrites+1 || toB.writes[len(toB.writes)-1]["city"] != "Galway" {
+		t.Fatalf("A's change after its echoed write was dropped: %v", toB.writes[bWrites:])
+	}
 }

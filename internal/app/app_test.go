@@ -99,6 +99,18 @@ func TestLeadUpdatedTwiceEndsWithLastValue(t *testing.T) {
 		if l := h.lead("pat@example.com"); l[h.sys["favorite_color"]] != "violet" || l["city"] != "Chicago" {
 			t.Fatalf("after a late older event pat = %v, want violet/Chicago", l)
 		}
+
+		// Two webhook deliveries within one second, the older redelivered
+		// after the newer was written (a crash before its ack): receipt
+		// times order them to the nanosecond.
+		t1 := t0.Add(20*time.Minute + 300*time.Millisecond)
+		h.publish(1, t1.Add(400*time.Millisecond), base("second", "Denver"))
+		h.settle(9)
+		h.publish(1, t1, base("first", "Dallas"))
+		h.settle(10)
+		if l := h.lead("pat@example.com"); l[h.sys["favorite_color"]] != "second" || l["city"] != "Denver" {
+			t.Fatalf("after an older delivery of the same second pat = %v, want second/Denver", l)
+		}
 		h.assertOneLeadPerEmail()
 	})
 }

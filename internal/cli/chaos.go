@@ -1,0 +1,359 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/scenario"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/sharpspring"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+)
+
+const chaosSynopsis = `chaos [--leads N] [--kills K] [--seed N] [--keep] [-v]
+
+The crash test. Runs 'crmsync run' as a child process against the
+simulators (the demo's five routes: LeadExec → SharpSpring and Getlead,
+SharpSpring ⇄ iVvy, SharpSpring → Getlead) while LeadExec delivers --leads
+leads and users edit leads in iVvy, and SIGKILLs the child --kills times at
+random moments: at random times, while a SharpSpring write is in flight, and
+while a poller reads iVvy. Each time it starts the child again on the same
+data directory. At the end it compares every target with its sources through
+the vendors' APIs and prints one line:
+
+  chaos: ok kills=<n> leads=<n> deliveries=<n> lost=0 duplicates=0 mismatches=0 max_sharpspring_per_second=<n> elapsed=<d>
+
+or "chaos: FAILED ..." and exit status 1.`
+
+func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("chaos", chaosSynopsis, stderr)
+	leads := fs.Int("leads", 2000, "leads LeadExec delivers")
+	kills := fs.Int("kills", 20, "times the child is SIGKILLed")
+	seed := fs.Uint64("seed", 0, "seed for the kill schedule and the leads (0: random)")
+	keep := fs.Bool("keep", false, "keep the data directory (state, stream, the child's logs) and print its path")
+	verbose := fs.Bool("v", false, "report progress on stderr")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *leads < 1 || *kills < 0 {
+		fmt.Fprintln(stderr, "chaos: --leads must be at least 1 and --kills not negative")
+		return 2
+	}
+	if *seed == 0 {
+		*seed = rand.Uint64()
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	say := func(string, ...any) {}
+	if *verbose {
+		say = func(format string, args ...any) { fmt.Fprintf(stderr, "chaos: "+format+"\n", args...) }
+	}
+	start := time.Now()
+	res, err := chaos(ctx, chaosOptions{leads: *leads, kills: *kills, seed: *seed, keep: *keep, say: say})
+	elapsed := time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		fmt.Fprintf(stdout, "chaos: FAILED seed=%d kills=%d error=%q elapsed=%s\n", *seed, res.kills, err.Error(), elapsed)
+		return 1
+	}
+	status := "ok"
+	if !res.OK() {
+		status = "FAILED"
+	}
+	fmt.Fprintf(stdout, "chaos: %s kills=%d leads=%d deliveries=%d lost=%d duplicates=%d mismatches=%d max_sharpspring_per_second=%d elapsed=%s\n",
+		status, res.kills, res.Leads, res.Deliveries, res.Lost, res.Duplicates, res.Mismatches, res.maxPerSecond, elapsed)
+	if status != "ok" {
+		fmt.Fprintf(stdout, "chaos: seed=%d to repeat the kill schedule\n", *seed)
+		return 1
+	}
+	return 0
+}
+
+type chaosOptions struct {
+	leads, kills int
+	seed         uint64
+	keep         bool
+	say          func(string, ...any)
+}
+
+type chaosResult struct {
+	scenario.Result
+	kills        int
+	maxPerSecond int
+}
+
+func (r chaosResult) OK() bool { return r.Result.OK() && r.maxPerSecond <= 10 }
+
+func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
+	dir, err := os.MkdirTemp("", "crmsync-chaos-*")
+	if err != nil {
+		return res, err
+	}
+	if o.keep {
+		o.say("data directory %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return res, err
+	}
+	w, err := scenario.New(filepath.Join(dir, "data"), scenario.Options{
+		Leads: o.leads, Seed: int64(o.seed % (1 << 62)), Listen: addr, Say: o.say,
+		// LeadExec keeps retrying while crmsync is down (its guidance is
+		// 2–5 retries minutes apart; faster here).
+		DeliveryRetries: 200, RetryDelay: 100 * time.Millisecond,
+	})
+	if err != nil {
+		return res, err
+	}
+	defer w.Close()
+	// Writes take a little while, so that kills land inside them.
+	w.SS.SetFaults(sharpspringsim.Faults{Latency: 30 * time.Millisecond})
+	if err := w.Config.Validate(); err != nil {
+		return res, err
+	}
+	// Restarts must resume quickly: events a killed instance held come
+	// back after the ack wait.
+	w.Config.Bus.NATS.AckWait = config.Duration(5 * time.Second)
+	yml, env, err := w.ChildConfig()
+	if err != nil {
+		return res, err
+	}
+	cfgPath := filepath.Join(dir, "crmsync.yaml")
+	if err := os.WriteFile(cfgPath, yml, 0o600); err != nil {
+		return res, err
+	}
+	c := &child{exe: exe, cfg: cfgPath, env: append(os.Environ(), env...), addr: addr, logPath: filepath.Join(dir, "child.log"),
+		rng: rand.New(rand.NewPCG(o.seed, 2)), w: w, say: o.say, kills: o.kills}
+	if err := c.start(ctx); err != nil {
+		return res, err
+	}
+	defer c.stop()
+	go c.killLoop(ctx)
+
+	// The verdict reads SharpSpring within the account's shared window,
+	// like the child.
+	state, err := checkpoints.Open(ctx, filepath.Join(w.Config.DataDir, "state.db"))
+	if err != nil {
+		return res, err
+	}
+	defer state.Close()
+	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + w.Config.SharpSpring.AccountID,
+		PerSecond: w.Config.SharpSpring.RatePerSecond, Shared: true}, state)
+	sr, err := w.Play(ctx, c, sharpspring.Gate(gate))
+	res.Result, res.kills = sr, c.killed()
+	res.maxPerSecond = w.SS.Stats().MaxInSlidingSecond
+	if err != nil {
+		return res, err
+	}
+	logs, _ := os.ReadFile(c.logPath)
+	for _, s := range w.Secrets() {
+		if s != "" && strings.Contains(string(logs), s) {
+			return res, errors.New("a secret appeared in the child's log")
+		}
+	}
+	return res, nil
+}
+
+// freeAddr returns a loopback address with a port free right now, for an
+// instance that restarts on the same address.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// child is a 'crmsync run' process that is killed and started again; it is
+// the scenario's Pipeline.
+type child struct {
+	exe, cfg, addr, logPath string
+	env                     []string
+	rng                     *rand.Rand
+	w                       *scenario.World
+	say                     func(string, ...any)
+	kills                   int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
+	done   int           // kills so far
+	allIn  chan struct{} // closed after the last kill and restart
+}
+
+func (c *child) HookURL() string { return "http://" + c.addr }
+
+// Idle sums every backlog figure of every route in /status.
+func (c *child) Idle(ctx context.Context) bool {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.HookURL()+"/status", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Routes []map[string]any `json:"routes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.Routes) == 0 {
+		return false
+	}
+	for _, r := range st.Routes {
+		for k, v := range r {
+			if f, ok := v.(float64); ok && strings.Contains(k, "backlog") && f != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Quiesce waits for the kill schedule to finish, so that the verdict is
+// taken after the last restart.
+func (c *child) Quiesce(ctx context.Context) error {
+	select {
+	case <-c.allIn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *child) killed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done
+}
+
+// start runs the child and waits until it is ready.
+func (c *child) start(ctx context.Context) error {
+	if c.allIn == nil {
+		c.allIn = make(chan struct{})
+	}
+	f, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(c.exe, "run", "--config", c.cfg)
+	cmd.Env = c.env
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); f.Close(); close(exited) }()
+	c.mu.Lock()
+	c.cmd, c.exited = cmd, exited
+	c.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(c.HookURL() + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("crmsync run did not become ready in 60s (log: %s)", c.logPath)
+		}
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// stop ends the child gracefully.
+func (c *child) stop() {
+	c.mu.Lock()
+	cmd, exited := c.cmd, c.exited
+	c.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// killLoop SIGKILLs the child c.kills times, cycling through three kinds of
+// moment, and starts it again after each.
+func (c *child) killLoop(ctx context.Context) {
+	defer close(c.allIn)
+	for i := 0; i < c.kills; i++ {
+		if !sleepCtx(ctx, time.Duration(200+c.rng.IntN(1800))*time.Millisecond) {
+			return
+		}
+		moment := "at a random time"
+		switch i % 3 {
+		case 1:
+			moment = "during a SharpSpring write"
+			c.waitFor(ctx, func() int {
+				st := c.w.SS.Stats()
+				return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"]
+			})
+		case 2:
+			moment = "during an iVvy poll"
+			c.waitFor(ctx, func() int { return c.w.IV.Stats().ByAction["crm.getLeadList"] })
+		}
+		c.mu.Lock()
+		cmd, exited := c.cmd, c.exited
+		c.mu.Unlock()
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		c.mu.Lock()
+		c.done++
+		c.mu.Unlock()
+		c.say("kill %d/%d %s", i+1, c.kills, moment)
+		if err := c.start(ctx); err != nil {
+			c.say("restart: %v", err)
+			return
+		}
+	}
+}
+
+// waitFor waits (up to 3 s) until count moves, so that the kill lands just
+// after a request arrived.
+func (c *child) waitFor(ctx context.Context, count func() int) {
+	base := count()
+	deadline := time.Now().Add(3 * time.Second)
+	for count() == base && time.Now().Before(deadline) && sleepCtx(ctx, time.Millisecond) {
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

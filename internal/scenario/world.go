@@ -1,0 +1,251 @@
+// Package scenario is crmsync's end-to-end proof: simulators of every vendor,
+// a configuration that routes between them, LeadExec delivering generated
+// leads (edits, explicit clears, retried deliveries), users editing leads in
+// iVvy, and a verdict that compares every target with what its sources hold.
+// The demo runs it against an in-process pipeline; the crash test against a
+// child process that is killed again and again; the fault matrix against
+// simulators that misbehave.
+package scenario
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
+	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+)
+
+// Options shape a scenario.
+type Options struct {
+	// Leads is how many leads LeadExec delivers. Required.
+	Leads int
+	// Seed for the generated leads.
+	Seed int64
+	// NoLimit turns SharpSpring's 10 requests/second and daily limits off
+	// in the simulator and the client.
+	NoLimit bool
+	// Listen is the pipeline's HTTP address; default 127.0.0.1:0. A
+	// pipeline that restarts needs a fixed port.
+	Listen string
+	// DeliveryRetries and RetryDelay are LeadExec's retry settings for its
+	// deliveries; default 5 retries, 250ms apart.
+	DeliveryRetries int
+	RetryDelay      time.Duration
+	// Say reports progress; nil is quiet.
+	Say func(format string, args ...any)
+}
+
+// World holds the simulators and the configuration of a pipeline that
+// routes between them.
+type World struct {
+	o      Options
+	SS     *sharpspringsim.Server
+	IV     *ivvysim.Server
+	GL     *getleadsim.Server
+	Config *config.Config
+
+	account, secret string
+	user, pass      string
+	leCustom        []string // LeadExec names of the custom fields
+	stops           []func()
+}
+
+// Env names of the secrets in ChildConfig.
+const (
+	envSharpSpring = "CRMSYNC_SCENARIO_SHARPSPRING_SECRET"
+	envWebhook     = "CRMSYNC_SCENARIO_WEBHOOK_PASSWORD"
+	envIVvy        = "CRMSYNC_SCENARIO_IVVY_SECRET"
+	envGetlead     = "CRMSYNC_SCENARIO_GETLEAD_TOKEN"
+	envGetleadKey  = "CRMSYNC_SCENARIO_GETLEAD_API_KEY"
+)
+
+// New starts the simulators, each on a loopback port, and prepares a
+// configuration (defaults applied, validated) with its state in dataDir and
+// five routes: LeadExec → SharpSpring, LeadExec → Getlead, SharpSpring ⇄
+// iVvy and SharpSpring → Getlead.
+func New(dataDir string, o Options) (*World, error) {
+	if o.Leads < 1 {
+		return nil, errors.New("scenario: at least one lead")
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if o.DeliveryRetries == 0 {
+		o.DeliveryRetries = 5
+	}
+	if o.RetryDelay == 0 {
+		o.RetryDelay = 250 * time.Millisecond
+	}
+	if o.Say == nil {
+		o.Say = func(string, ...any) {}
+	}
+	w := &World{o: o, account: "demo-account", secret: randomToken(), user: "leadexec", pass: randomToken()}
+	simOpts := sharpspringsim.Options{Accounts: map[string]string{w.account: w.secret}}
+	if o.NoLimit {
+		simOpts.RateLimitPerSecond, simOpts.DailyLimit = -1, -1
+	}
+	w.SS = sharpspringsim.New(simOpts)
+	w.IV = ivvysim.New(ivvysim.Options{})
+	w.GL = getleadsim.New(getleadsim.Options{})
+	w.stops = append(w.stops, w.SS.Close, w.IV.Close)
+	var urls [3]string
+	for i, h := range []http.Handler{w.SS, w.IV, w.GL} {
+		u, stop, err := serve(h)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		urls[i] = u
+		w.stops = append(w.stops, stop)
+	}
+	ssURL, ivURL, glURL := urls[0], urls[1], urls[2]
+
+	custom := []struct{ name, label, ivvy string }{
+		{"favorite_color", "Favorite Color", "101"}, {"lead_source_detail", "Lead Source Detail", "102"}, {"budget", "Budget", "103"},
+	}
+	var catalog []mappings.CatalogField
+	for _, c := range custom {
+		sys := w.SS.CreateField("lead", c.label, "text")
+		lx := strings.ReplaceAll(c.label, " ", "")
+		catalog = append(catalog, mappings.CatalogField{Name: c.name, Label: c.label, SharpSpring: sys, LeadExec: lx, IVvy: c.ivvy})
+		w.leCustom = append(w.leCustom, lx)
+	}
+	linger := config.Duration(200 * time.Millisecond)
+	cfg := &config.Config{
+		DataDir: dataDir,
+		HTTP:    config.HTTPConfig{Listen: o.Listen},
+		SharpSpring: &config.SharpSpringConfig{
+			Endpoint: ssURL + "/pubapi/v1.2/", AccountID: w.account, SecretKey: config.Secret(w.secret), RatePerSecond: 9,
+			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
+				Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)},
+		},
+		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 1000,
+			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"},
+			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},
+		Getlead: &config.GetleadConfig{BaseURL: glURL, V3BaseURL: glURL + "/api/v1", Token: getleadsim.DefaultToken,
+			APIKey: getleadsim.DefaultAPIKey, CountryCode: "1", RatePerSecond: 1000},
+		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: w.user, BasicPassword: config.Secret(w.pass)}},
+		Catalog:  catalog,
+		Routes: []config.RouteConfig{
+			{Name: "leadexec-to-sharpspring", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
+			{Name: "leadexec-to-getlead", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
+			{Name: "sharpspring-to-ivvy", From: "sharpspring.lead", To: "ivvy.lead", Linger: linger},
+			{Name: "ivvy-to-sharpspring", From: "ivvy.lead", To: "sharpspring.lead", Linger: linger},
+			{Name: "sharpspring-to-getlead", From: "sharpspring.lead", To: "getlead.lead", Linger: linger},
+		},
+	}
+	cfg.ApplyDefaults()
+	cfg.SharpSpring.Unlimited = o.NoLimit
+	w.Config = cfg
+	return w, nil
+}
+
+// Close stops the simulators.
+func (w *World) Close() {
+	for i := len(w.stops) - 1; i >= 0; i-- {
+		w.stops[i]()
+	}
+	w.stops = nil
+}
+
+// ChildConfig renders the configuration as a crmsync.yaml for a separate
+// process, with every secret read from the environment, and returns the
+// environment entries that carry them.
+func (w *World) ChildConfig() ([]byte, []string, error) {
+	b, err := yaml.Marshal(w.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, nil, err
+	}
+	set := func(path, env string) {
+		parts := strings.Split(path, ".")
+		m := doc
+		for _, p := range parts[:len(parts)-1] {
+			m, _ = m[p].(map[string]any)
+			if m == nil {
+				return
+			}
+		}
+		m[parts[len(parts)-1]] = "${" + env + "}"
+	}
+	set("sharpspring.secret_key", envSharpSpring)
+	set("leadexec.webhook.basic_password", envWebhook)
+	set("ivvy.api_secret", envIVvy)
+	set("getlead.token", envGetlead)
+	set("getlead.api_key", envGetleadKey)
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := []string{
+		envSharpSpring + "=" + w.secret, envWebhook + "=" + w.pass, envIVvy + "=" + w.Config.IVvy.APISecret.Value(),
+		envGetlead + "=" + w.Config.Getlead.Token.Value(), envGetleadKey + "=" + w.Config.Getlead.APIKey.Value(),
+	}
+	return out, env, nil
+}
+
+// Secrets lists every secret of the world, for checks that none leaks.
+func (w *World) Secrets() []string {
+	return []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value()}
+}
+
+func randomToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serve runs h on a loopback port and returns its base URL.
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("simulator server", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// waitUntil polls cond until it holds or ctx ends.
+func waitUntil(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		if !sleepCtx(ctx, 200*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
