@@ -89,23 +89,6 @@ type demoResult struct {
 	elapsed                                  time.Duration
 }
 
-// inProcess is a crmsync instance running in this process, as the scenario
-// sees it.
-type inProcess struct{ a *app.App }
-
-func (p inProcess) HookURL() string { return "http://" + p.a.Addr() }
-
-func (p inProcess) Idle(ctx context.Context) bool {
-	for _, ru := range p.a.Runners {
-		if b, _, err := p.a.Backlog(ctx, ru.Name()); err != nil || b != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func (p inProcess) Accepted() int64 { return p.a.Receiver.Stats.Accepted.Load() }
-
 func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult, err error) {
 	start := time.Now()
 	defer func() { res.elapsed = time.Since(start) }()
@@ -160,7 +143,7 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 		gate = pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + cfg.SharpSpring.AccountID,
 			PerSecond: cfg.SharpSpring.RatePerSecond, Shared: true}, a.State)
 	}
-	sr, err := w.Play(ctx, inProcess{a}, gate)
+	sr, err := w.Play(ctx, scenario.InProcess{App: a}, gate)
 	if err != nil {
 		for _, ru := range a.Runners {
 			b, _, _ := a.Backlog(context.WithoutCancel(ctx), ru.Name())

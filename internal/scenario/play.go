@@ -173,6 +173,11 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 			return res, fmt.Errorf("settling after the disturbance: %w", err)
 		}
 	}
+	if o, ok := p.(Observed); ok && o.Observed() {
+		if err := w.checkObserved(ctx, p, int64(len(generated)+len(upd1)+len(upd2))); err != nil {
+			return res, err
+		}
+	}
 	reader, err := sharpspring.New(sharpspring.Config{Endpoint: w.Config.SharpSpring.Endpoint, AccountID: w.account, SecretKey: w.secret, Gate: gate})
 	if err != nil {
 		return res, err

@@ -132,7 +132,7 @@ func decodeAnswer(namespace, action string, raw []byte, out any) error {
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return &Error{Namespace: namespace, Action: action, HTTPStatus: http.StatusOK,
-				ErrorCode: 0, Message: "malformed response: " + err.Error()}
+				Malformed: true, Message: "malformed response: " + err.Error()}
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ type writeResult struct {
 func decodeWrite(ns, action string, raw []byte) (int64, error) {
 	var r writeResult
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return 0, &Error{Namespace: ns, Action: action, HTTPStatus: 200, Message: "malformed response: " + err.Error()}
+		return 0, &Error{Namespace: ns, Action: action, HTTPStatus: 200, Malformed: true, Message: "malformed response: " + err.Error()}
 	}
 	if r.Success != nil && !*r.Success {
 		msg := r.Message

@@ -37,6 +37,7 @@ type Error struct {
 	Message            string
 	AdditionalMessages []string
 	Transport          bool // no answer was received (connection, timeout)
+	Malformed          bool // an answer was received but could not be read
 }
 
 func (e *Error) Error() string {
@@ -103,7 +104,9 @@ func Classify(err error) Class {
 	if !errors.As(err, &e) {
 		return Transient
 	}
-	if e.Transport {
+	if e.Transport || e.Malformed {
+		// An answer that cannot be read says nothing about the request:
+		// retry (iVvy's writes are add-or-update, safe to repeat).
 		return Transient
 	}
 	switch e.SpecificCode {

@@ -1,0 +1,105 @@
+package scenario
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Observed is implemented by pipelines whose /status and /metrics count
+// from the start of the scenario (an in-process instance; a restarted child
+// starts its counters again). Play then checks that both agree with what
+// the simulators counted.
+type Observed interface {
+	Observed() bool
+}
+
+// observedCounts are the figures /status and /metrics must agree on.
+type observedCounts struct {
+	sharpSpringRequests int64
+	webhookAccepted     int64
+}
+
+func statusCounts(ctx context.Context, base string) (observedCounts, error) {
+	var c observedCounts
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return c, err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Webhook *struct {
+			Accepted int64 `json:"accepted"`
+		} `json:"webhook"`
+		Vendors []struct {
+			Vendor, Method string
+			Count          int64
+		} `json:"vendor_requests"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return c, fmt.Errorf("/status: %w", err)
+	}
+	if st.Webhook != nil {
+		c.webhookAccepted = st.Webhook.Accepted
+	}
+	for _, v := range st.Vendors {
+		if v.Vendor == "sharpspring" && v.Method != "" {
+			c.sharpSpringRequests += v.Count
+		}
+	}
+	return c, nil
+}
+
+func metricsCounts(ctx context.Context, base string) (observedCounts, error) {
+	var c observedCounts
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return c, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "crmsync_vendor_requests_total{") && strings.Contains(line, `vendor="sharpspring"`):
+			c.sharpSpringRequests += int64(v)
+		case strings.HasPrefix(line, "crmsync_webhook_deliveries_total{") && strings.Contains(line, `outcome="accepted"`):
+			c.webhookAccepted += int64(v)
+		}
+	}
+	return c, sc.Err()
+}
+
+// checkObserved compares /status, /metrics and the simulators.
+func (w *World) checkObserved(ctx context.Context, p Pipeline, accepted int64) error {
+	st, err := statusCounts(ctx, p.HookURL())
+	if err != nil {
+		return err
+	}
+	mt, err := metricsCounts(ctx, p.HookURL())
+	if err != nil {
+		return err
+	}
+	sim := int64(w.SS.Stats().Requests)
+	if st != mt || st.sharpSpringRequests != sim || st.webhookAccepted != accepted {
+		return fmt.Errorf("status (sharpspring requests %d, webhook accepted %d) and metrics (%d, %d) disagree with the simulators (%d, %d)",
+			st.sharpSpringRequests, st.webhookAccepted, mt.sharpSpringRequests, mt.webhookAccepted, sim, accepted)
+	}
+	w.o.Say("/status and /metrics agree with the simulators: %d SharpSpring requests, %d deliveries accepted", sim, accepted)
+	return nil
+}
