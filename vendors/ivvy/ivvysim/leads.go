@@ -279,6 +279,18 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 			return nil, e
 		}
 	}
+	if len(conds) == 0 {
+		// Unfiltered: render the page only, so paging through a large
+		// history stays linear.
+		total := len(s.leadOrder)
+		from := min(pg.start, total)
+		ids := s.leadOrder[from:min(from+pg.perPage, total)]
+		items := make([]map[string]any, 0, len(ids))
+		for _, id := range ids {
+			items = append(items, s.renderLead(s.leads[id]))
+		}
+		return pageOf(items, total, pg), nil
+	}
 	items := make([]map[string]any, 0)
 	contactID, byContact := exactValue(conds, "contactId")
 	leadID, byID := exactValue(conds, "id")
@@ -305,8 +317,12 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 				return itoa(l.ContactID), l.ContactID != 0
 			case "companyId":
 				return itoa(l.CompanyID), l.CompanyID != 0
-			case "modifiedDate", "createdDate":
-				return normTime(render()[key].(string)), true
+			case "modifiedDate":
+				// From the record, not its rendering: a date filter over
+				// a large history must not render every lead.
+				return normTime(ivvyTime(l.Modified)), true
+			case "createdDate":
+				return normTime(ivvyTime(l.Created)), true
 			}
 			return scalar(render()[key])
 		})

@@ -151,7 +151,11 @@ func collection(items []map[string]any, pg page) map[string]any {
 	total := len(items)
 	from := min(pg.start, total)
 	to := min(from+pg.perPage, total)
-	res := items[from:to]
+	return pageOf(items[from:to], total, pg)
+}
+
+// pageOf answers res, the page at pg of a list of total items.
+func pageOf(res []map[string]any, total int, pg page) map[string]any {
 	if res == nil {
 		res = []map[string]any{}
 	}
