@@ -11,8 +11,9 @@ import (
 
 // Canonical client field names. A client is a business customer account:
 // a SharpSpring agency sub-account, a LeadExec client (buyer). Company,
-// Phone, Email (the contact's), Street, City, State, Zip, Country and
-// Website are shared with leads.
+// Phone, Email, FirstName, LastName, MobilePhone, Fax and Title (the
+// contact's), Street, City, State, Zip, Country and Website are shared with
+// leads.
 const (
 	// ClientStatus is "active" or "inactive" (ClientActive,
 	// ClientInactive): whether the client may be sent to / may send.
@@ -48,7 +49,7 @@ type Client map[string]string
 
 // ClientFields lists every canonical client field.
 var ClientFields = []string{
-	Company, Phone, Email, Street, City, State, Zip, Country, Website,
+	Company, Phone, Email, FirstName, LastName, MobilePhone, Fax, Title, Street, City, State, Zip, Country, Website,
 	ClientStatus, EmailSendLimit, Locale, Currency, TimeZone, SalesStartHour, SalesEndHour,
 	UserEmail, UserDisplayName, UserPassword,
 }
@@ -83,6 +84,25 @@ type ClientCodec interface {
 	NaturalKeys(c Client) map[string]string
 }
 
+// Identity key kinds of clients, besides checkpoints.KindID.
+const (
+	// KindCompanyName is a client's company name, trimmed and lower-cased:
+	// SharpSpring's only natural key for agency clients.
+	KindCompanyName = "company"
+	// KindUsername is a client's portal username, lower-cased (LeadExec
+	// usernames are unique in an account).
+	KindUsername = "username"
+)
+
+// ClientEventKeyer is implemented by client codecs whose records carry an
+// identity key that is not a canonical value (LeadExec's Username). As the
+// source of a route, such a codec's keys come from the event's fields
+// (EventKeys) instead of Keys, which then names only what the vendor will
+// hold once crmsync writes the client there.
+type ClientEventKeyer interface {
+	EventKeys(fields map[string]string) []checkpoints.Key
+}
+
 // ClientRoute maps client events of one vendor to another's fields through
 // the canonical client. It implements pipeline.Mapper. A delete event (the
 // client is gone from the source) maps to status "inactive": targets
@@ -109,8 +129,16 @@ func (m ClientRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 			return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s client %s: %w", from, ev.ExternalID, err))
 		}
 	}
+	// Keys shared by both vendors' records are linked before anything is
+	// written, so that the target's poller, reporting the record crmsync
+	// creates there, finds the same canonical client even before the
+	// write is settled (and its echo is recognised).
 	keys := []checkpoints.Key{{Vendor: from, Entity: "client", Kind: checkpoints.KindID, Value: ev.ExternalID}}
-	keys = append(keys, m.From.Keys(c)...)
+	if ek, ok := m.From.(ClientEventKeyer); ok {
+		keys = append(keys, ek.EventKeys(ev.Fields)...)
+	} else {
+		keys = append(keys, m.From.Keys(c)...)
+	}
 	keys = append(keys, m.To.Keys(c)...)
 	mp := pipeline.Mapped{Keys: keys, Fields: m.To.Encode(c), NaturalKeys: m.To.NaturalKeys(c)}
 	if ev.Op != pipeline.OpDelete {

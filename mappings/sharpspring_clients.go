@@ -105,9 +105,20 @@ func (SharpSpringClients) Encode(c Client) map[string]string {
 	return out
 }
 
-// Keys implements ClientCodec: SharpSpring ids are assigned by SharpSpring
-// and clients have no other unique key.
-func (SharpSpringClients) Keys(Client) []checkpoints.Key { return nil }
+// Keys implements ClientCodec: the company name (KindCompanyName).
+// SharpSpring ids are assigned by SharpSpring, and getClients returns no
+// other field that names a client; as for NaturalKeys, one agency is
+// assumed not to manage two clients of the same name.
+func (SharpSpringClients) Keys(c Client) []checkpoints.Key {
+	if n := companyKey(c[Company]); n != "" {
+		return []checkpoints.Key{{Vendor: "sharpspring", Entity: "client", Kind: KindCompanyName, Value: n}}
+	}
+	return nil
+}
+
+func companyKey(name string) string {
+	return strings.ToLower(strings.Join(strings.Fields(html.UnescapeString(name)), " "))
+}
 
 // NaturalKeys implements ClientCodec: companyName, which the client sink
 // uses to find a client it may have created before a crash (assumption:

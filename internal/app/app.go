@@ -31,12 +31,15 @@ type App struct {
 	Bus      Bus // nil when offline
 	Catalog  *mappings.Catalog
 	Receiver *leadexec.Receiver
-	Sources  []pipeline.Source
-	Runners  []*pipeline.Runner
-	vendors  *vendorSet
-	ln       net.Listener
-	srv      *http.Server
-	stopping chan struct{}
+	// SafetyNet polls LeadExec for leads the webhook never received; nil
+	// unless configured.
+	SafetyNet *leadexec.SafetyNet
+	Sources   []pipeline.Source
+	Runners   []*pipeline.Runner
+	vendors   *vendorSet
+	ln        net.Listener
+	srv       *http.Server
+	stopping  chan struct{}
 }
 
 // New opens state and bus, checks the vendor accounts, and prepares every

@@ -21,6 +21,15 @@ type Status struct {
 	Quota   []QuotaStatus   `json:"quota"`
 	Webhook *WebhookStatus  `json:"webhook,omitempty"`
 	Vendors []VendorCounter `json:"vendor_requests,omitempty"`
+	// SafetyNet is the LeadExec safety net's count, when it runs.
+	SafetyNet *SafetyNetStatus `json:"leadexec_safety_net,omitempty"`
+}
+
+// SafetyNetStatus counts what the LeadExec safety net found since start:
+// leads LeadExec holds whose webhook delivery never reached crmsync.
+type SafetyNetStatus struct {
+	Polls            int64 `json:"polls"`
+	MissedDeliveries int64 `json:"missed_deliveries"`
 }
 
 // SourceStatus is one source's cursor.
@@ -117,6 +126,9 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		st.Webhook = &WebhookStatus{Accepted: a.Receiver.Stats.Accepted.Load(), Duplicates: a.Receiver.Stats.Duplicates.Load(),
 			Rejected: a.Receiver.Stats.Rejected()}
 	}
+	if n := a.SafetyNet; n != nil {
+		st.SafetyNet = &SafetyNetStatus{Polls: n.Polls(), MissedDeliveries: n.Missed()}
+	}
 	if c := a.vendors.sharpspring; c != nil {
 		reqs, errs := c.Stats()
 		for m, n := range reqs {
@@ -166,6 +178,8 @@ var (
 	descQuotaLimit  = prometheus.NewDesc("crmsync_quota_limit", "The account's daily quota.", []string{"account"}, nil)
 	descWebhook     = prometheus.NewDesc("crmsync_webhook_deliveries_total", "Webhook deliveries by outcome.", []string{"source", "outcome"}, nil)
 	descBatchSizeSu = prometheus.NewDesc("crmsync_route_batch_events_avg", "Average events per batch.", []string{"route"}, nil)
+	descMissed      = prometheus.NewDesc("crmsync_leadexec_missed_deliveries_total",
+		"Leads the LeadExec safety net found in LeadExec that the webhook never received (published from the lead data API).", nil, nil)
 )
 
 type collector struct{ a *App }
@@ -222,5 +236,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range w.Rejected {
 			counter(descWebhook, float64(n), "leadexec", "rejected_"+reason)
 		}
+	}
+	if n := st.SafetyNet; n != nil {
+		counter(descMissed, float64(n.MissedDeliveries))
 	}
 }

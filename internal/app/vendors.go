@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 	gsink "github.com/crmsync/crmsync/sinks/getlead"
 	isink "github.com/crmsync/crmsync/sinks/ivvy"
+	lesink "github.com/crmsync/crmsync/sinks/leadexec"
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
 	gsrc "github.com/crmsync/crmsync/sources/getlead"
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
@@ -23,22 +24,25 @@ import (
 	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
+	levendor "github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // vendorSet holds the configured vendor accounts: API clients, codecs and
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
-	sharpspring *sharpspring.Client
-	ivvy        *ivvy.Client
-	getleadV3   getlead.V3Config
-	codecs      map[string]mappings.LeadCodec
-	sinks       map[string]pipeline.Sink
-	budgets     []*pipeline.Budget
+	sharpspring  *sharpspring.Client
+	ivvy         *ivvy.Client
+	getleadV3    getlead.V3Config
+	leadexec     *levendor.Client
+	codecs       map[string]mappings.LeadCodec
+	clientCodecs map[string]mappings.ClientCodec
+	sinks        map[string]pipeline.Sink
+	budgets      []*pipeline.Budget
 }
 
 func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state *checkpoints.Store, log *slog.Logger) (*vendorSet, error) {
-	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, sinks: map[string]pipeline.Sink{}}
+	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
 	if s := cfg.SharpSpring; s != nil {
 		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
@@ -75,6 +79,11 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.sharpspring = c
 		v.codecs["sharpspring.lead"] = mappings.SharpSpringLeads{Catalog: cat}
 		v.sinks["sharpspring.lead"] = ssink.NewLeadSink(c, log)
+		v.clientCodecs["sharpspring.client"] = mappings.SharpSpringClients{}
+		v.sinks["sharpspring.client"] = ssink.NewClientSink(ssink.ClientSinkConfig{Logger: log}, c)
+	}
+	if err := v.openLeadExec(cfg, log); err != nil {
+		return nil, err
 	}
 	if iv := cfg.IVvy; iv != nil {
 		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ivvy:" + iv.APIKey, PerSecond: iv.RatePerSecond}, state)
@@ -116,6 +125,37 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 	return v, nil
 }
 
+// openLeadExec prepares the LeadExec client and the sinks the routes
+// write to.
+func (v *vendorSet) openLeadExec(cfg *config.Config, log *slog.Logger) error {
+	l := cfg.LeadExec
+	if l == nil {
+		return nil
+	}
+	c, err := levendor.New(levendor.Config{APIURL: l.APIURL, LeadsURL: l.LeadsURL, DataURL: l.DataURL,
+		Key: l.Key.Value(), ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
+		HTTPClient: &http.Client{Timeout: l.Timeout.Std()}})
+	if err != nil {
+		return fmt.Errorf("leadexec: %w", err)
+	}
+	v.leadexec = c
+	v.clientCodecs["leadexec.client"] = mappings.LeadExecClients{}
+	if routesTo(cfg, "leadexec.lead") {
+		r := l.Receiver
+		sink, err := lesink.NewLeadSink(lesink.LeadSinkConfig{Version: r.Version, MaxLeadsPerPost: r.MaxLeadsPerPost, Logger: log,
+			Source: levendor.Source{VID: r.VID, LID: r.LID, AID: r.AID, APIKey: r.APIKey.Value(), Password: r.Password.Value(),
+				SendDelay: r.SendDelay}}, c)
+		if err != nil {
+			return err
+		}
+		v.sinks["leadexec.lead"] = sink
+	}
+	if routesTo(cfg, "leadexec.client") {
+		v.sinks["leadexec.client"] = lesink.NewClientSink(lesink.ClientSinkConfig{Logger: log}, c)
+	}
+	return nil
+}
+
 // isAPIError reports whether err came from talking to SharpSpring (as
 // opposed to a missing system name found by the check itself).
 func isAPIError(err error) bool {
@@ -152,12 +192,38 @@ func routesFrom(cfg *config.Config, source string) bool {
 
 // buildSources creates webhook receivers and pollers.
 func (a *App) buildSources() error {
-	if l := a.cfg.LeadExec; l != nil {
+	if l := a.cfg.LeadExec; l != nil && routesFrom(a.cfg, "leadexec.lead") {
 		w := l.Webhook
 		a.Receiver = leadexec.NewReceiver(leadexec.Config{
 			Path: w.Path, BasicUser: w.BasicUser, BasicPassword: w.BasicPassword.Value(), BearerToken: w.BearerToken.Value(),
 			SuccessText: w.SuccessText, IDField: w.IDField, ChangedAtField: w.ChangedAtField, MaxBody: w.MaxBodyBytes,
 		}, a.Bus, a.State, a.log.With("source", "leadexec.webhook"))
+		if n := l.SafetyNet; len(n.LeadTypes) > 0 {
+			sn, err := leadexec.NewSafetyNet(leadexec.SafetyNetConfig{LeadTypes: n.LeadTypes, Interval: n.Interval.Std(),
+				Lookback: n.Lookback.Std(), MinAge: n.MinAge.Std(), PageSize: n.PageSize, FieldMap: n.FieldMap,
+				Logger: a.log}, a.vendors.leadexec, a.Bus, a.State)
+			if err != nil {
+				return err
+			}
+			a.SafetyNet = sn
+			a.Sources = append(a.Sources, sn)
+		}
+	}
+	if routesFrom(a.cfg, "leadexec.client") {
+		p, err := leadexec.NewClientPoller(leadexec.ClientPollerConfig{Interval: a.cfg.LeadExec.ClientPoller.Interval.Std(),
+			Logger: a.log}, a.vendors.leadexec, a.Bus, a.State)
+		if err != nil {
+			return err
+		}
+		a.Sources = append(a.Sources, p)
+	}
+	if routesFrom(a.cfg, "sharpspring.client") {
+		p, err := ssrc.NewClientPoller(ssrc.ClientPollerConfig{Interval: a.cfg.SharpSpring.ClientPoller.Interval.Std(),
+			Logger: a.log}, a.vendors.sharpspring, a.Bus, a.State)
+		if err != nil {
+			return err
+		}
+		a.Sources = append(a.Sources, p)
 	}
 	if s := a.cfg.SharpSpring; s != nil && s.FieldCheckInterval > 0 {
 		a.Sources = append(a.Sources, &fieldWatch{c: a.vendors.sharpspring, cat: a.Catalog,
@@ -196,15 +262,23 @@ func (a *App) buildSources() error {
 // decodes, the target's encodes, the target's sink writes.
 func (a *App) buildRoutes() error {
 	for i, rc := range a.cfg.Routes {
-		from, to := a.vendors.codecs[rc.From], a.vendors.codecs[rc.To]
+		vendor, entity, _ := strings.Cut(rc.To, ".")
 		sink := a.vendors.sinks[rc.To]
-		if from == nil || to == nil || sink == nil {
+		var mapper pipeline.Mapper
+		if entity == "client" {
+			from, to := a.vendors.clientCodecs[rc.From], a.vendors.clientCodecs[rc.To]
+			if from != nil && to != nil {
+				mapper = mappings.ClientRoute{From: from, To: to}
+			}
+		} else if from, to := a.vendors.codecs[rc.From], a.vendors.codecs[rc.To]; from != nil && to != nil {
+			mapper = mappings.LeadRoute{From: from, To: to, StatusMap: rc.StatusMap, Owners: a.cfg.Ownership}
+		}
+		if mapper == nil || sink == nil {
 			return fmt.Errorf("routes[%d]: %s → %s: the vendors of this route are not configured", i, rc.From, rc.To)
 		}
-		vendor, entity, _ := strings.Cut(rc.To, ".")
 		ru, err := pipeline.NewRunner(pipeline.Route{
 			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
-			Mapper: mappings.LeadRoute{From: from, To: to, StatusMap: rc.StatusMap, Owners: a.cfg.Ownership}, Sink: sink,
+			Mapper: mapper, Sink: sink,
 			Reverse: hasRoute(a.cfg, rc.To, rc.From),
 			Batch:   pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
 			Logger:  a.log,

@@ -56,8 +56,12 @@ func TestConfigCheck(t *testing.T) {
 	t.Setenv("IVVY_API_SECRET", "s")
 	t.Setenv("GETLEAD_TOKEN", "gl_t")
 	t.Setenv("GETLEAD_API_KEY", "ik_k")
+	t.Setenv("LEADEXEC_KEY", "k")
+	t.Setenv("LEADEXEC_CLIENT_ID", "id")
+	t.Setenv("LEADEXEC_CLIENT_SECRET", "s")
+	t.Setenv("LEADEXEC_POSTING_API_KEY", "p")
 	code, out, errs := run(t, "config", "check", "--config", "../../crmsync.example.yaml")
-	if code != 0 || !strings.Contains(out, "ok (4 route(s), 1 catalog field(s))") {
+	if code != 0 || !strings.Contains(out, "ok (7 route(s), 1 catalog field(s))") {
 		t.Fatalf("exit %d: %s %s", code, out, errs)
 	}
 	t.Setenv("SHARPSPRING_SECRET_KEY", "")

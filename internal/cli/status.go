@@ -119,5 +119,8 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 		}
 		fmt.Fprintf(tw, "\nWEBHOOK\taccepted=%d duplicates=%d rejected: %s\n", wh.Accepted, wh.Duplicates, strings.Join(rej, " "))
 	}
+	if sn := st.SafetyNet; sn != nil {
+		fmt.Fprintf(tw, "\nLEADEXEC SAFETY NET\tpolls=%d missed_deliveries=%d\n", sn.Polls, sn.MissedDeliveries)
+	}
 	tw.Flush()
 }

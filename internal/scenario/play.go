@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -35,7 +36,8 @@ type Quiescer interface {
 
 // Result is a scenario's verdict.
 type Result struct {
-	Leads      int // distinct leads LeadExec delivered
+	Leads      int // distinct leads (LeadExec's and those made in SharpSpring)
+	Clients    int // clients on each side (SharpSpring and LeadExec)
 	Deliveries int // deliveries LeadExec made (first, edits, retries)
 	IVvyEdits  int
 	Lost       int // leads missing from a target
@@ -67,11 +69,14 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 		}
 		senders = append(senders, s)
 	}
-	generated := leadexecsim.GenerateLeads(w.o.Leads, w.o.Seed, w.leCustom)
+	generated := leadexecsim.GenerateLeads(w.o.Leads+1, w.o.Seed, w.leCustom)
 	for i := range generated {
 		// One phone number per person: Getlead keys leads by phone.
 		generated[i].Fields["PrimaryPhone"] = fmt.Sprintf("(%03d) %03d-%04d", 201+i/8000000, 200+(i/10000)%800, i%10000)
 	}
+	// The last lead's delivery is dropped by LeadExec (below).
+	dropped := generated[len(generated)-1]
+	generated = generated[:len(generated)-1]
 	final := make(map[int64]leadexecsim.Lead, len(generated))
 	deliver := func(stage string, ls []leadexecsim.Lead) error {
 		parts := make([][]leadexecsim.Lead, len(senders))
@@ -137,6 +142,20 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 			return res, fmt.Errorf("webhook accepted %d deliveries, want %d (retries must publish nothing)", got, want)
 		}
 	}
+	// LeadExec holds every lead it delivered, taken two minutes ago (older
+	// than the safety net's min_age), and one more whose delivery it drops:
+	// the safety net must publish that one, once, and no other.
+	takenAt := time.Now().Add(-2 * time.Minute)
+	for _, l := range final {
+		w.LE.AddLead(leadexecsim.StoredLead{UID: l.UID, Fields: l.Fields, DateAdded: takenAt})
+	}
+	w.LE.AddLead(leadexecsim.StoredLead{UID: dropped.UID, Fields: dropped.Fields, DateAdded: takenAt})
+	senders[0].DropNext(dropped.UID)
+	if r := senders[0].Deliver(ctx, dropped); r.Delivered {
+		return res, fmt.Errorf("the delivery of lead %d was to be dropped but arrived", dropped.UID)
+	}
+	w.o.Say("LeadExec dropped the delivery of lead %d; the safety net must find it", dropped.UID)
+	final[dropped.UID] = dropped
 	res.Leads = len(final)
 
 	byEmail := make(map[string]leadexecsim.Lead, len(final))
@@ -147,6 +166,23 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 	if err := w.settle(ctx, p, byEmail); err != nil {
 		return res, fmt.Errorf("waiting for the targets: %w", err)
 	}
+	// The safety net published the dropped lead (it is in every target);
+	// an instance that ran throughout counted exactly that one.
+	if o, ok := p.(Observed); ok && o.Observed() {
+		if n, err := missedDeliveries(ctx, p); err != nil || n != 1 {
+			return res, fmt.Errorf("the safety net counted %d missed deliveries, want 1 (%v)", n, err)
+		}
+	}
+
+	// Leads made in SharpSpring reach LeadExec, once.
+	ssOrigin, err := w.playSharpSpringLeads(ctx, p, byEmail)
+	if err != nil {
+		return res, err
+	}
+	for _, l := range ssOrigin {
+		final[l.UID] = l
+	}
+	res.Leads = len(final)
 
 	// Two-way: edits made in iVvy flow back to SharpSpring, and nothing
 	// ping-pongs.
@@ -161,6 +197,17 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 	}
 	if err := w.settle(ctx, p, byEmail); err != nil {
 		return res, fmt.Errorf("waiting for the iVvy edits in SharpSpring: %w", err)
+	}
+
+	// The iVvy edits reached SharpSpring; LeadExec still holds each lead
+	// made in SharpSpring once, as first made.
+	if ok, why := w.ssOriginCheck(); !ok {
+		return res, fmt.Errorf("after the iVvy edits: %s", why)
+	}
+
+	// Clients: SharpSpring agency clients ⇄ LeadExec clients.
+	if res.Clients, err = w.playClients(ctx, p); err != nil {
+		return res, err
 	}
 
 	// A pipeline that is being disturbed (killed, restarted) is left

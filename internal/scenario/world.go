@@ -24,6 +24,7 @@ import (
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -54,12 +55,17 @@ type World struct {
 	SS     *sharpspringsim.Server
 	IV     *ivvysim.Server
 	GL     *getleadsim.Server
+	LE     *leadexecsim.Server // LeadExec's APIs: lead receiver, clients, lead data
 	Config *config.Config
 
 	account, secret string
 	user, pass      string
-	leCustom        []string // LeadExec names of the custom fields
-	stops           []func()
+	postingKey      string // LeadExec V2 receiver api-key
+	// ssOriginCheck reports whether LeadExec holds each lead made in
+	// SharpSpring once, as first made (set by playSharpSpringLeads).
+	ssOriginCheck func() (bool, string)
+	leCustom      []string // LeadExec names of the custom fields
+	stops         []func()
 }
 
 // Env names of the secrets in ChildConfig.
@@ -69,6 +75,9 @@ const (
 	envIVvy        = "CRMSYNC_SCENARIO_IVVY_SECRET"
 	envGetlead     = "CRMSYNC_SCENARIO_GETLEAD_TOKEN"
 	envGetleadKey  = "CRMSYNC_SCENARIO_GETLEAD_API_KEY"
+	envLEKey       = "CRMSYNC_SCENARIO_LEADEXEC_KEY"
+	envLESecret    = "CRMSYNC_SCENARIO_LEADEXEC_CLIENT_SECRET"
+	envLEPosting   = "CRMSYNC_SCENARIO_LEADEXEC_POSTING_KEY"
 )
 
 // New starts the simulators, each on a loopback port, and prepares a
@@ -91,7 +100,7 @@ func New(dataDir string, o Options) (*World, error) {
 	if o.Say == nil {
 		o.Say = func(string, ...any) {}
 	}
-	w := &World{o: o, account: "demo-account", secret: randomToken(), user: "leadexec", pass: randomToken()}
+	w := &World{o: o, account: "demo-account", secret: randomToken(), user: "leadexec", pass: randomToken(), postingKey: randomToken()}
 	simOpts := sharpspringsim.Options{Accounts: map[string]string{w.account: w.secret}}
 	if o.NoLimit {
 		simOpts.RateLimitPerSecond, simOpts.DailyLimit = -1, -1
@@ -99,9 +108,10 @@ func New(dataDir string, o Options) (*World, error) {
 	w.SS = sharpspringsim.New(simOpts)
 	w.IV = ivvysim.New(ivvysim.Options{})
 	w.GL = getleadsim.New(getleadsim.Options{})
+	w.LE = leadexecsim.NewServer(leadexecsim.Options{PostingKey: w.postingKey})
 	w.stops = append(w.stops, w.SS.Close, w.IV.Close)
-	var urls [3]string
-	for i, h := range []http.Handler{w.SS, w.IV, w.GL} {
+	var urls [4]string
+	for i, h := range []http.Handler{w.SS, w.IV, w.GL, w.LE} {
 		u, stop, err := serve(h)
 		if err != nil {
 			w.Close()
@@ -110,7 +120,7 @@ func New(dataDir string, o Options) (*World, error) {
 		urls[i] = u
 		w.stops = append(w.stops, stop)
 	}
-	ssURL, ivURL, glURL := urls[0], urls[1], urls[2]
+	ssURL, ivURL, glURL, leURL := urls[0], urls[1], urls[2], urls[3]
 
 	custom := []struct{ name, label, ivvy string }{
 		{"favorite_color", "Favorite Color", "101"}, {"lead_source_detail", "Lead Source Detail", "102"}, {"budget", "Budget", "103"},
@@ -130,20 +140,36 @@ func New(dataDir string, o Options) (*World, error) {
 			Endpoint: ssURL + "/pubapi/v1.2/", AccountID: w.account, SecretKey: config.Secret(w.secret), RatePerSecond: 9,
 			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
 				Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)},
+			ClientPoller: config.ClientPollerConfig{Interval: config.Duration(time.Second)},
 		},
 		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 1000,
 			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"},
 			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},
 		Getlead: &config.GetleadConfig{BaseURL: glURL, V3BaseURL: glURL + "/api/v1", Token: getleadsim.DefaultToken,
 			APIKey: getleadsim.DefaultAPIKey, CountryCode: "1", RatePerSecond: 1000},
-		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: w.user, BasicPassword: config.Secret(w.pass)}},
-		Catalog:  catalog,
+		LeadExec: &config.LeadExecConfig{
+			APIURL: leURL, LeadsURL: leURL, DataURL: leURL,
+			Key: config.Secret(leadexecsim.DefaultKey), ClientID: leadexecsim.DefaultClientID,
+			ClientSecret: config.Secret(leadexecsim.DefaultClientSecret),
+			Webhook:      config.WebhookConfig{BasicUser: w.user, BasicPassword: config.Secret(w.pass)},
+			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,
+				AID: leadexecsim.DefaultAID, APIKey: config.Secret(w.postingKey)},
+			// Leads LeadExec took more than a minute ago and never delivered
+			// are published from the lead data API.
+			SafetyNet: config.LeadExecSafetyNetConfig{LeadTypes: []int64{leadexecsim.DefaultLID},
+				Interval: config.Duration(time.Second), Lookback: config.Duration(time.Hour), MinAge: config.Duration(time.Minute)},
+			ClientPoller: config.ClientPollerConfig{Interval: config.Duration(time.Second)},
+		},
+		Catalog: catalog,
 		Routes: []config.RouteConfig{
 			{Name: "leadexec-to-sharpspring", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
 			{Name: "leadexec-to-getlead", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
 			{Name: "sharpspring-to-ivvy", From: "sharpspring.lead", To: "ivvy.lead", Linger: linger},
 			{Name: "ivvy-to-sharpspring", From: "ivvy.lead", To: "sharpspring.lead", Linger: linger},
 			{Name: "sharpspring-to-getlead", From: "sharpspring.lead", To: "getlead.lead", Linger: linger},
+			{Name: "sharpspring-to-leadexec", From: "sharpspring.lead", To: "leadexec.lead", Linger: linger},
+			{Name: "sharpspring-clients-to-leadexec", From: "sharpspring.client", To: "leadexec.client", Linger: linger},
+			{Name: "leadexec-clients-to-sharpspring", From: "leadexec.client", To: "sharpspring.client", Linger: linger},
 		},
 	}
 	cfg.ApplyDefaults()
@@ -188,6 +214,9 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 	set("ivvy.api_secret", envIVvy)
 	set("getlead.token", envGetlead)
 	set("getlead.api_key", envGetleadKey)
+	set("leadexec.key", envLEKey)
+	set("leadexec.client_secret", envLESecret)
+	set("leadexec.receiver.api_key", envLEPosting)
 	out, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, nil, err
@@ -195,13 +224,16 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 	env := []string{
 		envSharpSpring + "=" + w.secret, envWebhook + "=" + w.pass, envIVvy + "=" + w.Config.IVvy.APISecret.Value(),
 		envGetlead + "=" + w.Config.Getlead.Token.Value(), envGetleadKey + "=" + w.Config.Getlead.APIKey.Value(),
+		envLEKey + "=" + w.Config.LeadExec.Key.Value(), envLESecret + "=" + w.Config.LeadExec.ClientSecret.Value(),
+		envLEPosting + "=" + w.postingKey,
 	}
 	return out, env, nil
 }
 
 // Secrets lists every secret of the world, for checks that none leaks.
 func (w *World) Secrets() []string {
-	return []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value()}
+	return []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value(),
+		w.Config.LeadExec.Key.Value(), w.Config.LeadExec.ClientSecret.Value(), w.postingKey}
 }
 
 func randomToken() string {

@@ -1,0 +1,63 @@
+package pipeline_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// skipSink writes nothing on purpose: its target cannot update records.
+type skipSink struct{ calls int }
+
+func (s *skipSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.calls++
+	out := make([]pipeline.Outcome, len(recs))
+	for i, r := range recs {
+		out[i] = pipeline.Outcome{TargetID: r.TargetID, Skip: "no update"}
+	}
+	return out
+}
+
+// TestSkippedOutcome: a record the sink settles as skipped is counted as
+// skipped, not written; it is neither dead-lettered nor recorded in the
+// write ledger as the target's content.
+func TestSkippedOutcome(t *testing.T) {
+	ctx := context.Background()
+	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	sink := &skipSink{}
+	ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
+		Mapper: copyMapper{"a", "b"}, Sink: sink}, nil, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
+		ChangedAt: time.Now()}
+	if err := ev.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ru.Apply(ctx, []pipeline.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 0 || res.Skipped != 1 || len(res.DeadLettered) != 0 || sink.calls != 1 {
+		t.Fatalf("result %+v after %d sink calls", res, sink.calls)
+	}
+	if ru.Stats.Upserts.Load() != 0 || ru.Stats.Skipped.Load() != 1 {
+		t.Fatalf("stats: upserts %d, skipped %d", ru.Stats.Upserts.Load(), ru.Stats.Skipped.Load())
+	}
+	id, err := state.Lookup(ctx, checkpoints.Key{Vendor: "a", Entity: "lead", Kind: checkpoints.KindID, Value: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := state.Ledger(ctx, "b", "lead", []string{id}); err != nil || len(l) != 0 {
+		t.Fatalf("ledger %v %v: a skipped write was recorded", l, err)
+	}
+}

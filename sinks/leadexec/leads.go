@@ -1,0 +1,227 @@
+package leadexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/leadexec"
+)
+
+// Receiver versions of LeadSinkConfig.Version.
+const (
+	V1 = "v1" // form post to /processor/insert/general, one lead per request
+	V2 = "v2" // JSON post to /v2/insert/general, several leads per request
+)
+
+// Defaults of LeadSinkConfig.
+const (
+	DefaultMaxLeadsPerPost = 100
+	DefaultOverMaxWait     = 5 * time.Minute
+)
+
+// SkipNoUpdate is the Outcome.Skip of a lead LeadExec already holds.
+const SkipNoUpdate = "LeadExec has no lead update: the lead is in LeadExec already and is not posted again"
+
+// LeadAPI is what the lead sink needs from the LeadExec client
+// (*leadexec.Client implements it).
+type LeadAPI interface {
+	InsertV2(ctx context.Context, src leadexec.Source, leads []leadexec.LeadPost) ([]leadexec.PostResponse, error)
+	InsertV1(ctx context.Context, src leadexec.Source, fields map[string]string) (leadexec.PostResponse, error)
+}
+
+// LeadSinkConfig configures a LeadSink.
+type LeadSinkConfig struct {
+	// Source holds the posting identifiers and credentials: VID and LID
+	// (required), AID, the V1 Password, the V2 APIKey and SendDelay.
+	Source leadexec.Source
+	// Version is V2 (default) or V1.
+	Version string
+	// MaxLeadsPerPost bounds the leads of one V2 request; default 100.
+	MaxLeadsPerPost int
+	// OverMaxWait is the least wait before a lead refused with
+	// Post_Over_Max (a campaign cap) is posted again; default 5m.
+	OverMaxWait time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// LeadSink is a pipeline.Sink that inserts leads into LeadExec through the
+// lead receiver (see the package documentation). Records carry LeadExec
+// lead field names (mappings.LeadExecLeads). It is safe for concurrent use.
+type LeadSink struct {
+	cfg LeadSinkConfig
+	api LeadAPI
+	log *slog.Logger
+}
+
+// NewLeadSink returns a lead sink posting through api.
+func NewLeadSink(cfg LeadSinkConfig, api LeadAPI) (*LeadSink, error) {
+	switch cfg.Version {
+	case "":
+		cfg.Version = V2
+	case V1, V2:
+	default:
+		return nil, fmt.Errorf("leadexec lead sink: version %q is not %s or %s", cfg.Version, V1, V2)
+	}
+	if api == nil {
+		return nil, errors.New("leadexec lead sink: api is required")
+	}
+	if cfg.Source.VID <= 0 || cfg.Source.LID <= 0 {
+		return nil, errors.New("leadexec lead sink: the posting instructions' vid and lid are required")
+	}
+	if cfg.Version == V2 && cfg.Source.APIKey == "" {
+		return nil, errors.New("leadexec lead sink: the V2 receiver needs the api-key")
+	}
+	if cfg.MaxLeadsPerPost <= 0 {
+		cfg.MaxLeadsPerPost = DefaultMaxLeadsPerPost
+	}
+	if cfg.OverMaxWait <= 0 {
+		cfg.OverMaxWait = DefaultOverMaxWait
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &LeadSink{cfg: cfg, api: api, log: log}, nil
+}
+
+// post is one record on its way to LeadExec.
+type post struct {
+	i      int // index in the batch
+	rec    *pipeline.Record
+	fields map[string]string
+}
+
+// Write implements pipeline.Sink: one outcome per record, in order.
+func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	out := make([]pipeline.Outcome, len(recs))
+	var todo []post
+	for i, r := range recs {
+		if r.TargetID != "" {
+			out[i] = pipeline.Outcome{TargetID: r.TargetID, Skip: SkipNoUpdate}
+			continue
+		}
+		fields := postFields(r)
+		if len(fields) == 0 {
+			out[i] = pipeline.Outcome{Skip: "no lead field to post"}
+			continue
+		}
+		todo = append(todo, post{i: i, rec: r, fields: fields})
+	}
+	if s.cfg.Version == V1 {
+		for _, p := range todo {
+			pr, err := s.api.InsertV1(ctx, s.cfg.Source, p.fields)
+			if err != nil {
+				out[p.i] = pipeline.Outcome{Err: classify(err)}
+				continue
+			}
+			out[p.i] = s.outcome(p, pr)
+		}
+		return out
+	}
+	for start := 0; start < len(todo); start += s.cfg.MaxLeadsPerPost {
+		s.postV2(ctx, todo[start:min(start+s.cfg.MaxLeadsPerPost, len(todo))], out)
+	}
+	return out
+}
+
+// postV2 posts leads in one request. A request refused as a whole for a
+// permanent reason is split in halves until the lead at fault is alone, so
+// the others are not dead-lettered with it.
+func (s *LeadSink) postV2(ctx context.Context, ps []post, out []pipeline.Outcome) {
+	leads := make([]leadexec.LeadPost, len(ps))
+	for j, p := range ps {
+		leads[j] = leadexec.LeadPost{Properties: leadexec.LeadProperties{Reference: p.rec.Key}, Fields: p.fields}
+	}
+	prs, err := s.api.InsertV2(ctx, s.cfg.Source, leads)
+	if err != nil {
+		perr := classify(err)
+		if errors.Is(perr, pipeline.ErrPermanent) && len(ps) > 1 {
+			mid := len(ps) / 2
+			s.postV2(ctx, ps[:mid], out)
+			s.postV2(ctx, ps[mid:], out)
+			return
+		}
+		for _, p := range ps {
+			out[p.i] = pipeline.Outcome{Err: perr}
+		}
+		return
+	}
+	for j, p := range ps {
+		out[p.i] = s.outcome(p, prs[j])
+	}
+}
+
+// outcome turns LeadExec's answer for one lead into the record's outcome.
+func (s *LeadSink) outcome(p post, pr leadexec.PostResponse) pipeline.Outcome {
+	var o pipeline.Outcome
+	if pr.LeadIdentifier > 0 {
+		o.TargetID = strconv.FormatInt(pr.LeadIdentifier, 10)
+	}
+	switch pr.Outcome() {
+	case leadexec.Accepted:
+		if o.TargetID == "" {
+			s.log.Warn("leadexec accepted a lead without a LeadIdentifier", "record", p.rec.Key, "post", pr.PostID)
+		}
+	case leadexec.Exists:
+		s.log.Info("lead already in LeadExec (Duplicate_Lead); not posted again", "record", p.rec.Key, "lead", o.TargetID)
+	case leadexec.Rejected:
+		return pipeline.Outcome{Err: pipeline.Permanent(pr.ResponseType.String(), pr.Err())}
+	default: // RetryLater
+		if pr.ResponseType == leadexec.PostOverMax {
+			return pipeline.Outcome{Err: &pipeline.RetryAfterError{After: s.cfg.OverMaxWait, Err: pr.Err()}}
+		}
+		return pipeline.Outcome{Err: pr.Err()}
+	}
+	return o
+}
+
+// postFields are the lead's fields to post: the natural keys and the
+// fields, without empty values (a new lead has nothing to clear).
+func postFields(r *pipeline.Record) map[string]string {
+	out := make(map[string]string, len(r.Fields)+len(r.NaturalKeys))
+	for k, v := range r.NaturalKeys {
+		if strings.TrimSpace(v) != "" {
+			out[k] = v
+		}
+	}
+	for k, v := range r.Fields {
+		if strings.TrimSpace(v) != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// classify turns a LeadExec call error into the pipeline's error classes.
+func classify(err error) error {
+	var e *leadexec.Error
+	if !errors.As(err, &e) {
+		return err // ctx errors and the like: transient
+	}
+	switch e.Class() {
+	case leadexec.Permanent:
+		if errors.Is(err, leadexec.ErrMissingCredentials) {
+			// A configuration fault, not the record's: keep it.
+			return &pipeline.RetryAfterError{After: time.Minute, Err: err}
+		}
+		code := "invalid_request"
+		if e.HTTPStatus != 0 {
+			code = "http-" + strconv.Itoa(e.HTTPStatus)
+		}
+		return pipeline.Permanent(code, err)
+	case leadexec.RateLimited:
+		return &pipeline.RetryAfterError{After: max(e.RetryAfter, time.Second), Err: err}
+	case leadexec.Auth:
+		// Bad credentials are not the records' fault: keep them and retry
+		// slowly until the operator fixes the configuration.
+		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
+	}
+	return err
+}
