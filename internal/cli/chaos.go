@@ -28,8 +28,9 @@ import (
 const chaosSynopsis = `chaos [--leads N] [--kills K] [--seed N] [--keep] [-v]
 
 The crash test. Runs 'crmsync run' as a child process against the
-simulators (the demo's five routes: LeadExec → SharpSpring and Getlead,
-SharpSpring ⇄ iVvy, SharpSpring → Getlead) while LeadExec delivers --leads
+simulators (the demo's eight routes: LeadExec → SharpSpring and Getlead,
+SharpSpring ⇄ iVvy, SharpSpring → Getlead and LeadExec, agency clients ⇄
+LeadExec clients) while LeadExec delivers --leads
 leads and users edit leads in iVvy, and SIGKILLs the child --kills times at
 random moments: at random times, while a SharpSpring write is in flight, and
 while a poller reads iVvy. Each time it starts the child again on the same

@@ -8,7 +8,7 @@ import (
 )
 
 // TestChaos runs the crash test at a size that fits CI: 'crmsync run' as a
-// child process, SIGKILLed 20 times while leads flow through five routes;
+// child process, SIGKILLed 20 times while leads flow through eight routes;
 // the verdict must be 0 lost, 0 duplicates, 0 mismatches. The full-size run
 // is 'crmsync chaos --leads 100000 --kills 20' (CRMSYNC_CHAOS_LEADS sets the
 // size here).

@@ -21,7 +21,7 @@ func TestDemoEndsWithTheSummaryLine(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
-	re := regexp.MustCompile(`(?m)^demo: ok routes=5 events=(\d+) upserts=(\d+) dlq=0 mismatches=0 elapsed=\S+\n$`)
+	re := regexp.MustCompile(`(?m)^demo: ok routes=8 events=(\d+) upserts=(\d+) dlq=0 mismatches=0 elapsed=\S+\n$`)
 	m := re.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("summary line missing or wrong: %q", out)

@@ -82,8 +82,9 @@ const (
 
 // New starts the simulators, each on a loopback port, and prepares a
 // configuration (defaults applied, validated) with its state in dataDir and
-// five routes: LeadExec → SharpSpring, LeadExec → Getlead, SharpSpring ⇄
-// iVvy and SharpSpring → Getlead.
+// eight routes: LeadExec → SharpSpring, LeadExec → Getlead, SharpSpring ⇄
+// iVvy, SharpSpring → Getlead, SharpSpring → LeadExec, and SharpSpring
+// agency clients ⇄ LeadExec clients.
 func New(dataDir string, o Options) (*World, error) {
 	if o.Leads < 1 {
 		return nil, errors.New("scenario: at least one lead")
