@@ -34,8 +34,10 @@ type Backfill struct {
 	Source       string // "<vendor>.<entity>"
 	Since, Until string // the range, as given (part of the run's identity)
 	Pager        Pager
-	Publisher    Publisher
-	State        *checkpoints.Store
+	// Publisher stores the events; one that is also a BatchPublisher gets
+	// each page in one call.
+	Publisher Publisher
+	State     *checkpoints.Store
 	// Progress, if set, is called after every page.
 	Progress func(BackfillProgress)
 }
@@ -69,14 +71,8 @@ func (b *Backfill) Run(ctx context.Context) (BackfillProgress, error) {
 		if err != nil {
 			return p, fmt.Errorf("backfill %s: page %d: %w", b.Source, run.Pages+1, err)
 		}
-		for _, ev := range evs {
-			ev.Origin = OriginBackfill
-			if err := ev.Seal(); err != nil {
-				return p, fmt.Errorf("backfill %s: %w", b.Source, err)
-			}
-			if err := b.Publisher.Publish(ctx, ev); err != nil {
-				return p, fmt.Errorf("backfill %s: %w", b.Source, err)
-			}
+		if err := b.publish(ctx, evs); err != nil {
+			return p, fmt.Errorf("backfill %s: %w", b.Source, err)
 		}
 		// Every event of the page is on the bus: move the run's place.
 		run.Cursor = next
@@ -97,4 +93,25 @@ func (b *Backfill) Run(ctx context.Context) (BackfillProgress, error) {
 			return p, err
 		}
 	}
+}
+
+// publish seals a page's events as backfill events and returns once the
+// bus stored all of them: with one batch when the bus can (BatchPublisher),
+// else one event at a time.
+func (b *Backfill) publish(ctx context.Context, evs []Event) error {
+	for i := range evs {
+		evs[i].Origin = OriginBackfill
+		if err := evs[i].Seal(); err != nil {
+			return err
+		}
+	}
+	if bp, ok := b.Publisher.(BatchPublisher); ok {
+		return bp.PublishBatch(ctx, evs)
+	}
+	for _, ev := range evs {
+		if err := b.Publisher.Publish(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }

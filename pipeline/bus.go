@@ -14,6 +14,16 @@ type Publisher interface {
 	Publish(ctx context.Context, ev Event) error
 }
 
+// BatchPublisher is the optional capability of a bus to store many events
+// with one wait instead of one wait per event. Backfills use it per page.
+//
+// PublishBatch returns nil only once the bus has stored every event of evs
+// durably, in their order per record. On error any of them may have been
+// stored; publishing them again is safe, as with Publish.
+type BatchPublisher interface {
+	PublishBatch(ctx context.Context, evs []Event) error
+}
+
 // Consumer is one route's durable position on the bus.
 type Consumer interface {
 	// Fetch waits up to wait for at most max messages and returns what

@@ -275,13 +275,17 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 
 	// Resolve canonical ids in one transaction.
 	if len(items) > 0 {
+		keys := make([][]checkpoints.Key, len(items))
+		for i := range items {
+			keys[i] = items[i].mapped.Keys
+		}
 		err := ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
+			ids, err := tx.ResolveAll(ctx, keys)
+			if err != nil {
+				return err
+			}
 			for i := range items {
-				id, err := tx.Resolve(ctx, items[i].mapped.Keys...)
-				if err != nil {
-					return err
-				}
-				items[i].key = id
+				items[i].key = ids[i]
 			}
 			return nil
 		})
@@ -304,24 +308,29 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 	for _, it := range items {
 		byKey[it.key] = append(byKey[it.key], it.ev)
 	}
+	// What the records settle into the state is collected first and
+	// written with a few statements (see checkpoints.Tx.PutLedgers).
+	var st settlement
+	for i, rec := range recs {
+		ru.settleSource(&st, rec)
+		o := outcomes[i]
+		if o.Err != nil {
+			dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))
+			continue
+		}
+		if o.Skip != "" {
+			ru.log.Debug("record not written", "record", rec.Key, "reason", o.Skip)
+			continue
+		}
+		ru.settleWritten(&st, rec, o)
+	}
 	err = ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
 		res.DeadLettered = res.DeadLettered[:0]
-		for i, rec := range recs {
-			if err := ru.settleSource(ctx, tx, rec); err != nil {
-				return err
-			}
-			o := outcomes[i]
-			if o.Err != nil {
-				dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))
-				continue
-			}
-			if o.Skip != "" {
-				ru.log.Debug("record not written", "record", rec.Key, "reason", o.Skip)
-				continue
-			}
-			if err := ru.settleWritten(ctx, tx, rec, o); err != nil {
-				return err
-			}
+		if err := tx.LinkAll(ctx, st.links); err != nil {
+			return err
+		}
+		if err := tx.PutLedgers(ctx, st.ledger); err != nil {
+			return err
 		}
 		for _, d := range dead {
 			id, err := tx.AddDeadLetter(ctx, d)
@@ -354,20 +363,31 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 	return res, nil
 }
 
-func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Record, o Outcome) error {
+// settlement is what one batch writes into the state when it settles, in
+// order.
+type settlement struct {
+	links  []checkpoints.Link
+	ledger []checkpoints.LedgerPut
+}
+
+func (st *settlement) link(canonicalID string, k checkpoints.Key) {
+	st.links = append(st.links, checkpoints.Link{CanonicalID: canonicalID, Key: k})
+}
+
+func (st *settlement) putLedger(vendor, entity, key string, e checkpoints.LedgerEntry) {
+	st.ledger = append(st.ledger, checkpoints.LedgerPut{Vendor: vendor, Entity: entity, Key: key, Entry: e})
+}
+
+func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 	to := ru.r.To
 	if o.TargetID != "" {
-		if err := tx.Link(ctx, rec.Key, checkpoints.Key{Vendor: to.Vendor, Entity: to.Entity, Kind: checkpoints.KindID, Value: o.TargetID}); err != nil {
-			return err
-		}
+		st.link(rec.Key, checkpoints.Key{Vendor: to.Vendor, Entity: to.Entity, Kind: checkpoints.KindID, Value: o.TargetID})
 	}
 	for _, k := range o.Links {
-		if err := tx.Link(ctx, rec.Key, k); err != nil {
-			return err
-		}
+		st.link(rec.Key, k)
 	}
 	if len(rec.Fields) == 0 {
-		return nil
+		return
 	}
 	entry := rec.ledger
 	if entry.Fields == nil {
@@ -378,7 +398,7 @@ func (ru *Runner) settleWritten(ctx context.Context, tx *checkpoints.Tx, rec *Re
 		entry.Fields[f] = checkpoints.FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h)}
 	}
 	entry.ContentHash = ledgerHash(entry.Fields)
-	return tx.PutLedger(ctx, to.Vendor, to.Entity, rec.Key, entry)
+	st.putLedger(to.Vendor, to.Entity, rec.Key, entry)
 }
 
 // markIntended records, before anything is sent, the values about to be
@@ -389,23 +409,20 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 	if len(todo) == 0 {
 		return nil
 	}
-	return ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
-		for _, i := range todo {
-			r := recs[i]
-			if r.ledger.Fields == nil {
-				r.ledger.Fields = map[string]checkpoints.FieldStamp{}
-			}
-			for f, v := range r.Fields {
-				st := r.ledger.Fields[f]
-				st.Wrote = addWrote(st.Wrote, ru.srcVendor+":"+ValueHash(v))
-				r.ledger.Fields[f] = st
-			}
-			if err := tx.PutLedger(ctx, ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger); err != nil {
-				return err
-			}
+	var st settlement
+	for _, i := range todo {
+		r := recs[i]
+		if r.ledger.Fields == nil {
+			r.ledger.Fields = map[string]checkpoints.FieldStamp{}
 		}
-		return nil
-	})
+		for f, v := range r.Fields {
+			fs := r.ledger.Fields[f]
+			fs.Wrote = addWrote(fs.Wrote, ru.srcVendor+":"+ValueHash(v))
+			r.ledger.Fields[f] = fs
+		}
+		st.putLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger)
+	}
+	return ru.state.Update(ctx, func(tx *checkpoints.Tx) error { return tx.PutLedgers(ctx, st.ledger) })
 }
 
 func addWrote(wrote []string, w string) []string {
@@ -491,9 +508,9 @@ func newer(a, b time.Time) bool {
 
 // settleSource records what the source record holds now, so that the
 // reverse route recognises it as known and does not write it back.
-func (ru *Runner) settleSource(ctx context.Context, tx *checkpoints.Tx, rec *Record) error {
+func (ru *Runner) settleSource(st *settlement, rec *Record) {
 	if len(rec.source) == 0 {
-		return nil
+		return
 	}
 	entry := rec.sourceLedger
 	fields := make(map[string]checkpoints.FieldStamp, len(entry.Fields)+len(rec.source))
@@ -525,11 +542,11 @@ func (ru *Runner) settleSource(ctx context.Context, tx *checkpoints.Tx, rec *Rec
 		changed = true
 	}
 	if !changed {
-		return nil
+		return
 	}
 	entry.Fields = fields
 	entry.ContentHash = ledgerHash(fields)
-	return tx.PutLedger(ctx, ru.srcVendor, ru.srcEntity, rec.Key, entry)
+	st.putLedger(ru.srcVendor, ru.srcEntity, rec.Key, entry)
 }
 
 // wroteValue reports whether crmsync wrote the value with hash h into the

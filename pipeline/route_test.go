@@ -87,9 +87,9 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	settled := func(r *pipeline.Runner, n int64) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
-		for r.Stats.Events.Load() < n {
+		for r.Stats.Settled.Load() < n {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d events, want %d", r.Name(), r.Stats.Events.Load(), n)
+				t.Fatalf("%s: %d events settled, want %d", r.Name(), r.Stats.Settled.Load(), n)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}

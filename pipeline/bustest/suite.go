@@ -3,7 +3,8 @@
 // Run(t, Factory) call, with Features saying which optional guarantees the
 // implementation gives. It also holds the throughput benchmark helper.
 //
-// The suite checks, on real buses: publish/consume, repeated publishes
+// The suite checks, on real buses: publish/consume, batch publish (when the
+// bus is a pipeline.BatchPublisher), repeated publishes
 // dropped, redelivery of unacknowledged messages after the consumer's
 // process went away, Nak, order per record key, independent consumers per
 // route, replay from a position and from a time, and dead letters.
@@ -108,6 +109,7 @@ func Run(t *testing.T, f Factory) {
 		run  func(t *testing.T, f Factory)
 	}{
 		{"PublishConsume", testPublishConsume},
+		{"PublishBatch", testPublishBatch},
 		{"DuplicatePublish", testDuplicatePublish},
 		{"RedeliveryAfterRestart", testRedeliveryAfterRestart},
 		{"Nak", testNak},

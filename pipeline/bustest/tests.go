@@ -45,6 +45,54 @@ func testPublishConsume(t *testing.T, f Factory) {
 	expectNone(t, c, 300*time.Millisecond)
 }
 
+// testPublishBatch publishes one batch larger than any internal window,
+// with two versions of each record, a repeat inside the batch and a repeat
+// of an event stored before: every distinct event arrives once, versions of
+// a record in order.
+func testPublishBatch(t *testing.T, f Factory) {
+	b := open(t, f.NewEnv(t))
+	bp, ok := b.(pipeline.BatchPublisher)
+	if !ok {
+		t.Skip("the bus publishes one event at a time")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := bp.PublishBatch(ctx, nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+	first := Event(t, "x", 1)
+	publish(t, b, first)
+	const records = 700
+	var batch []pipeline.Event
+	for v := 1; v <= 2; v++ {
+		for i := range records {
+			batch = append(batch, Event(t, fmt.Sprint("b", i), v))
+		}
+	}
+	batch = append(batch, batch[0], first)
+	if err := bp.PublishBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	c := consumer(t, b, "r")
+	got := fetchN(t, c, 2*records+1)
+	last := map[string]int{}
+	for _, m := range got {
+		v, _ := strconv.Atoi(m.Event.Version)
+		if v != last[m.Event.ExternalID]+1 {
+			t.Fatalf("record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
+		}
+		last[m.Event.ExternalID] = v
+		if want := m.Event.ExternalID + "@example.com"; m.Event.Fields["Email"] != want {
+			t.Fatalf("record %s carries Email %q, want %q", m.Event.ExternalID, m.Event.Fields["Email"], want)
+		}
+	}
+	if len(last) != records+1 {
+		t.Fatalf("%d distinct records delivered, want %d", len(last), records+1)
+	}
+	ackAll(t, got)
+	expectNone(t, c, 500*time.Millisecond)
+}
+
 func testDuplicatePublish(t *testing.T, f Factory) {
 	env := f.NewEnv(t)
 	b := open(t, env)

@@ -100,8 +100,46 @@ func (b *Bus) Publish(ctx context.Context, ev pipeline.Event) error {
 	if err := b.ensureTopic(ctx, topic); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	err = b.writer.WriteMessages(ctx, kafka.Message{
-		Topic: topic,
+	if err := b.writer.WriteMessages(ctx, record(ev, data)); err != nil {
+		return fmt.Errorf("publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// PublishBatch writes evs with one WriteMessages call and returns once every
+// in-sync replica stored all of them. Records of one key keep their order
+// (one partition, one produce batch in order).
+func (b *Bus) PublishBatch(ctx context.Context, evs []pipeline.Event) error {
+	if b.isClosed() {
+		return ErrClosed
+	}
+	msgs := make([]kafka.Message, len(evs))
+	for i, ev := range evs {
+		if ev.ID == "" {
+			return fmt.Errorf("publish: event has no id (call Seal)")
+		}
+		data, err := ev.Marshal()
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if err := b.ensureTopic(ctx, ev.Subject()); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		msgs[i] = record(ev, data)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := b.writer.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("publish %d events: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// record is the Kafka message of an event.
+func record(ev pipeline.Event, data []byte) kafka.Message {
+	return kafka.Message{
+		Topic: ev.Subject(),
 		Key:   []byte(RecordKey(ev.Vendor, ev.ExternalID)),
 		Value: data,
 		Headers: []kafka.Header{
@@ -110,11 +148,7 @@ func (b *Bus) Publish(ctx context.Context, ev pipeline.Event) error {
 			{Key: HeaderEntity, Value: []byte(ev.Entity)},
 			{Key: HeaderOrigin, Value: []byte(ev.Origin)},
 		},
-	})
-	if err != nil {
-		return fmt.Errorf("publish %s: %w", topic, err)
 	}
-	return nil
 }
 
 // RecordKey is the Kafka message key of a vendor record: every change of

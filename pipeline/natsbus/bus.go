@@ -175,6 +175,66 @@ func (b *Bus) Publish(ctx context.Context, ev pipeline.Event) error {
 	return nil
 }
 
+// publishWindow is how many asynchronous publishes PublishBatch keeps in
+// flight; well below the JetStream context's limit of pending acks (4000),
+// which the connection's other publishers share.
+const publishWindow = 1000
+
+// batchAckTimeout bounds the wait for one window's acks when the caller's
+// context has no deadline.
+const batchAckTimeout = 30 * time.Second
+
+// PublishBatch stores evs with asynchronous publishes, each carrying its
+// event id as the JetStream message id, and returns once JetStream
+// acknowledged every one (nil) or one failed (the first error). Events are
+// sent in order on one connection, so the stream keeps their order.
+func (b *Bus) PublishBatch(ctx context.Context, evs []pipeline.Event) error {
+	for start := 0; start < len(evs); start += publishWindow {
+		if err := b.publishAsync(ctx, evs[start:min(start+publishWindow, len(evs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Bus) publishAsync(ctx context.Context, evs []pipeline.Event) error {
+	if _, ok := ctx.Deadline(); !ok {
+		// Publish waits at most JetStream's default timeout for one ack;
+		// a window of acks gets a bound of its own.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, batchAckTimeout)
+		defer cancel()
+	}
+	acks := make([]jetstream.PubAckFuture, 0, len(evs))
+	for _, ev := range evs {
+		if ev.ID == "" {
+			return fmt.Errorf("publish: event has no id (call Seal)")
+		}
+		data, err := ev.Marshal()
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		msg := &nats.Msg{Subject: ev.Subject(), Data: data, Header: nats.Header{}}
+		f, err := b.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID))
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", ev.Subject(), err)
+		}
+		acks = append(acks, f)
+	}
+	// Acks that are still outstanding when this returns early are settled
+	// by the JetStream context; nothing waits for them.
+	for _, f := range acks {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+		case <-ctx.Done():
+			return fmt.Errorf("publish: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
 // Consumer returns the durable consumer of a route, creating it on first
 // use. filter is the subject the route reads (see pipeline.Subject).
 func (b *Bus) Consumer(ctx context.Context, route, filter string) (pipeline.Consumer, error) {

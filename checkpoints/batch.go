@@ -1,0 +1,189 @@
+package checkpoints
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// Batched forms of the per-record writes. A route settles up to 500 records
+// per transaction; one statement per key or entry made the statements'
+// fixed cost (database/sql, cgo) most of the route's work. Each batched form
+// leaves the state exactly as the per-record calls in the same order would.
+
+var errNoUsableKey = errors.New("no usable key")
+
+// rowsPerInsert bounds the rows of one multi-row statement (6 parameters
+// each, far below SQLite's 32,766 parameters).
+const rowsPerInsert = 500
+
+// ResolveAll is Resolve for each key list in turn, in one pass: a key linked
+// by an earlier list counts as linked for the later ones. ids[i] is the
+// canonical id of keys[i].
+func (t *Tx) ResolveAll(ctx context.Context, keys [][]Key) (ids []string, err error) {
+	owner, err := t.owners(ctx, keys)
+	if err != nil {
+		return nil, wrap("resolve", err)
+	}
+	ids = make([]string, len(keys))
+	var fresh []Link
+	for i, ks := range keys {
+		var id string
+		for _, k := range ks {
+			if k.Value == "" {
+				continue
+			}
+			if got, ok := owner[k]; ok {
+				id = got
+				break
+			}
+		}
+		if id == "" {
+			for _, k := range ks {
+				if k.Value != "" {
+					id = CanonicalID(k)
+					break
+				}
+			}
+		}
+		if id == "" {
+			return nil, wrap("resolve", errNoUsableKey)
+		}
+		for _, k := range ks {
+			if _, ok := owner[k]; ok || k.Value == "" {
+				continue
+			}
+			owner[k] = id
+			fresh = append(fresh, Link{CanonicalID: id, Key: k})
+		}
+		ids[i] = id
+	}
+	// Every fresh key had no owner, so no insert can conflict.
+	if err := t.insertLinks(ctx, fresh, false); err != nil {
+		return nil, wrap("resolve", err)
+	}
+	return ids, nil
+}
+
+// owners looks up the canonical ids of the given keys: one query per vendor,
+// entity and kind (and at most rowsPerInsert values).
+func (t *Tx) owners(ctx context.Context, keys [][]Key) (map[Key]string, error) {
+	type group struct{ vendor, entity, kind string }
+	values := map[group][]string{}
+	seen := map[Key]bool{}
+	for _, ks := range keys {
+		for _, k := range ks {
+			if k.Value == "" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			g := group{k.Vendor, k.Entity, k.Kind}
+			values[g] = append(values[g], k.Value)
+		}
+	}
+	owner := make(map[Key]string, len(seen))
+	for g, vs := range values {
+		for start := 0; start < len(vs); start += rowsPerInsert {
+			chunk := vs[start:min(start+rowsPerInsert, len(vs))]
+			args := make([]any, 0, len(chunk)+3)
+			args = append(args, g.vendor, g.entity, g.kind)
+			for _, v := range chunk {
+				args = append(args, v)
+			}
+			rows, err := t.tx.QueryContext(ctx, `SELECT value, canonical_id FROM identities
+				WHERE vendor = ? AND entity = ? AND kind = ? AND value IN (`+placeholders(len(chunk))+`)`, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var v, id string
+				if err := rows.Scan(&v, &id); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				owner[Key{Vendor: g.vendor, Entity: g.entity, Kind: g.kind, Value: v}] = id
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return owner, nil
+}
+
+// Link points one key at a canonical id (see Tx.Link).
+type Link struct {
+	CanonicalID string
+	Key         Key
+}
+
+// LinkAll is Link for each entry in order: a key listed twice ends up
+// pointing at its last entry's id.
+func (t *Tx) LinkAll(ctx context.Context, links []Link) error {
+	return wrap("link", t.insertLinks(ctx, links, true))
+}
+
+func (t *Tx) insertLinks(ctx context.Context, links []Link, replace bool) error {
+	for start := 0; start < len(links); start += rowsPerInsert {
+		chunk := links[start:min(start+rowsPerInsert, len(links))]
+		args := make([]any, 0, 6*len(chunk))
+		for _, l := range chunk {
+			k := l.Key
+			args = append(args, k.Vendor, k.Entity, k.Kind, k.Value, l.CanonicalID, t.now)
+		}
+		q := `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at) VALUES ` + rows6(len(chunk))
+		if replace {
+			q += ` ON CONFLICT (vendor, entity, kind, value)
+				DO UPDATE SET canonical_id = excluded.canonical_id, updated_at = excluded.updated_at`
+		} else {
+			q += ` ON CONFLICT DO NOTHING`
+		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LedgerPut is one entry for PutLedgers.
+type LedgerPut struct {
+	Vendor, Entity, Key string
+	Entry               LedgerEntry
+}
+
+// PutLedgers is PutLedger for each entry in order: a record listed twice
+// keeps its last entry.
+func (t *Tx) PutLedgers(ctx context.Context, puts []LedgerPut) error {
+	for start := 0; start < len(puts); start += rowsPerInsert {
+		chunk := puts[start:min(start+rowsPerInsert, len(puts))]
+		args := make([]any, 0, 6*len(chunk))
+		for _, p := range chunk {
+			b, err := json.Marshal(p.Entry.Fields)
+			if err != nil {
+				return wrap("put ledger", err)
+			}
+			args = append(args, p.Vendor, p.Entity, p.Key, p.Entry.ContentHash, string(b), t.now)
+		}
+		_, err := t.exec(ctx, `INSERT INTO write_ledger (vendor, entity, record_key, content_hash, fields, updated_at)
+			VALUES `+rows6(len(chunk))+` ON CONFLICT (vendor, entity, record_key)
+			DO UPDATE SET content_hash = excluded.content_hash, fields = excluded.fields, updated_at = excluded.updated_at`, args...)
+		if err != nil {
+			return wrap("put ledger", err)
+		}
+	}
+	return nil
+}
+
+// rows6 returns n rows of six placeholders: "(?,?,?,?,?,?),…".
+func rows6(n int) string {
+	var b strings.Builder
+	b.Grow(14 * n)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?)")
+	}
+	return b.String()
+}

@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// StateConfig sizes the state-size measurement.
+type StateConfig struct {
+	// Leads delivered end to end; default 100,000.
+	Leads int
+	Say   func(format string, args ...any)
+}
+
+// StateResult is the size of the state database after an end-to-end run.
+type StateResult struct {
+	Leads    int
+	DBBytes  int64 // state.db
+	WALBytes int64 // state.db-wal
+}
+
+// Per100k is the state's size scaled to 100,000 leads, in bytes.
+func (r StateResult) Per100k() float64 {
+	return float64(r.DBBytes+r.WALBytes) * 100000 / float64(r.Leads)
+}
+
+// Row is the result as a table row.
+func (r StateResult) Row() Row {
+	return Row{Name: "state", Measurement: "SQLite state size per 100,000 leads",
+		Result: fmt.Sprintf("%.1f MiB", r.Per100k()/mib), Target: "—", Met: NoTarget,
+		Notes: fmt.Sprintf("after %s leads webhook → SharpSpring and a clean stop: state.db %.1f MiB + state.db-wal %.1f MiB, scaled",
+			thousands(float64(r.Leads)), float64(r.DBBytes)/mib, float64(r.WALBytes)/mib)}
+}
+
+// State delivers leads end to end (one E2E run, limits off), stops the
+// instance (which checkpoints the WAL into state.db) and measures state.db
+// and state.db-wal.
+func State(ctx context.Context, c StateConfig) (res StateResult, err error) {
+	if c.Leads <= 0 {
+		c.Leads = 100000
+	}
+	dir, err := os.MkdirTemp("", "crmsync-bench-*")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	res.Leads = c.Leads
+	if _, err := throughputRun(ctx, E2EConfig{Leads: c.Leads, Dir: dir, Say: c.Say}); err != nil {
+		return res, err
+	}
+	if res.DBBytes, err = fileSize(filepath.Join(dir, "state.db")); err != nil {
+		return res, err
+	}
+	res.WALBytes, err = fileSize(filepath.Join(dir, "state.db-wal"))
+	return res, err
+}
+
+// fileSize is the size of a file, 0 when it does not exist.
+func fileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}

@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/bench"
+)
+
+const benchSynopsis = `bench [--quick] [--only NAME[,NAME...]] [--backfill-leads N] [--cpuprofile FILE]
+       bench --exec-rss -- COMMAND [ARGS...]
+
+Measures crmsync on this machine and prints a Markdown table (measurement,
+result, target, met?, notes) headed by the machine: OS/architecture, CPUs
+and Go version. Each measurement builds its own simulators, state and
+embedded NATS in a temporary directory and removes them again. Progress goes
+to stderr, the table to stdout. Figures are noisy on a shared machine:
+compare medians from one machine.
+
+Rows (NAME for --only):
+  e2e       End-to-end leads/s with vendor limits off: LeadExec webhook form
+            posts of 20,000 leads, 16 in flight, each answered after the
+            JetStream ack -> route -> SharpSpring simulator; from the first
+            post to the last upsert, median of 3 runs. Notes give the CPU
+            time per lead of the whole process. Target >= 50,000/s.
+  sink      SharpSpring sink with limits on (the simulator answers 107 past
+            10 requests/s; the client keeps rate_per_second 10): a backlog
+            of 50,000 new leads drained, from the start of the instance to
+            the last upsert, as a share of SharpSpring's ceiling of 5,000
+            leads/s (10 requests x 500 leads), and the count of 107
+            answers; median of 3 runs. Target >= 0.95 and no 107.
+  latency   Webhook-to-upsert latency p50/p99 at a steady 1,000 leads/s for
+            10 s, limits on, the default rate (9/s) and route linger
+            (500ms): from each delivery's scheduled time to the moment the
+            simulator applied the lead. Target p99 <= 1.5 s.
+  backfill  Peak RSS of 'crmsync backfill --source ivvy.lead' over N iVvy
+            leads (default 1,000,000) as the only crmsync process (it then
+            runs the embedded NATS server too), and its records/s; notes
+            repeat it beside 'crmsync run', which then runs the server.
+            Target <= 256 MiB.
+  state     Size of state.db + state.db-wal after 100,000 leads end to end
+            and a clean stop, per 100,000 leads. No target.
+
+--quick runs smaller sizes: e2e 5,000 leads per run, sink 10,000, latency
+5 s, backfill 100,000, state 10,000. The exit status is 1 when a
+measurement could not be taken; missed targets show in the table only.`
+
+// benchNames are the rows in table order.
+var benchNames = []string{"e2e", "sink", "latency", "backfill", "state"}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench", benchSynopsis, stderr)
+	quick := fs.Bool("quick", false, "smaller sizes, for a quick look")
+	only := fs.String("only", "", "run only these rows, comma-separated: "+strings.Join(benchNames, ", "))
+	backfillLeads := fs.Int("backfill-leads", 0, "iVvy leads the backfill row pages through (default 1000000, --quick 100000)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (simulators, instance, load) to FILE")
+	execRSS := fs.Bool("exec-rss", false, "used by the backfill row: run the arguments after -- as a crmsync command and print its peak RSS")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *execRSS {
+		return bench.ExecRSS(ctx, fs.Args(), stdout, stderr)
+	}
+	names := benchNames
+	if *only != "" {
+		names = nil
+		for _, n := range strings.Split(*only, ",") {
+			n = strings.TrimSpace(n)
+			if !slices.Contains(benchNames, n) {
+				fmt.Fprintf(stderr, "bench: --only: unknown row %q (rows: %s)\n", n, strings.Join(benchNames, ", "))
+				return 2
+			}
+			names = append(names, n)
+		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
+	sz := benchSizes(*quick, *backfillLeads)
+	fmt.Fprintf(stderr, "bench: %s\n", bench.Machine())
+	var rows []bench.Row
+	failed := false
+	for _, name := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		say("%s …", name)
+		row, err := benchRow(ctx, name, sz, say)
+		if err != nil {
+			failed = true
+			say("%s failed: %v", name, err)
+			row = bench.Row{Name: name, Measurement: name, Result: "failed", Met: bench.Failed, Notes: firstLine(err.Error())}
+		}
+		say("%s done in %s: %s", name, time.Since(start).Round(100*time.Millisecond), row.Result)
+		rows = append(rows, row)
+	}
+	bench.WriteTable(stdout, rows)
+	if failed || ctx.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+type benchSize struct {
+	e2eLeads, sinkBacklog, backfillLeads, stateLeads int
+	latency                                          time.Duration
+}
+
+func benchSizes(quick bool, backfillLeads int) benchSize {
+	s := benchSize{e2eLeads: 20000, sinkBacklog: 50000, latency: 10 * time.Second, backfillLeads: 1000000, stateLeads: 100000}
+	if quick {
+		s = benchSize{e2eLeads: 5000, sinkBacklog: 10000, latency: 5 * time.Second, backfillLeads: 100000, stateLeads: 10000}
+	}
+	if backfillLeads > 0 {
+		s.backfillLeads = backfillLeads
+	}
+	return s
+}
+
+func benchRow(ctx context.Context, name string, sz benchSize, say func(string, ...any)) (bench.Row, error) {
+	switch name {
+	case "e2e":
+		r, err := bench.E2E(ctx, bench.E2EConfig{Leads: sz.e2eLeads, Say: say})
+		return r.Row(), err
+	case "sink":
+		r, err := bench.Sink(ctx, bench.SinkConfig{Backlog: sz.sinkBacklog, Say: say})
+		return r.Row(), err
+	case "latency":
+		r, err := bench.Latency(ctx, bench.LatencyConfig{Duration: sz.latency, Say: say})
+		return r.Row(), err
+	case "backfill":
+		r, err := bench.Backfill(ctx, bench.BackfillConfig{Leads: sz.backfillLeads, Say: say})
+		if err != nil {
+			return r.Row(nil), err
+		}
+		beside, err := bench.Backfill(ctx, bench.BackfillConfig{Leads: sz.backfillLeads, BesideRun: true, Say: say})
+		return r.Row(&beside), err
+	case "state":
+		r, err := bench.State(ctx, bench.StateConfig{Leads: sz.stateLeads, Say: say})
+		return r.Row(), err
+	}
+	return bench.Row{}, fmt.Errorf("unknown row %q", name)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
