@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Observed is implemented by pipelines whose /status and /metrics count
@@ -85,21 +86,36 @@ func metricsCounts(ctx context.Context, base string) (observedCounts, error) {
 	return c, sc.Err()
 }
 
-// checkObserved compares /status, /metrics and the simulators.
+// checkObserved compares /status, /metrics and the simulators. The
+// pipeline keeps polling while it is observed, so a request can land between
+// two reads: it reads until all three agree at one quiet moment (the
+// simulator's count the same before and after), and reports the last
+// disagreement if they never do.
 func (w *World) checkObserved(ctx context.Context, p Pipeline, accepted int64) error {
-	st, err := statusCounts(ctx, p.HookURL())
-	if err != nil {
-		return err
-	}
-	mt, err := metricsCounts(ctx, p.HookURL())
-	if err != nil {
-		return err
-	}
-	sim := int64(w.SS.Stats().Requests)
-	if st != mt || st.sharpSpringRequests != sim || st.webhookAccepted != accepted {
-		return fmt.Errorf("status (sharpspring requests %d, webhook accepted %d) and metrics (%d, %d) disagree with the simulators (%d, %d)",
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var last error
+	for {
+		before := int64(w.SS.Stats().Requests)
+		st, err := statusCounts(ctx, p.HookURL())
+		if err != nil {
+			return err
+		}
+		mt, err := metricsCounts(ctx, p.HookURL())
+		if err != nil {
+			return err
+		}
+		sim := int64(w.SS.Stats().Requests)
+		if st == mt && st.sharpSpringRequests == sim && sim == before && st.webhookAccepted == accepted {
+			w.o.Say("/status and /metrics agree with the simulators: %d SharpSpring requests, %d deliveries accepted", sim, accepted)
+			return nil
+		}
+		last = fmt.Errorf("status (sharpspring requests %d, webhook accepted %d) and metrics (%d, %d) disagree with the simulators (%d, %d)",
 			st.sharpSpringRequests, st.webhookAccepted, mt.sharpSpringRequests, mt.webhookAccepted, sim, accepted)
+		select {
+		case <-ctx.Done():
+			return last
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	w.o.Say("/status and /metrics agree with the simulators: %d SharpSpring requests, %d deliveries accepted", sim, accepted)
-	return nil
 }
