@@ -21,7 +21,7 @@ func commands() []command {
 		{"run", "run every configured source and route until stopped", runRun},
 		{"demo", "run the whole pipeline on embedded defaults against the simulators and verify the result", runDemo},
 		{"chaos", "the crash test: run 'crmsync run' as a child, SIGKILL it again and again, verify every target", runChaos},
-		{"sim", "run the vendor simulators standalone and print their URLs and credentials", runSim},
+		{"sim", "serve simulators of all four vendors and write a config that 'crmsync run' uses", runSim},
 		{"status", "show sources' cursors, routes' lag, backlog and dead letters, and quota used today", runStatus},
 		{"dlq", "list or retry dead letters (dlq list|retry)", runDLQ},
 		{"backfill", "page a source's history into the stream (resumable, with progress)", runBackfill},

@@ -51,7 +51,16 @@ type Options struct {
 	SkipIVvyEdits bool
 	// Say reports progress; nil is quiet.
 	Say func(format string, args ...any)
+	// Account and Secret are SharpSpring's account id and secret key;
+	// default "demo-account" and a random key.
+	Account, Secret string
+	// SimListen are the simulators' addresses; an empty one is a free
+	// loopback port.
+	SimListen SimAddrs
 }
+
+// SimAddrs are listen addresses (host:port) of the four simulators.
+type SimAddrs struct{ SharpSpring, IVvy, Getlead, LeadExec string }
 
 // World holds the simulators and the configuration of a pipeline that
 // routes between them.
@@ -75,14 +84,14 @@ type World struct {
 
 // Env names of the secrets in ChildConfig.
 const (
-	envSharpSpring = "CRMSYNC_SCENARIO_SHARPSPRING_SECRET"
-	envWebhook     = "CRMSYNC_SCENARIO_WEBHOOK_PASSWORD"
-	envIVvy        = "CRMSYNC_SCENARIO_IVVY_SECRET"
-	envGetlead     = "CRMSYNC_SCENARIO_GETLEAD_TOKEN"
-	envGetleadKey  = "CRMSYNC_SCENARIO_GETLEAD_API_KEY"
-	envLEKey       = "CRMSYNC_SCENARIO_LEADEXEC_KEY"
-	envLESecret    = "CRMSYNC_SCENARIO_LEADEXEC_CLIENT_SECRET"
-	envLEPosting   = "CRMSYNC_SCENARIO_LEADEXEC_POSTING_KEY"
+	envSharpSpring = "CRMSYNC_SIM_SHARPSPRING_SECRET"
+	envWebhook     = "CRMSYNC_SIM_WEBHOOK_PASSWORD"
+	envIVvy        = "CRMSYNC_SIM_IVVY_SECRET"
+	envGetlead     = "CRMSYNC_SIM_GETLEAD_TOKEN"
+	envGetleadKey  = "CRMSYNC_SIM_GETLEAD_API_KEY"
+	envLEKey       = "CRMSYNC_SIM_LEADEXEC_KEY"
+	envLESecret    = "CRMSYNC_SIM_LEADEXEC_CLIENT_SECRET"
+	envLEPosting   = "CRMSYNC_SIM_LEADEXEC_POSTING_KEY"
 )
 
 // New starts the simulators, each on a loopback port, and prepares a
@@ -107,6 +116,12 @@ func New(dataDir string, o Options) (*World, error) {
 		o.Say = func(string, ...any) {}
 	}
 	w := &World{o: o, account: "demo-account", secret: randomToken(), user: "leadexec", pass: randomToken(), postingKey: randomToken()}
+	if o.Account != "" {
+		w.account = o.Account
+	}
+	if o.Secret != "" {
+		w.secret = o.Secret
+	}
 	simOpts := sharpspringsim.Options{Accounts: map[string]string{w.account: w.secret}}
 	if o.NoLimit {
 		simOpts.RateLimitPerSecond, simOpts.DailyLimit = -1, -1
@@ -117,8 +132,9 @@ func New(dataDir string, o Options) (*World, error) {
 	w.LE = leadexecsim.NewServer(leadexecsim.Options{PostingKey: w.postingKey})
 	w.stops = append(w.stops, w.SS.Close, w.IV.Close)
 	var urls [4]string
+	addrs := []string{o.SimListen.SharpSpring, o.SimListen.IVvy, o.SimListen.Getlead, o.SimListen.LeadExec}
 	for i, h := range []http.Handler{w.SS, w.IV, w.GL, w.LE} {
-		u, stop, err := serve(h)
+		u, stop, err := serve(h, addrs[i])
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -248,9 +264,13 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-// serve runs h on a loopback port and returns its base URL.
-func serve(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// serve runs h on addr (default a free loopback port) and returns its base
+// URL.
+func serve(h http.Handler, addr string) (string, func(), error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, err
 	}
