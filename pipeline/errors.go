@@ -41,13 +41,20 @@ func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
 // QuotaError says a vendor account's daily quota is spent until ResetAt.
+// Probe marks a limit the vendor reported, whose reset time is not known:
+// ResetAt is then when one request should check whether it has lifted.
 type QuotaError struct {
 	Account string
 	ResetAt time.Time
+	Probe   bool
 	Err     error
 }
 
 func (e *QuotaError) Error() string {
+	if e.Probe {
+		return fmt.Sprintf("daily limit of %s reached (reset time unknown; probing again at %s): %v",
+			e.Account, e.ResetAt.UTC().Format(time.RFC3339), e.Err)
+	}
 	return fmt.Sprintf("daily quota of %s spent until %s: %v", e.Account, e.ResetAt.UTC().Format(time.RFC3339), e.Err)
 }
 func (e *QuotaError) Unwrap() error { return e.Err }

@@ -752,8 +752,14 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		if d == backoff.Stop {
 			return nil, nil, fmt.Errorf("route %s: giving up: %w", ru.r.Name, lastErr)
 		}
-		if _, ok := IsQuota(lastErr); ok {
-			ru.log.Warn("daily quota spent; pausing this route until the reset", "resume_at", time.Now().Add(wait).UTC(), "err", lastErr)
+		if q, ok := IsQuota(lastErr); ok {
+			if q.Probe {
+				// The sink has said why, in the vendor's terms.
+				ru.log.Info("the vendor's daily limit is reached; pausing this route, then one request probes whether it has lifted",
+					"probe_at", time.Now().Add(wait).UTC(), "records", len(todo), "err", lastErr)
+			} else {
+				ru.log.Warn("daily quota spent; pausing this route until the reset", "resume_at", time.Now().Add(wait).UTC(), "err", lastErr)
+			}
 			d = wait
 		} else {
 			d = max(d, wait)

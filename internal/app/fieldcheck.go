@@ -48,7 +48,12 @@ func (f *fieldWatch) Run(ctx context.Context) error {
 			continue // say each finding once, not every interval
 		}
 		last = msg
-		if err != nil {
+		switch {
+		case err != nil && isQuota(err):
+			f.log.Warn("SharpSpring field check skipped: the daily limit is reached; checking again at the next interval", "err", err)
+		case err != nil && isAPIError(err) && sharpspring.Classify(err) == sharpspring.Transient:
+			f.log.Warn("SharpSpring field check failed; checking again at the next interval", "err", err)
+		case err != nil:
 			f.log.Error("SharpSpring field check failed: writes of these fields will be dead-lettered", "err", err)
 		}
 		for _, w := range warnings {

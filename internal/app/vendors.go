@@ -70,6 +70,13 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 			}
 			return cerr
 		}, bo)
+		if err != nil && isQuota(err) {
+			// Start anyway: the sinks and pollers pause and probe, and the
+			// field watch checks the catalog once requests go through.
+			log.Warn("SharpSpring's daily limit is reached: the catalog's system names are not checked at start-up; "+
+				"SharpSpring routes and polls pause until requests go through again", "err", err)
+			err = nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -78,9 +85,10 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		}
 		v.sharpspring = c
 		v.codecs["sharpspring.lead"] = mappings.SharpSpringLeads{Catalog: cat}
-		v.sinks["sharpspring.lead"] = ssink.NewLeadSink(c, log)
+		probe := s.QuotaProbeInterval.Std()
+		v.sinks["sharpspring.lead"] = ssink.NewLeadSinkWithConfig(ssink.LeadSinkConfig{Logger: log, QuotaProbeInterval: probe}, c)
 		v.clientCodecs["sharpspring.client"] = mappings.SharpSpringClients{}
-		v.sinks["sharpspring.client"] = ssink.NewClientSink(ssink.ClientSinkConfig{Logger: log}, c)
+		v.sinks["sharpspring.client"] = ssink.NewClientSink(ssink.ClientSinkConfig{Logger: log, QuotaProbeInterval: probe}, c)
 	}
 	if err := v.openLeadExec(cfg, log); err != nil {
 		return nil, err
@@ -219,7 +227,7 @@ func (a *App) buildSources() error {
 	}
 	if routesFrom(a.cfg, "sharpspring.client") {
 		p, err := ssrc.NewClientPoller(ssrc.ClientPollerConfig{Interval: a.cfg.SharpSpring.ClientPoller.Interval.Std(),
-			Logger: a.log}, a.vendors.sharpspring, a.Bus, a.State)
+			QuotaProbeInterval: a.cfg.SharpSpring.QuotaProbeInterval.Std(), Logger: a.log}, a.vendors.sharpspring, a.Bus, a.State)
 		if err != nil {
 			return err
 		}
@@ -233,7 +241,8 @@ func (a *App) buildSources() error {
 		pc := a.cfg.SharpSpring.Poller
 		p, err := ssrc.NewLeadPoller(ssrc.LeadPollerConfig{Name: "sharpspring.lead", Interval: pc.Interval.Std(),
 			Overlap: pc.Overlap.Std(), Lag: pc.Lag.Std(), PageSize: pc.PageSize, SweepInterval: pc.SweepInterval.Std(),
-			Since: pc.Since, Logger: a.log.With("source", "sharpspring.lead")}, a.vendors.sharpspring, a.Bus, a.State)
+			Since: pc.Since, QuotaProbeInterval: a.cfg.SharpSpring.QuotaProbeInterval.Std(),
+			Logger: a.log.With("source", "sharpspring.lead")}, a.vendors.sharpspring, a.Bus, a.State)
 		if err != nil {
 			return err
 		}
@@ -289,4 +298,11 @@ func (a *App) buildRoutes() error {
 		a.Runners = append(a.Runners, ru)
 	}
 	return nil
+}
+
+// isQuota reports whether err says a SharpSpring daily limit is spent:
+// crmsync's own count or SharpSpring's 106.
+func isQuota(err error) bool {
+	_, ok := pipeline.IsQuota(err)
+	return ok || sharpspring.Classify(err) == sharpspring.Quota
 }

@@ -95,8 +95,14 @@ type SharpSpringConfig struct {
 	// RatePerSecond is the account's shared request rate; default 9,
 	// at most 10 (SharpSpring's limit).
 	RatePerSecond float64 `yaml:"rate_per_second"`
-	// DailyQuota is requests per UTC day; default 50000.
+	// DailyQuota is requests per UTC day; default 50000. It is crmsync's
+	// own count, reset at 00:00 UTC.
 	DailyQuota int `yaml:"daily_quota"`
+	// QuotaProbeInterval is how long writes and polls pause when SharpSpring
+	// itself answers 106 (daily method call limit). Its reset time is not
+	// documented, so after each pause one request probes whether the limit
+	// has lifted; default 1h, must be positive.
+	QuotaProbeInterval Duration `yaml:"quota_probe_interval"`
 	// Timeout per request; default 60s.
 	Timeout Duration `yaml:"timeout"`
 	// FieldCheckInterval is how often the catalog's system names are checked

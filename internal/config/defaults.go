@@ -52,6 +52,9 @@ func (c *Config) ApplyDefaults() {
 		if s.Timeout == 0 {
 			s.Timeout = Duration(60 * time.Second)
 		}
+		if s.QuotaProbeInterval == 0 {
+			s.QuotaProbeInterval = Duration(time.Hour)
+		}
 		if s.FieldCheckInterval == 0 {
 			s.FieldCheckInterval = Duration(time.Hour)
 		}
@@ -315,6 +318,9 @@ func (c *Config) Validate() error {
 		}
 		if s.DailyQuota < 1 {
 			add("sharpspring.daily_quota", "%d must be positive", s.DailyQuota)
+		}
+		if s.QuotaProbeInterval <= 0 {
+			add("sharpspring.quota_probe_interval", "%s must be positive", s.QuotaProbeInterval.Std())
 		}
 		if s.Poller.Interval.Std() < time.Second {
 			add("sharpspring.poller.interval", "%s is under 1s", s.Poller.Interval.Std())

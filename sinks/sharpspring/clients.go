@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
@@ -27,6 +28,10 @@ type ClientAPI interface {
 type ClientSinkConfig struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// QuotaProbeInterval is how long writes pause when SharpSpring answers
+	// 106 (daily method call limit reached); see
+	// LeadSinkConfig.QuotaProbeInterval. Default 1h.
+	QuotaProbeInterval time.Duration
 }
 
 // ClientSink is a pipeline.Sink for SharpSpring agency clients. Records
@@ -44,10 +49,13 @@ type ClientSinkConfig struct {
 // 223/304–307 are permanent and dead-letter with the vendor's message;
 // rate limits, quota and transport failures are handed back for the
 // pipeline to retry. Every call carries one client, so a batch costs at
-// least one request per record. Safe for concurrent use.
+// least one request per record; after a 106 no further request is sent
+// and the records left fail with the same *pipeline.QuotaError. Safe for
+// concurrent use.
 type ClientSink struct {
-	api ClientAPI
-	log *slog.Logger
+	api   ClientAPI
+	log   *slog.Logger
+	probe time.Duration
 }
 
 // NewClientSink returns a sink writing through api.
@@ -56,14 +64,25 @@ func NewClientSink(cfg ClientSinkConfig, api ClientAPI) *ClientSink {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ClientSink{api: api, log: log}
+	probe := cfg.QuotaProbeInterval
+	if probe <= 0 {
+		probe = DefaultQuotaProbeInterval
+	}
+	return &ClientSink{api: api, log: log, probe: probe}
 }
 
 // Write implements pipeline.Sink: one outcome per record, in order.
 func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	out := make([]pipeline.Outcome, len(recs))
 	var existing map[string][]int64 // lower-cased companyName → ids; read once per Write
+	var quota error                 // SharpSpring's 106, once answered: send nothing more
+	waiting := 0
 	for i, r := range recs {
+		if quota != nil {
+			out[i] = pipeline.Outcome{Err: classify(quota, s.probe)}
+			waiting++
+			continue
+		}
 		id, err := s.write(ctx, r, func() (map[string][]int64, error) {
 			if existing != nil {
 				return existing, nil
@@ -80,7 +99,11 @@ func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipel
 			return existing, nil
 		})
 		if err != nil {
-			out[i] = pipeline.Outcome{Err: classify(err)}
+			if isVendorQuota(err) {
+				quota = err
+				waiting++
+			}
+			out[i] = pipeline.Outcome{Err: classify(err, s.probe)}
 			continue
 		}
 		out[i] = pipeline.Outcome{}
@@ -91,6 +114,9 @@ func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipel
 			k := nameKey(r.NaturalKeys["companyName"])
 			existing[k] = appendOnce(existing[k], id)
 		}
+	}
+	if quota != nil {
+		logVendorQuota(s.log, "client", waiting, s.probe, quotaError(quota, s.probe))
 	}
 	return out
 }

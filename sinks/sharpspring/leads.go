@@ -19,18 +19,47 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
-// LeadSink is a pipeline.Sink for SharpSpring leads.
-type LeadSink struct {
-	c   *sharpspring.Client
-	log *slog.Logger
+// DefaultQuotaProbeInterval is how long a sink's writes pause after
+// SharpSpring answers 106, when the config does not say.
+const DefaultQuotaProbeInterval = time.Hour
+
+// LeadSinkConfig configures a LeadSink. The zero value is usable.
+type LeadSinkConfig struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// QuotaProbeInterval is how long writes pause when SharpSpring answers
+	// 106 (daily method call limit reached): the records fail with a
+	// *pipeline.QuotaError whose ResetAt is now + QuotaProbeInterval, so
+	// the route pauses and then probes with one request. SharpSpring does
+	// not document when its day resets. Default 1h.
+	QuotaProbeInterval time.Duration
 }
 
-// NewLeadSink returns a sink that writes through c.
+// LeadSink is a pipeline.Sink for SharpSpring leads.
+type LeadSink struct {
+	c     *sharpspring.Client
+	log   *slog.Logger
+	probe time.Duration
+}
+
+// NewLeadSink returns a sink that writes through c, with the defaults of
+// LeadSinkConfig but the logger.
 func NewLeadSink(c *sharpspring.Client, log *slog.Logger) *LeadSink {
+	return NewLeadSinkWithConfig(LeadSinkConfig{Logger: log}, c)
+}
+
+// NewLeadSinkWithConfig returns a sink configured by cfg that writes
+// through c.
+func NewLeadSinkWithConfig(cfg LeadSinkConfig, c *sharpspring.Client) *LeadSink {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &LeadSink{c: c, log: log}
+	probe := cfg.QuotaProbeInterval
+	if probe <= 0 {
+		probe = DefaultQuotaProbeInterval
+	}
+	return &LeadSink{c: c, log: log, probe: probe}
 }
 
 // step is where one record is in the upsert sequence.
@@ -55,9 +84,19 @@ type item struct {
 // lead deleted and re-created under us cannot loop forever.
 const maxHops = 6
 
+// writeState is what one Write has learnt so far.
+type writeState struct {
+	// quota is the vendor's 106 answer, once one came: no further request
+	// is sent by this Write, so that a route probing a spent daily limit
+	// spends one request per probe.
+	quota error
+}
+
 // Write upserts records (at most sharpspring.MaxObjects) and reports one
-// outcome per record.
+// outcome per record. Once SharpSpring answers 106, the records not yet
+// written fail with a *pipeline.QuotaError without further requests.
 func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	st := &writeState{}
 	items := make([]*item, len(recs))
 	for i, r := range recs {
 		it := &item{rec: r, step: stepCreate}
@@ -88,20 +127,48 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			break
 		}
 		if len(look) > 0 {
-			s.lookup(ctx, look)
+			s.lookup(ctx, st, look)
 		}
 		if len(upd) > 0 {
-			s.split(ctx, upd, s.update)
+			s.split(ctx, st, upd, s.update)
 		}
 		if len(cre) > 0 {
-			s.split(ctx, cre, s.create)
+			s.split(ctx, st, cre, s.create)
 		}
 	}
 	out := make([]pipeline.Outcome, len(items))
+	waiting := 0
 	for i, it := range items {
 		out[i] = it.out
+		if isVendorQuota(it.out.Err) {
+			waiting++
+		}
+	}
+	if st.quota != nil {
+		logVendorQuota(s.log, "lead", waiting, s.probe, quotaError(st.quota, s.probe))
 	}
 	return out
+}
+
+// isVendorQuota reports whether err is SharpSpring's own 106 answer (as
+// opposed to crmsync's daily budget running out, whose reset is known).
+func isVendorQuota(err error) bool {
+	var se *sharpspring.Error
+	return errors.As(err, &se) && sharpspring.Classify(se) == sharpspring.Quota
+}
+
+// quotaError is the pause that follows a 106 from SharpSpring: its daily
+// limit's reset time is undocumented, so the route retries (one request, a
+// probe) after probe rather than at a guessed reset.
+func quotaError(err error, probe time.Duration) *pipeline.QuotaError {
+	return &pipeline.QuotaError{Account: "sharpspring", ResetAt: time.Now().Add(probe), Probe: true, Err: err}
+}
+
+// logVendorQuota says why writes pause after a 106.
+func logVendorQuota(log *slog.Logger, what string, records int, probe time.Duration, q *pipeline.QuotaError) {
+	log.Warn("SharpSpring reported its daily method call limit reached (error 106); its reset time is not documented: "+
+		"writes pause until probe_at, then one request probes whether the limit has lifted",
+		"entity", what, "records", records, "probe_at", q.ResetAt.UTC(), "probe_interval", probe, "err", q.Err)
 }
 
 func (it *item) fail(err error) {
@@ -155,25 +222,47 @@ func objects(items []*item) []map[string]any {
 // split runs call on items; when the request is refused as a whole for a
 // permanent reason (a malformed object, 209), it halves the set until the
 // object at fault is alone and fails only that one.
-func (s *LeadSink) split(ctx context.Context, items []*item, call func(context.Context, []*item) error) {
+func (s *LeadSink) split(ctx context.Context, st *writeState, items []*item, call func(context.Context, []*item) error) {
 	for start := 0; start < len(items); start += sharpspring.MaxObjects {
 		chunk := items[start:min(start+sharpspring.MaxObjects, len(items))]
-		s.splitChunk(ctx, chunk, call)
+		s.splitChunk(ctx, st, chunk, call)
 	}
 }
 
-func (s *LeadSink) splitChunk(ctx context.Context, items []*item, call func(context.Context, []*item) error) {
+func (s *LeadSink) splitChunk(ctx context.Context, st *writeState, items []*item, call func(context.Context, []*item) error) {
+	if st.quota != nil {
+		s.failAll(items, st.quota)
+		return
+	}
 	err := call(ctx, items)
 	if err == nil {
+		for _, it := range items {
+			var se *sharpspring.Error
+			if it.step == stepDone && isVendorQuota(it.out.Err) && errors.As(it.out.Err, &se) {
+				st.quota = se // an object answered 106
+				break
+			}
+		}
 		return
 	}
-	perr := classify(err)
+	if isVendorQuota(err) {
+		st.quota = err
+	}
+	perr := classify(err, s.probe)
 	if errors.Is(perr, pipeline.ErrPermanent) && len(items) > 1 {
 		mid := len(items) / 2
-		s.splitChunk(ctx, items[:mid], call)
-		s.splitChunk(ctx, items[mid:], call)
+		s.splitChunk(ctx, st, items[:mid], call)
+		s.splitChunk(ctx, st, items[mid:], call)
 		return
 	}
+	for _, it := range items {
+		it.fail(perr)
+	}
+}
+
+// failAll fails items with err, classified.
+func (s *LeadSink) failAll(items []*item, err error) {
+	perr := classify(err, s.probe)
 	for _, it := range items {
 		it.fail(perr)
 	}
@@ -194,7 +283,7 @@ func (s *LeadSink) update(ctx context.Context, items []*item) error {
 			// Unknown id (deleted in SharpSpring) or unknown email: create.
 			it.id, it.step = 0, stepCreate
 		default:
-			it.fail(classify(r.Err))
+			it.fail(classify(r.Err, s.probe))
 		}
 	}
 	return nil
@@ -217,25 +306,30 @@ func (s *LeadSink) create(ctx context.Context, items []*item) error {
 			// attempt whose answer was lost): find its id and update.
 			it.step = stepLookup
 		default:
-			it.fail(classify(r.Err))
+			it.fail(classify(r.Err, s.probe))
 		}
 	}
 	return nil
 }
 
 // lookup finds the ids of leads whose email already exists.
-func (s *LeadSink) lookup(ctx context.Context, items []*item) {
+func (s *LeadSink) lookup(ctx context.Context, st *writeState, items []*item) {
 	for start := 0; start < len(items); start += 500 {
 		chunk := items[start:min(start+500, len(items))]
+		if st.quota != nil {
+			s.failAll(chunk, st.quota)
+			continue
+		}
 		emails := make([]string, 0, len(chunk))
 		for _, it := range chunk {
 			emails = append(emails, it.email())
 		}
 		leads, err := s.c.GetLeads(ctx, sharpspring.GetLeadsQuery{Emails: emails, Fields: []string{"id", "emailAddress"}})
 		if err != nil {
-			for _, it := range chunk {
-				it.fail(classify(err))
+			if isVendorQuota(err) {
+				st.quota = err
 			}
+			s.failAll(chunk, err)
 			continue
 		}
 		ids := make(map[string]int64, len(leads))
@@ -255,8 +349,9 @@ func (s *LeadSink) lookup(ctx context.Context, items []*item) {
 	}
 }
 
-// classify turns a SharpSpring error into the pipeline's error classes.
-func classify(err error) error {
+// classify turns a SharpSpring error into the pipeline's error classes. A
+// 106 becomes a *pipeline.QuotaError that pauses for probe (see quotaError).
+func classify(err error, probe time.Duration) error {
 	var se *sharpspring.Error
 	if !errors.As(err, &se) {
 		return err // ctx errors, gate errors (quota) pass through
@@ -276,7 +371,7 @@ func classify(err error) error {
 	case sharpspring.RateLimited:
 		return &pipeline.RetryAfterError{After: time.Second, Err: err}
 	case sharpspring.Quota:
-		return &pipeline.QuotaError{Account: "sharpspring", ResetAt: pipeline.NextUTCMidnight(time.Now()), Err: err}
+		return quotaError(err, probe)
 	default:
 		return err
 	}

@@ -37,6 +37,11 @@ type ClientPollerConfig struct {
 	Name string
 	// Interval between snapshots; default 5m. Each costs one request.
 	Interval time.Duration
+	// QuotaProbeInterval is the pause after SharpSpring answers 106 (daily
+	// method call limit reached), whose reset time is not documented: the
+	// next snapshot, after it, is the probe. Default 1h; the pause is never
+	// shorter than Interval.
+	QuotaProbeInterval time.Duration
 	// Now is the clock (event ChangedAt: clients carry no timestamps);
 	// default time.Now.
 	Now func() time.Time
@@ -78,6 +83,9 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultClientInterval
 	}
+	if cfg.QuotaProbeInterval <= 0 {
+		cfg.QuotaProbeInterval = DefaultQuotaProbeInterval
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -91,16 +99,22 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 func (p *ClientPoller) Name() string { return p.cfg.Name }
 
 // Run polls every Interval until ctx ends, then returns nil. Failures are
-// logged and retried at the next tick (a spent daily quota waits for its
-// reset).
+// logged and retried at the next tick (crmsync's own spent daily quota
+// waits for its reset; SharpSpring's 106 waits QuotaProbeInterval).
 func (p *ClientPoller) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		wait := p.cfg.Interval
 		if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
-			if q, ok := pipeline.IsQuota(err); ok {
+			switch q, ok := pipeline.IsQuota(err); {
+			case ok:
 				wait = max(time.Until(q.ResetAt), wait)
+				p.log.Warn("sharpspring client poll failed; retrying", "in", wait, "err", err)
+			case isVendorQuota(err):
+				wait = max(p.cfg.QuotaProbeInterval, wait)
+				logVendorQuota(p.log, p.cfg.Now(), wait, err)
+			default:
+				p.log.Warn("sharpspring client poll failed; retrying", "in", wait, "err", err)
 			}
-			p.log.Warn("sharpspring client poll failed; retrying", "in", wait, "err", err)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -26,6 +26,8 @@ const (
 	DefaultPageSize      = 500
 	DefaultSweepInterval = 24 * time.Hour
 	DefaultMaxWindow     = 6 * time.Hour
+	// DefaultQuotaProbeInterval is the pause after SharpSpring answers 106.
+	DefaultQuotaProbeInterval = time.Hour
 )
 
 // LeadAPI is what the lead poller needs from the SharpSpring client
@@ -67,6 +69,10 @@ type LeadPollerConfig struct {
 	// Fields restricts the fields read (system names); default all. When
 	// set, "id", "updateTimestamp" and "active" are always added.
 	Fields []string
+	// QuotaProbeInterval is the pause after SharpSpring answers 106 (daily
+	// method call limit reached), whose reset time is not documented: the
+	// next poll, after it, is the probe; default 1h.
+	QuotaProbeInterval time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -99,6 +105,9 @@ func (c *LeadPollerConfig) defaults() {
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = DefaultSweepInterval
+	}
+	if c.QuotaProbeInterval <= 0 {
+		c.QuotaProbeInterval = DefaultQuotaProbeInterval
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -181,9 +190,11 @@ func (p *LeadPoller) count(f func(*LeadPollerStats)) {
 
 // Run polls until ctx ends and then returns nil: a sweep when one is due,
 // then windows back to back until caught up, then a pause of Interval.
-// Failures are logged and retried (with backoff from 1s up to Interval; a
-// spent daily quota waits for its reset); a failed window is read again
-// whole, since its cursor was not saved.
+// Failures are logged and retried (with backoff from 1s up to Interval;
+// crmsync's own spent daily quota waits for its reset at 00:00 UTC, and
+// SharpSpring's 106 waits QuotaProbeInterval, after which the next poll
+// probes); a failed window is read again whole, since its cursor was not
+// saved.
 func (p *LeadPoller) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
@@ -201,7 +212,11 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 		case err != nil:
 			failures++
 			wait = p.retryWait(err, failures)
-			p.log.Warn("sharpspring lead poll failed; retrying", "in", wait, "err", err)
+			if isVendorQuota(err) {
+				logVendorQuota(p.log, p.cfg.Now(), wait, err)
+			} else {
+				p.log.Warn("sharpspring lead poll failed; retrying", "in", wait, "err", err)
+			}
 		default:
 			failures = 0
 			if !caughtUp {
@@ -223,11 +238,26 @@ func (p *LeadPoller) retryWait(err error, failures int) time.Duration {
 	if q, ok := pipeline.IsQuota(err); ok {
 		return max(time.Until(q.ResetAt), time.Second)
 	}
-	if sharpspring.Classify(err) == sharpspring.Quota {
-		return max(time.Until(pipeline.NextUTCMidnight(p.cfg.Now())), time.Second)
+	if isVendorQuota(err) {
+		// SharpSpring does not document when its daily limit resets.
+		return p.cfg.QuotaProbeInterval
 	}
 	d := time.Second << min(failures-1, 10)
 	return min(d, max(p.cfg.Interval, time.Second))
+}
+
+// isVendorQuota reports whether err is SharpSpring's own 106 answer (as
+// opposed to crmsync's daily budget running out, a *pipeline.QuotaError).
+func isVendorQuota(err error) bool {
+	var se *sharpspring.Error
+	return errors.As(err, &se) && sharpspring.Classify(se) == sharpspring.Quota
+}
+
+// logVendorQuota says why a poller pauses after a 106.
+func logVendorQuota(log *slog.Logger, now time.Time, wait time.Duration, err error) {
+	log.Warn("SharpSpring reported its daily method call limit reached (error 106); its reset time is not documented: "+
+		"polls pause until probe_at, then one poll probes whether the limit has lifted",
+		"probe_at", now.Add(wait).UTC(), "probe_in", wait, "err", err)
 }
 
 func (p *LeadPoller) sweepIfDue(ctx context.Context) error {
