@@ -123,7 +123,8 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.getleadV3 = getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(), HTTPClient: hc, Gate: budget}
 		sink, err := gsink.NewLeadSink(gsink.Config{Mode: g.Mode,
 			Classic: getlead.ClassicConfig{BaseURL: g.BaseURL, Token: g.Token.Value(), HTTPClient: hc, Gate: budget},
-			V3:      v.getleadV3, Source: g.Source, CountryCode: g.CountryCode, Ledger: state, Logger: log})
+			V3:      v.getleadV3, Source: g.Source, CountryCode: g.CountryCode, Ledger: state, Logger: log,
+			RateLimitWait: g.RateLimitWait.Std()})
 		if err != nil {
 			return nil, err
 		}

@@ -162,9 +162,12 @@ type GetleadConfig struct {
 	// CountryCode applies to phone numbers written without one; default 91.
 	CountryCode string `yaml:"country_code"`
 	// Source names crmsync as the leads' source in Getlead; default crmsync.
-	Source        string       `yaml:"source"`
-	RatePerSecond float64      `yaml:"rate_per_second"` // default 5 (undocumented by Getlead)
-	Timeout       Duration     `yaml:"timeout"`         // default 30s
+	Source        string   `yaml:"source"`
+	RatePerSecond float64  `yaml:"rate_per_second"` // default 5 (undocumented by Getlead)
+	Timeout       Duration `yaml:"timeout"`         // default 30s
+	// RateLimitWait is how long writes pause after a 429 that does not say
+	// how long to wait (Getlead documents no limits); default 1m.
+	RateLimitWait Duration     `yaml:"rate_limit_wait"`
 	Poller        PollerConfig `yaml:"poller"`
 }
 

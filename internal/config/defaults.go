@@ -111,6 +111,9 @@ func (c *Config) ApplyDefaults() {
 		if g.Timeout == 0 {
 			g.Timeout = Duration(30 * time.Second)
 		}
+		if g.RateLimitWait == 0 {
+			g.RateLimitWait = Duration(time.Minute)
+		}
 		if g.Poller.Interval == 0 {
 			g.Poller.Interval = Duration(time.Minute)
 		}
@@ -384,6 +387,9 @@ func (c *Config) Validate() error {
 		}
 		if g.RatePerSecond <= 0 || g.RatePerSecond > 1000 {
 			add("getlead.rate_per_second", "%g is outside (0, 1000]", g.RatePerSecond)
+		}
+		if g.RateLimitWait < 0 {
+			add("getlead.rate_limit_wait", "%s must be positive", g.RateLimitWait.Std())
 		}
 		if g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
 			add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")

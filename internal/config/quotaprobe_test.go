@@ -36,3 +36,25 @@ sharpspring: {account_id: "1", secret_key: k`
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestGetleadRateLimitWait(t *testing.T) {
+	const base = `
+leadexec: {webhook: {bearer_token: t}}
+routes: [{from: leadexec.lead, to: getlead.lead}]
+getlead: {token: gl_x`
+	c, err := Parse([]byte(base+"}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Getlead.RateLimitWait.Std(); got != time.Minute {
+		t.Fatalf("default rate_limit_wait = %s, want 1m", got)
+	}
+	c, err = Parse([]byte(base+", rate_limit_wait: 10s}\n"), env(nil))
+	if err != nil || c.Getlead.RateLimitWait.Std() != 10*time.Second {
+		t.Fatalf("rate_limit_wait: 10s parsed as %v, %v", c, err)
+	}
+	_, err = Parse([]byte(base+", rate_limit_wait: -1s}\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "getlead.rate_limit_wait: -1s must be positive") {
+		t.Fatalf("err = %v", err)
+	}
+}

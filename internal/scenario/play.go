@@ -247,16 +247,20 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 // sources hold (checked in the simulators' memory: cheap, and no request).
 func (w *World) settle(ctx context.Context, p Pipeline, byEmail map[string]leadexecsim.Lead) error {
 	var last *verdict
+	reported := time.Now()
 	err := waitUntil(ctx, func() bool {
-		if !p.Idle(ctx) {
-			return false
-		}
+		idle := p.Idle(ctx)
 		v := &verdict{}
 		v.sharpSpringSim(w.SS, w.catalog(), byEmail)
 		v.ivvy(w.IV, byEmail, w.leCustom[0])
 		v.getlead(w.GL, byEmail)
 		last = v
-		return v.lost+v.dup+v.mismatch == 0
+		if time.Since(reported) > 20*time.Second {
+			// A long wait says what it is waiting for.
+			reported = time.Now()
+			w.o.Say("still waiting: pipeline idle=%v, lost=%d duplicates=%d mismatches=%d; first: %s", idle, v.lost, v.dup, v.mismatch, v.first)
+		}
+		return idle && v.lost+v.dup+v.mismatch == 0
 	})
 	if err != nil && last != nil {
 		w.o.Say("still different: lost=%d duplicates=%d mismatches=%d; first: %s", last.lost, last.dup, last.mismatch, last.first)
