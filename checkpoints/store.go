@@ -31,8 +31,9 @@ const timeFormat = time.RFC3339Nano
 // Store is the state database. It is safe for concurrent use; writes are
 // serialised on one connection.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db         *sql.DB
+	now        func() time.Time
+	deliveries deliveryQueue
 }
 
 // Open opens (creating if needed) the state file at path and applies every
@@ -291,17 +292,6 @@ func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string)
 		return "", ErrNotFound
 	}
 	return contentHash, wrap("delivery", err)
-}
-
-// RecordDelivery stores the content hash of a pushed record once its event
-// is on the bus.
-func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (vendor, entity, external_id, content_hash, event_id, received_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (vendor, entity, external_id) DO UPDATE SET content_hash = excluded.content_hash,
-			event_id = excluded.event_id, received_at = excluded.received_at`,
-		vendor, entity, externalID, contentHash, eventID, s.now().UTC().Format(timeFormat))
-	return wrap("record delivery", err)
 }
 
 func wrap(op string, err error) error {
