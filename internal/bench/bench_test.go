@@ -46,7 +46,7 @@ func TestMeasurementsAtTinySizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Rates) != 2 || r.Rates[0] <= 0 || r.Rates[1] <= 0 || r.Median <= 0 || r.Leads != 300 {
+		if len(r.Rates) != 2 || r.Rates[0] <= 0 || r.Rates[1] <= 0 || r.Median <= 0 || r.Leads != 300 || r.FloorRate <= 0 {
 			t.Errorf("result %+v", r)
 		}
 		rows = append(rows, r.Row())

@@ -54,6 +54,11 @@ type E2EResult struct {
 	// senders, webhook, embedded NATS, route and simulator together. On a
 	// machine shared with other work it is steadier than the rate.
 	CPUPerLead time.Duration
+	// FloorCPUPerPost and FloorRate are the same form posts answered by a
+	// handler that only parses them, measured in the same run: the HTTP
+	// cost alone.
+	FloorCPUPerPost time.Duration
+	FloorRate       float64
 }
 
 // CPUCeiling is the rate at which the process would use every CPU of the
@@ -73,9 +78,13 @@ func (r E2EResult) Row() Row {
 	return Row{Name: "e2e", Measurement: "end-to-end leads/s, vendor limits off (webhook → JetStream → route → SharpSpring sim)",
 		Result: thousands(r.Median) + " leads/s", Target: "≥ " + thousands(E2ETarget) + "/s", Met: verdict(r.Median >= E2ETarget),
 		Notes: fmt.Sprintf("median of %d runs of %s leads (%s); 16 concurrent form posts, each answered after the JetStream ack; "+
-			"%s µs CPU per lead in this process (load, webhook, NATS, route, simulator): all %d CPUs busy would give %s/s",
+			"%s µs CPU per lead in this process (load, webhook, NATS, route, simulator): all %d CPUs busy would give %s/s. "+
+			"The same posts to a handler that only parses them: %.0f µs CPU per post, %s posts/s "+
+			"(HTTP alone allows at most %s/s here)",
 			len(r.Rates), thousands(float64(r.Leads)), joinFloats(r.Rates, "%.0f"),
-			thousands(float64(r.CPUPerLead.Microseconds())), runtime.NumCPU(), thousands(r.CPUCeiling()))}
+			thousands(float64(r.CPUPerLead.Microseconds())), runtime.NumCPU(), thousands(r.CPUCeiling()),
+			float64(r.FloorCPUPerPost.Nanoseconds())/1e3, thousands(r.FloorRate),
+			thousands(float64(runtime.NumCPU())*float64(time.Second)/float64(max(r.FloorCPUPerPost, 1))))}
 }
 
 // E2E delivers leads to LeadExec's webhook (form posts, Senders at a time)
@@ -97,6 +106,12 @@ func E2E(ctx context.Context, c E2EConfig) (E2EResult, error) {
 	}
 	res.Median = median(res.Rates)
 	res.CPUPerLead = time.Duration(median(cpu))
+	floor, rate, err := httpFloor(ctx, c.Leads, c.Senders)
+	if err != nil {
+		return res, fmt.Errorf("e2e: HTTP floor: %w", err)
+	}
+	res.FloorCPUPerPost, res.FloorRate = floor, rate
+	c.Say("e2e: the same posts with nothing behind them: %.0f posts/s, %s CPU per post", rate, floor)
 	return res, nil
 }
 
