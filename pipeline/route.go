@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -322,6 +323,9 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 			ru.log.Debug("record not written", "record", rec.Key, "reason", o.Skip)
 			continue
 		}
+		if len(rec.Fields) > 0 && ru.log.Enabled(ctx, slog.LevelDebug) {
+			ru.log.Debug("record written", "record", rec.Key, "target", o.TargetID, "fields", slices.Sorted(maps.Keys(rec.Fields)))
+		}
 		ru.settleWritten(&st, rec, o)
 	}
 	err = ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
@@ -452,8 +456,10 @@ func (ru *Runner) withoutEchoes(it pending, known checkpoints.LedgerEntry) map[s
 	case len(echo) == 0:
 		return it.mapped.Fields
 	case len(echo) == len(src):
+		ru.log.Debug("event not written: every field carries crmsync's own earlier write", "event", it.ev.ID)
 		return nil
 	}
+	ru.log.Debug("fields left out: they carry crmsync's own earlier writes", "event", it.ev.ID, "fields", len(echo))
 	ev := it.ev
 	ev.Fields = make(map[string]string, len(it.ev.Fields))
 	for f, v := range it.ev.Fields {
@@ -671,6 +677,10 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 				// reverse route would echo back: the ledger holds what the
 				// target was last seen with, too).
 				if newer(st.At, r.Stamps[f]) || (dropSame && st.Hash == ValueHash(v)) {
+					if newer(st.At, r.Stamps[f]) {
+						ru.log.Debug("field not written: the target holds a newer change", "record", k, "field", f,
+							"target_at", st.At, "event_at", r.Stamps[f])
+					}
 					delete(r.Fields, f)
 					delete(r.Stamps, f)
 				}

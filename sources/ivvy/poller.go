@@ -327,6 +327,7 @@ func (p *LeadPoller) publish(ctx context.Context, l ivvy.Lead, c ivvy.Contact) (
 	if err := p.cfg.Publisher.Publish(ctx, ev); err != nil {
 		return false, fmt.Errorf("ivvy poller: publish lead %s: %w", ev.ExternalID, err)
 	}
+	p.log.Debug("published a lead change", "lead", ev.ExternalID, "event", ev.ID, "modified", ev.Version)
 	return true, p.cfg.State.RecordDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, hash, ev.ID)
 }
 
