@@ -2,7 +2,11 @@ package scenario
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,7 +84,7 @@ func TestFaultMatrix(t *testing.T) {
 			t.Parallel()
 			seed := int64(i + 1)
 			f.ss.Seed, f.iv.Seed, f.gl.Seed = seed, seed, seed
-			res, w := play(t, 200, func(w *World) {
+			res, w := play(t, matrixLeads(t), func(w *World) {
 				w.SS.SetFaults(f.ss)
 				w.IV.SetFaults(f.iv)
 				w.GL.SetFaults(f.gl)
@@ -109,11 +113,27 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
+// matrixLeads is how many leads LeadExec delivers per row: 200 in CI,
+// CRMSYNC_FAULT_LEADS when set (the full size, 2000, is run by hand).
+func matrixLeads(t *testing.T) int {
+	s := os.Getenv("CRMSYNC_FAULT_LEADS")
+	if s == "" {
+		return 200
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("CRMSYNC_FAULT_LEADS=%q: want a positive number of leads", s)
+	}
+	return n
+}
+
 // play runs the scenario against an in-process instance whose vendor
 // clients give up on a request after 2 seconds.
 func play(t *testing.T, leads int, setup func(*World)) (Result, *World) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Three minutes fit 200 leads under every fault with room to spare;
+	// larger runs get a tenth of a second more per lead.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute+time.Duration(leads)*100*time.Millisecond)
 	defer cancel()
 	w, err := New(t.TempDir(), Options{Leads: leads, Seed: 7, SkipIVvyEdits: true})
 	if err != nil {
@@ -125,11 +145,26 @@ func play(t *testing.T, leads int, setup func(*World)) (Result, *World) {
 	cfg.SharpSpring.Timeout = config.Duration(2 * time.Second)
 	cfg.IVvy.Timeout = config.Duration(2 * time.Second)
 	cfg.Getlead.Timeout = config.Duration(2 * time.Second)
+	// A 429 without Retry-After pauses Getlead writes for 5s, not the
+	// default minute: the rows test the pause, not its length.
+	cfg.Getlead.RateLimitWait = config.Duration(5 * time.Second)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// CRMSYNC_SCENARIO_LOG_DIR=DIR writes each row's whole log, debug
+	// lines included, to DIR/<row>.log.
+	var lw io.Writer = logs
+	lvl := slog.LevelWarn
+	if d := os.Getenv("CRMSYNC_SCENARIO_LOG_DIR"); d != "" {
+		f, err := os.Create(filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_")+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		lw, lvl = io.MultiWriter(logs, f), slog.LevelDebug
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: lvl})))
 	if err != nil {
 		t.Fatal(err)
 	}
