@@ -198,6 +198,11 @@ func (w *World) clientDiff(want map[string]string) string {
 		if len(got) != 1 {
 			return fmt.Sprintf("leadexec holds %q %d times", name, len(got))
 		}
+		// getClients does not return salesPhone, so phones travel from
+		// LeadExec to SharpSpring only.
+		if p := got[0].Fields[lePhone]; p != "" && c.Fields["salesPhone"] != p {
+			return fmt.Sprintf("%q salesPhone: sharpspring %q, leadexec %q", name, c.Fields["salesPhone"], p)
+		}
 		for f, uid := range map[string]int64{"streetAddress": leStreet, "city": leCity, "state": leState, "zipCode": leZip} {
 			if c.Fields[f] != got[0].Fields[uid] {
 				return fmt.Sprintf("%q %s: sharpspring %q, leadexec %q", name, f, c.Fields[f], got[0].Fields[uid])
