@@ -127,6 +127,7 @@ func (s *Server) applyContact(ch *contactChange, cl *call) *contact {
 		s.contactOrder = append(s.contactOrder, c.ID)
 	}
 	ch.set(c)
+	s.noteContact(c)
 	c.Modified = cl.now
 	cl.written++
 	return c
@@ -136,8 +137,13 @@ func (s *Server) applyContact(ch *contactChange, cl *call) *contact {
 // lowest id first.
 func (s *Server) findContact(first, last, email string) *contact {
 	var best *contact
-	for _, c := range s.contacts {
-		if strings.EqualFold(c.FirstName, first) && strings.EqualFold(c.LastName, last) && strings.EqualFold(c.Email, email) {
+	ids := s.contactHints["email:"+strings.ToLower(email)]
+	if email == "" {
+		ids = s.contactOrder // no hint for an empty email
+	}
+	for _, id := range ids {
+		c := s.contacts[id]
+		if c != nil && strings.EqualFold(c.FirstName, first) && strings.EqualFold(c.LastName, last) && strings.EqualFold(c.Email, email) {
 			if best == nil || c.ID < best.ID {
 				best = c
 			}
@@ -289,7 +295,7 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 	extID, byExt := exactValue(conds, "externalId")
 	email, byEmail := exactValue(conds, "email")
 	contactID, byID := exactValue(conds, "id")
-	for _, id := range s.contactOrder {
+	for _, id := range s.contactCandidates(contactID, byID, extID, byExt, email, byEmail) {
 		ct := s.contacts[id]
 		if ct == nil || (byExt && !strings.EqualFold(ct.ExternalID, extID)) || (byEmail && !strings.EqualFold(ct.Email, email)) ||
 			(byID && itoa(ct.ID) != contactID) {

@@ -167,6 +167,7 @@ func (s *Server) addOrUpdateLead(c *call) (any, *apiError) {
 	}
 	if contactID != 0 {
 		l.ContactID = contactID
+		s.noteLead(l)
 	}
 	if companyLead {
 		l.CompanyID = companyID
@@ -294,7 +295,7 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 	items := make([]map[string]any, 0)
 	contactID, byContact := exactValue(conds, "contactId")
 	leadID, byID := exactValue(conds, "id")
-	for _, id := range s.leadOrder {
+	for _, id := range s.leadCandidates(leadID, byID, contactID, byContact) {
 		l := s.leads[id]
 		if l == nil || (byContact && itoa(l.ContactID) != contactID) || (byID && itoa(l.ID) != leadID) {
 			continue

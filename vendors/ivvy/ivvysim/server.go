@@ -40,10 +40,17 @@ type Server struct {
 	contactOrder, leadOrder []int64
 	companies               map[int64]*company
 	leads                   map[int64]*lead
-	lookups                 map[string][]lookupItem // list name → items
-	fieldDefs               []fieldDef              // contact custom fields
-	batches                 map[string]*batch
-	nextID                  map[string]int64
+	// contactHints (by "ext:"/"email:" + lower-cased value) and
+	// leadsByContact list the ids that have had the value, so lookups by
+	// externalId, email or contactId read a few records, not every one: a
+	// history of 100,000 leads must not make each lookup scan it. A hint
+	// may be stale; every candidate is checked against the record.
+	contactHints   map[string][]int64
+	leadsByContact map[int64][]int64
+	lookups        map[string][]lookupItem // list name → items
+	fieldDefs      []fieldDef              // contact custom fields
+	batches        map[string]*batch
+	nextID         map[string]int64
 
 	windows map[string][]time.Time // per key, arrival times in the last second
 	stats   statsState
@@ -70,11 +77,12 @@ type call struct {
 // definitions (see SeedLookups for the defaults).
 func New(opts Options) *Server {
 	s := &Server{
-		cfg:       opts.config(),
-		done:      make(chan struct{}),
-		contacts:  map[int64]*contact{},
-		companies: map[int64]*company{},
-		leads:     map[int64]*lead{},
+		cfg:          opts.config(),
+		done:         make(chan struct{}),
+		contacts:     map[int64]*contact{},
+		companies:    map[int64]*company{},
+		leads:        map[int64]*lead{},
+		contactHints: map[string][]int64{}, leadsByContact: map[int64][]int64{},
 		batches:   map[string]*batch{},
 		nextID:    map[string]int64{"contact": 33001, "company": 1601, "lead": 5001, "batch": 9001},
 		windows:   map[string][]time.Time{},

@@ -149,6 +149,7 @@ func (s *Server) SeedContact(c Contact) int64 {
 	}
 	s.contacts[c.ID] = &c
 	s.contactOrder = append(s.contactOrder, c.ID)
+	s.noteContact(&c)
 	return c.ID
 }
 
@@ -163,6 +164,7 @@ func (s *Server) SeedLead(l Lead) int64 {
 	}
 	s.leads[l.ID] = &l
 	s.leadOrder = append(s.leadOrder, l.ID)
+	s.noteLead(&l)
 	return l.ID
 }
 
@@ -180,6 +182,7 @@ func (s *Server) EditLead(id int64, edit func(*Lead)) bool {
 	}
 	edit(l)
 	l.ID = id
+	s.noteLead(l)
 	l.Modified = s.cfg.now().UTC()
 	return true
 }
@@ -198,6 +201,7 @@ func (s *Server) EditContact(id int64, edit func(*Contact)) bool {
 	}
 	edit(c)
 	c.ID = id
+	s.noteContact(c)
 	c.Modified = s.cfg.now().UTC()
 	return true
 }
