@@ -236,6 +236,7 @@ func (s *Server) createLead(p map[string]string, now time.Time) classicAnswer {
 			l.name = v
 		case "email":
 			l.email = v
+			s.noteEmail(l)
 		case "feedback":
 			l.feedback = v
 		case "source":

@@ -83,6 +83,7 @@ func (s *Server) SeedLead(seed LeadSeed) string {
 	}
 	l := s.newLead(seed.Phones, at.UTC())
 	l.name, l.email = seed.Name, seed.Email
+	s.noteEmail(l)
 	if seed.Status != "" {
 		id, known := s.statusByName(seed.Status)
 		if !known {

@@ -18,10 +18,14 @@ type Server struct {
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
 
-	mu         sync.Mutex // guards everything below
-	leads      map[string]*lead
-	order      []string          // lead ids in creation order
-	byPhone    map[string]string // E.164 → lead id
+	mu      sync.Mutex // guards everything below
+	leads   map[string]*lead
+	order   []string          // lead ids in creation order
+	byPhone map[string]string // E.164 → lead id
+	// byEmail lists, per lower-cased email, the leads that have had it, so
+	// a lookup by email reads a few leads, not every one (a hint: each is
+	// checked against the lead).
+	byEmail    map[string][]string
 	fieldKnown map[string]bool
 	fieldOrder []string
 	tasks      []task
@@ -45,6 +49,7 @@ func New(opts Options) *Server {
 		done:       make(chan struct{}),
 		leads:      map[string]*lead{},
 		byPhone:    map[string]string{},
+		byEmail:    map[string][]string{},
 		fieldKnown: map[string]bool{},
 		depts:      map[string]string{},
 		scripts:    map[string][]Fault{},

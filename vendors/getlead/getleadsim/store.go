@@ -1,6 +1,7 @@
 package getleadsim
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,6 +93,19 @@ func (s *Server) findByEmail(email string) *lead {
 	if email == "" {
 		return nil
 	}
+	var found *lead
+	for _, id := range s.byEmail[email] {
+		if l := s.leads[id]; l != nil && strings.ToLower(l.email) == email {
+			if found != nil && found != l {
+				found = nil // several: the first in list order wins
+				break
+			}
+			found = l
+		}
+	}
+	if found != nil || len(s.byEmail[email]) == 0 {
+		return found
+	}
 	for _, id := range s.order {
 		if l := s.leads[id]; strings.ToLower(l.email) == email {
 			return l
@@ -175,3 +189,11 @@ func sortedKeys(m map[string]string) []string {
 
 // timeJSON is how V3 writes times: UTC, microseconds, "Z".
 func timeJSON(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// noteEmail records a lead's email in the byEmail hints. Caller holds s.mu.
+func (s *Server) noteEmail(l *lead) {
+	e := strings.ToLower(strings.TrimSpace(l.email))
+	if e != "" && !slices.Contains(s.byEmail[e], l.id) {
+		s.byEmail[e] = append(s.byEmail[e], l.id)
+	}
+}

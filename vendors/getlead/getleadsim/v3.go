@@ -278,6 +278,7 @@ func (s *Server) apply(l *lead, in leadInput, now time.Time) {
 	}
 	if in.email != nil {
 		l.email = *in.email
+		s.noteEmail(l)
 	}
 	if in.notes != nil {
 		l.notesField = *in.notes
