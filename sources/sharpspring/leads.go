@@ -503,42 +503,28 @@ func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspri
 }
 
 // readSecond reads one second of a date range that holds more leads than a
-// page, with offset paging through read, first being its first page. When
-// pages overlap, the order was not stable across requests and some leads
-// may have been skipped: the second is then read in one request with a
-// limit above everything it holds (getLeadsDateRange accepts limits above
-// 500).
+// page, first being its first page. Offset paging cannot be trusted here:
+// a lead of that second changed between two pages leaves the second (its
+// updateTimestamp moves on) and every later lead shifts down one place, so
+// the next page starts one lead too far and that lead is never read, with
+// no duplicate to give it away; a deleted lead does the same. The second is
+// read in one request instead, with a limit above everything it holds
+// (getLeadsDateRange accepts limits above 500), doubled until the answer
+// is not full.
 func readSecond(ctx context.Context, pageSize int, first []sharpspring.Lead,
 	read func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error), out map[int64]sharpspring.Lead, log *slog.Logger) error {
-	seen := map[int64]bool{}
-	total := 0
-	pg := first
-	for offset := 0; ; {
-		for _, l := range pg {
-			seen[l.ID()] = true
-		}
-		merge(out, pg)
-		total += len(pg)
-		if len(pg) < pageSize {
-			break
-		}
-		offset += pageSize
-		var err error
-		if pg, err = read(ctx, pageSize, offset); err != nil {
-			return err
-		}
-	}
-	if len(seen) == total {
+	merge(out, first)
+	if len(first) < pageSize {
 		return nil
 	}
-	log.Debug("unstable order inside one second; reading it in one request", "leads", total)
-	for limit := total + pageSize; ; limit *= 2 {
+	log.Debug("more leads in one second than a page; reading the second in one request", "page", pageSize)
+	for limit := 2 * pageSize; ; limit *= 2 {
 		pg, err := read(ctx, limit, 0)
 		if err != nil {
 			return err
 		}
-		merge(out, pg)
 		if len(pg) < limit {
+			merge(out, pg)
 			return nil
 		}
 	}
