@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	ivvysource "github.com/crmsync/crmsync/sources/ivvy"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
@@ -209,24 +209,9 @@ var lookupFields = []string{FieldSourceName, FieldTypeName, FieldStageName, Fiel
 // record's but for case is given as the record spells it: Write resolves
 // names case-insensitively, so both are the same iVvy value.
 func leadValues(l *ivvy.Lead, r *pipeline.Record) map[string]string {
-	f := map[string]string{
-		mappings.IVvyName: l.Name, mappings.IVvyDescription: string(l.Description),
-		FieldSourceName: l.SourceName, FieldTypeName: string(l.Type), FieldStageName: l.StageName,
-		FieldQualityName: string(l.Quality), FieldChannelName: l.ChannelName,
-	}
-	if c := l.Contact; c != nil && c.ID > 0 {
-		f[mappings.IVvyContactID] = strconv.FormatInt(int64(c.ID), 10)
-		f[mappings.IVvyFirstName], f[mappings.IVvyLastName] = c.FirstName, c.LastName
-		f[mappings.IVvyEmail], f[mappings.IVvyPhone] = c.Email, c.Phone
-	}
-	if co := l.Company; co != nil && co.ID > 0 {
-		f[mappings.IVvyCompanyName] = co.BusinessName
-	}
-	for _, cv := range l.CustomFields {
-		if cv.FieldID > 0 {
-			f[mappings.IVvyCustomFieldPrefix+strconv.FormatInt(int64(cv.FieldID), 10)] = string(cv.Value)
-		}
-	}
+	// The same flattening the poller publishes, so a replay compares like
+	// with like.
+	f := ivvysource.Fields(*l)
 	for _, k := range lookupFields {
 		if v, ok := r.Fields[k]; ok && v != f[k] && strings.EqualFold(strings.TrimSpace(v), f[k]) {
 			f[k] = v
