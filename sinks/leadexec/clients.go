@@ -3,9 +3,7 @@ package leadexec
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -180,13 +178,7 @@ func (b *clientBatch) write(ctx context.Context, r *pipeline.Record) (int64, str
 		values[k] = v
 	}
 	id, _ := strconv.ParseInt(r.TargetID, 10, 64)
-	username := r.NaturalKeys[mappings.LeadExecUsernameField]
-	if username == "" {
-		// Neither email nor company: a name that is still the same on a
-		// retry of this record, so the lookup below finds a lost create.
-		h := sha256.Sum256([]byte(r.Key))
-		username = "crmsync-" + hex.EncodeToString(h[:5])
-	}
+	username := clientUsername(r)
 	if id <= 0 {
 		if len(values) == 0 && status != leadexec.StatusActive {
 			return 0, SkipNothingToDeactivate, nil

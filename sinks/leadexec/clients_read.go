@@ -62,7 +62,7 @@ func (s *ClientSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[s
 			if err := list(); err != nil {
 				return nil, err
 			}
-			ids := names[strings.ToLower(strings.TrimSpace(readUsername(r)))]
+			ids := names[strings.ToLower(strings.TrimSpace(clientUsername(r)))]
 			if len(ids) != 1 {
 				continue
 			}
@@ -109,9 +109,11 @@ func clientValues(r *pipeline.Record, fs []leadexec.ClientField) map[string]stri
 	return m
 }
 
-// readUsername is the Username Write gives a record without a target id:
-// its natural key, else a name derived from the record key.
-func readUsername(r *pipeline.Record) string {
+// clientUsername is the Username of a record without a target id: its
+// natural key (email or company), else a name derived from the record key
+// that is still the same on a retry, so that Write's lookup finds a lost
+// create and Read finds what Write made.
+func clientUsername(r *pipeline.Record) string {
 	if u := r.NaturalKeys[mappings.LeadExecUsernameField]; u != "" {
 		return u
 	}
