@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // Batched forms of the per-record writes. A route settles up to 500 records
@@ -21,13 +23,13 @@ const rowsPerInsert = 500
 // ResolveAll is Resolve for each key list in turn, in one pass: a key linked
 // by an earlier list counts as linked for the later ones. ids[i] is the
 // canonical id of keys[i].
-func (t *Tx) ResolveAll(ctx context.Context, keys [][]Key) (ids []string, err error) {
+func (t *Tx) ResolveAll(ctx context.Context, keys [][]pipeline.Key) (ids []string, err error) {
 	owner, err := t.owners(ctx, keys)
 	if err != nil {
 		return nil, wrap("resolve", err)
 	}
 	ids = make([]string, len(keys))
-	var fresh []Link
+	var fresh []pipeline.Link
 	for i, ks := range keys {
 		var id string
 		for _, k := range ks {
@@ -42,7 +44,7 @@ func (t *Tx) ResolveAll(ctx context.Context, keys [][]Key) (ids []string, err er
 		if id == "" {
 			for _, k := range ks {
 				if k.Value != "" {
-					id = CanonicalID(k)
+					id = pipeline.CanonicalID(k)
 					break
 				}
 			}
@@ -55,7 +57,7 @@ func (t *Tx) ResolveAll(ctx context.Context, keys [][]Key) (ids []string, err er
 				continue
 			}
 			owner[k] = id
-			fresh = append(fresh, Link{CanonicalID: id, Key: k})
+			fresh = append(fresh, pipeline.Link{CanonicalID: id, Key: k})
 		}
 		ids[i] = id
 	}
@@ -68,10 +70,10 @@ func (t *Tx) ResolveAll(ctx context.Context, keys [][]Key) (ids []string, err er
 
 // owners looks up the canonical ids of the given keys: one query per vendor,
 // entity and kind (and at most rowsPerInsert values).
-func (t *Tx) owners(ctx context.Context, keys [][]Key) (map[Key]string, error) {
+func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Key]string, error) {
 	type group struct{ vendor, entity, kind string }
 	values := map[group][]string{}
-	seen := map[Key]bool{}
+	seen := map[pipeline.Key]bool{}
 	for _, ks := range keys {
 		for _, k := range ks {
 			if k.Value == "" || seen[k] {
@@ -82,7 +84,7 @@ func (t *Tx) owners(ctx context.Context, keys [][]Key) (map[Key]string, error) {
 			values[g] = append(values[g], k.Value)
 		}
 	}
-	owner := make(map[Key]string, len(seen))
+	owner := make(map[pipeline.Key]string, len(seen))
 	for g, vs := range values {
 		for start := 0; start < len(vs); start += rowsPerInsert {
 			chunk := vs[start:min(start+rowsPerInsert, len(vs))]
@@ -102,7 +104,7 @@ func (t *Tx) owners(ctx context.Context, keys [][]Key) (map[Key]string, error) {
 					rows.Close()
 					return nil, err
 				}
-				owner[Key{Vendor: g.vendor, Entity: g.entity, Kind: g.kind, Value: v}] = id
+				owner[pipeline.Key{Vendor: g.vendor, Entity: g.entity, Kind: g.kind, Value: v}] = id
 			}
 			if err := rows.Close(); err != nil {
 				return nil, err
@@ -112,19 +114,13 @@ func (t *Tx) owners(ctx context.Context, keys [][]Key) (map[Key]string, error) {
 	return owner, nil
 }
 
-// Link points one key at a canonical id (see Tx.Link).
-type Link struct {
-	CanonicalID string
-	Key         Key
-}
-
 // LinkAll is Link for each entry in order: a key listed twice ends up
 // pointing at its last entry's id.
-func (t *Tx) LinkAll(ctx context.Context, links []Link) error {
+func (t *Tx) LinkAll(ctx context.Context, links []pipeline.Link) error {
 	return wrap("link", t.insertLinks(ctx, links, true))
 }
 
-func (t *Tx) insertLinks(ctx context.Context, links []Link, replace bool) error {
+func (t *Tx) insertLinks(ctx context.Context, links []pipeline.Link, replace bool) error {
 	for start := 0; start < len(links); start += rowsPerInsert {
 		chunk := links[start:min(start+rowsPerInsert, len(links))]
 		args := make([]any, 0, 6*len(chunk))
@@ -146,15 +142,9 @@ func (t *Tx) insertLinks(ctx context.Context, links []Link, replace bool) error 
 	return nil
 }
 
-// LedgerPut is one entry for PutLedgers.
-type LedgerPut struct {
-	Vendor, Entity, Key string
-	Entry               LedgerEntry
-}
-
 // PutLedgers is PutLedger for each entry in order: a record listed twice
 // keeps its last entry.
-func (t *Tx) PutLedgers(ctx context.Context, puts []LedgerPut) error {
+func (t *Tx) PutLedgers(ctx context.Context, puts []pipeline.LedgerPut) error {
 	for start := 0; start < len(puts); start += rowsPerInsert {
 		chunk := puts[start:min(start+rowsPerInsert, len(puts))]
 		args := make([]any, 0, 6*len(chunk))
@@ -186,4 +176,49 @@ func rows6(n int) string {
 		b.WriteString("(?,?,?,?,?,?)")
 	}
 	return b.String()
+}
+
+// ResolveAll resolves each key list in one transaction (see
+// pipeline.Identity.ResolveAll).
+func (s *Store) ResolveAll(ctx context.Context, keys [][]pipeline.Key) (ids []string, err error) {
+	err = s.Update(ctx, func(tx *Tx) error {
+		ids, err = tx.ResolveAll(ctx, keys)
+		return err
+	})
+	return ids, err
+}
+
+// PutLedgers stores ledger entries in one transaction (see
+// pipeline.Ledger.PutLedgers).
+func (s *Store) PutLedgers(ctx context.Context, puts []pipeline.LedgerPut) error {
+	if len(puts) == 0 {
+		return nil
+	}
+	return s.Update(ctx, func(tx *Tx) error { return tx.PutLedgers(ctx, puts) })
+}
+
+// Settle stores a route batch's outcome in one transaction (see
+// pipeline.RouteState.Settle).
+func (s *Store) Settle(ctx context.Context, st pipeline.Settlement) (deadLetterIDs []int64, err error) {
+	err = s.Update(ctx, func(tx *Tx) error {
+		deadLetterIDs = deadLetterIDs[:0]
+		if err := tx.LinkAll(ctx, st.Links); err != nil {
+			return err
+		}
+		if err := tx.PutLedgers(ctx, st.Ledger); err != nil {
+			return err
+		}
+		for _, d := range st.DeadLetters {
+			id, err := tx.AddDeadLetter(ctx, d)
+			if err != nil {
+				return err
+			}
+			deadLetterIDs = append(deadLetterIDs, id)
+		}
+		if st.Seq == 0 {
+			return nil
+		}
+		return tx.SetRoutePosition(ctx, st.Route, st.Seq)
+	})
+	return deadLetterIDs, err
 }

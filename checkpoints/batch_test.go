@@ -6,23 +6,25 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // The batched writes must leave the state exactly as the per-record calls
 // in the same order: each case runs both on two stores and compares.
 
 func TestResolveAllEqualsResolveInTurn(t *testing.T) {
-	le := func(n int) Key { return Key{"leadexec", "lead", KindID, fmt.Sprint(n)} }
-	em := func(s string) Key { return Key{"sharpspring", "lead", KindEmail, s} }
-	before := [][]Key{{le(1), em("ann@example.com")}, {le(9)}}
+	le := func(n int) pipeline.Key { return pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(n)} }
+	em := func(s string) pipeline.Key { return pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: s} }
+	before := [][]pipeline.Key{{le(1), em("ann@example.com")}, {le(9)}}
 	tests := []struct {
 		name string
-		keys [][]Key
+		keys [][]pipeline.Key
 	}{
-		{"new records", [][]Key{{le(2), em("bob@example.com")}, {le(3), em("cy@example.com")}}},
-		{"known keys keep their owner", [][]Key{{le(1)}, {le(4), em("ann@example.com")}, {em("ann@example.com"), le(9)}}},
-		{"a key linked by an earlier list", [][]Key{{le(5), em("dee@example.com")}, {le(6), em("dee@example.com")}, {le(6)}}},
-		{"repeats and empty values", [][]Key{{le(7), le(7), em("")}, {em(""), le(8)}, {le(7), le(8)}}},
+		{"new records", [][]pipeline.Key{{le(2), em("bob@example.com")}, {le(3), em("cy@example.com")}}},
+		{"known keys keep their owner", [][]pipeline.Key{{le(1)}, {le(4), em("ann@example.com")}, {em("ann@example.com"), le(9)}}},
+		{"a key linked by an earlier list", [][]pipeline.Key{{le(5), em("dee@example.com")}, {le(6), em("dee@example.com")}, {le(6)}}},
+		{"repeats and empty values", [][]pipeline.Key{{le(7), le(7), em("")}, {em(""), le(8)}, {le(7), le(8)}}},
 		{"more keys than one statement takes", manyKeys(1200)},
 	}
 	for _, tc := range tests {
@@ -68,7 +70,7 @@ func TestResolveAllWithoutUsableKey(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	err := s.Update(ctx, func(tx *Tx) error {
-		_, err := tx.ResolveAll(ctx, [][]Key{{{"leadexec", "lead", KindID, "1"}}, {{"leadexec", "lead", KindID, ""}}})
+		_, err := tx.ResolveAll(ctx, [][]pipeline.Key{{{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: "1"}}, {{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: ""}}})
 		return err
 	})
 	if err == nil {
@@ -82,17 +84,17 @@ func TestResolveAllWithoutUsableKey(t *testing.T) {
 func TestLinkAllAndPutLedgersEqualTheCallsInTurn(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	key := func(n int) Key { return Key{"sharpspring", "lead", KindID, fmt.Sprint(n)} }
-	entry := func(h string) LedgerEntry {
-		return LedgerEntry{ContentHash: h, Fields: map[string]FieldStamp{"firstName": {At: at, Hash: h, Wrote: []string{"leadexec:" + h}}}}
+	key := func(n int) pipeline.Key { return pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(n)} }
+	entry := func(h string) pipeline.LedgerEntry {
+		return pipeline.LedgerEntry{ContentHash: h, Fields: map[string]pipeline.FieldStamp{"firstName": {At: at, Hash: h, Wrote: []string{"leadexec:" + h}}}}
 	}
-	var links []Link
-	var puts []LedgerPut
+	var links []pipeline.Link
+	var puts []pipeline.LedgerPut
 	for i := range 1100 {
-		links = append(links, Link{CanonicalID: fmt.Sprint("c", i%700), Key: key(i % 900)})
-		puts = append(puts, LedgerPut{Vendor: "sharpspring", Entity: "lead", Key: fmt.Sprint("c", i%800), Entry: entry(fmt.Sprint(i))})
+		links = append(links, pipeline.Link{CanonicalID: fmt.Sprint("c", i%700), Key: key(i % 900)})
+		puts = append(puts, pipeline.LedgerPut{Vendor: "sharpspring", Entity: "lead", Key: fmt.Sprint("c", i%800), Entry: entry(fmt.Sprint(i))})
 	}
-	puts = append(puts, LedgerPut{Vendor: "leadexec", Entity: "lead", Key: "c1", Entry: entry("src")})
+	puts = append(puts, pipeline.LedgerPut{Vendor: "leadexec", Entity: "lead", Key: "c1", Entry: entry("src")})
 	one, all := openTest(t), openTest(t)
 	for _, s := range []*Store{one, all} {
 		mustUpdate(t, s, func(tx *Tx) error { return tx.Link(ctx, "old", key(3)) })
@@ -132,11 +134,11 @@ func TestLinkAllAndPutLedgersEqualTheCallsInTurn(t *testing.T) {
 	}
 }
 
-func manyKeys(n int) [][]Key {
-	out := make([][]Key, n)
+func manyKeys(n int) [][]pipeline.Key {
+	out := make([][]pipeline.Key, n)
 	for i := range out {
-		out[i] = []Key{{"leadexec", "lead", KindID, fmt.Sprint(1000 + i)},
-			{"sharpspring", "lead", KindEmail, fmt.Sprintf("l%d@example.com", i%(n/2))}}
+		out[i] = []pipeline.Key{{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(1000 + i)},
+			{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: fmt.Sprintf("l%d@example.com", i%(n/2))}}
 	}
 	return out
 }

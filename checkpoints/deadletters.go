@@ -5,28 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
 
-// DeadLetter is one object a target refused for good, with the vendor's code
-// and message.
-type DeadLetter struct {
-	ID        int64
-	Route     string
-	Vendor    string
-	Entity    string
-	RecordKey string
-	EventIDs  []string
-	Payload   []byte
-	Code      string
-	Message   string
-	Attempts  int
-	Status    string // "open", "retried", "resolved"
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
 // AddDeadLetter stores a dead letter and returns its id.
-func (t *Tx) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
+func (t *Tx) AddDeadLetter(ctx context.Context, d pipeline.DeadLetter) (int64, error) {
 	res, err := t.exec(ctx, `INSERT INTO dead_letters
 		(route, vendor, entity, record_key, event_ids, payload, code, message, attempts, status, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
@@ -37,16 +21,8 @@ func (t *Tx) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
 	return res.LastInsertId()
 }
 
-// DeadLetterFilter selects dead letters; empty fields match everything.
-type DeadLetterFilter struct {
-	ID     int64
-	Route  string
-	Code   string
-	Status string
-}
-
 // DeadLetters lists dead letters, oldest first.
-func (s *Store) DeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLetter, error) {
+func (s *Store) DeadLetters(ctx context.Context, f pipeline.DeadLetterFilter) ([]pipeline.DeadLetter, error) {
 	q := `SELECT id, route, vendor, entity, record_key, event_ids, payload, code, message, attempts, status, created_at, updated_at
 		FROM dead_letters WHERE 1=1`
 	var args []any
@@ -71,9 +47,9 @@ func (s *Store) DeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLett
 		return nil, wrap("dead letters", err)
 	}
 	defer rows.Close()
-	var out []DeadLetter
+	var out []pipeline.DeadLetter
 	for rows.Next() {
-		var d DeadLetter
+		var d pipeline.DeadLetter
 		var ids, created, updated string
 		if err := rows.Scan(&d.ID, &d.Route, &d.Vendor, &d.Entity, &d.RecordKey, &ids, &d.Payload, &d.Code, &d.Message,
 			&d.Attempts, &d.Status, &created, &updated); err != nil {
@@ -97,13 +73,6 @@ func (s *Store) CountDeadLetters(ctx context.Context, route string) (int, error)
 	return n, wrap("count dead letters", err)
 }
 
-// Dead-letter statuses.
-const (
-	DeadLetterOpen     = "open"
-	DeadLetterRetried  = "retried"  // sent again and failed again: a newer entry holds the new failure
-	DeadLetterResolved = "resolved" // sent again and written
-)
-
 // SetDeadLetterStatus records what became of a dead letter; entries are
 // never deleted, so the queue is also the history.
 func (s *Store) SetDeadLetterStatus(ctx context.Context, id int64, status string) error {
@@ -113,19 +82,19 @@ func (s *Store) SetDeadLetterStatus(ctx context.Context, id int64, status string
 		return wrap("set dead letter status", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+		return fmt.Errorf("dead letter %d: %w", id, pipeline.ErrNotFound)
 	}
 	return nil
 }
 
 // DeadLetter returns one dead letter by id.
-func (s *Store) DeadLetter(ctx context.Context, id int64) (DeadLetter, error) {
-	all, err := s.DeadLetters(ctx, DeadLetterFilter{ID: id})
+func (s *Store) DeadLetter(ctx context.Context, id int64) (pipeline.DeadLetter, error) {
+	all, err := s.DeadLetters(ctx, pipeline.DeadLetterFilter{ID: id})
 	if err != nil {
-		return DeadLetter{}, err
+		return pipeline.DeadLetter{}, err
 	}
 	if len(all) == 0 {
-		return DeadLetter{}, fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+		return pipeline.DeadLetter{}, fmt.Errorf("dead letter %d: %w", id, pipeline.ErrNotFound)
 	}
 	return all[0], nil
 }

@@ -2,41 +2,16 @@ package checkpoints
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
-
-// Key is one vendor's key for a record: its id, lower-cased email, E.164
-// phone or the id we stored at the vendor.
-type Key struct {
-	Vendor string
-	Entity string
-	Kind   string // "id", "email", "phone", "external"
-	Value  string
-}
-
-// Identity key kinds.
-const (
-	KindID       = "id"
-	KindEmail    = "email"
-	KindPhone    = "phone"
-	KindExternal = "external"
-)
-
-// CanonicalID derives the canonical id a record gets when key is the first
-// key seen for it. Deriving it (instead of drawing a random one) makes a
-// rebuilt state agree with the old one.
-func CanonicalID(k Key) string {
-	h := sha256.Sum256([]byte(k.Vendor + "\x00" + k.Entity + "\x00" + k.Kind + "\x00" + k.Value))
-	return "c" + hex.EncodeToString(h[:12])
-}
 
 // Resolve returns the canonical id that the first already-linked key points
 // at, or a new one derived from keys[0], and links every key that has no
 // owner yet to it. Keys with empty values are skipped.
-func (t *Tx) Resolve(ctx context.Context, keys ...Key) (string, error) {
+func (t *Tx) Resolve(ctx context.Context, keys ...pipeline.Key) (string, error) {
 	var id string
 	for _, k := range keys {
 		if k.Value == "" {
@@ -47,14 +22,14 @@ func (t *Tx) Resolve(ctx context.Context, keys ...Key) (string, error) {
 			id = got
 			break
 		}
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, pipeline.ErrNotFound) {
 			return "", err
 		}
 	}
 	if id == "" {
 		for _, k := range keys {
 			if k.Value != "" {
-				id = CanonicalID(k)
+				id = pipeline.CanonicalID(k)
 				break
 			}
 		}
@@ -75,7 +50,7 @@ func (t *Tx) Resolve(ctx context.Context, keys ...Key) (string, error) {
 }
 
 // Link points key at canonicalID, replacing an older link of the same key.
-func (t *Tx) Link(ctx context.Context, canonicalID string, k Key) error {
+func (t *Tx) Link(ctx context.Context, canonicalID string, k pipeline.Key) error {
 	_, err := t.exec(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vendor, entity, kind, value)
 		DO UPDATE SET canonical_id = excluded.canonical_id, updated_at = excluded.updated_at`,
@@ -83,11 +58,11 @@ func (t *Tx) Link(ctx context.Context, canonicalID string, k Key) error {
 	return wrap("link", err)
 }
 
-func (t *Tx) lookup(ctx context.Context, k Key) (string, error) {
+func (t *Tx) lookup(ctx context.Context, k pipeline.Key) (string, error) {
 	var id string
 	err := t.queryRow(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return "", pipeline.ErrNotFound
 	}
 	return id, wrap("lookup", err)
 }
@@ -98,17 +73,19 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func lookup(ctx context.Context, q querier, k Key) (string, error) {
+func lookup(ctx context.Context, q querier, k pipeline.Key) (string, error) {
 	var id string
 	err := q.QueryRowContext(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return "", pipeline.ErrNotFound
 	}
 	return id, wrap("lookup", err)
 }
 
 // Lookup returns the canonical id a key points at, or ErrNotFound.
-func (s *Store) Lookup(ctx context.Context, k Key) (string, error) { return lookup(ctx, s.db, k) }
+func (s *Store) Lookup(ctx context.Context, k pipeline.Key) (string, error) {
+	return lookup(ctx, s.db, k)
+}
 
 // VendorKeys returns, for each canonical id, the newest value of the given
 // vendor key kind (ids without one are absent from the map).

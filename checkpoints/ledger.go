@@ -4,40 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
-
-// FieldStamp is what the ledger keeps of one written field: the source change
-// time of the value and a hash of it.
-type FieldStamp struct {
-	// At is when the change that produced the value was made (on the
-	// clock of the vendor where it was made).
-	At   time.Time `json:"at"`
-	Hash string    `json:"h"`
-	// Seen is the latest time, on this vendor's own clock, at which its
-	// poller reported the value when the value itself was older (crmsync's
-	// own write echoing back). Zero when the report was the change itself.
-	Seen time.Time `json:"s,omitzero"`
-	// Wrote lists the values crmsync wrote into this field, as
-	// "<vendor the value came from>:<hash>", oldest first (a few at most):
-	// when the vendor later reports one of them, that is crmsync's own
-	// write echoing back, however late the report.
-	Wrote []string `json:"w,omitempty"`
-}
-
-// MaxWrote is how many written values a FieldStamp remembers.
-const MaxWrote = 8
-
-// LedgerEntry is what crmsync last wrote to one target record.
-type LedgerEntry struct {
-	Fields      map[string]FieldStamp
-	ContentHash string
-	UpdatedAt   time.Time
-}
 
 // Ledger returns the entries of the given record keys (missing keys are
 // absent from the map).
-func (s *Store) Ledger(ctx context.Context, vendor, entity string, keys []string) (map[string]LedgerEntry, error) {
-	out := make(map[string]LedgerEntry, len(keys))
+func (s *Store) Ledger(ctx context.Context, vendor, entity string, keys []string) (map[string]pipeline.LedgerEntry, error) {
+	out := make(map[string]pipeline.LedgerEntry, len(keys))
 	for start := 0; start < len(keys); start += 400 {
 		chunk := keys[start:min(start+400, len(keys))]
 		args := make([]any, 0, len(chunk)+2)
@@ -56,7 +30,7 @@ func (s *Store) Ledger(ctx context.Context, vendor, entity string, keys []string
 				rows.Close()
 				return nil, wrap("ledger", err)
 			}
-			e := LedgerEntry{ContentHash: hash}
+			e := pipeline.LedgerEntry{ContentHash: hash}
 			if err := json.Unmarshal([]byte(fields), &e.Fields); err != nil {
 				rows.Close()
 				return nil, wrap("ledger: decode "+k, err)
@@ -84,7 +58,7 @@ func placeholders(n int) string {
 }
 
 // PutLedger stores the entry of one target record.
-func (t *Tx) PutLedger(ctx context.Context, vendor, entity, key string, e LedgerEntry) error {
+func (t *Tx) PutLedger(ctx context.Context, vendor, entity, key string, e pipeline.LedgerEntry) error {
 	b, err := json.Marshal(e.Fields)
 	if err != nil {
 		return wrap("put ledger", err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // TakeSlot admits one request of account if fewer than limit requests were
@@ -42,27 +44,15 @@ func (s *Store) TakeSlot(ctx context.Context, account string, now time.Time, lim
 	return true, 0, nil
 }
 
-// BackfillRun is the progress of one backfill of a source over a range.
-type BackfillRun struct {
-	Source       string
-	Since, Until string // as given, "" for open ends
-	Cursor       string // next page; "" before the first
-	Published    int64
-	Pages        int64
-	Done         bool
-	StartedAt    time.Time
-	UpdatedAt    time.Time
-}
-
 // BackfillRun returns the stored run, or ErrNotFound.
-func (s *Store) BackfillRun(ctx context.Context, source, since, until string) (BackfillRun, error) {
-	r := BackfillRun{Source: source, Since: since, Until: until}
+func (s *Store) BackfillRun(ctx context.Context, source, since, until string) (pipeline.BackfillRun, error) {
+	r := pipeline.BackfillRun{Source: source, Since: since, Until: until}
 	var done int
 	var started, updated string
 	err := s.db.QueryRowContext(ctx, `SELECT cursor, published, pages, done, started_at, updated_at FROM backfill_runs
 		WHERE source = ? AND since = ? AND until = ?`, source, since, until).Scan(&r.Cursor, &r.Published, &r.Pages, &done, &started, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
+		return r, pipeline.ErrNotFound
 	}
 	if err != nil {
 		return r, wrap("backfill run of "+source, err)
@@ -77,7 +67,7 @@ func (s *Store) BackfillRun(ctx context.Context, source, since, until string) (B
 }
 
 // SaveBackfillRun stores a run's progress (after every page).
-func (s *Store) SaveBackfillRun(ctx context.Context, r BackfillRun) error {
+func (s *Store) SaveBackfillRun(ctx context.Context, r pipeline.BackfillRun) error {
 	now := s.now().UTC().Format(timeFormat)
 	started := now
 	if !r.StartedAt.IsZero() {

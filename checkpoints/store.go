@@ -17,14 +17,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline"
 	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// ErrNotFound is returned by lookups that found nothing.
-var ErrNotFound = errors.New("checkpoints: not found")
 
 const timeFormat = time.RFC3339Nano
 
@@ -216,12 +214,20 @@ func (t *Tx) SetCursor(ctx context.Context, source, cursor string) error {
 	return wrap("set cursor", err)
 }
 
+// SetCursor stores the resume position of a source.
+func (s *Store) SetCursor(ctx context.Context, source, cursor string) error {
+	return s.Update(ctx, func(tx *Tx) error { return tx.SetCursor(ctx, source, cursor) })
+}
+
+// Store implements every part of the pipeline's state.
+var _ pipeline.State = (*Store)(nil)
+
 // Cursor returns the stored position of a source, or ErrNotFound.
 func (s *Store) Cursor(ctx context.Context, source string) (cursor string, updated time.Time, err error) {
 	var at string
 	err = s.db.QueryRowContext(ctx, `SELECT cursor, updated_at FROM source_cursors WHERE source = ?`, source).Scan(&cursor, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", time.Time{}, ErrNotFound
+		return "", time.Time{}, pipeline.ErrNotFound
 	}
 	if err != nil {
 		return "", time.Time{}, wrap("cursor", err)
@@ -289,7 +295,7 @@ func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string)
 	err = s.db.QueryRowContext(ctx, `SELECT content_hash FROM deliveries WHERE vendor = ? AND entity = ? AND external_id = ?`,
 		vendor, entity, externalID).Scan(&contentHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return "", pipeline.ErrNotFound
 	}
 	return contentHash, wrap("delivery", err)
 }
@@ -320,23 +326,16 @@ func (s *Store) TakeQuota(ctx context.Context, account string, at time.Time, lim
 	return true, total, nil
 }
 
-// Cursor is a stored source position.
-type Cursor struct {
-	Source    string
-	Cursor    string
-	UpdatedAt time.Time
-}
-
 // Cursors lists every stored source position.
-func (s *Store) Cursors(ctx context.Context) ([]Cursor, error) {
+func (s *Store) Cursors(ctx context.Context) ([]pipeline.Cursor, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT source, cursor, updated_at FROM source_cursors ORDER BY source`)
 	if err != nil {
 		return nil, wrap("cursors", err)
 	}
 	defer rows.Close()
-	var out []Cursor
+	var out []pipeline.Cursor
 	for rows.Next() {
-		var c Cursor
+		var c pipeline.Cursor
 		var at string
 		if err := rows.Scan(&c.Source, &c.Cursor, &at); err != nil {
 			return nil, wrap("cursors", err)
@@ -361,7 +360,7 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (seq uint64, savedA
 	var at string
 	err = s.db.QueryRowContext(ctx, `SELECT stream_seq, saved_at FROM named_checkpoints WHERE name = ?`, name).Scan(&n, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, ErrNotFound)
+		return 0, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, pipeline.ErrNotFound)
 	}
 	if err != nil {
 		return 0, time.Time{}, wrap(fmt.Sprintf("checkpoint %q", name), err)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 func openTest(t *testing.T) *Store {
@@ -67,17 +69,17 @@ func TestNewerSchemaRefused(t *testing.T) {
 
 func TestCursorMissing(t *testing.T) {
 	s := openTest(t)
-	if _, _, err := s.Cursor(context.Background(), "nope"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("err = %v, want ErrNotFound", err)
+	if _, _, err := s.Cursor(context.Background(), "nope"); !errors.Is(err, pipeline.ErrNotFound) {
+		t.Fatalf("err = %v, want pipeline.ErrNotFound", err)
 	}
 }
 
 func TestResolveLinksKeysToOneCanonicalID(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	le := Key{"leadexec", "lead", KindID, "7000000001"}
-	em := Key{"sharpspring", "lead", KindEmail, "ann@example.com"}
-	le2 := Key{"leadexec", "lead", KindID, "7000000002"}
+	le := pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: "7000000001"}
+	em := pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: "ann@example.com"}
+	le2 := pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: "7000000002"}
 	var id1, id2, id3 string
 	err := s.Update(ctx, func(tx *Tx) error {
 		var err error
@@ -94,18 +96,18 @@ func TestResolveLinksKeysToOneCanonicalID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id1 != CanonicalID(le) || id2 != id1 || id3 != id1 {
-		t.Fatalf("ids = %s %s %s, want all %s", id1, id2, id3, CanonicalID(le))
+	if id1 != pipeline.CanonicalID(le) || id2 != id1 || id3 != id1 {
+		t.Fatalf("ids = %s %s %s, want all %s", id1, id2, id3, pipeline.CanonicalID(le))
 	}
 	if got, err := s.Lookup(ctx, le2); err != nil || got != id1 {
 		t.Fatalf("lookup le2 = %s, %v", got, err)
 	}
 	if err := s.Update(ctx, func(tx *Tx) error {
-		return tx.Link(ctx, id1, Key{"sharpspring", "lead", KindID, "88038560770"})
+		return tx.Link(ctx, id1, pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindID, Value: "88038560770"})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := s.VendorKeys(ctx, "sharpspring", "lead", KindID, []string{id1, "cmissing"})
+	keys, err := s.VendorKeys(ctx, "sharpspring", "lead", pipeline.KindID, []string{id1, "cmissing"})
 	if err != nil || keys[id1] != "88038560770" || len(keys) != 1 {
 		t.Fatalf("vendor keys = %v, %v", keys, err)
 	}
@@ -146,7 +148,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	at := time.Date(2026, 11, 23, 10, 0, 0, 123, time.UTC)
-	e := LedgerEntry{ContentHash: "h", Fields: map[string]FieldStamp{"firstName": {At: at, Hash: "abc"}}}
+	e := pipeline.LedgerEntry{ContentHash: "h", Fields: map[string]pipeline.FieldStamp{"firstName": {At: at, Hash: "abc"}}}
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutLedger(ctx, "sharpspring", "lead", "c1", e) }); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestDeadLetters(t *testing.T) {
 	s := openTest(t)
 	err := s.Update(ctx, func(tx *Tx) error {
 		for _, code := range []string{"205", "303", "205"} {
-			if _, err := tx.AddDeadLetter(ctx, DeadLetter{Route: "r1", Vendor: "sharpspring", Entity: "lead", RecordKey: "c",
+			if _, err := tx.AddDeadLetter(ctx, pipeline.DeadLetter{Route: "r1", Vendor: "sharpspring", Entity: "lead", RecordKey: "c",
 				EventIDs: []string{"e1", "e2"}, Payload: []byte(`{}`), Code: code, Message: "Invalid parameters", Attempts: 2}); err != nil {
 				return err
 			}
@@ -174,7 +176,7 @@ func TestDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.DeadLetters(ctx, DeadLetterFilter{Route: "r1", Code: "205"})
+	got, err := s.DeadLetters(ctx, pipeline.DeadLetterFilter{Route: "r1", Code: "205"})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("dead letters = %d, %v", len(got), err)
 	}
@@ -210,7 +212,7 @@ func TestTakeQuotaStopsAtLimitAndResetsDaily(t *testing.T) {
 func TestDeliveryReceipts(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	if _, err := s.Delivery(ctx, "leadexec", "lead", "1"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Delivery(ctx, "leadexec", "lead", "1"); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, h := range []string{"h1", "h2"} {
@@ -226,7 +228,7 @@ func TestDeliveryReceipts(t *testing.T) {
 func TestNamedCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	if _, _, err := s.Checkpoint(ctx, "before-import"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Checkpoint(ctx, "before-import"); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, seq := range []uint64{10, 42} {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -79,12 +78,12 @@ type ClientCodec interface {
 	// Encode turns a canonical client into the vendor's fields.
 	Encode(c Client) map[string]string
 	// Keys are identity keys derivable from canonical values.
-	Keys(c Client) []checkpoints.Key
+	Keys(c Client) []pipeline.Key
 	// NaturalKeys are vendor fields that find a client whose id is unknown.
 	NaturalKeys(c Client) map[string]string
 }
 
-// Identity key kinds of clients, besides checkpoints.KindID.
+// Identity key kinds of clients, besides pipeline.KindID.
 const (
 	// KindCompanyName is a client's company name, trimmed and lower-cased:
 	// SharpSpring's only natural key for agency clients.
@@ -100,7 +99,7 @@ const (
 // (EventKeys) instead of Keys, which then names only what the vendor will
 // hold once crmsync writes the client there.
 type ClientEventKeyer interface {
-	EventKeys(fields map[string]string) []checkpoints.Key
+	EventKeys(fields map[string]string) []pipeline.Key
 }
 
 // ClientRoute maps client events of one vendor to another's fields through
@@ -133,7 +132,7 @@ func (m ClientRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 	// written, so that the target's poller, reporting the record crmsync
 	// creates there, finds the same canonical client even before the
 	// write is settled (and its echo is recognised).
-	keys := []checkpoints.Key{{Vendor: from, Entity: "client", Kind: checkpoints.KindID, Value: ev.ExternalID}}
+	keys := []pipeline.Key{{Vendor: from, Entity: "client", Kind: pipeline.KindID, Value: ev.ExternalID}}
 	if ek, ok := m.From.(ClientEventKeyer); ok {
 		keys = append(keys, ek.EventKeys(ev.Fields)...)
 	} else {

@@ -1,6 +1,6 @@
 package mappings
 
-import "github.com/crmsync/crmsync/checkpoints"
+import "github.com/crmsync/crmsync/pipeline"
 
 // LeadCodec translates one vendor's lead fields to and from the canonical
 // lead. Implementations are pure. Each vendor has one (SharpSpringLeads,
@@ -20,7 +20,7 @@ type LeadCodec interface {
 	// Keys are the identity keys of the lead at this vendor that can be
 	// derived from canonical values (e.g. the lower-cased email, the E.164
 	// phone), most specific first.
-	Keys(l Lead) []checkpoints.Key
+	Keys(l Lead) []pipeline.Key
 	// NaturalKeys are the vendor fields that address a lead whose vendor id
 	// is unknown (SharpSpring: emailAddress); sent with every write without
 	// an id.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // Getlead lead field names as carried in events and records. They are the
@@ -170,20 +170,20 @@ func (c GetleadLeads) Validate(l Lead) error {
 }
 
 // Keys implements LeadCodec: the E.164 phone, then the lower-cased email.
-func (c GetleadLeads) Keys(l Lead) []checkpoints.Key {
-	var keys []checkpoints.Key
+func (c GetleadLeads) Keys(l Lead) []pipeline.Key {
+	var keys []pipeline.Key
 	if p, err := c.phone(l); err == nil {
 		keys = append(keys, GetleadPhoneKey(p.E164()))
 	}
 	if e, err := NormalizeEmail(l[Email]); err == nil {
-		keys = append(keys, checkpoints.Key{Vendor: "getlead", Entity: "lead", Kind: checkpoints.KindEmail, Value: e})
+		keys = append(keys, pipeline.Key{Vendor: "getlead", Entity: "lead", Kind: pipeline.KindEmail, Value: e})
 	}
 	return keys
 }
 
 // GetleadPhoneKey is the identity key of a Getlead lead with an E.164 phone.
-func GetleadPhoneKey(e164 string) checkpoints.Key {
-	return checkpoints.Key{Vendor: "getlead", Entity: "lead", Kind: checkpoints.KindPhone, Value: e164}
+func GetleadPhoneKey(e164 string) pipeline.Key {
+	return pipeline.Key{Vendor: "getlead", Entity: "lead", Kind: pipeline.KindPhone, Value: e164}
 }
 
 // NaturalKeys implements LeadCodec: countrycode and mobileno (what every

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 func getleadCodec(t *testing.T) GetleadLeads {
@@ -111,7 +111,7 @@ func TestGetleadRoundTrip(t *testing.T) {
 
 func TestGetleadKeysAreOneForEveryWritingOfTheNumber(t *testing.T) {
 	codec := getleadCodec(t)
-	want := []checkpoints.Key{
+	want := []pipeline.Key{
 		{Vendor: "getlead", Entity: "lead", Kind: "phone", Value: "+919876543210"},
 		{Vendor: "getlead", Entity: "lead", Kind: "email", Value: "asha@example.com"},
 	}

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // iVvy lead field names as carried by events and sink records. A lead's
@@ -103,12 +103,12 @@ func (c IVvyLeads) Encode(l Lead) map[string]string {
 }
 
 // Keys implements LeadCodec: the lower-cased email.
-func (IVvyLeads) Keys(l Lead) []checkpoints.Key {
+func (IVvyLeads) Keys(l Lead) []pipeline.Key {
 	e := strings.ToLower(strings.TrimSpace(l[Email]))
 	if e == "" {
 		return nil
 	}
-	return []checkpoints.Key{IVvyEmailKey(e)}
+	return []pipeline.Key{IVvyEmailKey(e)}
 }
 
 // NaturalKeys implements LeadCodec: the contact email, which the sink needs
@@ -121,14 +121,14 @@ func (IVvyLeads) NaturalKeys(l Lead) map[string]string {
 }
 
 // IVvyEmailKey is the identity key of an iVvy lead's contact email.
-func IVvyEmailKey(email string) checkpoints.Key {
-	return checkpoints.Key{Vendor: "ivvy", Entity: "lead", Kind: checkpoints.KindEmail, Value: strings.ToLower(strings.TrimSpace(email))}
+func IVvyEmailKey(email string) pipeline.Key {
+	return pipeline.Key{Vendor: "ivvy", Entity: "lead", Kind: pipeline.KindEmail, Value: strings.ToLower(strings.TrimSpace(email))}
 }
 
 // IVvyExternalKey is the identity key of our canonical id written to the
 // iVvy contact's externalId.
-func IVvyExternalKey(canonicalID string) checkpoints.Key {
-	return checkpoints.Key{Vendor: "ivvy", Entity: "lead", Kind: checkpoints.KindExternal, Value: canonicalID}
+func IVvyExternalKey(canonicalID string) pipeline.Key {
+	return pipeline.Key{Vendor: "ivvy", Entity: "lead", Kind: pipeline.KindExternal, Value: canonicalID}
 }
 
 // IVvyCustomFieldIDs lists the iVvy fieldIds configured in the catalog,

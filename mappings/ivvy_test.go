@@ -5,7 +5,7 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 func ivvyCatalog(t *testing.T) *Catalog {
@@ -66,7 +66,7 @@ func TestIVvyLeadsKeys(t *testing.T) {
 	codec := IVvyLeads{}
 	l := Lead{Email: "Ann@Example.COM"}
 	keys := codec.Keys(l)
-	want := checkpoints.Key{Vendor: "ivvy", Entity: "lead", Kind: "email", Value: "ann@example.com"}
+	want := pipeline.Key{Vendor: "ivvy", Entity: "lead", Kind: "email", Value: "ann@example.com"}
 	if len(keys) != 1 || keys[0] != want {
 		t.Fatalf("%v", keys)
 	}
@@ -76,7 +76,7 @@ func TestIVvyLeadsKeys(t *testing.T) {
 	if len(codec.Keys(Lead{Phone: "1"})) != 0 || len(codec.NaturalKeys(Lead{})) != 0 {
 		t.Fatal("keys without an email")
 	}
-	if k := IVvyExternalKey("c123"); k.Kind != checkpoints.KindExternal || k.Vendor != "ivvy" || k.Value != "c123" {
+	if k := IVvyExternalKey("c123"); k.Kind != pipeline.KindExternal || k.Vendor != "ivvy" || k.Value != "c123" {
 		t.Fatalf("%v", k)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // LeadExecStandard maps LeadExec lead field names (as named in the lead type
@@ -88,7 +88,7 @@ func (c LeadExecLeads) Encode(l Lead) map[string]string {
 
 // Keys implements LeadCodec: LeadExec's own id is assigned by LeadExec, so
 // only the email can be derived.
-func (LeadExecLeads) Keys(l Lead) []checkpoints.Key { return emailKey("leadexec", l) }
+func (LeadExecLeads) Keys(l Lead) []pipeline.Key { return emailKey("leadexec", l) }
 
 // NaturalKeys implements LeadCodec.
 func (LeadExecLeads) NaturalKeys(l Lead) map[string]string {
@@ -98,9 +98,9 @@ func (LeadExecLeads) NaturalKeys(l Lead) map[string]string {
 	return nil
 }
 
-func emailKey(vendor string, l Lead) []checkpoints.Key {
+func emailKey(vendor string, l Lead) []pipeline.Key {
 	if e := strings.TrimSpace(l[Email]); e != "" {
-		return []checkpoints.Key{{Vendor: vendor, Entity: "lead", Kind: checkpoints.KindEmail, Value: strings.ToLower(e)}}
+		return []pipeline.Key{{Vendor: vendor, Entity: "lead", Kind: pipeline.KindEmail, Value: strings.ToLower(e)}}
 	}
 	return nil
 }

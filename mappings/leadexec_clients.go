@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // LeadExecClientStatus is the field of a LeadExec client record that carries
@@ -99,17 +99,17 @@ func (LeadExecClients) Encode(c Client) map[string]string {
 // Keys implements ClientCodec: the username crmsync gives the client when
 // it creates it in LeadExec (LeadExecUsername), as a KindUsername key.
 // Only routes into LeadExec use it (see EventKeys).
-func (LeadExecClients) Keys(c Client) []checkpoints.Key { return usernameKey(LeadExecUsername(c)) }
+func (LeadExecClients) Keys(c Client) []pipeline.Key { return usernameKey(LeadExecUsername(c)) }
 
 // EventKeys implements ClientEventKeyer: the client's actual username, from
 // the record's Username field. Usernames are unique in a LeadExec account.
-func (LeadExecClients) EventKeys(fields map[string]string) []checkpoints.Key {
+func (LeadExecClients) EventKeys(fields map[string]string) []pipeline.Key {
 	return usernameKey(fields[LeadExecUsernameField])
 }
 
-func usernameKey(u string) []checkpoints.Key {
+func usernameKey(u string) []pipeline.Key {
 	if u = strings.ToLower(strings.TrimSpace(u)); u != "" {
-		return []checkpoints.Key{{Vendor: "leadexec", Entity: "client", Kind: KindUsername, Value: u}}
+		return []pipeline.Key{{Vendor: "leadexec", Entity: "client", Kind: KindUsername, Value: u}}
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -42,7 +41,7 @@ func TestLeadExecClientsCodec(t *testing.T) {
 	}
 	// As a target: the username crmsync would create the client with; as
 	// a source: the record's own username.
-	if k := codec.Keys(c); len(k) != 1 || k[0] != (checkpoints.Key{Vendor: "leadexec", Entity: "client", Kind: KindUsername, Value: "ann@acme.example"}) {
+	if k := codec.Keys(c); len(k) != 1 || k[0] != (pipeline.Key{Vendor: "leadexec", Entity: "client", Kind: KindUsername, Value: "ann@acme.example"}) {
 		t.Fatalf("keys %v", k)
 	}
 	if k := (LeadExecClients{}).EventKeys(map[string]string{"Username": " Buyer7 "}); len(k) != 1 || k[0].Value != "buyer7" || k[0].Kind != KindUsername {

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -45,7 +44,7 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 			delete(lead, LeadStatus)
 		}
 	}
-	keys := []checkpoints.Key{{Vendor: from, Entity: "lead", Kind: checkpoints.KindID, Value: ev.ExternalID}}
+	keys := []pipeline.Key{{Vendor: from, Entity: "lead", Kind: pipeline.KindID, Value: ev.ExternalID}}
 	keys = append(keys, m.From.Keys(lead)...)
 	keys = append(keys, m.To.Keys(lead)...)
 	return pipeline.Mapped{

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // SharpSpringStandard maps canonical names to SharpSpring lead fields.
@@ -102,7 +102,7 @@ func (c SharpSpringLeads) Encode(l Lead) map[string]string { return ToSharpSprin
 
 // Keys implements LeadCodec: the lower-cased email (SharpSpring compares
 // emails case-insensitively); the SharpSpring id is assigned by SharpSpring.
-func (SharpSpringLeads) Keys(l Lead) []checkpoints.Key { return emailKey("sharpspring", l) }
+func (SharpSpringLeads) Keys(l Lead) []pipeline.Key { return emailKey("sharpspring", l) }
 
 // NaturalKeys implements LeadCodec: emailAddress addresses a lead whose id
 // is unknown.

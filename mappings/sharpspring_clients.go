@@ -5,7 +5,7 @@ import (
 	"html"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // SharpSpring agency client pseudo-fields: they are not parameters of
@@ -109,9 +109,9 @@ func (SharpSpringClients) Encode(c Client) map[string]string {
 // SharpSpring ids are assigned by SharpSpring, and getClients returns no
 // other field that names a client; as for NaturalKeys, one agency is
 // assumed not to manage two clients of the same name.
-func (SharpSpringClients) Keys(c Client) []checkpoints.Key {
+func (SharpSpringClients) Keys(c Client) []pipeline.Key {
 	if n := companyKey(c[Company]); n != "" {
-		return []checkpoints.Key{{Vendor: "sharpspring", Entity: "client", Kind: KindCompanyName, Value: n}}
+		return []pipeline.Key{{Vendor: "sharpspring", Entity: "client", Kind: KindCompanyName, Value: n}}
 	}
 	return nil
 }

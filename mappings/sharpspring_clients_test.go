@@ -4,7 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -19,7 +18,7 @@ func TestSharpSpringLeadsCodec(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "sharpspring_leads_decode", l)
-	if k := codec.Keys(l); len(k) != 1 || k[0] != (checkpoints.Key{Vendor: "sharpspring", Entity: "lead", Kind: checkpoints.KindEmail, Value: "ann.oneil@example.com"}) {
+	if k := codec.Keys(l); len(k) != 1 || k[0] != (pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: "ann.oneil@example.com"}) {
 		t.Fatalf("keys %v", k)
 	}
 	if nk := codec.NaturalKeys(l); nk["emailAddress"] != "Ann.ONeil@Example.com" || len(nk) != 1 {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/crmsync/crmsync/checkpoints"
 )
 
 // Pager pages through a source's history, oldest first where the vendor
@@ -37,7 +35,7 @@ type Backfill struct {
 	// Publisher stores the events; one that is also a BatchPublisher gets
 	// each page in one call.
 	Publisher Publisher
-	State     *checkpoints.Store
+	State     BackfillRuns
 	// Progress, if set, is called after every page.
 	Progress func(BackfillProgress)
 }
@@ -50,7 +48,7 @@ var ErrBackfillDone = errors.New("backfill already finished")
 // the vendor budget is spent (the run resumes from its place later).
 func (b *Backfill) Run(ctx context.Context) (BackfillProgress, error) {
 	run, err := b.State.BackfillRun(ctx, b.Source, b.Since, b.Until)
-	if err != nil && !errors.Is(err, checkpoints.ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return BackfillProgress{}, err
 	}
 	p := BackfillProgress{Published: run.Published, Pages: run.Pages, Done: run.Done, Total: -1}

@@ -8,9 +8,14 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/crmsync/crmsync/checkpoints"
 )
+
+// BudgetState is where a shared budget keeps its rate window and daily
+// count, so that every process using the same state shares them.
+type BudgetState interface {
+	RateWindow
+	Quota
+}
 
 // Budget is one vendor account's request budget: a token bucket shared by
 // every source, sink, backfill and replay that uses the account, and a daily
@@ -22,7 +27,7 @@ type Budget struct {
 	window  *slidingWindow // in-process window, when there is no store
 	perSec  int            // the window's size
 	daily   int
-	store   *checkpoints.Store
+	store   BudgetState
 	now     func() time.Time
 
 	// Requests counted but not yet written (budgets without a daily quota).
@@ -46,7 +51,7 @@ type BudgetConfig struct {
 }
 
 // NewBudget returns the budget of one account.
-func NewBudget(cfg BudgetConfig, store *checkpoints.Store) *Budget {
+func NewBudget(cfg BudgetConfig, store BudgetState) *Budget {
 	b := &Budget{account: cfg.Account, daily: cfg.Daily, store: store, now: time.Now, pendMu: &sync.Mutex{}}
 	if cfg.PerSecond > 0 {
 		burst := cfg.Burst

@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // maxInWindow is the most timestamps in any half-open window of length span.
@@ -28,7 +29,7 @@ func TestBudgetNeverLetsASecondCarryMoreThanTheRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about two seconds")
 	}
-	b := NewBudget(BudgetConfig{Account: "t", PerSecond: 10}, nil)
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "t", PerSecond: 10}, nil)
 	var ts []time.Time
 	for i := 0; i < 25; i++ {
 		if err := b.Wait(context.Background()); err != nil {
@@ -48,32 +49,20 @@ func TestBudgetCountsDailyQuotaAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	b := NewBudget(BudgetConfig{Account: "ss:1", Daily: 2}, store)
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 2}, store)
 	for i := 0; i < 2; i++ {
 		if err := b.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	err = b.Wait(ctx)
-	q, ok := IsQuota(err)
-	if !ok || !q.ResetAt.Equal(NextUTCMidnight(time.Now())) {
+	q, ok := pipeline.IsQuota(err)
+	if !ok || !q.ResetAt.Equal(pipeline.NextUTCMidnight(time.Now())) {
 		t.Fatalf("third request: %v", err)
 	}
 	// A restart (new budget on the same state) still knows the day is spent.
-	if _, ok := IsQuota(NewBudget(BudgetConfig{Account: "ss:1", Daily: 2}, store).Wait(ctx)); !ok {
+	if _, ok := pipeline.IsQuota(pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 2}, store).Wait(ctx)); !ok {
 		t.Fatal("quota forgotten across a restart")
-	}
-}
-
-func TestSlidingWindowHonoursContext(t *testing.T) {
-	w := newSlidingWindow(1, time.Hour)
-	if err := w.wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := w.wait(ctx); err == nil {
-		t.Fatal("wait past the window ignored a cancelled context")
 	}
 }
 
@@ -89,12 +78,12 @@ func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
 	defer store.Close()
 	// Two budgets of one account on one state file, as `run` and
 	// `backfill` would hold: together they stay within the rate.
-	a := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store)
-	b := NewBudget(BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store).WithReserve(10)
+	a := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store)
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store).WithReserve(10)
 	var mu sync.Mutex
 	var ts []time.Time
 	var wg sync.WaitGroup
-	for _, bud := range []*Budget{a, b} {
+	for _, bud := range []*pipeline.Budget{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -122,14 +111,14 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	live := NewBudget(BudgetConfig{Account: "ss:1", Daily: 5}, store)
+	live := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 5}, store)
 	backfill := live.WithReserve(2)
 	for i := 0; i < 3; i++ {
 		if err := backfill.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, ok := IsQuota(backfill.Wait(ctx)); !ok {
+	if _, ok := pipeline.IsQuota(backfill.Wait(ctx)); !ok {
 		t.Fatal("backfill spent the live reserve")
 	}
 	for i := 0; i < 2; i++ {
@@ -137,7 +126,7 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 			t.Fatalf("live could not use its reserve: %v", err)
 		}
 	}
-	if _, ok := IsQuota(live.Wait(ctx)); !ok {
+	if _, ok := pipeline.IsQuota(live.Wait(ctx)); !ok {
 		t.Fatal("live went past the daily quota")
 	}
 }

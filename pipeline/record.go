@@ -3,15 +3,13 @@ package pipeline
 import (
 	"context"
 	"time"
-
-	"github.com/crmsync/crmsync/checkpoints"
 )
 
 // Mapped is an event translated for a route's target.
 type Mapped struct {
 	// Keys identify the record for the identity map, most specific first
 	// (the source's own id, then shared natural keys such as the email).
-	Keys []checkpoints.Key
+	Keys []Key
 	// Fields are the target's field names and values carried by the event.
 	Fields map[string]string
 	// NaturalKeys are target fields that address the record when its target
@@ -45,13 +43,13 @@ type Record struct {
 	NaturalKeys map[string]string
 	EventIDs    []string
 
-	ledger checkpoints.LedgerEntry // what was last written, if anything
+	ledger LedgerEntry // what was last written, if anything
 
 	// The source record's current values (Mapped.SourceFields), newest per
 	// field, and what the ledger knew of the source record before.
 	source       map[string]string
 	sourceStamps map[string]time.Time
-	sourceLedger checkpoints.LedgerEntry
+	sourceLedger LedgerEntry
 
 	// Target fields written only when the record is created (Mapped.CreateOnly).
 	createOnly map[string]bool
@@ -66,7 +64,7 @@ type Outcome struct {
 	// TargetID is the id the target has for the record, when known.
 	TargetID string
 	// Links are further target keys learned (e.g. the email written).
-	Links []checkpoints.Key
+	Links []Key
 	// Skip, when set (and Err is nil), says the sink wrote nothing on
 	// purpose and why (e.g. the target cannot update a record it already
 	// holds). The record is settled as skipped: counted with the skipped

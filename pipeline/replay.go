@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-
-	"github.com/crmsync/crmsync/checkpoints"
 )
 
 // TargetReader is the optional sink capability replays need: reading the
@@ -68,14 +66,14 @@ func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResu
 			if id, err := ru.state.Lookup(ctx, k); err == nil {
 				it.key = id
 				break
-			} else if !errors.Is(err, checkpoints.ErrNotFound) {
+			} else if !errors.Is(err, ErrNotFound) {
 				return res, err
 			}
 		}
 		if it.key == "" {
 			for _, k := range mp.Keys {
 				if k.Value != "" {
-					it.key = checkpoints.CanonicalID(k)
+					it.key = CanonicalID(k)
 					break
 				}
 			}
@@ -131,24 +129,21 @@ func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResu
 	if err != nil {
 		return res, err
 	}
-	if err := ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
-		for _, d := range res.Diffs {
-			e, ok := ledger[d.Key]
-			if !ok {
-				continue
-			}
-			for f := range d.Fields {
-				if st, ok := e.Fields[f]; ok {
-					st.Hash = ""
-					e.Fields[f] = st
-				}
-			}
-			if err := tx.PutLedger(ctx, ru.r.To.Vendor, ru.r.To.Entity, d.Key, e); err != nil {
-				return err
+	var forget []LedgerPut
+	for _, d := range res.Diffs {
+		e, ok := ledger[d.Key]
+		if !ok {
+			continue
+		}
+		for f := range d.Fields {
+			if st, ok := e.Fields[f]; ok {
+				st.Hash = ""
+				e.Fields[f] = st
 			}
 		}
-		return nil
-	}); err != nil {
+		forget = append(forget, LedgerPut{Vendor: ru.r.To.Vendor, Entity: ru.r.To.Entity, Key: d.Key, Entry: e})
+	}
+	if err := ru.state.PutLedgers(ctx, forget); err != nil {
 		return res, err
 	}
 	ar, err := ru.Apply(ctx, toWrite)

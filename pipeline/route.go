@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-
-	"github.com/crmsync/crmsync/checkpoints"
 )
 
 // ConsumerSource hands out a route's durable consumer.
@@ -89,13 +87,13 @@ type Runner struct {
 	// srcVendor and srcEntity split Route.From.
 	srcVendor, srcEntity string
 	bus                  ConsumerSource
-	state                *checkpoints.Store
+	state                RouteState
 	log                  *slog.Logger
 	Stats                RouteStats
 }
 
 // NewRunner prepares a route for Run.
-func NewRunner(r Route, bus ConsumerSource, state *checkpoints.Store) (*Runner, error) {
+func NewRunner(r Route, bus ConsumerSource, state RouteState) (*Runner, error) {
 	if r.Name == "" || r.Mapper == nil || r.Sink == nil || r.To.Vendor == "" {
 		return nil, fmt.Errorf("route %q: name, mapper, sink and target are required", r.Name)
 	}
@@ -258,7 +256,7 @@ func (ru *Runner) Apply(ctx context.Context, evs []Event) (Result, error) {
 func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64, redo bool) (Result, error) {
 	var res Result
 	var items []pending
-	var dead []checkpoints.DeadLetter
+	var dead []DeadLetter
 	for _, it := range all {
 		mp, err := ru.r.Mapper.Map(it.ev)
 		if errors.Is(err, ErrSkip) {
@@ -276,22 +274,16 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 
 	// Resolve canonical ids in one transaction.
 	if len(items) > 0 {
-		keys := make([][]checkpoints.Key, len(items))
+		keys := make([][]Key, len(items))
 		for i := range items {
 			keys[i] = items[i].mapped.Keys
 		}
-		err := ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
-			ids, err := tx.ResolveAll(ctx, keys)
-			if err != nil {
-				return err
-			}
-			for i := range items {
-				items[i].key = ids[i]
-			}
-			return nil
-		})
+		ids, err := ru.state.ResolveAll(ctx, keys)
 		if err != nil {
 			return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
+		}
+		for i := range items {
+			items[i].key = ids[i]
 		}
 	}
 
@@ -310,7 +302,7 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		byKey[it.key] = append(byKey[it.key], it.ev)
 	}
 	// What the records settle into the state is collected first and
-	// written with a few statements (see checkpoints.Tx.PutLedgers).
+	// settled in one call.
 	var st settlement
 	for i, rec := range recs {
 		ru.settleSource(&st, rec)
@@ -328,25 +320,8 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		}
 		ru.settleWritten(&st, rec, o)
 	}
-	err = ru.state.Update(ctx, func(tx *checkpoints.Tx) error {
-		res.DeadLettered = res.DeadLettered[:0]
-		if err := tx.LinkAll(ctx, st.links); err != nil {
-			return err
-		}
-		if err := tx.PutLedgers(ctx, st.ledger); err != nil {
-			return err
-		}
-		for _, d := range dead {
-			id, err := tx.AddDeadLetter(ctx, d)
-			if err != nil {
-				return err
-			}
-			res.DeadLettered = append(res.DeadLettered, id)
-		}
-		if seq == 0 {
-			return nil
-		}
-		return tx.SetRoutePosition(ctx, ru.r.Name, seq)
+	res.DeadLettered, err = ru.state.Settle(ctx, Settlement{
+		Links: st.links, Ledger: st.ledger, DeadLetters: dead, Route: ru.r.Name, Seq: seq,
 	})
 	if err != nil {
 		return res, fmt.Errorf("route %s: save state: %w", ru.r.Name, err)
@@ -370,22 +345,22 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 // settlement is what one batch writes into the state when it settles, in
 // order.
 type settlement struct {
-	links  []checkpoints.Link
-	ledger []checkpoints.LedgerPut
+	links  []Link
+	ledger []LedgerPut
 }
 
-func (st *settlement) link(canonicalID string, k checkpoints.Key) {
-	st.links = append(st.links, checkpoints.Link{CanonicalID: canonicalID, Key: k})
+func (st *settlement) link(canonicalID string, k Key) {
+	st.links = append(st.links, Link{CanonicalID: canonicalID, Key: k})
 }
 
-func (st *settlement) putLedger(vendor, entity, key string, e checkpoints.LedgerEntry) {
-	st.ledger = append(st.ledger, checkpoints.LedgerPut{Vendor: vendor, Entity: entity, Key: key, Entry: e})
+func (st *settlement) putLedger(vendor, entity, key string, e LedgerEntry) {
+	st.ledger = append(st.ledger, LedgerPut{Vendor: vendor, Entity: entity, Key: key, Entry: e})
 }
 
 func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 	to := ru.r.To
 	if o.TargetID != "" {
-		st.link(rec.Key, checkpoints.Key{Vendor: to.Vendor, Entity: to.Entity, Kind: checkpoints.KindID, Value: o.TargetID})
+		st.link(rec.Key, Key{Vendor: to.Vendor, Entity: to.Entity, Kind: KindID, Value: o.TargetID})
 	}
 	for _, k := range o.Links {
 		st.link(rec.Key, k)
@@ -395,11 +370,11 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 	}
 	entry := rec.ledger
 	if entry.Fields == nil {
-		entry.Fields = map[string]checkpoints.FieldStamp{}
+		entry.Fields = map[string]FieldStamp{}
 	}
 	for f, v := range rec.Fields {
 		h := ValueHash(v)
-		entry.Fields[f] = checkpoints.FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h)}
+		entry.Fields[f] = FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h)}
 	}
 	entry.ContentHash = ledgerHash(entry.Fields)
 	st.putLedger(to.Vendor, to.Entity, rec.Key, entry)
@@ -417,7 +392,7 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 	for _, i := range todo {
 		r := recs[i]
 		if r.ledger.Fields == nil {
-			r.ledger.Fields = map[string]checkpoints.FieldStamp{}
+			r.ledger.Fields = map[string]FieldStamp{}
 		}
 		for f, v := range r.Fields {
 			fs := r.ledger.Fields[f]
@@ -426,13 +401,13 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 		}
 		st.putLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger)
 	}
-	return ru.state.Update(ctx, func(tx *checkpoints.Tx) error { return tx.PutLedgers(ctx, st.ledger) })
+	return ru.state.PutLedgers(ctx, st.ledger)
 }
 
 func addWrote(wrote []string, w string) []string {
 	out := append(slices.DeleteFunc(slices.Clone(wrote), func(x string) bool { return x == w }), w)
-	if len(out) > checkpoints.MaxWrote {
-		out = out[len(out)-checkpoints.MaxWrote:]
+	if len(out) > MaxWrote {
+		out = out[len(out)-MaxWrote:]
 	}
 	return out
 }
@@ -441,7 +416,7 @@ func addWrote(wrote []string, w string) []string {
 // that only carry values the target itself gave the source (crmsync's own
 // writes coming back, possibly late and stamped with the source's newer
 // change time): they must never turn the target back to an older value.
-func (ru *Runner) withoutEchoes(it pending, known checkpoints.LedgerEntry) map[string]string {
+func (ru *Runner) withoutEchoes(it pending, known LedgerEntry) map[string]string {
 	src := it.mapped.SourceFields
 	if len(known.Fields) == 0 || len(src) == 0 {
 		return it.mapped.Fields
@@ -477,7 +452,7 @@ func (ru *Runner) withoutEchoes(it pending, known checkpoints.LedgerEntry) map[s
 // staleAtSource reports whether the source is known to have changed every
 // field of an event after the event's change time: the event arrived out of
 // order and must not overwrite anything.
-func staleAtSource(known checkpoints.LedgerEntry, fields map[string]string, at time.Time) bool {
+func staleAtSource(known LedgerEntry, fields map[string]string, at time.Time) bool {
 	if len(fields) == 0 || len(known.Fields) == 0 {
 		return false
 	}
@@ -492,7 +467,7 @@ func staleAtSource(known checkpoints.LedgerEntry, fields map[string]string, at t
 
 // lastSeen is the latest time at which the source is known to have held
 // the field's value.
-func lastSeen(st checkpoints.FieldStamp) time.Time {
+func lastSeen(st FieldStamp) time.Time {
 	if st.Seen.After(st.At) {
 		return st.Seen
 	}
@@ -519,7 +494,7 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 		return
 	}
 	entry := rec.sourceLedger
-	fields := make(map[string]checkpoints.FieldStamp, len(entry.Fields)+len(rec.source))
+	fields := make(map[string]FieldStamp, len(entry.Fields)+len(rec.source))
 	for f, st := range entry.Fields {
 		fields[f] = st
 	}
@@ -539,12 +514,12 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 			// still wins over the echo; Seen keeps the source's clock for
 			// ordering the source's own events.
 			if st.Hash != h || !st.Seen.Equal(at) {
-				fields[f] = checkpoints.FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote}
+				fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote}
 				changed = true
 			}
 			continue
 		}
-		fields[f] = checkpoints.FieldStamp{At: at, Hash: h, Wrote: st.Wrote}
+		fields[f] = FieldStamp{At: at, Hash: h, Wrote: st.Wrote}
 		changed = true
 	}
 	if !changed {
@@ -566,7 +541,7 @@ func wroteValue(wrote []string, h string) bool {
 	return false
 }
 
-func ledgerHash(fields map[string]checkpoints.FieldStamp) string {
+func ledgerHash(fields map[string]FieldStamp) string {
 	m := make(map[string]string, len(fields))
 	for k, v := range fields {
 		m[k] = v.Hash
@@ -644,7 +619,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			r.sourceStamps[f] = at
 		}
 	}
-	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, checkpoints.KindID, order)
+	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, KindID, order)
 	if err != nil {
 		return nil, err
 	}
@@ -794,13 +769,13 @@ func DefaultBackOff() backoff.BackOff {
 	return b
 }
 
-func (ru *Runner) deadLetter(key string, evs []Event, code string, err error, attempts int) checkpoints.DeadLetter {
+func (ru *Runner) deadLetter(key string, evs []Event, code string, err error, attempts int) DeadLetter {
 	payload, _ := json.Marshal(evs)
 	ids := make([]string, len(evs))
 	for i, e := range evs {
 		ids[i] = e.ID
 	}
-	return checkpoints.DeadLetter{
+	return DeadLetter{
 		Route: ru.r.Name, Vendor: ru.r.To.Vendor, Entity: ru.r.To.Entity, RecordKey: key,
 		EventIDs: ids, Payload: payload, Code: code, Message: err.Error(), Attempts: attempts,
 	}

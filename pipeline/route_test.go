@@ -22,9 +22,9 @@ func (m copyMapper) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 		fields[k] = v
 	}
 	return pipeline.Mapped{
-		Keys: []checkpoints.Key{
-			{Vendor: m.from, Entity: "lead", Kind: checkpoints.KindID, Value: ev.ExternalID},
-			{Vendor: "any", Entity: "lead", Kind: checkpoints.KindEmail, Value: ev.Fields["key"]},
+		Keys: []pipeline.Key{
+			{Vendor: m.from, Entity: "lead", Kind: pipeline.KindID, Value: ev.ExternalID},
+			{Vendor: "any", Entity: "lead", Kind: pipeline.KindEmail, Value: ev.Fields["key"]},
 		},
 		Fields: fields, SourceFields: ev.Fields,
 	}, nil

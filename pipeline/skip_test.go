@@ -53,7 +53,7 @@ func TestSkippedOutcome(t *testing.T) {
 	if ru.Stats.Upserts.Load() != 0 || ru.Stats.Skipped.Load() != 1 {
 		t.Fatalf("stats: upserts %d, skipped %d", ru.Stats.Upserts.Load(), ru.Stats.Skipped.Load())
 	}
-	id, err := state.Lookup(ctx, checkpoints.Key{Vendor: "a", Entity: "lead", Kind: checkpoints.KindID, Value: "1"})
+	id, err := state.Lookup(ctx, pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}

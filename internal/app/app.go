@@ -27,7 +27,7 @@ import (
 type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
-	State    *checkpoints.Store
+	State    pipeline.State
 	Bus      Bus // nil when offline
 	Catalog  *mappings.Catalog
 	Receiver *leadexec.Receiver
@@ -75,11 +75,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	var err error
-	a.State, err = checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	store, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
 	if err != nil {
 		return nil, err
 	}
+	a.State = store
 	if !offline {
 		a.Bus, err = OpenBus(ctx, cfg)
 		if err != nil {

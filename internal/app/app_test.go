@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -163,9 +163,9 @@ func Test301BecomesUpdate(t *testing.T) {
 		if st := h.sim.Stats(); st.ByMethod["createLeads"] != 1 || st.ByMethod["updateLeadsV2"] != 2 {
 			t.Fatalf("second change: %+v", st.ByMethod)
 		}
-		got, err := h.app.State.VendorKeys(context.Background(), "sharpspring", "lead", checkpoints.KindID,
-			[]string{checkpoints.CanonicalID(checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})})
-		if err != nil || got[checkpoints.CanonicalID(checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})] != fmt.Sprint(id) {
+		got, err := h.app.State.VendorKeys(context.Background(), "sharpspring", "lead", pipeline.KindID,
+			[]string{pipeline.CanonicalID(pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})})
+		if err != nil || got[pipeline.CanonicalID(pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "9"})] != fmt.Sprint(id) {
 			t.Fatalf("identity map = %v, %v", got, err)
 		}
 	})
@@ -238,7 +238,7 @@ func TestOneBadObjectDeadLettersAlone(t *testing.T) {
 		if st := h.sim.Stats(); st.ByMethod["createLeads"] != 1 {
 			t.Fatalf("the good leads were sent %d times: %+v", st.ByMethod["createLeads"], st.ByMethod)
 		}
-		dls, err := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+		dls, err := h.app.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{})
 		if err != nil || len(dls) != 1 {
 			t.Fatalf("dead letters = %d, %v", len(dls), err)
 		}
@@ -262,14 +262,14 @@ func TestOneBadObjectDeadLettersAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer off.Close()
-		retried, err := off.RetryDeadLetters(context.Background(), checkpoints.DeadLetterFilter{Code: "205"})
+		retried, err := off.RetryDeadLetters(context.Background(), pipeline.DeadLetterFilter{Code: "205"})
 		if err != nil || len(retried) != 1 || !retried[0].Resolved || retried[0].Written != 1 {
 			t.Fatalf("retry after the fix = %+v, %v", retried, err)
 		}
 		if l := h.lead("lead4@example.com"); l["firstName"] != "First4" {
 			t.Fatalf("retried lead = %v", l)
 		}
-		all, _ := h.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+		all, _ := h.app.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{})
 		statuses := map[string]int{}
 		for _, d := range all {
 			statuses[d.Status]++

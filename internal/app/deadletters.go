@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -22,8 +21,8 @@ type RetryResult struct {
 // RetryDeadLetters sends the open dead letters selected by f through their
 // route again. Written ones become resolved; failing ones become retried,
 // with a new entry holding the new failure. Nothing is deleted.
-func (a *App) RetryDeadLetters(ctx context.Context, f checkpoints.DeadLetterFilter) ([]RetryResult, error) {
-	f.Status = checkpoints.DeadLetterOpen
+func (a *App) RetryDeadLetters(ctx context.Context, f pipeline.DeadLetterFilter) ([]RetryResult, error) {
+	f.Status = pipeline.DeadLetterOpen
 	dls, err := a.State.DeadLetters(ctx, f)
 	if err != nil {
 		return nil, err
@@ -52,9 +51,9 @@ func (a *App) RetryDeadLetters(ctx context.Context, f checkpoints.DeadLetterFilt
 		}
 		r.Written, r.Skipped, r.NewIDs = res.Written, res.Skipped, res.DeadLettered
 		r.Resolved = len(res.DeadLettered) == 0
-		status := checkpoints.DeadLetterRetried
+		status := pipeline.DeadLetterRetried
 		if r.Resolved {
-			status = checkpoints.DeadLetterResolved
+			status = pipeline.DeadLetterResolved
 		}
 		if err := a.State.SetDeadLetterStatus(ctx, d.ID, status); err != nil {
 			return out, err

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -214,10 +214,10 @@ func TestLeadExecLeadsBothWays(t *testing.T) {
 	// A lead LeadExec refuses is dead-lettered with its details.
 	w.ss.SeedLead(map[string]string{"emailAddress": "nophone@example.com", "firstName": "No", "lastName": "Phone"})
 	w.wait("the refused lead dead-lettered", func() bool {
-		dls, _ := w.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{Route: "ss-le"})
+		dls, _ := w.app.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{Route: "ss-le"})
 		return len(dls) == 1
 	})
-	dls, _ := w.app.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{Route: "ss-le"})
+	dls, _ := w.app.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{Route: "ss-le"})
 	if d := dls[0]; d.Code != "Data_Errors" || !strings.Contains(d.Message, "PrimaryPhone") || d.Attempts != 1 {
 		t.Fatalf("dead letter %+v", d)
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -221,7 +221,7 @@ func TestNoSecretAnywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dls, err := a.State.DeadLetters(context.Background(), checkpoints.DeadLetterFilter{})
+	dls, err := a.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
@@ -41,7 +40,7 @@ type vendorSet struct {
 	budgets      []*pipeline.Budget
 }
 
-func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state *checkpoints.Store, log *slog.Logger) (*vendorSet, error) {
+func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, log *slog.Logger) (*vendorSet, error) {
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
 	if s := cfg.SharpSpring; s != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 const dlqSynopsis = `dlq list|retry --config FILE [--route NAME] [--code CODE] [--id N] [--status S] [--payload]
@@ -41,18 +42,18 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
 		return 1
 	}
-	filter := checkpoints.DeadLetterFilter{ID: *id, Route: *route, Code: *code, Status: *status}
+	filter := pipeline.DeadLetterFilter{ID: *id, Route: *route, Code: *code, Status: *status}
 	if filter.Status == "all" {
 		filter.Status = ""
 	}
 	if verb == "list" {
 		return dlqList(ctx, cfg, filter, *payload, stdout, stderr)
 	}
-	filter.Status = checkpoints.DeadLetterOpen
+	filter.Status = pipeline.DeadLetterOpen
 	return dlqRetry(ctx, cfg, filter, stdout, stderr)
 }
 
-func dlqList(ctx context.Context, cfg *config.Config, f checkpoints.DeadLetterFilter, full bool, stdout, stderr io.Writer) int {
+func dlqList(ctx context.Context, cfg *config.Config, f pipeline.DeadLetterFilter, full bool, stdout, stderr io.Writer) int {
 	store, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
@@ -79,7 +80,7 @@ func dlqList(ctx context.Context, cfg *config.Config, f checkpoints.DeadLetterFi
 	return 0
 }
 
-func dlqRetry(ctx context.Context, cfg *config.Config, f checkpoints.DeadLetterFilter, stdout, stderr io.Writer) int {
+func dlqRetry(ctx context.Context, cfg *config.Config, f pipeline.DeadLetterFilter, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	a, err := app.NewOffline(ctx, cfg, log)
 	if err != nil {

@@ -41,7 +41,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead"
@@ -59,11 +58,8 @@ const (
 	Entity = "lead"
 )
 
-// LedgerStore reads and writes the write ledger; *checkpoints.Store is one.
-type LedgerStore interface {
-	Ledger(ctx context.Context, vendor, entity string, keys []string) (map[string]checkpoints.LedgerEntry, error)
-	Update(ctx context.Context, fn func(tx *checkpoints.Tx) error) error
-}
+// LedgerStore reads and writes the write ledger.
+type LedgerStore = pipeline.Ledger
 
 // Config configures a LeadSink. The zero value of each field means its
 // default.
@@ -194,10 +190,10 @@ func (s *LeadSink) phone(r *pipeline.Record) (mappings.PhoneNumber, error) {
 }
 
 // links are the identity keys a written record is known by.
-func links(p mappings.PhoneNumber, r *pipeline.Record) []checkpoints.Key {
-	ks := []checkpoints.Key{mappings.GetleadPhoneKey(p.E164())}
+func links(p mappings.PhoneNumber, r *pipeline.Record) []pipeline.Key {
+	ks := []pipeline.Key{mappings.GetleadPhoneKey(p.E164())}
 	if e, err := mappings.NormalizeEmail(value(r, mappings.GetleadEmail)); err == nil {
-		ks = append(ks, checkpoints.Key{Vendor: Vendor, Entity: Entity, Kind: checkpoints.KindEmail, Value: e})
+		ks = append(ks, pipeline.Key{Vendor: Vendor, Entity: Entity, Kind: pipeline.KindEmail, Value: e})
 	}
 	return ks
 }
@@ -229,23 +225,19 @@ func (s *LeadSink) noteWritten(ctx context.Context, r *pipeline.Record, text str
 	if s.cfg.Ledger == nil {
 		return
 	}
-	// Read outside the transaction: the store has one connection, which
-	// the transaction holds.
 	entries, err := s.cfg.Ledger.Ledger(ctx, Vendor, Entity, []string{r.Key})
 	if err == nil {
-		err = s.cfg.Ledger.Update(ctx, func(tx *checkpoints.Tx) error {
-			e := entries[r.Key]
-			if e.Fields == nil {
-				e.Fields = map[string]checkpoints.FieldStamp{}
-			}
-			e.Fields[mappings.GetleadNote] = checkpoints.FieldStamp{At: r.Stamps[mappings.GetleadNote], Hash: pipeline.ValueHash(text)}
-			hashes := make(map[string]string, len(e.Fields))
-			for f, st := range e.Fields {
-				hashes[f] = st.Hash
-			}
-			e.ContentHash = pipeline.FieldsHash(hashes)
-			return tx.PutLedger(ctx, Vendor, Entity, r.Key, e)
-		})
+		e := entries[r.Key]
+		if e.Fields == nil {
+			e.Fields = map[string]pipeline.FieldStamp{}
+		}
+		e.Fields[mappings.GetleadNote] = pipeline.FieldStamp{At: r.Stamps[mappings.GetleadNote], Hash: pipeline.ValueHash(text)}
+		hashes := make(map[string]string, len(e.Fields))
+		for f, st := range e.Fields {
+			hashes[f] = st.Hash
+		}
+		e.ContentHash = pipeline.FieldsHash(hashes)
+		err = s.cfg.Ledger.PutLedgers(ctx, []pipeline.LedgerPut{{Vendor: Vendor, Entity: Entity, Key: r.Key, Entry: e}})
 	}
 	if err != nil {
 		s.log.Warn("getlead: could not record the note in the write ledger; a crash before the batch settles would append it again", "record", r.Key, "err", err)

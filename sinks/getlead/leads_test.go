@@ -333,7 +333,7 @@ func TestSamePersonInThreePhoneWritingsIsOneGetleadLead(t *testing.T) {
 	if len(leads) != 1 || leads[0].Name != "Asha Rao" || leads[0].Phones[0] != "+919876543210" {
 		t.Fatalf("leads %+v", leads)
 	}
-	a, err := state.Lookup(ctx, checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "le-09876543210"})
+	a, err := state.Lookup(ctx, pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "le-09876543210"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead"
@@ -48,7 +47,7 @@ func (s *LeadSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[str
 	if err != nil {
 		return nil, err
 	}
-	var ledger map[string]checkpoints.LedgerEntry
+	var ledger map[string]pipeline.LedgerEntry
 	if s.cfg.Ledger != nil && len(recs) > 0 {
 		keys := make([]string, 0, len(recs))
 		for _, r := range recs {
@@ -150,7 +149,7 @@ func (s *LeadSink) search(ctx context.Context, c *getlead.V3, r *pipeline.Record
 var unreadable = []string{mappings.GetleadNote, mappings.GetleadCompany}
 
 // leadValues turns a V3 lead into record field names (see Read).
-func (s *LeadSink) leadValues(r *pipeline.Record, l getlead.Lead, written checkpoints.LedgerEntry) map[string]string {
+func (s *LeadSink) leadValues(r *pipeline.Record, l getlead.Lead, written pipeline.LedgerEntry) map[string]string {
 	f := make(map[string]string, len(l.CustomFields)+5)
 	for k, v := range l.CustomFields {
 		if !standardFields[k] {

@@ -26,7 +26,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -398,8 +397,8 @@ func (s *LeadSink) write(ctx context.Context, items []*item) {
 	}
 }
 
-func (it *item) links() []checkpoints.Key {
-	var keys []checkpoints.Key
+func (it *item) links() []pipeline.Key {
+	var keys []pipeline.Key
 	if e := it.email(); e != "" {
 		keys = append(keys, mappings.IVvyEmailKey(e))
 	}

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
@@ -75,7 +74,7 @@ func TestCreateThenUpdate(t *testing.T) {
 	if c.ExternalID != "c1" || c.Email != "ann@example.com" || c.Phone != "555-0100" {
 		t.Fatalf("contact %+v", c)
 	}
-	wantLinks := []checkpoints.Key{
+	wantLinks := []pipeline.Key{
 		{Vendor: "ivvy", Entity: "lead", Kind: "email", Value: "ann@example.com"},
 		{Vendor: "ivvy", Entity: "lead", Kind: "external", Value: "c1"},
 	}

@@ -91,7 +91,7 @@ func (canonCodec) Decode(f map[string]string) (mappings.Client, error) {
 	return mappings.Client(f), nil
 }
 func (canonCodec) Encode(c mappings.Client) map[string]string    { return c }
-func (canonCodec) Keys(mappings.Client) []checkpoints.Key        { return nil }
+func (canonCodec) Keys(mappings.Client) []pipeline.Key           { return nil }
 func (canonCodec) NaturalKeys(mappings.Client) map[string]string { return nil }
 
 // TestClientErrorsDeadLetterWithTheirCode runs the canon.client →
@@ -164,13 +164,12 @@ func TestClientErrorsDeadLetterWithTheirCode(t *testing.T) {
 			ev := pipeline.Event{Vendor: "canon", Entity: "client", ExternalID: "c-1", Fields: tc.fields, ChangedAt: time.Now()}
 			if tc.prepare != nil {
 				if target := tc.prepare(t, sim, api); target != "" {
-					err := store.Update(ctx, func(tx *checkpoints.Tx) error {
-						id, err := tx.Resolve(ctx, checkpoints.Key{Vendor: "canon", Entity: "client", Kind: checkpoints.KindID, Value: "c-1"})
-						if err != nil {
-							return err
-						}
-						return tx.Link(ctx, id, checkpoints.Key{Vendor: "sharpspring", Entity: "client", Kind: checkpoints.KindID, Value: target})
-					})
+					ids, err := store.ResolveAll(ctx, [][]pipeline.Key{{{Vendor: "canon", Entity: "client", Kind: pipeline.KindID, Value: "c-1"}}})
+					if err == nil {
+						_, err = store.Settle(ctx, pipeline.Settlement{Links: []pipeline.Link{
+							{CanonicalID: ids[0], Key: pipeline.Key{Vendor: "sharpspring", Entity: "client", Kind: pipeline.KindID, Value: target}},
+						}})
+					}
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -192,14 +191,14 @@ func TestClientErrorsDeadLetterWithTheirCode(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- ru.Run(ctx) }()
-			var dl []checkpoints.DeadLetter
+			var dl []pipeline.DeadLetter
 			deadline := time.Now().Add(10 * time.Second)
 			for len(dl) == 0 {
 				if time.Now().After(deadline) {
 					t.Fatalf("nothing dead-lettered; route stats: upserts %d", ru.Stats.Upserts.Load())
 				}
 				time.Sleep(10 * time.Millisecond)
-				if dl, err = store.DeadLetters(ctx, checkpoints.DeadLetterFilter{}); err != nil {
+				if dl, err = store.DeadLetters(ctx, pipeline.DeadLetterFilter{}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -183,7 +182,7 @@ func (it *item) succeed() {
 		o.TargetID = strconv.FormatInt(it.id, 10)
 	}
 	if e := it.email(); e != "" {
-		o.Links = []checkpoints.Key{{Vendor: "sharpspring", Entity: "lead", Kind: checkpoints.KindEmail, Value: strings.ToLower(e)}}
+		o.Links = []pipeline.Key{{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: strings.ToLower(e)}}
 	}
 	it.out = o
 }

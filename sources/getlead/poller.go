@@ -22,16 +22,15 @@ import (
 	"slices"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
-// CursorStore keeps the poller's cursor; *checkpoints.Store is one.
+// CursorStore keeps the poller's cursor.
 type CursorStore interface {
 	Cursor(ctx context.Context, source string) (string, time.Time, error)
-	Update(ctx context.Context, fn func(tx *checkpoints.Tx) error) error
+	SetCursor(ctx context.Context, source, cursor string) error
 }
 
 // Config configures a Poller. The zero value of each field means its
@@ -147,7 +146,7 @@ func (e *cursorError) Unwrap() error { return e.err }
 
 func (p *Poller) load(ctx context.Context) (Cursor, error) {
 	raw, _, err := p.cfg.State.Cursor(ctx, p.cfg.Name)
-	if errors.Is(err, checkpoints.ErrNotFound) {
+	if errors.Is(err, pipeline.ErrNotFound) {
 		return Cursor{From: p.cfg.StartFrom.UTC()}, nil
 	}
 	if err != nil {
@@ -165,7 +164,7 @@ func (p *Poller) save(ctx context.Context, c Cursor) error {
 	if err != nil {
 		return err
 	}
-	return p.cfg.State.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, p.cfg.Name, string(b)) })
+	return p.cfg.State.SetCursor(ctx, p.cfg.Name, string(b))
 }
 
 // Poll reads up to MaxPages pages of leads created at or after the cursor,

@@ -194,7 +194,7 @@ func TestCursorIsSavedOnlyAfterTheBusAcknowledged(t *testing.T) {
 	if _, err := f.poller.Poll(ctx); err == nil {
 		t.Fatal("want the publish failure")
 	}
-	if _, _, err := f.state.Cursor(ctx, "getlead.leads"); !errors.Is(err, checkpoints.ErrNotFound) {
+	if _, _, err := f.state.Cursor(ctx, "getlead.leads"); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Fatalf("cursor saved although nothing was published: %v", err)
 	}
 	f.pub.fail.Store(false)
@@ -265,7 +265,7 @@ func TestRunPollsUntilCancelled(t *testing.T) {
 func TestCorruptCursorStopsRun(t *testing.T) {
 	f := setup(t, 2, 2)
 	ctx := context.Background()
-	if err := f.state.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, "getlead.leads", "not json") }); err != nil {
+	if err := f.state.SetCursor(ctx, "getlead.leads", "not json"); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.poller.Run(ctx); err == nil {

@@ -31,11 +31,17 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
+
+// State is what the poller keeps: its cursor and a receipt per lead, so
+// that a lead reported again unchanged publishes nothing.
+type State interface {
+	pipeline.Cursors
+	pipeline.Receipts
+}
 
 // Config configures a LeadPoller.
 type Config struct {
@@ -43,7 +49,7 @@ type Config struct {
 	Name      string
 	Client    *ivvy.Client       // required; its Gate is the shared rate limiter
 	Publisher pipeline.Publisher // required
-	State     *checkpoints.Store // required
+	State     State              // required
 	Interval  time.Duration      // between polls; default 1 minute
 	PerPage   int                // page size asked for; default 100 (iVvy may clamp it)
 	Origin    pipeline.Origin    // default live
@@ -119,7 +125,7 @@ type cursor struct {
 // returns how many events were published.
 func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 	raw, _, err := p.cfg.State.Cursor(ctx, p.cfg.Name)
-	if err != nil && !errors.Is(err, checkpoints.ErrNotFound) {
+	if err != nil && !errors.Is(err, pipeline.ErrNotFound) {
 		return 0, err
 	}
 	var cur cursor
@@ -167,7 +173,7 @@ func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 		}
 	}
 	b, _ := json.Marshal(next)
-	if err := p.cfg.State.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, p.cfg.Name, string(b)) }); err != nil {
+	if err := p.cfg.State.SetCursor(ctx, p.cfg.Name, string(b)); err != nil {
 		return n, err
 	}
 	return n, nil

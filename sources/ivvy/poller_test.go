@@ -203,7 +203,7 @@ func TestCursorSavedOnlyAfterEveryEventWasPublished(t *testing.T) {
 	if _, err := e.p.Poll(ctx); err == nil {
 		t.Fatal("poll with a failing bus succeeded")
 	}
-	if cur, _, err := e.state.Cursor(ctx, "ivvy.lead"); !errors.Is(err, checkpoints.ErrNotFound) {
+	if cur, _, err := e.state.Cursor(ctx, "ivvy.lead"); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Fatalf("cursor saved: %q %v", cur, err)
 	}
 	fp.mu.Lock()

@@ -243,9 +243,9 @@ func TestSafetyNetFindsMissedDeliveries(t *testing.T) {
 		}
 	}
 	// A lead crmsync posted itself is linked in the identity map.
-	if err := e.state.Update(ctx, func(tx *checkpoints.Tx) error {
-		return tx.Link(ctx, "canon-1", checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: checkpoints.KindID, Value: strconv.FormatInt(ours.UID, 10)})
-	}); err != nil {
+	if _, err := e.state.Settle(ctx, pipeline.Settlement{Links: []pipeline.Link{
+		{CanonicalID: "canon-1", Key: pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: strconv.FormatInt(ours.UID, 10)}},
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	webhookEvents := e.drain("t1", "lead")

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
@@ -29,6 +28,15 @@ const (
 // (*leadexec.Client implements it).
 type LeadQueryAPI interface {
 	QueryLeads(ctx context.Context, leadTypeUID int64, q leadexec.Query) (leadexec.LeadPage, error)
+}
+
+// SafetyNetState is what the safety net keeps: its cursor, the delivery
+// receipts it checks and adds, and the identity map (a lead crmsync posted
+// itself is no missed delivery).
+type SafetyNetState interface {
+	pipeline.Cursors
+	pipeline.Receipts
+	Lookup(ctx context.Context, k pipeline.Key) (string, error)
 }
 
 // SafetyNetConfig configures a SafetyNet. Zero values are the defaults.
@@ -78,7 +86,7 @@ type SafetyNet struct {
 	cfg    SafetyNetConfig
 	api    LeadQueryAPI
 	pub    pipeline.Publisher
-	store  *checkpoints.Store
+	store  SafetyNetState
 	log    *slog.Logger
 	mu     sync.Mutex
 	missed atomic.Int64
@@ -86,7 +94,7 @@ type SafetyNet struct {
 }
 
 // NewSafetyNet returns a safety net poller.
-func NewSafetyNet(cfg SafetyNetConfig, api LeadQueryAPI, pub pipeline.Publisher, store *checkpoints.Store) (*SafetyNet, error) {
+func NewSafetyNet(cfg SafetyNetConfig, api LeadQueryAPI, pub pipeline.Publisher, store SafetyNetState) (*SafetyNet, error) {
 	if api == nil || pub == nil || store == nil {
 		return nil, errors.New("leadexec safety net: api, publisher and store are required")
 	}
@@ -217,7 +225,7 @@ func (n *SafetyNet) Poll(ctx context.Context) (SafetyNetResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := n.store.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, n.cfg.Name, string(b)) }); err != nil {
+	if err := n.store.SetCursor(ctx, n.cfg.Name, string(b)); err != nil {
 		return res, fmt.Errorf("%s: save cursor: %w", n.cfg.Name, err)
 	}
 	return res, nil
@@ -229,12 +237,12 @@ func (n *SafetyNet) check(ctx context.Context, l leadexec.Lead) (bool, error) {
 	id := strconv.FormatInt(l.UID, 10)
 	if _, err := n.store.Delivery(ctx, "leadexec", "lead", id); err == nil {
 		return false, nil // the webhook (or an earlier poll) has it
-	} else if !errors.Is(err, checkpoints.ErrNotFound) {
+	} else if !errors.Is(err, pipeline.ErrNotFound) {
 		return false, err
 	}
-	if _, err := n.store.Lookup(ctx, checkpoints.Key{Vendor: "leadexec", Entity: "lead", Kind: checkpoints.KindID, Value: id}); err == nil {
+	if _, err := n.store.Lookup(ctx, pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: id}); err == nil {
 		return false, nil // linked already: crmsync posted it, or routed it
-	} else if !errors.Is(err, checkpoints.ErrNotFound) {
+	} else if !errors.Is(err, pipeline.ErrNotFound) {
 		return false, err
 	}
 	fields := make(map[string]string, len(l.Fields))

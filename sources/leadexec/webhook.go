@@ -28,7 +28,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 )
@@ -126,7 +125,7 @@ func (s *Stats) reject(reason string) {
 type Receiver struct {
 	cfg      Config
 	pub      pipeline.Publisher
-	state    *checkpoints.Store
+	state    pipeline.Receipts
 	log      *slog.Logger
 	now      func() time.Time
 	stopping atomic.Bool
@@ -136,7 +135,7 @@ type Receiver struct {
 
 // NewReceiver returns a receiver publishing to pub. state keeps delivery
 // receipts so retries beyond the bus's duplicate window stay harmless.
-func NewReceiver(cfg Config, pub pipeline.Publisher, state *checkpoints.Store, log *slog.Logger) *Receiver {
+func NewReceiver(cfg Config, pub pipeline.Publisher, state pipeline.Receipts, log *slog.Logger) *Receiver {
 	cfg.defaults()
 	if log == nil {
 		log = slog.Default()
@@ -208,7 +207,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) error {
 		r.Stats.Duplicates.Add(1)
 		r.replyText(w, r.cfg.SuccessText)
 		return nil
-	case err != nil && !errors.Is(err, checkpoints.ErrNotFound):
+	case err != nil && !errors.Is(err, pipeline.ErrNotFound):
 		r.log.Error("delivery receipt lookup failed", "err", err)
 		w.Header().Set("Retry-After", "10")
 		return &httpError{http.StatusServiceUnavailable, "state", "state unavailable; retry later"}

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
@@ -67,13 +66,13 @@ type ClientPoller struct {
 	cfg   ClientPollerConfig
 	api   ClientAPI
 	pub   pipeline.Publisher
-	store *checkpoints.Store
+	store pipeline.Cursors
 	log   *slog.Logger
 	mu    sync.Mutex
 }
 
 // NewClientPoller returns a client poller.
-func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publisher, store *checkpoints.Store) (*ClientPoller, error) {
+func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publisher, store pipeline.Cursors) (*ClientPoller, error) {
 	if api == nil || pub == nil || store == nil {
 		return nil, errors.New("sharpspring client poller: api, publisher and store are required")
 	}
@@ -150,7 +149,7 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 	cur := clientCursor{V: 1, Clients: map[string]clientDigest{}}
 	s, _, err := p.store.Cursor(ctx, p.cfg.Name)
 	switch {
-	case errors.Is(err, checkpoints.ErrNotFound):
+	case errors.Is(err, pipeline.ErrNotFound):
 	case err != nil:
 		return res, fmt.Errorf("%s: read cursor: %w", p.cfg.Name, err)
 	default:
@@ -228,7 +227,7 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := p.store.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, p.cfg.Name, string(b)) }); err != nil {
+	if err := p.store.SetCursor(ctx, p.cfg.Name, string(b)); err != nil {
 		return res, fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
 	}
 	return res, nil

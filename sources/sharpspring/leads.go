@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
@@ -140,7 +139,7 @@ type LeadPoller struct {
 	cfg   LeadPollerConfig
 	api   LeadAPI
 	pub   pipeline.Publisher
-	store *checkpoints.Store
+	store pipeline.Cursors
 	log   *slog.Logger
 
 	mu   sync.Mutex
@@ -164,7 +163,7 @@ type LeadPollerStats struct {
 
 // NewLeadPoller returns a poller reading through api, publishing to pub and
 // keeping its cursor in store.
-func NewLeadPoller(cfg LeadPollerConfig, api LeadAPI, pub pipeline.Publisher, store *checkpoints.Store) (*LeadPoller, error) {
+func NewLeadPoller(cfg LeadPollerConfig, api LeadAPI, pub pipeline.Publisher, store pipeline.Cursors) (*LeadPoller, error) {
 	if api == nil || pub == nil || store == nil {
 		return nil, errors.New("sharpspring lead poller: api, publisher and store are required")
 	}
@@ -280,7 +279,7 @@ func (p *LeadPoller) sweepIfDue(ctx context.Context) error {
 
 func (p *LeadPoller) load(ctx context.Context) (leadCursor, error) {
 	s, _, err := p.store.Cursor(ctx, p.cfg.Name)
-	if err != nil && !errors.Is(err, checkpoints.ErrNotFound) {
+	if err != nil && !errors.Is(err, pipeline.ErrNotFound) {
 		return leadCursor{}, fmt.Errorf("%s: read cursor: %w", p.cfg.Name, err)
 	}
 	return decodeLeadCursor(s)
@@ -291,7 +290,7 @@ func (p *LeadPoller) save(ctx context.Context, c leadCursor) error {
 	if err != nil {
 		return err
 	}
-	return p.store.Update(ctx, func(tx *checkpoints.Tx) error { return tx.SetCursor(ctx, p.cfg.Name, s) })
+	return p.store.SetCursor(ctx, p.cfg.Name, s)
 }
 
 // PollResult describes one window.

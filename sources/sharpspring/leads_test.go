@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -104,7 +103,7 @@ func TestPollerStoppedAtAnyPointPublishesEveryChangeOnce(t *testing.T) {
 			if err == nil {
 				t.Fatal("the crashed poll reported success")
 			}
-			if _, _, err := e.store.Cursor(context.Background(), DefaultLeadSource); !errors.Is(err, checkpoints.ErrNotFound) {
+			if _, _, err := e.store.Cursor(context.Background(), DefaultLeadSource); !errors.Is(err, pipeline.ErrNotFound) {
 				t.Fatalf("cursor saved by a window that did not finish: %v", err)
 			}
 			pollUntilCaughtUp(t, e.poller(cfg, nil)) // the restart
