@@ -3,9 +3,11 @@ package mappings
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
 // iVvy lead field names as carried by events and sink records. A lead's
@@ -140,4 +142,30 @@ func IVvyCustomFieldIDs(cat *Catalog) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// IVvyLeadFields flattens an iVvy lead into event fields (IVvy* names, lookup
+// names as the sink reads them, and customFields.<id> for the custom fields
+// present in the answer; absent ones are left out, not cleared). The poller
+// publishes these, and the sink reads a lead back through them for replay.
+func IVvyLeadFields(l ivvy.Lead) map[string]string {
+	f := map[string]string{
+		IVvyName: l.Name, IVvyDescription: string(l.Description),
+		"stageName": l.StageName, "sourceName": l.SourceName, "type": string(l.Type), "quality": string(l.Quality),
+		"channelName": l.ChannelName,
+	}
+	if c := l.Contact; c != nil && c.ID > 0 {
+		f[IVvyContactID] = strconv.FormatInt(int64(c.ID), 10)
+		f[IVvyFirstName], f[IVvyLastName] = c.FirstName, c.LastName
+		f[IVvyEmail], f[IVvyPhone] = c.Email, c.Phone
+	}
+	if co := l.Company; co != nil && co.ID > 0 {
+		f[IVvyCompanyName] = co.BusinessName
+	}
+	for _, cv := range l.CustomFields {
+		if cv.FieldID > 0 {
+			f[IVvyCustomFieldPrefix+strconv.FormatInt(int64(cv.FieldID), 10)] = string(cv.Value)
+		}
+	}
+	return f
 }

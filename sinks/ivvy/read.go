@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	ivvysource "github.com/crmsync/crmsync/sources/ivvy"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
@@ -211,7 +211,7 @@ var lookupFields = []string{FieldSourceName, FieldTypeName, FieldStageName, Fiel
 func leadValues(l *ivvy.Lead, r *pipeline.Record) map[string]string {
 	// The same flattening the poller publishes, so a replay compares like
 	// with like.
-	f := ivvysource.Fields(*l)
+	f := mappings.IVvyLeadFields(*l)
 	for _, k := range lookupFields {
 		if v, ok := r.Fields[k]; ok && v != f[k] && strings.EqualFold(strings.TrimSpace(v), f[k]) {
 			f[k] = v

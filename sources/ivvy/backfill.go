@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
@@ -47,7 +48,7 @@ func (p *Pager) Page(ctx context.Context, cursor string) ([]pipeline.Event, stri
 			continue
 		}
 		evs = append(evs, pipeline.Event{Vendor: "ivvy", Entity: "lead", ExternalID: strconv.FormatInt(int64(l.ID), 10),
-			Version: norm(l.ModifiedDate), Fields: Fields(l), ChangedAt: at, Origin: pipeline.OriginBackfill})
+			Version: norm(l.ModifiedDate), Fields: mappings.IVvyLeadFields(l), ChangedAt: at, Origin: pipeline.OriginBackfill})
 	}
 	if pg.Done() {
 		return evs, "", nil

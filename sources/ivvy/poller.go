@@ -314,7 +314,7 @@ func (p *LeadPoller) scanAll(ctx context.Context) ([]ivvy.Lead, error) {
 
 // publish sends one lead's event unless its fields equal the last published.
 func (p *LeadPoller) publish(ctx context.Context, l ivvy.Lead, c ivvy.Contact) (bool, error) {
-	fields := Fields(l)
+	fields := mappings.IVvyLeadFields(l)
 	changedAt := l.Modified()
 	if c.ID > 0 {
 		if t, err := ivvy.ParseTime(c.ModifiedDate); err == nil && t.After(changedAt) {
@@ -335,31 +335,6 @@ func (p *LeadPoller) publish(ctx context.Context, l ivvy.Lead, c ivvy.Contact) (
 	}
 	p.log.Debug("published a lead change", "lead", ev.ExternalID, "event", ev.ID, "modified", ev.Version)
 	return true, p.cfg.State.RecordDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, hash, ev.ID)
-}
-
-// Fields flattens a lead into event fields (mappings.IVvy* names, lookup
-// names as the sink reads them, and customFields.<id> for the custom fields
-// present in the answer; absent ones are left out, not cleared).
-func Fields(l ivvy.Lead) map[string]string {
-	f := map[string]string{
-		mappings.IVvyName: l.Name, mappings.IVvyDescription: string(l.Description),
-		"stageName": l.StageName, "sourceName": l.SourceName, "type": string(l.Type), "quality": string(l.Quality),
-		"channelName": l.ChannelName,
-	}
-	if c := l.Contact; c != nil && c.ID > 0 {
-		f[mappings.IVvyContactID] = strconv.FormatInt(int64(c.ID), 10)
-		f[mappings.IVvyFirstName], f[mappings.IVvyLastName] = c.FirstName, c.LastName
-		f[mappings.IVvyEmail], f[mappings.IVvyPhone] = c.Email, c.Phone
-	}
-	if co := l.Company; co != nil && co.ID > 0 {
-		f[mappings.IVvyCompanyName] = co.BusinessName
-	}
-	for _, cv := range l.CustomFields {
-		if cv.FieldID > 0 {
-			f[mappings.IVvyCustomFieldPrefix+strconv.FormatInt(int64(cv.FieldID), 10)] = string(cv.Value)
-		}
-	}
-	return f
 }
 
 func contactOf(l ivvy.Lead) int64 {
