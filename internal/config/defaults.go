@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/mappings"
-	lesink "github.com/crmsync/crmsync/sinks/leadexec"
-	"github.com/crmsync/crmsync/sources/leadexec"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	levendor "github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -121,16 +119,16 @@ func (c *Config) ApplyDefaults() {
 	if l := c.LeadExec; l != nil {
 		w := &l.Webhook
 		if w.Path == "" {
-			w.Path = leadexec.DefaultPath
+			w.Path = levendor.DefaultWebhookPath
 		}
 		if w.SuccessText == "" {
-			w.SuccessText = leadexec.DefaultSuccessText
+			w.SuccessText = levendor.DefaultWebhookSuccessText
 		}
 		if w.IDField == "" {
-			w.IDField = leadexec.DefaultIDField
+			w.IDField = levendor.DefaultWebhookIDField
 		}
 		if w.MaxBodyBytes == 0 {
-			w.MaxBodyBytes = leadexec.DefaultMaxBody
+			w.MaxBodyBytes = levendor.DefaultWebhookMaxBody
 		}
 		if l.APIURL == "" {
 			l.APIURL = levendor.DefaultAPIURL
@@ -146,26 +144,26 @@ func (c *Config) ApplyDefaults() {
 		}
 		r := &l.Receiver
 		if r.Version == "" {
-			r.Version = lesink.V2
+			r.Version = levendor.ReceiverV2
 		}
 		if r.MaxLeadsPerPost == 0 {
-			r.MaxLeadsPerPost = lesink.DefaultMaxLeadsPerPost
+			r.MaxLeadsPerPost = levendor.DefaultMaxLeadsPerPost
 		}
 		n := &l.SafetyNet
 		if n.Interval == 0 {
-			n.Interval = Duration(leadexec.DefaultSafetyNetInterval)
+			n.Interval = Duration(levendor.DefaultSafetyNetInterval)
 		}
 		if n.Lookback == 0 {
-			n.Lookback = Duration(leadexec.DefaultSafetyNetLookback)
+			n.Lookback = Duration(levendor.DefaultSafetyNetLookback)
 		}
 		if n.MinAge == 0 {
-			n.MinAge = Duration(leadexec.DefaultSafetyNetMinAge)
+			n.MinAge = Duration(levendor.DefaultSafetyNetMinAge)
 		}
 		if n.PageSize == 0 {
-			n.PageSize = leadexec.DefaultSafetyNetPageSize
+			n.PageSize = levendor.DefaultSafetyNetPageSize
 		}
 		if l.ClientPoller.Interval == 0 {
-			l.ClientPoller.Interval = Duration(leadexec.DefaultClientInterval)
+			l.ClientPoller.Interval = Duration(levendor.DefaultClientInterval)
 		}
 	}
 	for i := range c.Routes {
@@ -468,8 +466,8 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 	if writesLeads {
 		r := l.Receiver
 		switch r.Version {
-		case lesink.V1:
-		case lesink.V2:
+		case levendor.ReceiverV1:
+		case levendor.ReceiverV2:
 			if r.APIKey == "" {
 				add("leadexec.receiver.api_key", "is required with version v2 (use ${LEADEXEC_POSTING_API_KEY})")
 			}

@@ -15,13 +15,13 @@ import (
 
 // Receiver versions of LeadSinkConfig.Version.
 const (
-	V1 = "v1" // form post to /processor/insert/general, one lead per request
-	V2 = "v2" // JSON post to /v2/insert/general, several leads per request
+	V1 = leadexec.ReceiverV1
+	V2 = leadexec.ReceiverV2
 )
 
 // Defaults of LeadSinkConfig.
 const (
-	DefaultMaxLeadsPerPost = 100
+	DefaultMaxLeadsPerPost = leadexec.DefaultMaxLeadsPerPost
 	DefaultOverMaxWait     = 5 * time.Minute
 )
 

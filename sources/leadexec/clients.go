@@ -20,7 +20,7 @@ import (
 // Defaults of ClientPollerConfig.
 const (
 	DefaultClientSource   = "leadexec.client"
-	DefaultClientInterval = 5 * time.Minute
+	DefaultClientInterval = leadexec.DefaultClientInterval
 )
 
 // ClientAPI is what the client poller needs from the LeadExec client

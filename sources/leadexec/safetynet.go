@@ -18,10 +18,10 @@ import (
 // Defaults of SafetyNetConfig.
 const (
 	DefaultSafetyNetSource   = "leadexec.safety_net"
-	DefaultSafetyNetInterval = 15 * time.Minute
-	DefaultSafetyNetLookback = 24 * time.Hour
-	DefaultSafetyNetMinAge   = 10 * time.Minute
-	DefaultSafetyNetPageSize = 500
+	DefaultSafetyNetInterval = leadexec.DefaultSafetyNetInterval
+	DefaultSafetyNetLookback = leadexec.DefaultSafetyNetLookback
+	DefaultSafetyNetMinAge   = leadexec.DefaultSafetyNetMinAge
+	DefaultSafetyNetPageSize = leadexec.DefaultSafetyNetPageSize
 )
 
 // LeadQueryAPI is what the safety net needs from the LeadExec client

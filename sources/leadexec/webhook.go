@@ -30,14 +30,15 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
 // Defaults of Config.
 const (
-	DefaultPath        = "/webhooks/leadexec"
-	DefaultSuccessText = `{"status":"success"}`
-	DefaultIDField     = "LeadUID"
-	DefaultMaxBody     = 1 << 20 // bytes
+	DefaultPath        = leadexec.DefaultWebhookPath
+	DefaultSuccessText = leadexec.DefaultWebhookSuccessText
+	DefaultIDField     = leadexec.DefaultWebhookIDField
+	DefaultMaxBody     = leadexec.DefaultWebhookMaxBody // bytes
 )
 
 // MaxEventBytes is the largest event, JSON-encoded, the receiver publishes:
