@@ -14,7 +14,9 @@ type LeadRoute struct {
 	From, To LeadCodec
 	// StatusMap translates lead statuses (source value → target value):
 	// every vendor has its own vocabulary. A status without an entry is not
-	// written; with no map, statuses are not synced at all.
+	// written; with no map, statuses are not synced at all. A canonical
+	// target (the Kafka change stream) gets unmapped statuses as the source
+	// has them.
 	StatusMap map[string]string
 	// Owners names the vendor that owns a canonical field (config
 	// "ownership"). A field owned by a vendor other than the route's source
@@ -38,9 +40,12 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 		return pipeline.Mapped{}, pipeline.Permanent("mapping", fmt.Errorf("%s lead %s: %w", from, ev.ExternalID, err))
 	}
 	if st, ok := lead[LeadStatus]; ok {
+		_, canonical := m.To.(CanonicalLeads)
 		if to, mapped := m.StatusMap[st]; mapped {
 			lead[LeadStatus] = to
-		} else {
+		} else if !canonical {
+			// Another vendor's vocabulary: only mapped statuses are
+			// written. The canonical stream takes the source's own.
 			delete(lead, LeadStatus)
 		}
 	}

@@ -172,6 +172,9 @@ func (a *App) close() {
 	if a.ln != nil && a.srv == nil {
 		a.ln.Close()
 	}
+	if a.vendors != nil {
+		a.vendors.close()
+	}
 	if a.Bus != nil {
 		a.Bus.Close()
 		a.Bus = nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 	gsink "github.com/crmsync/crmsync/sinks/getlead"
 	isink "github.com/crmsync/crmsync/sinks/ivvy"
+	ksink "github.com/crmsync/crmsync/sinks/kafka"
 	lesink "github.com/crmsync/crmsync/sinks/leadexec"
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
 	gsrc "github.com/crmsync/crmsync/sources/getlead"
@@ -38,6 +41,8 @@ type vendorSet struct {
 	clientCodecs map[string]mappings.ClientCodec
 	sinks        map[string]pipeline.Sink
 	budgets      []*pipeline.Budget
+	// closers release what the vendors hold open (Kafka writers).
+	closers []io.Closer
 }
 
 func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, log *slog.Logger) (*vendorSet, error) {
@@ -130,7 +135,51 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.codecs["getlead.lead"] = mappings.GetleadLeads{Catalog: cat, CountryCode: g.CountryCode}
 		v.sinks["getlead.lead"] = sink
 	}
+	if err := v.openKafka(ctx, cfg, cat); err != nil {
+		v.close()
+		return nil, err
+	}
 	return v, nil
+}
+
+// openKafka prepares the change-stream sinks of the routes to kafka.lead
+// and kafka.client, creating their topics if they do not exist.
+func (v *vendorSet) openKafka(ctx context.Context, cfg *config.Config, cat *mappings.Catalog) error {
+	k := cfg.Kafka
+	if k == nil {
+		return nil
+	}
+	v.codecs["kafka.lead"] = mappings.CanonicalLeads{Name: "kafka", Catalog: cat}
+	v.clientCodecs["kafka.client"] = mappings.CanonicalClients{Name: "kafka"}
+	for _, t := range []struct{ target, entity, topic string }{
+		{"kafka.lead", "lead", k.LeadTopic}, {"kafka.client", "client", k.ClientTopic},
+	} {
+		if !routesTo(cfg, t.target) {
+			continue
+		}
+		s, err := ksink.New(ksink.Config{Brokers: k.Brokers, Topic: t.topic, Entity: t.entity,
+			MaxMessageBytes: k.MaxMessageBytes, WriteTimeout: k.WriteTimeout.Std()})
+		if err != nil {
+			return err
+		}
+		v.closers = append(v.closers, s)
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = s.CreateTopic(cctx, k.Partitions, k.Replicas)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("kafka.%s_topic: %w", t.entity, err)
+		}
+		v.sinks[t.target] = s
+	}
+	return nil
+}
+
+// close releases what the vendors hold open.
+func (v *vendorSet) close() {
+	for _, c := range v.closers {
+		c.Close()
+	}
+	v.closers = nil
 }
 
 // openLeadExec prepares the LeadExec client and the sinks the routes

@@ -32,6 +32,9 @@ type Config struct {
 	LeadExec    *LeadExecConfig    `yaml:"leadexec"`
 	IVvy        *IVvyConfig        `yaml:"ivvy"`
 	Getlead     *GetleadConfig     `yaml:"getlead"`
+	// Kafka is where routes to kafka.lead and kafka.client publish the
+	// canonical change stream (for warehouses and other consumers).
+	Kafka *KafkaTargetConfig `yaml:"kafka"`
 
 	// Catalog lists custom fields by each vendor's stable identifier.
 	Catalog []mappings.CatalogField `yaml:"catalog"`
@@ -169,6 +172,30 @@ type GetleadConfig struct {
 	// how long to wait (Getlead documents no limits); default 1m.
 	RateLimitWait Duration     `yaml:"rate_limit_wait"`
 	Poller        PollerConfig `yaml:"poller"`
+}
+
+// KafkaTargetConfig configures the Kafka change stream: routes to
+// kafka.lead and kafka.client publish each record they write as one JSON
+// message (schema crmsync.change.v1), keyed by the record's canonical id,
+// acknowledged by every in-sync replica before the route moves on.
+type KafkaTargetConfig struct {
+	// Brokers are the bootstrap addresses (host:port); default
+	// bus.kafka.brokers when the bus is Kafka.
+	Brokers []string `yaml:"brokers"`
+	// LeadTopic receives lead changes; default "crmsync.leads".
+	LeadTopic string `yaml:"lead_topic"`
+	// ClientTopic receives client changes; default "crmsync.clients".
+	ClientTopic string `yaml:"client_topic"`
+	// Partitions and Replicas of the topics when crmsync creates them at
+	// start-up (an existing topic is used as it is); default 1 each (use
+	// 3 replicas in production).
+	Partitions int `yaml:"partitions"`
+	Replicas   int `yaml:"replicas"`
+	// MaxMessageBytes is the largest change sent; default 1000000 (the
+	// broker's default message.max.bytes). A larger one is dead-lettered.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// WriteTimeout bounds one produce request; default 10s.
+	WriteTimeout Duration `yaml:"write_timeout"`
 }
 
 // PollerConfig configures a vendor's poller, which runs when a route reads

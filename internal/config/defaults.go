@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -166,6 +167,29 @@ func (c *Config) ApplyDefaults() {
 			l.ClientPoller.Interval = Duration(levendor.DefaultClientInterval)
 		}
 	}
+	if k := c.Kafka; k != nil {
+		if len(k.Brokers) == 0 && c.Bus.Kind == "kafka" {
+			k.Brokers = slices.Clone(c.Bus.Kafka.Brokers)
+		}
+		if k.LeadTopic == "" {
+			k.LeadTopic = "crmsync.leads"
+		}
+		if k.ClientTopic == "" {
+			k.ClientTopic = "crmsync.clients"
+		}
+		if k.Partitions == 0 {
+			k.Partitions = 1
+		}
+		if k.Replicas == 0 {
+			k.Replicas = 1
+		}
+		if k.MaxMessageBytes == 0 {
+			k.MaxMessageBytes = 1_000_000
+		}
+		if k.WriteTimeout == 0 {
+			k.WriteTimeout = Duration(10 * time.Second)
+		}
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.BatchSize == 0 {
@@ -184,7 +208,7 @@ func (c *Config) ApplyDefaults() {
 // can write.
 var (
 	Sources = []string{"leadexec.lead", "sharpspring.lead", "ivvy.lead", "getlead.lead", "sharpspring.client", "leadexec.client"}
-	Sinks   = []string{"sharpspring.lead", "ivvy.lead", "getlead.lead", "leadexec.lead", "sharpspring.client", "leadexec.client"}
+	Sinks   = []string{"sharpspring.lead", "ivvy.lead", "getlead.lead", "leadexec.lead", "sharpspring.client", "leadexec.client", "kafka.lead", "kafka.client"}
 )
 
 func routeTargets(c *Config) []string {
@@ -246,7 +270,7 @@ func (c *Config) Validate() error {
 			add("bus.nats.url", "%q is not a URL such as nats://host:4222", c.Bus.NATS.URL)
 		}
 	}
-	needSS, needLE, needIV, needGL := false, false, false, false
+	needSS, needLE, needIV, needGL, needKafka := false, false, false, false, false
 	names := map[string]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -279,6 +303,8 @@ func (c *Config) Validate() error {
 				needIV = true
 			case "getlead":
 				needGL = true
+			case "kafka":
+				needKafka = true
 			}
 		}
 		if r.BatchSize < 1 || r.BatchSize > 500 {
@@ -391,6 +417,31 @@ func (c *Config) Validate() error {
 		}
 		if g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
 			add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")
+		}
+	}
+	if needKafka && c.Kafka == nil {
+		add("kafka", "a route writes the Kafka change stream but the kafka section is missing (brokers, lead_topic, client_topic)")
+	}
+	if k := c.Kafka; k != nil {
+		if len(k.Brokers) == 0 {
+			add("kafka.brokers", "at least one broker (host:port) is required (or use bus.kind kafka, whose brokers are the default)")
+		}
+		for i, b := range k.Brokers {
+			if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+				add(fmt.Sprintf("kafka.brokers[%d]", i), "%q is not host:port", b)
+			}
+		}
+		if k.LeadTopic == k.ClientTopic {
+			add("kafka.client_topic", "%q is also the lead topic; leads and clients need topics of their own", k.ClientTopic)
+		}
+		if k.Partitions < 1 || k.Replicas < 1 {
+			add("kafka", "partitions (%d) and replicas (%d) must be at least 1", k.Partitions, k.Replicas)
+		}
+		if k.MaxMessageBytes < 1024 {
+			add("kafka.max_message_bytes", "%d is under 1024", k.MaxMessageBytes)
+		}
+		if k.WriteTimeout <= 0 {
+			add("kafka.write_timeout", "%s must be positive", k.WriteTimeout.Std())
 		}
 	}
 	if needLE && c.LeadExec == nil {
