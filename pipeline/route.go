@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // ConsumerSource hands out a route's durable consumer.
@@ -701,7 +703,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		res := ru.r.Sink.Write(ctx, batch)
 		var again []int
 		var wait time.Duration
-		var lastErr error
+		var lastErr, unclassified error
 		for j, i := range todo {
 			o := res[j]
 			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
@@ -717,6 +719,9 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			}
 			again = append(again, i)
 			lastErr = o.Err
+			if apierr.IsUnclassified(o.Err) {
+				unclassified = o.Err
+			}
 			if q, ok := IsQuota(o.Err); ok {
 				wait = max(wait, time.Until(q.ResetAt))
 			}
@@ -748,7 +753,15 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			d = wait
 		} else {
 			d = max(d, wait)
-			ru.log.Info("transient failure; retrying", "records", len(todo), "in", d.Round(time.Millisecond), "err", lastErr)
+			if unclassified != nil {
+				// A vendor error its client did not classify is a bug there.
+				// Dead-lettering it could lose a record that a retry would
+				// have written, so it is retried as transient, and said loudly.
+				ru.log.Warn("unclassified vendor error (a bug in its client's classification); retrying it as transient",
+					"records", len(todo), "in", d.Round(time.Millisecond), "err", unclassified)
+			} else {
+				ru.log.Info("transient failure; retrying", "records", len(todo), "in", d.Round(time.Millisecond), "err", lastErr)
+			}
 		}
 		if !sleepUntil(ctx, stopping, d) {
 			return nil, nil, fmt.Errorf("route %s: stopped while retrying: %w", ru.r.Name, lastErr)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -353,8 +354,8 @@ func TestTransportErrorsDoNotLeakTheSecret(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), testSecret) || strings.Contains(fmt.Sprintf("%#v", err), testSecret) {
 		t.Fatalf("err = %v", err)
 	}
-	if sharpspring.Classify(err) != sharpspring.Transient {
-		t.Fatalf("connection refused classified %v", sharpspring.Classify(err))
+	if apierr.Classify(err) != apierr.Transient {
+		t.Fatalf("connection refused classified %v", apierr.Classify(err))
 	}
 }
 

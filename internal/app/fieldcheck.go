@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -51,7 +52,7 @@ func (f *fieldWatch) Run(ctx context.Context) error {
 		switch {
 		case err != nil && isQuota(err):
 			f.log.Warn("SharpSpring field check skipped: the daily limit is reached; checking again at the next interval", "err", err)
-		case err != nil && isAPIError(err) && sharpspring.Classify(err) == sharpspring.Transient:
+		case err != nil && isAPIError(err) && apierr.Classify(err) == apierr.Transient:
 			f.log.Warn("SharpSpring field check failed; checking again at the next interval", "err", err)
 		case err != nil:
 			f.log.Error("SharpSpring field check failed: writes of these fields will be dead-lettered", "err", err)

@@ -24,6 +24,7 @@ import (
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
 	"github.com/crmsync/crmsync/sources/leadexec"
 	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 	levendor "github.com/crmsync/crmsync/vendors/leadexec"
@@ -69,7 +70,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		err = backoff.Retry(func() error {
 			var cerr error
 			warnings, cerr = sharpspring.CheckFields(ctx, c, cat)
-			if cerr != nil && (sharpspring.IsAuth(cerr) || sharpspring.Classify(cerr) != sharpspring.Transient || !isAPIError(cerr)) {
+			if cerr != nil && (apierr.Classify(cerr) != apierr.Transient || !isAPIError(cerr)) {
 				return backoff.Permanent(cerr)
 			}
 			return cerr
@@ -353,5 +354,5 @@ func (a *App) buildRoutes() error {
 // crmsync's own count or SharpSpring's 106.
 func isQuota(err error) bool {
 	_, ok := pipeline.IsQuota(err)
-	return ok || sharpspring.Classify(err) == sharpspring.Quota
+	return ok || apierr.Classify(err) == apierr.Quota
 }

@@ -43,6 +43,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
@@ -250,20 +251,25 @@ func (s *LeadSink) classify(err error) error {
 	if !errors.As(err, &ge) {
 		return err // ctx errors, gate errors (quota) pass through
 	}
-	switch getlead.Classify(err) {
-	case getlead.Auth:
+	if getlead.IsNotFound(err) || getlead.IsConflict(err) {
+		// Left after our own handling, so a race (deleted or taken
+		// meanwhile): retry, and the next attempt looks the lead up again.
+		return err
+	}
+	switch apierr.Classify(err) {
+	case apierr.Auth:
 		// A wrong token is not the records' fault: keep them and retry
 		// slowly until the operator fixes it.
 		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	case getlead.RateLimited:
+	case apierr.RateLimited:
 		after := ge.RetryAfter
 		if after <= 0 {
 			after = s.cfg.RateLimitWait
 		}
 		return &pipeline.RetryAfterError{After: after, Err: err}
-	case getlead.Permanent:
+	case apierr.Permanent:
 		return pipeline.Permanent(errorCode(ge), err)
-	default: // transient; also NotFound and Conflict left after our own handling (races)
+	default: // transient
 		return err
 	}
 }

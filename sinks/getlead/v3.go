@@ -53,7 +53,7 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 				// merge with. Cleared ones are simply not sent.
 				create.CustomFields = nonEmpty(custom)
 				found, err = s.v3.CreateLead(ctx, create)
-				if getlead.Classify(err) == getlead.Conflict {
+				if getlead.IsConflict(err) {
 					continue // created by someone else meanwhile: find it
 				}
 				if err != nil {

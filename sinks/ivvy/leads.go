@@ -28,6 +28,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
@@ -657,17 +658,17 @@ func classify(err error) error {
 	if !errors.As(err, &ie) {
 		return err // ctx, gate (quota) and pipeline errors pass through
 	}
-	switch ivvy.Classify(err) {
-	case ivvy.Permanent:
+	switch apierr.Classify(err) {
+	case apierr.Permanent:
 		return pipeline.Permanent(strconv.Itoa(ie.Code()), err)
-	case ivvy.RateLimited:
+	case apierr.RateLimited:
 		// iVvy documents no Retry-After; wait at least two seconds.
 		return &pipeline.RetryAfterError{After: 2 * time.Second, Err: err}
-	case ivvy.Auth:
+	case apierr.Auth:
 		// The key, not the record, is at fault: keep the records and retry
 		// slowly until the operator fixes it.
 		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	default: // transient, stale (clock resync)
+	default: // transient, stale included (clock resync)
 		return err
 	}
 }

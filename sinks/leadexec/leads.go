@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -206,7 +207,7 @@ func classify(err error) error {
 		return err // ctx errors and the like: transient
 	}
 	switch e.Class() {
-	case leadexec.Permanent:
+	case apierr.Permanent:
 		if errors.Is(err, leadexec.ErrMissingCredentials) {
 			// A configuration fault, not the record's: keep it.
 			return &pipeline.RetryAfterError{After: time.Minute, Err: err}
@@ -216,9 +217,9 @@ func classify(err error) error {
 			code = "http-" + strconv.Itoa(e.HTTPStatus)
 		}
 		return pipeline.Permanent(code, err)
-	case leadexec.RateLimited:
+	case apierr.RateLimited:
 		return &pipeline.RetryAfterError{After: max(e.RetryAfter, time.Second), Err: err}
-	case leadexec.Auth:
+	case apierr.Auth:
 		// Bad credentials are not the records' fault: keep them and retry
 		// slowly until the operator fixes the configuration.
 		return &pipeline.RetryAfterError{After: time.Minute, Err: err}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -153,7 +154,7 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 // opposed to crmsync's daily budget running out, whose reset is known).
 func isVendorQuota(err error) bool {
 	var se *sharpspring.Error
-	return errors.As(err, &se) && sharpspring.Classify(se) == sharpspring.Quota
+	return errors.As(err, &se) && se.Class() == apierr.Quota
 }
 
 // quotaError is the pause that follows a 106 from SharpSpring: its daily
@@ -355,21 +356,20 @@ func classify(err error, probe time.Duration) error {
 	if !errors.As(err, &se) {
 		return err // ctx errors, gate errors (quota) pass through
 	}
-	if sharpspring.IsAuth(err) {
+	switch apierr.Classify(err) {
+	case apierr.Auth:
 		// Bad credentials are not the records' fault: keep them and retry
 		// slowly until the operator fixes the key.
 		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	}
-	switch sharpspring.Classify(err) {
-	case sharpspring.Permanent:
+	case apierr.Permanent:
 		code := strconv.Itoa(se.Code)
 		if se.Code == 0 {
 			code = "http-" + strconv.Itoa(se.HTTPStatus)
 		}
 		return pipeline.Permanent(code, err)
-	case sharpspring.RateLimited:
+	case apierr.RateLimited:
 		return &pipeline.RetryAfterError{After: time.Second, Err: err}
-	case sharpspring.Quota:
+	case apierr.Quota:
 		return quotaError(err, probe)
 	default:
 		return err

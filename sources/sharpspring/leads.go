@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -249,7 +250,7 @@ func (p *LeadPoller) retryWait(err error, failures int) time.Duration {
 // opposed to crmsync's daily budget running out, a *pipeline.QuotaError).
 func isVendorQuota(err error) bool {
 	var se *sharpspring.Error
-	return errors.As(err, &se) && sharpspring.Classify(se) == sharpspring.Quota
+	return errors.As(err, &se) && se.Class() == apierr.Quota
 }
 
 // logVendorQuota says why a poller pauses after a 106.

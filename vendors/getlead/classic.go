@@ -3,8 +3,9 @@
 // deal, department) and the V3 REST API (v3.getleadcrm.com/api/v1: /meta,
 // /leads, by-identifier upsert, notes, cursor pagination). Each call is one
 // HTTP request; the client never retries (retrying is the pipeline's job).
-// Errors are *Error, sorted by Classify; the token and key never appear in
-// them. Clients are safe for concurrent use.
+// Errors are *Error, classified by their Class method (the shared apierr
+// classification); the token and key never appear in them. Clients are
+// safe for concurrent use.
 package getlead
 
 import (
@@ -117,7 +118,7 @@ func (r LeadRef) params(mobileKey string) url.Values {
 }
 
 // ChangeStatus calls gl-status-change-api. A lead Getlead does not have is
-// an error of class NotFound ("Enquiry Not Found.").
+// an error for which IsNotFound is true ("Enquiry Not Found.").
 func (c *Classic) ChangeStatus(ctx context.Context, ref LeadRef, status string) error {
 	p := ref.params("mobile_no")
 	p.Set("status", status)

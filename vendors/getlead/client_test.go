@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 )
@@ -83,41 +84,41 @@ func TestClassicErrorClasses(t *testing.T) {
 	cases := []struct {
 		name string
 		call func() error
-		want getlead.Class
+		want apierr.Class
 	}{
 		{"enquiry not found", func() error {
 			return c.AddNote(ctx, getlead.LeadRef{CountryCode: "91", Mobile: "9999999999"}, "n")
-		}, getlead.NotFound},
+		}, apierr.Permanent},
 		{"mobile length", func() error {
 			return c.CreateLead(ctx, getlead.Contact{CountryCode: "91", Mobile: "12345", Source: "s"})
-		}, getlead.Permanent},
+		}, apierr.Permanent},
 		{"unknown status", func() error {
 			return c.CreateLead(ctx, getlead.Contact{CountryCode: "91", Mobile: "9876543210", Source: "s", Fields: map[string]string{"status": "Nope"}})
-		}, getlead.Permanent},
+		}, apierr.Permanent},
 		{"wrong token", func() error {
 			return wrong.CreateLead(ctx, getlead.Contact{CountryCode: "91", Mobile: "9876543210", Source: "s"})
-		}, getlead.Auth},
+		}, apierr.Auth},
 		{"server error", func() error {
 			sim.Script("gl-website-contacts", getleadsim.Fault500)
 			return c.CreateLead(ctx, getlead.Contact{CountryCode: "91", Mobile: "9876543210", Source: "s"})
-		}, getlead.Transient},
+		}, apierr.Transient},
 		{"dropped after commit", func() error {
 			sim.Script("gl-website-contacts", getleadsim.FaultDropAfterCommit)
 			return c.CreateLead(ctx, getlead.Contact{CountryCode: "91", Mobile: "9876543210", Source: "s"})
-		}, getlead.Transient},
+		}, apierr.Transient},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
-			if err == nil || getlead.Classify(err) != tc.want {
-				t.Fatalf("err %v class %v, want %v", err, getlead.Classify(err), tc.want)
+			if err == nil || apierr.Classify(err) != tc.want {
+				t.Fatalf("err %v class %v, want %v", err, apierr.Classify(err), tc.want)
 			}
 			noSecrets(t, err)
 		})
 	}
 	var ge *getlead.Error
 	err := c.AddNote(ctx, getlead.LeadRef{CountryCode: "91", Mobile: "9999999999"}, "n")
-	if !errors.As(err, &ge) || ge.Status != "error" || ge.Message != getlead.MsgNotFound {
+	if !errors.As(err, &ge) || ge.Status != "error" || ge.Message != getlead.MsgNotFound || !getlead.IsNotFound(err) {
 		t.Fatalf("%#v", err)
 	}
 }
@@ -126,7 +127,7 @@ func TestTransportErrorsCarryNoToken(t *testing.T) {
 	c, v3, _, srv := setup(t, getleadsim.Options{})
 	srv.Close()
 	err := c.AssignDepartment(context.Background(), "1", "d") // token in the path
-	if err == nil || getlead.Classify(err) != getlead.Transient {
+	if err == nil || apierr.Classify(err) != apierr.Transient {
 		t.Fatalf("%v", err)
 	}
 	noSecrets(t, err)
@@ -213,7 +214,7 @@ func TestV3RateLimitCarriesRetryAfter(t *testing.T) {
 	sim.Script("meta", getleadsim.Fault429)
 	_, err := v3.Meta(context.Background())
 	var ge *getlead.Error
-	if getlead.Classify(err) != getlead.RateLimited || !errors.As(err, &ge) || ge.RetryAfter != getleadsim.ScriptedRetryAfter*time.Second {
+	if apierr.Classify(err) != apierr.RateLimited || !errors.As(err, &ge) || ge.RetryAfter != getleadsim.ScriptedRetryAfter*time.Second {
 		t.Fatalf("%#v", err)
 	}
 }

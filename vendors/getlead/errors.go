@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Error is a failure answered by Getlead (either API) or met on the way. It
@@ -48,49 +50,72 @@ const (
 	MsgMobileLength = "The mobileno must be between 8 and 14 digits."
 )
 
-// Class says what a caller should do about an error.
-type Class int
+// Class sorts the error into the shared classification: 429 is
+// RateLimited (RetryAfter says for how long, when Getlead said); 401/403 is
+// Auth; a classic answer with status "fail" or "error", 400, 404, 405, 409,
+// 413 and 422 are Permanent (no such lead and a phone held by another lead
+// included: see [IsNotFound] and [IsConflict]); 5xx, timeouts, transport
+// failures and answers that cannot be read are Transient.
+func (e *Error) Class() apierr.Class {
+	switch e.verdict() {
+	case verdictRateLimited:
+		return apierr.RateLimited
+	case verdictAuth:
+		return apierr.Auth
+	case verdictPermanent, verdictNotFound, verdictConflict:
+		return apierr.Permanent
+	}
+	return apierr.Transient
+}
 
-// Error classes.
+// Temporary reports whether repeating the call later may succeed
+// (Transient or RateLimited).
+func (e *Error) Temporary() bool { return e.Class().Temporary() }
+
+// verdict is finer than Class: it tells no such lead and a conflict apart
+// from other refusals, because callers act on those two.
+type verdict int
+
 const (
-	Transient   Class = iota // retry with backoff (5xx, timeouts, transport, malformed answers)
-	Permanent                // do not retry as sent (validation, "Please check the parameters.")
-	RateLimited              // HTTP 429: retry after RetryAfter
-	NotFound                 // no such lead ("Enquiry Not Found.", V3 404)
-	Conflict                 // V3 409: the phone belongs to another lead
-	Auth                     // HTTP 401/403: the token or key is wrong
+	verdictTransient verdict = iota + 1
+	verdictPermanent
+	verdictRateLimited
+	verdictNotFound
+	verdictConflict
+	verdictAuth
 )
 
-func (c Class) String() string {
-	return [...]string{"transient", "permanent", "rate-limited", "not-found", "conflict", "auth"}[c]
-}
-
-// Classify sorts an error from this package (or the transport) into a class.
-// Unknown errors are transient: a sync that gives up too early loses data.
-func Classify(err error) Class {
-	var e *Error
-	if !errors.As(err, &e) {
-		return Transient
-	}
+func (e *Error) verdict() verdict {
 	switch {
 	case e.HTTPStatus == 429:
-		return RateLimited
+		return verdictRateLimited
 	case e.HTTPStatus == 401 || e.HTTPStatus == 403:
-		return Auth
+		return verdictAuth
 	case e.Message == MsgNotFound || (e.API == "v3" && e.HTTPStatus == 404):
-		return NotFound
+		return verdictNotFound
 	case e.HTTPStatus == 409:
-		return Conflict
+		return verdictConflict
 	case e.Status != "":
-		return Permanent
+		return verdictPermanent
 	case e.HTTPStatus == 400 || e.HTTPStatus == 404 || e.HTTPStatus == 405 || e.HTTPStatus == 413 || e.HTTPStatus == 422:
-		return Permanent
+		return verdictPermanent
 	}
-	return Transient
+	return verdictTransient
 }
 
-// IsNotFound reports whether err says no lead matched.
-func IsNotFound(err error) bool { return Classify(err) == NotFound }
+// IsNotFound reports whether err says no lead matched ("Enquiry Not
+// Found.", V3 404). Its Class is Permanent.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.verdict() == verdictNotFound
+}
+
+// IsConflict reports whether err is a V3 409: the phone belongs to another
+// lead. Its Class is Permanent.
+func IsConflict(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.verdict() == verdictConflict
+}
 
 // transportError turns a net/http error into an Error without the request
 // URL (the department endpoint has the token in its path).

@@ -182,7 +182,8 @@ func (c *V3) CreateLead(ctx context.Context, w LeadWrite) (string, error) {
 	return firstNonEmpty(string(out.Data.LeadID), string(out.Data.ID)), nil
 }
 
-// GetLead calls GET /leads/{id}. An unknown id is class NotFound.
+// GetLead calls GET /leads/{id}. An unknown id is an
+// error for which IsNotFound is true.
 func (c *V3) GetLead(ctx context.Context, id string) (Lead, error) {
 	var out struct {
 		Data Lead `json:"data"`
@@ -193,8 +194,8 @@ func (c *V3) GetLead(ctx context.Context, id string) (Lead, error) {
 	return out.Data, nil
 }
 
-// UpdateLead calls PATCH /leads/{id} (HTTP 204). An unknown id is class
-// NotFound.
+// UpdateLead calls PATCH /leads/{id} (HTTP 204). An unknown id is
+// an error for which IsNotFound is true.
 func (c *V3) UpdateLead(ctx context.Context, id string, w LeadWrite) error {
 	return c.do(ctx, "PATCH /leads/{id}", http.MethodPatch, "/leads/"+url.PathEscape(id), w.body(), nil)
 }
@@ -215,7 +216,8 @@ func (i Identifier) into(b map[string]any) {
 }
 
 // UpdateByIdentifier calls PATCH /leads/by-identifier and returns the lead's
-// id. No lead with the identifier is class NotFound (create it then).
+// id. No lead with the identifier is an
+// error for which IsNotFound is true (create it then).
 func (c *V3) UpdateByIdentifier(ctx context.Context, ident Identifier, w LeadWrite) (string, error) {
 	b := w.body()
 	ident.into(b)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 )
@@ -68,42 +69,42 @@ func TestErrorsAreClassified(t *testing.T) {
 		name  string
 		setup func(sim *ivvysim.Server, clk *clock, cfg *ivvy.Config)
 		call  func(c *ivvy.Client) error
-		class ivvy.Class
+		class apierr.Class
 		code  int
 	}{
 		{"stale after clock skew", func(_ *ivvysim.Server, clk *clock, cfg *ivvy.Config) {
 			cfg.Now = func() time.Time { return clk.Now().Add(-6 * time.Minute) }
-		}, ping, ivvy.Stale, 23005},
-		{"wrong secret", func(_ *ivvysim.Server, _ *clock, cfg *ivvy.Config) { cfg.APISecret = "wrong" }, ping, ivvy.Auth, 23003},
-		{"unknown key", func(_ *ivvysim.Server, _ *clock, cfg *ivvy.Config) { cfg.APIKey = "nobody" }, ping, ivvy.Auth, 23002},
+		}, ping, apierr.Transient, 23005},
+		{"wrong secret", func(_ *ivvysim.Server, _ *clock, cfg *ivvy.Config) { cfg.APISecret = "wrong" }, ping, apierr.Auth, 23003},
+		{"unknown key", func(_ *ivvysim.Server, _ *clock, cfg *ivvy.Config) { cfg.APIKey = "nobody" }, ping, apierr.Auth, 23002},
 		{"required parameter missing", nil, func(c *ivvy.Client) error {
 			_, err := c.AddOrUpdateLead(ctx, ivvy.LeadInput{Name: ptr("x")})
 			return err
-		}, ivvy.Permanent, 23017},
+		}, apierr.Permanent, 23017},
 		{"empty lead", nil, func(c *ivvy.Client) error {
 			_, err := c.AddOrUpdateLead(ctx, ivvy.LeadInput{})
 			return err
-		}, ivvy.Permanent, 24215},
+		}, apierr.Permanent, 24215},
 		{"unknown lead id", nil, func(c *ivvy.Client) error {
 			_, err := c.AddOrUpdateLead(ctx, ivvy.LeadInput{ID: 999999, Description: ptr("x")})
 			return err
-		}, ivvy.Permanent, 24216},
+		}, apierr.Permanent, 24216},
 		{"invalid lookup id", nil, func(c *ivvy.Client) error {
 			_, err := c.AddOrUpdateLead(ctx, validLead(func(l *ivvy.LeadInput) { l.StageID = 777 }))
 			return err
-		}, ivvy.Permanent, 24218},
+		}, apierr.Permanent, 24218},
 		{"lead custom field with value key", nil, func(c *ivvy.Client) error {
 			return c.Call(ctx, "contact", "addOrUpdateLead", map[string]any{"name": "x", "sourceId": 1, "typeId": 1, "stageId": 1,
 				"qualityId": 1, "industryId": 1, "contact": map[string]any{"firstName": "A", "lastName": "B", "email": "a@b.co"},
 				"customFields": []map[string]any{{"fieldId": 1, "value": "x"}}}, nil)
-		}, ivvy.Permanent, 23016},
-		{"429 injected", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault429) }, ping, ivvy.RateLimited, 429},
-		{"500 injected", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault500) }, ping, ivvy.Transient, 500},
-		{"503 html", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault503) }, ping, ivvy.Transient, 503},
+		}, apierr.Permanent, 23016},
+		{"429 injected", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault429) }, ping, apierr.RateLimited, 429},
+		{"500 injected", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault500) }, ping, apierr.Transient, 500},
+		{"503 html", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault503) }, ping, apierr.Transient, 503},
 		{"dropped after commit", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) {
 			sim.Script("test.ping", ivvysim.FaultDropAfterCommit)
-		}, ping, ivvy.Transient, 0},
-		{"unknown action", nil, func(c *ivvy.Client) error { return c.Call(ctx, "crm", "nope", nil, nil) }, ivvy.Permanent, 404},
+		}, ping, apierr.Transient, 0},
+		{"unknown action", nil, func(c *ivvy.Client) error { return c.Call(ctx, "crm", "nope", nil, nil) }, apierr.Permanent, 404},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestErrorsAreClassified(t *testing.T) {
 			if err == nil {
 				t.Fatal("call succeeded")
 			}
-			if got := ivvy.Classify(err); got != tc.class {
+			if got := apierr.Classify(err); got != tc.class {
 				t.Fatalf("class %v, want %v (%v)", got, tc.class, err)
 			}
 			var ie *ivvy.Error
@@ -131,8 +132,8 @@ func TestErrorsAreClassified(t *testing.T) {
 			if strings.Contains(err.Error(), testSecret) || strings.Contains(err.Error(), "IWS") {
 				t.Fatal("error carries credentials")
 			}
-			if tc.class == ivvy.Stale && !ivvy.IsStale(err) {
-				t.Fatal("IsStale false")
+			if ivvy.IsStale(err) != (tc.code == ivvy.CodeStaleRequest) {
+				t.Fatalf("IsStale %v for %v", ivvy.IsStale(err), err)
 			}
 		})
 	}
@@ -204,7 +205,7 @@ func TestBatchRunProgressResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.BatchResults(ctx, async); ivvy.Classify(err) != ivvy.Permanent {
+	if _, err := c.BatchResults(ctx, async); apierr.Classify(err) != apierr.Permanent {
 		t.Fatalf("results before done: %v", err)
 	}
 	for p := 0; p < 100; {
@@ -277,7 +278,7 @@ func FuzzSimulatorRejectsBodyAlteredAfterSigning(f *testing.F) {
 			t.Fatal(err)
 		}
 		_, err = c.CallRaw(context.Background(), "test", "ping", body)
-		if ivvy.Classify(err) != ivvy.Auth {
+		if apierr.Classify(err) != apierr.Auth {
 			t.Fatalf("altered body not refused as unauthorized: %v", err)
 		}
 		if st := sim.Stats(); st.Requests != 0 {
@@ -287,7 +288,7 @@ func FuzzSimulatorRejectsBodyAlteredAfterSigning(f *testing.F) {
 		c2, _ := ivvy.New(ivvy.Config{Endpoint: "http://sim.test", APIKey: "key-1", APISecret: testSecret,
 			Now:        func() time.Time { return now },
 			HTTPClient: &http.Client{Transport: tamper{h: sim, mutate: func(b []byte) []byte { return b }}}})
-		if _, err := c2.CallRaw(context.Background(), "test", "ping", body); ivvy.Classify(err) == ivvy.Auth {
+		if _, err := c2.CallRaw(context.Background(), "test", "ping", body); apierr.Classify(err) == apierr.Auth {
 			t.Fatalf("unaltered request refused: %v", err)
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Documented specific codes (spec §2.3, §2.4, §2.6).
@@ -81,59 +83,51 @@ func (e *Error) status() int {
 	return e.HTTPStatus
 }
 
-// Class says what a caller should do about an error.
-type Class int
-
-// Error classes.
-const (
-	Permanent   Class = iota // the request as sent can never succeed
-	Transient                // retry with backoff
-	RateLimited              // 429: retry later; iVvy documents no Retry-After
-	Stale                    // 401/23005: clock skew; retry once the clock is right
-	Auth                     // 401/403/462/463: the key, not the record, is at fault
-)
-
-func (c Class) String() string {
-	return [...]string{"permanent", "transient", "rate-limited", "stale", "auth"}[c]
-}
-
-// Classify sorts an error into a class. Unknown errors are transient: a sync
-// that gives up too early loses data.
-func Classify(err error) Class {
-	var e *Error
-	if !errors.As(err, &e) {
-		return Transient
-	}
+// Class sorts the error into the shared classification. Transport
+// failures and answers that cannot be read are Transient (iVvy's writes
+// are add-or-update, safe to repeat). A stale request (23005: the clock is
+// more than five minutes off) is Transient: retried once the clock is
+// right; see [IsStale]. Refused parameters and leads (23016, 23017, 24215,
+// 24216, 24218, 24092, 24093, 24448), 400, 404, 405, 406, 461 and an
+// add/update answered success:false without an error body are Permanent.
+// 429 is RateLimited (iVvy documents no Retry-After); 401, 403, 462 and
+// 463 are Auth; 5xx, 460 and anything else are Transient.
+func (e *Error) Class() apierr.Class {
 	if e.Transport || e.Malformed {
-		// An answer that cannot be read says nothing about the request:
-		// retry (iVvy's writes are add-or-update, safe to repeat).
-		return Transient
+		return apierr.Transient
 	}
 	switch e.SpecificCode {
 	case CodeStaleRequest:
-		return Stale
+		return apierr.Transient
 	case CodeInvalidParameter, CodeMissingParameter, CodeLeadEmpty, CodeLeadNotFound, CodeLeadInvalid,
 		CodeBatchBadJob, CodeBatchEmptyParams, CodeBatchTooManyJobs:
-		return Permanent
+		return apierr.Permanent
 	}
 	switch st := e.status(); {
 	case st == 429:
-		return RateLimited
+		return apierr.RateLimited
 	case st == 401 || st == 403 || st == 462 || st == 463:
-		return Auth
+		return apierr.Auth
 	case st == 400 || st == 404 || st == 405 || st == 406 || st == 461:
-		return Permanent
+		return apierr.Permanent
 	case st == 200 && e.ErrorCode == 0:
 		// success:false without an error body: iVvy refused the data.
-		return Permanent
-	default: // 5xx, 460 unknown, malformed answers
-		return Transient
+		return apierr.Permanent
+	default: // 5xx, 460 unknown
+		return apierr.Transient
 	}
 }
 
+// Temporary reports whether repeating the call later may succeed
+// (Transient or RateLimited).
+func (e *Error) Temporary() bool { return e.Class().Temporary() }
+
 // IsStale reports whether err is iVvy's "request is stale" (23005): the
-// local clock is more than five minutes off.
-func IsStale(err error) bool { return Classify(err) == Stale }
+// local clock is more than five minutes off. Its Class is Transient.
+func IsStale(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && !e.Transport && !e.Malformed && e.SpecificCode == CodeStaleRequest
+}
 
 // IsNotFound reports whether err is 24216, "the lead does not exist".
 func IsNotFound(err error) bool {

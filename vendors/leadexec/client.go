@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Default base URLs (spec §1).
@@ -142,7 +144,7 @@ func do(ctx context.Context, hc *http.Client, rq request) (*response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, rq.method, rq.url, body)
 	if err != nil {
-		return nil, &Error{Op: rq.op, Message: "build request: " + rq.secret.clean(err.Error()), class: Permanent,
+		return nil, &Error{Op: rq.op, Message: "build request: " + rq.secret.clean(err.Error()), class: apierr.Permanent,
 			err: ErrInvalidRequest}
 	}
 	for k, vs := range rq.header {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 )
@@ -171,7 +172,7 @@ func TestInsertV1EveryResponseType(t *testing.T) {
 func TestInsertV1RefusesReservedFieldNames(t *testing.T) {
 	f := newFixture(t, leadexecsim.Options{}, nil)
 	_, err := f.c.InsertV1(context.Background(), src, with(lead(1), "VID", "5"))
-	if !errors.Is(err, leadexec.ErrInvalidRequest) || leadexec.Classify(err) != leadexec.Permanent {
+	if !errors.Is(err, leadexec.ErrInvalidRequest) || apierr.Classify(err) != apierr.Permanent {
 		t.Fatalf("%v", err)
 	}
 	if n := f.sim.RequestCount(leadexecsim.EndpointInsertV1); n != 0 {
@@ -232,7 +233,7 @@ func TestInsertV2Credentials(t *testing.T) {
 	bad := src
 	bad.APIKey = "wrong-posting-key"
 	_, err := f.c.InsertV2(ctx, bad, []leadexec.LeadPost{{Fields: lead(1)}})
-	if leadexec.Classify(err) != leadexec.Auth || leadexec.IsTemporary(err) || strings.Contains(err.Error(), "wrong-posting-key") {
+	if apierr.Classify(err) != apierr.Auth || apierr.Temporary(err) || strings.Contains(err.Error(), "wrong-posting-key") {
 		t.Fatalf("bad key: %v", err)
 	}
 	if rs, err := f.c.InsertV2(ctx, src, nil); rs != nil || err != nil {
@@ -344,7 +345,7 @@ func TestTokenBadCredentials(t *testing.T) {
 	_, err := c.QueryLeads(context.Background(), 201, leadexec.Query{StartDate: t0, EndDate: t0})
 	var e *leadexec.Error
 	if !errors.As(err, &e) || e.Op != "Token" || e.HTTPStatus != 401 || e.Message != "invalid_client" ||
-		!errors.Is(err, leadexec.ErrInvalidCredentials) || e.Class() != leadexec.Auth || e.Temporary() {
+		!errors.Is(err, leadexec.ErrInvalidCredentials) || e.Class() != apierr.Auth || e.Temporary() {
 		t.Fatalf("%#v", err)
 	}
 	if strings.Contains(err.Error(), "not-the-secret-123") {
@@ -367,7 +368,7 @@ func TestPersistent401IsTokenInvalid(t *testing.T) {
 		})
 	})
 	_, err := f.c.EditClient(context.Background(), leadexec.ClientEdit{Info: leadexec.ClientEditInfo{ClientUID: 5}})
-	if !errors.Is(err, leadexec.ErrTokenInvalid) || leadexec.Classify(err) != leadexec.Auth ||
+	if !errors.Is(err, leadexec.ErrTokenInvalid) || apierr.Classify(err) != apierr.Auth ||
 		!strings.Contains(err.Error(), "Authorization has been denied") {
 		t.Fatalf("%v", err)
 	}
@@ -514,8 +515,8 @@ func TestEditClientCreateThenEdit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.sim.RequestCount(leadexecsim.EndpointEditClient)
 			_, err := f.c.EditClient(ctx, tc.edit)
-			if !errors.Is(err, tc.is) || leadexec.Classify(err) != leadexec.Permanent {
-				t.Fatalf("%v (class %v)", err, leadexec.Classify(err))
+			if !errors.Is(err, tc.is) || apierr.Classify(err) != apierr.Permanent {
+				t.Fatalf("%v (class %v)", err, apierr.Classify(err))
 			}
 			if sent := f.sim.RequestCount(leadexecsim.EndpointEditClient) > before; sent != tc.sends {
 				t.Fatalf("sent=%v", sent)
@@ -608,19 +609,19 @@ func TestFaultsAreTemporary(t *testing.T) {
 	}{
 		{"500", func(s *leadexecsim.Server, ep leadexecsim.Endpoint) { s.FailNext(ep, 1, 500) }, func(t *testing.T, err error) {
 			var e *leadexec.Error
-			if !errors.As(err, &e) || e.HTTPStatus != 500 || e.Class() != leadexec.Transient {
+			if !errors.As(err, &e) || e.HTTPStatus != 500 || e.Class() != apierr.Transient {
 				t.Errorf("%v", err)
 			}
 		}},
 		{"503 html", func(s *leadexecsim.Server, ep leadexecsim.Endpoint) { s.FailNext(ep, 1, 503) }, func(t *testing.T, err error) {
-			if leadexec.Classify(err) != leadexec.Transient || !strings.Contains(err.Error(), "503") {
+			if apierr.Classify(err) != apierr.Transient || !strings.Contains(err.Error(), "503") {
 				t.Errorf("%v", err)
 			}
 		}},
 		{"429 with Retry-After", func(s *leadexecsim.Server, ep leadexecsim.Endpoint) { s.RateLimitNext(ep, 1, 30*time.Second) },
 			func(t *testing.T, err error) {
 				var e *leadexec.Error
-				if !errors.As(err, &e) || e.Class() != leadexec.RateLimited || e.RetryAfter != 30*time.Second ||
+				if !errors.As(err, &e) || e.Class() != apierr.RateLimited || e.RetryAfter != 30*time.Second ||
 					!errors.Is(err, leadexec.ErrRateLimited) || !e.Temporary() {
 					t.Errorf("%v", err)
 				}
@@ -628,7 +629,7 @@ func TestFaultsAreTemporary(t *testing.T) {
 		{"429 without Retry-After", func(s *leadexecsim.Server, ep leadexecsim.Endpoint) { s.RateLimitNext(ep, 1, 0) },
 			func(t *testing.T, err error) {
 				var e *leadexec.Error
-				if !errors.As(err, &e) || e.Class() != leadexec.RateLimited || e.RetryAfter != 0 {
+				if !errors.As(err, &e) || e.Class() != apierr.RateLimited || e.RetryAfter != 0 {
 					t.Errorf("%v", err)
 				}
 			}},
@@ -641,7 +642,7 @@ func TestFaultsAreTemporary(t *testing.T) {
 			}},
 		{"malformed body", func(s *leadexecsim.Server, ep leadexecsim.Endpoint) { s.MalformNext(ep, 1) },
 			func(t *testing.T, err error) {
-				if !errors.Is(err, leadexec.ErrMalformed) || !leadexec.IsTemporary(err) {
+				if !errors.Is(err, leadexec.ErrMalformed) || !apierr.Temporary(err) {
 					t.Errorf("%v", err)
 				}
 			}},
@@ -682,7 +683,7 @@ func TestInDoubtPostResolvesAsDuplicate(t *testing.T) {
 	f := newFixture(t, leadexecsim.Options{}, nil)
 	ctx := context.Background()
 	f.sim.DropAfterCommit(leadexecsim.EndpointInsertV1, 1)
-	if _, err := f.c.InsertV1(ctx, src, lead(1)); !leadexec.IsTemporary(err) {
+	if _, err := f.c.InsertV1(ctx, src, lead(1)); !apierr.Temporary(err) {
 		t.Fatalf("dropped: %v", err)
 	}
 	stored := f.sim.Leads()
@@ -704,7 +705,7 @@ func TestRateLimitWindow(t *testing.T) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
-	if _, err := f.c.GetClientList(ctx); leadexec.Classify(err) != leadexec.RateLimited {
+	if _, err := f.c.GetClientList(ctx); apierr.Classify(err) != apierr.RateLimited {
 		t.Fatalf("third call: %v", err)
 	}
 	f.clk.Add(time.Minute)
@@ -720,7 +721,7 @@ func TestASMXKeyErrors(t *testing.T) {
 	_, err := bad.GetClientList(ctx)
 	var e *leadexec.Error
 	if !errors.As(err, &e) || e.HTTPStatus != 500 || e.Exception != "System.UnauthorizedAccessException" ||
-		e.Message != "Invalid API key." || e.Class() != leadexec.Auth || !errors.Is(err, leadexec.ErrInvalidCredentials) {
+		e.Message != "Invalid API key." || e.Class() != apierr.Auth || !errors.Is(err, leadexec.ErrInvalidCredentials) {
 		t.Fatalf("%#v", err)
 	}
 	none := f.client(t, func(c *leadexec.Config) { c.Key = "" })
@@ -812,7 +813,7 @@ func TestCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := f.c.GetClientList(ctx)
-	if !errors.Is(err, context.Canceled) || !leadexec.IsTemporary(err) {
+	if !errors.Is(err, context.Canceled) || !apierr.Temporary(err) {
 		t.Fatalf("%v", err)
 	}
 	_, err = f.c.QueryLeads(ctx, 201, leadexec.Query{StartDate: t0, EndDate: t0})

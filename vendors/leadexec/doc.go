@@ -23,8 +23,9 @@
 //
 // # Errors
 //
-// Failures are *Error values classified by behaviour (Class, Temporary,
-// Classify): transport failures, timeouts, 5xx and unreadable answers are
+// Failures are *Error values classified by behaviour in the shared apierr
+// classes (Class, Temporary; apierr.Classify finds the class in any error
+// chain): transport failures, timeouts, 5xx and unreadable answers are
 // Transient; 429 is RateLimited (with RetryAfter); 401/403 and refused
 // credentials are Auth; other 4xx are Permanent. The ASMX service answers
 // errors with HTTP 500 and a plain-text .NET exception: the framework's

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Sentinel errors. Every *Error and *RejectError wraps at most one of these,
@@ -43,40 +45,6 @@ var (
 	ErrRejected = errors.New("leadexec: lead rejected")
 )
 
-// Class says what a caller should do about an error.
-type Class int
-
-// Error classes.
-const (
-	// Transient errors may succeed if the same call is repeated later:
-	// transport failures, timeouts, 5xx, malformed answers.
-	Transient Class = iota
-	// Permanent errors will fail again as sent: 4xx other than 401/408/429,
-	// refused ASMX parameters, leads LeadExec rejects for their content.
-	Permanent
-	// RateLimited is a 429 or a campaign cap (Post_Over_Max): retry later,
-	// after RetryAfter when it is known.
-	RateLimited
-	// Auth means the credentials, not the data, are at fault (401, 403,
-	// invalid_client, a refused Key or api-key). Retrying will not help
-	// until an operator fixes the configuration.
-	Auth
-)
-
-func (c Class) String() string {
-	switch c {
-	case Transient:
-		return "transient"
-	case Permanent:
-		return "permanent"
-	case RateLimited:
-		return "rate-limited"
-	case Auth:
-		return "auth"
-	}
-	return "class(" + strconv.Itoa(int(c)) + ")"
-}
-
 // Error is a failed call: a transport failure, an HTTP error status, or an
 // answer that could not be read. It never carries the ASMX Key, the client
 // secret, an access token, a posting password or api-key: these are
@@ -103,7 +71,7 @@ type Error struct {
 	// reset, timeout, body cut short).
 	Transport bool
 
-	class Class
+	class apierr.Class
 	err   error // sentinel, may be nil
 }
 
@@ -134,33 +102,17 @@ func (e *Error) Error() string {
 // ended the call).
 func (e *Error) Unwrap() error { return e.err }
 
-// Class reports how to treat the error.
-func (e *Error) Class() Class { return e.class }
+// Class sorts the error into the shared classification: transport
+// failures, timeouts, 408, 5xx and answers that cannot be read are
+// Transient; 429 is RateLimited (RetryAfter says for how long, when
+// LeadExec said); 401, 403 and refused credentials are Auth; other 4xx,
+// refused ASMX parameters and requests refused before sending are
+// Permanent. See the package doc for the ASMX 500s.
+func (e *Error) Class() apierr.Class { return e.class }
 
 // Temporary reports whether repeating the call later may succeed
 // (Transient or RateLimited).
-func (e *Error) Temporary() bool { return e.class == Transient || e.class == RateLimited }
-
-// Classify sorts any error into a Class. Errors from other packages
-// (context cancellation included) are Transient: a sync that gives up too
-// early loses data.
-func Classify(err error) Class {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.class
-	}
-	var re *RejectError
-	if errors.As(err, &re) {
-		return re.Class()
-	}
-	return Transient
-}
-
-// IsTemporary reports whether Classify(err) is Transient or RateLimited.
-func IsTemporary(err error) bool {
-	c := Classify(err)
-	return c == Transient || c == RateLimited
-}
+func (e *Error) Temporary() bool { return e.class.Temporary() }
 
 // RejectError is a post LeadExec answered with isValidPost=false. It is
 // returned by [PostResponse.Err]; InsertV1 and InsertV2 report rejections
@@ -181,17 +133,18 @@ func (e *RejectError) Error() string {
 // Unwrap returns ErrRejected.
 func (e *RejectError) Unwrap() error { return ErrRejected }
 
-// Class is RateLimited for Post_Over_Max, Transient for an unknown
-// ResponseType, Permanent otherwise.
-func (e *RejectError) Class() Class {
+// Class is RateLimited for Post_Over_Max (the campaign's cap is reached:
+// post again later), Transient for an unknown ResponseType, Permanent
+// otherwise.
+func (e *RejectError) Class() apierr.Class {
 	switch e.Response.Outcome() {
 	case RetryLater:
 		if e.Response.ResponseType == PostOverMax {
-			return RateLimited
+			return apierr.RateLimited
 		}
-		return Transient
+		return apierr.Transient
 	}
-	return Permanent
+	return apierr.Permanent
 }
 
 // Temporary reports whether posting the lead again later may succeed.
@@ -264,7 +217,7 @@ func transportError(op string, err error, sc scrubber) *Error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		msg = "timeout: " + msg
 	}
-	e := &Error{Op: op, Transport: true, Message: sc.clean(msg), class: Transient}
+	e := &Error{Op: op, Transport: true, Message: sc.clean(msg), class: apierr.Transient}
 	// Keep cancellation visible to errors.Is; other causes stay in the
 	// message only (the chain may carry the URL).
 	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {
@@ -277,15 +230,15 @@ func transportError(op string, err error, sc scrubber) *Error {
 
 func malformed(op string, status int, why string, body []byte, sc scrubber) *Error {
 	return &Error{Op: op, HTTPStatus: status, Message: sc.clean(why), Body: snippet([]byte(sc.clean(string(body)))),
-		class: Transient, err: ErrMalformed}
+		class: apierr.Transient, err: ErrMalformed}
 }
 
 func invalidRequest(op, why string) *Error {
-	return &Error{Op: op, Message: why, class: Permanent, err: ErrInvalidRequest}
+	return &Error{Op: op, Message: why, class: apierr.Permanent, err: ErrInvalidRequest}
 }
 
 func missingCredentials(op, what string) *Error {
-	return &Error{Op: op, Message: what + " is not configured", class: Permanent, err: ErrMissingCredentials}
+	return &Error{Op: op, Message: what + " is not configured", class: apierr.Permanent, err: ErrMissingCredentials}
 }
 
 // statusError builds the error of a non-2xx answer. kind selects the body
@@ -308,27 +261,27 @@ func statusError(op, kind string, resp *response, now time.Time) *Error {
 	}
 	switch st := resp.status; {
 	case st == http.StatusTooManyRequests:
-		e.class, e.err = RateLimited, ErrRateLimited
+		e.class, e.err = apierr.RateLimited, ErrRateLimited
 		e.RetryAfter = retryAfter(resp.header.Get("Retry-After"), now)
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
-		e.class, e.err = Auth, ErrInvalidCredentials
+		e.class, e.err = apierr.Auth, ErrInvalidCredentials
 	case st == http.StatusNotFound:
-		e.class, e.err = Permanent, ErrNotFound
+		e.class, e.err = apierr.Permanent, ErrNotFound
 	case st == http.StatusBadRequest || st == http.StatusUnprocessableEntity:
-		e.class, e.err = Permanent, ErrInvalidRequest
+		e.class, e.err = apierr.Permanent, ErrInvalidRequest
 	case st == http.StatusRequestTimeout:
-		e.class = Transient
+		e.class = apierr.Transient
 	case st >= 400 && st < 500:
-		e.class = Permanent
+		e.class = apierr.Permanent
 	case kind == "asmx" && st == http.StatusInternalServerError:
 		e.class = asmxClass(e.Exception, e.Message)
-		if e.class == Auth {
+		if e.class == apierr.Auth {
 			e.err = ErrInvalidCredentials
-		} else if e.class == Permanent {
+		} else if e.class == apierr.Permanent {
 			e.err = ErrInvalidRequest
 		}
 	default: // 5xx, 3xx and other oddities
-		e.class = Transient
+		e.class = apierr.Transient
 	}
 	return e
 }
@@ -339,17 +292,17 @@ func statusError(op, kind string, resp *response, now time.Time) *Error {
 // Permanent. LeadExec's message for a bad Key is not documented; an
 // UnauthorizedAccessException, or a message saying the key is invalid, is
 // taken as Auth. Everything else is a server fault and Transient.
-func asmxClass(exception, msg string) Class {
+func asmxClass(exception, msg string) apierr.Class {
 	m := strings.ToLower(msg)
 	switch {
 	case strings.HasPrefix(m, "missing parameter"), strings.HasPrefix(m, "cannot convert"),
 		strings.Contains(m, "request format is invalid"):
-		return Permanent
+		return apierr.Permanent
 	case strings.HasSuffix(exception, "UnauthorizedAccessException"), strings.HasSuffix(exception, "SecurityException"),
 		invalidKey.MatchString(m):
-		return Auth
+		return apierr.Auth
 	}
-	return Transient
+	return apierr.Transient
 }
 
 var invalidKey = regexp.MustCompile(`(invalid|unknown|bad|wrong)[a-z ]*\b(api )?key\b|\bkey\b[a-z ]*(invalid|not valid|not recognized|unknown)`)

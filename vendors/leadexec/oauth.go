@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // TokenPath is the OAuth token endpoint on the API host.
@@ -162,7 +164,7 @@ func (ts *TokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 	}
 	tr, perr := ParseTokenResponse(resp.body)
 	if !ok(resp.status) || (perr == nil && tr.Error != "") {
-		e := &Error{Op: "Token", HTTPStatus: resp.status, class: Transient}
+		e := &Error{Op: "Token", HTTPStatus: resp.status, class: apierr.Transient}
 		if perr == nil && tr.Error != "" {
 			e.Message = sc.clean(shorten(tr.Error))
 		} else {
@@ -172,21 +174,21 @@ func (ts *TokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 		}
 		switch {
 		case resp.status == http.StatusTooManyRequests:
-			e.class, e.err = RateLimited, ErrRateLimited
+			e.class, e.err = apierr.RateLimited, ErrRateLimited
 			e.RetryAfter = retryAfter(resp.header.Get("Retry-After"), ts.now())
 		case resp.status >= 500:
-			e.class = Transient
+			e.class = apierr.Transient
 		case resp.status == http.StatusUnauthorized || resp.status == http.StatusForbidden ||
 			oauthCredentialError(tr.Error) || ok(resp.status):
-			e.class, e.err = Auth, ErrInvalidCredentials
+			e.class, e.err = apierr.Auth, ErrInvalidCredentials
 		case resp.status >= 400:
-			e.class, e.err = Permanent, ErrInvalidRequest
+			e.class, e.err = apierr.Permanent, ErrInvalidRequest
 		}
 		return "", 0, e
 	}
 	if perr != nil {
 		// Never echo the body: it may hold a token.
-		return "", 0, &Error{Op: "Token", HTTPStatus: resp.status, Message: perr.Error(), class: Transient, err: ErrMalformed}
+		return "", 0, &Error{Op: "Token", HTTPStatus: resp.status, Message: perr.Error(), class: apierr.Transient, err: ErrMalformed}
 	}
 	return tr.AccessToken, tr.ExpiresIn, nil
 }

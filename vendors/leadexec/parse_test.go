@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -133,11 +134,11 @@ func TestResponseTypes(t *testing.T) {
 func TestPostResponseErr(t *testing.T) {
 	over := leadexec.PostResponse{ResponseType: leadexec.PostOverMax}
 	err := over.Err()
-	if err == nil || !leadexec.IsTemporary(err) || leadexec.Classify(err) != leadexec.RateLimited {
-		t.Fatalf("over max: %v %v", err, leadexec.Classify(err))
+	if err == nil || !apierr.Temporary(err) || apierr.Classify(err) != apierr.RateLimited {
+		t.Fatalf("over max: %v %v", err, apierr.Classify(err))
 	}
 	bad := leadexec.PostResponse{ResponseType: leadexec.DataErrors, ResponseDetails: "Email is invalid"}
-	if err := bad.Err(); err == nil || leadexec.IsTemporary(err) || !strings.Contains(err.Error(), "Email is invalid") {
+	if err := bad.Err(); err == nil || apierr.Temporary(err) || !strings.Contains(err.Error(), "Email is invalid") {
 		t.Fatalf("data errors: %v", err)
 	}
 	if err := (leadexec.PostResponse{ResponseType: leadexec.DuplicateLead}).Err(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -58,19 +59,19 @@ func TestWriteResultShapes(t *testing.T) {
 			}},
 		{"API-level error", `{"result":null,"error":{"code":107,"message":"Exceeded per second method call limit","data":[]},"id":"x"}`,
 			func(t *testing.T, res []ObjectResult, err error) {
-				if Classify(err) != RateLimited {
-					t.Fatalf("%v classified %v", err, Classify(err))
+				if apierr.Classify(err) != apierr.RateLimited {
+					t.Fatalf("%v classified %v", err, apierr.Classify(err))
 				}
 			}},
 		{"result count mismatch", `{"result":{"creates":[]},"error":[],"id":"x"}`,
 			func(t *testing.T, res []ObjectResult, err error) {
-				if err == nil || Classify(err) != Transient {
+				if err == nil || apierr.Classify(err) != apierr.Transient {
 					t.Fatalf("err = %v", err)
 				}
 			}},
 		{"not JSON", `<html>oops</html>`,
 			func(t *testing.T, res []ObjectResult, err error) {
-				if err == nil || Classify(err) != Transient {
+				if err == nil || apierr.Classify(err) != apierr.Transient {
 					t.Fatalf("err = %v", err)
 				}
 			}},
@@ -92,23 +93,23 @@ func TestHTTPFailuresAreClassifiedAndNeverCarryTheSecret(t *testing.T) {
 	cases := []struct {
 		status int
 		body   string
-		class  Class
+		class  apierr.Class
 		auth   bool
 	}{
-		{401, "Unable to determine clusterID from provided accountID/secretKey", Permanent, true},
-		{502, "<html>502 Bad Gateway</html>", Transient, false},
-		{503, "unavailable", Transient, false},
-		{429, "slow down", RateLimited, false},
-		{200, `{"result":null,"error":{"code":105,"message":"User authentication failed.","data":[]},"id":"x"}`, Permanent, true},
-		{200, `{"result":null,"error":{"code":106,"message":"Exceeded daily method call limit","data":[]},"id":"x"}`, Quota, false},
-		{200, `{"result":null,"error":{"code":999,"message":"Unknown error","data":[]},"id":"x"}`, Transient, false},
-		{500, "error at https://api/?accountID=1&secretKey=" + secret, Transient, false},
+		{401, "Unable to determine clusterID from provided accountID/secretKey", apierr.Auth, true},
+		{502, "<html>502 Bad Gateway</html>", apierr.Transient, false},
+		{503, "unavailable", apierr.Transient, false},
+		{429, "slow down", apierr.RateLimited, false},
+		{200, `{"result":null,"error":{"code":105,"message":"User authentication failed.","data":[]},"id":"x"}`, apierr.Auth, true},
+		{200, `{"result":null,"error":{"code":106,"message":"Exceeded daily method call limit","data":[]},"id":"x"}`, apierr.Quota, false},
+		{200, `{"result":null,"error":{"code":999,"message":"Unknown error","data":[]},"id":"x"}`, apierr.Transient, false},
+		{500, "error at https://api/?accountID=1&secretKey=" + secret, apierr.Transient, false},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status, tc.class), func(t *testing.T) {
 			_, err := rawServer(t, tc.status, tc.body).GetFields(context.Background())
-			if err == nil || Classify(err) != tc.class || IsAuth(err) != tc.auth {
-				t.Fatalf("err = %v, class %v, auth %v", err, Classify(err), IsAuth(err))
+			if err == nil || apierr.Classify(err) != tc.class || IsAuth(err) != tc.auth {
+				t.Fatalf("err = %v, class %v, auth %v", err, apierr.Classify(err), IsAuth(err))
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Fatalf("secret in error: %v", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -169,8 +170,8 @@ func TestClientErrorsFromTheSimulator(t *testing.T) {
 			if e, ok := err.(*Error); ok {
 				code = e.Code
 			}
-			if code != tc.code || Classify(err) != Permanent {
-				t.Fatalf("err = %v (code %d, %v), want permanent %d", err, code, Classify(err), tc.code)
+			if code != tc.code || apierr.Classify(err) != apierr.Permanent {
+				t.Fatalf("err = %v (code %d, %v), want permanent %d", err, code, apierr.Classify(err), tc.code)
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Error is an error answered by SharpSpring: an API-level error object, an
@@ -31,52 +33,46 @@ func (e *Error) Error() string {
 	}
 }
 
-// Class says what a caller should do about an error.
-type Class int
-
-// Error classes.
-const (
-	Permanent   Class = iota // do not retry as sent
-	Transient                // retry with backoff
-	RateLimited              // retry after at least a second (107, HTTP 429)
-	Quota                    // daily quota spent (106): pause until the reset
-)
-
-func (c Class) String() string {
-	return [...]string{"permanent", "transient", "rate-limited", "quota"}[c]
+// Class sorts the error into the shared classification: 107 and HTTP 429
+// are RateLimited (retry after at least a second); 106 is Quota (the daily
+// limit is spent: pause until the reset); 999, "Service temporarily
+// unavailable", 5xx (502 included), transport failures and answers that
+// cannot be read are Transient; HTTP 401 and 103, 104, 105 are Auth (see
+// [IsAuth]); every other SharpSpring code (101, 102, 205, 209, and the
+// per-object 301, 302, 404 a write result may carry) and HTTP 400, 403,
+// 404 are Permanent.
+func (e *Error) Class() apierr.Class {
+	switch {
+	case e.Code == 107 || e.HTTPStatus == 429:
+		return apierr.RateLimited
+	case e.Code == 106:
+		return apierr.Quota
+	case e.Code == 999 || e.Code == codeUnavailable:
+		return apierr.Transient
+	case e.isAuth():
+		return apierr.Auth
+	case e.Code != 0:
+		return apierr.Permanent
+	case e.HTTPStatus == 403 || e.HTTPStatus == 404 || e.HTTPStatus == 400:
+		return apierr.Permanent
+	default: // 5xx (incl. 502), malformed answers, transport
+		return apierr.Transient
+	}
 }
 
-// Classify sorts an error from this package (or the transport) into a class.
-// Unknown errors are transient: a sync that gives up too early loses data.
-func Classify(err error) Class {
-	var e *Error
-	if errors.As(err, &e) {
-		switch {
-		case e.Code == 107 || e.HTTPStatus == 429:
-			return RateLimited
-		case e.Code == 106:
-			return Quota
-		case e.Code == 999 || e.Code == codeUnavailable:
-			return Transient
-		case e.Code != 0:
-			return Permanent
-		case e.HTTPStatus == 401 || e.HTTPStatus == 403 || e.HTTPStatus == 404 || e.HTTPStatus == 400:
-			return Permanent
-		default: // 5xx (incl. 502), malformed answers, transport
-			return Transient
-		}
-	}
-	return Transient
+// Temporary reports whether repeating the call later may succeed
+// (Transient or RateLimited; a spent Quota waits for the reset).
+func (e *Error) Temporary() bool { return e.Class().Temporary() }
+
+func (e *Error) isAuth() bool {
+	return e.HTTPStatus == 401 || e.Code == 103 || e.Code == 104 || e.Code == 105
 }
 
 // IsAuth reports whether err is an authentication failure (HTTP 401, or
-// errors 103, 104, 105).
+// errors 103, 104, 105). Its Class is Auth.
 func IsAuth(err error) bool {
 	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	return e.HTTPStatus == 401 || e.Code == 103 || e.Code == 104 || e.Code == 105
+	return errors.As(err, &e) && e.isAuth()
 }
 
 // codeUnavailable is used for SharpSpring's "Service temporarily unavailable"
