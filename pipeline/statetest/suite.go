@@ -198,7 +198,7 @@ func testLedger(t *testing.T, s pipeline.State) {
 	err := s.PutLedgers(ctx, []pipeline.LedgerPut{
 		{Vendor: "sharpspring", Entity: "lead", Key: "c1", Entry: other},
 		{Vendor: "sharpspring", Entity: "lead", Key: "c1", Entry: entry}, // the last put wins
-		{Vendor: "ivvy", Entity: "lead", Key: "c1", Entry: other},       // another target: its own entry
+		{Vendor: "ivvy", Entity: "lead", Key: "c1", Entry: other},        // another target: its own entry
 	})
 	if err != nil {
 		t.Fatalf("PutLedgers: %v", err)
