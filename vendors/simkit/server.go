@@ -43,6 +43,15 @@ func HangUp(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
+// Abandon ends a request that gets no answer (held until the client gave
+// up, a cap passed or Close): unless the client has already gone, its
+// connection is closed with HangUp.
+func Abandon(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() == nil {
+		HangUp(w)
+	}
+}
+
 // MaxLog is how many entries a Log keeps.
 const MaxLog = 100000
 

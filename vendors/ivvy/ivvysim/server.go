@@ -175,9 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.faults.Delay(r.Context(), d) {
 		s.record(rec) // the client gave up or Close; nothing applied, nothing sent
-		if r.Context().Err() == nil {
-			simkit.HangUp(w)
-		}
+		simkit.Abandon(w, r)
 		return
 	}
 	switch fault {
@@ -205,9 +203,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultTimeout:
 		s.faults.Wait(r.Context(), d.Hold)
 		s.record(rec)
-		if r.Context().Err() == nil {
-			simkit.HangUp(w) // cap passed or Close: still no answer
-		}
+		simkit.Abandon(w, r) // cap passed or Close: still no answer
 		return
 	}
 

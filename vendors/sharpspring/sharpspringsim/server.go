@@ -227,9 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Fault = fault
 	if !s.faults.Delay(r.Context(), d) {
 		s.record(rec) // the client gave up or Close; nothing applied, nothing sent
-		if r.Context().Err() == nil {
-			simkit.HangUp(w)
-		}
+		simkit.Abandon(w, r)
 		return
 	}
 	switch fault {
@@ -261,9 +259,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultTimeout:
 		s.faults.Wait(r.Context(), d.Hold)
 		s.record(rec)
-		if r.Context().Err() == nil {
-			simkit.HangUp(w) // cap passed or Close: still no answer
-		}
+		simkit.Abandon(w, r) // cap passed or Close: still no answer
 		return
 	}
 
