@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // BackfillConfig sizes the backfill measurement.
@@ -113,7 +114,7 @@ func Backfill(ctx context.Context, c BackfillConfig) (res BackfillResult, err er
 		cid := iv.SeedContact(ivvysim.Contact{FirstName: "Hist", LastName: strconv.Itoa(i), Email: fmt.Sprintf("h%d@example.com", i)})
 		iv.SeedLead(ivvysim.Lead{Name: "Lead " + strconv.Itoa(i), SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
 	}
-	ivURL, stopIV, err := serve(iv)
+	ivURL, stopIV, err := simkit.Serve(iv, "")
 	if err != nil {
 		return res, err
 	}
@@ -121,7 +122,7 @@ func Backfill(ctx context.Context, c BackfillConfig) (res BackfillResult, err er
 	ssSecret := token()
 	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{"1": ssSecret}})
 	defer ss.Close()
-	ssURL, stopSS, err := serve(ss)
+	ssURL, stopSS, err := simkit.Serve(ss, "")
 	if err != nil {
 		return res, err
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // SharpSpring's documented ceiling: 10 requests per second of at most 500
@@ -73,7 +73,7 @@ func newInstance(ctx context.Context, dir string, o instanceOptions) (*instance,
 	if o.wrap != nil {
 		h = o.wrap(sim)
 	}
-	simURL, stopSim, err := serve(h)
+	simURL, stopSim, err := simkit.Serve(h, "")
 	if err != nil {
 		sim.Close()
 		return nil, err
@@ -182,21 +182,6 @@ func leadFields(i int) map[string]string {
 }
 
 func leadEmail(i int) string { return fmt.Sprintf("lead%d@example.com", i) }
-
-// serve runs h on a loopback port and returns its base URL.
-func serve(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
-}
 
 // poll checks cond every 10ms until it holds, ctx ends or limit passes.
 func poll(ctx context.Context, limit time.Duration, what string, cond func() bool) error {

@@ -12,8 +12,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Options shape a scenario.
@@ -134,7 +133,7 @@ func New(dataDir string, o Options) (*World, error) {
 	var urls [4]string
 	addrs := []string{o.SimListen.SharpSpring, o.SimListen.IVvy, o.SimListen.Getlead, o.SimListen.LeadExec}
 	for i, h := range []http.Handler{w.SS, w.IV, w.GL, w.LE} {
-		u, stop, err := serve(h, addrs[i])
+		u, stop, err := simkit.Serve(h, addrs[i])
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -262,29 +261,6 @@ func randomToken() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// serve runs h on addr (default a free loopback port) and returns its base
-// URL.
-func serve(h http.Handler, addr string) (string, func(), error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("simulator server", "err", err)
-		}
-	}()
-	return "http://" + ln.Addr().String(), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

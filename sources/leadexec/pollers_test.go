@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,31 +16,14 @@ import (
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
-
-// simClock is a settable clock shared by the simulator and the pollers.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // pollEnv is a LeadExec simulator over real HTTP, a client of it, an
 // embedded bus and a state file.
 type pollEnv struct {
 	t     *testing.T
-	clock *simClock
+	clock *simtest.Clock // shared by the simulator and the pollers
 	sim   *leadexecsim.Server
 	c     *leadexec.Client
 	bus   *natsbus.Bus
@@ -50,7 +32,7 @@ type pollEnv struct {
 
 func newPollEnv(t *testing.T, opts leadexecsim.Options) *pollEnv {
 	t.Helper()
-	ck := &simClock{t: time.Date(2026, 3, 10, 20, 0, 0, 0, time.UTC)}
+	ck := simtest.NewClock(time.Date(2026, 3, 10, 20, 0, 0, 0, time.UTC))
 	opts.Now = ck.Now
 	sim := leadexecsim.NewServer(opts)
 	srv := httptest.NewServer(sim)

@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
 // countingPublisher counts events; the benchmark measures SharpSpring
@@ -48,7 +49,7 @@ func BenchmarkPollerRequestsPerChangedLead(b *testing.B) {
 
 func simulateHours(b *testing.B, perHour, pageSize int) (perLead, perDay float64) {
 	b.Helper()
-	ck := &clock{t: t0}
+	ck := simtest.NewClock(t0)
 	sim := sharpspringsim.New(sharpspringsim.Options{Now: ck.Now, RateLimitPerSecond: -1, DailyLimit: -1})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -76,7 +77,7 @@ func simulateHours(b *testing.B, perHour, pageSize int) (perLead, perDay float64
 	if err != nil {
 		b.Fatal(err)
 	}
-	ck.t = start
+	ck.Set(start)
 	poll := func(until time.Time) {
 		for ck.Now().Before(until) {
 			ck.Add(DefaultInterval)

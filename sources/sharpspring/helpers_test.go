@@ -14,32 +14,15 @@ import (
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
-
-// clock is a settable clock shared by the simulator and the poller.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // t0 is 2026-03-10 12:00:00.4 UTC.
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 400_000_000, time.UTC)
 
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *simtest.Clock // shared by the simulator and the poller
 	sim   *sharpspringsim.Server
 	srv   *httptest.Server
 	bus   *natsbus.Bus
@@ -50,7 +33,7 @@ type env struct {
 // embedded bus and a state file.
 func newEnv(t *testing.T, opts sharpspringsim.Options) *env {
 	t.Helper()
-	ck := &clock{t: t0}
+	ck := simtest.NewClock(t0)
 	opts.Now = ck.Now
 	if opts.RateLimitPerSecond == 0 {
 		opts.RateLimitPerSecond = -1

@@ -3,14 +3,12 @@ package getlead
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/vendors/apierr"
+	"github.com/crmsync/crmsync/vendors/errtext"
 )
 
 // Error is a failure answered by Getlead (either API) or met on the way. It
@@ -120,16 +118,7 @@ func IsConflict(err error) bool {
 // transportError turns a net/http error into an Error without the request
 // URL (the department endpoint has the token in its path).
 func transportError(api, op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := err.Error()
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		msg = "timeout: " + msg
-	}
-	return &Error{API: api, Op: op, Message: scrub(msg)}
+	return &Error{API: api, Op: op, Message: scrub(errtext.Transport(err))}
 }
 
 // secretPattern also takes the characters of a URL- or base64-encoded
@@ -142,14 +131,4 @@ func scrub(s string) string { return secretPattern.ReplaceAllString(s, "${1}_RED
 // snippet is the start of an answer for an error message: in UTF-8
 // whatever the answer's bytes, scrubbed before it is cut so that no part
 // of a token is left.
-func snippet(b []byte) string {
-	s := scrub(strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD"))
-	if len(s) > 200 {
-		cut := 200
-		for !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
+func snippet(b []byte) string { return errtext.Snippet(b, 200, scrub) }

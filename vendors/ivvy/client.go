@@ -20,7 +20,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/vendors/errtext"
 )
 
 // Region hosts (spec §2.1). Keys belong to one region.
@@ -241,17 +242,7 @@ func messages(raw json.RawMessage) []string {
 
 // snippet is the start of an answer for an error message, in UTF-8
 // whatever the answer's bytes.
-func snippet(b []byte) string {
-	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD")
-	if len(s) > 200 {
-		cut := 200
-		for !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
+func snippet(b []byte) string { return errtext.Snippet(b, 200, nil) }
 
 // Ping calls test?action=ping and returns the server's timestamp.
 func (c *Client) Ping(ctx context.Context) (string, error) {

@@ -3,11 +3,10 @@ package ivvy
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 
 	"github.com/crmsync/crmsync/vendors/apierr"
+	"github.com/crmsync/crmsync/vendors/errtext"
 )
 
 // Documented specific codes (spec §2.3, §2.4, §2.6).
@@ -136,14 +135,6 @@ func IsNotFound(err error) bool {
 }
 
 func transportError(ns, action string, err error) *Error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // the URL carries no secret, but keep messages short
-	}
-	msg := err.Error()
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		msg = "timeout: " + msg
-	}
-	return &Error{Namespace: ns, Action: action, Transport: true, Message: msg}
+	// The URL carries no secret, but is left out to keep messages short.
+	return &Error{Namespace: ns, Action: action, Transport: true, Message: errtext.Transport(err)}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/apierr"
+	"github.com/crmsync/crmsync/vendors/errtext"
 )
 
 // Sentinel errors. Every *Error and *RejectError wraps at most one of these,
@@ -208,16 +208,7 @@ func utf8ValidEnd(s string) bool {
 // transportError turns a net/http failure into an Error. The request URL
 // is dropped (it carries no secret, but keeps messages short).
 func transportError(op string, err error, sc scrubber) *Error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := err.Error()
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		msg = "timeout: " + msg
-	}
-	e := &Error{Op: op, Transport: true, Message: sc.clean(msg), class: apierr.Transient}
+	e := &Error{Op: op, Transport: true, Message: sc.clean(errtext.Transport(err)), class: apierr.Transient}
 	// Keep cancellation visible to errors.Is; other causes stay in the
 	// message only (the chain may carry the URL).
 	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {

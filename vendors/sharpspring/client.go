@@ -18,7 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/vendors/errtext"
 )
 
 // DefaultEndpoint is the v1.2 API, which reads and writes times in UTC.
@@ -204,17 +205,7 @@ func decodeAPIError(method string, raw json.RawMessage) error {
 
 // snippet is the start of an answer for an error message, in UTF-8
 // whatever the answer's bytes.
-func snippet(b []byte) string {
-	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD")
-	if len(s) > 200 {
-		cut := 200
-		for !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
+func snippet(b []byte) string { return errtext.Snippet(b, 200, nil) }
 
 // flexInt decodes a JSON number or a numeric string.
 type flexInt int64

@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 
 	"github.com/crmsync/crmsync/vendors/apierr"
+	"github.com/crmsync/crmsync/vendors/errtext"
 )
 
 // Error is an error answered by SharpSpring: an API-level error object, an
@@ -82,16 +81,7 @@ const codeUnavailable = -1
 // transportError turns a net/http error into an Error without the request
 // URL, which holds the secret key.
 func transportError(method string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := err.Error()
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		msg = "timeout: " + msg
-	}
-	return &Error{Method: method, Message: scrub(msg)}
+	return &Error{Method: method, Message: scrub(errtext.Transport(err))}
 }
 
 // scrub removes anything that looks like a credential query from a message.

@@ -83,8 +83,8 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *Logge
 	}
 	s.mu.Lock()
 	s.stats.byEndpoint[endpoint]++
-	s.stats.windows.add(APIClassic, rec.Time)
-	d := s.nextFault(endpoint)
+	s.stats.windows.Add(APIClassic, rec.Time)
+	d := s.faults.Next(endpoint)
 	s.mu.Unlock()
 	if s.inject(w, r, rec, d) {
 		return
@@ -95,7 +95,7 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *Logge
 		ans.Status = failWord
 	}
 	s.mu.Unlock()
-	if d.fault == FaultDropAfterCommit {
+	if d.Fault == FaultDropAfterCommit {
 		s.dropConnection(w)
 		return
 	}

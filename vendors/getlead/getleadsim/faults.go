@@ -1,11 +1,13 @@
 package getleadsim
 
 import (
-	"math/rand/v2"
+	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Fault is one injected failure, queued with Script or drawn by SetFaults.
@@ -39,11 +41,11 @@ func (f Fault) String() string {
 const ScriptedRetryAfter = 7
 
 // DefaultTimeoutCap is the longest a request is held without an answer.
-const DefaultTimeoutCap = 2 * time.Minute
+const DefaultTimeoutCap = simkit.DefaultTimeoutCap
 
 // LatencyKey is the Stats.FaultsInjected key counting requests delayed by
 // Faults.Latency.
-const LatencyKey = "latency"
+const LatencyKey = simkit.LatencyKey
 
 // Faults are random faults applied to authenticated requests within the V3
 // rate limit, on both APIs. Rates are probabilities per request in [0, 1].
@@ -101,11 +103,21 @@ type Faults struct {
 // SetFaults replaces the random faults, reseeds their generator and ends
 // any server-error burst in progress.
 func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
-	s.faultRand = rand.New(rand.NewPCG(uint64(f.Seed), 0x61ead))
-	s.burst = burst{}
+	tooMany := Fault429NoRetryAfter
+	if f.RetryAfter > 0 {
+		tooMany = Fault429
+	}
+	s.faults.Set(simkit.Policy[Fault]{
+		Scope: f.Endpoint,
+		Rates: []simkit.Rate[Fault]{
+			{P: f.RateLimitRate, Fault: tooMany},
+			{P: f.ServerErrorRate, Fault: Fault500, Or: Fault503, Bursts: true},
+			{P: f.DropAfterCommitRate, Fault: FaultDropAfterCommit},
+			{P: f.TimeoutRate, Fault: FaultTimeout},
+			{P: f.MalformedRate, Fault: FaultMalformedJSON, Or: FaultMalformedHTML},
+		},
+		Burst: f.ServerErrorBurst, Latency: f.Latency, TimeoutCap: f.TimeoutCap, RetryAfter: f.RetryAfter, Seed: f.Seed,
+	})
 }
 
 // Script queues one-shot faults for the next calls of an endpoint, in order.
@@ -118,146 +130,39 @@ func (s *Server) SetFaults(f Faults) {
 // through untouched by the script (random faults may still apply).
 // Scripted faults neither start nor use up a server-error burst.
 func (s *Server) Script(endpoint string, faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.scripts[endpoint] = append(s.scripts[endpoint], faults...)
-}
-
-// burst is a server-error outage in progress: left more requests in scope
-// get fault.
-type burst struct {
-	fault Fault
-	left  int
-}
-
-// draw is the fault decision for one call.
-type draw struct {
-	fault      Fault
-	latency    time.Duration // delay before anything else
-	hold       time.Duration // how long FaultTimeout holds the request
-	retryAfter int           // seconds, for Fault429
-}
-
-// nextFault picks the fault of one call: the next scripted one, else the
-// rest of a server-error burst, else a random draw. Caller holds s.mu.
-func (s *Server) nextFault(endpoint string) draw {
-	fl := s.faults
-	d := draw{hold: DefaultTimeoutCap, retryAfter: ScriptedRetryAfter}
-	if fl.TimeoutCap > 0 && fl.TimeoutCap < DefaultTimeoutCap {
-		d.hold = fl.TimeoutCap
-	}
-	if fl.RetryAfter > 0 {
-		d.retryAfter = max(1, int((fl.RetryAfter+time.Second-1)/time.Second))
-	}
-	if q := s.scripts[endpoint]; len(q) > 0 {
-		d.fault = q[0]
-		if len(q) == 1 {
-			delete(s.scripts, endpoint)
-		} else {
-			s.scripts[endpoint] = q[1:]
-		}
-	}
-	if fl.Endpoint != "" && fl.Endpoint != endpoint {
-		return d
-	}
-	d.latency = fl.Latency
-	if d.fault != FaultNone {
-		return d
-	}
-	if s.burst.left > 0 {
-		s.burst.left--
-		d.fault = s.burst.fault
-		return d
-	}
-	rates := []struct {
-		rate float64
-		f    Fault
-	}{
-		{fl.RateLimitRate, Fault429}, {fl.ServerErrorRate, Fault500}, {fl.DropAfterCommitRate, FaultDropAfterCommit},
-		{fl.TimeoutRate, FaultTimeout}, {fl.MalformedRate, FaultMalformedJSON},
-	}
-	total := 0.0
-	for _, r := range rates {
-		total += r.rate
-	}
-	if total <= 0 {
-		return d
-	}
-	x := s.faultRand.Float64()
-	for _, r := range rates {
-		if x >= r.rate {
-			x -= r.rate
-			continue
-		}
-		d.fault = r.f
-		switch r.f {
-		case Fault429:
-			if fl.RetryAfter <= 0 {
-				d.fault = Fault429NoRetryAfter
-			}
-		case Fault500:
-			if s.faultRand.IntN(2) == 1 {
-				d.fault = Fault503
-			}
-			if fl.ServerErrorBurst > 1 {
-				s.burst = burst{fault: d.fault, left: fl.ServerErrorBurst - 1}
-			}
-		case FaultMalformedJSON:
-			if s.faultRand.IntN(2) == 1 {
-				d.fault = FaultMalformedHTML
-			}
-		}
-		return d
-	}
-	return d
-}
-
-// countFault counts one injected fault (or LatencyKey) in Stats.
-func (s *Server) countFault(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.faults[key]++
+	s.faults.Script(endpoint, faults...)
 }
 
 // inject delays the request and answers d's fault. It reports false when
 // the handler must go on: no fault, or FaultDropAfterCommit, which the
 // handler applies first.
-func (s *Server) inject(w http.ResponseWriter, r *http.Request, rec *LoggedRequest, d draw) bool {
-	rec.Fault = d.fault
-	if d.latency > 0 {
-		s.countFault(LatencyKey)
-		if !s.wait(r.Context(), d.latency) {
-			if r.Context().Err() == nil {
-				s.hangUp(w) // Close: nothing applied, nothing sent
-			}
-			return true
+func (s *Server) inject(w http.ResponseWriter, r *http.Request, rec *LoggedRequest, d simkit.Decision[Fault]) bool {
+	rec.Fault = d.Fault
+	if !s.faults.Delay(r.Context(), d) {
+		if r.Context().Err() == nil {
+			s.hangUp(w) // Close: nothing applied, nothing sent
 		}
+		return true
 	}
-	if d.fault != FaultNone {
-		s.countFault(d.fault.String())
-	}
-	switch d.fault {
+	switch d.Fault {
 	case Fault500, Fault503:
 		status := http.StatusInternalServerError
-		if d.fault == Fault503 {
+		if d.Fault == Fault503 {
 			status = http.StatusServiceUnavailable
 		}
 		s.count(status)
-		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte("<!DOCTYPE html><html><body><h1>" + http.StatusText(status) + "</h1></body></html>\n"))
+		simkit.Reply(w, status, simkit.ContentHTML,
+			[]byte("<!DOCTYPE html><html><body><h1>"+http.StatusText(status)+"</h1></body></html>\n"))
 	case Fault429:
-		s.tooMany(w, d.retryAfter)
+		s.tooMany(w, cmp.Or(d.RetryAfter, ScriptedRetryAfter))
 	case Fault429NoRetryAfter:
 		s.tooMany(w, 0)
 	case FaultMalformedJSON, FaultMalformedHTML:
-		contentType, body := malformedBody(d.fault, rec.API, rec.Endpoint)
+		contentType, body := malformedBody(d.Fault, rec.API, rec.Endpoint)
 		s.count(http.StatusOK)
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(body))
+		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
 	case FaultTimeout:
-		s.wait(r.Context(), d.hold)
+		s.faults.Wait(r.Context(), d.Hold)
 		if r.Context().Err() == nil {
 			s.hangUp(w) // cap passed or Close: still no answer
 		}
@@ -286,7 +191,7 @@ func (s *Server) tooMany(w http.ResponseWriter, retryAfter int) {
 func malformedBody(f Fault, api, endpoint string) (contentType, body string) {
 	switch {
 	case f == FaultMalformedHTML:
-		return "text/html; charset=UTF-8", htmlNotice
+		return simkit.ContentHTML, simkit.HTMLNotice
 	case api == APIClassic:
 		return "application/json", `{"status":"success","message":"Lead Ad`
 	case endpoint == "leads.list":
@@ -296,8 +201,3 @@ func malformedBody(f Fault, api, endpoint string) (contentType, body string) {
 	}
 	return "application/json", `{"data":{"statuses":[{"id":1,"na`
 }
-
-const htmlNotice = `<!DOCTYPE html>
-<html><head><title>Service notice</title></head>
-<body><h1>We'll be right back</h1><p>The service is being updated. Please try again shortly.</p></body></html>
-`

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
 // raw is one HTTP answer as received.
@@ -29,7 +31,7 @@ func (r raw) json() map[string]any {
 }
 
 // faultSim starts a simulator whose held requests are released on cleanup.
-func faultSim(t *testing.T, opts Options) (*Server, *httptest.Server, *clock) {
+func faultSim(t *testing.T, opts Options) (*Server, *httptest.Server, *simtest.Clock) {
 	t.Helper()
 	sim, srv, clk := newSim(t, opts)
 	t.Cleanup(sim.Close) // runs before srv.Close
@@ -78,20 +80,6 @@ func newLeadBody(i int) map[string]any {
 
 func noteForm() url.Values {
 	return url.Values{"token": {DefaultToken}, "note": {"n"}, "countrycode": {"91"}, "mobile_no": {"9876543210"}}
-}
-
-// eventually polls cond until it holds or a deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 func TestRateLimitFaultRetryAfter(t *testing.T) {
@@ -206,7 +194,7 @@ func TestTimeoutFault(t *testing.T) {
 				t.Fatalf("err = %v, want deadline exceeded", err)
 			}
 			// The held handler ends when the client leaves.
-			eventually(t, "the held request to end", func() bool { return len(sim.RequestLog()) == 1 })
+			simtest.Eventually(t, "the held request to end", func() bool { return len(sim.RequestLog()) == 1 })
 			if lg := sim.RequestLog()[0]; lg.Fault != FaultTimeout || lg.HTTPStatus != 0 {
 				t.Fatalf("log %+v", lg)
 			}
@@ -238,7 +226,7 @@ func TestTimeoutFault(t *testing.T) {
 			_, err := send(context.Background(), srv, "POST", "/leads", newLeadBody(1))
 			errc <- err
 		}()
-		eventually(t, "the request to be held", func() bool { return sim.Stats().FaultsInjected["timeout"] == 1 })
+		simtest.Eventually(t, "the request to be held", func() bool { return sim.Stats().FaultsInjected["timeout"] == 1 })
 		sim.Close()
 		if err := <-errc; err == nil {
 			t.Fatal("a held request got an answer")
@@ -291,21 +279,8 @@ func TestServerErrorBurst(t *testing.T) {
 			t.Fatalf("out of scope: HTTP %d", r.status)
 		}
 	}
-	failed, bursts := 0, 0
-	for i := 0; i < len(statuses); {
-		j := i
-		for j < len(statuses) && statuses[j] == statuses[i] {
-			j++
-		}
-		if statuses[i] != 200 {
-			if (j-i)%burstLen != 0 && j < len(statuses) {
-				t.Fatalf("run of %d × %d at %d, want a multiple of %d: %v", j-i, statuses[i], i, burstLen, statuses)
-			}
-			failed += j - i
-			bursts++
-		}
-		i = j
-	}
+	// Every run of one 5xx status is one burst or several back to back.
+	failed, bursts := simtest.Bursts(t, statuses, burstLen)
 	st := sim.Stats()
 	if bursts < 2 || st.FaultsInjected["http500"]+st.FaultsInjected["http503"] != failed {
 		t.Fatalf("%d bursts, %d failures, FaultsInjected %v", bursts, failed, st.FaultsInjected)

@@ -1,22 +1,21 @@
 package getleadsim
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Server is a Getlead simulator for both APIs. It is an http.Handler; all
 // methods are safe for concurrent use.
 type Server struct {
-	cfg       config
-	done      chan struct{} // closed by Close
-	closeOnce sync.Once
+	cfg    config
+	faults *simkit.Injector[Fault]
 
 	mu      sync.Mutex // guards everything below
 	leads   map[string]*lead
@@ -33,11 +32,7 @@ type Server struct {
 	depts      map[string]string // source number → department
 	seq        uint64
 	stats      statsState
-	log        []LoggedRequest
-	scripts    map[string][]Fault
-	faults     Faults
-	faultRand  *rand.Rand
-	burst      burst
+	log        simkit.Log[LoggedRequest]
 	window     time.Time // start of the current V3 rate window
 	inWindow   int
 }
@@ -46,14 +41,12 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{
 		cfg:        opts.config(),
-		done:       make(chan struct{}),
+		faults:     simkit.NewInjector[Fault](0x61ead),
 		leads:      map[string]*lead{},
 		byPhone:    map[string]string{},
 		byEmail:    map[string][]string{},
 		fieldKnown: map[string]bool{},
 		depts:      map[string]string{},
-		scripts:    map[string][]Fault{},
-		faultRand:  rand.New(rand.NewPCG(0, 0)),
 	}
 	for _, k := range s.cfg.customFields {
 		s.addField(k)
@@ -66,7 +59,7 @@ func New(opts Options) *Server {
 // httptest.Server can shut down; their connections are closed without an
 // answer and nothing is applied. The simulator keeps answering afterwards.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
+	s.faults.Close()
 }
 
 // API names in RequestLog.
@@ -102,9 +95,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// maxLogEntries bounds RequestLog; the oldest entries are dropped first.
-const maxLogEntries = 100000
-
 // statusWriter remembers the status sent and logs the request; Unwrap
 // lets http.ResponseController reach the connection for hijacking.
 type statusWriter struct {
@@ -128,10 +118,7 @@ func (w *statusWriter) log() {
 	s := w.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.log) >= maxLogEntries {
-		s.log = s.log[1:]
-	}
-	s.log = append(s.log, *w.rec)
+	s.log.Add(*w.rec)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -155,7 +142,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) RequestLog() []LoggedRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]LoggedRequest(nil), s.log...)
+	return s.log.Entries()
 }
 
 // Stats are counters since New or the last ResetStats.
@@ -193,14 +180,11 @@ type statsState struct {
 	leads       int
 	rateLimited int
 	dropped     int
-	faults      map[string]int // Fault.String() or LatencyKey → count
-	windows     windowStats
+	windows     simkit.Peaks
 }
 
 func (st *statsState) reset() {
-	*st = statsState{byEndpoint: map[string]int{}, httpStatus: map[int]int{}, classic: map[string]int{}, messages: map[string]int{},
-		faults: map[string]int{}}
-	st.windows.reset()
+	*st = statsState{byEndpoint: map[string]int{}, httpStatus: map[int]int{}, classic: map[string]int{}, messages: map[string]int{}}
 }
 
 // Stats returns a copy of the counters.
@@ -212,8 +196,8 @@ func (s *Server) Stats() Stats {
 		Requests: st.requests, ByEndpoint: maps.Clone(st.byEndpoint), HTTPStatus: maps.Clone(st.httpStatus),
 		Classic: maps.Clone(st.classic), Messages: maps.Clone(st.messages), NotesAdded: st.notes,
 		LeadsAdded: st.leads, RateLimited: st.rateLimited, Dropped: st.dropped,
-		MaxInFixedSecond: st.windows.maxFixed, MaxInSlidingSecond: st.windows.maxSliding,
-		FaultsInjected: maps.Clone(st.faults),
+		MaxInFixedSecond: st.windows.MaxInFixedSecond(), MaxInSlidingSecond: st.windows.MaxInSlidingSecond(),
+		FaultsInjected: s.faults.Counts(),
 	}
 }
 
@@ -222,7 +206,8 @@ func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.reset()
-	s.log = nil
+	s.log.Reset()
+	s.faults.ResetCounts()
 }
 
 // takeV3 counts one V3 request against the rate window and reports how many
@@ -236,7 +221,7 @@ func (s *Server) takeV3(now time.Time) (retryAfter int, ok bool) {
 	}
 	if s.inWindow >= s.cfg.rateLimit {
 		left := s.window.Add(s.cfg.rateWindow).Sub(now)
-		return max(1, int((left+time.Second-1)/time.Second)), false
+		return simkit.Seconds(left), false
 	}
 	s.inWindow++
 	return 0, true
@@ -250,7 +235,7 @@ func (s *Server) count(status int) {
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, body any) {
 	s.count(status)
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", simkit.ContentJSON)
 	w.WriteHeader(status)
 	if body != nil {
 		_ = json.NewEncoder(w).Encode(body)
@@ -272,27 +257,5 @@ func (s *Server) hangUp(w http.ResponseWriter) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.log()
 	}
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
-	}
-	_ = conn.Close()
-}
-
-// wait blocks for d (0: until released), the request's end or Close. It
-// reports whether the full duration passed.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	var timeout <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-timeout:
-		return true
-	case <-ctx.Done():
-	case <-s.done:
-	}
-	return false
+	simkit.HangUp(w)
 }

@@ -7,27 +7,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newSim(t *testing.T, opts Options) (*Server, *httptest.Server, *clock) {
+func newSim(t *testing.T, opts Options) (*Server, *httptest.Server, *simtest.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	clk := simtest.NewClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	if opts.Now == nil {
 		opts.Now = clk.Now
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // v3Reply is a V3 answer: status and JSON body (nil: no body).
@@ -85,12 +87,12 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request, rec *LoggedRequ
 		raw, readErr = io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	}
 	s.mu.Lock()
-	s.stats.windows.add(APIV3, now)
+	s.stats.windows.Add(APIV3, now)
 	retryAfter, allowed := s.takeV3(now)
-	var d draw
+	var d simkit.Decision[Fault]
 	if allowed {
 		s.stats.byEndpoint[name]++
-		d = s.nextFault(name)
+		d = s.faults.Next(name)
 	}
 	s.mu.Unlock()
 	if !allowed {
@@ -144,7 +146,7 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request, rec *LoggedRequ
 		rep = s.v3Note(id, body, now)
 	}
 	s.mu.Unlock()
-	if d.fault == FaultDropAfterCommit {
+	if d.Fault == FaultDropAfterCommit {
 		s.dropConnection(w)
 		return
 	}

@@ -164,7 +164,7 @@ func (s *Server) postCallback(b *batch) {
 		return
 	}
 	select {
-	case <-s.done:
+	case <-s.faults.Done():
 		return
 	default:
 	}

@@ -1,9 +1,10 @@
 package ivvysim
 
 import (
-	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Fault is one injected failure.
@@ -39,11 +40,11 @@ func (f Fault) String() string {
 const ScriptedRetryAfter = 7
 
 // DefaultTimeoutCap is the longest a request is held without an answer.
-const DefaultTimeoutCap = 2 * time.Minute
+const DefaultTimeoutCap = simkit.DefaultTimeoutCap
 
 // LatencyKey is the Stats.FaultsInjected key counting requests delayed by
 // Faults.Latency.
-const LatencyKey = "latency"
+const LatencyKey = simkit.LatencyKey
 
 // Faults are random faults; rates are probabilities per request in [0, 1].
 // One number is drawn per request and compared with the rates in the order
@@ -98,11 +99,21 @@ type Faults struct {
 // SetFaults replaces the random faults, reseeds their generator and ends
 // any server-error burst in progress.
 func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
-	s.faultRand = rand.New(rand.NewPCG(uint64(f.Seed), 0x1e55))
-	s.burst = burst{}
+	tooMany := Fault429
+	if f.RetryAfter > 0 {
+		tooMany = Fault429RetryAfter
+	}
+	s.faults.Set(simkit.Policy[Fault]{
+		Scope: f.Action,
+		Rates: []simkit.Rate[Fault]{
+			{P: f.RateLimitRate, Fault: tooMany},
+			{P: f.ServerErrorRate, Fault: Fault500, Or: Fault503, Bursts: true},
+			{P: f.DropAfterCommitRate, Fault: FaultDropAfterCommit},
+			{P: f.TimeoutRate, Fault: FaultTimeout},
+			{P: f.MalformedRate, Fault: FaultMalformedJSON, Or: FaultMalformedHTML},
+		},
+		Burst: f.ServerErrorBurst, Latency: f.Latency, TimeoutCap: f.TimeoutCap, RetryAfter: f.RetryAfter, Seed: f.Seed,
+	})
 }
 
 // Script queues one-shot faults for the next calls of action
@@ -110,101 +121,18 @@ func (s *Server) SetFaults(f Faults) {
 // authenticated calls within the rate limit consume the queue. Scripted
 // faults neither start nor use up a server-error burst.
 func (s *Server) Script(action string, faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.scripts[action] = append(s.scripts[action], faults...)
-}
-
-// burst is a server-error outage in progress: left more requests in scope
-// get fault.
-type burst struct {
-	fault Fault
-	left  int
-}
-
-// draw is the fault decision for one call.
-type draw struct {
-	fault      Fault
-	latency    time.Duration // delay before anything else
-	hold       time.Duration // how long FaultTimeout holds the request
-	retryAfter int           // seconds, for Fault429RetryAfter
+	s.faults.Script(action, faults...)
 }
 
 // nextFault picks the fault of one call: the next scripted one, else the
-// rest of a server-error burst, else a random draw. Caller holds s.mu.
-func (s *Server) nextFault(action string) draw {
-	fl := s.faults
-	d := draw{hold: DefaultTimeoutCap, retryAfter: ScriptedRetryAfter}
-	if fl.TimeoutCap > 0 && fl.TimeoutCap < DefaultTimeoutCap {
-		d.hold = fl.TimeoutCap
-	}
-	if fl.RetryAfter > 0 {
-		d.retryAfter = seconds(fl.RetryAfter)
-	}
-	if q := s.scripts[action]; len(q) > 0 {
-		s.scripts[action] = q[1:]
-		if len(q) == 1 {
-			delete(s.scripts, action)
-		}
-		if q[0] != FaultNone {
-			d.fault = q[0]
-			return d
-		}
-	}
-	if fl.Action != "" && fl.Action != action {
-		return d
-	}
-	d.latency = fl.Latency
-	if s.burst.left > 0 {
-		s.burst.left--
-		d.fault = s.burst.fault
-		return d
-	}
-	x := s.faultRand.Float64()
-	for _, r := range []struct {
-		rate float64
-		f    Fault
-	}{
-		{fl.RateLimitRate, Fault429}, {fl.ServerErrorRate, Fault500}, {fl.DropAfterCommitRate, FaultDropAfterCommit},
-		{fl.TimeoutRate, FaultTimeout}, {fl.MalformedRate, FaultMalformedJSON},
-	} {
-		if x >= r.rate {
-			x -= r.rate
-			continue
-		}
-		d.fault = r.f
-		switch r.f {
-		case Fault429:
-			if fl.RetryAfter > 0 {
-				d.fault = Fault429RetryAfter
-			}
-		case Fault500:
-			if s.faultRand.IntN(2) == 1 {
-				d.fault = Fault503
-			}
-			if fl.ServerErrorBurst > 1 {
-				s.burst = burst{fault: d.fault, left: fl.ServerErrorBurst - 1}
-			}
-		case FaultMalformedJSON:
-			if s.faultRand.IntN(2) == 1 {
-				d.fault = FaultMalformedHTML
-			}
-		}
-		return d
+// rest of a server-error burst, else a random draw. Scripted faults are not
+// delayed by Faults.Latency.
+func (s *Server) nextFault(action string) simkit.Decision[Fault] {
+	d := s.faults.Next(action)
+	if d.Scripted {
+		d.Latency = 0
 	}
 	return d
-}
-
-// seconds rounds d up to whole seconds, at least 1.
-func seconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
-}
-
-// countFault counts one injected fault (or LatencyKey) in Stats.
-func (s *Server) countFault(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.faults[key]++
 }
 
 // malformedBody is the answer of FaultMalformedJSON and FaultMalformedHTML:
@@ -212,7 +140,7 @@ func (s *Server) countFault(key string) {
 // page such as a proxy in front of the API might send.
 func malformedBody(f Fault, action string) (contentType, body string) {
 	if f == FaultMalformedHTML {
-		return "text/html; charset=UTF-8", htmlNotice
+		return simkit.ContentHTML, simkit.HTMLNotice
 	}
 	_, a, _ := strings.Cut(action, ".")
 	switch {
@@ -223,8 +151,3 @@ func malformedBody(f Fault, action string) (contentType, body string) {
 	}
 	return "application/json", `{"ack":"2026-`
 }
-
-const htmlNotice = `<!DOCTYPE html>
-<html><head><title>Service notice</title></head>
-<body><h1>We'll be right back</h1><p>The service is being updated. Please try again shortly.</p></body></html>
-`

@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
 // live is a simulator on a real HTTP server with a settable clock.
@@ -22,32 +22,18 @@ type live struct {
 	t   *testing.T
 	sim *ivvysim.Server
 	srv *httptest.Server
-
-	mu  sync.Mutex
-	now time.Time
+	clk *simtest.Clock
 }
 
 func newLive(t *testing.T, opts ivvysim.Options) *live {
 	t.Helper()
-	l := &live{t: t, now: t0}
-	opts.Now = l.clock
+	l := &live{t: t, clk: simtest.NewClock(t0)}
+	opts.Now = l.clk.Now
 	l.sim = ivvysim.New(opts)
 	l.srv = httptest.NewServer(l.sim)
 	t.Cleanup(l.srv.Close)
 	t.Cleanup(l.sim.Close) // runs first: releases held requests
 	return l
-}
-
-func (l *live) clock() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.now
-}
-
-func (l *live) set(at time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.now = at
 }
 
 // reply is one HTTP answer as received.
@@ -67,7 +53,7 @@ func (r reply) json() map[string]any {
 func (l *live) post(ctx context.Context, action string, params any) (reply, error) {
 	l.t.Helper()
 	b, _ := json.Marshal(params)
-	sr := signed(l.t, action, string(b), l.clock(), nil)
+	sr := signed(l.t, action, string(b), l.clk.Now(), nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.srv.URL+sr.RequestURI, strings.NewReader(string(b)))
 	if err != nil {
 		l.t.Fatal(err)
@@ -93,20 +79,6 @@ func (l *live) call(action string, params any) reply {
 
 func contact(i int) map[string]any {
 	return map[string]any{"firstName": "Ann", "lastName": fmt.Sprint("Lee", i), "email": fmt.Sprintf("ann%d@example.com", i)}
-}
-
-// eventually polls cond until it holds or a deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 func TestRateLimitFaultRetryAfter(t *testing.T) {
@@ -190,7 +162,7 @@ func TestTimeoutFault(t *testing.T) {
 		if _, err := l.post(ctx, "contact.addOrUpdateContact", contact(1)); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want deadline exceeded", err)
 		}
-		eventually(t, "the held request to end", func() bool { return len(l.sim.RequestLog()) == 1 })
+		simtest.Eventually(t, "the held request to end", func() bool { return len(l.sim.RequestLog()) == 1 })
 		if lg := l.sim.RequestLog()[0]; lg.Fault != ivvysim.FaultTimeout || lg.HTTPStatus != 0 {
 			t.Fatalf("log %+v", lg)
 		}
@@ -221,7 +193,7 @@ func TestTimeoutFault(t *testing.T) {
 			_, err := l.post(context.Background(), "test.ping", nil)
 			errc <- err
 		}()
-		eventually(t, "the request to be held", func() bool { return l.sim.Stats().FaultsInjected["timeout"] == 1 })
+		simtest.Eventually(t, "the request to be held", func() bool { return l.sim.Stats().FaultsInjected["timeout"] == 1 })
 		l.sim.Close()
 		if err := <-errc; err == nil {
 			t.Fatal("a held request got an answer")
@@ -240,21 +212,8 @@ func TestServerErrorBurst(t *testing.T) {
 			t.Fatalf("out of scope: HTTP %d", r.status)
 		}
 	}
-	failed, bursts := 0, 0
-	for i := 0; i < len(statuses); {
-		j := i
-		for j < len(statuses) && statuses[j] == statuses[i] {
-			j++
-		}
-		if statuses[i] != 200 {
-			if (j-i)%burstLen != 0 && j < len(statuses) {
-				t.Fatalf("run of %d × %d at %d, want a multiple of %d: %v", j-i, statuses[i], i, burstLen, statuses)
-			}
-			failed += j - i
-			bursts++
-		}
-		i = j
-	}
+	// Every run of one 5xx status is one burst or several back to back.
+	failed, bursts := simtest.Bursts(t, statuses, burstLen)
 	st := l.sim.Stats()
 	if bursts < 2 || st.FaultsInjected["http500"]+st.FaultsInjected["http503"] != failed {
 		t.Fatalf("%d bursts, %d failures, FaultsInjected %v", bursts, failed, st.FaultsInjected)
@@ -271,7 +230,7 @@ func TestWindowCounts(t *testing.T) {
 	}{{200 * time.Millisecond, 3}, {900 * time.Millisecond, 2}, {1100 * time.Millisecond, 3}}
 	statuses := map[int]int{}
 	for _, p := range plan {
-		l.set(t0.Add(p.at))
+		l.clk.Set(t0.Add(p.at))
 		for range p.n {
 			statuses[l.call("test.ping", nil).status]++
 		}

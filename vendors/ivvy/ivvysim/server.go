@@ -1,7 +1,7 @@
 package ivvysim
 
 import (
-	"context"
+	"cmp"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
@@ -10,13 +10,14 @@ import (
 	"errors"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // maxBody bounds a request body.
@@ -28,8 +29,7 @@ const maxBody = 32 << 20
 type Server struct {
 	cfg       config
 	actions   map[string]handler // "namespace.action"; fixed after New
-	done      chan struct{}
-	closeOnce sync.Once
+	faults    *simkit.Injector[Fault]
 	callbacks sync.WaitGroup // batch callbacks in flight
 
 	mu sync.Mutex // guards everything below
@@ -52,14 +52,9 @@ type Server struct {
 	batches        map[string]*batch
 	nextID         map[string]int64
 
-	windows map[string][]time.Time // per key, arrival times in the last second
-	stats   statsState
-	log     []LoggedRequest
-
-	faults    Faults
-	faultRand *rand.Rand
-	burst     burst
-	scripts   map[string][]Fault
+	limits map[string]*simkit.Window // per key, RateLimitPerSecond
+	stats  statsState
+	log    simkit.Log[LoggedRequest]
 }
 
 // handler answers one action: a JSON-encodable result or an error.
@@ -78,16 +73,14 @@ type call struct {
 func New(opts Options) *Server {
 	s := &Server{
 		cfg:          opts.config(),
-		done:         make(chan struct{}),
+		faults:       simkit.NewInjector[Fault](0x1e55),
 		contacts:     map[int64]*contact{},
 		companies:    map[int64]*company{},
 		leads:        map[int64]*lead{},
 		contactHints: map[string][]int64{}, leadsByContact: map[int64][]int64{},
-		batches:   map[string]*batch{},
-		nextID:    map[string]int64{"contact": 33001, "company": 1601, "lead": 5001, "batch": 9001},
-		windows:   map[string][]time.Time{},
-		faultRand: rand.New(rand.NewPCG(0, 0)),
-		scripts:   map[string][]Fault{},
+		batches: map[string]*batch{},
+		nextID:  map[string]int64{"contact": 33001, "company": 1601, "lead": 5001, "batch": 9001},
+		limits:  map[string]*simkit.Window{},
 	}
 	s.stats.reset()
 	s.actions = map[string]handler{
@@ -119,7 +112,7 @@ func New(opts Options) *Server {
 // connections are closed without an answer and nothing is applied) and
 // waits for batch callbacks in flight. The simulator keeps answering afterwards.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
+	s.faults.Close()
 	s.callbacks.Wait()
 }
 
@@ -162,15 +155,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.requests++
 	s.stats.byAction[rec.Action]++
-	s.stats.windows.add(key, now)
+	s.stats.windows.Add(key, now)
 	limited := s.overLimit(key, now)
 	h, known := s.actions[rec.Action]
-	var d draw
+	var d simkit.Decision[Fault]
 	if !limited && known {
 		d = s.nextFault(rec.Action)
 	}
 	s.mu.Unlock()
-	fault := d.fault
+	fault := d.Fault
 	rec.Fault = fault
 	switch {
 	case limited:
@@ -180,34 +173,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, &rec, nil, newErr(http.StatusNotFound, 0, "Unknown action '"+rec.Action+"'"))
 		return
 	}
-	if d.latency > 0 {
-		s.countFault(LatencyKey)
-		if !s.wait(r.Context(), d.latency) {
-			s.record(rec) // the client gave up or Close; nothing applied, nothing sent
-			if r.Context().Err() == nil {
-				dropConnection(w)
-			}
-			return
-		}
-	}
-	if fault != FaultNone {
-		s.countFault(fault.String())
+	if !s.faults.Delay(r.Context(), d) {
+		s.record(rec) // the client gave up or Close; nothing applied, nothing sent
+		simkit.Abandon(w, r)
+		return
 	}
 	switch fault {
 	case Fault429:
 		s.reply(w, &rec, nil, newErr(http.StatusTooManyRequests, 0, "Too Many Requests"))
 		return
 	case Fault429RetryAfter:
-		w.Header().Set("Retry-After", strconv.Itoa(d.retryAfter))
+		w.Header().Set("Retry-After", strconv.Itoa(cmp.Or(d.RetryAfter, ScriptedRetryAfter)))
 		s.reply(w, &rec, nil, newErr(http.StatusTooManyRequests, 0, "Too Many Requests"))
 		return
 	case FaultMalformedJSON, FaultMalformedHTML:
 		contentType, body := malformedBody(fault, rec.Action)
 		rec.HTTPStatus = http.StatusOK
 		s.record(rec)
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, body)
+		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
 		return
 	case Fault500:
 		s.reply(w, &rec, nil, newErr(http.StatusInternalServerError, 0, "Internal Server Error"))
@@ -215,16 +198,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Fault503:
 		rec.HTTPStatus = http.StatusServiceUnavailable
 		s.record(rec)
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, "<html><body><h1>503 Service Unavailable</h1></body></html>\n")
+		simkit.Reply(w, http.StatusServiceUnavailable, "text/html", []byte("<html><body><h1>503 Service Unavailable</h1></body></html>\n"))
 		return
 	case FaultTimeout:
-		s.wait(r.Context(), d.hold)
+		s.faults.Wait(r.Context(), d.Hold)
 		s.record(rec)
-		if r.Context().Err() == nil {
-			dropConnection(w) // cap passed or Close: still no answer
-		}
+		simkit.Abandon(w, r) // cap passed or Close: still no answer
 		return
 	}
 
@@ -242,7 +221,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.dropped++
 		s.mu.Unlock()
 		s.record(rec)
-		dropConnection(w)
+		simkit.HangUp(w)
 		return
 	}
 	s.reply(w, &rec, res, perr)
@@ -321,20 +300,15 @@ func (s *Server) verify(r *http.Request, body []byte, now time.Time) (string, *a
 }
 
 // overLimit counts one request of key and reports whether it is beyond
-// RateLimitPerSecond in the last second. Caller holds s.mu.
+// RateLimitPerSecond in the last second; refused requests do not use the
+// budget. Caller holds s.mu.
 func (s *Server) overLimit(key string, now time.Time) bool {
-	win := s.windows[key]
-	i := 0
-	for i < len(win) && now.Sub(win[i]) >= time.Second {
-		i++
+	w := s.limits[key]
+	if w == nil {
+		w = &simkit.Window{Limit: s.cfg.ratePerSecond, Per: time.Second}
+		s.limits[key] = w
 	}
-	win = append(win[i:], now)
-	s.windows[key] = win
-	if s.cfg.ratePerSecond > 0 && len(win) > s.cfg.ratePerSecond {
-		s.windows[key] = win[:len(win)-1] // refused requests do not use the budget
-		return true
-	}
-	return false
+	return !w.Allow(now)
 }
 
 // reply writes the result (HTTP 200) or the error body with the HTTP status
@@ -352,9 +326,7 @@ func (s *Server) reply(w http.ResponseWriter, rec *LoggedRequest, res any, e *ap
 	}
 	rec.HTTPStatus = status
 	s.record(*rec)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	simkit.Reply(w, status, simkit.ContentJSON, body)
 }
 
 func (s *Server) record(rec LoggedRequest) {
@@ -366,36 +338,7 @@ func (s *Server) record(rec LoggedRequest) {
 	if rec.SpecificCode != 0 {
 		s.stats.bySpecific[rec.SpecificCode]++
 	}
-	if len(s.log) >= 100000 {
-		s.log = s.log[1:]
-	}
-	s.log = append(s.log, rec)
-}
-
-// wait blocks for d (0: until released), the request's end or Close. It
-// reports whether the full duration passed.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	var timeout <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-timeout:
-		return true
-	case <-ctx.Done():
-	case <-s.done:
-	}
-	return false
-}
-
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
+	s.log.Add(rec)
 }
 
 func (s *Server) ping(c *call) (any, *apiError) {
@@ -441,14 +384,11 @@ type statsState struct {
 	requests, written, dropped           int
 	byAction                             map[string]int
 	httpErrors, bySpecific, authFailures map[int]int
-	faults                               map[string]int // Fault.String() or LatencyKey → count
-	windows                              windowStats
+	windows                              simkit.Peaks
 }
 
 func (st *statsState) reset() {
-	*st = statsState{byAction: map[string]int{}, httpErrors: map[int]int{}, bySpecific: map[int]int{}, authFailures: map[int]int{},
-		faults: map[string]int{}}
-	st.windows.reset()
+	*st = statsState{byAction: map[string]int{}, httpErrors: map[int]int{}, bySpecific: map[int]int{}, authFailures: map[int]int{}}
 }
 
 // Stats returns a copy of the counters.
@@ -459,8 +399,8 @@ func (s *Server) Stats() Stats {
 	return Stats{Requests: st.requests, ByAction: maps.Clone(st.byAction), HTTPErrors: maps.Clone(st.httpErrors),
 		BySpecific: maps.Clone(st.bySpecific), AuthFailures: maps.Clone(st.authFailures),
 		RecordsWritten: st.written, Dropped: st.dropped,
-		MaxInFixedSecond: st.windows.maxFixed, MaxInSlidingSecond: st.windows.maxSliding, MaxPerSecond: st.windows.maxSliding,
-		FaultsInjected: maps.Clone(st.faults)}
+		MaxInFixedSecond: st.windows.MaxInFixedSecond(), MaxInSlidingSecond: st.windows.MaxInSlidingSecond(),
+		MaxPerSecond: st.windows.MaxInSlidingSecond(), FaultsInjected: s.faults.Counts()}
 }
 
 // ResetStats zeroes Stats and empties RequestLog.
@@ -468,7 +408,8 @@ func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.reset()
-	s.log = nil
+	s.log.Reset()
+	s.faults.ResetCounts()
 }
 
 // RequestLog returns a copy of the logged requests, oldest first (at most
@@ -476,5 +417,5 @@ func (s *Server) ResetStats() {
 func (s *Server) RequestLog() []LoggedRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]LoggedRequest(nil), s.log...)
+	return s.log.Entries()
 }

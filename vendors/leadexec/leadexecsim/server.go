@@ -2,15 +2,17 @@ package leadexecsim
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // Pacific Time on hosts without zoneinfo
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Options configure a Server. The zero value of each field means the
@@ -180,8 +182,8 @@ type Server struct {
 	dedupe    map[dedupeKey]int64  // duplicate-check key → oldest lead
 	counters  map[IDKind]int64
 	counts    map[Endpoint]int
-	scripted  map[Endpoint][]simFault
-	limits    map[Endpoint]*rateWindow
+	scripted  simkit.Queue[Endpoint, simFault]
+	limits    map[Endpoint]*rateLimit
 }
 
 type dayKey struct {
@@ -202,8 +204,8 @@ func NewServer(opts Options) *Server {
 		dedupe:    map[dedupeKey]int64{},
 		counters:  map[IDKind]int64{IDLead: 5_000_000_001, IDClient: 20_001, IDPost: 1, IDToken: 1},
 		counts:    map[Endpoint]int{},
-		scripted:  map[Endpoint][]simFault{},
-		limits:    map[Endpoint]*rateWindow{},
+		scripted:  simkit.Queue[Endpoint, simFault]{},
+		limits:    map[Endpoint]*rateLimit{},
 	}
 	for _, c := range s.cfg.campaigns {
 		c.AllowedStates = slices.Clone(c.AllowedStates)
@@ -309,7 +311,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case faultRateLimit:
 		a := rateLimited(ep)
 		if f.retryAfter > 0 {
-			a.header = http.Header{"Retry-After": {fmt.Sprint(int((f.retryAfter + time.Second - 1) / time.Second))}}
+			a.header = http.Header{"Retry-After": {strconv.Itoa(simkit.Seconds(f.retryAfter))}}
 		}
 		write(w, a)
 		return
@@ -334,7 +336,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch f.kind {
 	case faultDrop:
-		dropAfterCommit(w)
+		simkit.HangUp(w)
 		return
 	case faultMalformed:
 		a.body = malform(a.body)
@@ -344,11 +346,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func write(w http.ResponseWriter, a simAnswer) {
 	maps.Copy(w.Header(), a.header)
-	if a.ctype != "" {
-		w.Header().Set("Content-Type", a.ctype)
-	}
-	w.WriteHeader(a.status)
-	_, _ = w.Write(a.body)
+	simkit.Reply(w, a.status, a.ctype, a.body)
 }
 
 // readBody reads a request body (bounded by maxBody).

@@ -3,6 +3,8 @@ package leadexecsim
 import (
 	"net/http"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 type faultKind int
@@ -21,12 +23,11 @@ type simFault struct {
 	retryAfter time.Duration
 }
 
-// rateWindow is a sliding-window request limit on the simulator's clock.
-type rateWindow struct {
-	limit      int
-	per        time.Duration
+// rateLimit is an endpoint's sliding-window request limit on the
+// simulator's clock and the Retry-After of its 429s.
+type rateLimit struct {
+	simkit.Window
 	retryAfter time.Duration
-	arrivals   []time.Time
 }
 
 // FailNext makes the next n requests to ep (EndpointAny: to any endpoint)
@@ -73,7 +74,7 @@ func (s *Server) script(ep Endpoint, n int, f simFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.scripted[ep] = append(s.scripted[ep], f)
+		s.scripted.Push(ep, f)
 	}
 }
 
@@ -88,27 +89,18 @@ func (s *Server) SetRateLimit(ep Endpoint, limit int, per, retryAfter time.Durat
 		delete(s.limits, ep)
 		return
 	}
-	s.limits[ep] = &rateWindow{limit: limit, per: per, retryAfter: retryAfter}
+	s.limits[ep] = &rateLimit{Window: simkit.Window{Limit: limit, Per: per}, retryAfter: retryAfter}
 }
 
 // takeFault picks the fault of one request. Caller holds s.mu.
 func (s *Server) takeFault(ep Endpoint, now time.Time) simFault {
 	for _, key := range []Endpoint{ep, EndpointAny} {
-		if q := s.scripted[key]; len(q) > 0 {
-			s.scripted[key] = q[1:]
-			return q[0]
+		if f, ok := s.scripted.Pop(key); ok {
+			return f
 		}
 	}
-	if w := s.limits[ep]; w != nil {
-		i := 0
-		for i < len(w.arrivals) && now.Sub(w.arrivals[i]) >= w.per {
-			i++
-		}
-		w.arrivals = w.arrivals[i:]
-		if len(w.arrivals) >= w.limit {
-			return simFault{kind: faultRateLimit, retryAfter: w.retryAfter}
-		}
-		w.arrivals = append(w.arrivals, now)
+	if l := s.limits[ep]; l != nil && !l.Allow(now) {
+		return simFault{kind: faultRateLimit, retryAfter: l.retryAfter}
 	}
 	return simFault{}
 }
@@ -132,15 +124,6 @@ func rateLimited(ep Endpoint) simAnswer {
 		return textAnswer(http.StatusTooManyRequests, "Too many requests.")
 	}
 	return apiMessage(http.StatusTooManyRequests, "Too many requests.")
-}
-
-// dropAfterCommit closes the connection without an answer.
-func dropAfterCommit(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler) // the server closes the connection
-	}
-	_ = conn.Close()
 }
 
 // malform cuts a body in half and appends an unterminated comment, so no

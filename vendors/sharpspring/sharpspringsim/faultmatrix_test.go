@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
 func TestMalformedAnswers(t *testing.T) {
@@ -104,7 +106,7 @@ func TestRandomTimeout(t *testing.T) {
 			t.Fatalf("err = %v, want deadline exceeded", err)
 		}
 		// The handler returns once it sees the client leave.
-		eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
+		simtest.Eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
 		if l := h.sim.RequestLog()[0]; l.Fault != FaultTimeout || l.HTTPStatus != 0 {
 			t.Errorf("log %+v", l)
 		}
@@ -135,7 +137,7 @@ func TestRandomTimeout(t *testing.T) {
 			_, err := h.post(context.Background(), h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "t@x.test"})), nil)
 			errc <- err
 		}()
-		eventually(t, "the request to be held", func() bool { return h.sim.Stats().FaultsInjected["timeout"] == 1 })
+		simtest.Eventually(t, "the request to be held", func() bool { return h.sim.Stats().FaultsInjected["timeout"] == 1 })
 		h.sim.Close()
 		if err := <-errc; err == nil {
 			t.Fatal("a held request got an answer")
@@ -156,24 +158,7 @@ func TestServerErrorBurst(t *testing.T) {
 		}
 	}
 	// Every run of one 5xx status is one burst or several back to back.
-	failed, bursts := 0, 0
-	for i := 0; i < len(statuses); {
-		j := i
-		for j < len(statuses) && statuses[j] == statuses[i] {
-			j++
-		}
-		if statuses[i] != 200 {
-			if statuses[i] != 500 && statuses[i] != 503 {
-				t.Fatalf("status %d", statuses[i])
-			}
-			if (j-i)%burstLen != 0 && j < len(statuses) {
-				t.Fatalf("run of %d × %d at %d, want a multiple of %d: %v", j-i, statuses[i], i, burstLen, statuses)
-			}
-			failed += j - i
-			bursts++
-		}
-		i = j
-	}
+	failed, bursts := simtest.Bursts(t, statuses, burstLen)
 	if bursts < 2 {
 		t.Fatalf("only %d bursts in %v", bursts, statuses)
 	}

@@ -1,9 +1,10 @@
 package sharpspringsim
 
 import (
-	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Faults are random faults applied to requests that passed authentication,
@@ -63,11 +64,11 @@ type Faults struct {
 }
 
 // DefaultTimeoutCap is the longest a request is held without an answer.
-const DefaultTimeoutCap = 2 * time.Minute
+const DefaultTimeoutCap = simkit.DefaultTimeoutCap
 
 // LatencyKey is the Stats.FaultsInjected key counting requests delayed by
 // Faults.Latency.
-const LatencyKey = "latency"
+const LatencyKey = simkit.LatencyKey
 
 // Fault is one injected failure, for Script and RequestLog.
 type Fault int
@@ -118,11 +119,20 @@ func (f Fault) String() string {
 // SetFaults replaces the random faults, reseeds their generator and ends
 // any server-error burst in progress.
 func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
-	s.faultRand = rand.New(rand.NewPCG(uint64(f.Seed), 0x5a17))
-	s.burst = burst{}
+	s.faults.Set(simkit.Policy[Fault]{
+		Scope: f.Method,
+		Rates: []simkit.Rate[Fault]{
+			{P: f.ServerErrorRate, Fault: Fault500, Or: Fault503, Bursts: true},
+			{P: f.Code999Rate, Fault: Fault999},
+			{P: f.UnavailableRate, Fault: FaultUnavailable},
+			{P: f.RateLimitRate, Fault: Fault107},
+			{P: f.DropAfterCommitRate, Fault: FaultDropAfterCommit},
+			{P: f.QuotaRate, Fault: Fault106},
+			{P: f.TimeoutRate, Fault: FaultTimeout},
+			{P: f.MalformedRate, Fault: FaultMalformedJSON, Or: FaultMalformedHTML},
+		},
+		Burst: f.ServerErrorBurst, Latency: f.Latency, TimeoutCap: f.TimeoutCap, Seed: f.Seed,
+	})
 }
 
 // Script queues one-shot faults for the next calls of method, in order,
@@ -132,103 +142,7 @@ func (s *Server) SetFaults(f Faults) {
 // envelope) consume the queue. Scripted faults neither start nor use up a
 // server-error burst.
 func (s *Server) Script(method string, faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.scripts[method] = append(s.scripts[method], faults...)
-}
-
-// burst is a server-error outage in progress: left more requests in scope
-// get fault.
-type burst struct {
-	fault Fault
-	left  int
-}
-
-// draw is the fault decision for one call.
-type draw struct {
-	fault   Fault
-	latency time.Duration // delay before anything else
-	hold    time.Duration // how long FaultTimeout holds the request
-}
-
-// nextFault picks the fault for one call: the next scripted one, else the
-// rest of a server-error burst, else a random draw. Caller holds s.mu.
-func (s *Server) nextFault(method string) draw {
-	fl := s.faults
-	d := draw{hold: DefaultTimeoutCap}
-	if fl.TimeoutCap > 0 && fl.TimeoutCap < DefaultTimeoutCap {
-		d.hold = fl.TimeoutCap
-	}
-	if q := s.scripts[method]; len(q) > 0 {
-		d.fault = q[0]
-		if len(q) == 1 {
-			delete(s.scripts, method)
-		} else {
-			s.scripts[method] = q[1:]
-		}
-	}
-	if fl.Method != "" && fl.Method != method {
-		return d
-	}
-	d.latency = fl.Latency
-	if d.fault != FaultNone {
-		return d
-	}
-	if s.burst.left > 0 {
-		s.burst.left--
-		d.fault = s.burst.fault
-		return d
-	}
-	rates := []struct {
-		rate  float64
-		fault Fault
-	}{
-		{fl.ServerErrorRate, Fault500},
-		{fl.Code999Rate, Fault999},
-		{fl.UnavailableRate, FaultUnavailable},
-		{fl.RateLimitRate, Fault107},
-		{fl.DropAfterCommitRate, FaultDropAfterCommit},
-		{fl.QuotaRate, Fault106},
-		{fl.TimeoutRate, FaultTimeout},
-		{fl.MalformedRate, FaultMalformedJSON},
-	}
-	total := 0.0
-	for _, r := range rates {
-		total += r.rate
-	}
-	if total <= 0 {
-		return d
-	}
-	x := s.faultRand.Float64()
-	for _, r := range rates {
-		if x >= r.rate {
-			x -= r.rate
-			continue
-		}
-		d.fault = r.fault
-		switch r.fault {
-		case Fault500:
-			if s.faultRand.IntN(2) == 1 {
-				d.fault = Fault503
-			}
-			if fl.ServerErrorBurst > 1 {
-				s.burst = burst{fault: d.fault, left: fl.ServerErrorBurst - 1}
-			}
-		case FaultMalformedJSON:
-			if s.faultRand.IntN(2) == 1 {
-				d.fault = FaultMalformedHTML
-			}
-		}
-		return d
-	}
-	return d
-}
-
-// countFault counts one injected fault (or LatencyKey) in Stats.
-func (s *Server) countFault(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.faults[key]++
+	s.faults.Script(method, faults...)
 }
 
 // malformedBody is the answer of FaultMalformedJSON and FaultMalformedHTML:
@@ -236,7 +150,7 @@ func (s *Server) countFault(key string) {
 // page such as a proxy in front of the API might send.
 func malformedBody(f Fault, method string) (contentType, body string) {
 	if f == FaultMalformedHTML {
-		return "text/html; charset=UTF-8", htmlNotice
+		return simkit.ContentHTML, simkit.HTMLNotice
 	}
 	switch {
 	case strings.HasPrefix(method, "create"):
@@ -248,8 +162,3 @@ func malformedBody(f Fault, method string) (contentType, body string) {
 	}
 	return "application/json", `{"result":{"lead":[{"id":"88038560770","accountID":null,"ownerID":"31`
 }
-
-const htmlNotice = `<!DOCTYPE html>
-<html><head><title>Service notice</title></head>
-<body><h1>We'll be right back</h1><p>The service is being updated. Please try again shortly.</p></body></html>
-`

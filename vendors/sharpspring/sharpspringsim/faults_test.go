@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
 func TestScriptedFaults(t *testing.T) {
@@ -103,7 +105,7 @@ func TestTimeoutFault(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
-	eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
+	simtest.Eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
 	if len(h.sim.Leads()) != 0 {
 		t.Error("timed-out request was applied")
 	}

@@ -8,34 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
-
-// fakeClock is a controllable Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // t0 is the default test time: 2026-03-10 12:00:00.25 UTC (EDT is UTC-4).
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 250_000_000, time.UTC)
@@ -44,7 +21,7 @@ type harness struct {
 	t     *testing.T
 	sim   *Server
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *simtest.Clock
 }
 
 // newHarness starts a simulator on a real HTTP server with a fake clock at
@@ -52,7 +29,7 @@ type harness struct {
 // so that many calls under a frozen clock do not trip 107.
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
-	clock := &fakeClock{t: t0}
+	clock := simtest.NewClock(t0)
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}
@@ -235,20 +212,6 @@ func keyOrder(t *testing.T, raw []byte) []string {
 		}
 	}
 	return keys
-}
-
-// eventually polls cond until it holds or a deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 func ids(list []map[string]any) []string {

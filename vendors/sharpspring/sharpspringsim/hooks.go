@@ -66,13 +66,13 @@ func (s *Server) Stats() Stats {
 		ByMethod:           maps.Clone(st.byMethod),
 		ErrorsByCode:       maps.Clone(st.errorsByCode),
 		HTTPErrors:         maps.Clone(st.httpStatus),
-		MaxInFixedSecond:   st.maxFixed,
-		MaxInSlidingSecond: st.maxSliding,
+		MaxInFixedSecond:   st.windows.MaxInFixedSecond(),
+		MaxInSlidingSecond: st.windows.MaxInSlidingSecond(),
 		ObjectsWritten:     st.objectsWritten,
 		Rejected107:        st.rejected107,
 		Rejected106:        st.rejected106,
 		Dropped:            st.dropped,
-		FaultsInjected:     maps.Clone(st.faults),
+		FaultsInjected:     s.faults.Counts(),
 	}
 }
 
@@ -82,7 +82,8 @@ func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.reset()
-	s.log = nil
+	s.log.Reset()
+	s.faults.ResetCounts()
 }
 
 // RequestLog returns a copy of the logged requests, oldest first (at most
@@ -90,8 +91,8 @@ func (s *Server) ResetStats() {
 func (s *Server) RequestLog() []LoggedRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]LoggedRequest, len(s.log))
-	for i, r := range s.log {
+	out := s.log.Entries()
+	for i, r := range out {
 		r.Codes = slices.Clone(r.Codes)
 		r.Notes = slices.Clone(r.Notes)
 		out[i] = r

@@ -1,6 +1,10 @@
 package sharpspringsim
 
-import "time"
+import (
+	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
+)
 
 // usage is one account's position in the rate-limit windows. The windows
 // are fixed: the per-second counter resets at every UTC second boundary and
@@ -39,27 +43,7 @@ func (s *Server) countRequest(account, method string, now time.Time) {
 	if method != "" {
 		st.byMethod[method]++
 	}
-	fw := st.fixed[account]
-	if fw == nil {
-		fw = &fixedWindow{}
-		st.fixed[account] = fw
-	}
-	if fw.second != sec || fw.count == 0 {
-		fw.second, fw.count = sec, 0
-	}
-	fw.count++
-	st.maxFixed = max(st.maxFixed, fw.count)
-
-	// Sliding window: requests in (now-1s, now].
-	win := st.sliding[account]
-	cut := now.Add(-time.Second)
-	i := 0
-	for i < len(win) && !win[i].After(cut) {
-		i++
-	}
-	win = append(win[i:], now)
-	st.sliding[account] = win
-	st.maxSliding = max(st.maxSliding, len(win))
+	st.windows.Add(account, now)
 }
 
 // checkLimits returns 106 or 107 when the account is over a limit, else 0.
@@ -83,11 +67,6 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-type fixedWindow struct {
-	second int64
-	count  int
-}
-
 // statsState accumulates Stats; guarded by Server.mu.
 type statsState struct {
 	requests       int
@@ -98,11 +77,7 @@ type statsState struct {
 	rejected107    int
 	rejected106    int
 	dropped        int
-	maxFixed       int
-	maxSliding     int
-	fixed          map[string]*fixedWindow
-	sliding        map[string][]time.Time
-	faults         map[string]int // Fault.String() or LatencyKey → count
+	windows        simkit.Peaks
 }
 
 func (st *statsState) reset() {
@@ -110,14 +85,8 @@ func (st *statsState) reset() {
 		byMethod:     make(map[string]int),
 		errorsByCode: make(map[int]int),
 		httpStatus:   make(map[int]int),
-		fixed:        make(map[string]*fixedWindow),
-		sliding:      make(map[string][]time.Time),
-		faults:       make(map[string]int),
 	}
 }
-
-// maxLogEntries bounds RequestLog; the oldest entries are dropped first.
-const maxLogEntries = 100000
 
 // record appends rec to the request log and counts what was sent back.
 // It runs before the response is written, so a client that got an answer
@@ -144,8 +113,5 @@ func (s *Server) record(rec LoggedRequest) {
 	default:
 		st.httpStatus[rec.HTTPStatus]++
 	}
-	if len(s.log) >= maxLogEntries {
-		s.log = append(s.log[:0], s.log[len(s.log)-maxLogEntries+1:]...)
-	}
-	s.log = append(s.log, rec)
+	s.log.Add(rec)
 }

@@ -2,7 +2,6 @@ package sharpspringsim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // maxBody bounds a request body; real requests of 500 leads are well below.
@@ -33,10 +34,9 @@ const timeLayout = "2006-01-02 15:04:05"
 // /pubapi/v1/ and /pubapi/v1.2/; mount it on an httptest.Server. All methods
 // are safe for concurrent use.
 type Server struct {
-	cfg       config
-	methods   map[string]methodSpec // fixed after New
-	done      chan struct{}         // closed by Close
-	closeOnce sync.Once
+	cfg     config
+	methods map[string]methodSpec // fixed after New
+	faults  *simkit.Injector[Fault]
 
 	mu sync.Mutex // guards everything below
 
@@ -50,12 +50,7 @@ type Server struct {
 
 	usage map[string]*usage // per account
 	stats statsState
-	log   []LoggedRequest
-
-	faults    Faults
-	faultRand *rand.Rand
-	burst     burst
-	scripts   map[string][]Fault
+	log   simkit.Log[LoggedRequest]
 
 	clients      map[int64]*agencyClient
 	nextClientID int64
@@ -96,15 +91,13 @@ func New(opts Options) *Server {
 	cfg := opts.config()
 	s := &Server{
 		cfg:         cfg,
-		done:        make(chan struct{}),
+		faults:      simkit.NewInjector[Fault](0x5a17),
 		leads:       make(map[int64]*lead),
 		emails:      make(map[string]int64),
 		nextID:      cfg.firstID,
 		nextFieldID: 489210000,
 		orderRand:   rand.New(rand.NewPCG(uint64(cfg.firstID), 0x5eed)),
 		usage:       make(map[string]*usage),
-		faultRand:   rand.New(rand.NewPCG(0, 0)),
-		scripts:     make(map[string][]Fault),
 
 		clients:      make(map[int64]*agencyClient),
 		nextClientID: DefaultFirstClientID,
@@ -124,7 +117,7 @@ func New(opts Options) *Server {
 // httptest.Server can shut down; their connections are closed without an
 // answer and nothing is applied. The simulator keeps answering afterwards.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
+	s.faults.Close()
 }
 
 // versionOf maps a request path to its API version.
@@ -229,23 +222,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	objects, objErr := s.objectsParam(spec, env.params)
 	rec.Objects = len(objects)
 
-	s.mu.Lock()
-	d := s.nextFault(env.method)
-	s.mu.Unlock()
-	fault := d.fault
+	d := s.faults.Next(env.method)
+	fault := d.Fault
 	rec.Fault = fault
-	if d.latency > 0 {
-		s.countFault(LatencyKey)
-		if !s.wait(r.Context(), d.latency) {
-			s.record(rec) // the client gave up or Close; nothing applied, nothing sent
-			if r.Context().Err() == nil {
-				dropConnection(w)
-			}
-			return
-		}
-	}
-	if fault != FaultNone {
-		s.countFault(fault.String())
+	if !s.faults.Delay(r.Context(), d) {
+		s.record(rec) // the client gave up or Close; nothing applied, nothing sent
+		simkit.Abandon(w, r)
+		return
 	}
 	switch fault {
 	case Fault500, Fault503:
@@ -271,16 +254,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		contentType, body := malformedBody(fault, env.method)
 		rec.HTTPStatus = http.StatusOK
 		s.record(rec)
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, body)
+		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
 		return
 	case FaultTimeout:
-		s.wait(r.Context(), d.hold)
+		s.faults.Wait(r.Context(), d.Hold)
 		s.record(rec)
-		if r.Context().Err() == nil {
-			dropConnection(w) // cap passed or Close: still no answer
-		}
+		simkit.Abandon(w, r) // cap passed or Close: still no answer
 		return
 	}
 
@@ -306,7 +285,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if fault == FaultDropAfterCommit {
 		s.record(rec)
-		dropConnection(w)
+		simkit.HangUp(w)
 		return
 	}
 	rec.HTTPStatus = http.StatusOK
@@ -345,24 +324,6 @@ func (s *Server) objectsParam(spec methodSpec, params map[string]json.RawMessage
 	return objects, nil
 }
 
-// wait blocks for d (d == 0: until released), the request's cancellation or
-// Close. It reports whether the full duration passed.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	var timeout <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-timeout:
-		return true
-	case <-ctx.Done():
-	case <-s.done:
-	}
-	return false
-}
-
 // replyError answers HTTP 200 with an API-level error object.
 func (s *Server) replyError(w http.ResponseWriter, rec *LoggedRequest, id []byte, e *apiError) {
 	rec.HTTPStatus = http.StatusOK
@@ -375,25 +336,11 @@ func (s *Server) replyError(w http.ResponseWriter, rec *LoggedRequest, id []byte
 func (s *Server) replyText(w http.ResponseWriter, rec *LoggedRequest, status int, contentType, body string) {
 	rec.HTTPStatus = status
 	s.record(*rec)
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	simkit.Reply(w, status, contentType, []byte(body))
 }
 
 func writeJSON(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-}
-
-// dropConnection closes the connection without a response, as a proxy or
-// server crash after the commit would.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
-	}
-	_ = conn.Close()
+	simkit.Reply(w, http.StatusOK, simkit.ContentJSON, body)
 }
 
 // fullURL is the request URL as the client wrote it; the Expect rule counts

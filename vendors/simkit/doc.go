@@ -1,0 +1,18 @@
+// Package simkit holds the parts every vendor simulator is built from, so
+// that each simulator keeps only what is its vendor's own (paths, error
+// bodies, codes, limits):
+//
+//   - Injector, the fault engine: one-shot faults scripted per endpoint,
+//     random faults drawn at seeded rates, server-error bursts, latency,
+//     requests held until the client gives up, and the count of what was
+//     injected; Queue is its per-endpoint script, also usable alone.
+//   - Peaks, which records the most requests of one credential in a UTC
+//     second and in any sliding second, and Window, a sliding-window limit.
+//   - Server helpers: Reply, HangUp and Abandon, Log (a bounded request
+//     log) and Serve (a simulator on a loopback port).
+//
+// Test helpers shared by the simulators' tests are in simtest.
+//
+// The simulators decide what a fault looks like on the wire; simkit only
+// decides which fault a request gets and when.
+package simkit

@@ -1,0 +1,103 @@
+package simkit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Content types the simulators answer with.
+const (
+	ContentJSON = "application/json"
+	ContentHTML = "text/html; charset=UTF-8"
+)
+
+// HTMLNotice is the page a proxy in front of an API might send instead of
+// JSON; the simulators answer it for a malformed-HTML fault.
+const HTMLNotice = `<!DOCTYPE html>
+<html><head><title>Service notice</title></head>
+<body><h1>We'll be right back</h1><p>The service is being updated. Please try again shortly.</p></body></html>
+`
+
+// Reply writes an answer: the Content-Type header (none when contentType
+// is ""), the status and the body.
+func Reply(w http.ResponseWriter, status int, contentType string, body []byte) {
+	if contentType != "" {
+		w.Header().Set("Content-Type", contentType)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// HangUp closes the request's connection without an answer, as a server
+// or proxy crash would. Where the connection cannot be taken over (HTTP/2)
+// it aborts the handler, which makes the server reset the stream.
+func HangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// Abandon ends a request that gets no answer (held until the client gave
+// up, a cap passed or Close): unless the client has already gone, its
+// connection is closed with HangUp.
+func Abandon(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() == nil {
+		HangUp(w)
+	}
+}
+
+// MaxLog is how many entries a Log keeps.
+const MaxLog = 100000
+
+// Log is a request log that keeps the last MaxLog entries, oldest first.
+// The zero value is empty and ready; it is not safe for concurrent use.
+type Log[T any] struct {
+	entries []T
+}
+
+// Add appends e, dropping the oldest entry when the log is full.
+func (l *Log[T]) Add(e T) {
+	if len(l.entries) >= MaxLog {
+		l.entries = append(l.entries[:0], l.entries[len(l.entries)-MaxLog+1:]...)
+	}
+	l.entries = append(l.entries, e)
+}
+
+// Entries returns a copy of the entries, oldest first.
+func (l *Log[T]) Entries() []T { return append([]T(nil), l.entries...) }
+
+// Reset empties the log.
+func (l *Log[T]) Reset() { l.entries = nil }
+
+// Serve runs h on addr (default a free loopback port) until stop, and
+// returns its base URL ("http://host:port"). stop shuts the server down
+// gracefully, waiting at most 5 seconds for requests in flight.
+func Serve(h http.Handler, addr string) (baseURL string, stop func(), err error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("simulator server", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}
