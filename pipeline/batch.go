@@ -26,7 +26,7 @@ var errStopped = errors.New("route stopping")
 func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
 	ru.Stats.Events.Add(int64(len(msgs)))
 	ru.Stats.Batches.Add(1)
-	stopBeat := heartbeat(msgs)
+	stopBeat := heartbeat(msgs, ru.r.Batch.heartbeat())
 	defer stopBeat()
 	items := make([]pending, len(msgs))
 	var maxSeq uint64
@@ -37,7 +37,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	if _, err := ru.handle(ctx, stopping, items, maxSeq, false); err != nil {
 		// Settle nothing: the bus redelivers, and the ledger makes the
 		// rewrite of anything already written a no-op.
-		nakAll(msgs)
+		nakAll(msgs, ru.r.Batch.redeliver())
 		if errors.Is(err, errStopped) {
 			return nil
 		}
@@ -163,8 +163,9 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 	return res, nil
 }
 
-func nakAll(msgs []*Message) {
+// nakAll asks the bus to deliver msgs again after delay.
+func nakAll(msgs []*Message, delay time.Duration) {
 	for _, m := range msgs {
-		_ = m.Nak(time.Second)
+		_ = m.Nak(delay)
 	}
 }

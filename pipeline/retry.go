@@ -31,11 +31,12 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			return nil, nil, err
 		}
 	}
-	nb := ru.r.NewBackOff
-	if nb == nil {
-		nb = DefaultBackOff
+	var bo backoff.BackOff
+	if ru.r.NewBackOff != nil {
+		bo = ru.r.NewBackOff()
+	} else {
+		bo = ru.r.Batch.backOff()
 	}
-	bo := nb()
 	for len(todo) > 0 {
 		batch := make([]*Record, len(todo))
 		for j, i := range todo {
@@ -62,7 +63,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			again = append(again, i)
 			lastErr = o.Err
 			if q, ok := IsQuota(o.Err); ok {
-				wait = max(wait, time.Until(q.ResetAt))
+				wait = max(wait, q.ResetAt.Sub(ru.now()))
 			}
 			var ra *RetryAfterError
 			if errors.As(o.Err, &ra) {
@@ -85,9 +86,9 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			if q.Probe {
 				// The sink has said why, in the vendor's terms.
 				ru.log.Info("the vendor's daily limit is reached; pausing this route, then one request probes whether it has lifted",
-					"probe_at", time.Now().Add(wait).UTC(), "records", len(todo), "err", lastErr)
+					"probe_at", ru.now().Add(wait).UTC(), "records", len(todo), "err", lastErr)
 			} else {
-				ru.log.Warn("daily quota spent; pausing this route until the reset", "resume_at", time.Now().Add(wait).UTC(), "err", lastErr)
+				ru.log.Warn("daily quota spent; pausing this route until the reset", "resume_at", ru.now().Add(wait).UTC(), "err", lastErr)
 			}
 			d = wait
 		} else {
@@ -101,27 +102,21 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 	return outcomes, attempts, nil
 }
 
-// DefaultBackOff is exponential from 200ms to 30s with ±50% jitter and no
-// elapsed-time limit: a route retries a transient failure until it heals or
-// the process stops.
-func DefaultBackOff() backoff.BackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 200 * time.Millisecond
-	b.MaxInterval = 30 * time.Second
-	b.MaxElapsedTime = 0
-	b.Reset()
-	return b
-}
+// DefaultBackOff is the retry policy of a route with a zero BatchPolicy:
+// exponential from 200ms to 30s with ±50% jitter and no elapsed-time limit.
+// A route retries a transient failure until it heals or the process stops.
+func DefaultBackOff() backoff.BackOff { return BatchPolicy{}.backOff() }
 
 // heartbeat keeps the bus from redelivering messages while a long batch is in
-// the sink (retries, rate-limit waits).
-func heartbeat(msgs []*Message) (stop func()) {
+// the sink (retries, rate-limit waits), reporting them in progress every
+// interval.
+func heartbeat(msgs []*Message, interval time.Duration) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(15 * time.Second)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {

@@ -25,15 +25,17 @@ type Route struct {
 	To     Target
 	Mapper Mapper
 	Sink   Sink
-	Batch  BatchPolicy
-	// DrainTimeout bounds how long the batch in flight may take to finish
-	// after Run's ctx is cancelled; default 30s. Unfinished messages are
-	// not acknowledged and are redelivered on the next start.
-	DrainTimeout time.Duration
+	// Batch holds the route's timings (batching, fetching, retry, drain).
+	Batch BatchPolicy
 	// NewBackOff returns the retry policy for transient failures; default
-	// exponential from 200ms to 30s with jitter, without an elapsed limit.
+	// exponential from Batch.RetryInitial to Batch.RetryMax with jitter,
+	// without an elapsed limit.
 	NewBackOff func() backoff.BackOff
-	Logger     *slog.Logger
+	// Now is the clock the route reads to decide when to probe the
+	// backfill and how long a quota reset is away; default time.Now. Waits
+	// themselves use the runtime's timers.
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Reverse says a route in the other direction exists (target → source).
 	// Values are then marked as crmsync's own before they are sent, so the
 	// reverse route recognises their echo even before this batch settles.
@@ -60,6 +62,7 @@ type Runner struct {
 	bus                  ConsumerSource
 	state                RouteState
 	log                  *slog.Logger
+	now                  func() time.Time
 	Stats                RouteStats
 }
 
@@ -76,7 +79,11 @@ func NewRunner(r Route, bus ConsumerSource, state RouteState) (*Runner, error) {
 	if !ok {
 		return nil, fmt.Errorf("route %s: from %q is not <vendor>.<entity>", r.Name, r.From)
 	}
-	return &Runner{r: r, srcVendor: v, srcEntity: e, bus: bus, state: state, log: log.With("route", r.Name)}, nil
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Runner{r: r, srcVendor: v, srcEntity: e, bus: bus, state: state, log: log.With("route", r.Name), now: now}, nil
 }
 
 // Name is the route's name.
@@ -91,8 +98,8 @@ func BackfillConsumer(route string) string { return route + "_backfill" }
 func (ru *Runner) From() string { return ru.r.From }
 
 // Run consumes the route until ctx is cancelled, then finishes the batch in
-// flight (bounded by DrainTimeout) and returns nil. It returns an error only
-// when the route cannot go on (bus or state unusable).
+// flight (bounded by Batch.DrainTimeout) and returns nil. It returns an
+// error only when the route cannot go on (bus or state unusable).
 func (ru *Runner) Run(ctx context.Context) error {
 	cons, err := ru.bus.Consumer(ctx, ru.r.Name, Subject(ru.srcEntity, ru.srcVendor))
 	if err != nil {
@@ -112,18 +119,19 @@ func (ru *Runner) Run(ctx context.Context) error {
 	// has left, so a live event waits at most for one batch in flight.
 	// While backfill events are flowing the live fetch does not linger; when
 	// there are none, the backfill consumer is only probed now and then.
+	p := ru.r.Batch
 	var bfActive bool
 	var lastProbe time.Time
 	for ctx.Err() == nil {
-		wait := ru.r.Batch.linger()
+		wait := p.linger()
 		if bfActive {
-			wait = 20 * time.Millisecond
+			wait = p.lingerDuringBackfill()
 		}
-		msgs, err := cons.Fetch(ctx, ru.r.Batch.maxObjects(), wait)
-		if room := ru.r.Batch.maxObjects() - len(msgs); room > 0 && err == nil && ctx.Err() == nil &&
-			(bfActive || time.Since(lastProbe) > 2*time.Second) {
-			more, berr := backfill.Fetch(ctx, room, 10*time.Millisecond)
-			lastProbe, bfActive = time.Now(), len(more) > 0
+		msgs, err := cons.Fetch(ctx, p.maxObjects(), wait)
+		if room := p.maxObjects() - len(msgs); room > 0 && err == nil && ctx.Err() == nil &&
+			(bfActive || ru.now().Sub(lastProbe) > p.backfillProbe()) {
+			more, berr := backfill.Fetch(ctx, room, p.backfillWait())
+			lastProbe, bfActive = ru.now(), len(more) > 0
 			msgs = append(msgs, more...)
 			err = berr
 		}
@@ -137,7 +145,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 		if err != nil && ctx.Err() == nil {
 			ru.log.Warn("fetch failed; retrying", "err", err)
-			if !sleepCtx(ctx, time.Second) {
+			if !sleepCtx(ctx, p.fetchRetry()) {
 				break
 			}
 		}
@@ -146,12 +154,9 @@ func (ru *Runner) Run(ctx context.Context) error {
 }
 
 // drainContext returns a context for one batch that outlives ctx by at most
-// DrainTimeout, so a batch in flight at shutdown can finish.
+// Batch.DrainTimeout, so a batch in flight at shutdown can finish.
 func (ru *Runner) drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := ru.r.DrainTimeout
-	if d <= 0 {
-		d = 30 * time.Second
-	}
+	d := ru.r.Batch.drainTimeout()
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(d, cancel)

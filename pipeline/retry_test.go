@@ -1,0 +1,66 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// quotaSink answers its first write with a spent quota that resets at
+// resetAt, then writes.
+type quotaSink struct {
+	resetAt time.Time
+	calls   int
+}
+
+func (s *quotaSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.calls++
+	out := make([]pipeline.Outcome, len(recs))
+	for i, r := range recs {
+		if s.calls == 1 {
+			out[i] = pipeline.Outcome{Err: &pipeline.QuotaError{Account: "b", ResetAt: s.resetAt, Err: errors.New("quota")}}
+			continue
+		}
+		out[i] = pipeline.Outcome{TargetID: "t-" + r.Key}
+	}
+	return out
+}
+
+// TestQuotaWaitIsReadOnTheRoutesClock: the pause before a spent quota is
+// retried runs until its reset as the route's clock tells it, not the wall
+// clock's.
+func TestQuotaWaitIsReadOnTheRoutesClock(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	// The route's clock is a day ahead of the wall clock: read on the wall
+	// clock, the reset would be a day away.
+	now := func() time.Time { return time.Now().Add(24 * time.Hour) }
+	sink := &quotaSink{resetAt: now().Add(20 * time.Millisecond)}
+	ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
+		Mapper: copyMapper{"a", "b"}, Sink: sink, Now: now}, nil, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
+		ChangedAt: time.Now()}
+	if err := ev.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ru.Apply(ctx, []pipeline.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 1 || sink.calls != 2 || ru.Stats.Retries.Load() != 1 {
+		t.Fatalf("result %+v after %d sink calls, %d retries", res, sink.calls, ru.Stats.Retries.Load())
+	}
+}
