@@ -1,42 +1,29 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
-
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
-// vendorError is a vendor answer of a given class, as the vendor clients'
-// error types are.
-type vendorError struct{ c apierr.Class }
-
-func (e vendorError) Error() string       { return "vendor answer" }
-func (e vendorError) Class() apierr.Class { return e.c }
-
-// failOnceSink fails its first write with err, then writes.
-type failOnceSink struct {
-	err   error
-	calls int
+// quotaSink answers its first write with a spent quota that resets at
+// resetAt, then writes.
+type quotaSink struct {
+	resetAt time.Time
+	calls   int
 }
 
-func (s *failOnceSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+func (s *quotaSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	s.calls++
 	out := make([]pipeline.Outcome, len(recs))
 	for i, r := range recs {
 		if s.calls == 1 {
-			out[i] = pipeline.Outcome{Err: s.err}
+			out[i] = pipeline.Outcome{Err: &pipeline.QuotaError{Account: "b", ResetAt: s.resetAt, Err: errors.New("quota")}}
 			continue
 		}
 		out[i] = pipeline.Outcome{TargetID: "t-" + r.Key}
@@ -44,69 +31,36 @@ func (s *failOnceSink) Write(_ context.Context, recs []*pipeline.Record) []pipel
 	return out
 }
 
-// logBuffer collects a logger's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-// TestAnUnclassifiedVendorErrorIsRetriedAndReported: the zero Class is
-// neither dropped as permanent nor retried in silence as transient. The
-// route retries it (no record is lost to a classification bug) and warns;
-// a transient vendor error or an error that was never a vendor answer is
-// retried without that warning.
-func TestAnUnclassifiedVendorErrorIsRetriedAndReported(t *testing.T) {
-	cases := []struct {
-		name string
-		err  error
-		warn bool
-	}{
-		{"unclassified vendor error", vendorError{apierr.Unclassified}, true},
-		{"wrapped unclassified vendor error", errors.Join(errors.New("lead 1"), vendorError{}), true},
-		{"transient vendor error", vendorError{apierr.Transient}, false},
-		{"not a vendor error", errors.New("connection reset"), false},
+// TestQuotaWaitIsReadOnTheRoutesClock: the pause before a spent quota is
+// retried runs until its reset as the route's clock tells it, not the wall
+// clock's.
+func TestQuotaWaitIsReadOnTheRoutesClock(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { state.Close() })
-			var logs logBuffer
-			sink := &failOnceSink{err: tc.err}
-			ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-				Mapper: copyMapper{"a", "b"}, Sink: sink,
-				NewBackOff: func() backoff.BackOff { return &backoff.ZeroBackOff{} },
-				Logger:     slog.New(slog.NewTextHandler(&logs, nil))}, nil, state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
-				ChangedAt: time.Now()}
-			if err := ev.Seal(); err != nil {
-				t.Fatal(err)
-			}
-			res, err := ru.Apply(ctx, []pipeline.Event{ev})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Written != 1 || len(res.DeadLettered) != 0 || sink.calls != 2 || ru.Stats.Retries.Load() != 1 {
-				t.Fatalf("result %+v after %d sink calls, %d retries", res, sink.calls, ru.Stats.Retries.Load())
-			}
-			warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "unclassified vendor error")
-			if warned != tc.warn {
-				t.Fatalf("warned %v, want %v; log:\n%s", warned, tc.warn, logs.String())
-			}
-		})
+	defer state.Close()
+	// The route's clock is a day ahead of the wall clock: read on the wall
+	// clock, the reset would be a day away.
+	now := func() time.Time { return time.Now().Add(24 * time.Hour) }
+	sink := &quotaSink{resetAt: now().Add(20 * time.Millisecond)}
+	ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
+		Mapper: copyMapper{"a", "b"}, Sink: sink, Now: now}, nil, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
+		ChangedAt: time.Now()}
+	if err := ev.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ru.Apply(ctx, []pipeline.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 1 || sink.calls != 2 || ru.Stats.Retries.Load() != 1 {
+		t.Fatalf("result %+v after %d sink calls, %d retries", res, sink.calls, ru.Stats.Retries.Load())
 	}
 }

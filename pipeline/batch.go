@@ -1,0 +1,171 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+)
+
+type pending struct {
+	ev     Event
+	seq    uint64
+	mapped Mapped
+	key    string
+}
+
+// errStopped says a batch was abandoned because the route is stopping.
+var errStopped = errors.New("route stopping")
+
+// process maps, coalesces, writes and settles one fetched batch. ctx bounds
+// the work; stopping closes when the route is asked to stop, after which
+// failures are no longer retried (the bus redelivers them after a restart).
+func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
+	ru.Stats.Events.Add(int64(len(msgs)))
+	ru.Stats.Batches.Add(1)
+	stopBeat := heartbeat(msgs, ru.r.Batch.heartbeat())
+	defer stopBeat()
+	items := make([]pending, len(msgs))
+	var maxSeq uint64
+	for i, m := range msgs {
+		items[i] = pending{ev: m.Event, seq: m.Seq}
+		maxSeq = max(maxSeq, m.Seq)
+	}
+	if _, err := ru.handle(ctx, stopping, items, maxSeq, false); err != nil {
+		// Settle nothing: the bus redelivers, and the ledger makes the
+		// rewrite of anything already written a no-op.
+		nakAll(msgs, ru.r.Batch.redeliver())
+		if errors.Is(err, errStopped) {
+			return nil
+		}
+		return err
+	}
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			ru.log.Warn("ack failed; the event will be redelivered and skipped", "seq", m.Seq, "err", err)
+		}
+	}
+	ru.Stats.LastSeq.Store(maxSeq)
+	ru.Stats.Settled.Add(int64(len(msgs)))
+	return nil
+}
+
+// Result counts what handling a set of events did.
+type Result struct {
+	Records      int     // distinct target records
+	Written      int     // records written to the target
+	Skipped      int     // records with nothing newer to write
+	DeadLettered []int64 // ids of the dead letters created
+}
+
+// Apply runs events through the route's map and sink outside the bus, for
+// dead-letter retries and replays: same coalescing, ledger and dead-letter
+// handling as live traffic. It does not move the route's position.
+func (ru *Runner) Apply(ctx context.Context, evs []Event) (Result, error) {
+	items := make([]pending, len(evs))
+	for i, ev := range evs {
+		items[i] = pending{ev: ev}
+	}
+	return ru.handle(ctx, nil, items, 0, true)
+}
+
+// handle runs events through map, coalesce, sink and settle. redo marks
+// events sent again on purpose (dead-letter retries, replays).
+func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64, redo bool) (Result, error) {
+	var res Result
+	var items []pending
+	var dead []DeadLetter
+	for _, it := range all {
+		mp, err := ru.r.Mapper.Map(it.ev)
+		if errors.Is(err, ErrSkip) {
+			ru.Stats.Skipped.Add(1)
+			ru.log.Debug("event not for this route", "event", it.ev.ID, "reason", err)
+			continue
+		}
+		if err != nil {
+			dead = append(dead, ru.deadLetter(it.ev.ExternalID, []Event{it.ev}, "mapping", err, 1))
+			continue
+		}
+		it.mapped = mp
+		items = append(items, it)
+	}
+
+	// Resolve canonical ids in one transaction.
+	if len(items) > 0 {
+		keys := make([][]Key, len(items))
+		for i := range items {
+			keys[i] = items[i].mapped.Keys
+		}
+		ids, err := ru.state.ResolveAll(ctx, keys)
+		if err != nil {
+			return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
+		}
+		for i := range items {
+			items[i].key = ids[i]
+		}
+	}
+
+	recs, err := ru.coalesce(ctx, items, redo)
+	if err != nil {
+		return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
+	}
+	res.Records = len(recs)
+	outcomes, attempts, werr := ru.write(ctx, stopping, recs)
+	if werr != nil {
+		return res, fmt.Errorf("%w: %v", errStopped, werr)
+	}
+
+	byKey := map[string][]Event{}
+	for _, it := range items {
+		byKey[it.key] = append(byKey[it.key], it.ev)
+	}
+	// What the records settle into the state is collected first and
+	// settled in one call.
+	var st settlement
+	for i, rec := range recs {
+		ru.settleSource(&st, rec)
+		o := outcomes[i]
+		if o.Err != nil {
+			dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))
+			continue
+		}
+		if o.Skip != "" {
+			ru.log.Debug("record not written", "record", rec.Key, "reason", o.Skip)
+			continue
+		}
+		if len(rec.Fields) > 0 && ru.log.Enabled(ctx, slog.LevelDebug) {
+			ru.log.Debug("record written", "record", rec.Key, "target", o.TargetID, "fields", slices.Sorted(maps.Keys(rec.Fields)))
+		}
+		ru.settleWritten(&st, rec, o)
+	}
+	res.DeadLettered, err = ru.state.Settle(ctx, Settlement{
+		Links: st.links, Ledger: st.ledger, DeadLetters: dead, Route: ru.r.Name, Seq: seq,
+	})
+	if err != nil {
+		return res, fmt.Errorf("route %s: save state: %w", ru.r.Name, err)
+	}
+	for i := range recs {
+		switch {
+		case outcomes[i].Err != nil:
+		case attempts[i] == 0, outcomes[i].Skip != "":
+			res.Skipped++
+		default:
+			res.Written++
+		}
+	}
+	ru.Stats.DeadLetters.Add(int64(len(dead)))
+	for _, d := range dead {
+		ru.log.Warn("dead-lettered", "record", d.RecordKey, "code", d.Code, "message", d.Message, "attempts", d.Attempts)
+	}
+	return res, nil
+}
+
+// nakAll asks the bus to deliver msgs again after delay.
+func nakAll(msgs []*Message, delay time.Duration) {
+	for _, m := range msgs {
+		_ = m.Nak(delay)
+	}
+}

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// coalesce merges the events of each record, newest value per field, and
+// drops fields that are older than, or the same as, what was last written.
+func (ru *Runner) coalesce(ctx context.Context, items []pending, redo bool) ([]*Record, error) {
+	return ru.coalesceFor(ctx, items, true, !redo)
+}
+
+// coalesceFor is coalesce; with dropSame false, fields equal to what the
+// ledger says was written are kept (replays compare with the target itself);
+// with echoes false, values the target gave the source are kept too
+// (retries and replays send known events again on purpose).
+func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, echoes bool) ([]*Record, error) {
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if !a.ev.ChangedAt.Equal(b.ev.ChangedAt) {
+			return a.ev.ChangedAt.Before(b.ev.ChangedAt)
+		}
+		return a.seq < b.seq
+	})
+	var keys []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if !seen[it.key] {
+			seen[it.key] = true
+			keys = append(keys, it.key)
+		}
+	}
+	srcLedger, err := ru.state.Ledger(ctx, ru.srcVendor, ru.srcEntity, keys)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]*Record{}
+	var order []string
+	for _, it := range items {
+		r := byKey[it.key]
+		if r == nil {
+			r = &Record{Key: it.key, Fields: map[string]string{}, Stamps: map[string]time.Time{}, NaturalKeys: map[string]string{}}
+			byKey[it.key] = r
+			order = append(order, it.key)
+		}
+		r.EventIDs = append(r.EventIDs, it.ev.ID)
+		at := it.ev.ChangedAt
+		if staleAtSource(srcLedger[it.key], it.mapped.SourceFields, at) {
+			ru.log.Debug("dropping an event older than what its source already holds", "event", it.ev.ID)
+			continue
+		}
+		fields := it.mapped.Fields
+		if echoes {
+			fields = ru.withoutEchoes(it, srcLedger[it.key])
+		}
+		for f, v := range fields {
+			r.Fields[f] = v
+			r.Stamps[f] = at
+		}
+		for f, v := range it.mapped.NaturalKeys {
+			r.NaturalKeys[f] = v
+		}
+		for _, f := range it.mapped.CreateOnly {
+			if r.createOnly == nil {
+				r.createOnly = map[string]bool{}
+			}
+			r.createOnly[f] = true
+		}
+		if it.mapped.SourceFields != nil && r.source == nil {
+			r.source, r.sourceStamps = map[string]string{}, map[string]time.Time{}
+		}
+		for f, v := range it.mapped.SourceFields {
+			r.source[f] = v
+			r.sourceStamps[f] = at
+		}
+	}
+	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, KindID, order)
+	if err != nil {
+		return nil, err
+	}
+	ledger, err := ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, order)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*Record, 0, len(order))
+	for _, k := range order {
+		r := byKey[k]
+		r.TargetID = ids[k]
+		r.sourceLedger = srcLedger[k]
+		if r.TargetID != "" {
+			// The record exists in the target: fields another vendor owns
+			// are not this source's to overwrite.
+			for f := range r.createOnly {
+				delete(r.Fields, f)
+				delete(r.Stamps, f)
+			}
+		}
+		if e, ok := ledger[k]; ok {
+			r.ledger = e
+			for f, v := range r.Fields {
+				st, ok := e.Fields[f]
+				if !ok {
+					continue
+				}
+				// An older change never overwrites a newer one; the same
+				// value need not be written again (this also drops what a
+				// reverse route would echo back: the ledger holds what the
+				// target was last seen with, too).
+				if newer(st.At, r.Stamps[f]) || (dropSame && st.Hash == ValueHash(v)) {
+					if newer(st.At, r.Stamps[f]) {
+						ru.log.Debug("field not written: the target holds a newer change", "record", k, "field", f,
+							"target_at", st.At, "event_at", r.Stamps[f])
+					}
+					delete(r.Fields, f)
+					delete(r.Stamps, f)
+				}
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}

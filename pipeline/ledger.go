@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// markIntended records, before anything is sent, the values about to be
+// written as crmsync's own (FieldStamp.Wrote): the target's poller may
+// report them before the batch is settled, and must then already be
+// recognised as an echo.
+func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	var st settlement
+	for _, i := range todo {
+		r := recs[i]
+		if r.ledger.Fields == nil {
+			r.ledger.Fields = map[string]FieldStamp{}
+		}
+		for f, v := range r.Fields {
+			fs := r.ledger.Fields[f]
+			fs.Wrote = addWrote(fs.Wrote, ru.srcVendor+":"+ValueHash(v))
+			r.ledger.Fields[f] = fs
+		}
+		st.putLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger)
+	}
+	return ru.state.PutLedgers(ctx, st.ledger)
+}
+
+func addWrote(wrote []string, w string) []string {
+	out := append(slices.DeleteFunc(slices.Clone(wrote), func(x string) bool { return x == w }), w)
+	if len(out) > MaxWrote {
+		out = out[len(out)-MaxWrote:]
+	}
+	return out
+}
+
+// withoutEchoes returns the target fields of an event, leaving out those
+// that only carry values the target itself gave the source (crmsync's own
+// writes coming back, possibly late and stamped with the source's newer
+// change time): they must never turn the target back to an older value.
+func (ru *Runner) withoutEchoes(it pending, known LedgerEntry) map[string]string {
+	src := it.mapped.SourceFields
+	if len(known.Fields) == 0 || len(src) == 0 {
+		return it.mapped.Fields
+	}
+	echo := map[string]bool{}
+	for f, v := range src {
+		if slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)) {
+			echo[f] = true
+		}
+	}
+	switch {
+	case len(echo) == 0:
+		return it.mapped.Fields
+	case len(echo) == len(src):
+		ru.log.Debug("event not written: every field carries crmsync's own earlier write", "event", it.ev.ID)
+		return nil
+	}
+	ru.log.Debug("fields left out: they carry crmsync's own earlier writes", "event", it.ev.ID, "fields", len(echo))
+	ev := it.ev
+	ev.Fields = make(map[string]string, len(it.ev.Fields))
+	for f, v := range it.ev.Fields {
+		if !echo[f] {
+			ev.Fields[f] = v
+		}
+	}
+	mp, err := ru.r.Mapper.Map(ev)
+	if err != nil {
+		return it.mapped.Fields
+	}
+	return mp.Fields
+}
+
+// staleAtSource reports whether the source is known to have changed every
+// field of an event after the event's change time: the event arrived out of
+// order and must not overwrite anything.
+func staleAtSource(known LedgerEntry, fields map[string]string, at time.Time) bool {
+	if len(fields) == 0 || len(known.Fields) == 0 {
+		return false
+	}
+	for f := range fields {
+		st, ok := known.Fields[f]
+		if !ok || !newer(lastSeen(st), at) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastSeen is the latest time at which the source is known to have held
+// the field's value.
+func lastSeen(st FieldStamp) time.Time {
+	if st.Seen.After(st.At) {
+		return st.Seen
+	}
+	return st.At
+}
+
+// newer reports whether a is a later change than b. Vendors stamp changes
+// to the second (SharpSpring's updateTimestamp, iVvy's modifiedDate) while
+// webhook receipts carry sub-second times. Two sub-second times (two
+// deliveries, one redelivered after the other was written) are compared
+// exactly; otherwise changes within the same second are not ordered and the
+// later event wins.
+func newer(a, b time.Time) bool {
+	if a.Nanosecond() != 0 && b.Nanosecond() != 0 {
+		return a.After(b)
+	}
+	return a.Truncate(time.Second).After(b.Truncate(time.Second))
+}
+
+// wroteValue reports whether crmsync wrote the value with hash h into the
+// field (from any vendor).
+func wroteValue(wrote []string, h string) bool {
+	for _, w := range wrote {
+		if strings.HasSuffix(w, ":"+h) {
+			return true
+		}
+	}
+	return false
+}
+
+func ledgerHash(fields map[string]FieldStamp) string {
+	m := make(map[string]string, len(fields))
+	for k, v := range fields {
+		m[k] = v.Hash
+	}
+	return FieldsHash(m)
+}

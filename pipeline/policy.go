@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// BatchPolicy holds a route's timings: when a batch is fetched and sent, how
+// a failed write is retried, and how long a batch may take to finish at
+// shutdown. The zero value is usable: every field that is zero or negative
+// takes its default.
+type BatchPolicy struct {
+	// MaxObjects per batch; default 500 (SharpSpring's per-request limit).
+	MaxObjects int
+	// Linger is how long a fetch of live events waits for a batch to fill;
+	// default 500ms.
+	Linger time.Duration
+	// LingerDuringBackfill replaces Linger while backfill events are
+	// flowing: the live fetch then waits only briefly, so that batches
+	// topped up with backfill events follow each other without a linger's
+	// pause; default 20ms.
+	LingerDuringBackfill time.Duration
+	// BackfillWait is how long a fetch of backfill events waits for the
+	// room a batch has left to fill; default 10ms.
+	BackfillWait time.Duration
+	// BackfillProbe is how often the backfill consumer is asked for events
+	// while it has had none; default 2s.
+	BackfillProbe time.Duration
+	// FetchRetry is the pause after a failed fetch before the next one;
+	// default 1s.
+	FetchRetry time.Duration
+	// DrainTimeout bounds how long the batch in flight may take to finish
+	// after Run's ctx is cancelled; default 30s. Unfinished messages are
+	// not acknowledged and are redelivered on the next start.
+	DrainTimeout time.Duration
+	// RetryInitial is the first wait before a transient write failure is
+	// retried; default 200ms. Waits then grow exponentially, with ±50%
+	// jitter, up to RetryMax. Route.NewBackOff, when set, replaces both.
+	RetryInitial time.Duration
+	// RetryMax caps the wait between retries of a transient write failure;
+	// default 30s. Retries go on until the write heals or the route stops.
+	RetryMax time.Duration
+	// Heartbeat is how often the messages of a batch still in the sink
+	// (retries, rate-limit waits) are reported in progress, so that the bus
+	// does not redeliver them; default 15s. It must stay below the bus's
+	// acknowledgement wait.
+	Heartbeat time.Duration
+	// Redeliver is how long the bus waits before delivering again the
+	// messages of a batch that could not be handled; default 1s.
+	Redeliver time.Duration
+}
+
+func (p BatchPolicy) maxObjects() int {
+	if p.MaxObjects <= 0 {
+		return 500
+	}
+	return p.MaxObjects
+}
+
+func (p BatchPolicy) linger() time.Duration {
+	return orDefault(p.Linger, 500*time.Millisecond)
+}
+
+func (p BatchPolicy) lingerDuringBackfill() time.Duration {
+	return orDefault(p.LingerDuringBackfill, 20*time.Millisecond)
+}
+
+func (p BatchPolicy) backfillWait() time.Duration {
+	return orDefault(p.BackfillWait, 10*time.Millisecond)
+}
+
+func (p BatchPolicy) backfillProbe() time.Duration {
+	return orDefault(p.BackfillProbe, 2*time.Second)
+}
+
+func (p BatchPolicy) fetchRetry() time.Duration {
+	return orDefault(p.FetchRetry, time.Second)
+}
+
+func (p BatchPolicy) drainTimeout() time.Duration {
+	return orDefault(p.DrainTimeout, 30*time.Second)
+}
+
+func (p BatchPolicy) retryInitial() time.Duration {
+	return orDefault(p.RetryInitial, 200*time.Millisecond)
+}
+
+func (p BatchPolicy) retryMax() time.Duration {
+	return orDefault(p.RetryMax, 30*time.Second)
+}
+
+func (p BatchPolicy) heartbeat() time.Duration {
+	return orDefault(p.Heartbeat, 15*time.Second)
+}
+
+func (p BatchPolicy) redeliver() time.Duration {
+	return orDefault(p.Redeliver, time.Second)
+}
+
+// backOff is the retry policy for transient write failures: exponential
+// from retryInitial to retryMax with ±50% jitter and no elapsed-time limit.
+func (p BatchPolicy) backOff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = p.retryInitial()
+	b.MaxInterval = p.retryMax()
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
