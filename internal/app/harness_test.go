@@ -164,13 +164,6 @@ func (h *harness) stop() {
 	h.cancel = nil
 }
 
-// restart stops the instance and starts a new one on the same data dir.
-func (h *harness) restart() {
-	h.stop()
-	h.open()
-	h.start()
-}
-
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -150,14 +151,14 @@ func (a *App) statusHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(st)
+	_ = enc.Encode(st) // the client went away: no one to tell
 }
 
 // metricsHandler serves Prometheus metrics, read from the same counters as
 // /status at scrape time.
 func (a *App) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), &collector{a: a})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{a: a})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -87,12 +87,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
-		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil { // the profile is only whole once closed
+				fmt.Fprintf(stderr, "bench: cpu profile: %v\n", err)
+			}
+		}()
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	sz := benchSizes(*quick, *backfillLeads)

@@ -158,7 +158,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	if err != nil {
 		return res, err
 	}
-	defer state.Close()
+	defer func() { _ = state.Close() }() // read only: nothing to lose
 	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + w.Config.SharpSpring.AccountID,
 		PerSecond: w.Config.SharpSpring.RatePerSecond, Shared: true}, state)
 	sr, err := w.Play(ctx, c, sharpspring.Gate(gate))
@@ -260,11 +260,13 @@ func (c *child) start(ctx context.Context) error {
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
-		f.Close()
+		_ = f.Close() // the child never ran: nothing was written
 		return err
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); f.Close(); close(exited) }()
+	// The child is killed on purpose: how it ended is no error here, and
+	// its log was written by the child itself, not through f.
+	go func() { _ = cmd.Wait(); _ = f.Close(); close(exited) }()
 	c.mu.Lock()
 	c.cmd, c.exited = cmd, exited
 	c.mu.Unlock()

@@ -59,7 +59,7 @@ func dlqList(ctx context.Context, cfg *config.Config, f pipeline.DeadLetterFilte
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
 		return 1
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // read only: nothing to lose
 	dls, err := store.DeadLetters(ctx, f)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
@@ -75,7 +75,10 @@ func dlqList(ctx context.Context, cfg *config.Config, f pipeline.DeadLetterFilte
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.Route, d.Code, d.Attempts, d.Status,
 			d.CreatedAt.Format(time.RFC3339), d.Message, p)
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintf(stderr, "crmsync: %v\n", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, "%d dead letter(s)\n", len(dls))
 	return 0
 }

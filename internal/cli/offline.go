@@ -18,7 +18,7 @@ type offline struct {
 }
 
 func (o *offline) Close() {
-	o.bus.Close()
+	_ = o.bus.Close() // at exit, after the command's work: nothing left to lose
 	o.app.Close()
 }
 

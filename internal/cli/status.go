@@ -36,7 +36,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(st)
+		if err := enc.Encode(st); err != nil {
+			fmt.Fprintf(stderr, "crmsync: status: %v\n", err)
+			return 1
+		}
 		return 0
 	}
 	printStatus(stdout, st, live)
@@ -63,7 +66,7 @@ func fetchStatus(ctx context.Context, cfg *config.Config) (app.Status, bool, err
 	if err != nil {
 		return st, false, err
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // read only: nothing to lose
 	st.Time = time.Now().UTC()
 	cursors, err := store.Cursors(ctx)
 	if err != nil {

@@ -375,7 +375,7 @@ func (r *Receiver) reply(w http.ResponseWriter, status int, body map[string]stri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(body)
+	_ = json.NewEncoder(w).Encode(body) // the client went away: no one to tell
 }
 
 // ParseForm parses an application/x-www-form-urlencoded body. A field given

@@ -62,17 +62,9 @@ func (n *xnode) texts() []string {
 	return out
 }
 
-// parseXML reads one XML document of at most limit bytes into a tree. DTDs
-// are not expanded (encoding/xml never does); only UTF-8 (or ASCII)
-// documents are read.
-func parseXML(r io.Reader, limit int64) (*xnode, error) {
-	body, err := readLimited(r, limit)
-	if err != nil {
-		return nil, err
-	}
-	return parseXMLBytes(body)
-}
-
+// parseXMLBytes reads one XML document into a tree (callers bound its size
+// with readLimited first). DTDs are not expanded (encoding/xml never does);
+// only UTF-8 (or ASCII) documents are read.
 func parseXMLBytes(body []byte) (*xnode, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true

@@ -1,0 +1,116 @@
+package ivvy
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// goldenCursors are lead poller positions of every shape the poller saves
+// (Poll stores json.Marshal of its cursor). testdata/cursors.golden holds
+// them as stored; an upgraded poller must resume from each.
+var goldenCursors = []struct {
+	name string
+	cur  cursor
+}{
+	{"first poll over the whole history", cursor{}},
+	{"first poll from a configured since", cursor{Leads: "2026-01-01 00:00:00", Contacts: "2026-01-01 00:00:00"}},
+	{"after a poll: leads and contacts seen at the newest second",
+		cursor{Leads: "2026-03-02 11:30:00", LeadIDs: []int64{5001, 5002}, Contacts: "2026-03-02 11:30:01", ContactIDs: []int64{33001}}},
+	{"getLeadList ignores the date filter: scan mode",
+		cursor{Leads: "2026-03-02 11:30:00", LeadIDs: []int64{5001}, Contacts: "2026-03-02 11:29:59", Scan: true}},
+}
+
+// goldenOffsets are backfill pager cursors: the record offset of the next
+// page.
+var goldenOffsets = []int{0, 100, 2147483647}
+
+func renderCursors(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# iVvy lead poller cursors and backfill offsets as stored in the state database.\n")
+	b.WriteString("# An upgraded crmsync must resume from each: see cursor_golden_test.go.\n")
+	for _, g := range goldenCursors {
+		raw, err := json.Marshal(g.cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("\n== " + g.name + "\n" + string(raw) + "\n")
+	}
+	for _, n := range goldenOffsets {
+		b.WriteString("\n== backfill offset " + strconv.Itoa(n) + "\n" + strconv.Itoa(n) + "\n")
+	}
+	return b.String()
+}
+
+// readGolden returns the stored values of a golden file by block name.
+func readGolden(t *testing.T, path string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./sources/ivvy -run Golden -update to create it)", err)
+	}
+	out := map[string]string{}
+	for block := range strings.SplitSeq(string(raw), "\n== ") {
+		name, value, ok := strings.Cut(block, "\n")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		out[name] = strings.TrimSuffix(value, "\n")
+	}
+	return out
+}
+
+// TestCursorFormatGolden: what the poller and the backfill pager store
+// does not change by accident. A deliberate change needs a decoder that
+// still reads the old form (see TestGoldenCursorsDecode).
+func TestCursorFormatGolden(t *testing.T) {
+	const path = "testdata/cursors.golden"
+	got := renderCursors(t)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./sources/ivvy -run Golden -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("stored cursor format changed:\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestGoldenCursorsDecode: every stored cursor in the golden file reads
+// back as the position it was written from, so a poller resumes where an
+// older crmsync stopped.
+func TestGoldenCursorsDecode(t *testing.T) {
+	stored := readGolden(t, "testdata/cursors.golden")
+	for _, g := range goldenCursors {
+		raw, ok := stored[g.name]
+		if !ok {
+			t.Errorf("%s: not in the golden file", g.name)
+			continue
+		}
+		got, err := decodeCursor(raw)
+		if err != nil {
+			t.Errorf("%s: %s: %v", g.name, raw, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, g.cur) {
+			t.Errorf("%s: %s decoded as %+v, want %+v", g.name, raw, got, g.cur)
+		}
+	}
+	for _, n := range goldenOffsets {
+		name := "backfill offset " + strconv.Itoa(n)
+		if got, err := parseOffset(stored[name]); err != nil || got != n {
+			t.Errorf("%s: %q read as %d (%v)", name, stored[name], got, err)
+		}
+	}
+}
