@@ -107,6 +107,20 @@ func (b *Budget) Account() string { return b.account }
 // Wait blocks until a request may be sent and counts it against the daily
 // quota. It returns a *QuotaError when the day's quota is spent.
 func (b *Budget) Wait(ctx context.Context) error {
+	// The daily count comes first and the rate window last: the window's
+	// slot is recorded as the request's sending time, so nothing that takes
+	// a round trip may stand between the slot and the request.
+	if b.store != nil && b.daily > 0 {
+		now := b.now()
+		ok, used, err := b.store.TakeQuota(ctx, b.account, now, b.daily)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &QuotaError{Account: b.account, ResetAt: NextUTCMidnight(now),
+				Err: fmt.Errorf("%d of %d requests used today", used, b.daily)}
+		}
+	}
 	if b.limiter != nil {
 		if err := b.limiter.Wait(ctx); err != nil {
 			return err
@@ -119,22 +133,10 @@ func (b *Budget) Wait(ctx context.Context) error {
 			return err
 		}
 	}
-	if b.store == nil {
-		return nil
-	}
-	now := b.now()
-	if b.daily <= 0 {
+	if b.store != nil && b.daily <= 0 {
 		// No quota to enforce: the count is for status and metrics only,
 		// so it is written in batches rather than once per request.
-		return b.countLater(ctx, now)
-	}
-	ok, used, err := b.store.TakeQuota(ctx, b.account, now, b.daily)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return &QuotaError{Account: b.account, ResetAt: NextUTCMidnight(now),
-			Err: fmt.Errorf("%d of %d requests used today", used, b.daily)}
+		return b.countLater(ctx, b.now())
 	}
 	return nil
 }

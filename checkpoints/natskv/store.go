@@ -566,9 +566,15 @@ type window struct {
 func (s *Store) TakeSlot(ctx context.Context, account string, now time.Time, limit int, span time.Duration) (bool, time.Duration, error) {
 	var ok bool
 	var wait time.Duration
-	from := now.Add(-span).UnixNano()
+	start, attempt := time.Now(), 0
 	err := update(ctx, s, key("rate", account), func(w *window, _ bool) (bool, error) {
 		ok, wait = false, 0
+		if attempt++; attempt > 1 {
+			// Another writer won the last round: the slot is taken now,
+			// not when the caller asked.
+			now = now.Add(time.Since(start))
+		}
+		from := now.Add(-span).UnixNano()
 		w.At = slices.DeleteFunc(w.At, func(t int64) bool { return t <= from })
 		if len(w.At) >= limit {
 			wait = time.Duration(w.At[0] - from)

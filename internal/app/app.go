@@ -11,12 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
@@ -40,6 +38,9 @@ type App struct {
 	ln        net.Listener
 	srv       *http.Server
 	stopping  chan struct{}
+	// stateBus is the bus connection an offline instance holds only for
+	// its state on the NATS cluster.
+	stateBus Bus
 }
 
 // New opens state and bus, checks the vendor accounts, and prepares every
@@ -75,17 +76,24 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	store, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	// State on the NATS cluster needs the bus's connection, also offline.
+	var err error
+	var bus Bus
+	if !offline || cfg.State.Kind == "nats" {
+		if bus, err = OpenBus(ctx, cfg); err != nil {
+			return nil, err
+		}
+		if offline {
+			a.stateBus = bus
+		} else {
+			a.Bus = bus
+		}
+	}
+	store, err := OpenState(ctx, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
 	a.State = store
-	if !offline {
-		a.Bus, err = OpenBus(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-	}
 	a.vendors, err = openVendors(ctx, cfg, cat, a.State, log)
 	if err != nil {
 		return nil, err
@@ -175,12 +183,17 @@ func (a *App) close() {
 	if a.vendors != nil {
 		a.vendors.close()
 	}
+	// State first: on the NATS cluster it uses the bus's connection.
+	if a.State != nil {
+		a.State.Close()
+		a.State = nil
+	}
 	if a.Bus != nil {
 		a.Bus.Close()
 		a.Bus = nil
 	}
-	if a.State != nil {
-		a.State.Close()
-		a.State = nil
+	if a.stateBus != nil {
+		a.stateBus.Close()
+		a.stateBus = nil
 	}
 }

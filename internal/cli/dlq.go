@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
@@ -54,12 +52,12 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func dlqList(ctx context.Context, cfg *config.Config, f pipeline.DeadLetterFilter, full bool, stdout, stderr io.Writer) int {
-	store, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	store, release, err := app.OpenStateAlone(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
 		return 1
 	}
-	defer func() { _ = store.Close() }() // read only: nothing to lose
+	defer release() // read only: nothing to lose
 	dls, err := store.DeadLetters(ctx, f)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)

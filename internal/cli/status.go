@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 )
@@ -62,11 +60,11 @@ func fetchStatus(ctx context.Context, cfg *config.Config) (app.Status, bool, err
 			return st, true, nil
 		}
 	}
-	store, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	store, release, err := app.OpenStateAlone(ctx, cfg)
 	if err != nil {
 		return st, false, err
 	}
-	defer func() { _ = store.Close() }() // read only: nothing to lose
+	defer release() // read only: nothing to lose
 	st.Time = time.Now().UTC()
 	cursors, err := store.Cursors(ctx)
 	if err != nil {

@@ -27,6 +27,9 @@ type Config struct {
 	Log     LogConfig  `yaml:"log"`
 	HTTP    HTTPConfig `yaml:"http"`
 	Bus     BusConfig  `yaml:"bus"`
+	// State chooses where the identity map, ledger, cursors, rate windows
+	// and dead letters live.
+	State StateConfig `yaml:"state"`
 
 	SharpSpring *SharpSpringConfig `yaml:"sharpspring"`
 	LeadExec    *LeadExecConfig    `yaml:"leadexec"`
@@ -56,6 +59,21 @@ type LogConfig struct {
 // HTTPConfig is the listener for webhooks, /metrics, /healthz and /readyz.
 type HTTPConfig struct {
 	Listen string `yaml:"listen"` // default "127.0.0.1:8080"
+}
+
+// StateConfig chooses where the instance keeps its state.
+type StateConfig struct {
+	// Kind is "sqlite" (default): data_dir/state.db, the whole state of one
+	// machine; or "nats": a key-value bucket on the NATS cluster of the
+	// bus, shared by every instance on it (one identity map, ledger and
+	// rate window per vendor account across instances). nats needs
+	// bus.kind nats.
+	Kind string `yaml:"kind"`
+	// Bucket is the key-value bucket of kind nats; default "crmsync_state".
+	Bucket string `yaml:"bucket"`
+	// Replicas of the bucket (kind nats); default 1; use 3 on a cluster,
+	// like the stream.
+	Replicas int `yaml:"replicas"`
 }
 
 // BusConfig chooses and configures the event bus.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,17 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Bus.Kind == "" {
 		c.Bus.Kind = "nats"
+	}
+	if c.State.Kind == "" {
+		c.State.Kind = "sqlite"
+	}
+	if c.State.Kind == "nats" {
+		if c.State.Bucket == "" {
+			c.State.Bucket = "crmsync_state"
+		}
+		if c.State.Replicas == 0 {
+			c.State.Replicas = 1
+		}
 	}
 	if c.Bus.NATS.Stream == "" {
 		c.Bus.NATS.Stream = "CRM"
@@ -264,6 +276,21 @@ func (c *Config) Validate() error {
 		}
 	default:
 		add("bus.kind", "%q is not nats or kafka", c.Bus.Kind)
+	}
+	switch c.State.Kind {
+	case "sqlite":
+	case "nats":
+		if c.Bus.Kind != "nats" {
+			add("state.kind", "nats keeps the state on the bus's NATS cluster; it needs bus.kind nats (with kafka, use sqlite)")
+		}
+		if !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(c.State.Bucket) {
+			add("state.bucket", "%q is not a bucket name (letters, digits, - and _)", c.State.Bucket)
+		}
+		if c.State.Replicas < 1 || c.State.Replicas > 5 {
+			add("state.replicas", "%d is outside 1..5", c.State.Replicas)
+		}
+	default:
+		add("state.kind", "%q is not sqlite or nats", c.State.Kind)
 	}
 	if c.Bus.NATS.URL != "" {
 		if u, err := url.Parse(c.Bus.NATS.URL); err != nil || u.Host == "" {

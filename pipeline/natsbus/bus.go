@@ -139,6 +139,10 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	return b, nil
 }
 
+// JetStream is the bus's JetStream context, for state kept on the same
+// cluster (checkpoints/natskv).
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
 // ClientURL is the embedded server's client URL, or "" when this process
 // does not run one.
 func (b *Bus) ClientURL() string {
