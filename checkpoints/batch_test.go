@@ -14,8 +14,12 @@ import (
 // in the same order: each case runs both on two stores and compares.
 
 func TestResolveAllEqualsResolveInTurn(t *testing.T) {
-	le := func(n int) pipeline.Key { return pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(n)} }
-	em := func(s string) pipeline.Key { return pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: s} }
+	le := func(n int) pipeline.Key {
+		return pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(n)}
+	}
+	em := func(s string) pipeline.Key {
+		return pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: s}
+	}
 	before := [][]pipeline.Key{{le(1), em("ann@example.com")}, {le(9)}}
 	tests := []struct {
 		name string
@@ -84,7 +88,9 @@ func TestResolveAllWithoutUsableKey(t *testing.T) {
 func TestLinkAllAndPutLedgersEqualTheCallsInTurn(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	key := func(n int) pipeline.Key { return pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(n)} }
+	key := func(n int) pipeline.Key {
+		return pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(n)}
+	}
 	entry := func(h string) pipeline.LedgerEntry {
 		return pipeline.LedgerEntry{ContentHash: h, Fields: map[string]pipeline.FieldStamp{"firstName": {At: at, Hash: h, Wrote: []string{"leadexec:" + h}}}}
 	}

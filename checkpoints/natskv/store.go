@@ -779,3 +779,44 @@ func (s *Store) SaveBackfillRun(ctx context.Context, r pipeline.BackfillRun) err
 	r.UpdatedAt = s.now().UTC()
 	return wrap("save backfill run", s.put(ctx, backfillKey(r.Source, r.Since, r.Until), r))
 }
+
+// ---- leases ----
+
+type lease struct {
+	Holder string `json:"holder"`
+	Until  int64  `json:"until"` // unix nanoseconds
+}
+
+// TryLease implements pipeline.Leases with a compare-and-set on the lease's
+// key. Expiry is judged on the caller's clock: keep instances' clocks in
+// step (NTP) well within the lease's TTL.
+func (s *Store) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	var ok bool
+	err := update(ctx, s, key("lease", name), func(l *lease, _ bool) (bool, error) {
+		now := s.now()
+		if l.Holder != "" && l.Holder != holder && l.Until > now.UnixNano() {
+			ok = false
+			return false, nil
+		}
+		l.Holder, l.Until, ok = holder, now.Add(ttl).UnixNano(), true
+		return true, nil
+	})
+	if err != nil {
+		return false, wrap("lease "+name, err)
+	}
+	return ok, nil
+}
+
+// ReleaseLease implements pipeline.Leases.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	err := update(ctx, s, key("lease", name), func(l *lease, found bool) (bool, error) {
+		if !found || l.Holder != holder {
+			return false, nil
+		}
+		*l = lease{}
+		return true, nil
+	})
+	return wrap("release lease "+name, err)
+}
+
+var _ pipeline.Leases = (*Store)(nil)

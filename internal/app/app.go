@@ -102,6 +102,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		if err := a.buildSources(); err != nil {
 			return nil, err
 		}
+		a.leaseSources()
 	}
 	if err := a.buildRoutes(); err != nil {
 		return nil, err

@@ -109,6 +109,15 @@ func TestTwoInstancesOnClusterStateShareIdentityAndRateWindow(t *testing.T) {
 	if st.Rejected107 > 0 {
 		t.Errorf("SharpSpring answered 107 %d times", st.Rejected107)
 	}
+	// Each source (here the catalog's field watch) runs on one instance.
+	for i, s := range h.app.Sources {
+		l1, ok1 := s.(*pipeline.Leased)
+		l2, ok2 := a2.Sources[i].(*pipeline.Leased)
+		if !ok1 || !ok2 {
+			t.Fatalf("source %s is not leased", s.Name())
+		}
+		h.waitFor("one holder of "+s.Name(), func() bool { return l1.Held() != l2.Held() })
+	}
 	// One identity map: both instances resolve a lead to the same record.
 	k := pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: "9001"}
 	id1, err1 := h.app.State.Lookup(context.Background(), k)

@@ -38,6 +38,9 @@ type SourceStatus struct {
 	Name        string    `json:"name"`
 	Cursor      string    `json:"cursor"`
 	LastSuccess time.Time `json:"last_success"`
+	// Lease, with state shared by instances: "held" when this instance
+	// runs the source, "standby" when another does.
+	Lease string `json:"lease,omitempty"`
 }
 
 // RouteStatus is one route's progress. Backlog and LagSeconds are its live
@@ -85,6 +88,12 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	st := Status{Time: time.Now().UTC()}
 	for _, s := range a.Sources {
 		ss := SourceStatus{Name: s.Name()}
+		if l, ok := s.(*pipeline.Leased); ok {
+			ss.Lease = "standby"
+			if l.Held() {
+				ss.Lease = "held"
+			}
+		}
 		if c, at, err := a.State.Cursor(ctx, s.Name()); err == nil {
 			ss.Cursor, ss.LastSuccess = c, at
 		}

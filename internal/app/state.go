@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +32,31 @@ func OpenState(ctx context.Context, cfg *config.Config, bus Bus) (pipeline.State
 	default:
 		return nil, fmt.Errorf("state.kind %q is not sqlite or nats", cfg.State.Kind)
 	}
+}
+
+// leaseSources makes every source a singleton across the instances that
+// share the state, when the state hands out leases: each poller, client
+// poller and safety net runs on the one instance holding its lease.
+func (a *App) leaseSources() {
+	leases, ok := a.State.(pipeline.Leases)
+	if !ok {
+		return
+	}
+	holder := instanceName()
+	for i, s := range a.Sources {
+		a.Sources[i] = &pipeline.Leased{Source: s, Leases: leases, Holder: holder,
+			TTL: a.cfg.State.LeaseTTL.Std(), Logger: a.log}
+	}
+	a.log.Info("sources run under leases shared with the other instances", "instance", holder, "sources", len(a.Sources))
+}
+
+// instanceName names this instance among those sharing a state: host,
+// process and a random part (a restarted process is a new holder).
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // OpenStateAlone opens the state for a command that reads or changes it

@@ -102,7 +102,11 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 		if !s.LastSuccess.IsZero() {
 			last = s.LastSuccess.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Cursor, last)
+		name := s.Name
+		if s.Lease == "standby" {
+			name += " (standby: another instance runs it)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, s.Cursor, last)
 	}
 	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS")
 	for _, r := range st.Routes {

@@ -74,6 +74,11 @@ type StateConfig struct {
 	// Replicas of the bucket (kind nats); default 1; use 3 on a cluster,
 	// like the stream.
 	Replicas int `yaml:"replicas"`
+	// LeaseTTL (kind nats) is how long an instance's lease on a poller,
+	// client poller or safety net lasts without renewal: when an instance
+	// dies, another takes its pollers over within about this long; default
+	// 15s, at least 3s.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 }
 
 // BusConfig chooses and configures the event bus.

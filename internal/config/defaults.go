@@ -43,6 +43,9 @@ func (c *Config) ApplyDefaults() {
 		if c.State.Replicas == 0 {
 			c.State.Replicas = 1
 		}
+		if c.State.LeaseTTL == 0 {
+			c.State.LeaseTTL = Duration(15 * time.Second)
+		}
 	}
 	if c.Bus.NATS.Stream == "" {
 		c.Bus.NATS.Stream = "CRM"
@@ -288,6 +291,9 @@ func (c *Config) Validate() error {
 		}
 		if c.State.Replicas < 1 || c.State.Replicas > 5 {
 			add("state.replicas", "%d is outside 1..5", c.State.Replicas)
+		}
+		if c.State.LeaseTTL.Std() < 3*time.Second {
+			add("state.lease_ttl", "%s is under 3s", c.State.LeaseTTL.Std())
 		}
 	default:
 		add("state.kind", "%q is not sqlite or nats", c.State.Kind)

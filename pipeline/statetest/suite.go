@@ -47,6 +47,7 @@ func Run(t *testing.T, open Open) {
 		{"TakeQuotaStopsAtTheLimitUnderConcurrentTakers", testTakeQuotaConcurrent},
 		{"NamedCheckpointsRoundTrip", testCheckpoints},
 		{"BackfillRunsAreKeptPerSourceAndRange", testBackfillRuns},
+		{"LeasesGoToOneHolderAtATime", testLeases},
 		{"Ping", func(t *testing.T, s pipeline.State) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatalf("Ping on a fresh state: %v", err)
@@ -575,5 +576,74 @@ func testBackfillRuns(t *testing.T, s pipeline.State) {
 	}
 	if _, err := s.BackfillRun(ctx, "sharpspring.lead", "", ""); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Errorf("another range of the same source shares the run: err = %v", err)
+	}
+}
+
+// testLeases runs for states shared by instances (pipeline.Leases).
+func testLeases(t *testing.T, st pipeline.State) {
+	s, ok := st.(pipeline.Leases)
+	if !ok {
+		t.Skip("this state is one instance's own: it hands out no leases")
+	}
+	ctx := context.Background()
+	take := func(holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := s.TryLease(ctx, "source:ivvy.lead", holder, ttl)
+		if err != nil {
+			t.Fatalf("TryLease(%s): %v", holder, err)
+		}
+		return ok
+	}
+	if !take("a", time.Minute) {
+		t.Fatal("a free lease was refused")
+	}
+	if take("b", time.Minute) {
+		t.Fatal("a lease held by a was given to b")
+	}
+	if !take("a", time.Minute) {
+		t.Fatal("the holder could not renew its lease")
+	}
+	if ok, err := s.TryLease(ctx, "source:getlead.lead", "b", time.Minute); err != nil || !ok {
+		t.Fatalf("another lease's name is its own: %v, %v", ok, err)
+	}
+	if err := s.ReleaseLease(ctx, "source:ivvy.lead", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if take("b", time.Minute) {
+		t.Fatal("a release by a non-holder freed the lease")
+	}
+	if err := s.ReleaseLease(ctx, "source:ivvy.lead", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !take("b", time.Millisecond) {
+		t.Fatal("a released lease was refused")
+	}
+	// An expired lease goes to whoever asks next.
+	deadline := time.Now().Add(5 * time.Second)
+	for !take("c", time.Minute) {
+		if time.Now().After(deadline) {
+			t.Fatal("an expired lease was never given to another holder")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Concurrent takers of a free lease: exactly one wins.
+	var winners atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.TryLease(ctx, "source:leadexec.client", fmt.Sprint("h", i), time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				winners.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := winners.Load(); n != 1 {
+		t.Fatalf("%d of 8 concurrent takers got one lease", n)
 	}
 }
