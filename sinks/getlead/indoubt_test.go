@@ -2,7 +2,9 @@ package getlead
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -36,6 +38,8 @@ func TestALateInDoubtWriteNeverLandsOverANewerEdit(t *testing.T) {
 	sink, err := NewLeadSink(Config{
 		Classic: getlead.ClassicConfig{BaseURL: srv.URL, Token: token, HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}},
 		Ledger:  state,
+		// Longer than the simulator takes to land the held write.
+		InDoubtWait: 4 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,4 +74,49 @@ func TestALateInDoubtWriteNeverLandsOverANewerEdit(t *testing.T) {
 	if l.Name != "Bea" {
 		t.Fatalf("Getlead holds name %q after crmsync wrote Ann, then Bea: the late write of Ann landed last", l.Name)
 	}
+}
+
+func TestOnlyWritesWhoseAnswerWasLostAreInDoubt(t *testing.T) {
+	sim, srv := newSim(t, getleadsim.Options{})
+	t.Cleanup(sim.Close)
+	sink, err := NewLeadSink(Config{
+		Classic:     getlead.ClassicConfig{BaseURL: srv.URL, Token: token, HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}},
+		InDoubtWait: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record("k1", mappings.Lead{mappings.FirstName: "Ann", mappings.Phone: "9876543210"}, nil)
+	for _, tc := range []struct {
+		fault   getleadsim.Fault
+		inDoubt bool
+	}{
+		{getleadsim.FaultTimeout, true},
+		{getleadsim.FaultDropAfterCommit, true},
+		{getleadsim.FaultLateApply, true},
+		{getleadsim.Fault500, false},
+		{getleadsim.FaultMalformedJSON, false},
+	} {
+		t.Run(tc.fault.String(), func(t *testing.T) {
+			sim.Script("gl-website-contacts", tc.fault)
+			o := sink.Write(context.Background(), []*pipeline.Record{rec})[0]
+			var d *pipeline.InDoubtError
+			if o.Err == nil || errors.As(o.Err, &d) != tc.inDoubt {
+				t.Fatalf("err %v: in doubt %v, want %v", o.Err, d != nil, tc.inDoubt)
+			}
+			if d != nil && time.Until(d.Until) < 50*time.Second {
+				t.Errorf("in doubt until %v, want about InDoubtWait from now", d.Until)
+			}
+		})
+	}
+	t.Run("no connection", func(t *testing.T) {
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		s, _ := NewLeadSink(Config{Classic: getlead.ClassicConfig{BaseURL: down.URL, Token: token}})
+		o := s.Write(context.Background(), []*pipeline.Record{rec})[0]
+		var d *pipeline.InDoubtError
+		if o.Err == nil || errors.As(o.Err, &d) {
+			t.Fatalf("a request never sent is in doubt: %v", o.Err)
+		}
+	})
 }
