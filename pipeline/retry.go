@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,11 +14,15 @@ import (
 
 // write sends records to the sink, retrying transient failures with backoff
 // until each record is written or permanently failed. It returns an error
-// only when ctx ends first.
+// only when ctx ends first. A record with a field that an earlier in-doubt
+// write may still overwrite is sent after the others, once that write can
+// no longer land (see InDoubtError).
 func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*Record) ([]Outcome, []int, error) {
 	outcomes := make([]Outcome, len(recs))
 	attempts := make([]int, len(recs))
-	var todo []int
+	var todo, fenced []int
+	var fence time.Time
+	now := ru.now()
 	for i, r := range recs {
 		if len(r.Fields) == 0 {
 			// Nothing newer than what the target holds: no request.
@@ -25,10 +30,15 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			outcomes[i] = Outcome{TargetID: r.TargetID}
 			continue
 		}
+		if until := r.pendingUntil(now); !until.IsZero() {
+			fenced = append(fenced, i)
+			fence = maxTime(fence, until)
+			continue
+		}
 		todo = append(todo, i)
 	}
 	if ru.r.Reverse {
-		if err := ru.markIntended(ctx, recs, todo); err != nil {
+		if err := ru.markIntended(ctx, recs, append(slices.Clone(todo), fenced...)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -38,6 +48,28 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 	} else {
 		bo = ru.r.Batch.backOff()
 	}
+	if err := ru.send(ctx, stopping, recs, todo, outcomes, attempts, bo); err != nil {
+		return nil, nil, err
+	}
+	if len(fenced) > 0 {
+		ru.Stats.Fenced.Add(int64(len(fenced)))
+		wait := fence.Sub(ru.now())
+		ru.log.Info("holding newer values back until an earlier write whose answer was lost can no longer land",
+			"records", len(fenced), "in", wait.Round(time.Millisecond))
+		if !sleepUntil(ctx, stopping, wait) {
+			return nil, nil, fmt.Errorf("route %s: stopped while holding back newer values over an in-doubt write", ru.r.Name)
+		}
+		if err := ru.send(ctx, stopping, recs, fenced, outcomes, attempts, bo); err != nil {
+			return nil, nil, err
+		}
+	}
+	return outcomes, attempts, nil
+}
+
+// send writes the records todo of recs, retrying transient failures with
+// bo, and fills in their outcomes and attempts. A failure in doubt is
+// recorded in the write ledger before it is retried.
+func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts []int, bo backoff.BackOff) error {
 	for len(todo) > 0 {
 		batch := make([]*Record, len(todo))
 		for j, i := range todo {
@@ -48,6 +80,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		var again []int
 		var wait time.Duration
 		var lastErr, unclassified error
+		doubt := map[int]time.Time{}
 		for j, i := range todo {
 			o := res[j]
 			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
@@ -73,18 +106,28 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			if errors.As(o.Err, &ra) {
 				wait = max(wait, ra.After)
 			}
+			var d *InDoubtError
+			if errors.As(o.Err, &d) {
+				doubt[i] = d.Until
+			}
+		}
+		if len(doubt) > 0 {
+			ru.Stats.InDoubt.Add(int64(len(doubt)))
+			if err := ru.markInDoubt(ctx, recs, doubt); err != nil {
+				return err
+			}
 		}
 		todo = again
 		if len(todo) == 0 {
 			break
 		}
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return ctx.Err()
 		}
 		ru.Stats.Retries.Add(1)
 		d := bo.NextBackOff()
 		if d == backoff.Stop {
-			return nil, nil, fmt.Errorf("route %s: giving up: %w", ru.r.Name, lastErr)
+			return fmt.Errorf("route %s: giving up: %w", ru.r.Name, lastErr)
 		}
 		if q, ok := IsQuota(lastErr); ok {
 			if q.Probe {
@@ -108,10 +151,17 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 			}
 		}
 		if !sleepUntil(ctx, stopping, d) {
-			return nil, nil, fmt.Errorf("route %s: stopped while retrying: %w", ru.r.Name, lastErr)
+			return fmt.Errorf("route %s: stopped while retrying: %w", ru.r.Name, lastErr)
 		}
 	}
-	return outcomes, attempts, nil
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // DefaultBackOff is the retry policy of a route with a zero BatchPolicy:

@@ -49,9 +49,13 @@ type RouteStats struct {
 	Skipped     atomic.Int64 // records with nothing newer to write
 	DeadLetters atomic.Int64
 	Retries     atomic.Int64
-	Batches     atomic.Int64
-	Settled     atomic.Int64 // events acknowledged (written, skipped or dead-lettered)
-	LastSeq     atomic.Uint64
+	InDoubt     atomic.Int64 // writes whose answer was lost (InDoubtError)
+	// Fenced counts records held back until an earlier in-doubt write of
+	// their fields could no longer land.
+	Fenced  atomic.Int64
+	Batches atomic.Int64
+	Settled atomic.Int64 // events acknowledged (written, skipped or dead-lettered)
+	LastSeq atomic.Uint64
 }
 
 // Runner runs one route.

@@ -32,7 +32,8 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 	}
 	for f, v := range rec.Fields {
 		h := ValueHash(v)
-		entry.Fields[f] = FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h)}
+		entry.Fields[f] = FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h),
+			Pending: entry.Fields[f].Pending}
 	}
 	entry.ContentHash = ledgerHash(entry.Fields)
 	st.putLedger(to.Vendor, to.Entity, rec.Key, entry)
@@ -65,12 +66,12 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 			// still wins over the echo; Seen keeps the source's clock for
 			// ordering the source's own events.
 			if st.Hash != h || !st.Seen.Equal(at) {
-				fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote}
+				fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
 				changed = true
 			}
 			continue
 		}
-		fields[f] = FieldStamp{At: at, Hash: h, Wrote: st.Wrote}
+		fields[f] = FieldStamp{At: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
 		changed = true
 	}
 	if !changed {

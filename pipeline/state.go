@@ -109,6 +109,10 @@ type FieldStamp struct {
 	// when the vendor later reports one of them, that is crmsync's own
 	// write echoing back, however late the report.
 	Wrote []string `json:"w,omitempty"`
+	// Pending, when later than now, is until when a write of this field
+	// whose answer was lost (InDoubtError) may still land at the vendor:
+	// no newer value is sent before then.
+	Pending time.Time `json:"p,omitzero"`
 }
 
 // MaxWrote is how many written values a FieldStamp remembers.

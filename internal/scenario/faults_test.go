@@ -39,7 +39,7 @@ var matrix = []fault{
 		gl: getleadsim.Faults{ServerErrorRate: 0.04, ServerErrorBurst: 3},
 	},
 	{name: "timeouts",
-		ss: sharpspringsim.Faults{TimeoutRate: 0.02}, iv: ivvysim.Faults{TimeoutRate: 0.02}, gl: getleadsim.Faults{TimeoutRate: 0.02},
+		ss: sharpspringsim.Faults{TimeoutRate: 0.02}, iv: ivvysim.Faults{TimeoutRate: 0.02}, gl: getleadsim.Faults{TimeoutRate: 0.02, LateApplyRate: 0.01},
 		ssKinds: []string{"timeout"}, ivKinds: []string{"timeout"}, glKinds: []string{"timeout"},
 	},
 	{name: "dropped after commit",

@@ -29,7 +29,7 @@ func (s *LeadSink) writeClassic(ctx context.Context, r *pipeline.Record) pipelin
 	// number as a changed field, so it is posted.
 	if len(contact.Fields) > 0 || numberChanged || ccChanged {
 		if err := s.classic.CreateLead(ctx, contact); err != nil {
-			return pipeline.Outcome{Err: s.classify(err)}
+			return pipeline.Outcome{Err: s.classifyWrite(err)}
 		}
 		created = true
 	}
@@ -50,7 +50,7 @@ func (s *LeadSink) writeClassic(ctx context.Context, r *pipeline.Record) pipelin
 	// A cleared status is not sent: Getlead has no "no status".
 	if st := r.Fields[mappings.GetleadStatus]; st != "" {
 		if err := followUp(func() error { return s.classic.ChangeStatus(ctx, ref, st) }); err != nil {
-			return pipeline.Outcome{Err: s.classify(err)}
+			return pipeline.Outcome{Err: s.classifyWrite(err)}
 		}
 	}
 	note, err := s.noteToWrite(ctx, r)
@@ -59,7 +59,7 @@ func (s *LeadSink) writeClassic(ctx context.Context, r *pipeline.Record) pipelin
 	}
 	if note != "" {
 		if err := followUp(func() error { return s.classic.AddNote(ctx, ref, note) }); err != nil {
-			return pipeline.Outcome{Err: s.classify(err)}
+			return pipeline.Outcome{Err: s.classifyWrite(err)}
 		}
 		s.noteWritten(ctx, r, note)
 	}

@@ -88,7 +88,14 @@ type Config struct {
 	// RateLimitWait is used when a 429 does not say how long to wait;
 	// default one minute.
 	RateLimitWait time.Duration
-	Logger        *slog.Logger
+	// InDoubtWait is how long after a write's answer was lost (timeout,
+	// dropped connection, 504) Getlead is assumed able to still apply it;
+	// newer values of the record's fields are held back that long (see
+	// pipeline.InDoubtError). Default: the HTTP client's timeout of the
+	// configured mode (a request Getlead holds past it is assumed to end
+	// within as long again), else 30s.
+	InDoubtWait time.Duration
+	Logger      *slog.Logger
 }
 
 // LeadSink is a pipeline.Sink for Getlead leads.
@@ -115,6 +122,16 @@ func NewLeadSink(cfg Config) (*LeadSink, error) {
 	}
 	if cfg.RateLimitWait <= 0 {
 		cfg.RateLimitWait = time.Minute
+	}
+	if cfg.InDoubtWait <= 0 {
+		hc := cfg.Classic.HTTPClient
+		if cfg.Mode == ModeV3 {
+			hc = cfg.V3.HTTPClient
+		}
+		cfg.InDoubtWait = 30 * time.Second
+		if hc != nil && hc.Timeout > 0 {
+			cfg.InDoubtWait = hc.Timeout
+		}
 	}
 	s := &LeadSink{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
@@ -272,6 +289,19 @@ func (s *LeadSink) classify(err error) error {
 	default: // transient
 		return err
 	}
+}
+
+// classifyWrite is classify for a request that changes the lead. One
+// whose answer was lost may have been applied, or may be applied later
+// still; Getlead offers no conditional write to make a late one harmless,
+// so it is marked in doubt until Config.InDoubtWait from now, and the
+// route holds newer values of the record's fields back until then.
+func (s *LeadSink) classifyWrite(err error) error {
+	c := s.classify(err)
+	if getlead.InDoubt(err) {
+		return pipeline.InDoubt(c, time.Now().Add(s.cfg.InDoubtWait))
+	}
+	return c
 }
 
 func errorCode(e *getlead.Error) string {

@@ -44,7 +44,7 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 		if id == "" {
 			found, err := s.v3Find(ctx, p, email, std)
 			if err != nil {
-				return pipeline.Outcome{Err: s.classify(err)}
+				return pipeline.Outcome{Err: s.classifyWrite(err)}
 			}
 			if found == "" {
 				create := std
@@ -57,7 +57,7 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 					continue // created by someone else meanwhile: find it
 				}
 				if err != nil {
-					return pipeline.Outcome{Err: s.classify(err)}
+					return pipeline.Outcome{Err: s.classifyWrite(err)}
 				}
 				created = true
 			}
@@ -90,7 +90,7 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 				continue
 			}
 			if err != nil {
-				return pipeline.Outcome{Err: s.classify(err)}
+				return pipeline.Outcome{Err: s.classifyWrite(err)}
 			}
 		} else if !stdSent && !std.IsEmpty() {
 			err := s.v3.UpdateLead(ctx, id, std)
@@ -99,7 +99,7 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 				continue
 			}
 			if err != nil {
-				return pipeline.Outcome{Err: s.classify(err)}
+				return pipeline.Outcome{Err: s.classifyWrite(err)}
 			}
 		}
 		break
@@ -111,7 +111,7 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 	}
 	if note != "" {
 		if _, err := s.v3.AddNote(ctx, id, note, s.cfg.NoteTitle); err != nil {
-			return pipeline.Outcome{TargetID: id, Err: s.classify(err)}
+			return pipeline.Outcome{TargetID: id, Err: s.classifyWrite(err)}
 		}
 		s.noteWritten(ctx, r, note)
 	}

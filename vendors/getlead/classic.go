@@ -221,12 +221,12 @@ func (c *Classic) call(ctx context.Context, op, path string, p url.Values) error
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportError("classic", op, err)
+		return noAnswer("classic", op, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return transportError("classic", op, err)
+		return noAnswer("classic", op, err)
 	}
 	return parseClassicAnswer(op, resp.StatusCode, resp.Header, raw)
 }

@@ -3,6 +3,7 @@ package getlead
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ type Error struct {
 	// RetryAfter is how long Getlead asked us to wait (V3 429: retry_after
 	// or the Retry-After header); 0 if it did not say.
 	RetryAfter time.Duration
+	// NoAnswer says the request was sent (or may have been) and no answer
+	// was read: it timed out or the connection dropped. See InDoubt.
+	NoAnswer bool
 }
 
 func (e *Error) Error() string {
@@ -115,10 +119,29 @@ func IsConflict(err error) bool {
 	return errors.As(err, &e) && e.verdict() == verdictConflict
 }
 
+// InDoubt reports whether err leaves a request's fate unknown: it was
+// sent and no answer came (timeout, connection dropped: Error.NoAnswer),
+// or a gateway gave up waiting for Getlead (HTTP 504). Getlead may have
+// applied such a request, or may still apply it later. A connection that
+// was never made, and any answer Getlead gave, are not in doubt.
+func InDoubt(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.NoAnswer || e.HTTPStatus == 504)
+}
+
 // transportError turns a net/http error into an Error without the request
 // URL (the department endpoint has the token in its path).
 func transportError(api, op string, err error) error {
 	return &Error{API: api, Op: op, Message: scrub(errtext.Transport(err))}
+}
+
+// noAnswer is transportError for a request that may have reached Getlead:
+// every failure of sending it or reading its answer except a failed dial.
+func noAnswer(api, op string, err error) error {
+	e := &Error{API: api, Op: op, Message: scrub(errtext.Transport(err))}
+	var oe *net.OpError
+	e.NoAnswer = !(errors.As(err, &oe) && oe.Op == "dial")
+	return e
 }
 
 // secretPattern also takes the characters of a URL- or base64-encoded

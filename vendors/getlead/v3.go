@@ -374,12 +374,12 @@ func (c *V3) do(ctx context.Context, op, method, path string, body any, out any)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportError("v3", op, err)
+		return noAnswer("v3", op, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return transportError("v3", op, err)
+		return noAnswer("v3", op, err)
 	}
 	return parseV3Answer(op, resp.StatusCode, resp.Header, raw, out)
 }

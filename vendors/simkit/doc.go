@@ -6,6 +6,9 @@
 //     random faults drawn at seeded rates, server-error bursts, latency,
 //     requests held until the client gives up, and the count of what was
 //     injected; Queue is its per-endpoint script, also usable alone.
+//   - Late, the writes of a late-apply fault: held past the client's
+//     timeout and applied afterwards, after later writes of the same
+//     record or after a delay.
 //   - Peaks, which records the most requests of one credential in a UTC
 //     second and in any sliding second, and Window, a sliding-window limit.
 //   - Server helpers: Reply, HangUp and Abandon, Log (a bounded request

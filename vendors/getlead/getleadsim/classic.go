@@ -89,10 +89,19 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *Logge
 	if s.inject(w, r, rec, d) {
 		return
 	}
+	if d.Fault == FaultLateApply {
+		s.mu.Lock()
+		key := s.classicKey(endpoint, params)
+		s.mu.Unlock()
+		s.late(key, func(now time.Time) { handler(s, params, now) })
+		return
+	}
 	s.mu.Lock()
 	ans := handler(s, params, s.cfg.now().UTC())
 	if ans.Status != "success" {
 		ans.Status = failWord
+	} else {
+		s.applied(s.classicKey(endpoint, params))
 	}
 	s.mu.Unlock()
 	if d.Fault == FaultDropAfterCommit {
@@ -100,6 +109,32 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *Logge
 		return
 	}
 	s.answer(w, ans)
+}
+
+// classicKey names the lead a classic request is for, as late writes match
+// leads (leadKey): by its number, else (follow-ups) its email. Caller
+// holds s.mu.
+func (s *Server) classicKey(endpoint string, p map[string]string) string {
+	mobileKey := "mobile_no"
+	switch endpoint {
+	case "gl-website-contacts":
+		mobileKey = "mobileno"
+	case "gl-deal-creation-api":
+		mobileKey = "mobile"
+	case departmentEndpoint:
+		return ""
+	}
+	phone := ""
+	if cc, okCC := normalizeCountryCode(p["countrycode"]); okCC {
+		if national, okMobile := nationalNumber(cc, p[mobileKey]); okMobile {
+			phone = "+" + cc + national
+		}
+	}
+	l := s.findByE164(phone)
+	if l == nil && endpoint != "gl-website-contacts" {
+		l = s.findByEmail(p["email"])
+	}
+	return leadKey(l, phone)
 }
 
 func (s *Server) answer(w http.ResponseWriter, a classicAnswer) {

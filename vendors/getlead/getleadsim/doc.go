@@ -90,13 +90,20 @@
 //     context ends; after Faults.TimeoutCap (default and maximum
 //     DefaultTimeoutCap, 2 minutes) or Close the connection is closed
 //     without an answer.
+//   - Late writes (LateApplyRate, FaultLateApply): held without an answer
+//     like a hang, then applied after the client gave up: once
+//     Faults.LateAfterWrites (default 1) later writes of the same lead
+//     were applied, or Faults.LateDelay (default DefaultLateDelay) after
+//     the client left, whichever comes first. The older value then lands
+//     after a newer one, as a vendor that queues requests or whose worker
+//     stalls would let it. Stats.LateHeld and LateApplied count them.
 //   - Malformed answers (MalformedRate): HTTP 200 with JSON cut off
 //     mid-value or an HTML page, at even odds.
 //   - Latency before each request in scope.
 //
-// Only a dropped-after-commit request is applied. A timed-out or malformed
-// answer to a write applied nothing, so a client that retries it does no
-// harm. Stats.FaultsInjected counts each fault that reached a client (and
+// Only a dropped-after-commit request is applied at once, and a late write
+// after its client gave up. A timed-out or malformed answer to a write
+// applied nothing, so a client that retries it does no harm. Stats.FaultsInjected counts each fault that reached a client (and
 // LatencyKey the delayed requests) and RequestLog shows which request met
 // which fault; Stats.MaxInFixedSecond and MaxInSlidingSecond record the
 // most requests of one credential (classic token or V3 key) in any UTC

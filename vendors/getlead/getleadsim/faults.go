@@ -13,7 +13,8 @@ import (
 // Fault is one injected failure, queued with Script or drawn by SetFaults.
 type Fault int
 
-// Faults. None of them applies the request, except FaultDropAfterCommit.
+// Faults. None of them applies the request at once, except
+// FaultDropAfterCommit; FaultLateApply applies it after the client gave up.
 const (
 	FaultNone            Fault = iota // the call is processed normally
 	Fault500                          // HTTP 500 with an HTML body
@@ -24,12 +25,18 @@ const (
 	Fault429NoRetryAfter              // HTTP 429 {"message"} with neither retry_after nor Retry-After
 	FaultMalformedJSON                // HTTP 200, application/json body cut off mid-value
 	FaultMalformedHTML                // HTTP 200, text/html page instead of JSON
+	// FaultLateApply holds a write without an answer until the client
+	// gives up (or the timeout cap), then applies it later: after
+	// Faults.LateAfterWrites later writes of the same lead were applied,
+	// or Faults.LateDelay after the client gave up, whichever comes first.
+	// On a read it is a timeout.
+	FaultLateApply
 )
 
 // String names the fault; the names are the keys of Stats.FaultsInjected.
 func (f Fault) String() string {
 	names := [...]string{"none", "http500", "http503", "http429RetryAfter", "dropAfterCommit", "timeout",
-		"http429", "malformedJSON", "malformedHTML"}
+		"http429", "malformedJSON", "malformedHTML", "lateApply"}
 	if f < 0 || int(f) >= len(names) {
 		return "fault(?)"
 	}
@@ -43,6 +50,9 @@ const ScriptedRetryAfter = 7
 // DefaultTimeoutCap is the longest a request is held without an answer.
 const DefaultTimeoutCap = simkit.DefaultTimeoutCap
 
+// DefaultLateDelay is Faults.LateDelay's default.
+const DefaultLateDelay = time.Second
+
 // LatencyKey is the Stats.FaultsInjected key counting requests delayed by
 // Faults.Latency.
 const LatencyKey = simkit.LatencyKey
@@ -54,7 +64,8 @@ const LatencyKey = simkit.LatencyKey
 // 1 the later ones fire less often than their rate. The zero value injects
 // nothing.
 //
-// Only DropAfterCommitRate applies the request. Every other fault leaves
+// Only DropAfterCommitRate and LateApplyRate apply the request, the first
+// at once, the second after the client gave up. Every other fault leaves
 // the data untouched, a malformed answer to a write included, so a client
 // that retries any of them does no harm.
 type Faults struct {
@@ -88,6 +99,20 @@ type Faults struct {
 	// TimeoutCap bounds how long a request is held by TimeoutRate or a
 	// scripted FaultTimeout. Default and maximum DefaultTimeoutCap.
 	TimeoutCap time.Duration
+	// LateApplyRate holds a write without an answer, like TimeoutRate, and
+	// applies it after the client gave up (FaultLateApply): an in-doubt
+	// write that lands late, possibly after a newer write of the same lead
+	// (LateAfterWrites, LateDelay).
+	LateApplyRate float64
+	// LateAfterWrites is how many later writes of the same lead are
+	// applied before a held late write; default 1. A lead is matched by
+	// its first number (or the number the request names, for a lead not
+	// yet created).
+	LateAfterWrites int
+	// LateDelay applies a held late write this long after the client gave
+	// up, if the later writes have not come by then; default
+	// DefaultLateDelay. It also applies to a scripted FaultLateApply.
+	LateDelay time.Duration
 	// MalformedRate answers HTTP 200 with truncated JSON
 	// (FaultMalformedJSON) or an HTML page (FaultMalformedHTML) at even
 	// odds; nothing is applied.
@@ -103,6 +128,9 @@ type Faults struct {
 // SetFaults replaces the random faults, reseeds their generator and ends
 // any server-error burst in progress.
 func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	s.lateAfter, s.lateDelay = max(f.LateAfterWrites, 1), cmp.Or(f.LateDelay, DefaultLateDelay)
+	s.mu.Unlock()
 	tooMany := Fault429NoRetryAfter
 	if f.RetryAfter > 0 {
 		tooMany = Fault429
@@ -115,6 +143,7 @@ func (s *Server) SetFaults(f Faults) {
 			{P: f.DropAfterCommitRate, Fault: FaultDropAfterCommit},
 			{P: f.TimeoutRate, Fault: FaultTimeout},
 			{P: f.MalformedRate, Fault: FaultMalformedJSON, Or: FaultMalformedHTML},
+			{P: f.LateApplyRate, Fault: FaultLateApply},
 		},
 		Burst: f.ServerErrorBurst, Latency: f.Latency, TimeoutCap: f.TimeoutCap, RetryAfter: f.RetryAfter, Seed: f.Seed,
 	})
@@ -134,8 +163,9 @@ func (s *Server) Script(endpoint string, faults ...Fault) {
 }
 
 // inject delays the request and answers d's fault. It reports false when
-// the handler must go on: no fault, or FaultDropAfterCommit, which the
-// handler applies first.
+// the handler must go on: no fault, FaultDropAfterCommit, which the
+// handler applies first, or FaultLateApply once the client gave up, which
+// the handler holds (late) instead of applying.
 func (s *Server) inject(w http.ResponseWriter, r *http.Request, rec *LoggedRequest, d simkit.Decision[Fault]) bool {
 	rec.Fault = d.Fault
 	if !s.faults.Delay(r.Context(), d) {
@@ -165,6 +195,17 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, rec *LoggedReque
 		s.faults.Wait(r.Context(), d.Hold)
 		if r.Context().Err() == nil {
 			s.hangUp(w) // cap passed or Close: still no answer
+		}
+	case FaultLateApply:
+		s.faults.Wait(r.Context(), d.Hold)
+		if r.Context().Err() == nil {
+			s.hangUp(w) // cap passed or Close: still no answer
+		}
+		select {
+		case <-s.faults.Done():
+			return true // closing: nothing is applied
+		default:
+			return false
 		}
 	default:
 		return false
@@ -200,4 +241,34 @@ func malformedBody(f Fault, api, endpoint string) (contentType, body string) {
 		return "application/json", `{"data":{"lead_id":"01J`
 	}
 	return "application/json", `{"data":{"statuses":[{"id":1,"na`
+}
+
+// late holds a write of the lead named by key, to be applied by apply
+// (called with s.mu held) after the later writes or the delay of
+// Faults.LateAfterWrites and LateDelay.
+func (s *Server) late(key string, apply func(now time.Time)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.lateHeld++
+	s.held.Hold(key, s.lateAfter, s.lateDelay, func() {
+		s.stats.lateApplied++
+		apply(s.cfg.now().UTC())
+	})
+}
+
+// applied tells the held late writes that a write of the lead named by key
+// was applied. Caller holds s.mu.
+func (s *Server) applied(key string) {
+	if key != "" {
+		s.held.Applied(key)
+	}
+}
+
+// leadKey names a lead for late writes: its first number when it exists,
+// else the number the request names ("" when it names none).
+func leadKey(l *lead, phone string) string {
+	if l != nil && len(l.phones) > 0 {
+		return l.phones[0]
+	}
+	return phone
 }

@@ -379,3 +379,83 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		t.Errorf("latency counted %d times for %d calls", st.FaultsInjected[LatencyKey], len(a))
 	}
 }
+
+// giveUp sends a request that the client abandons after a short wait.
+func giveUp(t *testing.T, srv *httptest.Server, method, path string, body any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := send(ctx, srv, method, path, body); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%s %s: err = %v, want the client's deadline", method, path, err)
+	}
+}
+
+func contactForm(name string) url.Values {
+	return url.Values{"token": {DefaultToken}, "countrycode": {"91"}, "mobileno": {"9876543210"}, "source": {"web"}, "name": {name}}
+}
+
+func TestLateApplyLandsAfterANewerWriteOfTheSameLead(t *testing.T) {
+	t.Run("classic", func(t *testing.T) {
+		sim, srv, _ := faultSim(t, Options{})
+		sim.SetFaults(Faults{LateDelay: time.Hour})
+		sim.Script("gl-website-contacts", FaultLateApply)
+		giveUp(t, srv, "POST", "gl-website-contacts", contactForm("Ann"))
+		simtest.Eventually(t, "the write to be held", func() bool { return sim.Stats().LateHeld == 1 })
+		if len(sim.Leads()) != 0 {
+			t.Fatal("a held write was applied before any later write")
+		}
+		// Another lead's write does not release it.
+		other := contactForm("Other")
+		other.Set("mobileno", "9876500000")
+		mustSend(t, srv, "POST", "gl-website-contacts", other)
+		if st := sim.Stats(); st.LateApplied != 0 {
+			t.Fatalf("released by another lead's write: %+v", st)
+		}
+		mustSend(t, srv, "POST", "gl-website-contacts", contactForm("Bea"))
+		l, ok := sim.LeadByPhone("+919876543210")
+		if !ok || l.Name != "Ann" || sim.Stats().LateApplied != 1 || sim.Stats().FaultsInjected["lateApply"] != 1 {
+			t.Fatalf("lead %+v, stats %+v: want the late Ann over Bea", l, sim.Stats())
+		}
+		if lg := sim.RequestLog()[0]; lg.Fault != FaultLateApply || lg.HTTPStatus != 0 {
+			t.Fatalf("log %+v", lg)
+		}
+	})
+	t.Run("V3 after two later writes", func(t *testing.T) {
+		sim, srv, _ := faultSim(t, Options{})
+		id := sim.SeedLead(LeadSeed{Name: "Old", Phones: []string{"+919876543210"}})
+		sim.SetFaults(Faults{LateAfterWrites: 2, LateDelay: time.Hour})
+		sim.Script("leads.by-identifier", FaultLateApply)
+		giveUp(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876543210", "name": "Ann"})
+		simtest.Eventually(t, "the write to be held", func() bool { return sim.Stats().LateHeld == 1 })
+		mustSend(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876543210", "name": "Ann"})
+		if r := mustSend(t, srv, "GET", "/leads/"+id, nil); r.status != 200 || sim.Stats().LateApplied != 0 {
+			t.Fatalf("a read released it, or the get failed: %d %+v", r.status, sim.Stats())
+		}
+		mustSend(t, srv, "PATCH", "/leads/"+id, map[string]any{"name": "Bea"})
+		if l, _ := sim.LeadByPhone("+919876543210"); l.Name != "Ann" || sim.Stats().LateApplied != 1 {
+			t.Fatalf("lead %+v, stats %+v: want the late Ann over Bea", l, sim.Stats())
+		}
+	})
+	t.Run("after the delay when no later write comes", func(t *testing.T) {
+		sim, srv, _ := faultSim(t, Options{})
+		sim.SetFaults(Faults{LateApplyRate: 1, LateDelay: 20 * time.Millisecond, Endpoint: "leads.create"})
+		giveUp(t, srv, "POST", "/leads", newLeadBody(1))
+		simtest.Eventually(t, "the late write to land", func() bool { return len(sim.Leads()) == 1 })
+		if st := sim.Stats(); st.LateHeld != 1 || st.LateApplied != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("Close drops held writes", func(t *testing.T) {
+		sim, srv, _ := faultSim(t, Options{})
+		sim.SetFaults(Faults{LateApplyRate: 1, LateDelay: time.Hour, Endpoint: "leads.create"})
+		giveUp(t, srv, "POST", "/leads", newLeadBody(1))
+		simtest.Eventually(t, "the write to be held", func() bool { return sim.Stats().LateHeld == 1 })
+		sim.Close()
+		sim.mu.Lock()
+		held := sim.held.Len()
+		sim.mu.Unlock()
+		if held != 0 || len(sim.Leads()) != 0 {
+			t.Fatalf("after Close: %d writes held, %d leads", held, len(sim.Leads()))
+		}
+	})
+}

@@ -35,6 +35,9 @@ type Server struct {
 	log        simkit.Log[LoggedRequest]
 	window     time.Time // start of the current V3 rate window
 	inWindow   int
+	held       *simkit.Late[string] // writes of FaultLateApply, by leadKey
+	lateAfter  int
+	lateDelay  time.Duration
 }
 
 // New returns a simulator configured by opts (zero values mean defaults).
@@ -47,7 +50,10 @@ func New(opts Options) *Server {
 		byEmail:    map[string][]string{},
 		fieldKnown: map[string]bool{},
 		depts:      map[string]string{},
+		lateAfter:  1,
+		lateDelay:  DefaultLateDelay,
 	}
+	s.held = simkit.NewLate[string](&s.mu)
 	for _, k := range s.cfg.customFields {
 		s.addField(k)
 	}
@@ -55,11 +61,16 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Close releases requests held by FaultTimeout or Faults.Latency so that an
-// httptest.Server can shut down; their connections are closed without an
-// answer and nothing is applied. The simulator keeps answering afterwards.
+// Close releases requests held by FaultTimeout, FaultLateApply or
+// Faults.Latency so that an httptest.Server can shut down; their
+// connections are closed without an answer and nothing is applied, and
+// late writes not yet applied are dropped. The simulator keeps answering
+// afterwards.
 func (s *Server) Close() {
 	s.faults.Close()
+	s.mu.Lock()
+	s.held.Drop()
+	s.mu.Unlock()
 }
 
 // API names in RequestLog.
@@ -156,6 +167,9 @@ type Stats struct {
 	LeadsAdded  int            // leads created by either API
 	RateLimited int            // 429 answers, limiter or injected
 	Dropped     int            // connections closed after commit
+	// LateHeld and LateApplied count the writes of FaultLateApply held
+	// after the client gave up, and those applied since.
+	LateHeld, LateApplied int
 
 	// MaxInFixedSecond and MaxInSlidingSecond are the most authenticated
 	// requests of one credential (the classic token or the V3 key) in one
@@ -180,6 +194,8 @@ type statsState struct {
 	leads       int
 	rateLimited int
 	dropped     int
+	lateHeld    int
+	lateApplied int
 	windows     simkit.Peaks
 }
 
@@ -196,6 +212,7 @@ func (s *Server) Stats() Stats {
 		Requests: st.requests, ByEndpoint: maps.Clone(st.byEndpoint), HTTPStatus: maps.Clone(st.httpStatus),
 		Classic: maps.Clone(st.classic), Messages: maps.Clone(st.messages), NotesAdded: st.notes,
 		LeadsAdded: st.leads, RateLimited: st.rateLimited, Dropped: st.dropped,
+		LateHeld: st.lateHeld, LateApplied: st.lateApplied,
 		MaxInFixedSecond: st.windows.MaxInFixedSecond(), MaxInSlidingSecond: st.windows.MaxInSlidingSecond(),
 		FaultsInjected: s.faults.Counts(),
 	}

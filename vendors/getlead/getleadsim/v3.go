@@ -109,41 +109,28 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request, rec *LoggedRequ
 			err = json.Unmarshal(raw, &body)
 		}
 		if err != nil {
+			if d.Fault == FaultLateApply {
+				return // nothing to apply, and no one to tell
+			}
 			s.writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Malformed JSON body.",
 				"error": map[string]any{"message": "Malformed JSON body.", "code": "bad_request"}})
 			return
 		}
 	}
+	write := r.Method == http.MethodPost || r.Method == http.MethodPatch
+	if d.Fault == FaultLateApply {
+		if write {
+			s.mu.Lock()
+			key := s.v3Key(name, id, body)
+			s.mu.Unlock()
+			s.late(key, func(now time.Time) { s.v3Do(r, name, id, body, now) })
+		}
+		return // a read held this long is a timeout
+	}
 	s.mu.Lock()
-	var rep v3Reply
-	switch name {
-	case "meta":
-		rep = s.v3Meta()
-	case "leads.list":
-		rep = s.v3List(r, r.URL.Query())
-	case "leads.create":
-		rep = s.v3Create(body, now)
-	case "leads.get":
-		if l := s.leads[id]; l != nil {
-			rep = v3Reply{http.StatusOK, map[string]any{"data": s.leadJSON(l)}}
-		} else {
-			rep = notFound
-		}
-	case "leads.update":
-		if l := s.leads[id]; l != nil {
-			rep = s.v3Patch(l, body, now, v3Reply{status: http.StatusNoContent})
-		} else {
-			rep = notFound
-		}
-	case "leads.by-identifier":
-		l, e := s.byIdentifier(body)
-		if e != nil {
-			rep = *e
-		} else {
-			rep = s.v3Patch(l, body, now, v3Reply{http.StatusOK, map[string]any{"data": map[string]any{"lead_id": l.id}}})
-		}
-	case "leads.notes":
-		rep = s.v3Note(id, body, now)
+	rep := s.v3Do(r, name, id, body, now)
+	if write && rep.status >= 200 && rep.status <= 299 {
+		s.applied(s.v3Key(name, id, body))
 	}
 	s.mu.Unlock()
 	if d.Fault == FaultDropAfterCommit {
@@ -151,6 +138,67 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request, rec *LoggedRequ
 		return
 	}
 	s.writeJSON(w, rep.status, rep.body)
+}
+
+// v3Do answers a V3 request that passed the faults. Caller holds s.mu.
+func (s *Server) v3Do(r *http.Request, name, id string, body map[string]json.RawMessage, now time.Time) v3Reply {
+	switch name {
+	case "meta":
+		return s.v3Meta()
+	case "leads.list":
+		return s.v3List(r, r.URL.Query())
+	case "leads.create":
+		return s.v3Create(body, now)
+	case "leads.get":
+		if l := s.leads[id]; l != nil {
+			return v3Reply{http.StatusOK, map[string]any{"data": s.leadJSON(l)}}
+		}
+		return notFound
+	case "leads.update":
+		if l := s.leads[id]; l != nil {
+			return s.v3Patch(l, body, now, v3Reply{status: http.StatusNoContent})
+		}
+		return notFound
+	case "leads.by-identifier":
+		l, e := s.byIdentifier(body)
+		if e != nil {
+			return *e
+		}
+		return s.v3Patch(l, body, now, v3Reply{http.StatusOK, map[string]any{"data": map[string]any{"lead_id": l.id}}})
+	case "leads.notes":
+		return s.v3Note(id, body, now)
+	}
+	return v3Reply{http.StatusNotFound, map[string]any{"message": "Not Found."}}
+}
+
+// v3Key names the lead a V3 write is for, as late writes match leads
+// (leadKey). Caller holds s.mu.
+func (s *Server) v3Key(name, id string, body map[string]json.RawMessage) string {
+	var phone string
+	var l *lead
+	switch {
+	case name == "leads.create":
+		var phones []json.RawMessage
+		_ = json.Unmarshal(body["phone_numbers"], &phones)
+		if len(phones) > 0 {
+			if p, ok := scalarString(phones[0]); ok {
+				phone = p
+			} else {
+				var obj struct {
+					Number string `json:"number"`
+				}
+				_ = json.Unmarshal(phones[0], &obj)
+				phone = obj.Number
+			}
+		}
+		l = s.findByE164(phone)
+	case name == "leads.by-identifier" || id == "by-identifier":
+		phone, _ = scalarString(body["phone_number"])
+		l, _ = s.byIdentifier(body)
+	default:
+		l = s.leads[id]
+	}
+	return leadKey(l, phone)
 }
 
 func (s *Server) v3Meta() v3Reply {
