@@ -132,7 +132,9 @@ func (l *Leased) runHeld(ctx context.Context, name string, every time.Duration) 
 				l.log().Warn("lease renewal failed; stopping the source", "source", l.Name(), "err", err)
 			}
 			cancel()
-			<-done
+			if err := <-done; err != nil {
+				l.log().Warn("source failed while stopping after a lost lease", "source", l.Name(), "err", err)
+			}
 			return true, nil
 		}
 	}
