@@ -41,6 +41,9 @@ type App struct {
 	// stateBus is the bus connection an offline instance holds only for
 	// its state on the NATS cluster.
 	stateBus Bus
+	// instance names this process among the instances on one cluster.
+	instance string
+	presence *presence // nil unless on a NATS cluster of its own
 }
 
 // New opens state and bus, checks the vendor accounts, and prepares every
@@ -61,7 +64,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &App{cfg: cfg, log: log, stopping: make(chan struct{})}
+	a := &App{cfg: cfg, log: log, stopping: make(chan struct{}), instance: instanceName()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -94,6 +97,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		return nil, err
 	}
 	a.State = store
+	if !offline {
+		if a.presence, err = a.joinCluster(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a.vendors, err = openVendors(ctx, cfg, cat, a.State, log)
 	if err != nil {
 		return nil, err
@@ -157,6 +165,9 @@ func (a *App) Run(ctx context.Context) error {
 		defer cancel()
 		return a.srv.Shutdown(sctx)
 	})
+	if p := a.presence; p != nil {
+		g.Go(func() error { return p.run(gctx) })
+	}
 	for _, s := range a.Sources {
 		g.Go(func() error {
 			if err := s.Run(gctx); err != nil {
@@ -183,6 +194,10 @@ func (a *App) close() {
 	}
 	if a.vendors != nil {
 		a.vendors.close()
+	}
+	if a.presence != nil {
+		a.presence.withdraw()
+		a.presence = nil
 	}
 	// State first: on the NATS cluster it uses the bus's connection.
 	if a.State != nil {

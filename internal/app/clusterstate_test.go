@@ -154,3 +154,38 @@ func maxInSecond(ts []time.Time) int {
 	}
 	return best
 }
+
+// An instance with state of its own refuses to join a cluster where another
+// instance runs, and says what to set.
+func TestSecondInstanceWithLocalStateRefusesASharedBus(t *testing.T) {
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	h := newHarness(t, harnessOptions{})
+	h.app.Close()
+	h.cfg.Bus.NATS.URL = srv.ClientURL()
+	h.open()
+	h.start()
+
+	cfg2 := *h.cfg
+	cfg2.DataDir = t.TempDir()
+	a2, err := New(context.Background(), &cfg2, nil2())
+	if err == nil {
+		a2.Close()
+		t.Fatal("a second instance with its own SQLite state joined the cluster")
+	}
+	for _, want := range []string{"another crmsync instance", "state.kind sqlite", "Set state.kind: nats"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// Once the first instance stops, its place is free at once.
+	h.stop()
+	a3, err := New(context.Background(), &cfg2, nil2())
+	if err != nil {
+		t.Fatalf("after the first instance stopped: %v", err)
+	}
+	a3.Close()
+}

@@ -42,7 +42,7 @@ func (a *App) leaseSources() {
 	if !ok {
 		return
 	}
-	holder := instanceName()
+	holder := a.instance
 	for i, s := range a.Sources {
 		a.Sources[i] = &pipeline.Leased{Source: s, Leases: leases, Holder: holder,
 			TTL: a.cfg.State.LeaseTTL.Std(), Logger: a.log}
