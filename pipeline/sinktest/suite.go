@@ -9,7 +9,8 @@
 //   - a batch of new records is written, one outcome per record in order,
 //     and reads back equal through pipeline.TargetReader;
 //   - one bad record fails alone, as permanent (pipeline.ErrPermanent) with
-//     the vendor's code, while the rest of its batch is written once;
+//     the vendor's code, leaving nothing at the target, while the rest of
+//     its batch is written once;
 //   - a vendor failure (server errors, applying nothing) comes back as a
 //     transient error for every record, and writing the same records again
 //     writes each of them once;
@@ -76,6 +77,11 @@ type Features struct {
 	// write returned (a crash before the state stored them) or with them,
 	// succeeds and adds no record to the target.
 	Rewrite Flag
+	// RefusedLeavesNothing: a record refused for good leaves nothing at the
+	// target, so its dead letter is all there is of it. Without it, the
+	// suite only requires that the target holds no more than the records
+	// of the batch.
+	RefusedLeavesNothing Flag
 	// LostAnswer: a write whose answer was lost after the vendor applied
 	// it (Env.LoseAnswer) fails transiently, and writing the records again
 	// adds no record to the target. It needs Rewrite.
