@@ -118,6 +118,17 @@ type Factory struct {
 
 // Run runs the conformance suite as subtests of t.
 func Run(t *testing.T, f Factory) {
+	for _, off := range []struct {
+		name string
+		flag Flag
+	}{
+		{"ReadBack", f.Features.ReadBack}, {"TargetIDs", f.Features.TargetIDs}, {"Rewrite", f.Features.Rewrite},
+		{"RefusedLeavesNothing", f.Features.RefusedLeavesNothing}, {"LostAnswer", f.Features.LostAnswer},
+	} {
+		if !off.flag.Claimed() {
+			t.Logf("without %s: %s", off.name, off.flag.Reason())
+		}
+	}
 	tests := []struct {
 		name string
 		run  func(t *testing.T, f Factory)
