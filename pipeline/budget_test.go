@@ -2,13 +2,12 @@ package pipeline_test
 
 import (
 	"context"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -44,18 +43,14 @@ func TestBudgetNeverLetsASecondCarryMoreThanTheRate(t *testing.T) {
 
 func TestBudgetCountsDailyQuotaAndStops(t *testing.T) {
 	ctx := context.Background()
-	store, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := testenv.State(t)
 	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 2}, store)
 	for i := 0; i < 2; i++ {
 		if err := b.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err = b.Wait(ctx)
+	err := b.Wait(ctx)
 	q, ok := pipeline.IsQuota(err)
 	if !ok || !q.ResetAt.Equal(pipeline.NextUTCMidnight(time.Now())) {
 		t.Fatalf("third request: %v", err)
@@ -71,11 +66,7 @@ func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
 		t.Skip("takes about two seconds")
 	}
 	ctx := context.Background()
-	store, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := testenv.State(t)
 	// Two budgets of one account on one state file, as `run` and
 	// `backfill` would hold: together they stay within the rate.
 	a := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store)
@@ -106,11 +97,7 @@ func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
 
 func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 	ctx := context.Background()
-	store, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := testenv.State(t)
 	live := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 5}, store)
 	backfill := live.WithReserve(2)
 	for i := 0; i < 3; i++ {

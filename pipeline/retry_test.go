@@ -3,11 +3,10 @@ package pipeline_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -37,11 +36,7 @@ func (s *quotaSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline
 func TestQuotaWaitIsReadOnTheRoutesClock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer state.Close()
+	state := testenv.State(t)
 	// The route's clock is a day ahead of the wall clock: read on the wall
 	// clock, the reset would be a day away.
 	now := func() time.Time { return time.Now().Add(24 * time.Hour) }

@@ -2,14 +2,13 @@ package pipeline_test
 
 import (
 	"context"
-	"path/filepath"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
 // copyMapper maps vendor fields one to one (prefixing nothing) and links the
@@ -53,17 +52,8 @@ func (s *memorySink) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(
 func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir := t.TempDir()
-	state, err := checkpoints.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer state.Close()
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: filepath.Join(dir, "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
 	toB, toA := &memorySink{}, &memorySink{}
 	ab, _ := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
 		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
@@ -86,13 +76,7 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	}
 	settled := func(r *pipeline.Runner, n int64) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for r.Stats.Settled.Load() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d events settled, want %d", r.Name(), r.Stats.Settled.Load(), n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", r.Name(), n), func() bool { return r.Stats.Settled.Load() >= n })
 	}
 	// Vendors stamp changes to the second; the route orders them so.
 	t0 := time.Now().Truncate(time.Second)

@@ -2,11 +2,10 @@ package pipeline_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -27,11 +26,7 @@ func (s *skipSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.
 // write ledger as the target's content.
 func TestSkippedOutcome(t *testing.T) {
 	ctx := context.Background()
-	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer state.Close()
+	state := testenv.State(t)
 	sink := &skipSink{}
 	ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
 		Mapper: copyMapper{"a", "b"}, Sink: sink}, nil, state)

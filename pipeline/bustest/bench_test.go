@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline/bustest"
 	"github.com/crmsync/crmsync/pipeline/kafkabus"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
 // BenchmarkThroughput runs publish→consume→ack through each bus side by
@@ -19,11 +19,7 @@ func BenchmarkThroughput(b *testing.B) {
 		open func(b *testing.B) bustest.Bus
 	}{
 		{"nats", func(b *testing.B) bustest.Bus {
-			bus, err := natsbus.Open(context.Background(), natsbus.Config{StoreDir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return bus
+			return testenv.Bus(b)
 		}},
 		{"kafka", func(b *testing.B) bustest.Bus {
 			brokers, stop, err := kafkabus.StartFake()

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 )
@@ -46,11 +45,7 @@ func newSink(t *testing.T, mode string, srv *httptest.Server, ledger LedgerStore
 
 func openState(t *testing.T) *checkpoints.Store {
 	t.Helper()
-	st, err := checkpoints.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testenv.State(t)
 	return st
 }
 
@@ -348,11 +343,7 @@ func TestReplayOfTheSameEventsAddsNoNote(t *testing.T) {
 	defer cancel()
 	sim, srv := newSim(t, getleadsim.Options{})
 	state := openState(t)
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Close() })
+	bus := testenv.Bus(t)
 	sink := newSink(t, ModeClassic, srv, state)
 	live := routeSetup(t, "leadexec-getlead", state, sink, bus)
 	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -367,7 +358,7 @@ func TestReplayOfTheSameEventsAddsNoNote(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- live.Run(ctx) }()
-	eventually(t, func() bool { return sim.Stats().NotesAdded == 2 && live.Stats.Events.Load() == 2 })
+	testenv.Eventually(t, "two notes added", func() bool { return sim.Stats().NotesAdded == 2 && live.Stats.Events.Load() == 2 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -387,20 +378,5 @@ func TestReplayOfTheSameEventsAddsNoNote(t *testing.T) {
 	l, _ := sim.LeadByPhone("+919876543210")
 	if st := sim.Stats(); st.NotesAdded != 2 || len(l.Notes) != 1 || l.Name != "Asha Rao" {
 		t.Fatalf("notes added %d, lead %+v", st.NotesAdded, l)
-	}
-}
-
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatal("condition not met within 10s")
-		case <-tick.C:
-		}
 	}
 }

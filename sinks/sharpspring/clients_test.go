@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -151,16 +150,8 @@ func TestClientErrorsDeadLetterWithTheirCode(t *testing.T) {
 			sink, sim, api := newClientSink(t, tc.opts, account)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { bus.Close() })
-			store, err := checkpoints.Open(ctx, t.TempDir()+"/state.db")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { store.Close() })
+			bus := testenv.Bus(t)
+			store := testenv.State(t)
 			ev := pipeline.Event{Vendor: "canon", Entity: "client", ExternalID: "c-1", Fields: tc.fields, ChangedAt: time.Now()}
 			if tc.prepare != nil {
 				if target := tc.prepare(t, sim, api); target != "" {
@@ -192,16 +183,12 @@ func TestClientErrorsDeadLetterWithTheirCode(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- ru.Run(ctx) }()
 			var dl []pipeline.DeadLetter
-			deadline := time.Now().Add(10 * time.Second)
-			for len(dl) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("nothing dead-lettered; route stats: upserts %d", ru.Stats.Upserts.Load())
-				}
-				time.Sleep(10 * time.Millisecond)
+			testenv.Eventually(t, "a dead letter", func() bool {
 				if dl, err = store.DeadLetters(ctx, pipeline.DeadLetterFilter{}); err != nil {
 					t.Fatal(err)
 				}
-			}
+				return len(dl) > 0
+			})
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatal(err)

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
@@ -59,16 +59,8 @@ func setup(t *testing.T, perPage, maxPages int) *fixture {
 	sim := getleadsim.New(getleadsim.Options{APIKey: key, Now: (&clock{t: t0}).Now})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { state.Close() })
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Close() })
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
 	cons, err := bus.Consumer(ctx, "test", pipeline.Subject("lead", "getlead"))
 	if err != nil {
 		t.Fatal(err)
@@ -236,23 +228,16 @@ func TestRunPollsUntilCancelled(t *testing.T) {
 	f.seed(0, 3, func(i int) time.Duration { return 0 })
 	done := make(chan error, 1)
 	go func() { done <- f.poller.Run(ctx) }()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	testenv.Eventually(t, "run to poll", func() bool {
 		raw, _, err := f.state.Cursor(context.Background(), "getlead.leads")
 		if err == nil && len(raw) > 0 {
 			var c Cursor
 			if json.Unmarshal([]byte(raw), &c) == nil && len(c.Seen) == 3 {
-				break
+				return true
 			}
 		}
-		select {
-		case <-deadline:
-			t.Fatal("run did not poll")
-		case <-tick.C:
-		}
-	}
+		return false
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

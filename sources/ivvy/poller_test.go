@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -51,16 +51,8 @@ func newEnv(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publisher) pip
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Close() })
-	state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { state.Close() })
+	bus := testenv.Bus(t)
+	state := testenv.State(t)
 	cons, err := bus.Consumer(ctx, "test", pipeline.Subject("lead", "ivvy"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,12 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -40,11 +39,7 @@ func (r *recorder) events() []pipeline.Event {
 // its delivery receipts in SQLite in a temp dir.
 func newRecordingReceiver(t testing.TB, cfg Config) (*Receiver, *recorder) {
 	t.Helper()
-	state, err := checkpoints.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { state.Close() })
+	state := testenv.State(t)
 	rec := &recorder{}
 	return NewReceiver(cfg, rec, state, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
 }

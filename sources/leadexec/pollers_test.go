@@ -6,12 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/leadexec"
@@ -42,17 +42,8 @@ func newPollEnv(t *testing.T, opts leadexecsim.Options) *pollEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	state, err := checkpoints.Open(ctx, filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: filepath.Join(dir, "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Close(); state.Close() })
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
 	return &pollEnv{t: t, clock: ck, sim: sim, c: c, bus: bus, state: state}
 }
 

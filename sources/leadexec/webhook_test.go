@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
@@ -28,22 +28,15 @@ type fixture struct {
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	state, err := checkpoints.Open(ctx, filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: filepath.Join(dir, "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
 	cons, err := bus.Consumer(ctx, "test", pipeline.Subject("lead", "leadexec"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rcv := NewReceiver(cfg, bus, state, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(rcv)
-	t.Cleanup(func() { srv.Close(); bus.Close(); state.Close() })
+	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, rcv: rcv, bus: bus, cons: cons, state: state}
 }
 

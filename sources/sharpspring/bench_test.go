@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -55,11 +55,7 @@ func simulateHours(b *testing.B, perHour, pageSize int) (perLead, perDay float64
 	defer srv.Close()
 	defer sim.Close()
 	ctx := context.Background()
-	store, err := checkpoints.Open(ctx, b.TempDir()+"/state.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := testenv.State(b)
 	api, err := sharpspring.New(sharpspring.Config{Endpoint: srv.URL + "/pubapi/v1.2/",
 		AccountID: sharpspringsim.DefaultAccountID, SecretKey: sharpspringsim.DefaultSecretKey})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -42,17 +43,8 @@ func newEnv(t *testing.T, opts sharpspringsim.Options) *env {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	t.Cleanup(sim.Close)
-	ctx := context.Background()
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Close() })
-	store, err := checkpoints.Open(ctx, t.TempDir()+"/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	bus := testenv.Bus(t)
+	store := testenv.State(t)
 	return &env{t: t, clock: ck, sim: sim, srv: srv, bus: bus, store: store}
 }
 

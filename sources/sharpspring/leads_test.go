@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -313,14 +314,8 @@ func TestPollerRunStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
 	// Stats count a window once its cursor is saved.
-	for p.Stats().Published < 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("Run published nothing")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, "Run to publish", func() bool { return p.Stats().Published >= 3 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

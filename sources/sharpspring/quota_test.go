@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -41,15 +42,15 @@ func runUntil(t *testing.T, run func(context.Context) error, what string, cond f
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	stopped := false
+	defer func() {
+		if !stopped { // Eventually failed the test: stop run before leaving
 			cancel()
 			<-done
-			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	}()
+	testenv.Eventually(t, what, cond)
+	stopped = true
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

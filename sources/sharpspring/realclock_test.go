@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -22,13 +21,8 @@ func TestNoLagPollerMissesNothingOnARealClock(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	c, _ := sharpspring.New(sharpspring.Config{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: "1", SecretKey: "k"})
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	store, _ := checkpoints.Open(ctx, t.TempDir()+"/s.db")
-	defer store.Close()
+	bus := testenv.Bus(t)
+	store := testenv.State(t)
 	p, err := NewLeadPoller(LeadPollerConfig{Interval: time.Second, Overlap: 2 * time.Second, Lag: -1, Since: time.Now().Add(-time.Minute)}, c, bus, store)
 	if err != nil {
 		t.Fatal(err)
@@ -50,16 +44,16 @@ func TestNoLagPollerMissesNothingOnARealClock(t *testing.T) {
 	}
 	cons, _ := bus.Consumer(ctx, "t", pipeline.Subject("lead", "sharpspring"))
 	seen := map[string]bool{}
-	deadline := time.Now().Add(15 * time.Second)
-	for len(seen) < n && time.Now().Before(deadline) {
+	defer func() { cancel(); <-done }()
+	testenv.Eventually(t, "every lead on the bus", func() bool {
 		ms, _ := cons.Fetch(ctx, 500, 200*time.Millisecond)
 		for _, m := range ms {
 			seen[m.Event.ExternalID] = true
 			m.Ack()
 		}
-	}
+		return len(seen) >= n
+	})
 	cancel()
-	<-done
 	if len(seen) != n {
 		t.Fatalf("published %d of %d leads", len(seen), n)
 	}

@@ -1,0 +1,88 @@
+// Package testenv starts the real parts that crmsync's tests run against,
+// so that every test package sets them up the same way and none keeps its
+// own copy:
+//
+//   - Bus: an embedded NATS JetStream server on a random loopback port, its
+//     store in a temporary directory, behind a ready pipeline/natsbus bus;
+//   - State: a SQLite state (checkpoints.Store) in a temporary directory;
+//   - Eventually: polling for a condition instead of sleeping and hoping.
+//
+// Everything it opens is closed by t.Cleanup.
+package testenv
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
+)
+
+// Bus starts an embedded NATS JetStream server on a random loopback port,
+// with its store in a new temporary directory, and returns a bus connected
+// to it with natsbus's defaults. The bus is closed when the test ends.
+func Bus(t testing.TB) *natsbus.Bus {
+	t.Helper()
+	return BusWith(t, natsbus.Config{})
+}
+
+// BusWith is Bus with cfg; an empty cfg.StoreDir gets a new temporary
+// directory. Reopening a bus on the same StoreDir (after closing it) is a
+// restart of the broker: stored events and consumer positions survive.
+func BusWith(t testing.TB, cfg natsbus.Config) *natsbus.Bus {
+	t.Helper()
+	if cfg.StoreDir == "" && cfg.URL == "" {
+		cfg.StoreDir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := natsbus.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("testenv: embedded nats: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// State opens an empty SQLite state in a new temporary directory. It is
+// closed when the test ends.
+func State(t testing.TB) *checkpoints.Store {
+	t.Helper()
+	return StateAt(t, filepath.Join(t.TempDir(), "state.db"))
+}
+
+// StateAt opens the SQLite state in file, creating it when missing; a
+// second StateAt on the same file after the first is closed is a restart.
+// It is closed when the test ends (closing it earlier is harmless).
+func StateAt(t testing.TB, file string) *checkpoints.Store {
+	t.Helper()
+	s, err := checkpoints.Open(context.Background(), file)
+	if err != nil {
+		t.Fatalf("testenv: state: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// EventuallyTimeout is how long Eventually waits for its condition. It is
+// generous because tests share slow machines; a condition that holds
+// returns at once.
+const EventuallyTimeout = 30 * time.Second
+
+// Eventually polls cond every 5 ms until it holds and fails the test,
+// naming what it waited for, when it does not within EventuallyTimeout.
+// cond runs on the test's goroutine.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(EventuallyTimeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", EventuallyTimeout, what)
+		}
+		<-tick.C
+	}
+}

@@ -1,0 +1,114 @@
+// Package sourcetest is the conformance suite of pipeline.Source pollers,
+// in the manner of bustest and sinktest: every vendor poller runs
+// Run(t, Factory) against its simulator over real HTTP, publishing to a
+// real bus and keeping its cursor in a real state, so that the delivery
+// rules of a source hold whatever the vendor:
+//
+//   - a poll publishes what changed at the vendor, once, as sealed events
+//     whose ids derive from the change (pipeline.Event.Seal);
+//   - the cursor moves only after the bus acknowledged the publishes: a
+//     poll whose publishes fail leaves the cursor where it was, and nothing
+//     is lost once the bus is back;
+//   - a new process on the same state resumes from the cursor and puts
+//     nothing on the bus that was already there: what it publishes again
+//     (after a crash between publish and cursor) carries the same event id,
+//     so the bus drops it.
+//
+// A poller that cannot give one of the optional guarantees says so in
+// Features, with the reason; the tests that need it are skipped and print
+// the reason.
+package sourcetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// Flag is one optional guarantee of the suite. The zero Flag claims it;
+// Without gives it up and says why, so no poller lacks one silently.
+type Flag struct{ without string }
+
+// Without is a Flag the poller does not meet, for the given reason (which
+// must not be empty).
+func Without(reason string) Flag {
+	if reason == "" {
+		panic("sourcetest.Without: a flag that is off needs its reason")
+	}
+	return Flag{without: reason}
+}
+
+// Claimed reports whether the poller gives the guarantee.
+func (f Flag) Claimed() bool { return f.without == "" }
+
+// Reason is why the poller does not give the guarantee ("" when it does).
+func (f Flag) Reason() string { return f.without }
+
+// Features are the optional guarantees of a poller. Every field's zero
+// value claims the guarantee.
+type Features struct {
+	// Updates: a change to a record the poller already published is
+	// published too (not only new records), with a new event id.
+	Updates Flag
+}
+
+// Bus is what the suite needs of the bus: the poller publishes to it, the
+// suite reads what arrived.
+type Bus interface {
+	pipeline.Publisher
+	pipeline.ConsumerSource
+}
+
+// Poll runs one poll of a source process: it reads what changed since the
+// cursor, publishes it, saves the cursor and returns. It returns an error
+// when a publish failed.
+type Poll func(ctx context.Context) error
+
+// Env is one vendor (a simulator), one bus and one state, for one test.
+type Env struct {
+	// Bus is where the poller's events go; Start wraps it for the poller.
+	Bus Bus
+	// Cursors is the state the poller keeps its cursor in, and Cursor the
+	// name it is kept under.
+	Cursors pipeline.Cursors
+	Cursor  string
+	// Subject is the bus subject of the poller's events.
+	Subject string
+	// Start starts a new process of the poller on the same vendor and
+	// state, publishing through pub, and returns its Poll. Every call is a
+	// restart: nothing is shared with earlier processes but the state.
+	Start func(t *testing.T, pub pipeline.Publisher) Poll
+	// Create adds n new records at the vendor, where the next poll sees
+	// them, and returns their external ids (Event.ExternalID).
+	Create func(t *testing.T, n int) []string
+	// Change edits records at the vendor, where the next poll sees it.
+	// Needed by Features.Updates.
+	Change func(t *testing.T, ids ...string)
+}
+
+// Factory makes a fresh Env for each test.
+type Factory struct {
+	Features Features
+	NewEnv   func(t *testing.T) *Env
+}
+
+// Run runs the conformance suite as subtests of t.
+func Run(t *testing.T, f Factory) {
+	if !f.Features.Updates.Claimed() {
+		t.Logf("without Updates: %s", f.Features.Updates.Reason())
+	}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, f Factory)
+	}{
+		{"PublishesWhatChangedOnce", testPublishes},
+		{"PublishesChangesOfKnownRecords", testUpdates},
+		{"TheCursorWaitsForTheBus", testCursorAfterAck},
+		{"ARestartResumesFromTheCursor", testRestart},
+		{"ARestartAfterACrashRepublishesTheSameEventIDs", testCrash},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
+	}
+}
