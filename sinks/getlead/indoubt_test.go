@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
@@ -62,14 +63,14 @@ func TestALateInDoubtWriteNeverLandsOverANewerEdit(t *testing.T) {
 	if err := bus.Publish(ctx, leadexecEvent(t, "le-1", "9876543210", "Ann", "", t0)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool { return ru.Stats.Settled.Load() == 1 })
+	testenv.Eventually(t, "the first write settled", func() bool { return ru.Stats.Settled.Load() == 1 })
 	if st := sim.Stats(); st.LateHeld != 1 || ru.Stats.Retries.Load() == 0 {
 		t.Fatalf("the first write was not held late and retried: sim %+v, retries %d", st, ru.Stats.Retries.Load())
 	}
 	if err := bus.Publish(ctx, leadexecEvent(t, "le-1", "9876543210", "Bea", "", t0.Add(time.Minute))); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool { return ru.Stats.Settled.Load() == 2 && sim.Stats().LateApplied == 1 })
+	testenv.Eventually(t, "the edit settled and the late write applied", func() bool { return ru.Stats.Settled.Load() == 2 && sim.Stats().LateApplied == 1 })
 	l, _ := sim.LeadByPhone("+919876543210")
 	if l.Name != "Bea" {
 		t.Fatalf("Getlead holds name %q after crmsync wrote Ann, then Bea: the late write of Ann landed last", l.Name)
