@@ -49,10 +49,10 @@ type Server struct {
 	leadsByContact map[int64][]int64
 	// leadMod and contactMod index records by modifiedDate (see modIndex).
 	leadMod, contactMod *modIndex
-	lookups        map[string][]lookupItem // list name → items
-	fieldDefs      []fieldDef              // contact custom fields
-	batches        map[string]*batch
-	nextID         map[string]int64
+	lookups             map[string][]lookupItem // list name → items
+	fieldDefs           []fieldDef              // contact custom fields
+	batches             map[string]*batch
+	nextID              map[string]int64
 
 	limits map[string]*simkit.Window // per key, RateLimitPerSecond
 	stats  statsState
