@@ -299,7 +299,7 @@ func (a *App) buildSources() error {
 		a.Sources = append(a.Sources, p)
 	}
 	if routesFrom(a.cfg, "ivvy.lead") {
-		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State,
+		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State, Identity: a.State,
 			Interval: a.cfg.IVvy.Poller.Interval.Std(), Since: a.cfg.IVvy.Poller.Since, Logger: a.log.With("source", "ivvy.lead")})
 		if err != nil {
 			return err
