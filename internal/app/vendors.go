@@ -107,7 +107,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 			return nil, err
 		}
 		d := iv.LeadDefaults
-		sink, err := isink.NewLeadSink(isink.Config{Client: c, Logger: log, Defaults: isink.Defaults{
+		sink, err := isink.NewLeadSink(isink.Config{Client: c, Logger: log, Identity: state, Defaults: isink.Defaults{
 			Source: d.Source, Type: d.Type, Subtype: d.Subtype, Stage: d.Stage, Quality: d.Quality, Industry: d.Industry, Channel: d.Channel}})
 		if err != nil {
 			return nil, err
