@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,6 +134,28 @@ func IVvyExternalKey(canonicalID string) pipeline.Key {
 	return pipeline.Key{Vendor: "ivvy", Entity: "lead", Kind: pipeline.KindExternal, Value: canonicalID}
 }
 
+// KindContact is the identity key kind of an iVvy lead's contact id. The
+// contact is the person behind the lead, and iVvy does not change a lead's
+// modifiedDate when its contact is edited: the link lets the poller map a
+// changed contact to its lead, and the sink find the contact of a lead,
+// without reading iVvy's lead list.
+const KindContact = "contact"
+
+// IVvyContactKey is the identity key of an iVvy lead's contact id.
+func IVvyContactKey(contactID int64) pipeline.Key {
+	return pipeline.Key{Vendor: "ivvy", Entity: "lead", Kind: KindContact, Value: strconv.FormatInt(contactID, 10)}
+}
+
+// EventKeys implements EventKeyer: the lead's contact id, when the event
+// carries it.
+func (IVvyLeads) EventKeys(fields map[string]string) []pipeline.Key {
+	id, err := strconv.ParseInt(fields[IVvyContactID], 10, 64)
+	if err != nil || id <= 0 {
+		return nil
+	}
+	return []pipeline.Key{IVvyContactKey(id)}
+}
+
 // IVvyCustomFieldIDs lists the iVvy fieldIds configured in the catalog,
 // sorted.
 func IVvyCustomFieldIDs(cat *Catalog) []string {
@@ -155,9 +178,7 @@ func IVvyLeadFields(l ivvy.Lead) map[string]string {
 		"channelName": l.ChannelName,
 	}
 	if c := l.Contact; c != nil && c.ID > 0 {
-		f[IVvyContactID] = strconv.FormatInt(int64(c.ID), 10)
-		f[IVvyFirstName], f[IVvyLastName] = c.FirstName, c.LastName
-		f[IVvyEmail], f[IVvyPhone] = c.Email, c.Phone
+		maps.Copy(f, IVvyContactFields(ivvy.Contact{ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone}))
 	}
 	if co := l.Company; co != nil && co.ID > 0 {
 		f[IVvyCompanyName] = co.BusinessName
@@ -168,4 +189,13 @@ func IVvyLeadFields(l ivvy.Lead) map[string]string {
 		}
 	}
 	return f
+}
+
+// IVvyContactFields flattens a contact into the event fields a lead carries
+// for it (contact.id and the contact.* fields of IVvyLeadFields).
+func IVvyContactFields(c ivvy.Contact) map[string]string {
+	return map[string]string{
+		IVvyContactID: strconv.FormatInt(int64(c.ID), 10), IVvyFirstName: c.FirstName, IVvyLastName: c.LastName,
+		IVvyEmail: c.Email, IVvyPhone: c.Phone,
+	}
 }

@@ -50,6 +50,9 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 		}
 	}
 	keys := []pipeline.Key{{Vendor: from, Entity: "lead", Kind: pipeline.KindID, Value: ev.ExternalID}}
+	if k, ok := m.From.(EventKeyer); ok {
+		keys = append(keys, k.EventKeys(ev.Fields)...)
+	}
 	keys = append(keys, m.From.Keys(lead)...)
 	keys = append(keys, m.To.Keys(lead)...)
 	return pipeline.Mapped{
@@ -62,6 +65,15 @@ func (m LeadRoute) Map(ev pipeline.Event) (pipeline.Mapped, error) {
 		// it so that a reverse route does not echo it back.
 		SourceFields: m.From.Encode(lead),
 	}, nil
+}
+
+// EventKeyer is implemented by a codec whose events carry identity keys
+// that are not canonical fields (iVvy: the id of the lead's contact). The
+// route links them to the record after the source's own id and before the
+// shared natural keys: they name the same vendor record more surely than an
+// email does.
+type EventKeyer interface {
+	EventKeys(fields map[string]string) []pipeline.Key
 }
 
 // ownedElsewhere returns the target fields that carry canonical fields

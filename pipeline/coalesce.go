@@ -53,7 +53,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		}
 		fields := it.mapped.Fields
 		if echoes {
-			fields = ru.withoutEchoes(it, srcLedger[it.key])
+			fields = ru.withoutEchoes(it, srcLedger[it.key], r.source)
 		}
 		for f, v := range fields {
 			r.Fields[f] = v

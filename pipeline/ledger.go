@@ -39,18 +39,35 @@ func addWrote(wrote []string, w string) []string {
 	return out
 }
 
-// withoutEchoes returns the target fields of an event, leaving out those
-// that only carry values the target itself gave the source (crmsync's own
-// writes coming back, possibly late and stamped with the source's newer
-// change time): they must never turn the target back to an older value.
-func (ru *Runner) withoutEchoes(it pending, known LedgerEntry) map[string]string {
+// withoutEchoes returns the target fields of an event, leaving out the
+// source fields that carry no change made at the source:
+//
+//   - values the target itself gave the source (crmsync's own writes coming
+//     back, possibly late and stamped with the source's newer change time):
+//     they must never turn the target back to an older value;
+//   - empty values where the source was never known to hold anything else
+//     (neither reported by it nor written to it, before or earlier in this
+//     batch): vendors report a field without a value in their own form
+//     (iVvy "" for a lead without a description, null or absent
+//     elsewhere), and that is not a user clearing it. A user who empties a
+//     field that held a value is seen going from that value to empty, and
+//     the clear is written.
+//
+// The rule lives here, not in each source: only the ledger knows, per
+// field, what the source held, from its reports and from crmsync's writes
+// into it, and a source reporting a record for the first time cannot tell
+// its "no value" from a clear.
+func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, batch map[string]string) map[string]string {
 	src := it.mapped.SourceFields
-	if len(known.Fields) == 0 || len(src) == 0 {
+	if len(src) == 0 {
 		return it.mapped.Fields
 	}
 	echo := map[string]bool{}
 	for f, v := range src {
-		if slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)) {
+		switch {
+		case v == "" && !heldValue(known.Fields[f], batch[f]):
+			echo[f] = true
+		case slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)):
 			echo[f] = true
 		}
 	}
@@ -58,10 +75,10 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry) map[string]string
 	case len(echo) == 0:
 		return it.mapped.Fields
 	case len(echo) == len(src):
-		ru.log.Debug("event not written: every field carries crmsync's own earlier write", "event", it.ev.ID)
+		ru.log.Debug("event not written: no field carries a change made at the source", "event", it.ev.ID)
 		return nil
 	}
-	ru.log.Debug("fields left out: they carry crmsync's own earlier writes", "event", it.ev.ID, "fields", len(echo))
+	ru.log.Debug("fields left out: they carry crmsync's own earlier writes or an empty value never set", "event", it.ev.ID, "fields", len(echo))
 	ev := it.ev
 	ev.Fields = make(map[string]string, len(it.ev.Fields))
 	for f, v := range it.ev.Fields {
@@ -75,6 +92,15 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry) map[string]string
 	}
 	return mp.Fields
 }
+
+// heldValue reports whether a source field is known to have held a value:
+// the ledger's last known value of it, or an earlier event of the same
+// batch, is not empty.
+func heldValue(known FieldStamp, inBatch string) bool {
+	return inBatch != "" || (known.Hash != "" && known.Hash != emptyHash)
+}
+
+var emptyHash = ValueHash("")
 
 // staleAtSource reports whether the source is known to have changed every
 // field of an event after the event's change time: the event arrived out of

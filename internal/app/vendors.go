@@ -107,7 +107,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 			return nil, err
 		}
 		d := iv.LeadDefaults
-		sink, err := isink.NewLeadSink(isink.Config{Client: c, Logger: log, Defaults: isink.Defaults{
+		sink, err := isink.NewLeadSink(isink.Config{Client: c, Logger: log, Identity: state, Defaults: isink.Defaults{
 			Source: d.Source, Type: d.Type, Subtype: d.Subtype, Stage: d.Stage, Quality: d.Quality, Industry: d.Industry, Channel: d.Channel}})
 		if err != nil {
 			return nil, err
@@ -299,7 +299,7 @@ func (a *App) buildSources() error {
 		a.Sources = append(a.Sources, p)
 	}
 	if routesFrom(a.cfg, "ivvy.lead") {
-		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State,
+		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State, Identity: a.State,
 			Interval: a.cfg.IVvy.Poller.Interval.Std(), Since: a.cfg.IVvy.Poller.Since, Logger: a.log.With("source", "ivvy.lead")})
 		if err != nil {
 			return err

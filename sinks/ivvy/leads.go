@@ -12,6 +12,16 @@
 // (crash, dropped connection) is found again instead of duplicated. A known
 // lead is updated by id; 24216 (deleted in iVvy) falls back to the create
 // path once. Per-record outcomes; no retries here (the pipeline retries).
+//
+// Updating a lead's contact fields needs the contact's id. It comes, in
+// order, from this process's memory, the identity map (the contact link,
+// mappings.IVvyContactKey, that the sink returns in its outcomes and routes
+// from iVvy link from what the poller reads), our externalId on the contact
+// (getContactList by externalId, documented: one request), and last the
+// lead list (getLeadList by id, undocumented, checked, with a whole-list
+// fallback). The create answer carries the lead id only; the contact id is
+// not read back after every create but learned by the first update that
+// needs it, which most leads never see.
 package ivvy
 
 import (
@@ -67,7 +77,20 @@ type Config struct {
 	BatchMaxWait time.Duration
 	// BatchCallbackURL is passed to batch?action=run ("" = none).
 	BatchCallbackURL string
-	Logger           *slog.Logger
+	// Identity, when set, gives the contact of a known lead from the
+	// contact links kept in the identity map (mappings.IVvyContactKey: the
+	// sink returns the link in its outcomes, and routes from iVvy link what
+	// the poller reads), so an update of a lead's contact fields needs no
+	// lookup request. nil: the contact is looked up in iVvy once per lead
+	// and process.
+	Identity Identity
+	Logger   *slog.Logger
+}
+
+// Identity is the part of the identity map the sink reads
+// (pipeline.Identity).
+type Identity interface {
+	VendorKeys(ctx context.Context, vendor, entity, kind string, canonicalIDs []string) (map[string]string, error)
 }
 
 // LeadSink is a pipeline.Sink for iVvy leads. It is safe for concurrent use.
@@ -142,7 +165,8 @@ type step int
 const (
 	stepFindContact   step = iota // create path: find our contact by externalId
 	stepFindLead                  // find the lead of our contact
-	stepContactOfLead             // update path: learn the contact id of a known lead
+	stepOurContact                // update path: the contact of a known lead, by our externalId
+	stepContactOfLead             // update path: the contact of a known lead, from the lead list
 	stepWrite
 	stepDone
 )
@@ -181,6 +205,7 @@ const maxRounds = 8
 // Write upserts records and reports one outcome per record, in order.
 func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	items := make([]*item, len(recs))
+	var linked []*item // known leads whose contact the identity map may know
 	for i, r := range recs {
 		it := &item{rec: r, step: stepFindContact}
 		if id, err := strconv.ParseInt(r.TargetID, 10, 64); err == nil && id > 0 {
@@ -189,21 +214,24 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 				if cid, ok := s.cachedContact(id); ok {
 					it.contactID = cid
 				} else {
-					it.step = stepContactOfLead
+					it.step = stepOurContact
+					linked = append(linked, it)
 				}
 			}
 		}
 		items[i] = it
 	}
+	s.linkedContacts(ctx, linked)
 	for round := 0; round < maxRounds; round++ {
 		by := map[step][]*item{}
 		for _, it := range items {
 			by[it.step] = append(by[it.step], it)
 		}
-		if len(by[stepFindContact])+len(by[stepFindLead])+len(by[stepContactOfLead])+len(by[stepWrite]) == 0 {
+		if len(by[stepDone]) == len(items) {
 			break
 		}
-		s.findContacts(ctx, by[stepFindContact])
+		s.findContacts(ctx, by[stepFindContact], stepFindLead, stepWrite)
+		s.findContacts(ctx, by[stepOurContact], stepWrite, stepContactOfLead)
 		s.findLeads(ctx, by[stepFindLead], stepFindLead)
 		s.findLeads(ctx, by[stepContactOfLead], stepContactOfLead)
 		s.write(ctx, by[stepWrite])
@@ -218,9 +246,33 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 	return out
 }
 
+// linkedContacts sets the contact of known leads from the identity map. A
+// lead whose contact it does not know is looked up (stepOurContact); so is
+// every one when the map cannot be read (the lookup is only a saving).
+func (s *LeadSink) linkedContacts(ctx context.Context, items []*item) {
+	if s.cfg.Identity == nil || len(items) == 0 {
+		return
+	}
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.rec.Key
+	}
+	ids, err := s.cfg.Identity.VendorKeys(ctx, "ivvy", "lead", mappings.KindContact, keys)
+	if err != nil {
+		s.log.Warn("ivvy: reading contact links failed; looking the contacts up in iVvy", "err", err)
+		return
+	}
+	for _, it := range items {
+		if cid, err := strconv.ParseInt(ids[it.rec.Key], 10, 64); err == nil && cid > 0 {
+			it.contactID, it.step = cid, stepWrite
+		}
+	}
+}
+
 // findContacts looks our contacts up by externalId (a documented filter,
-// still checked on every result).
-func (s *LeadSink) findContacts(ctx context.Context, items []*item) {
+// still checked on every result); an item whose contact is found moves to
+// found, the others to missing.
+func (s *LeadSink) findContacts(ctx context.Context, items []*item, found, missing step) {
 	jobs := make([]ivvy.Job, len(items))
 	for i, it := range items {
 		jobs[i] = ivvy.Job{Namespace: "contact", Action: "getContactList",
@@ -237,10 +289,13 @@ func (s *LeadSink) findContacts(ctx context.Context, items []*item) {
 			it.fail(fmt.Errorf("ivvy getContactList: malformed answer: %w", err))
 			continue
 		}
-		it.step = stepWrite // create, unless a contact of ours turns up
+		it.step = missing
 		for _, c := range p.Results {
 			if string(c.ExternalID) == it.rec.Key && c.ID > 0 {
-				it.contactID, it.ours, it.step = int64(c.ID), true, stepFindLead
+				it.contactID, it.ours, it.step = int64(c.ID), true, found
+				if it.leadID > 0 {
+					s.remember(it.leadID, it.contactID)
+				}
 				break
 			}
 		}
@@ -405,6 +460,9 @@ func (it *item) links() []pipeline.Key {
 	}
 	if it.ours || it.leadID > 0 && it.rec.TargetID == "" {
 		keys = append(keys, mappings.IVvyExternalKey(it.rec.Key))
+	}
+	if it.contactID > 0 {
+		keys = append(keys, mappings.IVvyContactKey(it.contactID))
 	}
 	return keys
 }

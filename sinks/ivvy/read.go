@@ -50,7 +50,7 @@ func (s *LeadSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[str
 		}
 	}
 	// Write's own lookup: our contact by externalId.
-	s.findContacts(ctx, finds)
+	s.findContacts(ctx, finds, stepFindLead, stepWrite)
 	for j, it := range finds {
 		switch it.step {
 		case stepFindLead: // our contact: its lead is the record

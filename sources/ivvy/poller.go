@@ -9,15 +9,18 @@
 // poller scans the whole list from then on, selecting changes on
 // modifiedDate itself. A contact edited in iVvy does not change its lead's
 // modifiedDate, so contacts are polled too (contact?action=getContactList
-// with fromModifiedDate) and the leads that use a changed contact are
-// published again.
+// with fromModifiedDate): a changed contact that the identity map links to
+// its lead is published as a change of that lead's contact fields, without
+// a request; the leads of other changed contacts are read and published
+// again.
 //
 // The cursor (JSON, opaque to the store) holds the newest lead and contact
-// modifiedDate seen, the ids already published at that second (iVvy
-// timestamps have one-second resolution and the filter is inclusive) and
+// modifiedDate seen, a hash of each contact seen at that second (iVvy
+// timestamps have one-second resolution and the filters are inclusive, so
+// the newest second is read again until it is over: see settleAfter) and
 // whether the scan fallback is on. It is saved only after every event of
-// the window was published. A lead whose fields equal what was last
-// published for it is not published again.
+// the window was published. A lead (or contact) whose fields equal what was
+// last published for it is not published again.
 package ivvy
 
 import (
@@ -26,8 +29,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -36,11 +39,19 @@ import (
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
-// State is what the poller keeps: its cursor and a receipt per lead, so
-// that a lead reported again unchanged publishes nothing.
+// State is what the poller keeps: its cursor and a receipt per lead (and
+// per contact published on its own), so that a record reported again
+// unchanged publishes nothing.
 type State interface {
 	pipeline.Cursors
 	pipeline.Receipts
+}
+
+// Identity is the part of the identity map the poller reads to find the
+// lead of a changed contact without asking iVvy (pipeline.Identity).
+type Identity interface {
+	Lookup(ctx context.Context, k pipeline.Key) (string, error)
+	VendorKeys(ctx context.Context, vendor, entity, kind string, canonicalIDs []string) (map[string]string, error)
 }
 
 // Config configures a LeadPoller.
@@ -55,7 +66,15 @@ type Config struct {
 	Origin    pipeline.Origin    // default live
 	// Since is where the first poll starts when no cursor is saved; zero
 	// reads the whole history.
-	Since  time.Time
+	Since time.Time
+	// Identity, when set, maps a changed contact to its lead through the
+	// contact links the routes and the iVvy sink keep
+	// (mappings.IVvyContactKey), so a contact edit costs no lead read. nil:
+	// the leads of every changed contact are read from iVvy.
+	Identity Identity
+	// Now is crmsync's clock, which tells when the newest second seen is
+	// over (see settleAfter); default time.Now.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -82,6 +101,9 @@ func NewLeadPoller(cfg Config) (*LeadPoller, error) {
 	}
 	if cfg.Origin == "" {
 		cfg.Origin = pipeline.OriginLive
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -114,46 +136,92 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 
 // cursor is the persisted position.
 type cursor struct {
-	Leads      string  `json:"leads,omitempty"`       // newest lead modifiedDate seen ("2006-01-02 15:04:05")
-	LeadIDs    []int64 `json:"lead_ids,omitempty"`    // leads published at exactly Leads
-	Contacts   string  `json:"contacts,omitempty"`    // newest contact modifiedDate seen
-	ContactIDs []int64 `json:"contact_ids,omitempty"` // contacts seen at exactly Contacts
-	Scan       bool    `json:"scan,omitempty"`        // getLeadList ignores the filter: scan
+	Leads   string  `json:"leads,omitempty"`    // newest lead modifiedDate seen ("2006-01-02 15:04:05")
+	LeadIDs []int64 `json:"lead_ids,omitempty"` // written by earlier versions; unused
+	// Contacts is the newest contact modifiedDate seen, ContactSeen the
+	// contacts seen at exactly that second with a hash of their lead
+	// fields (contactHash): read again while the second may still get
+	// changes, they count as changed only when their content differs.
+	Contacts    string           `json:"contacts,omitempty"`
+	ContactSeen map[int64]string `json:"contact_seen,omitempty"`
+	ContactIDs  []int64          `json:"contact_ids,omitempty"` // earlier versions: seen at Contacts, content unknown
+	Scan        bool             `json:"scan,omitempty"`        // getLeadList ignores the filter: scan
+}
+
+// settleAfter is how long after a watermark second, on crmsync's clock, the
+// poller stops reading that second again. iVvy stamps changes to the
+// second and its date filters are inclusive, so a record may still be
+// stamped with the newest second seen until that second is over on iVvy's
+// clock. iVvy refuses requests signed more than 5 minutes off its clock, so
+// 5 minutes bound the skew between the clocks; the sixth minute is for a
+// write in flight to show in lists (iVvy documents no such delay: the
+// margin is a guess erring on reading a second too often).
+const settleAfter = 6 * time.Minute
+
+// readFrom is the first second a list must read for a watermark: the
+// watermark's own second while it may still get changes, the next one once
+// it is over (open false).
+func readFrom(watermark string, now time.Time) (from string, open bool) {
+	t, err := ivvy.ParseTime(watermark)
+	if err != nil || now.Sub(t) < settleAfter+time.Second {
+		return watermark, true
+	}
+	return ivvy.FormatTime(t.Add(time.Second)), false
 }
 
 // Poll runs one window: read changes, publish them, save the cursor. It
 // returns how many events were published.
+//
+// An idle window costs two requests (one lead page, one contact page) once
+// the newest second seen is over (settleAfter); until then, also the pages
+// of the records stamped with that second, which are compared with what was
+// published instead of being published again.
 func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 	raw, _, err := p.cfg.State.Cursor(ctx, p.cfg.Name)
 	if err != nil && !errors.Is(err, pipeline.ErrNotFound) {
 		return 0, err
 	}
 	var cur cursor
+	leadsFrom, contactsFrom, contactsOpen := "", "", true
 	if raw != "" {
 		if cur, err = decodeCursor(raw); err != nil {
 			return 0, err
 		}
+		now := p.cfg.Now()
+		leadsFrom, _ = readFrom(cur.Leads, now)
+		contactsFrom, contactsOpen = readFrom(cur.Contacts, now)
 	} else if !p.cfg.Since.IsZero() {
+		// Since is inclusive: its second is read like an open watermark.
 		cur.Leads = ivvy.FormatTime(p.cfg.Since)
 		cur.Contacts = cur.Leads
+		leadsFrom, contactsFrom = cur.Leads, cur.Contacts
 	}
 	next := cur
+	next.LeadIDs, next.ContactIDs = nil, nil
+	next.ContactSeen = maps.Clone(cur.ContactSeen)
+	if !contactsOpen {
+		next.ContactSeen = nil // the second is over: nothing at it can change
+	}
 
-	all, full, err := p.changedLeads(ctx, &next)
+	all, full, err := p.changedLeads(ctx, leadsFrom, &next)
 	if err != nil {
 		return 0, err
 	}
 	changed := map[int64]ivvy.Lead{}
 	for _, l := range all {
-		if after(l.ModifiedDate, l.ID, cur.Leads, cur.LeadIDs) {
+		// The watermark's own second is read again while it is open: a
+		// lead seen at it may have changed again within it. publish drops
+		// what did not change, by content hash.
+		if leadsFrom == "" || norm(l.ModifiedDate) >= leadsFrom {
 			changed[int64(l.ID)] = l
 		}
 	}
-	byContact, err := p.changedContacts(ctx, cur, &next)
+	byContact, err := p.changedContacts(ctx, cur, contactsFrom, &next)
 	if err != nil {
 		return 0, err
 	}
-	if err := p.leadsOfContacts(ctx, byContact, changed, all, full, &next); err != nil {
+	partial, err := p.leadsOfContacts(ctx, byContact, changed, all, full)
+	if err != nil {
 		return 0, err
 	}
 
@@ -161,10 +229,19 @@ func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 	for id := range changed {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	n := 0
 	for _, id := range ids {
 		published, err := p.publish(ctx, changed[id], byContact[contactOf(changed[id])])
+		if err != nil {
+			return n, err
+		}
+		if published {
+			n++
+		}
+	}
+	for _, pc := range partial {
+		published, err := p.publishContact(ctx, pc.lead, pc.contact)
 		if err != nil {
 			return n, err
 		}
@@ -179,14 +256,13 @@ func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// changedLeads reads the leads modified at or after the cursor (all leads
-// in scan mode), advancing next. full reports that the answer is the whole
-// list.
-func (p *LeadPoller) changedLeads(ctx context.Context, next *cursor) (leads []ivvy.Lead, full bool, err error) {
-	since := next.Leads
+// changedLeads reads the leads modified from the second from on (all leads
+// when from is empty or in scan mode), advancing next. full reports that
+// the answer is the whole list.
+func (p *LeadPoller) changedLeads(ctx context.Context, from string, next *cursor) (leads []ivvy.Lead, full bool, err error) {
 	var filter map[string]any
-	if since != "" && !next.Scan {
-		filter = map[string]any{"modifiedDate__GREATERTHAN": since}
+	if from != "" && !next.Scan {
+		filter = map[string]any{"modifiedDate__GREATERTHAN": from}
 	}
 	full = filter == nil
 	for start := 0; ; {
@@ -195,7 +271,7 @@ func (p *LeadPoller) changedLeads(ctx context.Context, next *cursor) (leads []iv
 			return nil, false, err
 		}
 		for _, l := range pg.Results {
-			if filter != nil && norm(l.ModifiedDate) < since {
+			if filter != nil && norm(l.ModifiedDate) < from {
 				if !next.Scan {
 					p.log.Info("getLeadList ignores the modifiedDate filter; scanning the whole list from now on")
 				}
@@ -209,17 +285,21 @@ func (p *LeadPoller) changedLeads(ctx context.Context, next *cursor) (leads []iv
 		start += len(pg.Results)
 	}
 	for _, l := range leads {
-		advance(&next.Leads, &next.LeadIDs, norm(l.ModifiedDate), int64(l.ID))
+		if ts := norm(l.ModifiedDate); ts > next.Leads {
+			next.Leads = ts
+		}
 	}
 	return leads, full, nil
 }
 
-// changedContacts returns the contacts modified since the cursor, by id.
-func (p *LeadPoller) changedContacts(ctx context.Context, cur cursor, next *cursor) (map[int64]ivvy.Contact, error) {
+// changedContacts returns, by id, the contacts modified from the second
+// from on whose lead fields differ from what was seen: a contact at the
+// watermark second is compared with the hash the cursor kept for it.
+func (p *LeadPoller) changedContacts(ctx context.Context, cur cursor, from string, next *cursor) (map[int64]ivvy.Contact, error) {
 	out := map[int64]ivvy.Contact{}
 	var filter map[string]any
-	if cur.Contacts != "" {
-		filter = map[string]any{"fromModifiedDate": cur.Contacts}
+	if from != "" {
+		filter = map[string]any{"fromModifiedDate": from}
 	}
 	for start := 0; ; {
 		pg, err := p.cfg.Client.GetContactList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start, Filter: filter})
@@ -227,10 +307,22 @@ func (p *LeadPoller) changedContacts(ctx context.Context, cur cursor, next *curs
 			return nil, err
 		}
 		for _, c := range pg.Results {
-			if after(c.ModifiedDate, c.ID, cur.Contacts, cur.ContactIDs) {
-				out[int64(c.ID)] = c
+			ts, h, id := norm(c.ModifiedDate), contactHash(c), int64(c.ID)
+			if from != "" && ts < from {
+				continue // the filter was not applied; seen before
 			}
-			advance(&next.Contacts, &next.ContactIDs, norm(c.ModifiedDate), int64(c.ID))
+			if ts > cur.Contacts || cur.ContactSeen[id] != h {
+				out[id] = c
+			}
+			switch {
+			case ts > next.Contacts:
+				next.Contacts, next.ContactSeen = ts, map[int64]string{id: h}
+			case ts == next.Contacts:
+				if next.ContactSeen == nil {
+					next.ContactSeen = map[int64]string{}
+				}
+				next.ContactSeen[id] = h
+			}
 		}
 		if pg.Done() {
 			break
@@ -245,9 +337,27 @@ func (p *LeadPoller) changedContacts(ctx context.Context, cur cursor, next *curs
 	return out, nil
 }
 
-// leadsOfContacts adds to changed the leads whose contact changed.
+// contactHash is a short hash of the fields a contact gives its leads.
+func contactHash(c ivvy.Contact) string {
+	return pipeline.FieldsHash(mappings.IVvyContactFields(c))[:16]
+}
+
+// contactChange is a changed contact whose lead was found in the identity
+// map: published as the contact's fields only.
+type contactChange struct {
+	lead    int64
+	contact ivvy.Contact
+}
+
+// leadsOfContacts finds the leads of changed contacts that are not already
+// in changed. A contact the identity map links to a lead (the links the
+// routes and the iVvy sink keep) costs no request: its fields are published
+// on their own for that lead. The leads of the other contacts are read:
+// from all when the whole list is in hand, else by contactId, a filter iVvy
+// does not document: an answer that does not honour it falls back to
+// reading the whole list once.
 func (p *LeadPoller) leadsOfContacts(ctx context.Context, contacts map[int64]ivvy.Contact, changed map[int64]ivvy.Lead,
-	all []ivvy.Lead, full bool, next *cursor) error {
+	all []ivvy.Lead, full bool) ([]contactChange, error) {
 	need := map[int64]bool{}
 	for cid := range contacts {
 		need[cid] = true
@@ -256,7 +366,7 @@ func (p *LeadPoller) leadsOfContacts(ctx context.Context, contacts map[int64]ivv
 		delete(need, contactOf(l))
 	}
 	if len(need) == 0 {
-		return nil
+		return nil, nil
 	}
 	add := func(leads []ivvy.Lead) {
 		for _, l := range leads {
@@ -267,17 +377,30 @@ func (p *LeadPoller) leadsOfContacts(ctx context.Context, contacts map[int64]ivv
 	}
 	if full {
 		add(all)
-		return nil
+		return nil, nil
 	}
 	cids := make([]int64, 0, len(need))
 	for cid := range need {
 		cids = append(cids, cid)
 	}
 	slices.Sort(cids)
+	var partial []contactChange
+	var unknown []int64
 	for _, cid := range cids {
+		lead, err := p.linkedLead(ctx, cid)
+		if err != nil {
+			return nil, err
+		}
+		if lead > 0 {
+			partial = append(partial, contactChange{lead: lead, contact: contacts[cid]})
+		} else {
+			unknown = append(unknown, cid)
+		}
+	}
+	for _, cid := range unknown {
 		pg, err := p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Filter: map[string]any{"contactId": cid}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		honoured := pg.Done()
 		for _, l := range pg.Results {
@@ -287,14 +410,48 @@ func (p *LeadPoller) leadsOfContacts(ctx context.Context, contacts map[int64]ivv
 			// The contactId filter is ignored: read the whole list once.
 			leads, err := p.scanAll(ctx)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			add(leads)
-			return nil
+			return partial, nil
 		}
 		add(pg.Results)
 	}
-	return nil
+	return partial, nil
+}
+
+// linkedLead returns the iVvy lead the identity map links a contact to, or
+// 0 when it links none, or when the lead's newest contact link is another
+// contact (the lead was moved to another contact since: the old link is
+// stale).
+func (p *LeadPoller) linkedLead(ctx context.Context, contactID int64) (int64, error) {
+	if p.cfg.Identity == nil {
+		return 0, nil
+	}
+	canon, err := p.cfg.Identity.Lookup(ctx, mappings.IVvyContactKey(contactID))
+	if errors.Is(err, pipeline.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	ids := []string{canon}
+	contact, err := p.cfg.Identity.VendorKeys(ctx, "ivvy", "lead", mappings.KindContact, ids)
+	if err != nil {
+		return 0, err
+	}
+	if contact[canon] != strconv.FormatInt(contactID, 10) {
+		return 0, nil
+	}
+	lead, err := p.cfg.Identity.VendorKeys(ctx, "ivvy", "lead", pipeline.KindID, ids)
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(lead[canon], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, nil
+	}
+	return id, nil
 }
 
 func (p *LeadPoller) scanAll(ctx context.Context) ([]ivvy.Lead, error) {
@@ -337,6 +494,28 @@ func (p *LeadPoller) publish(ctx context.Context, l ivvy.Lead, c ivvy.Contact) (
 	return true, p.cfg.State.RecordDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, hash, ev.ID)
 }
 
+// publishContact sends the fields of a changed contact as a change of its
+// lead (a partial event: the lead's other fields did not change) unless
+// they equal what was last published for the contact.
+func (p *LeadPoller) publishContact(ctx context.Context, leadID int64, c ivvy.Contact) (bool, error) {
+	fields := mappings.IVvyContactFields(c)
+	ev := pipeline.Event{Vendor: "ivvy", Entity: "lead", ExternalID: strconv.FormatInt(leadID, 10),
+		Version: "contact " + norm(c.ModifiedDate), Fields: fields, ChangedAt: c.Modified(), Origin: p.cfg.Origin}
+	if err := ev.Seal(); err != nil {
+		return false, err
+	}
+	cid := strconv.FormatInt(int64(c.ID), 10)
+	hash := pipeline.FieldsHash(fields)
+	if prev, err := p.cfg.State.Delivery(ctx, ev.Vendor, "contact", cid); err == nil && prev == hash {
+		return false, nil
+	}
+	if err := p.cfg.Publisher.Publish(ctx, ev); err != nil {
+		return false, fmt.Errorf("ivvy poller: publish contact %s of lead %s: %w", cid, ev.ExternalID, err)
+	}
+	p.log.Debug("published a contact change", "lead", ev.ExternalID, "contact", cid, "event", ev.ID)
+	return true, p.cfg.State.RecordDelivery(ctx, ev.Vendor, "contact", cid, hash, ev.ID)
+}
+
 func contactOf(l ivvy.Lead) int64 {
 	if l.Contact == nil {
 		return 0
@@ -351,25 +530,4 @@ func norm(s string) string {
 		return ""
 	}
 	return ivvy.FormatTime(t)
-}
-
-// after reports whether a record modified at ts may be new relative to the
-// cursor position since.
-func after(ts string, _ ivvy.Int, since string, _ []int64) bool {
-	// The watermark's own second is read again every time: iVvy stamps
-	// changes to the second, so a record seen at that second may have
-	// changed again within it. publish drops what did not change, by
-	// content hash.
-	return since == "" || norm(ts) >= since
-}
-
-// advance moves a cursor position to ts, keeping the ids seen at the newest
-// second.
-func advance(pos *string, ids *[]int64, ts string, id int64) {
-	switch {
-	case ts > *pos:
-		*pos, *ids = ts, []int64{id}
-	case ts == *pos && !slices.Contains(*ids, id):
-		*ids = append(*ids, id)
-	}
 }

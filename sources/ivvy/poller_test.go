@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -61,7 +62,7 @@ func newEnv(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publisher) pip
 	if pub != nil {
 		publisher = pub(bus)
 	}
-	p, err := NewLeadPoller(Config{Client: c, Publisher: publisher, State: state, PerPage: 2})
+	p, err := NewLeadPoller(Config{Client: c, Publisher: publisher, State: state, PerPage: 2, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,4 +237,158 @@ func TestPollerStartsAtSince(t *testing.T) {
 	if evs := e.drain(t); len(evs) != 1 || evs[0].ExternalID != strconv.FormatInt(ids[1], 10) {
 		t.Fatalf("events = %+v", evs)
 	}
+}
+
+// poller returns a poller over e's simulator and state as the app builds
+// it: 100 leads a page and the identity map to find a changed contact's
+// lead.
+func (e *env) poller(t *testing.T) *LeadPoller {
+	t.Helper()
+	p, err := NewLeadPoller(Config{Client: e.p.cfg.Client, Publisher: e.bus, State: e.state, Identity: e.state, PerPage: 100, Now: e.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cost polls once and returns what it published and the requests it made.
+func (e *env) cost(t *testing.T, p *LeadPoller) (published int, st ivvysim.Stats) {
+	t.Helper()
+	e.sim.ResetStats()
+	n, err := p.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, e.sim.Stats()
+}
+
+// TestIdlePollCostIsFlat: a poll while nothing changes costs at most two
+// requests (one lead page, one contact page) whatever the account size,
+// and a change made within the newest second seen is still found. On an
+// account whose records all share one second (an import), that second is
+// read again, a page per 100 records, until it is over, never a lead read
+// per contact; then polls cost two requests again.
+func TestIdlePollCostIsFlat(t *testing.T) {
+	for _, size := range []int{500, 5000} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			e := newEnv(t, ivvysim.Options{}, nil)
+			ids := e.seedMany(size)
+			p := e.poller(t)
+			if n, _ := e.cost(t, p); n != size {
+				t.Fatalf("first window published %d, want %d", n, size)
+			}
+			pages := (size + 99) / 100
+			for i := range 3 {
+				n, st := e.cost(t, p)
+				if n != 0 || st.Requests != 2*pages || st.ByAction["crm.getLeadList"] != pages {
+					t.Fatalf("idle poll %d within the import's second: published %d, %d requests %v; want 0 and a page per 100 records (%d)",
+						i, n, st.Requests, st.ByAction, 2*pages)
+				}
+			}
+			e.clk.Add(settleAfter + time.Second)
+			for i := range 3 {
+				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
+					t.Fatalf("idle poll %d after the import's second: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
+				}
+			}
+
+			// Many contacts edited in one second, their leads unchanged (a
+			// bulk contact update): published once, and then not read as
+			// changed on every poll while their second is the newest.
+			e.clk.Add(time.Minute)
+			for _, id := range ids[10:100] {
+				l, _ := e.sim.LeadByID(id)
+				e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.Phone = "555-0100" })
+			}
+			if n, _ := e.cost(t, p); n != 90 {
+				t.Fatalf("bulk contact edit: published %d, want 90", n)
+			}
+			for i := range 3 {
+				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
+					t.Fatalf("idle poll %d within the bulk edit's second: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
+				}
+			}
+
+			// One lead and one contact change at a newer second.
+			e.clk.Add(time.Minute)
+			e.sim.EditLead(ids[1], func(l *ivvysim.Lead) { l.Description = "new" })
+			l, _ := e.sim.LeadByID(ids[2])
+			e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.Phone = "555-0101" })
+			if n, _ := e.cost(t, p); n != 2 {
+				t.Fatalf("published %d, want the lead and the contact's lead", n)
+			}
+			for i := range 3 {
+				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
+					t.Fatalf("idle poll %d within the change's second: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
+				}
+			}
+			// The same contact and lead change again within that second.
+			e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.Phone = "555-0102" })
+			e.sim.EditLead(ids[1], func(l *ivvysim.Lead) { l.Description = "newer" })
+			if n, _ := e.cost(t, p); n != 2 {
+				t.Fatalf("changes within the watermark second: published %d, want 2", n)
+			}
+			e.clk.Add(settleAfter + time.Second)
+			for i := range 2 {
+				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
+					t.Fatalf("idle poll %d: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
+				}
+			}
+		})
+	}
+}
+
+// TestContactEditFindsItsLeadThroughTheIdentityMap: once a route has linked
+// a lead's contact (the keys its mapper gives), a contact edit is published
+// as that lead's contact fields without a lead read (getLeadList by the
+// undocumented contactId filter, or the whole list where that filter is
+// ignored): the poll costs its two pages.
+func TestContactEditFindsItsLeadThroughTheIdentityMap(t *testing.T) {
+	for _, size := range []int{500, 5000} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, ivvysim.Options{}, nil)
+			ids := e.seedMany(size)
+			p := e.poller(t)
+			if _, err := p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			route := mappings.LeadRoute{From: mappings.IVvyLeads{}, To: mappings.SharpSpringLeads{}}
+			var keys [][]pipeline.Key
+			for _, ev := range e.drain(t) {
+				mp, err := route.Map(ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, mp.Keys)
+			}
+			if _, err := e.state.ResolveAll(ctx, keys); err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Add(settleAfter + time.Minute)
+			l, _ := e.sim.LeadByID(ids[size/2])
+			e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.LastName = "Moved" })
+			n, st := e.cost(t, p)
+			if n != 1 || st.Requests > 2 {
+				t.Fatalf("contact edit: published %d with %d requests %v; want 1 with ≤ 2", n, st.Requests, st.ByAction)
+			}
+			evs := e.drain(t)
+			if len(evs) != 1 || evs[0].ExternalID != itoa(ids[size/2]) || evs[0].Fields["contact.lastName"] != "Moved" {
+				t.Fatalf("events %+v", evs)
+			}
+			if _, ok := evs[0].Fields["description"]; ok {
+				t.Fatalf("the lead's own fields were published with its contact's: %v", evs[0].Fields)
+			}
+		})
+	}
+}
+
+// seedMany stores n leads, each with its own contact, in one second.
+func (e *env) seedMany(n int) []int64 {
+	ids := make([]int64, n)
+	for i := range n {
+		cid := e.sim.SeedContact(ivvysim.Contact{FirstName: "F", LastName: "L" + strconv.Itoa(i), Email: "p" + strconv.Itoa(i) + "@example.com"})
+		ids[i] = e.sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
+	}
+	return ids
 }

@@ -3,6 +3,7 @@ package ivvy
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // ContactInput is the body of contact?action=addOrUpdateContact, and the
@@ -31,6 +32,16 @@ type Contact struct {
 	ExternalID   Text          `json:"externalId"`
 	CustomFields []CustomValue `json:"customFields"`
 	ModifiedDate string        `json:"modifiedDate"`
+}
+
+// Modified parses ModifiedDate (UTC); the zero time when it is missing or
+// malformed.
+func (c Contact) Modified() time.Time {
+	t, err := ParseTime(c.ModifiedDate)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // writeResult is what add/update calls answer. Creates answer

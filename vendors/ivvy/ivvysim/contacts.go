@@ -129,6 +129,7 @@ func (s *Server) applyContact(ch *contactChange, cl *call) *contact {
 	ch.set(c)
 	s.noteContact(c)
 	c.Modified = cl.now
+	s.contactMod.set(c.ID, c.Modified)
 	cl.written++
 	return c
 }
@@ -295,7 +296,7 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 	extID, byExt := exactValue(conds, "externalId")
 	email, byEmail := exactValue(conds, "email")
 	contactID, byID := exactValue(conds, "id")
-	for _, id := range s.contactCandidates(contactID, byID, extID, byExt, email, byEmail) {
+	for _, id := range s.contactCandidates(contactID, byID, extID, byExt, email, byEmail, conds) {
 		ct := s.contacts[id]
 		if ct == nil || (byExt && !strings.EqualFold(ct.ExternalID, extID)) || (byEmail && !strings.EqualFold(ct.Email, email)) ||
 			(byID && itoa(ct.ID) != contactID) {

@@ -34,9 +34,9 @@ func candidates(all, hinted []int64, useHint bool) []int64 {
 	return slices.Compact(out)
 }
 
-// contactCandidates are the contacts a list filtered by id, externalId or
-// email can return. Caller holds s.mu.
-func (s *Server) contactCandidates(id string, byID bool, ext string, byExt bool, email string, byEmail bool) []int64 {
+// contactCandidates are the contacts a list filtered by id, externalId,
+// email or a modified date can return. Caller holds s.mu.
+func (s *Server) contactCandidates(id string, byID bool, ext string, byExt bool, email string, byEmail bool, conds []condition) []int64 {
 	switch {
 	case byID:
 		n, err := strconv.ParseInt(id, 10, 64)
@@ -49,12 +49,15 @@ func (s *Server) contactCandidates(id string, byID bool, ext string, byExt bool,
 	case byEmail:
 		return candidates(nil, s.contactHints["email:"+strings.ToLower(email)], true)
 	}
+	if from, ok := modifiedFrom(conds); ok {
+		return s.contactMod.since(from)
+	}
 	return s.contactOrder
 }
 
-// leadCandidates are the leads a list filtered by id or contactId can
-// return. Caller holds s.mu.
-func (s *Server) leadCandidates(id string, byID bool, contactID string, byContact bool) []int64 {
+// leadCandidates are the leads a list filtered by id, contactId or a
+// modified date can return. Caller holds s.mu.
+func (s *Server) leadCandidates(id string, byID bool, contactID string, byContact bool, conds []condition) []int64 {
 	switch {
 	case byID:
 		n, err := strconv.ParseInt(id, 10, 64)
@@ -68,6 +71,9 @@ func (s *Server) leadCandidates(id string, byID bool, contactID string, byContac
 			return nil
 		}
 		return candidates(nil, s.leadsByContact[n], true)
+	}
+	if from, ok := modifiedFrom(conds); ok {
+		return s.leadMod.since(from)
 	}
 	return s.leadOrder
 }

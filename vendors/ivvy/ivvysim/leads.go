@@ -209,6 +209,7 @@ func (s *Server) addOrUpdateLead(c *call) (any, *apiError) {
 		l.CustomFields[fid] = v
 	}
 	l.Modified = c.now
+	s.leadMod.set(l.ID, l.Modified)
 	c.written++
 	return map[string]any{"success": true, "id": l.ID}, nil
 }
@@ -295,7 +296,7 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 	items := make([]map[string]any, 0)
 	contactID, byContact := exactValue(conds, "contactId")
 	leadID, byID := exactValue(conds, "id")
-	for _, id := range s.leadCandidates(leadID, byID, contactID, byContact) {
+	for _, id := range s.leadCandidates(leadID, byID, contactID, byContact, conds) {
 		l := s.leads[id]
 		if l == nil || (byContact && itoa(l.ContactID) != contactID) || (byID && itoa(l.ID) != leadID) {
 			continue

@@ -47,10 +47,12 @@ type Server struct {
 	// may be stale; every candidate is checked against the record.
 	contactHints   map[string][]int64
 	leadsByContact map[int64][]int64
-	lookups        map[string][]lookupItem // list name → items
-	fieldDefs      []fieldDef              // contact custom fields
-	batches        map[string]*batch
-	nextID         map[string]int64
+	// leadMod and contactMod index records by modifiedDate (see modIndex).
+	leadMod, contactMod *modIndex
+	lookups             map[string][]lookupItem // list name → items
+	fieldDefs           []fieldDef              // contact custom fields
+	batches             map[string]*batch
+	nextID              map[string]int64
 
 	limits map[string]*simkit.Window // per key, RateLimitPerSecond
 	stats  statsState
@@ -78,6 +80,7 @@ func New(opts Options) *Server {
 		companies:    map[int64]*company{},
 		leads:        map[int64]*lead{},
 		contactHints: map[string][]int64{}, leadsByContact: map[int64][]int64{},
+		leadMod: newModIndex(), contactMod: newModIndex(),
 		batches: map[string]*batch{},
 		nextID:  map[string]int64{"contact": 33001, "company": 1601, "lead": 5001, "batch": 9001},
 		limits:  map[string]*simkit.Window{},

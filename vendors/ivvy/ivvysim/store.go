@@ -149,6 +149,7 @@ func (s *Server) SeedContact(c Contact) int64 {
 	}
 	s.contacts[c.ID] = &c
 	s.contactOrder = append(s.contactOrder, c.ID)
+	s.contactMod.set(c.ID, c.Modified)
 	s.noteContact(&c)
 	return c.ID
 }
@@ -164,6 +165,7 @@ func (s *Server) SeedLead(l Lead) int64 {
 	}
 	s.leads[l.ID] = &l
 	s.leadOrder = append(s.leadOrder, l.ID)
+	s.leadMod.set(l.ID, l.Modified)
 	s.noteLead(&l)
 	return l.ID
 }
@@ -184,6 +186,7 @@ func (s *Server) EditLead(id int64, edit func(*Lead)) bool {
 	l.ID = id
 	s.noteLead(l)
 	l.Modified = s.cfg.now().UTC()
+	s.leadMod.set(id, l.Modified)
 	return true
 }
 
@@ -203,6 +206,7 @@ func (s *Server) EditContact(id int64, edit func(*Contact)) bool {
 	c.ID = id
 	s.noteContact(c)
 	c.Modified = s.cfg.now().UTC()
+	s.contactMod.set(id, c.Modified)
 	return true
 }
 
@@ -211,6 +215,7 @@ func (s *Server) DeleteLead(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.leads, id)
+	s.leadMod.remove(id)
 	s.leadOrder = slices.DeleteFunc(s.leadOrder, func(x int64) bool { return x == id })
 }
 
