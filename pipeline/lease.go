@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+// LeaseInfo is one lease as a cluster-wide view shows it.
+type LeaseInfo struct {
+	Name   string    `json:"name"`
+	Holder string    `json:"holder"`
+	Until  time.Time `json:"until"`
+}
+
+// LeaseLister lists the leases held now, for status pages.
+type LeaseLister interface {
+	ListLeases(ctx context.Context) ([]LeaseInfo, error)
+}
+
 // Leases hand out named, expiring leases, so that a singleton (a poller, a
 // client poller, the LeadExec safety net) runs on exactly one of several
 // instances sharing one state. A state shared by instances implements it.
@@ -30,6 +42,8 @@ type Leased struct {
 	Leases Leases
 	// Holder names this instance; it must differ between instances.
 	Holder string
+	// Lease names the lease; default "source:" + the source's name.
+	Lease string
 	// TTL is how long a lease lasts without renewal; default 15s. It is
 	// renewed every TTL/3. A holder that cannot renew stops its source
 	// before the lease can have expired elsewhere.
@@ -63,7 +77,10 @@ func (l *Leased) log() *slog.Logger {
 // to waiting when the lease is lost. It returns when ctx ends (nil) or when
 // the source fails (its error).
 func (l *Leased) Run(ctx context.Context) error {
-	name := "source:" + l.Name()
+	name := l.Lease
+	if name == "" {
+		name = "source:" + l.Name()
+	}
 	every := l.ttl() / 3
 	standby := false
 	for ctx.Err() == nil {

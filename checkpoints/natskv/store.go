@@ -819,4 +819,30 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	return wrap("release lease "+name, err)
 }
 
-var _ pipeline.Leases = (*Store)(nil)
+// ListLeases implements pipeline.LeaseLister: the leases held now.
+func (s *Store) ListLeases(ctx context.Context) ([]pipeline.LeaseInfo, error) {
+	ks, err := s.keys(ctx, "lease")
+	if err != nil {
+		return nil, wrap("leases", err)
+	}
+	now := s.now()
+	var out []pipeline.LeaseInfo
+	for _, k := range ks {
+		var l lease
+		_, found, err := s.get(ctx, k, &l)
+		if err != nil {
+			return nil, wrap("leases", err)
+		}
+		if !found || l.Holder == "" || l.Until <= now.UnixNano() {
+			continue
+		}
+		out = append(out, pipeline.LeaseInfo{Name: untok(strings.TrimPrefix(k, "lease.")), Holder: l.Holder, Until: time.Unix(0, l.Until).UTC()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+var (
+	_ pipeline.Leases      = (*Store)(nil)
+	_ pipeline.LeaseLister = (*Store)(nil)
+)

@@ -43,6 +43,8 @@ type App struct {
 	stateBus Bus
 	// instance names this process among the instances on one cluster.
 	instance string
+	// routeLeases hold the routes' leases when the state is shared.
+	routeLeases map[string]*pipeline.Leased
 	presence *presence // nil unless on a NATS cluster of its own
 }
 
@@ -110,10 +112,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		if err := a.buildSources(); err != nil {
 			return nil, err
 		}
-		a.leaseSources()
 	}
 	if err := a.buildRoutes(); err != nil {
 		return nil, err
+	}
+	if !offline {
+		a.leaseSingletons()
 	}
 	if !offline {
 		a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -177,6 +181,10 @@ func (a *App) Run(ctx context.Context) error {
 		})
 	}
 	for _, ru := range a.Runners {
+		if l := a.routeLeases[ru.Name()]; l != nil {
+			g.Go(func() error { return l.Run(gctx) })
+			continue
+		}
 		g.Go(func() error { return ru.Run(gctx) })
 	}
 	a.log.Info("crmsync running", "http", a.Addr(), "sources", len(a.Sources), "routes", len(a.Runners))

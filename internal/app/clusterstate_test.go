@@ -125,6 +125,43 @@ func TestTwoInstancesOnClusterStateShareIdentityAndRateWindow(t *testing.T) {
 	if err1 != nil || err2 != nil || id1 != id2 {
 		t.Errorf("instances disagree on lead 9001: %q (%v) and %q (%v)", id1, err1, id2, err2)
 	}
+
+	// The route runs on one instance; /status shows the cluster's leases.
+	held := func(a *App) bool { return a.routeLeases["le-ss"].Held() }
+	h.waitFor("one instance running the route", func() bool { return held(h.app) != held(a2) })
+	status, err := a2.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, l := range status.Leases {
+		names[l.Name] = l.Holder
+	}
+	if names["route:le-ss"] == "" || names["source:sharpspring.fields"] == "" || status.Instance == "" {
+		t.Errorf("status leases %v, instance %q", status.Leases, status.Instance)
+	}
+
+	// The instance running the route stops: the other takes the route over
+	// (the lease is released on stop) and writes what is delivered to it.
+	survivor, survivorHarness := a2, second
+	if held(a2) {
+		survivor, survivorHarness = h.app, h
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		done <- nil // the cleanup waits for it once more
+	} else {
+		h.stop()
+	}
+	survivorHarness.waitFor("the route taken over", func() bool { return held(survivor) })
+	for i := range 5 {
+		survivorHarness.deliver(int64(9500+i), map[string]string{"Email": fmt.Sprintf("late%d@example.com", i), "FirstName": "Late"})
+	}
+	h.waitFor("leads delivered after the failover in SharpSpring", func() bool { return len(h.sim.Leads()) >= n+5 })
+	if got := h.assertOneLeadPerEmail(); got != n+5 {
+		t.Errorf("%d distinct leads in SharpSpring, want %d", got, n+5)
+	}
 }
 
 func TestStateKindNatsNeedsTheNatsBus(t *testing.T) {

@@ -24,6 +24,11 @@ type Status struct {
 	Vendors []VendorCounter `json:"vendor_requests,omitempty"`
 	// SafetyNet is the LeadExec safety net's count, when it runs.
 	SafetyNet *SafetyNetStatus `json:"leadexec_safety_net,omitempty"`
+	// Instance names this instance; Leases, with state shared by
+	// instances, are the cluster's view: which instance runs which source
+	// and route now.
+	Instance string               `json:"instance,omitempty"`
+	Leases   []pipeline.LeaseInfo `json:"leases,omitempty"`
 }
 
 // SafetyNetStatus counts what the LeadExec safety net found since start:
@@ -58,6 +63,9 @@ type RouteStatus struct {
 	Skipped         int64   `json:"skipped"`
 	Retries         int64   `json:"retries"`
 	DeadLetters     int     `json:"dead_letters_open"`
+	// Lease, with state shared by instances: "held" when this instance
+	// runs the route, "standby" when another does.
+	Lease string `json:"lease,omitempty"`
 }
 
 // QuotaStatus is one vendor account's requests today (UTC).
@@ -111,12 +119,26 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 			lag, _ := l.Lag(ctx, ru.Name())
 			rs.LagSeconds = lag.Seconds()
 		}
+		if l := a.routeLeases[ru.Name()]; l != nil {
+			rs.Lease = "standby"
+			if l.Held() {
+				rs.Lease = "held"
+			}
+		}
 		n, err := a.State.CountDeadLetters(ctx, ru.Name())
 		if err != nil {
 			return st, err
 		}
 		rs.DeadLetters = n
 		st.Routes = append(st.Routes, rs)
+	}
+	if ll, ok := a.State.(pipeline.LeaseLister); ok {
+		st.Instance = a.instance
+		leases, err := ll.ListLeases(ctx)
+		if err != nil {
+			return st, err
+		}
+		st.Leases = leases
 	}
 	if s := a.cfg.SharpSpring; s != nil {
 		used, err := a.State.QuotaUsed(ctx, "sharpspring:"+s.AccountID, st.Time)
@@ -188,7 +210,9 @@ var (
 	descQuotaLimit  = prometheus.NewDesc("crmsync_quota_limit", "The account's daily quota.", []string{"account"}, nil)
 	descWebhook     = prometheus.NewDesc("crmsync_webhook_deliveries_total", "Webhook deliveries by outcome.", []string{"source", "outcome"}, nil)
 	descBatchSizeSu = prometheus.NewDesc("crmsync_route_batch_events_avg", "Average events per batch.", []string{"route"}, nil)
-	descMissed      = prometheus.NewDesc("crmsync_leadexec_missed_deliveries_total",
+	descLeaseHeld   = prometheus.NewDesc("crmsync_lease_held",
+		"1 when this instance runs the source or route of the lease now, 0 when another instance does (state shared by instances).", []string{"lease"}, nil)
+	descMissed = prometheus.NewDesc("crmsync_leadexec_missed_deliveries_total",
 		"Leads the LeadExec safety net found in LeadExec that the webhook never received (published from the lead data API).", nil, nil)
 )
 
@@ -249,5 +273,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if n := st.SafetyNet; n != nil {
 		counter(descMissed, float64(n.MissedDeliveries))
+	}
+	held := func(h bool) float64 {
+		if h {
+			return 1
+		}
+		return 0
+	}
+	for _, s := range c.a.Sources {
+		if l, ok := s.(*pipeline.Leased); ok {
+			gauge(descLeaseHeld, held(l.Held()), "source:"+l.Name())
+		}
+	}
+	for name, l := range c.a.routeLeases {
+		gauge(descLeaseHeld, held(l.Held()), "route:"+name)
 	}
 }

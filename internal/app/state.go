@@ -34,20 +34,31 @@ func OpenState(ctx context.Context, cfg *config.Config, bus Bus) (pipeline.State
 	}
 }
 
-// leaseSources makes every source a singleton across the instances that
-// share the state, when the state hands out leases: each poller, client
-// poller and safety net runs on the one instance holding its lease.
-func (a *App) leaseSources() {
+// leaseSingletons makes every source and every route a singleton across
+// the instances that share the state, when the state hands out leases:
+// each poller, client poller and safety net, and each route's consumer,
+// runs on the one instance holding its lease. Routes are singletons
+// because newest-wins per record needs one writer per route (two instances
+// writing one record's events at once could land an older value last),
+// and a route's throughput is bound by its vendor's rate limit, which is
+// per account, not by the instance's CPU. Webhooks, the part that grows
+// with traffic, are answered by every instance.
+func (a *App) leaseSingletons() {
 	leases, ok := a.State.(pipeline.Leases)
 	if !ok {
 		return
 	}
-	holder := a.instance
+	ttl := a.cfg.State.LeaseTTL.Std()
 	for i, s := range a.Sources {
-		a.Sources[i] = &pipeline.Leased{Source: s, Leases: leases, Holder: holder,
-			TTL: a.cfg.State.LeaseTTL.Std(), Logger: a.log}
+		a.Sources[i] = &pipeline.Leased{Source: s, Leases: leases, Holder: a.instance, TTL: ttl, Logger: a.log}
 	}
-	a.log.Info("sources run under leases shared with the other instances", "instance", holder, "sources", len(a.Sources))
+	a.routeLeases = map[string]*pipeline.Leased{}
+	for _, ru := range a.Runners {
+		a.routeLeases[ru.Name()] = &pipeline.Leased{Source: ru, Lease: "route:" + ru.Name(), Leases: leases,
+			Holder: a.instance, TTL: ttl, Logger: a.log}
+	}
+	a.log.Info("sources and routes run under leases shared with the other instances", "instance", a.instance,
+		"sources", len(a.Sources), "routes", len(a.Runners))
 }
 
 // instanceName names this instance among those sharing a state: host,

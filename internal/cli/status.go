@@ -110,7 +110,11 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 	}
 	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS")
 	for _, r := range st.Routes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\n", r.Name, r.Position, r.Backlog, r.LagSeconds,
+		name := r.Name
+		if r.Lease == "standby" {
+			name += " (standby: another instance runs it)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\n", name, r.Position, r.Backlog, r.LagSeconds,
 			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters)
 	}
 	fmt.Fprintln(tw, "\nACCOUNT\tQUOTA USED TODAY (UTC)\tLIMIT")
@@ -126,6 +130,12 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 	}
 	if sn := st.SafetyNet; sn != nil {
 		fmt.Fprintf(tw, "\nLEADEXEC SAFETY NET\tpolls=%d missed_deliveries=%d\n", sn.Polls, sn.MissedDeliveries)
+	}
+	if len(st.Leases) > 0 {
+		fmt.Fprintf(tw, "\nLEASE (this instance: %s)\tHOLDER\tUNTIL\n", st.Instance)
+		for _, l := range st.Leases {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Name, l.Holder, l.Until.Format(time.RFC3339))
+		}
 	}
 	tw.Flush()
 }
