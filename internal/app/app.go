@@ -45,7 +45,7 @@ type App struct {
 	instance string
 	// routeLeases hold the routes' leases when the state is shared.
 	routeLeases map[string]*pipeline.Leased
-	presence *presence // nil unless on a NATS cluster of its own
+	presence    *presence // nil unless on a NATS cluster of its own
 }
 
 // New opens state and bus, checks the vendor accounts, and prepares every
