@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,18 +14,23 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/checkpoints/natskv"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/scenario"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
-const chaosSynopsis = `chaos [--leads N] [--kills K] [--seed N] [--keep] [-v]
+const chaosSynopsis = `chaos [--leads N] [--kills K] [--instances I] [--seed N] [--keep] [-v]
 
 The crash test. Runs 'crmsync run' as a child process against the
 simulators (the demo's eight routes: LeadExec → SharpSpring and Getlead,
@@ -35,7 +40,13 @@ leads and users edit leads in iVvy, and SIGKILLs the child --kills times at
 random moments: at random times, while a SharpSpring write is in flight, and
 while a poller reads iVvy. Each time it starts the child again on the same
 data directory. At the end it compares every target with its sources through
-the vendors' APIs and prints one line:
+the vendors' APIs and prints one line.
+
+With --instances above 1, that many 'crmsync run' processes share one NATS
+server started by the test (state.kind nats, leases of 3s): LeadExec
+delivers to one address that spreads the deliveries over every live
+instance, and each kill picks an instance at random, so pollers and
+routes fail over between instances. The line then also says instances=<n>:
 
   chaos: ok kills=<n> leads=<n> deliveries=<n> lost=0 duplicates=0 mismatches=0 max_sharpspring_per_second=<n> elapsed=<d>
 
@@ -49,11 +60,12 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	keep := fs.Bool("keep", false, "keep the data directory (state, stream, the child's logs) and print its path")
 	verbose := fs.Bool("v", false, "report progress on stderr")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	instances := fs.Int("instances", 1, "crmsync instances sharing one NATS cluster and its state")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *leads < 1 || *kills < 0 {
-		fmt.Fprintln(stderr, "chaos: --leads must be at least 1 and --kills not negative")
+	if *leads < 1 || *kills < 0 || *instances < 1 {
+		fmt.Fprintln(stderr, "chaos: --leads and --instances must be at least 1 and --kills not negative")
 		return 2
 	}
 	if *seed == 0 {
@@ -66,7 +78,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		say = func(format string, args ...any) { fmt.Fprintf(stderr, "chaos: "+format+"\n", args...) }
 	}
 	start := time.Now()
-	res, err := chaos(ctx, chaosOptions{leads: *leads, kills: *kills, seed: *seed, keep: *keep, say: say})
+	res, err := chaos(ctx, chaosOptions{leads: *leads, kills: *kills, instances: *instances, seed: *seed, keep: *keep, say: say})
 	elapsed := time.Since(start).Round(time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(stdout, "chaos: FAILED seed=%d kills=%d error=%q elapsed=%s\n", *seed, res.kills, err.Error(), elapsed)
@@ -76,8 +88,12 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if !res.OK() {
 		status = "FAILED"
 	}
-	fmt.Fprintf(stdout, "chaos: %s kills=%d leads=%d deliveries=%d lost=%d duplicates=%d mismatches=%d max_sharpspring_per_second=%d elapsed=%s\n",
-		status, res.kills, res.Leads, res.Deliveries, res.Lost, res.Duplicates, res.Mismatches, res.maxPerSecond, elapsed)
+	inst := ""
+	if *instances > 1 {
+		inst = fmt.Sprintf(" instances=%d", *instances)
+	}
+	fmt.Fprintf(stdout, "chaos: %s kills=%d%s leads=%d deliveries=%d lost=%d duplicates=%d mismatches=%d max_sharpspring_per_second=%d elapsed=%s\n",
+		status, res.kills, inst, res.Leads, res.Deliveries, res.Lost, res.Duplicates, res.Mismatches, res.maxPerSecond, elapsed)
 	if status != "ok" {
 		fmt.Fprintf(stdout, "chaos: seed=%d to repeat the kill schedule\n", *seed)
 		return 1
@@ -87,6 +103,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 type chaosOptions struct {
 	leads, kills int
+	instances    int
 	seed         uint64
 	keep         bool
 	say          func(string, ...any)
@@ -130,50 +147,212 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	defer w.Close()
 	// Writes take a little while, so that kills land inside them.
 	w.SS.SetFaults(sharpspringsim.Faults{Latency: 30 * time.Millisecond})
-	if err := w.Config.Validate(); err != nil {
-		return res, err
-	}
 	// Restarts must resume quickly: events a killed instance held come
 	// back after the ack wait.
 	w.Config.Bus.NATS.AckWait = config.Duration(5 * time.Second)
-	yml, env, err := w.ChildConfig()
-	if err != nil {
+	var natsURL string
+	if o.instances > 1 {
+		// One NATS server that outlives every instance: the cluster the
+		// instances share, with their state on it.
+		srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{StoreDir: filepath.Join(dir, "nats"), Listen: "127.0.0.1:0"})
+		if err != nil {
+			return res, err
+		}
+		defer srv.Shutdown()
+		natsURL = srv.ClientURL()
+		w.Config.Bus.NATS.URL = natsURL
+		w.Config.State = config.StateConfig{Kind: "nats", Bucket: "crmsync_state", Replicas: 1, LeaseTTL: config.Duration(3 * time.Second)}
+	}
+	if err := w.Config.Validate(); err != nil {
 		return res, err
 	}
-	cfgPath := filepath.Join(dir, "crmsync.yaml")
-	if err := os.WriteFile(cfgPath, yml, 0o600); err != nil {
-		return res, err
+	rng := rand.New(rand.NewPCG(o.seed, 2))
+	var children []*child
+	for i := range o.instances {
+		caddr, name := addr, "crmsync"
+		if o.instances > 1 {
+			if caddr, err = freeAddr(); err != nil {
+				return res, err
+			}
+			name = fmt.Sprintf("crmsync-%d", i+1)
+		}
+		w.Config.HTTP.Listen = caddr
+		yml, env, err := w.ChildConfig()
+		if err != nil {
+			return res, err
+		}
+		cfgPath := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(cfgPath, yml, 0o600); err != nil {
+			return res, err
+		}
+		children = append(children, &child{exe: exe, cfg: cfgPath, env: append(os.Environ(), env...), addr: caddr,
+			logPath: filepath.Join(dir, name+".log"), rng: rng, w: w, say: o.say, kills: o.kills})
 	}
-	c := &child{exe: exe, cfg: cfgPath, env: append(os.Environ(), env...), addr: addr, logPath: filepath.Join(dir, "child.log"),
-		rng: rand.New(rand.NewPCG(o.seed, 2)), w: w, say: o.say, kills: o.kills}
-	if err := c.start(ctx); err != nil {
-		return res, err
+	defer func() {
+		for _, c := range children {
+			c.stop()
+		}
+	}()
+	for _, c := range children {
+		if err := c.start(ctx); err != nil {
+			return res, err
+		}
 	}
-	defer c.stop()
-	go c.killLoop(ctx)
+	var pl scenario.Pipeline
+	if len(children) == 1 {
+		go children[0].killLoop(ctx)
+		pl = children[0]
+	} else {
+		cl := &cluster{children: children, rng: rng, kills: o.kills, say: o.say, allIn: make(chan struct{})}
+		if err := cl.serve(addr); err != nil {
+			return res, err
+		}
+		defer cl.close()
+		go cl.killLoop(ctx)
+		pl = cl
+	}
 
 	// The verdict reads SharpSpring within the account's shared window,
-	// like the child.
-	state, err := checkpoints.Open(ctx, filepath.Join(w.Config.DataDir, "state.db"))
+	// like the instances.
+	state, release, err := chaosState(ctx, w.Config, natsURL)
 	if err != nil {
 		return res, err
 	}
-	defer func() { _ = state.Close() }() // read only: nothing to lose
+	defer release()
 	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + w.Config.SharpSpring.AccountID,
 		PerSecond: w.Config.SharpSpring.RatePerSecond, Shared: true}, state)
-	sr, err := w.Play(ctx, c, sharpspring.Gate(gate))
-	res.Result, res.kills = sr, c.killed()
+	sr, err := w.Play(ctx, pl, sharpspring.Gate(gate))
+	res.Result = sr
+	for _, c := range children {
+		res.kills += c.killed()
+	}
 	res.maxPerSecond = w.SS.Stats().MaxInSlidingSecond
 	if err != nil {
 		return res, err
 	}
-	logs, _ := os.ReadFile(c.logPath)
-	for _, s := range w.Secrets() {
-		if s != "" && strings.Contains(string(logs), s) {
-			return res, errors.New("a secret appeared in the child's log")
+	for _, c := range children {
+		logs, _ := os.ReadFile(c.logPath)
+		for _, s := range w.Secrets() {
+			if s != "" && strings.Contains(string(logs), s) {
+				return res, fmt.Errorf("a secret appeared in the log of %s", filepath.Base(c.logPath))
+			}
 		}
 	}
 	return res, nil
+}
+
+// chaosState opens the state the instances share: their SQLite file, or
+// the bucket on the NATS server at natsURL.
+func chaosState(ctx context.Context, cfg *config.Config, natsURL string) (pipeline.State, func(), error) {
+	if natsURL == "" {
+		st, err := checkpoints.Open(ctx, filepath.Join(cfg.DataDir, "state.db"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { _ = st.Close() }, nil // read only: nothing to lose
+	}
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		var st pipeline.State
+		if st, err = natskv.Open(ctx, js, natskv.Config{Bucket: cfg.State.Bucket}); err == nil {
+			return st, nc.Close, nil
+		}
+	}
+	nc.Close()
+	return nil, nil, err
+}
+
+// cluster is several 'crmsync run' processes on one NATS cluster behind one
+// webhook address; it is the scenario's Pipeline. Deliveries go round robin
+// to the live instances; kills pick an instance at random.
+type cluster struct {
+	children []*child
+	rng      *rand.Rand
+	kills    int
+	say      func(string, ...any)
+	allIn    chan struct{}
+	next     atomic.Uint64
+	srv      *http.Server
+	url      string
+}
+
+func (cl *cluster) HookURL() string { return cl.url }
+
+// Idle reports whether a live instance sees every backlog at zero (the
+// routes' consumers are the cluster's, whichever instance runs them).
+func (cl *cluster) Idle(ctx context.Context) bool {
+	for _, c := range cl.children {
+		if c.Idle(ctx) {
+			return true
+		}
+	}
+	return false
+}
+
+// Quiesce waits for the kill schedule to finish.
+func (cl *cluster) Quiesce(ctx context.Context) error {
+	select {
+	case <-cl.allIn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serve answers at addr, passing each request to the next live instance:
+// the one webhook address in front of the instances.
+func (cl *cluster) serve(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	cl.url = "http://" + addr
+	client := &http.Client{Timeout: 30 * time.Second}
+	cl.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for range cl.children {
+			c := cl.children[cl.next.Add(1)%uint64(len(cl.children))]
+			req, _ := http.NewRequestWithContext(r.Context(), r.Method, c.HookURL()+r.URL.RequestURI(), bytes.NewReader(body))
+			req.Header = r.Header.Clone()
+			resp, err := client.Do(req)
+			if err != nil {
+				continue // that instance is down: the next one answers
+			}
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			_, _ = io.Copy(w, resp.Body)
+			_ = resp.Body.Close()
+			return
+		}
+		http.Error(w, "no instance is up", http.StatusBadGateway)
+	})}
+	go func() { _ = cl.srv.Serve(ln) }()
+	return nil
+}
+
+func (cl *cluster) close() { _ = cl.srv.Close() }
+
+// killLoop SIGKILLs a random instance cl.kills times and starts it again
+// after each.
+func (cl *cluster) killLoop(ctx context.Context) {
+	defer close(cl.allIn)
+	for i := 0; i < cl.kills; i++ {
+		c := cl.children[cl.rng.IntN(len(cl.children))]
+		if err := c.killOnce(ctx, i, cl.kills); err != nil {
+			cl.say("restart of %s: %v", filepath.Base(c.cfg), err)
+			return
+		}
+	}
 }
 
 // freeAddr returns a loopback address with a port free right now, for an
@@ -310,35 +489,41 @@ func (c *child) stop() {
 func (c *child) killLoop(ctx context.Context) {
 	defer close(c.allIn)
 	for i := 0; i < c.kills; i++ {
-		if !sleepCtx(ctx, time.Duration(200+c.rng.IntN(1800))*time.Millisecond) {
-			return
-		}
-		moment := "at a random time"
-		switch i % 3 {
-		case 1:
-			moment = "during a SharpSpring write"
-			c.waitFor(ctx, func() int {
-				st := c.w.SS.Stats()
-				return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"]
-			})
-		case 2:
-			moment = "during an iVvy poll"
-			c.waitFor(ctx, func() int { return c.w.IV.Stats().ByAction["crm.getLeadList"] })
-		}
-		c.mu.Lock()
-		cmd, exited := c.cmd, c.exited
-		c.mu.Unlock()
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-		c.mu.Lock()
-		c.done++
-		c.mu.Unlock()
-		c.say("kill %d/%d %s", i+1, c.kills, moment)
-		if err := c.start(ctx); err != nil {
+		if err := c.killOnce(ctx, i, c.kills); err != nil {
 			c.say("restart: %v", err)
 			return
 		}
 	}
+}
+
+// killOnce waits a random while, SIGKILLs the child at the i-th kind of
+// moment and starts it again.
+func (c *child) killOnce(ctx context.Context, i, total int) error {
+	if !sleepCtx(ctx, time.Duration(200+c.rng.IntN(1800))*time.Millisecond) {
+		return ctx.Err()
+	}
+	moment := "at a random time"
+	switch i % 3 {
+	case 1:
+		moment = "during a SharpSpring write"
+		c.waitFor(ctx, func() int {
+			st := c.w.SS.Stats()
+			return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"]
+		})
+	case 2:
+		moment = "during an iVvy poll"
+		c.waitFor(ctx, func() int { return c.w.IV.Stats().ByAction["crm.getLeadList"] })
+	}
+	c.mu.Lock()
+	cmd, exited := c.cmd, c.exited
+	c.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	c.mu.Lock()
+	c.done++
+	c.mu.Unlock()
+	c.say("kill %d/%d of %s %s", i+1, total, filepath.Base(c.cfg), moment)
+	return c.start(ctx)
 }
 
 // waitFor waits (up to 3 s) until count moves, so that the kill lands just
