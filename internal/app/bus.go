@@ -48,7 +48,7 @@ func OpenBus(ctx context.Context, cfg *config.Config) (Bus, error) {
 	case "nats", "":
 		return natsbus.Open(ctx, natsbus.Config{
 			URL: cfg.Bus.NATS.URL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.NATS.Listen,
-			Stream: cfg.Bus.NATS.Stream, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(), AckWait: cfg.Bus.NATS.AckWait.Std(),
+			Stream: cfg.Bus.NATS.Stream, Replicas: cfg.Bus.NATS.Replicas, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(), AckWait: cfg.Bus.NATS.AckWait.Std(),
 		})
 	default:
 		return nil, fmt.Errorf("bus.kind %q is not nats or kafka", cfg.Bus.Kind)

@@ -51,8 +51,11 @@ func (a *App) joinCluster(ctx context.Context) (*presence, error) {
 	if !ok {
 		return nil, nil
 	}
+	// Replicated like the stream: an instance that starts while one server
+	// of the cluster is down still finds the others' announcements.
 	kv, err := b.JetStream().CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: presenceBucket, Description: "crmsync instances running on this cluster", History: 1, TTL: presenceTTL,
+		Replicas: a.cfg.Bus.NATS.Replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("announce this instance on the cluster: %w", err)

@@ -104,6 +104,11 @@ type NATSConfig struct {
 	Listen string `yaml:"listen"`
 	// Stream name; default "CRM".
 	Stream string `yaml:"stream"`
+	// Replicas of the stream (and of the bucket where instances announce
+	// themselves) on a NATS cluster (bus.nats.url); default 1, at most 5.
+	// Use 3 on a cluster, like state.replicas, so the events outlive a
+	// server. The embedded server is one server: more than 1 needs a URL.
+	Replicas int `yaml:"replicas"`
 	// DuplicateWindow: how long repeated publishes are dropped; default 1h.
 	DuplicateWindow Duration `yaml:"duplicate_window"`
 	// AckWait: how long an event delivered to a route (and not settled,

@@ -50,6 +50,9 @@ func (c *Config) ApplyDefaults() {
 	if c.Bus.NATS.Stream == "" {
 		c.Bus.NATS.Stream = "CRM"
 	}
+	if c.Bus.NATS.Replicas == 0 {
+		c.Bus.NATS.Replicas = 1
+	}
 	if c.Bus.NATS.DuplicateWindow == 0 {
 		c.Bus.NATS.DuplicateWindow = Duration(time.Hour)
 	}
@@ -299,9 +302,20 @@ func (c *Config) Validate() error {
 		add("state.kind", "%q is not sqlite or nats", c.State.Kind)
 	}
 	if c.Bus.NATS.URL != "" {
-		if u, err := url.Parse(c.Bus.NATS.URL); err != nil || u.Host == "" {
-			add("bus.nats.url", "%q is not a URL such as nats://host:4222", c.Bus.NATS.URL)
+		// A comma-separated list names several servers of one cluster, so
+		// that an instance can connect while one of them is down.
+		for s := range strings.SplitSeq(c.Bus.NATS.URL, ",") {
+			if u, err := url.Parse(strings.TrimSpace(s)); err != nil || u.Host == "" {
+				add("bus.nats.url", "%q is not a URL such as nats://host:4222 (or a comma-separated list of them)", c.Bus.NATS.URL)
+				break
+			}
 		}
+	}
+	switch r := c.Bus.NATS.Replicas; {
+	case r < 1 || r > 5:
+		add("bus.nats.replicas", "%d is outside 1..5", r)
+	case r > 1 && c.Bus.Kind == "nats" && c.Bus.NATS.URL == "":
+		add("bus.nats.replicas", "%d needs a NATS cluster (bus.nats.url): the embedded server is one node", r)
 	}
 	needSS, needLE, needIV, needGL, needKafka := false, false, false, false, false
 	names := map[string]int{}
