@@ -1,5 +1,7 @@
 package pipeline
 
+import "strings"
+
 // settlement is what one batch writes into the state when it settles, in
 // order.
 type settlement struct {
@@ -58,6 +60,19 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 			continue
 		}
 		h := ValueHash(v)
+		if v == "" && !heldSomething(st) {
+			// An empty field the source was never known to hold anything
+			// in: its own form of "no value" (see withoutEchoes), reported
+			// with the record's change time, which is often crmsync's own
+			// write of other fields. It is known now, but stamped as no
+			// change, so that an edit made elsewhere before that time still
+			// reaches the field.
+			if !known || st.Hash != h || !st.Seen.Equal(at) {
+				fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+				changed = true
+			}
+			continue
+		}
 		if known && (st.Hash == h || wroteValue(st.Wrote, h)) {
 			// The source reports a value crmsync already knows or wrote
 			// itself: not a change made at the source's (later) clock. The
@@ -80,4 +95,18 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 	entry.Fields = fields
 	entry.ContentHash = ledgerHash(fields)
 	st.putLedger(ru.srcVendor, ru.srcEntity, rec.Key, entry)
+}
+
+// heldSomething reports whether a field is known to have held a value: its
+// last known value, or one crmsync wrote into it, is not empty.
+func heldSomething(st FieldStamp) bool {
+	if st.Hash != "" && st.Hash != emptyHash {
+		return true
+	}
+	for _, w := range st.Wrote {
+		if !strings.HasSuffix(w, ":"+emptyHash) {
+			return true
+		}
+	}
+	return false
 }
