@@ -79,20 +79,7 @@ func (f *fixture) seed(from, n int, at func(i int) time.Duration) {
 // received fetches everything on the bus so far.
 func (f *fixture) received(t *testing.T) []pipeline.Event {
 	t.Helper()
-	var out []pipeline.Event
-	for {
-		msgs, err := f.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			m.Ack()
-		}
-	}
+	return testenv.Drain(t, f.cons, 200*time.Millisecond)
 }
 
 func (f *fixture) cursor(t *testing.T) Cursor {

@@ -72,21 +72,9 @@ func (e *env) seed(n int) []int64 {
 // drain returns the external ids of the events on the bus, acking them.
 func (e *env) drain(t *testing.T) []pipeline.Event {
 	t.Helper()
-	var out []pipeline.Event
-	for {
-		msgs, err := e.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			sort.Slice(out, func(i, j int) bool { return out[i].ExternalID < out[j].ExternalID })
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			m.Ack()
-		}
-	}
+	out := testenv.Drain(t, e.cons, 200*time.Millisecond)
+	sort.Slice(out, func(i, j int) bool { return out[i].ExternalID < out[j].ExternalID })
+	return out
 }
 
 func TestPollerPublishesChanges(t *testing.T) {

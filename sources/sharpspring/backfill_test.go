@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
+
 	"github.com/crmsync/crmsync/internal/golden"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -76,20 +78,7 @@ func (e *env) backfillEvents() []pipeline.Event {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []pipeline.Event
-	for {
-		msgs, err := cons.Fetch(ctx, 1000, 300*time.Millisecond)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			e.t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			_ = m.Ack()
-		}
-	}
+	return testenv.Drain(e.t, cons, 300*time.Millisecond)
 }
 
 // checkOncePerLead fails unless evs hold exactly one event per id of want
