@@ -120,7 +120,7 @@ func TestClientRoutesSharpSpringLeadExec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, m)
+			goldenJSON(t, tc.name, m)
 		})
 	}
 }

@@ -3,17 +3,15 @@ package mappings
 import (
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync/internal/golden"
+
 	"github.com/crmsync/crmsync/pipeline"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func testCatalog(t *testing.T) *Catalog {
 	t.Helper()
@@ -27,26 +25,14 @@ func testCatalog(t *testing.T) *Catalog {
 	return c
 }
 
-func golden(t *testing.T, name string, got any) {
+func goldenJSON(t *testing.T, name string, got any) {
 	t.Helper()
 	b, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b = append(b, '\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./mappings -update to create it)", err)
-	}
-	if string(want) != string(b) {
-		t.Errorf("%s differs from golden file:\n got: %s\nwant: %s", name, b, want)
-	}
+	golden.Compare(t, filepath.Join("testdata", name+".golden.json"), b)
 }
 
 func TestLeadExecToSharpSpringGolden(t *testing.T) {
@@ -70,7 +56,7 @@ func TestLeadExecToSharpSpringGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "leadexec_to_sharpspring_"+tc.name, m)
+			goldenJSON(t, "leadexec_to_sharpspring_"+tc.name, m)
 		})
 	}
 }
@@ -96,7 +82,7 @@ func TestFromSharpSpringUnescapesAndKeysBySystemName(t *testing.T) {
 		"companyName": "Acme &amp; Sons", "lastName": "O&#039;Neil", "Favorite_Color_5a0dd86e6e290": "teal",
 		"Favorite Color": "ignored: labels are never keys",
 	}, cat)
-	golden(t, "sharpspring_to_canonical", got)
+	goldenJSON(t, "sharpspring_to_canonical", got)
 }
 
 func TestCatalogValidation(t *testing.T) {

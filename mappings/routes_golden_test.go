@@ -89,7 +89,7 @@ func TestIVvyAndGetleadRoutesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, routeGolden{Canonical: canon, Mapped: m})
+			goldenJSON(t, tc.name, routeGolden{Canonical: canon, Mapped: m})
 		})
 	}
 }

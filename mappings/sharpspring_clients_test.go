@@ -17,7 +17,7 @@ func TestSharpSpringLeadsCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "sharpspring_leads_decode", l)
+	goldenJSON(t, "sharpspring_leads_decode", l)
 	if k := codec.Keys(l); len(k) != 1 || k[0] != (pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindEmail, Value: "ann.oneil@example.com"}) {
 		t.Fatalf("keys %v", k)
 	}
@@ -55,7 +55,7 @@ func TestClientRouteSharpSpringToSharpSpring(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "sharpspring_client_route_"+tc.name, m)
+			goldenJSON(t, "sharpspring_client_route_"+tc.name, m)
 		})
 	}
 	for name, fields := range map[string]map[string]string{

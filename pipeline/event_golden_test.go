@@ -1,16 +1,14 @@
 package pipeline
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/crmsync/crmsync/internal/golden"
+)
 
 // goldenEvents are events of every kind a source publishes, built the way
 // each source builds them. Their ids are the bus message ids (the JetStream
@@ -140,33 +138,7 @@ func renderGoldenEvents(t *testing.T) string {
 // `go test ./pipeline -run Golden -update` only for a deliberate change of
 // format, one that comes with a way for stored ids and hashes to carry over.
 func TestEventFormatGolden(t *testing.T) {
-	got := renderGoldenEvents(t)
-	const path = "testdata/events.golden"
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pipeline -run Golden -update to create it)", err)
-	}
-	if got == string(want) {
-		return
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	for i := range max(len(gl), len(wl)) {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Errorf("%s:%d changed:\n got: %s\nwant: %s", path, i+1, g, w)
-		}
-	}
+	golden.Compare(t, "testdata/events.golden", []byte(renderGoldenEvents(t)))
 }
 
 // TestGoldenEnvelopesDecode: every envelope in the golden file, as an older
@@ -174,12 +146,8 @@ func TestEventFormatGolden(t *testing.T) {
 // keeps its id when sealed again, so events in flight across an upgrade are
 // read and deduplicated.
 func TestGoldenEnvelopesDecode(t *testing.T) {
-	raw, err := os.ReadFile("testdata/events.golden")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var wires []string
-	for line := range strings.SplitSeq(string(raw), "\n") {
+	for line := range strings.SplitSeq(golden.Read(t, "testdata/events.golden"), "\n") {
 		if w, ok := strings.CutPrefix(line, "wire        "); ok {
 			wires = append(wires, w)
 		}

@@ -5,7 +5,8 @@
 //   - Bus: an embedded NATS JetStream server on a random loopback port, its
 //     store in a temporary directory, behind a ready pipeline/natsbus bus;
 //   - State: a SQLite state (checkpoints.Store) in a temporary directory;
-//   - Eventually: polling for a condition instead of sleeping and hoping.
+//   - Eventually: polling for a condition instead of sleeping and hoping;
+//   - Drain: every event a consumer has, acked.
 //
 // Everything it opens is closed by t.Cleanup.
 package testenv
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
@@ -84,5 +86,25 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", EventuallyTimeout, what)
 		}
 		<-tick.C
+	}
+}
+
+// Drain fetches from cons until wait passes with nothing more, acks every
+// message and returns the events in the order they were fetched.
+func Drain(t testing.TB, cons pipeline.Consumer, wait time.Duration) []pipeline.Event {
+	t.Helper()
+	var out []pipeline.Event
+	for {
+		msgs, err := cons.Fetch(context.Background(), 1000, wait)
+		if err != nil {
+			t.Fatalf("testenv: fetch: %v", err)
+		}
+		if len(msgs) == 0 {
+			return out
+		}
+		for _, m := range msgs {
+			out = append(out, m.Event)
+			_ = m.Ack()
+		}
 	}
 }

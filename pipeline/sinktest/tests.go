@@ -3,6 +3,7 @@ package sinktest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -98,6 +99,21 @@ func heldAfterRefusals(t *testing.T, f Factory, env *Env, want, refused int, wha
 	}
 }
 
+// SameAsWritten fails t unless got, the fields a sink read back, holds
+// every field of r with its value; a nil got (not found) stops the test.
+// what names the read in the failure.
+func SameAsWritten(t testing.TB, what string, r *pipeline.Record, got map[string]string) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: not found", what)
+	}
+	for f, v := range r.Fields {
+		if got[f] != v {
+			t.Errorf("%s: %s = %q, wrote %q", what, f, got[f], v)
+		}
+	}
+}
+
 // readBack reads recs through the sink, by the target ids of their outcomes
 // and then by key and natural keys alone, and requires every written field
 // back with its value. It does nothing unless ReadBack is claimed.
@@ -131,14 +147,7 @@ func readBack(t *testing.T, f Factory, env *Env, recs []*pipeline.Record, out []
 			t.Fatalf("Read %s returned %d values for %d records", how, len(got), len(recs))
 		}
 		for i, rec := range recs {
-			if got[i] == nil {
-				t.Fatalf("Read %s: record %d (%s) not found", how, i, rec.Key)
-			}
-			for k, v := range rec.Fields {
-				if got[i][k] != v {
-					t.Errorf("Read %s: record %d (%s): %s = %q, wrote %q", how, i, rec.Key, k, got[i][k], v)
-				}
-			}
+			SameAsWritten(t, fmt.Sprintf("Read %s: record %d (%s)", how, i, rec.Key), rec, got[i])
 		}
 	}
 }

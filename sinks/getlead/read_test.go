@@ -7,24 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline/sinktest"
+
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 )
-
-// sameAsWritten fails unless got holds every field of r with its value.
-func sameAsWritten(t *testing.T, what string, r *pipeline.Record, got map[string]string) {
-	t.Helper()
-	if got == nil {
-		t.Fatalf("%s: not found", what)
-	}
-	for f, v := range r.Fields {
-		if got[f] != v {
-			t.Errorf("%s: %s = %q, wrote %q", what, f, got[f], v)
-		}
-	}
-}
 
 // writeCalls counts the simulator's write requests of both APIs.
 func writeCalls(sim *getleadsim.Server) int {
@@ -76,8 +65,8 @@ func TestReadBackWhatWasWritten(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameAsWritten(t, "by phone", a, got[0])
-			sameAsWritten(t, "second", b, got[1])
+			sinktest.SameAsWritten(t, "by phone", a, got[0])
+			sinktest.SameAsWritten(t, "second", b, got[1])
 			if got[0][mappings.GetleadStatus] != "qualified" {
 				t.Errorf("status %q: want the record's spelling of Qualified", got[0][mappings.GetleadStatus])
 			}
@@ -96,7 +85,7 @@ func TestReadBackWhatWasWritten(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameAsWritten(t, "by id", a, got[0])
+			sinktest.SameAsWritten(t, "by id", a, got[0])
 			if got[1] != nil {
 				t.Fatalf("a gone id: %v", got[1])
 			}

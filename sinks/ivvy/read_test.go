@@ -6,22 +6,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/crmsync/crmsync/pipeline/sinktest"
+
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 )
-
-// sameAsWritten fails unless got holds every field of r with its value.
-func sameAsWritten(t *testing.T, what string, r *pipeline.Record, got map[string]string) {
-	t.Helper()
-	if got == nil {
-		t.Fatalf("%s: not found", what)
-	}
-	for f, v := range r.Fields {
-		if got[f] != v {
-			t.Errorf("%s: %s = %q, wrote %q", what, f, got[f], v)
-		}
-	}
-}
 
 func writes(sim *ivvysim.Server) int {
 	st := sim.Stats()
@@ -67,8 +56,8 @@ func TestReadBackWhatWasWritten(t *testing.T) {
 			if len(got) != 4 {
 				t.Fatalf("%d results for 4 records", len(got))
 			}
-			sameAsWritten(t, "by id", a, got[0])
-			sameAsWritten(t, "by externalId", b, got[1])
+			sinktest.SameAsWritten(t, "by id", a, got[0])
+			sinktest.SameAsWritten(t, "by externalId", b, got[1])
 			if got[1]["stageName"] != "qualified" || got[1]["contact.id"] == "" || got[1]["type"] != "Conference" {
 				t.Errorf("by externalId: %v", got[1])
 			}
@@ -117,8 +106,8 @@ func TestReadRequestCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameAsWritten(t, "k0", recs[0], got[0])
-	sameAsWritten(t, "k1", recs[1], got[1])
+	sinktest.SameAsWritten(t, "k0", recs[0], got[0])
+	sinktest.SameAsWritten(t, "k1", recs[1], got[1])
 	if n := lists() - before; n != 3 {
 		t.Fatalf("%d getLeadList requests for 2 records, want 3", n)
 	}
@@ -130,7 +119,7 @@ func TestReadRequestCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range recs {
-		sameAsWritten(t, r.Key, r, got[i])
+		sinktest.SameAsWritten(t, r.Key, r, got[i])
 	}
 	if n := lists() - before; n != 6 {
 		t.Fatalf("%d getLeadList requests for 30 records, want 6 (one scan)", n)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
+
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
@@ -21,7 +23,7 @@ func TestConformance(t *testing.T) {
 		},
 		NewEnv: func(t *testing.T) *sourcetest.Env {
 			t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-			sim := getleadsim.New(getleadsim.Options{APIKey: key, Now: (&clock{t: t0}).Now})
+			sim := getleadsim.New(getleadsim.Options{APIKey: key, Now: simtest.NewClock(t0).Now})
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
 			state := testenv.State(t)

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/testenv"
@@ -21,13 +22,6 @@ import (
 )
 
 const key = "ik_poller_test_key"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 type fixture struct {
 	sim    *getleadsim.Server
@@ -56,7 +50,7 @@ func setup(t *testing.T, perPage, maxPages int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	sim := getleadsim.New(getleadsim.Options{APIKey: key, Now: (&clock{t: t0}).Now})
+	sim := getleadsim.New(getleadsim.Options{APIKey: key, Now: simtest.NewClock(t0).Now})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	state := testenv.State(t)
@@ -85,20 +79,7 @@ func (f *fixture) seed(from, n int, at func(i int) time.Duration) {
 // received fetches everything on the bus so far.
 func (f *fixture) received(t *testing.T) []pipeline.Event {
 	t.Helper()
-	var out []pipeline.Event
-	for {
-		msgs, err := f.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			m.Ack()
-		}
-	}
+	return testenv.Drain(t, f.cons, 200*time.Millisecond)
 }
 
 func (f *fixture) cursor(t *testing.T) Cursor {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
+
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
@@ -18,7 +20,7 @@ import (
 func TestConformance(t *testing.T) {
 	sourcetest.Run(t, sourcetest.Factory{
 		NewEnv: func(t *testing.T) *sourcetest.Env {
-			clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+			clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 			sim := ivvysim.New(ivvysim.Options{Now: clk.Now})
 			srv := httptest.NewServer(sim)
 			t.Cleanup(func() { sim.Close(); srv.Close() })

@@ -2,15 +2,13 @@ package ivvy
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/crmsync/crmsync/internal/golden"
+)
 
 // goldenCursors are lead poller positions of every shape the poller saves
 // (Poll stores json.Marshal of its cursor). testdata/cursors.golden holds
@@ -49,49 +47,18 @@ func renderCursors(t *testing.T) string {
 	return b.String()
 }
 
-// readGolden returns the stored values of a golden file by block name.
-func readGolden(t *testing.T, path string) map[string]string {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./sources/ivvy -run Golden -update to create it)", err)
-	}
-	out := map[string]string{}
-	for block := range strings.SplitSeq(string(raw), "\n== ") {
-		name, value, ok := strings.Cut(block, "\n")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		out[name] = strings.TrimSuffix(value, "\n")
-	}
-	return out
-}
-
 // TestCursorFormatGolden: what the poller and the backfill pager store
 // does not change by accident. A deliberate change needs a decoder that
 // still reads the old form (see TestGoldenCursorsDecode).
 func TestCursorFormatGolden(t *testing.T) {
-	const path = "testdata/cursors.golden"
-	got := renderCursors(t)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./sources/ivvy -run Golden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("stored cursor format changed:\n got:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Compare(t, "testdata/cursors.golden", []byte(renderCursors(t)))
 }
 
 // TestGoldenCursorsDecode: every stored cursor in the golden file reads
 // back as the position it was written from, so a poller resumes where an
 // older crmsync stopped.
 func TestGoldenCursorsDecode(t *testing.T) {
-	stored := readGolden(t, "testdata/cursors.golden")
+	stored := golden.Blocks(t, "testdata/cursors.golden")
 	for _, g := range goldenCursors {
 		raw, ok := stored[g.name]
 		if !ok {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
+
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
@@ -19,21 +21,9 @@ import (
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	sim   *ivvysim.Server
-	clk   *clock
+	clk   *simtest.Clock
 	bus   *natsbus.Bus
 	state *checkpoints.Store
 	cons  pipeline.Consumer
@@ -43,7 +33,7 @@ type env struct {
 func newEnv(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publisher) pipeline.Publisher) *env {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	opts.Now = clk.Now
 	sim := ivvysim.New(opts)
 	srv := httptest.NewServer(sim)
@@ -82,21 +72,9 @@ func (e *env) seed(n int) []int64 {
 // drain returns the external ids of the events on the bus, acking them.
 func (e *env) drain(t *testing.T) []pipeline.Event {
 	t.Helper()
-	var out []pipeline.Event
-	for {
-		msgs, err := e.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			sort.Slice(out, func(i, j int) bool { return out[i].ExternalID < out[j].ExternalID })
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			m.Ack()
-		}
-	}
+	out := testenv.Drain(t, e.cons, 200*time.Millisecond)
+	sort.Slice(out, func(i, j int) bool { return out[i].ExternalID < out[j].ExternalID })
+	return out
 }
 
 func TestPollerPublishesChanges(t *testing.T) {

@@ -1,12 +1,11 @@
 package leadexec
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/snapshots"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -75,6 +75,7 @@ type ClientPoller struct {
 	pub   pipeline.Publisher
 	store pipeline.Cursors
 	log   *slog.Logger
+	diff  snapshots.Differ
 	mu    sync.Mutex
 }
 
@@ -95,7 +96,9 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name)}, nil
+	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name),
+		diff: snapshots.Differ{Name: cfg.Name, Vendor: "leadexec", Entity: "client", ClearEmpty: true,
+			Compare: snapshots.CompareNumeric, Now: cfg.Now, Publisher: pub, Cursors: store}}, nil
 }
 
 // Name implements pipeline.Source.
@@ -116,19 +119,6 @@ func (p *ClientPoller) Run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// leClientCursor is the persisted snapshot: per ClientUID its change
-// count, content hash ("" once removed) and the fields that had a value.
-type leClientCursor struct {
-	V       int                       `json:"v"`
-	Clients map[string]leClientDigest `json:"clients"`
-}
-
-type leClientDigest struct {
-	N    int      `json:"n"`
-	Hash string   `json:"h,omitempty"`
-	Set  []string `json:"set,omitempty"`
 }
 
 // ClientPollResult counts one poll's events.
@@ -157,127 +147,38 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var res ClientPollResult
-	cur := leClientCursor{V: 1, Clients: map[string]leClientDigest{}}
-	s, _, err := p.store.Cursor(ctx, p.cfg.Name)
-	switch {
-	case errors.Is(err, pipeline.ErrNotFound):
-	case err != nil:
-		return res, fmt.Errorf("%s: read cursor: %w", p.cfg.Name, err)
-	default:
-		if err := json.Unmarshal([]byte(s), &cur); err != nil || cur.V != 1 {
-			return res, fmt.Errorf("%s: cursor is not a client snapshot (v%d): %v", p.cfg.Name, cur.V, err)
-		}
-		if cur.Clients == nil {
-			cur.Clients = map[string]leClientDigest{}
-		}
-	}
-	list, err := p.api.GetClientList(ctx)
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", p.cfg.Name, err)
-	}
-	slices.SortFunc(list, func(a, b leadexec.ClientInfo) int { return int(sign(a.ClientUID - b.ClientUID)) })
-	// Read every client before publishing anything: a failed read leaves
-	// the snapshot as it was.
-	snap := make(map[string]map[string]string, len(list))
-	var order []string
-	for _, c := range list {
-		id := strconv.FormatInt(c.ClientUID, 10)
-		if c.ClientUID <= 0 || snap[id] != nil {
-			continue
-		}
-		fs, err := p.api.GetClientData(ctx, c.ClientUID)
+	n, err := p.diff.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, error) {
+		list, err := p.api.GetClientList(ctx)
 		if err != nil {
-			return res, fmt.Errorf("%s: client %s: %w", p.cfg.Name, id, err)
+			return nil, fmt.Errorf("%s: %w", p.cfg.Name, err)
 		}
-		fields := ClientFields(fs)
-		if u := strings.TrimSpace(c.Username); u != "" {
-			fields["Username"] = u
-		}
-		if !c.DateAdded.IsZero() {
-			fields["DateAdded"] = c.DateAdded.UTC().Format(time.RFC3339)
-		}
-		snap[id] = fields
-		order = append(order, id)
-	}
-	res.Listed = len(order)
-	now := p.cfg.Now().UTC()
-	next := maps.Clone(cur.Clients)
-	var evs []pipeline.Event
-	for _, id := range order {
-		fields := snap[id]
-		h := pipeline.FieldsHash(fields)
-		old := cur.Clients[id]
-		if old.Hash == h {
-			continue
-		}
-		if old.Hash == "" {
-			res.Created++
-		} else {
-			res.Changed++
-		}
-		evFields := map[string]string{}
-		var set []string
-		for k, v := range fields {
-			if v != "" {
-				evFields[k] = v
-				set = append(set, k)
+		slices.SortFunc(list, func(a, b leadexec.ClientInfo) int { return cmp.Compare(a.ClientUID, b.ClientUID) })
+		// Read every client before publishing anything: a failed read
+		// leaves the snapshot as it was.
+		var recs []snapshots.Record
+		seen := map[int64]bool{}
+		for _, c := range list {
+			if c.ClientUID <= 0 || seen[c.ClientUID] {
+				continue
 			}
-		}
-		for _, k := range old.Set {
-			if _, ok := evFields[k]; !ok {
-				evFields[k] = "" // had a value, has none now: cleared
+			seen[c.ClientUID] = true
+			id := strconv.FormatInt(c.ClientUID, 10)
+			fs, err := p.api.GetClientData(ctx, c.ClientUID)
+			if err != nil {
+				return nil, fmt.Errorf("%s: client %s: %w", p.cfg.Name, id, err)
 			}
+			fields := ClientFields(fs)
+			if u := strings.TrimSpace(c.Username); u != "" {
+				fields["Username"] = u
+			}
+			if !c.DateAdded.IsZero() {
+				fields["DateAdded"] = c.DateAdded.UTC().Format(time.RFC3339)
+			}
+			recs = append(recs, snapshots.Record{ID: id, Fields: fields})
 		}
-		slices.Sort(set)
-		d := leClientDigest{N: old.N + 1, Hash: h, Set: set}
-		next[id] = d
-		evs = append(evs, pipeline.Event{
-			Vendor: "leadexec", Entity: "client", ExternalID: id, Op: pipeline.OpUpsert,
-			Version: strconv.Itoa(d.N) + ":" + h, Fields: evFields, ChangedAt: now,
-		})
-	}
-	for id, old := range cur.Clients {
-		if snap[id] != nil || old.Hash == "" {
-			continue
-		}
-		res.Removed++
-		d := leClientDigest{N: old.N + 1}
-		next[id] = d
-		evs = append(evs, pipeline.Event{
-			Vendor: "leadexec", Entity: "client", ExternalID: id, Op: pipeline.OpDelete,
-			Version: strconv.Itoa(d.N) + ":removed", Fields: map[string]string{}, ChangedAt: now,
-		})
-	}
-	slices.SortFunc(evs, func(a, b pipeline.Event) int {
-		x, _ := strconv.ParseInt(a.ExternalID, 10, 64)
-		y, _ := strconv.ParseInt(b.ExternalID, 10, 64)
-		return int(sign(x - y))
+		res.Listed = len(recs)
+		return recs, nil
 	})
-	for i := range evs {
-		if err := evs[i].Seal(); err != nil {
-			return res, err
-		}
-		if err := p.pub.Publish(ctx, evs[i]); err != nil {
-			return res, fmt.Errorf("%s: publish client %s: %w", p.cfg.Name, evs[i].ExternalID, err)
-		}
-	}
-	cur.Clients = next
-	b, err := json.Marshal(cur)
-	if err != nil {
-		return res, err
-	}
-	if err := p.store.SetCursor(ctx, p.cfg.Name, string(b)); err != nil {
-		return res, fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
-	}
-	return res, nil
-}
-
-func sign(n int64) int64 {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
+	res.Created, res.Changed, res.Removed = n.Created, n.Changed, n.Removed
+	return res, err
 }

@@ -54,20 +54,7 @@ func (e *pollEnv) drain(consumer, entity string) []pipeline.Event {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []pipeline.Event
-	for {
-		ms, err := cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(ms) == 0 {
-			return out
-		}
-		for _, m := range ms {
-			out = append(out, m.Event)
-			m.Ack()
-		}
-	}
+	return testenv.Drain(e.t, cons, 200*time.Millisecond)
 }
 
 // stopAfter publishes, then cancels the poll's context after n publishes:

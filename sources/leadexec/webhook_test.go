@@ -43,20 +43,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 // published drains every event now on the stream.
 func (f *fixture) published(t *testing.T) []pipeline.Event {
 	t.Helper()
-	var out []pipeline.Event
-	for {
-		ms, err := f.cons.Fetch(context.Background(), 100, 150*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ms) == 0 {
-			return out
-		}
-		for _, m := range ms {
-			out = append(out, m.Event)
-			m.Ack()
-		}
-	}
+	return testenv.Drain(t, f.cons, 150*time.Millisecond)
 }
 
 type delivery struct {

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/testenv"
+
+	"github.com/crmsync/crmsync/internal/golden"
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -75,20 +78,7 @@ func (e *env) backfillEvents() []pipeline.Event {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []pipeline.Event
-	for {
-		msgs, err := cons.Fetch(ctx, 1000, 300*time.Millisecond)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			e.t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			_ = m.Ack()
-		}
-	}
+	return testenv.Drain(e.t, cons, 300*time.Millisecond)
 }
 
 // checkOncePerLead fails unless evs hold exactly one event per id of want
@@ -360,19 +350,11 @@ func TestLeadBackfillCursorFormat(t *testing.T) {
 	s := backfillCursor{next: time.Date(2026, 3, 10, 11, 0, 0, 0, time.UTC), width: 90 * time.Minute,
 		full: time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)}.encode()
 	const path = "testdata/lead_backfill_cursor.golden.json"
-	if *update {
-		if err := os.WriteFile(path, []byte(s+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if !golden.Compare(t, path, []byte(s+"\n")) {
+		t.FailNow()
 	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != s+"\n" {
-		t.Fatalf("cursor format changed:\n got %s\nwant %s", s, want)
-	}
-	back, err := (&LeadPager{}).decode(strings.TrimSpace(string(want)))
+	want := golden.Read(t, path)
+	back, err := (&LeadPager{}).decode(strings.TrimSpace(want))
 	if err != nil || !back.next.Equal(time.Date(2026, 3, 10, 11, 0, 0, 0, time.UTC)) || back.width != 90*time.Minute ||
 		!back.full.Equal(time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)) {
 		t.Fatalf("%+v %v", back, err)

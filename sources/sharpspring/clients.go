@@ -2,17 +2,16 @@ package sharpspring
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"log/slog"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/snapshots"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -68,6 +67,7 @@ type ClientPoller struct {
 	pub   pipeline.Publisher
 	store pipeline.Cursors
 	log   *slog.Logger
+	diff  snapshots.Differ
 	mu    sync.Mutex
 }
 
@@ -91,7 +91,9 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name)}, nil
+	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name),
+		diff: snapshots.Differ{Name: cfg.Name, Vendor: "sharpspring", Entity: "client",
+			Now: cfg.Now, Publisher: pub, Cursors: store}}, nil
 }
 
 // Name implements pipeline.Source.
@@ -125,19 +127,6 @@ func (p *ClientPoller) Run(ctx context.Context) error {
 	return nil
 }
 
-// clientCursor is the persisted snapshot: per client id its change count
-// and content hash ("" once removed, kept so a client that comes back
-// continues its count).
-type clientCursor struct {
-	V       int                     `json:"v"`
-	Clients map[string]clientDigest `json:"clients"`
-}
-
-type clientDigest struct {
-	N    int    `json:"n"`
-	Hash string `json:"h,omitempty"`
-}
-
 // ClientPollResult counts one poll's events.
 type ClientPollResult struct{ Listed, Created, Changed, Removed int }
 
@@ -146,89 +135,29 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var res ClientPollResult
-	cur := clientCursor{V: 1, Clients: map[string]clientDigest{}}
-	s, _, err := p.store.Cursor(ctx, p.cfg.Name)
-	switch {
-	case errors.Is(err, pipeline.ErrNotFound):
-	case err != nil:
-		return res, fmt.Errorf("%s: read cursor: %w", p.cfg.Name, err)
-	default:
-		if err := json.Unmarshal([]byte(s), &cur); err != nil || cur.V != 1 {
-			return res, fmt.Errorf("%s: cursor is not a client snapshot (v%d): %v", p.cfg.Name, cur.V, err)
+	n, err := p.diff.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, error) {
+		list, err := p.api.GetClients(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.cfg.Name, err)
 		}
-		if cur.Clients == nil {
-			cur.Clients = map[string]clientDigest{}
-		}
-	}
-	list, err := p.api.GetClients(ctx)
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", p.cfg.Name, err)
-	}
-	res.Listed = len(list)
-	now := p.cfg.Now().UTC()
-	next := make(map[string]clientDigest, len(cur.Clients)+len(list))
-	for k, d := range cur.Clients {
-		next[k] = d
-	}
-	var evs []pipeline.Event
-	listed := map[string]bool{}
-	for _, c := range list {
-		id := strconv.FormatInt(c.ID(), 10)
-		if c.ID() <= 0 || listed[id] {
-			continue
-		}
-		listed[id] = true
-		fields := make(map[string]string, len(c))
-		for k, v := range c {
-			if k != "id" {
-				fields[k] = html.UnescapeString(v)
+		res.Listed = len(list)
+		var recs []snapshots.Record
+		listed := map[int64]bool{}
+		for _, c := range list {
+			if c.ID() <= 0 || listed[c.ID()] {
+				continue
 			}
+			listed[c.ID()] = true
+			fields := make(map[string]string, len(c))
+			for k, v := range c {
+				if k != "id" {
+					fields[k] = html.UnescapeString(v)
+				}
+			}
+			recs = append(recs, snapshots.Record{ID: strconv.FormatInt(c.ID(), 10), Fields: fields})
 		}
-		h := pipeline.FieldsHash(fields)
-		old := cur.Clients[id]
-		if old.Hash == h {
-			continue
-		}
-		if old.Hash == "" {
-			res.Created++
-		} else {
-			res.Changed++
-		}
-		d := clientDigest{N: old.N + 1, Hash: h}
-		next[id] = d
-		evs = append(evs, pipeline.Event{
-			Vendor: "sharpspring", Entity: "client", ExternalID: id, Op: pipeline.OpUpsert,
-			Version: strconv.Itoa(d.N) + ":" + h, Fields: fields, ChangedAt: now,
-		})
-	}
-	for id, old := range cur.Clients {
-		if listed[id] || old.Hash == "" {
-			continue
-		}
-		res.Removed++
-		d := clientDigest{N: old.N + 1}
-		next[id] = d
-		evs = append(evs, pipeline.Event{
-			Vendor: "sharpspring", Entity: "client", ExternalID: id, Op: pipeline.OpDelete,
-			Version: strconv.Itoa(d.N) + ":removed", Fields: map[string]string{}, ChangedAt: now,
-		})
-	}
-	sort.Slice(evs, func(i, j int) bool { return evs[i].ExternalID < evs[j].ExternalID })
-	for i := range evs {
-		if err := evs[i].Seal(); err != nil {
-			return res, err
-		}
-		if err := p.pub.Publish(ctx, evs[i]); err != nil {
-			return res, fmt.Errorf("%s: publish client %s: %w", p.cfg.Name, evs[i].ExternalID, err)
-		}
-	}
-	cur.Clients = next
-	b, err := json.Marshal(cur)
-	if err != nil {
-		return res, err
-	}
-	if err := p.store.SetCursor(ctx, p.cfg.Name, string(b)); err != nil {
-		return res, fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
-	}
-	return res, nil
+		return recs, nil
+	})
+	res.Created, res.Changed, res.Removed = n.Created, n.Changed, n.Removed
+	return res, err
 }

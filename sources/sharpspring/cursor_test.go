@@ -1,12 +1,10 @@
 package sharpspring
 
 import (
-	"flag"
-	"os"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/crmsync/crmsync/internal/golden"
+)
 
 // TestLeadCursorFormat guards the persisted cursor: a change of format
 // needs a new version and a migration of stored cursors.
@@ -22,19 +20,11 @@ func TestLeadCursorFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	const path = "testdata/lead_cursor.golden.json"
-	if *update {
-		if err := os.WriteFile(path, []byte(s+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if !golden.Compare(t, path, []byte(s+"\n")) {
+		t.FailNow()
 	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != s+"\n" {
-		t.Fatalf("cursor format changed:\n got %s\nwant %s", s, want)
-	}
-	back, err := decodeLeadCursor(string(want))
+	want := golden.Read(t, path)
+	back, err := decodeLeadCursor(want)
 	if err != nil || back.Watermark != c.Watermark || len(back.Recent) != 2 {
 		t.Fatalf("%+v %v", back, err)
 	}

@@ -12,11 +12,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // DefaultClassicBaseURL is the classic API host (UK accounts:
@@ -43,30 +41,20 @@ type ClassicConfig struct {
 // as an urlencoded POST body, so the token never appears in a URL (except
 // for the department endpoint, whose documented form puts it in the path).
 type Classic struct {
-	base  string
+	transport
 	token string
-	http  *http.Client
-	gate  Gate
 }
 
 // NewClassic returns a classic API client.
 func NewClassic(cfg ClassicConfig) (*Classic, error) {
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultClassicBaseURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("getlead: classic base URL %q is not an absolute URL", base)
+	t, err := newTransport("classic", "classic", cfg.BaseURL, DefaultClassicBaseURL, cfg.HTTPClient, cfg.Gate)
+	if err != nil {
+		return nil, err
 	}
 	if !strings.HasPrefix(cfg.Token, "gl_") {
 		return nil, fmt.Errorf("getlead: the classic token is required and starts with gl_")
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return &Classic{base: strings.TrimSuffix(base, "/"), token: cfg.Token, http: hc, gate: cfg.Gate}, nil
+	return &Classic{transport: t, token: cfg.Token}, nil
 }
 
 // Contact is the gl-website-contacts call: the lead keyed by CountryCode +
@@ -205,28 +193,17 @@ type classicAnswer struct {
 }
 
 func (c *Classic) call(ctx context.Context, op, path string, p url.Values) error {
-	if c.gate != nil {
-		if err := c.gate.Wait(ctx); err != nil {
-			return err
-		}
+	if err := c.wait(ctx); err != nil {
+		return err
 	}
 	if !strings.HasPrefix(path, "/api/gl-department") {
 		p.Set("token", c.token)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, strings.NewReader(p.Encode()))
+	resp, raw, err := c.send(ctx, op, http.MethodPost, path, http.Header{
+		"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": {"application/json"},
+	}, strings.NewReader(p.Encode()), 1<<20)
 	if err != nil {
-		return transportError("classic", op, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return noAnswer("classic", op, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return noAnswer("classic", op, err)
+		return err
 	}
 	return parseClassicAnswer(op, resp.StatusCode, resp.Header, raw)
 }

@@ -28,30 +28,20 @@ type V3Config struct {
 
 // V3 calls the V3 REST API of one account.
 type V3 struct {
-	base string
-	key  string
-	http *http.Client
-	gate Gate
+	transport
+	key string
 }
 
 // NewV3 returns a V3 API client.
 func NewV3(cfg V3Config) (*V3, error) {
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultV3BaseURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("getlead: V3 base URL %q is not an absolute URL", base)
+	t, err := newTransport("v3", "V3", cfg.BaseURL, DefaultV3BaseURL, cfg.HTTPClient, cfg.Gate)
+	if err != nil {
+		return nil, err
 	}
 	if !strings.HasPrefix(cfg.APIKey, "ik_") {
 		return nil, fmt.Errorf("getlead: the V3 API key is required and starts with ik_")
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return &V3{base: strings.TrimSuffix(base, "/"), key: cfg.APIKey, http: hc, gate: cfg.Gate}, nil
+	return &V3{transport: t, key: cfg.APIKey}, nil
 }
 
 // Status is a lead status from /meta. ID is kept as Getlead wrote it.
@@ -350,11 +340,10 @@ func firstNonEmpty(s ...string) string {
 
 // do sends one request and decodes a 2xx body into out (nil: ignore it).
 func (c *V3) do(ctx context.Context, op, method, path string, body any, out any) error {
-	if c.gate != nil {
-		if err := c.gate.Wait(ctx); err != nil {
-			return err
-		}
+	if err := c.wait(ctx); err != nil {
+		return err
 	}
+	h := http.Header{"Authorization": {"Bearer " + c.key}, "Accept": {"application/json"}}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -362,24 +351,11 @@ func (c *V3) do(ctx context.Context, op, method, path string, body any, out any)
 			return &Error{API: "v3", Op: op, Message: "encode request: " + err.Error()}
 		}
 		rd = bytes.NewReader(b)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	resp, raw, err := c.send(ctx, op, method, path, h, rd, 64<<20)
 	if err != nil {
-		return transportError("v3", op, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return noAnswer("v3", op, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return noAnswer("v3", op, err)
+		return err
 	}
 	return parseV3Answer(op, resp.StatusCode, resp.Header, raw, out)
 }

@@ -8,9 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -18,18 +19,6 @@ import (
 )
 
 const testSecret = "sim-secret-never-printed"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newSim(t *testing.T, opts ivvysim.Options) (*ivvysim.Server, string) {
 	t.Helper()
@@ -67,16 +56,16 @@ func TestErrorsAreClassified(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name  string
-		setup func(sim *ivvysim.Server, clk *clock, cfg *ivvy.Config)
+		setup func(sim *ivvysim.Server, clk *simtest.Clock, cfg *ivvy.Config)
 		call  func(c *ivvy.Client) error
 		class apierr.Class
 		code  int
 	}{
-		{"stale after clock skew", func(_ *ivvysim.Server, clk *clock, cfg *ivvy.Config) {
+		{"stale after clock skew", func(_ *ivvysim.Server, clk *simtest.Clock, cfg *ivvy.Config) {
 			cfg.Now = func() time.Time { return clk.Now().Add(-6 * time.Minute) }
 		}, ping, apierr.Transient, 23005},
-		{"wrong secret", func(_ *ivvysim.Server, _ *clock, cfg *ivvy.Config) { cfg.APISecret = "wrong" }, ping, apierr.Auth, 23003},
-		{"unknown key", func(_ *ivvysim.Server, _ *clock, cfg *ivvy.Config) { cfg.APIKey = "nobody" }, ping, apierr.Auth, 23002},
+		{"wrong secret", func(_ *ivvysim.Server, _ *simtest.Clock, cfg *ivvy.Config) { cfg.APISecret = "wrong" }, ping, apierr.Auth, 23003},
+		{"unknown key", func(_ *ivvysim.Server, _ *simtest.Clock, cfg *ivvy.Config) { cfg.APIKey = "nobody" }, ping, apierr.Auth, 23002},
 		{"required parameter missing", nil, func(c *ivvy.Client) error {
 			_, err := c.AddOrUpdateLead(ctx, ivvy.LeadInput{Name: ptr("x")})
 			return err
@@ -98,17 +87,17 @@ func TestErrorsAreClassified(t *testing.T) {
 				"qualityId": 1, "industryId": 1, "contact": map[string]any{"firstName": "A", "lastName": "B", "email": "a@b.co"},
 				"customFields": []map[string]any{{"fieldId": 1, "value": "x"}}}, nil)
 		}, apierr.Permanent, 23016},
-		{"429 injected", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault429) }, ping, apierr.RateLimited, 429},
-		{"500 injected", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault500) }, ping, apierr.Transient, 500},
-		{"503 html", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault503) }, ping, apierr.Transient, 503},
-		{"dropped after commit", func(sim *ivvysim.Server, _ *clock, _ *ivvy.Config) {
+		{"429 injected", func(sim *ivvysim.Server, _ *simtest.Clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault429) }, ping, apierr.RateLimited, 429},
+		{"500 injected", func(sim *ivvysim.Server, _ *simtest.Clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault500) }, ping, apierr.Transient, 500},
+		{"503 html", func(sim *ivvysim.Server, _ *simtest.Clock, _ *ivvy.Config) { sim.Script("test.ping", ivvysim.Fault503) }, ping, apierr.Transient, 503},
+		{"dropped after commit", func(sim *ivvysim.Server, _ *simtest.Clock, _ *ivvy.Config) {
 			sim.Script("test.ping", ivvysim.FaultDropAfterCommit)
 		}, ping, apierr.Transient, 0},
 		{"unknown action", nil, func(c *ivvy.Client) error { return c.Call(ctx, "crm", "nope", nil, nil) }, apierr.Permanent, 404},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+			clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 			sim, url := newSim(t, ivvysim.Options{Now: clk.Now, Keys: map[string]string{"key-1": testSecret}})
 			cfg := ivvy.Config{Endpoint: url, APIKey: "key-1", APISecret: testSecret, Now: clk.Now}
 			if tc.setup != nil {

@@ -12,33 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
+
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 )
-
-// clock is a settable clock shared by the simulator and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 var t0 = time.Date(2026, 5, 4, 17, 0, 0, 0, time.UTC) // 10:00 AM PDT
 
 type fixture struct {
 	sim *leadexecsim.Server
 	srv *httptest.Server
-	clk *clock
+	clk *simtest.Clock
 	c   *leadexec.Client
 }
 
@@ -46,7 +32,7 @@ type fixture struct {
 // for all three hosts. wrap, if set, wraps the simulator's handler.
 func newFixture(t *testing.T, opts leadexecsim.Options, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
-	f := &fixture{clk: newClock(t0)}
+	f := &fixture{clk: simtest.NewClock(t0)}
 	if opts.Now == nil {
 		opts.Now = f.clk.Now
 	}

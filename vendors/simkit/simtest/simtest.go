@@ -1,5 +1,6 @@
-// Package simtest holds the test helpers the vendor simulators' tests
-// share: a settable clock for Options.Now, polling for a condition instead
+// Package simtest holds the test helpers shared by the tests of the vendor
+// simulators and of the clients, sources and sinks run against them: a
+// settable clock for Options.Now (and the client's Now), polling for a condition instead
 // of sleeping, and the check that server errors come in bursts.
 package simtest
 
