@@ -3,6 +3,7 @@ package sharpspring
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strconv"
 	"sync"
@@ -83,7 +84,7 @@ func TestLeadPollerAdvancesWhileAnotherClientSpendsTheRate(t *testing.T) {
 	store := testenv.State(t)
 	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + sharpspringsim.DefaultAccountID, PerSecond: 9}, nil)
 	p, err := NewLeadPoller(LeadPollerConfig{Since: start, SweepInterval: -1, Interval: 100 * time.Millisecond,
-		Overlap: 5 * time.Second, Lag: time.Second}, newClient(gate), rec, store)
+		Overlap: 5 * time.Second, Lag: time.Second, Logger: slog.New(slog.DiscardHandler)}, newClient(gate), rec, store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -322,7 +322,7 @@ type PollResult struct {
 	// published and recorded in the cursor: End once the window is done,
 	// zero when a failed Poll got nowhere.
 	Through   time.Time
-	Read      int  // distinct leads read
+	Read      int  // leads read (distinct within each part)
 	Published int  // events published
 	CaughtUp  bool // the window reached now − Lag
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,5 +68,39 @@ func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
 			st := e.sim.Stats()
 			t.Logf("%d getLeadsDateRange and %d getLeads by id", st.ByMethod["getLeadsDateRange"], st.ByMethod["getLeads"])
 		})
+	}
+}
+
+// offsetIgnored answers every getLeadsDateRange as if offset were 0.
+type offsetIgnored struct{ LeadAPI }
+
+func (o offsetIgnored) GetLeadsDateRange(ctx context.Context, q sharpspring.DateRangeQuery) ([]sharpspring.Lead, error) {
+	q.Offset = 0
+	return o.LeadAPI.GetLeadsDateRange(ctx, q)
+}
+
+// Were getLeadsDateRange to ignore offset (it is undocumented), a busy
+// second could never be counted: the poll fails saying so, having
+// published everything before that second and nothing of it, rather than
+// page forever or take a page for the second.
+func TestPollerStopsAtABusySecondWhoseOffsetsAreIgnored(t *testing.T) {
+	e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: 500})
+	seedSpread(e, 20, t0.Add(-30*time.Minute), time.Second)
+	bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
+	for i := range 1200 {
+		e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk))
+	}
+	rec := &recorder{}
+	p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Now: e.clock.Now},
+		offsetIgnored{e.client("v1.2")}, rec, e.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Poll(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "offsets are not honoured") {
+		t.Fatalf("poll: %v", err)
+	}
+	if len(rec.events()) != 20 || !res.Through.Before(bulk) {
+		t.Fatalf("published %d events, through %s; want the 20 before the busy second %s", len(rec.events()), res.Through, bulk)
 	}
 }
