@@ -242,8 +242,9 @@ type SharpSpringPollerConfig struct {
 	Interval Duration `yaml:"interval"` // between polls; default 1m
 	Overlap  Duration `yaml:"overlap"`  // re-read before the cursor; default 2m
 	Lag      Duration `yaml:"lag"`      // keep clear of in-flight writes; default 30s
-	// PageSize is the getLeadsDateRange limit; default 500. Busy accounts
-	// (100,000 changes/hour) spend far fewer requests with 5000.
+	// PageSize is the getLeadsDateRange limit; default and maximum 500,
+	// the most objects SharpSpring documents per request (a larger limit is
+	// only observed to work, and one capped in silence would lose leads).
 	PageSize int `yaml:"page_size"`
 	// SweepInterval is how often a full getLeads sweep finds deactivated and
 	// deleted leads; default 24h, negative turns it off.

@@ -399,8 +399,9 @@ func (c *Config) Validate() error {
 		if s.Poller.Interval.Std() < time.Second {
 			add("sharpspring.poller.interval", "%s is under 1s", s.Poller.Interval.Std())
 		}
-		if s.Poller.PageSize < 1 || s.Poller.PageSize > 5000 {
-			add("sharpspring.poller.page_size", "%d is outside 1..5000", s.Poller.PageSize)
+		// SharpSpring documents at most 500 objects per request.
+		if s.Poller.PageSize < 1 || s.Poller.PageSize > 500 {
+			add("sharpspring.poller.page_size", "%d is outside 1..500 (SharpSpring documents at most 500 objects per request)", s.Poller.PageSize)
 		}
 		if s.ClientPoller.Interval.Std() < time.Second {
 			add("sharpspring.client_poller.interval", "%s is under 1s", s.ClientPoller.Interval.Std())

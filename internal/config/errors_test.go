@@ -70,7 +70,7 @@ func TestAllProblemsAtOnce(t *testing.T) {
 		`routes[1].to: "ivy.lead" cannot be written`,
 		"routes[2]: route ivvy.lead → ivvy.lead stays within one vendor",
 		"sharpspring.account_id: is required",
-		"sharpspring.poller.page_size: 9000 is outside 1..5000",
+		"sharpspring.poller.page_size: 9000 is outside 1..500",
 		`ivvy.region: "mars" is not au, us, eu or uk`,
 		`getlead.mode: "v4" is not classic or v3`,
 		`leadexec.webhook.path: "hook" must start with /`,

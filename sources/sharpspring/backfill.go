@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -39,8 +40,8 @@ var ErrBadBackfillCursor = errors.New("not a sharpspring lead backfill cursor")
 // fits (halving the distance to the full window's end, a binary search
 // whose bound the cursor keeps across pages); the next window is sized from
 // the density of the last. Only a single second holding a page or more is
-// read with offsets (and, when its order proves unstable, in one larger
-// request).
+// read with offsets, and proven complete with getLeads by id (see
+// busySecond); no request asks for more than 500 leads.
 //
 // The cursor is the keyed position "every lead created before this second
 // is published" plus sizing hints (the next window's width, the end of a
@@ -79,6 +80,8 @@ type LeadPager struct {
 	Now func() time.Time
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+
+	busy *busySecond // the busy second being read, kept across a failed request
 }
 
 func (p *LeadPager) zone() *time.Location {
@@ -173,12 +176,12 @@ func (p *LeadPager) Page(ctx context.Context, cursor string) ([]pipeline.Event, 
 			break
 		}
 		if !to.After(cur.next) {
-			at := cur.next
-			read := func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
-				return p.read(ctx, at, at, limit, offset)
-			}
-			if err := readSecond(ctx, size, page, read, leads, p.logger().With("second", at)); err != nil {
+			got, err := p.second(ctx, cur.next, size, page)
+			if err != nil {
 				return nil, "", err
+			}
+			for id, l := range got {
+				leads[id] = l
 			}
 			break
 		}
@@ -210,6 +213,33 @@ func (p *LeadPager) Page(ctx context.Context, cursor string) ([]pipeline.Event, 
 		next.full = full
 	}
 	return evs, next.encode(), nil
+}
+
+// second reads one creation second holding a page of leads or more (see
+// busySecond); what was read of it is kept across a failed request. A
+// lead's creation time never changes, so a lead leaves the second only by
+// being deactivated or deleted.
+func (p *LeadPager) second(ctx context.Context, at time.Time, size int, first []sharpspring.Lead) (map[int64]sharpspring.Lead, error) {
+	if p.busy == nil || !p.busy.at.Equal(at) || p.busy.size != size {
+		p.logger().Debug("a page of leads or more created in one second; reading it page by page", "second", at, "page", size)
+		p.busy = newBusySecond(at, size, first)
+	} else {
+		merge(p.busy.seen, first)
+	}
+	leads, err := p.busy.read(ctx, busyCalls{
+		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
+			return p.read(ctx, at, at, limit, offset)
+		},
+		lookup: func(ctx context.Context, ids []int64) ([]sharpspring.Lead, error) {
+			return p.API.GetLeads(ctx, sharpspring.GetLeadsQuery{IDs: ids, Fields: busyFields})
+		},
+		stillIn: func(l sharpspring.Lead) bool { return html.UnescapeString(l["active"]) == "1" },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sharpspring lead backfill: %w", err)
+	}
+	p.busy = nil
+	return leads, nil
 }
 
 // nextWidth sizes the next window from the density of the last one: about

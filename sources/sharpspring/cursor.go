@@ -14,7 +14,10 @@ import (
 )
 
 // leadCursor is the lead poller's persisted state, JSON in the source
-// cursor. Its format is versioned (V) and guarded by a golden test.
+// cursor. Its format is versioned (V) and guarded by golden tests. Members
+// added within a version are optional and safe to ignore: Window came
+// later in version 1, and a cursor without it (or a reader that ignores it)
+// reads the window from the watermark again.
 type leadCursor struct {
 	V int `json:"v"`
 	// Watermark is the end of the last window whose events were all
@@ -31,6 +34,39 @@ type leadCursor struct {
 	Known string `json:"known,omitempty"`
 	// SweptAt is when the last sweep finished (RFC 3339, UTC).
 	SweptAt string `json:"swept_at,omitempty"`
+	// Window is the window being read when a poll stopped part-way: the
+	// next poll goes on with it from Next rather than read it again whole.
+	Window *windowProgress `json:"window,omitempty"`
+}
+
+// windowProgress is a window read part-way: every lead changed in
+// [Start, Next) is published, [Next, End] is still to read. All three are
+// "Y-m-d H:i:s" in UTC and End is inclusive.
+type windowProgress struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+	Next  string `json:"next"`
+}
+
+func newWindowProgress(start, end, next time.Time) *windowProgress {
+	f := func(t time.Time) string { return t.UTC().Format(sharpspring.TimeLayout) }
+	return &windowProgress{Start: f(start), End: f(end), Next: f(next)}
+}
+
+// times returns the window's bounds and the first second still to read.
+func (w *windowProgress) times() (start, end, next time.Time, err error) {
+	for _, f := range []struct {
+		name, v string
+		t       *time.Time
+	}{{"start", w.Start, &start}, {"end", w.End, &end}, {"next", w.Next, &next}} {
+		if *f.t, err = time.Parse(sharpspring.TimeLayout, f.v); err != nil {
+			return start, end, next, fmt.Errorf("lead cursor: window %s %q is not Y-m-d H:i:s", f.name, f.v)
+		}
+	}
+	if end.Before(start) || next.Before(start) || next.After(end.Add(time.Second)) {
+		return start, end, next, fmt.Errorf("lead cursor: window next %s is outside %s..%s", w.Next, w.Start, w.End)
+	}
+	return start, end, next, nil
 }
 
 // recentLead is the updateTimestamp (UTC) and content hash last published.
@@ -78,6 +114,11 @@ func decodeLeadCursor(s string) (leadCursor, error) {
 	}
 	if _, err := decodeIDs(c.Known); err != nil {
 		return leadCursor{}, err
+	}
+	if c.Window != nil {
+		if _, _, _, err := c.Window.times(); err != nil {
+			return leadCursor{}, err
+		}
 	}
 	return c, nil
 }

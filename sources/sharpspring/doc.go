@@ -9,7 +9,8 @@
 //     clients).
 //
 // The pollers keep their whole state in their source cursor (JSON) and save
-// it only after every event of a window or snapshot was published, so a poller
+// it only after every event of a snapshot, or of a part of a lead window
+// (the cursor then records how far the window is done), was published, so a poller
 // stopped at any point and started again publishes every change exactly once
 // in effect: what was published before the stop is published again with the
 // same deterministic event id, and the bus drops it.

@@ -7,6 +7,7 @@ import (
 	"html"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"sync"
@@ -53,8 +54,10 @@ type LeadPollerConfig struct {
 	Lag time.Duration
 	// Interval is the pause between windows once caught up; default 1m.
 	Interval time.Duration
-	// PageSize is the getLeadsDateRange limit; default 500. SharpSpring
-	// accepts more (5000 is used in the wild) at the price of large answers.
+	// PageSize is the getLeadsDateRange limit; default and maximum 500
+	// (larger values are taken as 500). SharpSpring documents at most 500
+	// objects per request; that it honours larger limits is only observed,
+	// and a limit capped in silence would make a short page look complete.
 	PageSize int
 	// MaxWindow bounds one window after a long stop, so a catch-up is done
 	// in steps whose events fit in memory; default 6h.
@@ -97,7 +100,7 @@ func (c *LeadPollerConfig) defaults() {
 	if c.Interval <= 0 {
 		c.Interval = DefaultInterval
 	}
-	if c.PageSize <= 0 {
+	if c.PageSize <= 0 || c.PageSize > sharpspring.MaxObjects {
 		c.PageSize = DefaultPageSize
 	}
 	if c.MaxWindow <= 0 {
@@ -123,14 +126,16 @@ func (c *LeadPollerConfig) defaults() {
 // LeadPoller is a pipeline.Source that publishes changed SharpSpring leads.
 //
 // Each window is getLeadsDateRange (timestamp "update", which includes new
-// leads) over [watermark − Overlap, now − Lag]. A full page splits the
-// window (into as many parts as the last window's density suggests, then in
-// halves); more than a page inside one second is read with offset paging,
-// and when the pages overlap (the order is not stable) the second is read
-// again in one request with a limit above its count. Leads are deduplicated
+// leads) over [watermark − Overlap, now − Lag], never asking for more than
+// 500 leads a request. A full page splits the window (into as many parts as
+// the last window's density suggests, then in halves); a page or more
+// inside one second is read as busySecond describes. Leads are deduplicated
 // by id keeping the newest updateTimestamp, and their values HTML-unescaped
-// before anything is compared or published. The cursor is saved only after
-// every event of the window was published.
+// before anything is compared or published. The window is published part
+// by part, oldest first, and the cursor records after each part how far
+// the window is done, so a failed request is the only one repeated: with
+// other clients spending the account's rate, every request that gets
+// through is progress.
 //
 // Deactivated and deleted leads are invisible to the date range; a periodic
 // sweep (see Sweep) finds them.
@@ -145,6 +150,11 @@ type LeadPoller struct {
 
 	mu   sync.Mutex
 	rate float64 // leads per second seen in the last window, for splitting
+	// todo holds the parts of the current window still to read and busy
+	// the busy second being read (see busySecond), so that going on after a
+	// failed request starts with that request.
+	todo []span
+	busy *busySecond
 
 	stats struct {
 		sync.Mutex
@@ -190,11 +200,14 @@ func (p *LeadPoller) count(f func(*LeadPollerStats)) {
 
 // Run polls until ctx ends and then returns nil: a sweep when one is due,
 // then windows back to back until caught up, then a pause of Interval.
-// Failures are logged and retried (with backoff from 1s up to Interval;
-// crmsync's own spent daily quota waits for its reset at 00:00 UTC, and
-// SharpSpring's 106 waits QuotaProbeInterval, after which the next poll
-// probes); a failed window is read again whole, since its cursor was not
-// saved.
+// Failures are logged and retried (with backoff from 1s up to Interval,
+// jittered when SharpSpring asked to slow down (107); crmsync's own spent
+// daily quota waits for its reset at 00:00 UTC, and SharpSpring's 106
+// waits QuotaProbeInterval, after which the next poll probes). A failed
+// window goes on from the first part it had not published, and a poll that
+// got further before failing starts the backoff over: with other clients
+// spending the account's rate, a 107 now and then is no reason to slow
+// down further.
 func (p *LeadPoller) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
@@ -205,6 +218,9 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 			var res PollResult
 			res, err = p.Poll(ctx)
 			caughtUp = res.CaughtUp
+			if !res.Through.IsZero() {
+				failures = 0
+			}
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -242,8 +258,13 @@ func (p *LeadPoller) retryWait(err error, failures int) time.Duration {
 		// SharpSpring does not document when its daily limit resets.
 		return p.cfg.QuotaProbeInterval
 	}
-	d := time.Second << min(failures-1, 10)
-	return min(d, max(p.cfg.Interval, time.Second))
+	d := min(time.Second<<min(failures-1, 10), max(p.cfg.Interval, time.Second))
+	if apierr.Classify(err) == apierr.RateLimited {
+		// At least a second (the limit is per second), jittered so that
+		// clients refused in the same second do not all come back together.
+		d += rand.N(d/2 + 1)
+	}
+	return d
 }
 
 // isVendorQuota reports whether err is SharpSpring's own 106 answer (as
@@ -294,18 +315,24 @@ func (p *LeadPoller) save(ctx context.Context, c leadCursor) error {
 	return p.store.SetCursor(ctx, p.cfg.Name, s)
 }
 
-// PollResult describes one window.
+// PollResult describes one window, or the part of it one Poll read.
 type PollResult struct {
 	Start, End time.Time // the window, UTC, both inclusive; zero when nothing was due
-	Read       int       // distinct leads read
-	Published  int       // events published
-	CaughtUp   bool      // the window reached now − Lag
+	// Through is the last second of the window whose events are all
+	// published and recorded in the cursor: End once the window is done,
+	// zero when a failed Poll got nowhere.
+	Through   time.Time
+	Read      int  // leads read (distinct within each part)
+	Published int  // events published
+	CaughtUp  bool // the window reached now − Lag
 }
 
-// Poll reads and publishes one window and then saves the cursor. It
-// returns without saving anything when a read or a publish fails; the next
-// Poll reads the same window again and the bus drops what was already
-// published (same event ids).
+// Poll reads and publishes one window, part by part in time order: after
+// each page (or busy second) is published, the cursor records the window
+// as done up to there. A failed read or publish returns at once; the next
+// Poll goes on with the same window from the first part not recorded, so
+// only the failed request is repeated (the bus drops what a part published
+// before a failure to save the cursor: same event ids).
 func (p *LeadPoller) Poll(ctx context.Context) (PollResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -315,8 +342,17 @@ func (p *LeadPoller) Poll(ctx context.Context) (PollResult, error) {
 	}
 	now := p.cfg.Now().UTC()
 	limit := now.Add(-p.cfg.Lag).Truncate(time.Second)
-	var start time.Time
-	if cur.Watermark != "" {
+	var start, end, from time.Time
+	caughtUp := true
+	switch {
+	case cur.Window != nil:
+		// A window stopped part-way: go on from its first unread second.
+		start, end, from, err = cur.Window.times()
+		if err != nil {
+			return PollResult{}, fmt.Errorf("%s: cursor: %w", p.cfg.Name, err)
+		}
+		caughtUp = !end.Before(limit)
+	case cur.Watermark != "":
 		wm, err := sharpspring.ParseTime(cur.Watermark, time.UTC)
 		if err != nil {
 			return PollResult{}, fmt.Errorf("%s: cursor: %w", p.cfg.Name, err)
@@ -325,25 +361,18 @@ func (p *LeadPoller) Poll(ctx context.Context) (PollResult, error) {
 			return PollResult{CaughtUp: true}, nil
 		}
 		start = wm.Add(-p.cfg.Overlap)
-	} else if !p.cfg.Since.IsZero() {
+	case !p.cfg.Since.IsZero():
 		start = p.cfg.Since.UTC().Truncate(time.Second)
-	} else {
+	default:
 		start = limit.Add(-p.cfg.Overlap)
 	}
-	end, caughtUp := limit, true
-	if end.Sub(start) > p.cfg.MaxWindow {
-		end, caughtUp = start.Add(p.cfg.MaxWindow).Truncate(time.Second), false
+	if cur.Window == nil {
+		from, end = start, limit
+		if end.Sub(start) > p.cfg.MaxWindow {
+			end, caughtUp = start.Add(p.cfg.MaxWindow).Truncate(time.Second), false
+		}
 	}
 	res := PollResult{Start: start, End: end, CaughtUp: caughtUp}
-
-	leads := map[int64]sharpspring.Lead{}
-	if err := p.collect(ctx, start, end, leads); err != nil {
-		return res, err
-	}
-	res.Read = len(leads)
-	if secs := end.Sub(start).Seconds() + 1; secs > 0 {
-		p.rate = float64(len(leads)) / secs
-	}
 
 	if cur.Recent == nil {
 		cur.Recent = map[string]recentLead{}
@@ -352,13 +381,79 @@ func (p *LeadPoller) Poll(ctx context.Context) (PollResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// publish publishes the leads of [from, through] and records the
+	// window as done through there.
+	publish := func(leads map[int64]sharpspring.Lead, through time.Time) error {
+		n, unchanged, err := p.publish(ctx, leads, &cur, known)
+		res.Read += len(leads)
+		res.Published += n
+		p.count(func(s *LeadPollerStats) { s.Published += n; s.Unchanged += unchanged })
+		if err != nil {
+			return err
+		}
+		next := through.Add(time.Second)
+		cur.Window = newWindowProgress(start, end, next)
+		// What was published for the parts done is not needed again: they
+		// are not read again, and the next window re-reads only the overlap.
+		pruneRecent(cur.Recent, minTime(next, end.Add(-p.cfg.Overlap)))
+		cur.Known = encodeIDs(known)
+		if err := p.save(ctx, cur); err != nil {
+			return fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
+		}
+		res.Through = through
+		return nil
+	}
+	if !from.After(end) {
+		if err := p.collect(ctx, from, end, publish); err != nil {
+			return res, err
+		}
+	}
+	if secs := end.Sub(from).Seconds() + 1; secs > 0 {
+		p.rate = float64(res.Read) / secs
+	}
+
+	// Every event of the window is on the bus: move the watermark.
+	pruneRecent(cur.Recent, end.Add(-p.cfg.Overlap))
+	cur.Watermark = end.Format(sharpspring.TimeLayout)
+	cur.Window = nil
+	cur.Known = encodeIDs(known)
+	if err := p.save(ctx, cur); err != nil {
+		return res, fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
+	}
+	res.Through = end
+	p.count(func(s *LeadPollerStats) { s.Windows++ })
+	return res, nil
+}
+
+// pruneRecent drops what was published for leads last changed before
+// keep.
+func pruneRecent(recent map[string]recentLead, keep time.Time) {
+	k := keep.UTC().Format(sharpspring.TimeLayout)
+	for id, r := range recent {
+		if r.TS < k {
+			delete(recent, id)
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// publish publishes the leads that changed since what cur records (oldest
+// change first) and records them in cur and known. It returns how many it
+// published and how many were unchanged.
+func (p *LeadPoller) publish(ctx context.Context, leads map[int64]sharpspring.Lead, cur *leadCursor, known map[int64]bool) (int, int, error) {
 	var evs []pipeline.Event
 	var recents []recentLead
 	unchanged := 0
 	for id, l := range leads {
 		ev, ts, err := p.leadEvent(l)
 		if err != nil {
-			return res, err
+			return 0, unchanged, err
 		}
 		key := strconv.FormatInt(id, 10)
 		h := pipeline.FieldsHash(ev.Fields)
@@ -382,32 +477,18 @@ func (p *LeadPoller) Poll(ctx context.Context) (PollResult, error) {
 		}
 		return ea.ExternalID < eb.ExternalID
 	})
-	for _, i := range order {
+	for n, i := range order {
 		if err := p.pub.Publish(ctx, evs[i]); err != nil {
-			return res, fmt.Errorf("%s: publish lead %s: %w", p.cfg.Name, evs[i].ExternalID, err)
+			return n, unchanged, fmt.Errorf("%s: publish lead %s: %w", p.cfg.Name, evs[i].ExternalID, err)
 		}
-		res.Published++
 	}
-
-	// Every event is on the bus: move the cursor.
+	// Every event is on the bus: record them.
 	for i, ev := range evs {
 		cur.Recent[ev.ExternalID] = recents[i]
 		id, _ := strconv.ParseInt(ev.ExternalID, 10, 64)
 		known[id] = true
 	}
-	keep := end.Add(-p.cfg.Overlap).Format(sharpspring.TimeLayout)
-	for k, r := range cur.Recent {
-		if r.TS < keep {
-			delete(cur.Recent, k)
-		}
-	}
-	cur.Watermark = end.Format(sharpspring.TimeLayout)
-	cur.Known = encodeIDs(known)
-	if err := p.save(ctx, cur); err != nil {
-		return res, fmt.Errorf("%s: save cursor: %w", p.cfg.Name, err)
-	}
-	p.count(func(s *LeadPollerStats) { s.Windows++; s.Published += res.Published; s.Unchanged += unchanged })
-	return res, nil
+	return len(evs), unchanged, nil
 }
 
 // leadEvent builds the change event of a lead (see newLeadEvent).
@@ -448,86 +529,112 @@ func newLeadEvent(l sharpspring.Lead, zone *time.Location, origin pipeline.Origi
 	return ev, ts, nil
 }
 
-// collect reads every lead of [start, end] into out, newest
-// updateTimestamp per id.
-func (p *LeadPoller) collect(ctx context.Context, start, end time.Time, out map[int64]sharpspring.Lead) error {
-	span := end.Sub(start)/time.Second + 1
-	// Split up front when the last window's density says one page will not
-	// do: a full page that is thrown away costs a request for nothing.
-	if parts := int(math.Ceil(p.rate * float64(span) / (0.7 * float64(p.cfg.PageSize)))); parts > 1 && span > 1 {
-		return p.split(ctx, start, end, min(parts, int(span)), out)
-	}
-	return p.window(ctx, start, end, out)
-}
+// publishFunc publishes the leads of the window up to through (inclusive)
+// and records that part of the window as done.
+type publishFunc func(leads map[int64]sharpspring.Lead, through time.Time) error
 
-// window reads [start, end]; a full page splits it in halves, down to one
-// second.
-func (p *LeadPoller) window(ctx context.Context, start, end time.Time, out map[int64]sharpspring.Lead) error {
-	page, err := p.page(ctx, start, end, p.cfg.PageSize, 0)
-	if err != nil {
-		return err
-	}
-	if len(page) < p.cfg.PageSize {
-		merge(out, page)
-		return nil
-	}
-	if end.After(start) {
-		return p.split(ctx, start, end, 2, out)
-	}
-	return p.second(ctx, start, page, out)
-}
+// span is a part of a window, whole seconds, both ends inclusive.
+type span struct{ start, end time.Time }
 
-// split reads [start, end] as parts disjoint sub-windows of whole seconds.
-func (p *LeadPoller) split(ctx context.Context, start, end time.Time, parts int, out map[int64]sharpspring.Lead) error {
-	secs := int64(end.Sub(start)/time.Second) + 1
-	from := start
-	for i := int64(0); i < int64(parts); i++ {
-		to := start.Add(time.Duration(secs*(i+1)/int64(parts)-1) * time.Second)
-		if to.Before(from) {
-			continue
+// collect reads every lead of [from, end] in parts, oldest first, handing
+// each part to publish as soon as it is read. The parts still to read are
+// kept across a failed request (p.todo), so the next call, going on from
+// the same second, starts with the request that failed.
+func (p *LeadPoller) collect(ctx context.Context, from, end time.Time, publish publishFunc) error {
+	if len(p.todo) == 0 || !p.todo[0].start.Equal(from) || !p.todo[len(p.todo)-1].end.Equal(end) {
+		p.todo = p.plan(from, end)
+	}
+	for len(p.todo) > 0 {
+		w := p.todo[0]
+		var leads map[int64]sharpspring.Lead
+		if p.busy != nil && !w.end.After(w.start) && p.busy.at.Equal(w.start) {
+			var err error
+			if leads, err = p.second(ctx, w.start, nil); err != nil {
+				return err
+			}
+		} else {
+			page, err := p.page(ctx, w.start, w.end, p.cfg.PageSize, 0)
+			if err != nil {
+				return err
+			}
+			switch {
+			case len(page) < p.cfg.PageSize:
+				leads = map[int64]sharpspring.Lead{}
+				merge(leads, page)
+			case w.end.After(w.start):
+				// Full: the part may hold more than the page (a page of 500
+				// never proves a part complete; see busySecond). Read it in
+				// halves.
+				p.todo = append(splitSpan(w, 2), p.todo[1:]...)
+				continue
+			default:
+				if leads, err = p.second(ctx, w.start, page); err != nil {
+					return err
+				}
+			}
 		}
-		if err := p.window(ctx, from, to, out); err != nil {
+		if err := publish(leads, w.end); err != nil {
 			return err
 		}
-		from = to.Add(time.Second)
+		p.todo = p.todo[1:]
 	}
 	return nil
 }
 
-// second reads one second holding more leads than a page (see readSecond).
-func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspring.Lead, out map[int64]sharpspring.Lead) error {
-	read := func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
-		return p.page(ctx, at, at, limit, offset)
+// plan splits [from, end] up front when the last window's density says one
+// page will not do: a full page that is thrown away costs a request for
+// nothing.
+func (p *LeadPoller) plan(from, end time.Time) []span {
+	secs := end.Sub(from)/time.Second + 1
+	if parts := int(math.Ceil(p.rate * float64(secs) / (0.7 * float64(p.cfg.PageSize)))); parts > 1 && secs > 1 {
+		return splitSpan(span{from, end}, min(parts, int(secs)))
 	}
-	return readSecond(ctx, p.cfg.PageSize, first, read, out, p.log.With("second", at))
+	return []span{{from, end}}
 }
 
-// readSecond reads one second of a date range that holds more leads than a
-// page, first being its first page. Offset paging cannot be trusted here:
-// a lead of that second changed between two pages leaves the second (its
-// updateTimestamp moves on) and every later lead shifts down one place, so
-// the next page starts one lead too far and that lead is never read, with
-// no duplicate to give it away; a deleted lead does the same. The second is
-// read in one request instead, with a limit above everything it holds
-// (getLeadsDateRange accepts limits above 500), doubled until the answer
-// is not full.
-func readSecond(ctx context.Context, pageSize int, first []sharpspring.Lead,
-	read func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error), out map[int64]sharpspring.Lead, log *slog.Logger) error {
-	merge(out, first)
-	if len(first) < pageSize {
-		return nil
-	}
-	log.Debug("more leads in one second than a page; reading the second in one request", "page", pageSize)
-	for limit := 2 * pageSize; ; limit *= 2 {
-		pg, err := read(ctx, limit, 0)
-		if err != nil {
-			return err
+// splitSpan splits w into parts disjoint spans of whole seconds.
+func splitSpan(w span, parts int) []span {
+	secs := int64(w.end.Sub(w.start)/time.Second) + 1
+	var out []span
+	from := w.start
+	for i := int64(0); i < int64(parts); i++ {
+		to := w.start.Add(time.Duration(secs*(i+1)/int64(parts)-1) * time.Second)
+		if to.Before(from) {
+			continue
 		}
-		if len(pg) < limit {
-			merge(out, pg)
-			return nil
-		}
+		out = append(out, span{from, to})
+		from = to.Add(time.Second)
 	}
+	return out
+}
+
+// second reads one second holding a page or more (see busySecond), first
+// being its first page (nil when the second is being read already). What
+// was read of the second is kept across a failed request.
+func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspring.Lead) (map[int64]sharpspring.Lead, error) {
+	if p.busy == nil || !p.busy.at.Equal(at) {
+		p.log.Debug("a page of leads or more in one second; reading it page by page", "second", at, "page", p.cfg.PageSize)
+		p.busy = newBusySecond(at, p.cfg.PageSize, first)
+	} else {
+		merge(p.busy.seen, first)
+	}
+	leads, err := p.busy.read(ctx, busyCalls{
+		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
+			return p.page(ctx, at, at, limit, offset)
+		},
+		lookup: func(ctx context.Context, ids []int64) ([]sharpspring.Lead, error) {
+			return p.api.GetLeads(ctx, sharpspring.GetLeadsQuery{IDs: ids, Fields: busyFields})
+		},
+		stillIn: func(l sharpspring.Lead) bool {
+			t, err := sharpspring.ParseTime(l["updateTimestamp"], p.cfg.Zone)
+			return err == nil && t.Equal(at) && html.UnescapeString(l["active"]) == "1"
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.cfg.Name, err)
+	}
+	p.busy = nil
+	return leads, nil
 }
 
 func (p *LeadPoller) page(ctx context.Context, start, end time.Time, limit, offset int) ([]sharpspring.Lead, error) {

@@ -2,52 +2,105 @@ package sharpspring
 
 import (
 	"context"
-	"log/slog"
+	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/vendors/sharpspring"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
+// beforeOffset runs hook once, just before the first getLeadsDateRange
+// request with the given offset, through the real client.
+type beforeOffset struct {
+	LeadAPI
+	offset int
+	hook   func()
+	once   sync.Once
+}
+
+func (b *beforeOffset) GetLeadsDateRange(ctx context.Context, q sharpspring.DateRangeQuery) ([]sharpspring.Lead, error) {
+	if q.Offset == b.offset {
+		b.once.Do(b.hook)
+	}
+	return b.LeadAPI.GetLeadsDateRange(ctx, q)
+}
+
 // A second holding more leads than a page, some of which change (and so
-// leave the second) while it is read: every lead is read all the same. With
-// offset paging, the leads after a page boundary shifted down and as many
-// as had changed were never read.
-func TestReadSecondMissesNoLeadWhenLeadsLeaveTheSecond(t *testing.T) {
-	const pageSize, total, leaving = 500, 1200, 35
-	inSecond := map[int64]bool{}
-	for id := int64(1); id <= total; id++ {
-		inSecond[id] = true
-	}
-	requests := 0
-	read := func(_ context.Context, limit, offset int) ([]sharpspring.Lead, error) {
-		requests++
-		var page []sharpspring.Lead
-		for id := int64(1); id <= total && len(page) < limit; id++ {
-			if !inSecond[id] {
-				continue
+// leave the second) between its pages: every lead is read all the same,
+// each state once. With offset paging alone, the leads after a page
+// boundary shift down and as many as had left are never read; the count
+// and the lookup by id catch it and the second is read again.
+func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
+	for _, capAt := range []int{0, 500} {
+		t.Run(fmt.Sprintf("limit cap %d", capAt), func(t *testing.T) {
+			const total, leaving = 1200, 35
+			e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: capAt})
+			bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
+			var ids []int64
+			for i := range total {
+				ids = append(ids, e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk)))
 			}
-			if offset > 0 {
-				offset--
-				continue
+			api := e.client("v1.2")
+			// Leads of the first page are changed by someone while the
+			// second is read: they move to now, which a later window reads.
+			spy := &beforeOffset{LeadAPI: api, offset: sharpspring.MaxObjects, hook: func() {
+				var objs []map[string]any
+				for _, id := range ids[:leaving] {
+					objs = append(objs, map[string]any{"id": strconv.FormatInt(id, 10), "city": "Elsewhere"})
+				}
+				if res, err := api.UpdateLeadsV2(context.Background(), objs); err != nil || !res[0].Success {
+					t.Errorf("update: %v", err)
+				}
+			}}
+			rec := &recorder{}
+			p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Now: e.clock.Now}, spy, rec, e.store)
+			if err != nil {
+				t.Fatal(err)
 			}
-			page = append(page, sharpspring.Lead{"id": strconv.FormatInt(id, 10), "updateTimestamp": "2026-12-02 10:47:33"})
-		}
-		return page, nil
+			pollUntilCaughtUp(t, p)
+			e.clock.Add(2 * time.Minute)
+			pollUntilCaughtUp(t, p)
+			checkExactlyOnce(t, rec.events(), snapshot(e.sim))
+			st := e.sim.Stats()
+			t.Logf("%d getLeadsDateRange and %d getLeads by id", st.ByMethod["getLeadsDateRange"], st.ByMethod["getLeads"])
+		})
 	}
-	first, _ := read(context.Background(), pageSize, 0)
-	// Leads of the first page are changed by someone: they move to a later
-	// second, which a later window reads.
-	for id := int64(1); id <= leaving; id++ {
-		delete(inSecond, id)
+}
+
+// offsetIgnored answers every getLeadsDateRange as if offset were 0.
+type offsetIgnored struct{ LeadAPI }
+
+func (o offsetIgnored) GetLeadsDateRange(ctx context.Context, q sharpspring.DateRangeQuery) ([]sharpspring.Lead, error) {
+	q.Offset = 0
+	return o.LeadAPI.GetLeadsDateRange(ctx, q)
+}
+
+// Were getLeadsDateRange to ignore offset (it is undocumented), a busy
+// second could never be counted: the poll fails saying so, having
+// published everything before that second and nothing of it, rather than
+// page forever or take a page for the second.
+func TestPollerStopsAtABusySecondWhoseOffsetsAreIgnored(t *testing.T) {
+	e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: 500})
+	seedSpread(e, 20, t0.Add(-30*time.Minute), time.Second)
+	bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
+	for i := range 1200 {
+		e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk))
 	}
-	out := map[int64]sharpspring.Lead{}
-	if err := readSecond(context.Background(), pageSize, first, read, out, slog.New(slog.DiscardHandler)); err != nil {
+	rec := &recorder{}
+	p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Now: e.clock.Now},
+		offsetIgnored{e.client("v1.2")}, rec, e.store)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for id := int64(1); id <= total; id++ {
-		if _, ok := out[id]; !ok {
-			t.Fatalf("lead %d was never read (%d of %d read in %d requests)", id, len(out), total, requests)
-		}
+	res, err := p.Poll(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "offsets are not honoured") {
+		t.Fatalf("poll: %v", err)
+	}
+	if len(rec.events()) != 20 || !res.Through.Before(bulk) {
+		t.Fatalf("published %d events, through %s; want the 20 before the busy second %s", len(rec.events()), res.Through, bulk)
 	}
 }

@@ -27,8 +27,9 @@ type DateRangeQuery struct {
 	// Zone is the zone the endpoint reads dates in: UTC (default, v1.2) or
 	// the Company Profile zone for v1.
 	Zone *time.Location
-	// Limit is the page size; default 500. Unlike getLeads, the method
-	// accepts limits above 500.
+	// Limit is the page size; default 500. SharpSpring documents neither
+	// limit nor offset for this method, only 500 objects per request; larger
+	// limits are observed to be honoured, but a caller must not rely on it.
 	Limit  int
 	Offset int
 	// Fields restricts the returned fields (system names); default all.

@@ -56,7 +56,8 @@
 //     (Options.RandomOrder shuffles). getLeadsDateRange reads and writes
 //     "Y-m-d H:i:s" in UTC on v1.2 and in Options.CompanyTimeZone on v1
 //     (getLead/getLeads on v1 too), excludes inactive leads, defaults to 500
-//     and accepts larger limits.
+//     and accepts larger limits (Options.DateRangeMaxLimit caps them
+//     silently, as the vendor may).
 //   - Fields: getFields lists standard (isCustom "0") and custom fields of
 //     lead, account and opportunity; createFields generates systemName =
 //     slug(label) + "_" + 13 hex digits in PHP uniqid form; a new custom lead

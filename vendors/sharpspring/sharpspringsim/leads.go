@@ -11,7 +11,8 @@ import (
 )
 
 // Page sizes (spec §5.1): getLeads caps limit silently at 500;
-// getLeadsDateRange defaults to 500 and accepts more.
+// getLeadsDateRange defaults to 500 and accepts more unless
+// Options.DateRangeMaxLimit caps it.
 const (
 	maxLeadsPage     = 500
 	defaultDateRange = 500
@@ -649,7 +650,8 @@ func (s *Server) getLeads(c *call) outcome {
 // getLeadsDateRange: startDate/endDate ("Y-m-d H:i:s" in the version's
 // zone, both bounds inclusive at one-second resolution) and timestamp
 // create|update are required; inactive leads are left out; default limit
-// 500, larger limits allowed; offset; fields. Objects omit
+// 500, larger limits allowed (capped silently at Options.DateRangeMaxLimit
+// when set); offset; fields. Objects omit
 // leadScoreWeighted, as in the vendor's sample, unless fields asks for it.
 func (s *Server) getLeadsDateRange(c *call) outcome {
 	var bad []paramInfo
@@ -683,7 +685,7 @@ func (s *Server) getLeadsDateRange(c *call) outcome {
 	if len(bad) > 0 {
 		return failOutcome(paramError(bad...))
 	}
-	limit, offset, e := parsePaging(c.params, defaultDateRange, 0)
+	limit, offset, e := parsePaging(c.params, defaultDateRange, s.cfg.dateRangeMaxLimit)
 	if e != nil {
 		return failOutcome(e)
 	}

@@ -784,4 +784,14 @@ func TestGetLeadsDateRangeLimit(t *testing.T) {
 			}
 		})
 	}
+	capped := newHarness(t, Options{DateRangeMaxLimit: 500})
+	for i := range 520 {
+		capped.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("d%d@x.test", i)})
+	}
+	if got := len(capped.call("getLeadsDateRange", with("limit", 5000)).objects("lead")); got != 500 {
+		t.Errorf("DateRangeMaxLimit 500: a limit of 5000 gave %d leads, want 500 (silently capped)", got)
+	}
+	if r := capped.call("getLeadsDateRange", with("limit", 5000, "offset", 510)); len(r.objects("lead")) != 10 {
+		t.Errorf("DateRangeMaxLimit 500: offset 510 gave %d leads, want 10", len(r.objects("lead")))
+	}
 }

@@ -51,6 +51,14 @@ type Options struct {
 	// Default false: ascending id.
 	RandomOrder bool
 
+	// DateRangeMaxLimit, when positive, caps getLeadsDateRange's limit
+	// silently at that many leads, as getLeads caps at 500. The vendor
+	// documents at most 500 objects per request and no limit parameter for
+	// getLeadsDateRange; larger limits are only observed to work (spec
+	// §3.1), so a client must lose nothing when they are not honoured: 500
+	// reproduces that. Default 0: any limit is honoured.
+	DateRangeMaxLimit int
+
 	// PartialErrorNull puts "error": null at the top level of a write
 	// response with failed objects, as the vendor docs describe, instead of
 	// the observed array of copies of each failed object's error.
@@ -117,6 +125,7 @@ type config struct {
 	ignoreUnknown     bool
 	expectRule        bool
 	randomOrder       bool
+	dateRangeMaxLimit int // ≤0: no cap
 	partialErrorNull  bool
 	missingEmailCode  int
 	firstID           int64
@@ -141,6 +150,7 @@ func (o Options) config() config {
 		ignoreUnknown:     o.IgnoreUnknownFields,
 		expectRule:        o.ExpectRule,
 		randomOrder:       o.RandomOrder,
+		dateRangeMaxLimit: o.DateRangeMaxLimit,
 		partialErrorNull:  o.PartialErrorNull,
 		missingEmailCode:  o.MissingEmailCode,
 		firstID:           o.FirstID,
