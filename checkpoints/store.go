@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,8 +36,14 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the state file at path and applies every
-// pending migration.
+// pending migration. The file is created readable and writable by its owner
+// only (0600), and an existing file that group or others could read is
+// narrowed to its owner's bits: the state holds leads' contact data. SQLite
+// gives the -wal and -shm files the database file's mode.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
 	// A 32 MiB page cache (SQLite's default is 2 MiB) keeps the identity
 	// map's and ledger's pages that a route's batch touches at random in
 	// memory; the driver's statement cache spares the statements run once
@@ -56,6 +63,30 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// private creates the state file with mode 0600 when it does not exist and
+// takes group and other bits off an existing one and its -wal and -shm
+// files. A file this user does not own is left as it is (a read-only look by
+// another user, e.g. `crmsync status`): its owner's next start narrows it.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&^0o077); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

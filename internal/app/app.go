@@ -76,7 +76,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		return nil, &config.Errors{List: errs}
 	}
 	a.Catalog = cat
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	// The data dir holds the state and the embedded bus's stream, both with
+	// leads' contact data: a new one is its owner's only. An existing one
+	// keeps the mode its operator gave it.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	// State on the NATS cluster needs the bus's connection, also offline.
