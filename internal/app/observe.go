@@ -119,18 +119,18 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		st.Routes = append(st.Routes, rs)
 	}
 	if s := a.cfg.SharpSpring; s != nil {
-		used, err := a.State.QuotaUsed(ctx, "sharpspring:"+s.AccountID, st.Time)
+		used, err := a.State.QuotaUsed(ctx, s.Account(), st.Time)
 		if err != nil {
 			return st, err
 		}
-		st.Quota = append(st.Quota, QuotaStatus{Account: "sharpspring:" + s.AccountID, Used: used, Limit: s.DailyQuota})
+		st.Quota = append(st.Quota, QuotaStatus{Account: s.Account(), Used: used, Limit: s.DailyQuota})
 	}
 	if iv := a.cfg.IVvy; iv != nil {
-		used, err := a.State.QuotaUsed(ctx, "ivvy:"+iv.APIKey, st.Time)
+		used, err := a.State.QuotaUsed(ctx, iv.Account(), st.Time)
 		if err != nil {
 			return st, err
 		}
-		st.Quota = append(st.Quota, QuotaStatus{Account: "ivvy:" + iv.APIKey, Used: used})
+		st.Quota = append(st.Quota, QuotaStatus{Account: iv.Account(), Used: used})
 	}
 	if a.Receiver != nil {
 		st.Webhook = &WebhookStatus{Accepted: a.Receiver.Stats.Accepted.Load(), Duplicates: a.Receiver.Stats.Duplicates.Load(),

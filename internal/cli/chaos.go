@@ -159,7 +159,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 		return res, err
 	}
 	defer func() { _ = state.Close() }() // read only: nothing to lose
-	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + w.Config.SharpSpring.AccountID,
+	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: w.Config.SharpSpring.Account(),
 		PerSecond: w.Config.SharpSpring.RatePerSecond, Shared: true}, state)
 	sr, err := w.Play(ctx, c, sharpspring.Gate(gate))
 	res.Result, res.kills = sr, c.killed()
