@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+	"github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -178,7 +178,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("state: begin: %w", err)
+		return wrap("begin", err)
 	}
 	tx := &Tx{tx: sqlTx, now: s.now().UTC().Format(timeFormat)}
 	defer func() {
@@ -188,10 +188,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
+		if unusable(err) && !errors.Is(err, pipeline.ErrStateUnusable) {
+			return fmt.Errorf("%w: %w", pipeline.ErrStateUnusable, err)
+		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("state: commit: %w", err)
+		return wrap("commit", err)
 	}
 	return nil
 }
@@ -335,7 +338,22 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if unusable(err) {
+		return fmt.Errorf("state: %s: %w: %w", op, pipeline.ErrStateUnusable, err)
+	}
 	return fmt.Errorf("state: %s: %w", op, err)
+}
+
+// unusable reports whether err says the database cannot serve this
+// process again: it is closed, or the file is damaged or not a database.
+// Anything else (busy, locked, a full disk, an I/O error) may pass.
+func unusable(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB) {
+		return true
+	}
+	// database/sql does not export its closed-database error.
+	return strings.Contains(err.Error(), "sql: database is closed")
 }
 
 // TakeQuota counts one request against an account's daily limit for the UTC

@@ -290,3 +290,24 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestClosedStateIsUnusable: a route stops on a closed state (it cannot
+// heal) and retries anything else; the store says which is which.
+func TestClosedStateIsUnusable(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := [][]pipeline.Key{{{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"}}}
+	if _, err := s.ResolveAll(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.ResolveAll(ctx, keys); !errors.Is(err, pipeline.ErrStateUnusable) {
+		t.Fatalf("ResolveAll on a closed store: %v, want ErrStateUnusable", err)
+	}
+	if _, err := s.Ledger(ctx, "a", "lead", []string{"c1"}); !errors.Is(err, pipeline.ErrStateUnusable) {
+		t.Fatalf("Ledger on a closed store: %v, want ErrStateUnusable", err)
+	}
+}

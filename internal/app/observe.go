@@ -57,7 +57,10 @@ type RouteStatus struct {
 	Upserts         int64   `json:"upserts"`
 	Skipped         int64   `json:"skipped"`
 	Retries         int64   `json:"retries"`
-	DeadLetters     int     `json:"dead_letters_open"`
+	// StateRetries counts state failures the route retried instead of
+	// stopping.
+	StateRetries int64 `json:"state_retries"`
+	DeadLetters  int   `json:"dead_letters_open"`
 }
 
 // QuotaStatus is one vendor account's requests today (UTC).
@@ -101,7 +104,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	}
 	for _, ru := range a.Runners {
 		rs := RouteStatus{Name: ru.Name(), Events: ru.Stats.Events.Load(), Upserts: ru.Stats.Upserts.Load(),
-			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load()}
+			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load(), StateRetries: ru.Stats.StateRetries.Load()}
 		rs.Position, _ = a.State.RoutePosition(ctx, ru.Name())
 		if b, ok := a.Bus.(backlogger); ok {
 			rs.Backlog, _ = b.Backlog(ctx, ru.Name())
@@ -176,6 +179,7 @@ var (
 	descUpserts     = prometheus.NewDesc("crmsync_route_upserts_total", "Records written to the route's target.", []string{"route"}, nil)
 	descSkipped     = prometheus.NewDesc("crmsync_route_skipped_total", "Records with nothing newer to write (no request).", []string{"route"}, nil)
 	descRetries     = prometheus.NewDesc("crmsync_route_retries_total", "Retries of transient failures.", []string{"route"}, nil)
+	descStateRetry  = prometheus.NewDesc("crmsync_route_state_retries_total", "State failures the route retried with backoff instead of stopping.", []string{"route"}, nil)
 	descDead        = prometheus.NewDesc("crmsync_route_dead_letters_total", "Records dead-lettered by the route since start.", []string{"route"}, nil)
 	descDeadOpen    = prometheus.NewDesc("crmsync_dead_letters_open", "Open dead letters of the route.", []string{"route"}, nil)
 	descBatches     = prometheus.NewDesc("crmsync_route_batches_total", "Batches processed.", []string{"route"}, nil)
@@ -216,6 +220,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descUpserts, float64(ru.Stats.Upserts.Load()), n)
 		counter(descSkipped, float64(ru.Stats.Skipped.Load()), n)
 		counter(descRetries, float64(ru.Stats.Retries.Load()), n)
+		counter(descStateRetry, float64(ru.Stats.StateRetries.Load()), n)
 		counter(descDead, float64(ru.Stats.DeadLetters.Load()), n)
 		b := ru.Stats.Batches.Load()
 		counter(descBatches, float64(b), n)

@@ -124,10 +124,10 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, s.Cursor, last)
 	}
-	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS")
+	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS\tSTATE RETRIES")
 	for _, r := range st.Routes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\n", r.Name, r.Position, r.Backlog, r.LagSeconds,
-			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.Name, r.Position, r.Backlog, r.LagSeconds,
+			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters, r.StateRetries)
 	}
 	fmt.Fprintln(tw, "\nACCOUNT\tQUOTA USED TODAY (UTC)\tLIMIT")
 	for _, q := range st.Quota {
