@@ -12,13 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+	"github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -35,8 +36,14 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the state file at path and applies every
-// pending migration.
+// pending migration. The file is created readable and writable by its owner
+// only (0600), and an existing file that group or others could read is
+// narrowed to its owner's bits: the state holds leads' contact data. SQLite
+// gives the -wal and -shm files the database file's mode.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
 	// A 32 MiB page cache (SQLite's default is 2 MiB) keeps the identity
 	// map's and ledger's pages that a route's batch touches at random in
 	// memory; the driver's statement cache spares the statements run once
@@ -56,6 +63,30 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// private creates the state file with mode 0600 when it does not exist and
+// takes group and other bits off an existing one and its -wal and -shm
+// files. A file this user does not own is left as it is (a read-only look by
+// another user, e.g. `crmsync status`): its owner's next start narrows it.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&^0o077); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -147,7 +178,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("state: begin: %w", err)
+		return wrap("begin", err)
 	}
 	tx := &Tx{tx: sqlTx, now: s.now().UTC().Format(timeFormat)}
 	defer func() {
@@ -157,10 +188,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
+		if unusable(err) && !errors.Is(err, pipeline.ErrStateUnusable) {
+			return fmt.Errorf("%w: %w", pipeline.ErrStateUnusable, err)
+		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("state: commit: %w", err)
+		return wrap("commit", err)
 	}
 	return nil
 }
@@ -304,7 +338,22 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if unusable(err) {
+		return fmt.Errorf("state: %s: %w: %w", op, pipeline.ErrStateUnusable, err)
+	}
 	return fmt.Errorf("state: %s: %w", op, err)
+}
+
+// unusable reports whether err says the database cannot serve this
+// process again: it is closed, or the file is damaged or not a database.
+// Anything else (busy, locked, a full disk, an I/O error) may pass.
+func unusable(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB) {
+		return true
+	}
+	// database/sql does not export its closed-database error.
+	return strings.Contains(err.Error(), "sql: database is closed")
 }
 
 // TakeQuota counts one request against an account's daily limit for the UTC

@@ -3,6 +3,8 @@ package checkpoints
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -238,5 +240,74 @@ func TestNamedCheckpoints(t *testing.T) {
 	}
 	if seq, at, err := s.Checkpoint(ctx, "before-import"); err != nil || seq != 42 || at.IsZero() {
 		t.Fatalf("checkpoint = %d %v %v", seq, at, err)
+	}
+}
+
+// TestStateFilesAreOwnerOnly: the state file and its -wal and -shm files
+// are created readable by their owner only, and a file left readable by
+// others (an older crmsync, a copy) is narrowed when it is opened.
+func TestStateFilesAreOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		prep func(t *testing.T, path string)
+	}{
+		{"new file", func(*testing.T, string) {}},
+		{"existing world-readable file", func(t *testing.T, path string) {
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				if err := os.Chmod(p, 0o644); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					t.Fatal(err)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			tc.prep(t, path)
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			// A write makes SQLite open the WAL and its shared memory.
+			if err := s.Update(ctx, func(tx *Tx) error { return tx.SetCursor(ctx, "getlead.lead", "c1") }); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m := fi.Mode().Perm(); m&0o077 != 0 {
+					t.Errorf("%s has mode %#o; group and others must have no access", filepath.Base(p), m)
+				}
+			}
+		})
+	}
+}
+
+// TestClosedStateIsUnusable: a route stops on a closed state (it cannot
+// heal) and retries anything else; the store says which is which.
+func TestClosedStateIsUnusable(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := [][]pipeline.Key{{{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"}}}
+	if _, err := s.ResolveAll(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.ResolveAll(ctx, keys); !errors.Is(err, pipeline.ErrStateUnusable) {
+		t.Fatalf("ResolveAll on a closed store: %v, want ErrStateUnusable", err)
+	}
+	if _, err := s.Ledger(ctx, "a", "lead", []string{"c1"}); !errors.Is(err, pipeline.ErrStateUnusable) {
+		t.Fatalf("Ledger on a closed store: %v, want ErrStateUnusable", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 )
 
 type pending struct {
@@ -23,6 +25,8 @@ var errStopped = errors.New("route stopping")
 // process maps, coalesces, writes and settles one fetched batch. ctx bounds
 // the work; stopping closes when the route is asked to stop, after which
 // failures are no longer retried (the bus redelivers them after a restart).
+// On any other error the batch is neither acknowledged nor nakked: Run
+// decides whether and when the bus delivers it again.
 func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
 	ru.Stats.Events.Add(int64(len(msgs)))
 	ru.Stats.Batches.Add(1)
@@ -37,8 +41,8 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	if _, err := ru.handle(ctx, stopping, items, maxSeq, false); err != nil {
 		// Settle nothing: the bus redelivers, and the ledger makes the
 		// rewrite of anything already written a no-op.
-		nakAll(msgs, ru.r.Batch.redeliver())
 		if errors.Is(err, errStopped) {
+			nakAll(msgs, ru.r.Batch.redeliver())
 			return nil
 		}
 		return err
@@ -101,7 +105,7 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		}
 		ids, err := ru.state.ResolveAll(ctx, keys)
 		if err != nil {
-			return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
+			return res, fmt.Errorf("route %s: resolve ids: %w: %w", ru.r.Name, errState, err)
 		}
 		for i := range items {
 			items[i].key = ids[i]
@@ -110,10 +114,13 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 
 	recs, err := ru.coalesce(ctx, items, redo)
 	if err != nil {
-		return res, fmt.Errorf("route %s: %w", ru.r.Name, err)
+		return res, fmt.Errorf("route %s: read ledger: %w: %w", ru.r.Name, errState, err)
 	}
 	res.Records = len(recs)
 	outcomes, attempts, werr := ru.write(ctx, stopping, recs)
+	if errors.Is(werr, errState) || errors.Is(werr, ErrStateUnusable) {
+		return res, werr
+	}
 	if werr != nil {
 		return res, fmt.Errorf("%w: %v", errStopped, werr)
 	}
@@ -141,11 +148,17 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		}
 		ru.settleWritten(&st, rec, o)
 	}
-	res.DeadLettered, err = ru.state.Settle(ctx, Settlement{
-		Links: st.links, Ledger: st.ledger, DeadLetters: dead, Route: ru.r.Name, Seq: seq,
+	// The records are written by now: a failing state is retried here
+	// rather than by redelivering the batch, which would write them again.
+	err = ru.retryState(ctx, stopping, "save the batch's outcome", func() error {
+		var serr error
+		res.DeadLettered, serr = ru.state.Settle(ctx, Settlement{
+			Links: st.links, Ledger: st.ledger, DeadLetters: dead, Route: ru.r.Name, Seq: seq,
+		})
+		return serr
 	})
 	if err != nil {
-		return res, fmt.Errorf("route %s: save state: %w", ru.r.Name, err)
+		return res, err
 	}
 	for i := range recs {
 		switch {
@@ -161,6 +174,41 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		ru.log.Warn("dead-lettered", "record", d.RecordKey, "code", d.Code, "message", d.Message, "attempts", d.Attempts)
 	}
 	return res, nil
+}
+
+// retryState runs op, a state operation of a batch whose records are
+// (partly) written, until it succeeds, retrying failures with the route's
+// backoff while the batch stays in progress on the bus. It returns an error
+// wrapping ErrStateUnusable when the state cannot heal, one wrapping
+// errStopped when the route stops first (the batch is then redelivered),
+// and, without a route loop to stop it (stopping nil: Apply), the first
+// failure.
+func (ru *Runner) retryState(ctx context.Context, stopping <-chan struct{}, what string, op func() error) error {
+	var bo backoff.BackOff
+	for {
+		err := op()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrStateUnusable):
+			return fmt.Errorf("route %s: %s: %w", ru.r.Name, what, err)
+		case stopping == nil:
+			return fmt.Errorf("route %s: %s: %w: %w", ru.r.Name, what, errState, err)
+		}
+		if bo == nil {
+			bo = ru.newBackOff()
+		}
+		d := bo.NextBackOff()
+		if d == backoff.Stop {
+			return fmt.Errorf("%w: %s: giving up: %v", errStopped, what, err)
+		}
+		ru.Stats.StateRetries.Add(1)
+		ru.log.Warn("the state failed; retrying (the batch is acknowledged only once this is saved)",
+			"op", what, "in", d.Round(time.Millisecond), "err", err)
+		if !sleepUntil(ctx, stopping, d) {
+			return fmt.Errorf("%w: %s: %v", errStopped, what, err)
+		}
+	}
 }
 
 // nakAll asks the bus to deliver msgs again after delay.

@@ -10,6 +10,16 @@ import (
 // the dead-letter queue with the vendor's code and message.
 var ErrPermanent = errors.New("permanent")
 
+// ErrStateUnusable is wrapped by a State error that retrying cannot heal
+// within this process: the state is closed or its storage is damaged. A
+// route returns such an error from Run (which stops the instance); every
+// other state failure it retries with backoff, the batch unsettled.
+var ErrStateUnusable = errors.New("state unusable")
+
+// errState marks a batch that failed because the state did: nothing of it
+// was settled, and the route retries it with backoff.
+var errState = errors.New("state failed")
+
 // ErrSkip, returned by a Mapper, says the event has nothing for the route's
 // target (e.g. a lead deleted at the source: crmsync never deletes records
 // in other systems). The event is acknowledged without a write or a dead

@@ -39,15 +39,10 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 	}
 	if ru.r.Reverse {
 		if err := ru.markIntended(ctx, recs, append(slices.Clone(todo), fenced...)); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("route %s: mark intended writes: %w: %w", ru.r.Name, errState, err)
 		}
 	}
-	var bo backoff.BackOff
-	if ru.r.NewBackOff != nil {
-		bo = ru.r.NewBackOff()
-	} else {
-		bo = ru.r.Batch.backOff()
-	}
+	bo := ru.newBackOff()
 	if err := ru.send(ctx, stopping, recs, todo, outcomes, attempts, bo); err != nil {
 		return nil, nil, err
 	}
@@ -113,7 +108,11 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		}
 		if len(doubt) > 0 {
 			ru.Stats.InDoubt.Add(int64(len(doubt)))
-			if err := ru.markInDoubt(ctx, recs, doubt); err != nil {
+			// Some records of the batch may be written: the mark is
+			// retried in place rather than the batch redelivered.
+			if err := ru.retryState(ctx, stopping, "mark in-doubt writes", func() error {
+				return ru.markInDoubt(ctx, recs, doubt)
+			}); err != nil {
 				return err
 			}
 		}
@@ -155,6 +154,15 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		}
 	}
 	return nil
+}
+
+// newBackOff is the route's retry policy: Route.NewBackOff, else the
+// batch policy's exponential backoff.
+func (ru *Runner) newBackOff() backoff.BackOff {
+	if ru.r.NewBackOff != nil {
+		return ru.r.NewBackOff()
+	}
+	return ru.r.Batch.backOff()
 }
 
 func maxTime(a, b time.Time) time.Time {

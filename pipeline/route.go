@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -49,7 +50,11 @@ type RouteStats struct {
 	Skipped     atomic.Int64 // records with nothing newer to write
 	DeadLetters atomic.Int64
 	Retries     atomic.Int64
-	InDoubt     atomic.Int64 // writes whose answer was lost (InDoubtError)
+	// StateRetries counts state failures the route retried: a batch sent
+	// back to the bus before anything of it was written, or the saving of
+	// a written batch's outcome tried again.
+	StateRetries atomic.Int64
+	InDoubt      atomic.Int64 // writes whose answer was lost (InDoubtError)
 	// Fenced counts records held back until an earlier in-doubt write of
 	// their fields could no longer land.
 	Fenced  atomic.Int64
@@ -102,8 +107,11 @@ func BackfillConsumer(route string) string { return route + "_backfill" }
 func (ru *Runner) From() string { return ru.r.From }
 
 // Run consumes the route until ctx is cancelled, then finishes the batch in
-// flight (bounded by Batch.DrainTimeout) and returns nil. It returns an
-// error only when the route cannot go on (bus or state unusable).
+// flight (bounded by Batch.DrainTimeout) and returns nil. A failing state
+// does not stop it: the batch is retried with the route's backoff (see
+// stateFailed) and counted in Stats.StateRetries. It returns an error only
+// when the route cannot go on: its consumers cannot be opened, or the state
+// fails with ErrStateUnusable.
 func (ru *Runner) Run(ctx context.Context) error {
 	cons, err := ru.bus.Consumer(ctx, ru.r.Name, Subject(ru.srcEntity, ru.srcVendor))
 	if err != nil {
@@ -126,6 +134,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 	p := ru.r.Batch
 	var bfActive bool
 	var lastProbe time.Time
+	var stateBO backoff.BackOff // while batches fail on the state
 	for ctx.Err() == nil {
 		wait := p.linger()
 		if bfActive {
@@ -143,7 +152,9 @@ func (ru *Runner) Run(ctx context.Context) error {
 			pctx, cancel := ru.drainContext(ctx)
 			perr := ru.process(pctx, ctx.Done(), msgs)
 			cancel()
-			if perr != nil {
+			if perr == nil {
+				stateBO = nil
+			} else if !ru.stateFailed(ctx, msgs, perr, &stateBO) {
 				return perr
 			}
 		}
@@ -155,6 +166,40 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stateFailed settles a batch that process could not handle. A passing
+// state failure before anything was written (errState) sends the batch
+// back to the bus after the next backoff interval of *bo, which grows while
+// batches keep failing, and waits that long before fetching again; nothing
+// of the batch is acknowledged. It reports false, the batch returned to
+// the bus at once, when the route must stop instead: the state is unusable
+// (ErrStateUnusable), the failure is not the state's, or the policy gives
+// up.
+func (ru *Runner) stateFailed(ctx context.Context, msgs []*Message, err error, bo *backoff.BackOff) bool {
+	if errors.Is(err, ErrStateUnusable) || !errors.Is(err, errState) {
+		nakAll(msgs, ru.r.Batch.redeliver())
+		return false
+	}
+	if *bo == nil {
+		*bo = ru.newBackOff()
+	}
+	d := (*bo).NextBackOff()
+	if d == backoff.Stop {
+		nakAll(msgs, ru.r.Batch.redeliver())
+		return false
+	}
+	if ctx.Err() != nil {
+		// Stopping: the next start takes the batch up again.
+		nakAll(msgs, ru.r.Batch.redeliver())
+		return true
+	}
+	ru.Stats.StateRetries.Add(1)
+	nakAll(msgs, d)
+	ru.log.Warn("the state failed; the batch goes back to the bus and is retried",
+		"events", len(msgs), "in", d.Round(time.Millisecond), "err", err)
+	sleepCtx(ctx, d)
+	return true
 }
 
 // drainContext returns a context for one batch that outlives ctx by at most

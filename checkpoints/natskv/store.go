@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -96,6 +97,11 @@ func (s *Store) Ping(ctx context.Context) error {
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	// A connection this process closed does not come back; any other
+	// failure (a lost server, a leader election) may pass.
+	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConnectionClosed) {
+		return fmt.Errorf("state: %s: %w: %w", op, pipeline.ErrStateUnusable, err)
 	}
 	return fmt.Errorf("state: %s: %w", op, err)
 }

@@ -35,9 +35,14 @@ type App struct {
 	Sources   []pipeline.Source
 	Runners   []*pipeline.Runner
 	vendors   *vendorSet
-	ln        net.Listener
-	srv       *http.Server
-	stopping  chan struct{}
+	// ln and srv serve the webhooks (and, without adminLn, everything).
+	ln  net.Listener
+	srv *http.Server
+	// adminLn and adminSrv serve /status, /metrics, /healthz and /readyz
+	// when http.admin_listen is set; nil otherwise.
+	adminLn  net.Listener
+	adminSrv *http.Server
+	stopping chan struct{}
 	// stateBus is the bus connection an offline instance holds only for
 	// its state on the NATS cluster.
 	stateBus Bus
@@ -78,7 +83,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		return nil, &config.Errors{List: errs}
 	}
 	a.Catalog = cat
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	// The data dir holds the state and the embedded bus's stream, both with
+	// leads' contact data: a new one is its owner's only. An existing one
+	// keeps the mode its operator gave it.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	// State on the NATS cluster needs the bus's connection, also offline.
@@ -124,7 +132,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		if err != nil {
 			return nil, fmt.Errorf("http.listen: %w", err)
 		}
-		a.srv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
+		if cfg.HTTP.AdminListen != "" {
+			if a.adminLn, err = net.Listen("tcp", cfg.HTTP.AdminListen); err != nil {
+				return nil, fmt.Errorf("http.admin_listen: %w", err)
+			}
+		}
+		public, admin := a.handlers(a.adminLn != nil)
+		a.srv = newServer(cfg.HTTP, public)
+		if admin != nil {
+			a.adminSrv = newServer(cfg.HTTP, admin)
+		}
 	}
 	ok = true
 	return a, nil
@@ -140,8 +157,17 @@ func (a *App) Route(name string) (*pipeline.Runner, bool) {
 	return nil, false
 }
 
-// Addr is the HTTP listener's address.
+// Addr is the HTTP listener's address (http.listen: the webhooks).
 func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// AdminAddr is the address serving /status, /metrics, /healthz and /readyz:
+// the admin listener's when http.admin_listen is set, else Addr.
+func (a *App) AdminAddr() string {
+	if a.adminLn != nil {
+		return a.adminLn.Addr().String()
+	}
+	return a.Addr()
+}
 
 // Run serves webhooks and runs every source and route until ctx is
 // cancelled; then it stops intake (webhooks answer 503), lets routes finish
@@ -153,12 +179,20 @@ func (a *App) Run(ctx context.Context) error {
 		return errors.New("app: offline instances cannot run")
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http: %w", err)
-		}
-		return nil
-	})
+	servers := []*http.Server{a.srv}
+	serve := func(name string, srv *http.Server, ln net.Listener) {
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	serve("http", a.srv, a.ln)
+	if a.adminSrv != nil {
+		servers = append(servers, a.adminSrv)
+		serve("http admin", a.adminSrv, a.adminLn)
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		close(a.stopping)
@@ -167,7 +201,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return a.srv.Shutdown(sctx)
+		var errs []error
+		for _, srv := range servers {
+			errs = append(errs, srv.Shutdown(sctx))
+		}
+		return errors.Join(errs...)
 	})
 	if p := a.presence; p != nil {
 		g.Go(func() error { return p.run(gctx) })
@@ -187,7 +225,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		g.Go(func() error { return ru.Run(gctx) })
 	}
-	a.log.Info("crmsync running", "http", a.Addr(), "sources", len(a.Sources), "routes", len(a.Runners))
+	a.log.Info("crmsync running", "http", a.Addr(), "admin", a.AdminAddr(), "sources", len(a.Sources), "routes", len(a.Runners))
 	err := g.Wait()
 	a.log.Info("crmsync stopped")
 	return err
@@ -197,8 +235,12 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Close() { a.close() }
 
 func (a *App) close() {
-	if a.ln != nil && a.srv == nil {
-		a.ln.Close()
+	// Serve closes its listener at shutdown; one that never served (an
+	// instance built but not run) is closed here. Closing twice is harmless.
+	for _, ln := range []net.Listener{a.ln, a.adminLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
 	}
 	if a.vendors != nil {
 		a.vendors.close()

@@ -30,8 +30,8 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		if iv == nil {
 			return nil, fmt.Errorf("backfill %s: the ivvy section is missing from the config", source)
 		}
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ivvy:" + iv.APIKey, PerSecond: iv.RatePerSecond}, a.State)
-		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey, APISecret: iv.APISecret.Value(),
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond}, a.State)
+		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(), APISecret: iv.APISecret.Value(),
 			HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
 		if err != nil {
 			return nil, err
@@ -44,7 +44,7 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		}
 		// The same account budget as the running instance's (the rate
 		// window is shared through the state database), minus the reserve.
-		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
+		bc := pipeline.BudgetConfig{Account: s.Account(), PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
 		if s.Unlimited {
 			bc.PerSecond = 0
 		}

@@ -67,6 +67,8 @@ type harnessOptions struct {
 	rate      float64
 	bus       string // "nats" (default) or "kafka" (an in-process kfake cluster)
 	ownership map[string]string
+	// tweak changes the config before defaults and validation.
+	tweak func(*config.Config)
 }
 
 // newHarness starts the SharpSpring simulator over real HTTP and prepares a
@@ -112,6 +114,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Cleanup(stop)
 		h.cfg.Bus = config.BusConfig{Kind: "kafka", Kafka: config.KafkaConfig{Brokers: brokers}}
 	}
+	if o.tweak != nil {
+		o.tweak(h.cfg)
+	}
 	h.cfg.ApplyDefaults()
 	if err := h.cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -143,7 +148,7 @@ func (h *harness) start() {
 	a := h.app
 	go func() { h.done <- a.Run(ctx) }()
 	h.waitFor("http ready", func() bool {
-		resp, err := http.Get("http://" + a.Addr() + "/readyz")
+		resp, err := http.Get("http://" + a.AdminAddr() + "/readyz")
 		if err != nil {
 			return false
 		}

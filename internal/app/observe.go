@@ -62,7 +62,10 @@ type RouteStatus struct {
 	Upserts         int64   `json:"upserts"`
 	Skipped         int64   `json:"skipped"`
 	Retries         int64   `json:"retries"`
-	DeadLetters     int     `json:"dead_letters_open"`
+	// StateRetries counts state failures the route retried instead of
+	// stopping.
+	StateRetries int64 `json:"state_retries"`
+	DeadLetters  int   `json:"dead_letters_open"`
 	// Lease, with state shared by instances: "held" when this instance
 	// runs the route, "standby" when another does.
 	Lease string `json:"lease,omitempty"`
@@ -109,7 +112,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	}
 	for _, ru := range a.Runners {
 		rs := RouteStatus{Name: ru.Name(), Events: ru.Stats.Events.Load(), Upserts: ru.Stats.Upserts.Load(),
-			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load()}
+			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load(), StateRetries: ru.Stats.StateRetries.Load()}
 		rs.Position, _ = a.State.RoutePosition(ctx, ru.Name())
 		if b, ok := a.Bus.(backlogger); ok {
 			rs.Backlog, _ = b.Backlog(ctx, ru.Name())
@@ -141,18 +144,18 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		st.Leases = leases
 	}
 	if s := a.cfg.SharpSpring; s != nil {
-		used, err := a.State.QuotaUsed(ctx, "sharpspring:"+s.AccountID, st.Time)
+		used, err := a.State.QuotaUsed(ctx, s.Account(), st.Time)
 		if err != nil {
 			return st, err
 		}
-		st.Quota = append(st.Quota, QuotaStatus{Account: "sharpspring:" + s.AccountID, Used: used, Limit: s.DailyQuota})
+		st.Quota = append(st.Quota, QuotaStatus{Account: s.Account(), Used: used, Limit: s.DailyQuota})
 	}
 	if iv := a.cfg.IVvy; iv != nil {
-		used, err := a.State.QuotaUsed(ctx, "ivvy:"+iv.APIKey, st.Time)
+		used, err := a.State.QuotaUsed(ctx, iv.Account(), st.Time)
 		if err != nil {
 			return st, err
 		}
-		st.Quota = append(st.Quota, QuotaStatus{Account: "ivvy:" + iv.APIKey, Used: used})
+		st.Quota = append(st.Quota, QuotaStatus{Account: iv.Account(), Used: used})
 	}
 	if a.Receiver != nil {
 		st.Webhook = &WebhookStatus{Accepted: a.Receiver.Stats.Accepted.Load(), Duplicates: a.Receiver.Stats.Duplicates.Load(),
@@ -198,6 +201,7 @@ var (
 	descUpserts     = prometheus.NewDesc("crmsync_route_upserts_total", "Records written to the route's target.", []string{"route"}, nil)
 	descSkipped     = prometheus.NewDesc("crmsync_route_skipped_total", "Records with nothing newer to write (no request).", []string{"route"}, nil)
 	descRetries     = prometheus.NewDesc("crmsync_route_retries_total", "Retries of transient failures.", []string{"route"}, nil)
+	descStateRetry  = prometheus.NewDesc("crmsync_route_state_retries_total", "State failures the route retried with backoff instead of stopping.", []string{"route"}, nil)
 	descDead        = prometheus.NewDesc("crmsync_route_dead_letters_total", "Records dead-lettered by the route since start.", []string{"route"}, nil)
 	descDeadOpen    = prometheus.NewDesc("crmsync_dead_letters_open", "Open dead letters of the route.", []string{"route"}, nil)
 	descBatches     = prometheus.NewDesc("crmsync_route_batches_total", "Batches processed.", []string{"route"}, nil)
@@ -240,6 +244,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descUpserts, float64(ru.Stats.Upserts.Load()), n)
 		counter(descSkipped, float64(ru.Stats.Skipped.Load()), n)
 		counter(descRetries, float64(ru.Stats.Retries.Load()), n)
+		counter(descStateRetry, float64(ru.Stats.StateRetries.Load()), n)
 		counter(descDead, float64(ru.Stats.DeadLetters.Load()), n)
 		b := ru.Stats.Batches.Load()
 		counter(descBatches, float64(b), n)

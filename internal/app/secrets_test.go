@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -63,13 +66,13 @@ func (p *echoProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in the logs, the errors, /status, /metrics and the dead letters.
 func TestNoSecretAnywhere(t *testing.T) {
 	const (
-		ivKey    = "ivvy-key-7"
+		ivKey    = "ivvy-key-DO-NOT-LOG-3b7e"
 		ivSecret = "ivvy-secret-DO-NOT-LOG-91c2"
 		glToken  = "gl_token-DO-NOT-LOG-5e0b"
 		glAPIKey = "ik_key-DO-NOT-LOG-a4d1"
 		bearer   = "bearer-DO-NOT-LOG-77f0"
 	)
-	secrets := []string{testSecret, ivSecret, glToken, glAPIKey, hookPass, bearer}
+	secrets := []string{testSecret, ivKey, ivSecret, glToken, glAPIKey, hookPass, bearer}
 
 	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
 	ssProxy := &echoProxy{next: ss}
@@ -264,5 +267,161 @@ func TestNoSecretAnywhere(t *testing.T) {
 	}
 	if len(dls) == 0 {
 		t.Errorf("no dead letters: the permanent failures were not exercised")
+	}
+}
+
+// TestStatusAndMetricsShowNoConfiguredSecret configures every credential
+// crmsync knows (each vendor's keys, secrets and tokens, the webhook's
+// password and bearer token, the admin token), runs a lead through every
+// vendor so that every account is counted, and reads /status and /metrics
+// (and their refusals without the token): no credential appears, in any
+// form, and the accounts are still told apart by their labels.
+func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
+	const (
+		ivKey      = "ivvy-key-DO-NOT-SHOW-2b8d"
+		ivSecret   = "ivvy-secret-DO-NOT-SHOW-c41e"
+		glToken    = "gl_token-DO-NOT-SHOW-90fa"
+		glAPIKey   = "ik_key-DO-NOT-SHOW-17cd"
+		leKey      = "le-asmx-key-DO-NOT-SHOW-6e02"
+		leSecret   = "le-oauth-secret-DO-NOT-SHOW-d5a9"
+		lePostKey  = "le-posting-key-DO-NOT-SHOW-48b3"
+		lePostPass = "le-posting-password-DO-NOT-SHOW-a7f1"
+		bearer     = "hook-bearer-DO-NOT-SHOW-0c6e"
+		adminToken = "admin-token-DO-NOT-SHOW-f29b"
+	)
+	secrets := []string{testSecret, ivKey, ivSecret, glToken, glAPIKey, leKey, leSecret, lePostKey, lePostPass, hookPass, bearer, adminToken}
+
+	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
+	ssSrv := httptest.NewServer(ss)
+	defer ssSrv.Close()
+	iv := ivvysim.New(ivvysim.Options{Keys: map[string]string{ivKey: ivSecret}})
+	defer iv.Close()
+	ivSrv := httptest.NewServer(iv)
+	defer ivSrv.Close()
+	gl := getleadsim.New(getleadsim.Options{Token: glToken, APIKey: glAPIKey})
+	glSrv := httptest.NewServer(gl)
+	defer glSrv.Close()
+	le := leadexecsim.NewServer(leadexecsim.Options{Key: leKey, ClientSecret: leSecret, PostingKey: lePostKey})
+	leSrv := httptest.NewServer(le)
+	defer leSrv.Close()
+
+	linger := config.Duration(20 * time.Millisecond)
+	cfg := &config.Config{
+		DataDir: t.TempDir(),
+		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminToken: adminToken},
+		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount,
+			SecretKey: testSecret, RatePerSecond: 10},
+		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivKey, APISecret: ivSecret, RatePerSecond: 50,
+			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}},
+		Getlead: &config.GetleadConfig{BaseURL: glSrv.URL, V3BaseURL: glSrv.URL + "/api/v1", Token: glToken, APIKey: glAPIKey,
+			RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}},
+		LeadExec: &config.LeadExecConfig{APIURL: leSrv.URL, LeadsURL: leSrv.URL, DataURL: leSrv.URL,
+			Key: leKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leSecret,
+			Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer},
+			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,
+				AID: leadexecsim.DefaultAID, APIKey: lePostKey, Password: lePostPass},
+			SafetyNet: config.LeadExecSafetyNetConfig{LeadTypes: []int64{leadexecsim.DefaultLID}}},
+		Routes: []config.RouteConfig{
+			{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
+			{Name: "le-iv", From: "leadexec.lead", To: "ivvy.lead", Linger: linger},
+			{Name: "le-gl", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
+			{Name: "gl-le", From: "getlead.lead", To: "leadexec.lead", Linger: linger},
+		},
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	a, err := New(context.Background(), cfg, newTestLogger(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	admin := "http://" + a.AdminAddr()
+	read := func(path, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, admin+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	wait("ready", func() bool { code, _ := read("/readyz", ""); return code == 200 })
+
+	v := url.Values{"LeadUID": {"1"}, "FirstName": {"Ada"}, "LastName": {"Lovelace"}, "Email": {"ada@example.com"},
+		"PrimaryPhone": {"+919876543201"}}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+a.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("delivery answered %d", resp.StatusCode)
+	}
+	wait("the lead in SharpSpring, iVvy and Getlead", func() bool {
+		_, inSS := ss.LeadByEmail("ada@example.com")
+		_, inGL := gl.LeadByPhone("+919876543201")
+		return inSS && inGL && len(iv.LeadsByEmail("ada@example.com")) == 1
+	})
+	wait("every account counted", func() bool {
+		_, m := read("/metrics", adminToken)
+		return strings.Contains(m, `crmsync_quota_used{account="ivvy:`) && strings.Contains(m, `crmsync_vendor_requests_total{`)
+	})
+
+	places := map[string]string{}
+	for _, path := range []string{"/status", "/metrics"} {
+		for _, token := range []string{adminToken, "", "wrong-" + adminToken} {
+			code, body := read(path, token)
+			places[fmt.Sprintf("%s (%d)", path, code)] += body
+		}
+	}
+	_, status := read("/status", adminToken)
+	var st Status
+	if err := json.Unmarshal([]byte(status), &st); err != nil {
+		t.Fatal(err)
+	}
+	accounts := map[string]bool{}
+	for _, q := range st.Quota {
+		accounts[q.Account] = true
+	}
+	if want := []string{cfg.SharpSpring.Account(), cfg.IVvy.Account()}; !accounts[want[0]] || !accounts[want[1]] {
+		t.Errorf("/status accounts %v, want %v", accounts, want)
+	}
+	for where, text := range places {
+		for _, s := range secrets {
+			for _, form := range []string{s, url.QueryEscape(s), s[:len(s)-4], base64.StdEncoding.EncodeToString([]byte(s))} {
+				if strings.Contains(text, form) {
+					i := strings.Index(text, form)
+					t.Errorf("%s holds a secret (%q…): …%s…", where, form[:6], text[max(0, i-80):min(len(text), i+len(form)+20)])
+				}
+			}
+		}
 	}
 }

@@ -50,7 +50,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
 	if s := cfg.SharpSpring; s != nil {
-		bc := pipeline.BudgetConfig{Account: "sharpspring:" + s.AccountID, PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
+		bc := pipeline.BudgetConfig{Account: s.Account(), PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
 		if s.Unlimited {
 			bc.PerSecond = 0
 		}
@@ -99,9 +99,9 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		return nil, err
 	}
 	if iv := cfg.IVvy; iv != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ivvy:" + iv.APIKey, PerSecond: iv.RatePerSecond}, state)
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond}, state)
 		v.budgets = append(v.budgets, budget)
-		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey,
+		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(),
 			APISecret: iv.APISecret.Value(), HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
 		if err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.sinks["ivvy.lead"] = sink
 	}
 	if g := cfg.Getlead; g != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: "getlead:" + g.BaseURL, PerSecond: g.RatePerSecond}, state)
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond}, state)
 		v.budgets = append(v.budgets, budget)
 		hc := &http.Client{Timeout: g.Timeout.Std()}
 		v.getleadV3 = getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(), HTTPClient: hc, Gate: budget}

@@ -219,7 +219,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 		return res, err
 	}
 	defer release()
-	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + w.Config.SharpSpring.AccountID,
+	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: w.Config.SharpSpring.Account(),
 		PerSecond: w.Config.SharpSpring.RatePerSecond, Shared: true}, state)
 	sr, err := w.Play(ctx, pl, sharpspring.Gate(gate))
 	res.Result = sr

@@ -140,7 +140,7 @@ func demo(ctx context.Context, o demoOptions, log *slog.Logger) (res demoResult,
 	// every other user of the account.
 	var gate sharpspring.Gate
 	if !o.noLimit {
-		gate = pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + cfg.SharpSpring.AccountID,
+		gate = pipeline.NewBudget(pipeline.BudgetConfig{Account: cfg.SharpSpring.Account(),
 			PerSecond: cfg.SharpSpring.RatePerSecond, Shared: true}, a.State)
 	}
 	sr, err := w.Play(ctx, scenario.InProcess{App: a}, gate)

@@ -182,7 +182,7 @@ func TestSimServesEveryVendorAndWritesARunnableConfig(t *testing.T) {
 		t.Errorf("sharpspring with a wrong secret: %v, want an auth error", err)
 	}
 	iv := func(secret string) error {
-		c, err := ivvy.New(ivvy.Config{Endpoint: cfg.IVvy.Endpoint, APIKey: cfg.IVvy.APIKey, APISecret: secret})
+		c, err := ivvy.New(ivvy.Config{Endpoint: cfg.IVvy.Endpoint, APIKey: cfg.IVvy.APIKey.Value(), APISecret: secret})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", "status --config FILE [--json]\n\nAsks the running instance (http.listen/status) for its sources, routes and quota;\nwhen it is not running, prints what the state database holds.", stderr)
+	fs := newFlagSet("status", "status --config FILE [--json]\n\nAsks the running instance (/status on http.admin_listen, else http.listen, with\nhttp.admin_token when set) for its sources, routes and quota; when it is not\nrunning, prints what the state database holds.", stderr)
 	path := fs.String("config", "crmsync.yaml", "config file of the instance")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -44,18 +44,30 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-// fetchStatus asks the running instance; failing that, it reads the state
-// database (WAL lets it read while an instance writes).
+// fetchStatus asks the running instance on its admin address; failing
+// that, it reads the state database (WAL lets it read while an instance
+// writes). An instance that refuses the admin token is an error, not a
+// reason to show the database instead.
 func fetchStatus(ctx context.Context, cfg *config.Config) (app.Status, bool, error) {
 	var st app.Status
-	host := cfg.HTTP.Listen
-	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
+	host := cfg.HTTP.AdminAddr()
+	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") || strings.HasPrefix(host, "[::]:") {
 		host = "127.0.0.1" + host[strings.LastIndex(host, ":"):]
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/status", nil)
+	if tok := cfg.HTTP.AdminToken.Value(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	if resp, err := client.Do(req); err == nil {
 		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			what := "http.admin_token is not set in this config"
+			if cfg.HTTP.AdminToken != "" {
+				what = "it refused this config's http.admin_token"
+			}
+			return st, false, fmt.Errorf("the instance at %s asks for a token: %s", host, what)
+		}
 		if resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&st) == nil {
 			return st, true, nil
 		}
@@ -80,8 +92,12 @@ func fetchStatus(ctx context.Context, cfg *config.Config) (app.Status, bool, err
 		st.Routes = append(st.Routes, rs)
 	}
 	if s := cfg.SharpSpring; s != nil {
-		used, _ := store.QuotaUsed(ctx, "sharpspring:"+s.AccountID, st.Time)
-		st.Quota = append(st.Quota, app.QuotaStatus{Account: "sharpspring:" + s.AccountID, Used: used, Limit: s.DailyQuota})
+		used, _ := store.QuotaUsed(ctx, s.Account(), st.Time)
+		st.Quota = append(st.Quota, app.QuotaStatus{Account: s.Account(), Used: used, Limit: s.DailyQuota})
+	}
+	if iv := cfg.IVvy; iv != nil {
+		used, _ := store.QuotaUsed(ctx, iv.Account(), st.Time)
+		st.Quota = append(st.Quota, app.QuotaStatus{Account: iv.Account(), Used: used})
 	}
 	return st, false, nil
 }
@@ -108,14 +124,14 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, s.Cursor, last)
 	}
-	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS")
+	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS\tSTATE RETRIES")
 	for _, r := range st.Routes {
 		name := r.Name
 		if r.Lease == "standby" {
 			name += " (standby: another instance runs it)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\n", name, r.Position, r.Backlog, r.LagSeconds,
-			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", name, r.Position, r.Backlog, r.LagSeconds,
+			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters, r.StateRetries)
 	}
 	fmt.Fprintln(tw, "\nACCOUNT\tQUOTA USED TODAY (UTC)\tLIMIT")
 	for _, q := range st.Quota {

@@ -56,9 +56,54 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text (default) or json
 }
 
-// HTTPConfig is the listener for webhooks, /metrics, /healthz and /readyz.
+// HTTPConfig is the listener for webhooks and, unless AdminListen moves
+// them, /status, /metrics, /healthz and /readyz. The limits and timeouts
+// apply to every listener.
 type HTTPConfig struct {
 	Listen string `yaml:"listen"` // default "127.0.0.1:8080"
+	// AdminListen (host:port), when set, serves /status, /metrics, /healthz
+	// and /readyz on a listener of their own, which can stay on a private
+	// interface while Listen faces the vendors; only webhooks are then
+	// served on Listen. Default empty: everything on Listen.
+	AdminListen string `yaml:"admin_listen"`
+	// AdminToken, when set, must be sent as "Authorization: Bearer <token>"
+	// to read /status and /metrics (on whichever listener serves them);
+	// /healthz and /readyz stay open for probes. Give it as ${ENV}.
+	// `crmsync status` sends it. Default empty: no token.
+	AdminToken Secret `yaml:"admin_token"`
+	// MaxHeaderBytes bounds a request's header lines; a larger header is
+	// answered 431 without being read further. Default 65536 (64 KiB),
+	// within 4096..1048576.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// ReadHeaderTimeout bounds reading a request's header; default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included; default 60s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from the end of its header to the end of
+	// its answer (body read, the bus's acknowledgement of a webhook, the
+	// answer itself); default 90s, at least read_timeout.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a kept-alive connection may wait for its next
+	// request; default 60s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+}
+
+// Defaults of the HTTP listeners.
+const (
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 90 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+)
+
+// AdminAddr is the address that serves /status and /metrics: AdminListen
+// when set, else Listen.
+func (h HTTPConfig) AdminAddr() string {
+	if h.AdminListen != "" {
+		return h.AdminListen
+	}
+	return h.Listen
 }
 
 // StateConfig chooses where the instance keeps its state.
@@ -155,8 +200,10 @@ type IVvyConfig struct {
 	// Endpoint is the API base URL; it wins over Region.
 	Endpoint string `yaml:"endpoint"`
 	// Region picks https://api.<region>.ivvy.com: au, us, eu or uk.
-	Region    string `yaml:"region"`
-	APIKey    string `yaml:"api_key"`
+	Region string `yaml:"region"`
+	// APIKey is sent with every request; like the secret it is never
+	// shown (the account label holds a hash of it, see Account).
+	APIKey    Secret `yaml:"api_key"`
 	APISecret Secret `yaml:"api_secret"`
 	// RatePerSecond is the account's shared request rate; default 3 (iVvy
 	// publishes no number; it answers 429 when pushed).

@@ -30,6 +30,7 @@ func (c *Config) ApplyDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = "127.0.0.1:8080"
 	}
+	c.HTTP.applyDefaults()
 	if c.Bus.Kind == "" {
 		c.Bus.Kind = "nats"
 	}
@@ -274,6 +275,7 @@ func (c *Config) Validate() error {
 	default:
 		add("log.format", "%q is not text or json", c.Log.Format)
 	}
+	validateHTTP(&c.HTTP, add)
 	switch c.Bus.Kind {
 	case "nats":
 	case "kafka":
@@ -617,5 +619,50 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 		if l.ClientSecret == "" {
 			add("leadexec.client_secret", "is required %s (use ${LEADEXEC_CLIENT_SECRET})", why)
 		}
+	}
+}
+
+func (h *HTTPConfig) applyDefaults() {
+	if h.MaxHeaderBytes == 0 {
+		h.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	for _, d := range []struct {
+		v   *Duration
+		def time.Duration
+	}{{&h.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&h.ReadTimeout, DefaultReadTimeout},
+		{&h.WriteTimeout, DefaultWriteTimeout}, {&h.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.v == 0 {
+			*d.v = Duration(d.def)
+		}
+	}
+}
+
+// validateHTTP checks the listeners' addresses, limits and timeouts.
+func validateHTTP(h *HTTPConfig, add func(path, format string, args ...any)) {
+	if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+		add("http.listen", "%q is not host:port", h.Listen)
+	}
+	if h.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(h.AdminListen); err != nil {
+			add("http.admin_listen", "%q is not host:port", h.AdminListen)
+		} else if _, port, _ := net.SplitHostPort(h.AdminListen); h.AdminListen == h.Listen && port != "0" {
+			add("http.admin_listen", "%q is also http.listen; leave it empty to serve everything there", h.AdminListen)
+		}
+	}
+	if h.MaxHeaderBytes < 4096 || h.MaxHeaderBytes > 1<<20 {
+		add("http.max_header_bytes", "%d is outside 4096..1048576", h.MaxHeaderBytes)
+	}
+	for _, d := range []struct {
+		path string
+		v    Duration
+	}{{"http.read_header_timeout", h.ReadHeaderTimeout}, {"http.read_timeout", h.ReadTimeout},
+		{"http.write_timeout", h.WriteTimeout}, {"http.idle_timeout", h.IdleTimeout}} {
+		if d.v < 0 {
+			add(d.path, "%s is negative", d.v.Std())
+		}
+	}
+	if h.WriteTimeout > 0 && h.WriteTimeout < h.ReadTimeout {
+		add("http.write_timeout", "%s is under http.read_timeout (%s): a request still being read could not be answered",
+			h.WriteTimeout.Std(), h.ReadTimeout.Std())
 	}
 }

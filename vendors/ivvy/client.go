@@ -161,6 +161,9 @@ func (c *Client) CallRaw(ctx context.Context, namespace, action string, body []b
 		return nil, transportError(namespace, action, err)
 	}
 	if e := decodeError(namespace, action, resp.StatusCode, raw); e != nil {
+		// An answer that quotes the request (a proxy's error page) would
+		// quote the key from the authorization header.
+		e.redact(c.key)
 		return nil, e
 	}
 	return raw, nil

@@ -3,6 +3,7 @@ package ivvy
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/crmsync/crmsync/vendors/apierr"
@@ -59,6 +60,18 @@ func (e *Error) Error() string {
 		b.WriteString(" (" + strings.Join(e.AdditionalMessages, "; ") + ")")
 	}
 	return b.String()
+}
+
+// redact replaces the API key wherever the answer's text quotes it.
+func (e *Error) redact(key string) {
+	if key == "" {
+		return
+	}
+	r := strings.NewReplacer(key, "[api key]", url.QueryEscape(key), "[api key]")
+	e.Message = r.Replace(e.Message)
+	for i, m := range e.AdditionalMessages {
+		e.AdditionalMessages[i] = r.Replace(m)
+	}
 }
 
 // Code is the most specific code known: the specific code, else the error
