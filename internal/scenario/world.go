@@ -86,6 +86,7 @@ const (
 	envSharpSpring = "CRMSYNC_SIM_SHARPSPRING_SECRET"
 	envWebhook     = "CRMSYNC_SIM_WEBHOOK_PASSWORD"
 	envIVvy        = "CRMSYNC_SIM_IVVY_SECRET"
+	envIVvyKey     = "CRMSYNC_SIM_IVVY_KEY"
 	envGetlead     = "CRMSYNC_SIM_GETLEAD_TOKEN"
 	envGetleadKey  = "CRMSYNC_SIM_GETLEAD_API_KEY"
 	envLEKey       = "CRMSYNC_SIM_LEADEXEC_KEY"
@@ -233,6 +234,7 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 	set("sharpspring.secret_key", envSharpSpring)
 	set("leadexec.webhook.basic_password", envWebhook)
 	set("ivvy.api_secret", envIVvy)
+	set("ivvy.api_key", envIVvyKey)
 	set("getlead.token", envGetlead)
 	set("getlead.api_key", envGetleadKey)
 	set("leadexec.key", envLEKey)
@@ -244,6 +246,7 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 	}
 	env := []string{
 		envSharpSpring + "=" + w.secret, envWebhook + "=" + w.pass, envIVvy + "=" + w.Config.IVvy.APISecret.Value(),
+		envIVvyKey + "=" + w.Config.IVvy.APIKey.Value(),
 		envGetlead + "=" + w.Config.Getlead.Token.Value(), envGetleadKey + "=" + w.Config.Getlead.APIKey.Value(),
 		envLEKey + "=" + w.Config.LeadExec.Key.Value(), envLESecret + "=" + w.Config.LeadExec.ClientSecret.Value(),
 		envLEPosting + "=" + w.postingKey,
@@ -253,7 +256,7 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 
 // Secrets lists every secret of the world, for checks that none leaks.
 func (w *World) Secrets() []string {
-	return []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value(),
+	return []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.IVvy.APIKey.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value(),
 		w.Config.LeadExec.Key.Value(), w.Config.LeadExec.ClientSecret.Value(), w.postingKey}
 }
 
