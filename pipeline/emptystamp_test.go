@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,5 +55,70 @@ func TestAnEmptyFieldReportedByTheTargetDoesNotBlockAnEarlierEdit(t *testing.T) 
 	defer toB.mu.Unlock()
 	if n := len(toB.writes); n != 2 || toB.writes[1]["color"] != "crimson" {
 		t.Fatalf("writes to b: %v; want the edit's color crimson written", toB.writes)
+	}
+}
+
+// Two routes read one source; the faster one records the source's clear in
+// the ledger they share. The slower one must still write the clear: the
+// field was reported before, so its empty value is a user's clear, not the
+// source's form of "no value".
+func TestAClearSeenFirstByAnotherRouteOfTheSourceIsStillWritten(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
+	toB, toC := &memorySink{}, &memorySink{}
+	route := func(name, to string, sink pipeline.Sink) *pipeline.Runner {
+		ru, err := pipeline.NewRunner(pipeline.Route{Name: name, From: "a.lead", To: pipeline.Target{Vendor: to, Entity: "lead"},
+			Mapper: copyMapper{"a", to}, Sink: sink, Batch: pipeline.BatchPolicy{MaxObjects: 1, Linger: 10 * time.Millisecond}}, bus, state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ru
+	}
+	ab, ac := route("a-b", "b", toB), route("a-c", "c", toC)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	run := func(ctx context.Context, ru *pipeline.Runner) chan struct{} {
+		done := make(chan struct{})
+		wg.Add(1)
+		go func() { defer wg.Done(); defer close(done); _ = ru.Run(ctx) }()
+		return done
+	}
+	t0 := time.Now().Truncate(time.Second)
+	publish := func(i int, f map[string]string) {
+		at := t0.Add(time.Duration(i) * time.Second)
+		e := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: f, ChangedAt: at, Version: at.String()}
+		if err := e.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		if err := bus.Publish(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both routes write the lead.
+	abCtx, stopAB := context.WithCancel(ctx)
+	abDone := run(abCtx, ab)
+	run(ctx, ac)
+	publish(0, map[string]string{"key": "k1", "budget": "90000"})
+	testenv.Eventually(t, "both routes to write the lead", func() bool {
+		return ab.Stats.Settled.Load() == 1 && ac.Stats.Settled.Load() == 1
+	})
+	// a-b is held up; a-c takes the clear first and records it.
+	stopAB()
+	<-abDone
+	publish(1, map[string]string{"key": "k1", "budget": ""})
+	testenv.Eventually(t, "a-c to write the clear", func() bool { return ac.Stats.Settled.Load() == 2 })
+	ab = route("a-b", "b", toB)
+	run(ctx, ab)
+	testenv.Eventually(t, "a-b to take the clear", func() bool { return ab.Stats.Settled.Load() == 1 })
+	for name, s := range map[string]*memorySink{"b": toB, "c": toC} {
+		s.mu.Lock()
+		w := s.writes
+		s.mu.Unlock()
+		if len(w) != 2 || w[1]["budget"] != "" || !hasField(w[1], "budget") {
+			t.Errorf("writes to %s: %v; want the lead, then the clear of budget", name, w)
+		}
 	}
 }

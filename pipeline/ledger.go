@@ -45,13 +45,13 @@ func addWrote(wrote []string, w string) []string {
 //   - values the target itself gave the source (crmsync's own writes coming
 //     back, possibly late and stamped with the source's newer change time):
 //     they must never turn the target back to an older value;
-//   - empty values where the source was never known to hold anything else
-//     (neither reported by it nor written to it, before or earlier in this
-//     batch): vendors report a field without a value in their own form
+//   - empty values of a field the source never reported before (no stamp
+//     in the ledger, no value earlier in this batch): vendors report a
+//     field without a value in their own form
 //     (iVvy "" for a lead without a description, null or absent
 //     elsewhere), and that is not a user clearing it. A user who empties a
-//     field that held a value is seen going from that value to empty, and
-//     the clear is written.
+//     field that held a value was seen with that value, and the clear is
+//     written.
 //
 // The rule lives here, not in each source: only the ledger knows, per
 // field, what the source held, from its reports and from crmsync's writes
@@ -65,7 +65,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, batch map[string]
 	echo := map[string]bool{}
 	for f, v := range src {
 		switch {
-		case v == "" && !heldValue(known.Fields[f], batch[f]):
+		case v == "" && neverReported(known, f, batch):
 			echo[f] = true
 		case slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)):
 			echo[f] = true
@@ -93,11 +93,16 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, batch map[string]
 	return mp.Fields
 }
 
-// heldValue reports whether a source field is known to have held a value:
-// the ledger's last known value of it, or an earlier event of the same
-// batch, is not empty.
-func heldValue(known FieldStamp, inBatch string) bool {
-	return inBatch != "" || (known.Hash != "" && known.Hash != emptyHash)
+// neverReported reports whether a source field was never seen before: the
+// ledger has no stamp of it and no earlier event of the same batch held a
+// value in it. Any stamp counts, also one of an empty value: the source
+// ledger is shared by every route from the source, so another route may
+// already have recorded the very clear this route is about to write.
+func neverReported(known LedgerEntry, f string, batch map[string]string) bool {
+	if _, ok := known.Fields[f]; ok {
+		return false
+	}
+	return batch[f] == ""
 }
 
 var emptyHash = ValueHash("")
