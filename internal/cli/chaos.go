@@ -20,6 +20,7 @@ import (
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/checkpoints/natskv"
+	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/scenario"
 	"github.com/crmsync/crmsync/pipeline"
@@ -46,7 +47,9 @@ With --instances above 1, that many 'crmsync run' processes share one NATS
 server started by the test (state.kind nats, leases of 3s): LeadExec
 delivers to one address that spreads the deliveries over every live
 instance, and each kill picks an instance at random, so pollers and
-routes fail over between instances. The line then also says instances=<n>:
+routes fail over between instances. The line then also says instances=<n>
+and max_failover=<d>, the longest time from a kill until every leased
+poller and route ran again on a live instance (more than 30s fails):
 
   chaos: ok kills=<n> leads=<n> deliveries=<n> lost=0 duplicates=0 mismatches=0 max_sharpspring_per_second=<n> elapsed=<d>
 
@@ -90,7 +93,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	inst := ""
 	if *instances > 1 {
-		inst = fmt.Sprintf(" instances=%d", *instances)
+		inst = fmt.Sprintf(" instances=%d max_failover=%s", *instances, res.maxFailover.Round(100*time.Millisecond))
 	}
 	fmt.Fprintf(stdout, "chaos: %s kills=%d%s leads=%d deliveries=%d lost=%d duplicates=%d mismatches=%d max_sharpspring_per_second=%d elapsed=%s\n",
 		status, res.kills, inst, res.Leads, res.Deliveries, res.Lost, res.Duplicates, res.Mismatches, res.maxPerSecond, elapsed)
@@ -113,9 +116,19 @@ type chaosResult struct {
 	scenario.Result
 	kills        int
 	maxPerSecond int
+	// maxFailover is, over the kills of a cluster, the longest time from a
+	// kill until every leased source and route ran again on a live
+	// instance.
+	maxFailover time.Duration
 }
 
-func (r chaosResult) OK() bool { return r.Result.OK() && r.maxPerSecond <= 10 }
+// maxFailover bounds how long a killed instance's pollers and routes may
+// stand still (its leases last 3s in the test).
+const maxFailover = 30 * time.Second
+
+func (r chaosResult) OK() bool {
+	return r.Result.OK() && r.maxPerSecond <= 10 && r.maxFailover <= maxFailover
+}
 
 func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	dir, err := os.MkdirTemp("", "crmsync-chaos-*")
@@ -227,6 +240,9 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 		res.kills += c.killed()
 	}
 	res.maxPerSecond = w.SS.Stats().MaxInSlidingSecond
+	if cl, ok := pl.(*cluster); ok {
+		res.maxFailover = cl.maxFailover()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -276,6 +292,8 @@ type cluster struct {
 	say      func(string, ...any)
 	allIn    chan struct{}
 	next     atomic.Uint64
+	mu       sync.Mutex
+	failover time.Duration // the longest seen
 	srv      *http.Server
 	url      string
 }
@@ -352,7 +370,58 @@ func (cl *cluster) killLoop(ctx context.Context) {
 			cl.say("restart of %s: %v", filepath.Base(c.cfg), err)
 			return
 		}
+		// Every leased source and route runs again somewhere.
+		killed := c.lastKill()
+		for !cl.allHeld(ctx) {
+			if time.Since(killed) > 2*maxFailover || !sleepCtx(ctx, 50*time.Millisecond) {
+				break
+			}
+		}
+		d := time.Since(killed)
+		cl.mu.Lock()
+		cl.failover = max(cl.failover, d)
+		cl.mu.Unlock()
+		cl.say("every source and route runs again %s after the kill", d.Round(100*time.Millisecond))
 	}
+}
+
+func (cl *cluster) maxFailover() time.Duration {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.failover
+}
+
+// allHeld reports whether every leased source and route is held by a live
+// instance, as their /status pages say.
+func (cl *cluster) allHeld(ctx context.Context) bool {
+	leased, held := map[string]bool{}, map[string]bool{}
+	for _, c := range cl.children {
+		st, ok := c.status(ctx)
+		if !ok {
+			continue
+		}
+		for _, s := range st.Sources {
+			if s.Lease != "" {
+				leased["source:"+s.Name] = true
+				held["source:"+s.Name] = held["source:"+s.Name] || s.Lease == "held"
+			}
+		}
+		for _, r := range st.Routes {
+			if r.Lease != "" {
+				leased["route:"+r.Name] = true
+				held["route:"+r.Name] = held["route:"+r.Name] || r.Lease == "held"
+			}
+		}
+	}
+	if len(leased) == 0 {
+		return false
+	}
+	for n := range leased {
+		if !held[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // freeAddr returns a loopback address with a port free right now, for an
@@ -376,11 +445,12 @@ type child struct {
 	say                     func(string, ...any)
 	kills                   int
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited
-	done   int           // kills so far
-	allIn  chan struct{} // closed after the last kill and restart
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when cmd has exited
+	done     int           // kills so far
+	killedAt time.Time     // the last kill
+	allIn    chan struct{} // closed after the last kill and restart
 }
 
 func (c *child) HookURL() string { return "http://" + c.addr }
@@ -521,6 +591,7 @@ func (c *child) killOnce(ctx context.Context, i, total int) error {
 	<-exited
 	c.mu.Lock()
 	c.done++
+	c.killedAt = time.Now()
 	c.mu.Unlock()
 	c.say("kill %d/%d of %s %s", i+1, total, filepath.Base(c.cfg), moment)
 	return c.start(ctx)
@@ -544,4 +615,25 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+func (c *child) lastKill() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.killedAt
+}
+
+// status reads the child's /status; ok is false while it is down.
+func (c *child) status(ctx context.Context) (app.Status, bool) {
+	var st app.Status
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.HookURL()+"/status", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return st, false
+	}
+	return st, true
 }
