@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -51,7 +52,11 @@ routes fail over between instances. The line then also says instances=<n>
 and max_failover=<d>, the longest time from a kill until every leased
 poller and route ran again on a live instance (more than 30s fails):
 
-  chaos: ok kills=<n> leads=<n> deliveries=<n> lost=0 duplicates=0 mismatches=0 max_sharpspring_per_second=<n> elapsed=<d>
+  chaos: ok kills=<n> leads=<n> deliveries=<n> lost=0 duplicates=0 mismatches=0 missed_deliveries=<0|1> max_sharpspring_per_second=<n> elapsed=<d>
+
+(missed_deliveries: leads the LeadExec safety net published as never
+delivered, over every restart; the test drops exactly one delivery, so
+more than one is a false missed delivery and fails)
 
 or "chaos: FAILED ..." and exit status 1.`
 
@@ -95,8 +100,11 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *instances > 1 {
 		inst = fmt.Sprintf(" instances=%d max_failover=%s", *instances, res.maxFailover.Round(100*time.Millisecond))
 	}
-	fmt.Fprintf(stdout, "chaos: %s kills=%d%s leads=%d deliveries=%d lost=%d duplicates=%d mismatches=%d max_sharpspring_per_second=%d elapsed=%s\n",
-		status, res.kills, inst, res.Leads, res.Deliveries, res.Lost, res.Duplicates, res.Mismatches, res.maxPerSecond, elapsed)
+	fmt.Fprintf(stdout, "chaos: %s kills=%d%s leads=%d deliveries=%d lost=%d duplicates=%d mismatches=%d missed_deliveries=%d max_sharpspring_per_second=%d elapsed=%s\n",
+		status, res.kills, inst, res.Leads, res.Deliveries, res.Lost, res.Duplicates, res.Mismatches, res.missed, res.maxPerSecond, elapsed)
+	if res.missed > 1 {
+		fmt.Fprintf(stdout, "chaos: the safety net published %d leads as missed deliveries; one delivery was dropped\n", res.missed)
+	}
 	if status != "ok" {
 		fmt.Fprintf(stdout, "chaos: seed=%d to repeat the kill schedule\n", *seed)
 		return 1
@@ -116,6 +124,10 @@ type chaosResult struct {
 	scenario.Result
 	kills        int
 	maxPerSecond int
+	// missed is how many leads the LeadExec safety net published as never
+	// delivered, over every instance and restart (its cursor in the
+	// state keeps the total); the scenario drops exactly one delivery.
+	missed int64
 	// maxFailover is, over the kills of a cluster, the longest time from a
 	// kill until every leased source and route ran again on a live
 	// instance.
@@ -127,7 +139,7 @@ type chaosResult struct {
 const maxFailover = 30 * time.Second
 
 func (r chaosResult) OK() bool {
-	return r.Result.OK() && r.maxPerSecond <= 10 && r.maxFailover <= maxFailover
+	return r.Result.OK() && r.maxPerSecond <= 10 && r.maxFailover <= maxFailover && r.missed <= 1
 }
 
 func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
@@ -242,6 +254,9 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	res.maxPerSecond = w.SS.Stats().MaxInSlidingSecond
 	if cl, ok := pl.(*cluster); ok {
 		res.maxFailover = cl.maxFailover()
+	}
+	if res.missed, err = missedTotal(ctx, state); err != nil {
+		return res, err
 	}
 	if err != nil {
 		return res, err
@@ -636,4 +651,23 @@ func (c *child) status(ctx context.Context) (app.Status, bool) {
 		return st, false
 	}
 	return st, true
+}
+
+// missedTotal reads how many leads the LeadExec safety net published as
+// missed deliveries since the state began, from its cursor.
+func missedTotal(ctx context.Context, st pipeline.State) (int64, error) {
+	raw, _, err := st.Cursor(ctx, "leadexec.safety_net")
+	if errors.Is(err, pipeline.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var c struct {
+		MissedTotal int64 `json:"missed_total"`
+	}
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		return 0, fmt.Errorf("safety net cursor: %w", err)
+	}
+	return c.MissedTotal, nil
 }
