@@ -143,8 +143,13 @@ func (t *Tx) insertLinks(ctx context.Context, links []pipeline.Link, replace boo
 }
 
 // PutLedgers is PutLedger for each entry in order: a record listed twice
-// keeps its last entry.
+// keeps its last entry. Updates (pipeline.LedgerPut.Update) see what is
+// stored, and what earlier puts of the same call left.
 func (t *Tx) PutLedgers(ctx context.Context, puts []pipeline.LedgerPut) error {
+	puts, err := t.resolveUpdates(ctx, puts)
+	if err != nil {
+		return wrap("put ledger", err)
+	}
 	for start := 0; start < len(puts); start += rowsPerInsert {
 		chunk := puts[start:min(start+rowsPerInsert, len(puts))]
 		args := make([]any, 0, 6*len(chunk))

@@ -53,7 +53,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		}
 		fields := it.mapped.Fields
 		if echoes {
-			fields = ru.withoutEchoes(it, srcLedger[it.key], r.source)
+			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
 		}
 		for f, v := range fields {
 			r.Fields[f] = v
@@ -69,11 +69,14 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			r.createOnly[f] = true
 		}
 		if it.mapped.SourceFields != nil && r.source == nil {
-			r.source, r.sourceStamps = map[string]string{}, map[string]time.Time{}
+			r.source, r.sourceStamps, r.sourceHeld = map[string]string{}, map[string]time.Time{}, map[string]bool{}
 		}
 		for f, v := range it.mapped.SourceFields {
 			r.source[f] = v
 			r.sourceStamps[f] = at
+			if v != "" {
+				r.sourceHeld[f] = true
+			}
 		}
 	}
 	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, KindID, order)
@@ -88,7 +91,6 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 	for _, k := range order {
 		r := byKey[k]
 		r.TargetID = ids[k]
-		r.sourceLedger = srcLedger[k]
 		if r.TargetID != "" {
 			// The record exists in the target: fields another vendor owns
 			// are not this source's to overwrite.

@@ -70,14 +70,21 @@ func (ru *Runner) markInDoubt(ctx context.Context, recs []*Record, until map[int
 		if r.ledger.Fields == nil {
 			r.ledger.Fields = map[string]FieldStamp{}
 		}
-		for f := range r.Fields {
-			fs := r.ledger.Fields[f]
-			if u.After(fs.Pending) {
-				fs.Pending = u
+		hold := func(fields map[string]FieldStamp) {
+			for f := range r.Fields {
+				fs := fields[f]
+				if u.After(fs.Pending) {
+					fs.Pending = u
+				}
+				fields[f] = fs
 			}
-			r.ledger.Fields[f] = fs
 		}
-		st.putLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger)
+		hold(r.ledger.Fields)
+		st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+			entry = withFields(entry)
+			hold(entry.Fields)
+			return entry, true
+		})
 	}
 	return ru.state.PutLedgers(ctx, st.ledger)
 }

@@ -21,12 +21,23 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 		if r.ledger.Fields == nil {
 			r.ledger.Fields = map[string]FieldStamp{}
 		}
+		wrote := make(map[string]string, len(r.Fields))
 		for f, v := range r.Fields {
+			w := ru.srcVendor + ":" + ValueHash(v)
+			wrote[f] = w
 			fs := r.ledger.Fields[f]
-			fs.Wrote = addWrote(fs.Wrote, ru.srcVendor+":"+ValueHash(v))
+			fs.Wrote = addWrote(fs.Wrote, w)
 			r.ledger.Fields[f] = fs
 		}
-		st.putLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, r.ledger)
+		st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+			entry = withFields(entry)
+			for f, w := range wrote {
+				fs := entry.Fields[f]
+				fs.Wrote = addWrote(fs.Wrote, w)
+				entry.Fields[f] = fs
+			}
+			return entry, true
+		})
 	}
 	return ru.state.PutLedgers(ctx, st.ledger)
 }
@@ -57,7 +68,7 @@ func addWrote(wrote []string, w string) []string {
 // field, what the source held, from its reports and from crmsync's writes
 // into it, and a source reporting a record for the first time cannot tell
 // its "no value" from a clear.
-func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, batch map[string]string) map[string]string {
+func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]bool) map[string]string {
 	src := it.mapped.SourceFields
 	if len(src) == 0 {
 		return it.mapped.Fields
@@ -65,7 +76,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, batch map[string]
 	echo := map[string]bool{}
 	for f, v := range src {
 		switch {
-		case v == "" && neverReported(known, f, batch):
+		case v == "" && neverReported(known, f, held):
 			echo[f] = true
 		case slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)):
 			echo[f] = true
@@ -98,11 +109,11 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, batch map[string]
 // value in it. Any stamp counts, also one of an empty value: the source
 // ledger is shared by every route from the source, so another route may
 // already have recorded the very clear this route is about to write.
-func neverReported(known LedgerEntry, f string, batch map[string]string) bool {
+func neverReported(known LedgerEntry, f string, held map[string]bool) bool {
 	if _, ok := known.Fields[f]; ok {
 		return false
 	}
-	return batch[f] == ""
+	return !held[f]
 }
 
 var emptyHash = ValueHash("")

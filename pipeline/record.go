@@ -49,7 +49,10 @@ type Record struct {
 	// field, and what the ledger knew of the source record before.
 	source       map[string]string
 	sourceStamps map[string]time.Time
-	sourceLedger LedgerEntry
+	// sourceHeld lists the source fields that held a value in some event
+	// of the batch: an empty value after one is a clear, even when the
+	// ledger had not seen the value yet.
+	sourceHeld map[string]bool
 
 	// Target fields written only when the record is created (Mapped.CreateOnly).
 	createOnly map[string]bool

@@ -121,27 +121,23 @@ func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResu
 	// Write the differing records the normal way. The ledger's value hashes
 	// of the differing fields are forgotten (the target no longer holds
 	// them); their change times stay, so newest-wins still holds.
-	keys := make([]string, 0, len(changed))
-	for k := range changed {
-		keys = append(keys, k)
-	}
-	ledger, err := ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, keys)
-	if err != nil {
-		return res, err
-	}
 	var forget []LedgerPut
 	for _, d := range res.Diffs {
-		e, ok := ledger[d.Key]
-		if !ok {
-			continue
-		}
-		for f := range d.Fields {
-			if st, ok := e.Fields[f]; ok {
-				st.Hash = ""
-				e.Fields[f] = st
-			}
-		}
-		forget = append(forget, LedgerPut{Vendor: ru.r.To.Vendor, Entity: ru.r.To.Entity, Key: d.Key, Entry: e})
+		fields := d.Fields
+		forget = append(forget, LedgerPut{Vendor: ru.r.To.Vendor, Entity: ru.r.To.Entity, Key: d.Key,
+			Update: func(e LedgerEntry) (LedgerEntry, bool) {
+				if e.Fields == nil {
+					return e, false
+				}
+				e = withFields(e)
+				for f := range fields {
+					if st, ok := e.Fields[f]; ok {
+						st.Hash = ""
+						e.Fields[f] = st
+					}
+				}
+				return e, true
+			}})
 	}
 	if err := ru.state.PutLedgers(ctx, forget); err != nil {
 		return res, err

@@ -13,8 +13,22 @@ func (st *settlement) link(canonicalID string, k Key) {
 	st.links = append(st.links, Link{CanonicalID: canonicalID, Key: k})
 }
 
-func (st *settlement) putLedger(vendor, entity, key string, e LedgerEntry) {
-	st.ledger = append(st.ledger, LedgerPut{Vendor: vendor, Entity: entity, Key: key, Entry: e})
+// updateLedger adds a read-modify-write of one ledger entry: fn gets the
+// entry as stored when the settlement is stored, so that what another route
+// settled meanwhile is kept (see LedgerPut.Update).
+func (st *settlement) updateLedger(vendor, entity, key string, fn func(stored LedgerEntry) (LedgerEntry, bool)) {
+	st.ledger = append(st.ledger, LedgerPut{Vendor: vendor, Entity: entity, Key: key, Update: fn})
+}
+
+// withFields returns the entry with a copy of its fields that the caller
+// may change (never nil).
+func withFields(e LedgerEntry) LedgerEntry {
+	fields := make(map[string]FieldStamp, len(e.Fields)+4)
+	for f, st := range e.Fields {
+		fields[f] = st
+	}
+	e.Fields = fields
+	return e
 }
 
 func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
@@ -28,17 +42,17 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 	if len(rec.Fields) == 0 {
 		return
 	}
-	entry := rec.ledger
-	if entry.Fields == nil {
-		entry.Fields = map[string]FieldStamp{}
-	}
-	for f, v := range rec.Fields {
-		h := ValueHash(v)
-		entry.Fields[f] = FieldStamp{At: rec.Stamps[f], Hash: h, Wrote: addWrote(entry.Fields[f].Wrote, ru.srcVendor+":"+h),
-			Pending: entry.Fields[f].Pending}
-	}
-	entry.ContentHash = ledgerHash(entry.Fields)
-	st.putLedger(to.Vendor, to.Entity, rec.Key, entry)
+	fields, stamps, src := rec.Fields, rec.Stamps, ru.srcVendor
+	st.updateLedger(to.Vendor, to.Entity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+		entry = withFields(entry)
+		for f, v := range fields {
+			h := ValueHash(v)
+			old := entry.Fields[f]
+			entry.Fields[f] = FieldStamp{At: stamps[f], Hash: h, Wrote: addWrote(old.Wrote, src+":"+h), Pending: old.Pending}
+		}
+		entry.ContentHash = ledgerHash(entry.Fields)
+		return entry, true
+	})
 }
 
 // settleSource records what the source record holds now, so that the
@@ -47,54 +61,54 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 	if len(rec.source) == 0 {
 		return
 	}
-	entry := rec.sourceLedger
-	fields := make(map[string]FieldStamp, len(entry.Fields)+len(rec.source))
-	for f, st := range entry.Fields {
-		fields[f] = st
-	}
-	changed := false
-	for f, v := range rec.source {
-		at := rec.sourceStamps[f]
-		st, known := fields[f]
-		if known && lastSeen(st).After(at) {
-			continue
-		}
-		h := ValueHash(v)
-		if v == "" && !heldSomething(st) {
-			// An empty field the source was never known to hold anything
-			// in: its own form of "no value" (see withoutEchoes), reported
-			// with the record's change time, which is often crmsync's own
-			// write of other fields. It is known now, but stamped as no
-			// change, so that an edit made elsewhere before that time still
-			// reaches the field.
-			if !known || st.Hash != h || !st.Seen.Equal(at) {
-				fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
-				changed = true
+	source, stamps, held := rec.source, rec.sourceStamps, rec.sourceHeld
+	st.updateLedger(ru.srcVendor, ru.srcEntity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+		entry = withFields(entry)
+		fields := entry.Fields
+		changed := false
+		for f, v := range source {
+			at := stamps[f]
+			st, known := fields[f]
+			if known && lastSeen(st).After(at) {
+				continue
 			}
-			continue
-		}
-		if known && (st.Hash == h || wroteValue(st.Wrote, h)) {
-			// The source reports a value crmsync already knows or wrote
-			// itself: not a change made at the source's (later) clock. The
-			// field keeps the time of the change that produced the value,
-			// so that a later change from elsewhere, delayed on its way,
-			// still wins over the echo; Seen keeps the source's clock for
-			// ordering the source's own events.
-			if st.Hash != h || !st.Seen.Equal(at) {
-				fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
-				changed = true
+			h := ValueHash(v)
+			if v == "" && !heldSomething(st) && !held[f] {
+				// An empty field the source was never known to hold
+				// anything in (not even earlier in this batch): its own form
+				// of "no value" (see withoutEchoes), reported with the
+				// record's change time, which is often crmsync's own write
+				// of other fields. It is known now, but stamped as no
+				// change, so that an edit made elsewhere before that time
+				// still reaches the field.
+				if !known || st.Hash != h || !st.Seen.Equal(at) {
+					fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+					changed = true
+				}
+				continue
 			}
-			continue
+			if known && (st.Hash == h || wroteValue(st.Wrote, h)) {
+				// The source reports a value crmsync already knows or wrote
+				// itself: not a change made at the source's (later) clock.
+				// The field keeps the time of the change that produced the
+				// value, so that a later change from elsewhere, delayed on
+				// its way, still wins over the echo; Seen keeps the source's
+				// clock for ordering the source's own events.
+				if st.Hash != h || !st.Seen.Equal(at) {
+					fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+					changed = true
+				}
+				continue
+			}
+			fields[f] = FieldStamp{At: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+			changed = true
 		}
-		fields[f] = FieldStamp{At: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
-		changed = true
-	}
-	if !changed {
-		return
-	}
-	entry.Fields = fields
-	entry.ContentHash = ledgerHash(fields)
-	st.putLedger(ru.srcVendor, ru.srcEntity, rec.Key, entry)
+		if !changed {
+			return entry, false
+		}
+		entry.ContentHash = ledgerHash(fields)
+		return entry, true
+	})
 }
 
 // heldSomething reports whether a field is known to have held a value: its

@@ -129,6 +129,14 @@ type LedgerEntry struct {
 type LedgerPut struct {
 	Vendor, Entity, Key string
 	Entry               LedgerEntry
+	// Update, if set, replaces Entry: the state calls it with the entry
+	// stored at that moment (the zero entry when there is none) and stores
+	// what it returns, unless it returns false. Nothing else changes the
+	// entry between the read and the write, in this process or another:
+	// every route of a source shares that source's entries, and a route
+	// settling a batch must not undo what another settled meanwhile. It
+	// may be called more than once and must not have other effects.
+	Update func(stored LedgerEntry) (LedgerEntry, bool)
 }
 
 // Ledger is the write ledger, keyed by vendor, entity and canonical id.
@@ -136,9 +144,11 @@ type Ledger interface {
 	// Ledger returns the entries of the given record keys; keys without an
 	// entry are absent from the map.
 	Ledger(ctx context.Context, vendor, entity string, keys []string) (map[string]LedgerEntry, error)
-	// PutLedgers stores each entry in order, replacing the record's entry:
-	// a record listed twice keeps its last entry. The entries are stored
-	// together or not at all.
+	// PutLedgers stores each entry in order, replacing the record's entry
+	// (or updating it, see LedgerPut.Update): a record listed twice keeps
+	// its last entry, or has both updates applied in order. An
+	// implementation with transactions stores the entries together or not
+	// at all; one without stores them one by one, in order.
 	PutLedgers(ctx context.Context, puts []LedgerPut) error
 }
 

@@ -409,20 +409,28 @@ func (s *Store) Ledger(ctx context.Context, vendor, entity string, keys []string
 }
 
 // PutLedgers implements pipeline.Ledger. Entries are stored one by one, in
-// order; a record listed twice keeps its last entry.
+// order; a record listed twice keeps its last entry, and an update is a
+// read-modify-write that starts over when another writer (a route of this
+// process or another instance) stored the entry in between.
 func (s *Store) PutLedgers(ctx context.Context, puts []pipeline.LedgerPut) error {
-	last := map[string]int{}
-	for i, p := range puts {
-		last[ledgerKey(p.Vendor, p.Entity, p.Key)] = i
-	}
-	now := s.now().UTC()
-	for i, p := range puts {
+	for _, p := range puts {
 		k := ledgerKey(p.Vendor, p.Entity, p.Key)
-		if last[k] != i {
+		if p.Update != nil {
+			err := update(ctx, s, k, func(e *pipeline.LedgerEntry, _ bool) (bool, error) {
+				next, ok := p.Update(*e)
+				if ok {
+					next.UpdatedAt = s.now().UTC()
+					*e = next
+				}
+				return ok, nil
+			})
+			if err != nil {
+				return wrap("put ledger", err)
+			}
 			continue
 		}
 		e := p.Entry
-		e.UpdatedAt = now
+		e.UpdatedAt = s.now().UTC()
 		if err := s.put(ctx, k, e); err != nil {
 			return wrap("put ledger", err)
 		}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"LookupOfAnUnknownKeyIsNotFound", testLookupNotFound},
 		{"SettleLinksMoveKeysAndVendorKeysGiveTheNewest", testSettleLinks},
 		{"LedgerEntriesRoundTripAndTheLastPutWins", testLedger},
+		{"LedgerUpdatesSeeTheStoredEntryAndLoseNoConcurrentUpdate", testLedgerUpdates},
 		{"SettleStoresDeadLettersAndMovesThePosition", testSettleDeadLetters},
 		{"DeadLettersFilterCountAndStatus", testDeadLetterQueries},
 		{"CursorsRoundTrip", testCursors},
@@ -234,6 +235,96 @@ func testLedger(t *testing.T, s pipeline.State) {
 	}
 	if err := s.PutLedgers(ctx, nil); err != nil {
 		t.Errorf("PutLedgers of nothing: %v", err)
+	}
+}
+
+// addField is a ledger update that adds one field to whatever is stored.
+func addField(f, hash string) func(pipeline.LedgerEntry) (pipeline.LedgerEntry, bool) {
+	return func(e pipeline.LedgerEntry) (pipeline.LedgerEntry, bool) {
+		fields := map[string]pipeline.FieldStamp{}
+		for k, v := range e.Fields {
+			fields[k] = v
+		}
+		fields[f] = pipeline.FieldStamp{Hash: hash}
+		e.Fields = fields
+		return e, true
+	}
+}
+
+func testLedgerUpdates(t *testing.T, s pipeline.State) {
+	ctx := context.Background()
+	put := func(puts ...pipeline.LedgerPut) {
+		t.Helper()
+		if err := s.PutLedgers(ctx, puts); err != nil {
+			t.Fatalf("PutLedgers: %v", err)
+		}
+	}
+	get := func(key string) pipeline.LedgerEntry {
+		t.Helper()
+		got, err := s.Ledger(ctx, "sharpspring", "lead", []string{key})
+		if err != nil {
+			t.Fatalf("Ledger: %v", err)
+		}
+		return got[key]
+	}
+	up := func(key string, fn func(pipeline.LedgerEntry) (pipeline.LedgerEntry, bool)) pipeline.LedgerPut {
+		return pipeline.LedgerPut{Vendor: "sharpspring", Entity: "lead", Key: key, Update: fn}
+	}
+
+	// An update of a record without an entry starts from the zero entry.
+	put(up("c1", addField("firstName", "a")))
+	// An update sees the stored entry; a plain put and an update of the
+	// same record in one call apply in order.
+	put(up("c1", addField("lastName", "b")),
+		pipeline.LedgerPut{Vendor: "sharpspring", Entity: "lead", Key: "c2", Entry: pipeline.LedgerEntry{
+			Fields: map[string]pipeline.FieldStamp{"email": {Hash: "e"}}}},
+		up("c2", addField("phone", "p")),
+		up("c1", addField("city", "c")))
+	c1, c2 := get("c1"), get("c2")
+	for f, h := range map[string]string{"firstName": "a", "lastName": "b", "city": "c"} {
+		if c1.Fields[f].Hash != h {
+			t.Errorf("c1 %s = %+v, want hash %q: an update lost what was stored before it", f, c1.Fields[f], h)
+		}
+	}
+	if c2.Fields["email"].Hash != "e" || c2.Fields["phone"].Hash != "p" {
+		t.Errorf("c2 = %+v; want the put's email and the update's phone", c2.Fields)
+	}
+	if c1.UpdatedAt.IsZero() {
+		t.Error("the state did not set UpdatedAt of an updated entry")
+	}
+	// An update that declines leaves the entry as it was.
+	put(up("c1", func(e pipeline.LedgerEntry) (pipeline.LedgerEntry, bool) {
+		return pipeline.LedgerEntry{}, false
+	}))
+	if got := get("c1"); len(got.Fields) != 3 {
+		t.Errorf("after a declined update c1 = %+v, want its three fields", got.Fields)
+	}
+	// Routes settle concurrently, each adding its own fields to entries
+	// they share: no update undoes another.
+	const writers, rounds = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				f := fmt.Sprintf("w%d-%d", w, r)
+				_, err := s.Settle(ctx, pipeline.Settlement{Ledger: []pipeline.LedgerPut{up("shared", addField(f, f))}})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Settle: %v", err)
+	}
+	if got := get("shared"); len(got.Fields) != writers*rounds {
+		t.Errorf("the shared entry has %d fields after %d concurrent updates, each adding one", len(got.Fields), writers*rounds)
 	}
 }
 

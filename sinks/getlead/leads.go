@@ -243,20 +243,18 @@ func (s *LeadSink) noteWritten(ctx context.Context, r *pipeline.Record, text str
 	if s.cfg.Ledger == nil {
 		return
 	}
-	entries, err := s.cfg.Ledger.Ledger(ctx, Vendor, Entity, []string{r.Key})
-	if err == nil {
-		e := entries[r.Key]
-		if e.Fields == nil {
-			e.Fields = map[string]pipeline.FieldStamp{}
-		}
-		e.Fields[mappings.GetleadNote] = pipeline.FieldStamp{At: r.Stamps[mappings.GetleadNote], Hash: pipeline.ValueHash(text)}
-		hashes := make(map[string]string, len(e.Fields))
-		for f, st := range e.Fields {
-			hashes[f] = st.Hash
-		}
-		e.ContentHash = pipeline.FieldsHash(hashes)
-		err = s.cfg.Ledger.PutLedgers(ctx, []pipeline.LedgerPut{{Vendor: Vendor, Entity: Entity, Key: r.Key, Entry: e}})
-	}
+	stamp := pipeline.FieldStamp{At: r.Stamps[mappings.GetleadNote], Hash: pipeline.ValueHash(text)}
+	err := s.cfg.Ledger.PutLedgers(ctx, []pipeline.LedgerPut{{Vendor: Vendor, Entity: Entity, Key: r.Key,
+		Update: func(e pipeline.LedgerEntry) (pipeline.LedgerEntry, bool) {
+			fields := make(map[string]pipeline.FieldStamp, len(e.Fields)+1)
+			hashes := make(map[string]string, len(e.Fields)+1)
+			for f, st := range e.Fields {
+				fields[f], hashes[f] = st, st.Hash
+			}
+			fields[mappings.GetleadNote], hashes[mappings.GetleadNote] = stamp, stamp.Hash
+			e.Fields, e.ContentHash = fields, pipeline.FieldsHash(hashes)
+			return e, true
+		}}})
 	if err != nil {
 		s.log.Warn("getlead: could not record the note in the write ledger; a crash before the batch settles would append it again", "record", r.Key, "err", err)
 	}
