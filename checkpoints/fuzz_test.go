@@ -50,8 +50,8 @@ func FuzzStoredPositions(f *testing.F) {
 			if seq >= 0 || !strings.Contains(err.Error(), `checkpoint "c" is corrupt`) {
 				t.Fatalf("checkpoint %d: %v", seq, err)
 			}
-		} else if int64(got) != seq {
-			t.Fatalf("checkpoint %d read as %d", seq, got)
+		} else if int64(got.Seq) != seq {
+			t.Fatalf("checkpoint %d read as %d", seq, got.Seq)
 		}
 		if _, err := s.Ledger(ctx, "v", "lead", []string{"k"}); err != nil && !strings.Contains(err.Error(), "ledger: decode k") {
 			t.Fatalf("ledger error does not name the record: %v", err)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -396,27 +397,41 @@ func (s *Store) Cursors(ctx context.Context) ([]pipeline.Cursor, error) {
 }
 
 // SaveCheckpoint stores (or moves) a named stream position.
-func (s *Store) SaveCheckpoint(ctx context.Context, name string, seq uint64) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO named_checkpoints (name, stream_seq, saved_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET stream_seq = excluded.stream_seq, saved_at = excluded.saved_at`,
-		name, int64(seq), s.now().UTC().Format(timeFormat))
+func (s *Store) SaveCheckpoint(ctx context.Context, name string, pos pipeline.Position) error {
+	offsets := ""
+	if len(pos.Offsets) > 0 {
+		b, err := json.Marshal(pos.Offsets)
+		if err != nil {
+			return wrap("save checkpoint", err)
+		}
+		offsets = string(b)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO named_checkpoints (name, stream_seq, offsets, saved_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET stream_seq = excluded.stream_seq, offsets = excluded.offsets, saved_at = excluded.saved_at`,
+		name, int64(pos.Seq), offsets, s.now().UTC().Format(timeFormat))
 	return wrap("save checkpoint", err)
 }
 
 // Checkpoint returns a named stream position, or ErrNotFound.
-func (s *Store) Checkpoint(ctx context.Context, name string) (seq uint64, savedAt time.Time, err error) {
+func (s *Store) Checkpoint(ctx context.Context, name string) (pos pipeline.Position, savedAt time.Time, err error) {
 	var n int64
-	var at string
-	err = s.db.QueryRowContext(ctx, `SELECT stream_seq, saved_at FROM named_checkpoints WHERE name = ?`, name).Scan(&n, &at)
+	var offsets, at string
+	err = s.db.QueryRowContext(ctx, `SELECT stream_seq, offsets, saved_at FROM named_checkpoints WHERE name = ?`, name).Scan(&n, &offsets, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, pipeline.ErrNotFound)
+		return pos, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, pipeline.ErrNotFound)
 	}
 	if err != nil {
-		return 0, time.Time{}, wrap(fmt.Sprintf("checkpoint %q", name), err)
+		return pos, time.Time{}, wrap(fmt.Sprintf("checkpoint %q", name), err)
 	}
 	if n < 0 {
-		return 0, time.Time{}, fmt.Errorf("state: checkpoint %q is corrupt: stream sequence %d", name, n)
+		return pos, time.Time{}, fmt.Errorf("state: checkpoint %q is corrupt: stream sequence %d", name, n)
+	}
+	pos.Seq = uint64(n)
+	if offsets != "" {
+		if err := json.Unmarshal([]byte(offsets), &pos.Offsets); err != nil {
+			return pipeline.Position{}, time.Time{}, fmt.Errorf("state: checkpoint %q is corrupt: offsets: %w", name, err)
+		}
 	}
 	savedAt, _ = time.Parse(timeFormat, at)
-	return uint64(n), savedAt, nil
+	return pos, savedAt, nil
 }

@@ -234,12 +234,12 @@ func TestNamedCheckpoints(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, seq := range []uint64{10, 42} {
-		if err := s.SaveCheckpoint(ctx, "before-import", seq); err != nil {
+		if err := s.SaveCheckpoint(ctx, "before-import", pipeline.Position{Seq: seq}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if seq, at, err := s.Checkpoint(ctx, "before-import"); err != nil || seq != 42 || at.IsZero() {
-		t.Fatalf("checkpoint = %d %v %v", seq, at, err)
+	if pos, at, err := s.Checkpoint(ctx, "before-import"); err != nil || pos.Seq != 42 || at.IsZero() {
+		t.Fatalf("checkpoint = %s %v %v", pos, at, err)
 	}
 }
 

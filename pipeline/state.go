@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -292,13 +295,54 @@ type DeadLetters interface {
 
 // ---- named checkpoints ----
 
+// Position is a point in the bus's streams: what was published before it,
+// and what after.
+type Position struct {
+	// Seq is the last stream sequence before the point (NATS: one stream
+	// holds every subject).
+	Seq uint64 `json:"seq,omitempty"`
+	// Offsets are, per Kafka topic and partition, the offset the next
+	// message published after the point gets (the high watermark). A topic
+	// or partition missing here was created after the point.
+	Offsets map[string]map[int]int64 `json:"offsets,omitempty"`
+}
+
+// String says where the position is, for people.
+func (p Position) String() string {
+	if len(p.Offsets) == 0 {
+		return fmt.Sprintf("stream sequence %d", p.Seq)
+	}
+	topics := make([]string, 0, len(p.Offsets))
+	for t := range p.Offsets {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	var b strings.Builder
+	b.WriteString("offsets")
+	for i, t := range topics {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		parts := make([]int, 0, len(p.Offsets[t]))
+		for pt := range p.Offsets[t] {
+			parts = append(parts, pt)
+		}
+		sort.Ints(parts)
+		fmt.Fprintf(&b, " %s", t)
+		for _, pt := range parts {
+			fmt.Fprintf(&b, " %d:%d", pt, p.Offsets[t][pt])
+		}
+	}
+	return b.String()
+}
+
 // Checkpoints are named stream positions that replay can start from.
 type Checkpoints interface {
 	// SaveCheckpoint stores (or moves) a named stream position.
-	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
+	SaveCheckpoint(ctx context.Context, name string, pos Position) error
 	// Checkpoint returns a named position and when it was saved, or
 	// ErrNotFound.
-	Checkpoint(ctx context.Context, name string) (seq uint64, savedAt time.Time, err error)
+	Checkpoint(ctx context.Context, name string) (pos Position, savedAt time.Time, err error)
 }
 
 // ---- backfill runs ----

@@ -751,26 +751,28 @@ func (s *Store) SetDeadLetterStatus(ctx context.Context, id int64, status string
 // ---- named checkpoints and backfill runs ----
 
 type checkpoint struct {
-	Seq uint64    `json:"seq"`
-	At  time.Time `json:"at"`
+	Seq     uint64                   `json:"seq"`
+	Offsets map[string]map[int]int64 `json:"offsets,omitempty"`
+	At      time.Time                `json:"at"`
 }
 
 // SaveCheckpoint implements pipeline.Checkpoints.
-func (s *Store) SaveCheckpoint(ctx context.Context, name string, seq uint64) error {
-	return wrap("save checkpoint", s.put(ctx, key("checkpoint", name), checkpoint{Seq: seq, At: s.now().UTC()}))
+func (s *Store) SaveCheckpoint(ctx context.Context, name string, pos pipeline.Position) error {
+	c := checkpoint{Seq: pos.Seq, Offsets: pos.Offsets, At: s.now().UTC()}
+	return wrap("save checkpoint", s.put(ctx, key("checkpoint", name), c))
 }
 
 // Checkpoint implements pipeline.Checkpoints.
-func (s *Store) Checkpoint(ctx context.Context, name string) (uint64, time.Time, error) {
+func (s *Store) Checkpoint(ctx context.Context, name string) (pipeline.Position, time.Time, error) {
 	var c checkpoint
 	_, found, err := s.get(ctx, key("checkpoint", name), &c)
 	if err != nil {
-		return 0, time.Time{}, wrap(fmt.Sprintf("checkpoint %q", name), err)
+		return pipeline.Position{}, time.Time{}, wrap(fmt.Sprintf("checkpoint %q", name), err)
 	}
 	if !found {
-		return 0, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, pipeline.ErrNotFound)
+		return pipeline.Position{}, time.Time{}, fmt.Errorf("checkpoint %q: %w", name, pipeline.ErrNotFound)
 	}
-	return c.Seq, c.At, nil
+	return pipeline.Position{Seq: c.Seq, Offsets: c.Offsets}, c.At, nil
 }
 
 func backfillKey(source, since, until string) string { return key("backfill", source, since, until) }

@@ -34,6 +34,12 @@ type (
 	lastSeqer interface {
 		LastSeq(ctx context.Context) (uint64, error)
 	}
+	// endPositioner is a bus of several streams (Kafka topics and
+	// partitions), whose position is a set of offsets.
+	endPositioner interface {
+		EndPosition(ctx context.Context) (pipeline.Position, error)
+		ReplayAfter(ctx context.Context, filter string, pos pipeline.Position) (pipeline.Consumer, error)
+	}
 )
 
 // OpenBus opens the configured bus. For NATS without a URL it joins the

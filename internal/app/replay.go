@@ -51,11 +51,11 @@ func (a *App) Replay(ctx context.Context, bus Bus, o ReplayOptions) (ReplaySumma
 	var cons pipeline.Consumer
 	switch {
 	case o.Checkpoint != "":
-		seq, _, err := a.State.Checkpoint(ctx, o.Checkpoint)
+		pos, _, err := a.State.Checkpoint(ctx, o.Checkpoint)
 		if err != nil {
 			return sum, err
 		}
-		cons, err = bus.ReplayFrom(ctx, filter, seq+1)
+		cons, err = replayAfter(ctx, bus, filter, o.Checkpoint, pos)
 		if err != nil {
 			return sum, err
 		}
@@ -119,15 +119,36 @@ func (a *App) Replay(ctx context.Context, bus Bus, o ReplayOptions) (ReplaySumma
 	return sum, nil
 }
 
-// SaveCheckpoint names the stream's current end, to replay from later.
-func (a *App) SaveCheckpoint(ctx context.Context, bus Bus, name string) (uint64, error) {
-	ls, ok := bus.(lastSeqer)
-	if !ok {
-		return 0, fmt.Errorf("checkpoint: this bus has no single stream position; replay --since a time instead")
+// SaveCheckpoint names the bus's current end, to replay from later: the
+// stream sequence on NATS, every topic's partition offsets on Kafka.
+func (a *App) SaveCheckpoint(ctx context.Context, bus Bus, name string) (pipeline.Position, error) {
+	var pos pipeline.Position
+	var err error
+	switch b := bus.(type) {
+	case lastSeqer:
+		pos.Seq, err = b.LastSeq(ctx)
+	case endPositioner:
+		pos, err = b.EndPosition(ctx)
+	default:
+		err = fmt.Errorf("this bus has no stream position; replay --since a time instead")
 	}
-	seq, err := ls.LastSeq(ctx)
 	if err != nil {
-		return 0, err
+		return pos, fmt.Errorf("checkpoint %q: %w", name, err)
 	}
-	return seq, a.State.SaveCheckpoint(ctx, name, seq)
+	return pos, a.State.SaveCheckpoint(ctx, name, pos)
+}
+
+// replayAfter opens a replay of filter that starts after a checkpoint's
+// position, on the kind of bus the checkpoint was saved on.
+func replayAfter(ctx context.Context, bus Bus, filter, name string, pos pipeline.Position) (pipeline.Consumer, error) {
+	r, kafka := bus.(endPositioner)
+	switch {
+	case len(pos.Offsets) > 0 && !kafka:
+		return nil, fmt.Errorf("checkpoint %q holds Kafka offsets, and this instance's bus is not Kafka", name)
+	case len(pos.Offsets) == 0 && kafka && pos.Seq > 0:
+		return nil, fmt.Errorf("checkpoint %q holds a NATS stream sequence, and this instance's bus is Kafka", name)
+	case kafka:
+		return r.ReplayAfter(ctx, filter, pos)
+	}
+	return bus.ReplayFrom(ctx, filter, pos.Seq+1)
 }

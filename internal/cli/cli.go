@@ -26,7 +26,7 @@ func commands() []command {
 		{"dlq", "list or retry dead letters (dlq list|retry)", runDLQ},
 		{"backfill", "page a source's history into the stream (resumable, with progress)", runBackfill},
 		{"replay", "re-run a route from a stream position, time or checkpoint (--dry-run shows the changes)", runReplay},
-		{"checkpoint", "checkpoint save NAME: name the stream's current end, to replay from", runCheckpoint},
+		{"checkpoint", "checkpoint save NAME: name the bus's current end, to replay from", runCheckpoint},
 		{"config", "config check --config FILE: validate a config file and print every problem", runConfig},
 		{"bench", "measure throughput, latency, memory and state size on this machine and print the table", runBench},
 	}

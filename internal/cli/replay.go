@@ -106,7 +106,7 @@ func runCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "Usage: crmsync checkpoint save NAME --config FILE")
 		return 2
 	}
-	fs := newFlagSet("checkpoint save", "checkpoint save NAME --config FILE\n\nNames the stream's current end, to replay from later with --checkpoint NAME.", stderr)
+	fs := newFlagSet("checkpoint save", "checkpoint save NAME --config FILE\n\nNames the bus's current end, to replay from later with --checkpoint NAME:\nthe stream sequence on NATS, every crm.* topic's partition offsets on Kafka.", stderr)
 	path := fs.String("config", "crmsync.yaml", "config file of the instance")
 	rest := args[1:]
 	name := ""
@@ -128,11 +128,11 @@ func runCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return code
 	}
 	defer off.Close()
-	seq, err := off.app.SaveCheckpoint(ctx, off.bus, name)
+	pos, err := off.app.SaveCheckpoint(ctx, off.bus, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "checkpoint %q saved at stream sequence %d\n", name, seq)
+	fmt.Fprintf(stdout, "checkpoint %q saved at %s\n", name, pos)
 	return 0
 }

@@ -3,6 +3,7 @@ package kafkabus
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -83,4 +84,72 @@ func (b *Bus) replay(topic string, start map[int]int64) (pipeline.Consumer, erro
 		return nil, err
 	}
 	return c, nil
+}
+
+// topicPrefix starts the name of every topic the bus publishes to (see
+// pipeline.Subject).
+const topicPrefix = "crm."
+
+// EndPosition returns where every topic of the bus ends now: per topic and
+// partition, the offset the next message gets. A named checkpoint on Kafka
+// is this set of offsets.
+func (b *Bus) EndPosition(ctx context.Context) (pipeline.Position, error) {
+	md, err := b.client.Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return pipeline.Position{}, fmt.Errorf("end position: metadata: %w", err)
+	}
+	reqs := map[string][]kafka.OffsetRequest{}
+	for _, t := range md.Topics {
+		if !strings.HasPrefix(t.Name, topicPrefix) || t.Internal {
+			continue
+		}
+		if t.Error != nil {
+			return pipeline.Position{}, fmt.Errorf("end position: metadata %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			reqs[t.Name] = append(reqs[t.Name], kafka.LastOffsetOf(p.ID))
+		}
+	}
+	pos := pipeline.Position{Offsets: make(map[string]map[int]int64, len(reqs))}
+	if len(reqs) == 0 {
+		return pos, nil
+	}
+	res, err := b.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: reqs})
+	if err != nil {
+		return pipeline.Position{}, fmt.Errorf("end position: list offsets: %w", err)
+	}
+	for topic, parts := range res.Topics {
+		offs := make(map[int]int64, len(parts))
+		for _, po := range parts {
+			if po.Error != nil {
+				return pipeline.Position{}, fmt.Errorf("end position: %s[%d]: %w", topic, po.Partition, po.Error)
+			}
+			offs[po.Partition] = po.LastOffset
+		}
+		pos.Offsets[topic] = offs
+	}
+	return pos, nil
+}
+
+// ReplayAfter returns an ephemeral consumer of filter's topic that starts
+// where pos ends the topic (see EndPosition): at the offset each partition
+// had for its next message. A partition or the whole topic missing from pos
+// was created after it, and is read from its oldest offset. See ReplayFrom
+// for settling and Close.
+func (b *Bus) ReplayAfter(ctx context.Context, filter string, pos pipeline.Position) (pipeline.Consumer, error) {
+	if err := checkFilter(filter); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	parts, err := b.partitions(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	start := make(map[int]int64, len(parts))
+	for _, p := range parts {
+		start[p] = kafka.FirstOffset
+		if off, ok := pos.Offsets[filter][p]; ok {
+			start[p] = off
+		}
+	}
+	return b.replay(filter, start)
 }

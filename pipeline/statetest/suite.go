@@ -632,15 +632,27 @@ func testCheckpoints(t *testing.T, s pipeline.State) {
 	if _, _, err := s.Checkpoint(ctx, "before-import"); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Fatalf("Checkpoint of an unknown name: err = %v, want ErrNotFound", err)
 	}
-	if err := s.SaveCheckpoint(ctx, "before-import", 10); err != nil {
+	if err := s.SaveCheckpoint(ctx, "before-import", pipeline.Position{Seq: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveCheckpoint(ctx, "before-import", 1<<40); err != nil {
+	if err := s.SaveCheckpoint(ctx, "before-import", pipeline.Position{Seq: 1 << 40}); err != nil {
 		t.Fatal(err)
 	}
-	seq, at, err := s.Checkpoint(ctx, "before-import")
-	if err != nil || seq != 1<<40 || at.IsZero() {
-		t.Fatalf("Checkpoint = %d, %v, %v; want the moved position", seq, at, err)
+	pos, at, err := s.Checkpoint(ctx, "before-import")
+	if err != nil || pos.Seq != 1<<40 || pos.Offsets != nil || at.IsZero() {
+		t.Fatalf("Checkpoint = %+v, %v, %v; want the moved position", pos, at, err)
+	}
+	// A Kafka position: offsets per topic and partition.
+	kafka := pipeline.Position{Offsets: map[string]map[int]int64{
+		"crm.lead.sharpspring": {0: 12, 1: 0, 2: 1 << 40},
+		"crm.lead.ivvy":        {0: 7},
+	}}
+	if err := s.SaveCheckpoint(ctx, "kafka", kafka); err != nil {
+		t.Fatal(err)
+	}
+	pos, _, err = s.Checkpoint(ctx, "kafka")
+	if err != nil || pos.String() != kafka.String() || pos.Seq != 0 {
+		t.Fatalf("Checkpoint = %s, %v; want %s", pos, err, kafka)
 	}
 }
 
