@@ -16,26 +16,35 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 		return nil
 	}
 	var st settlement
+	now := ru.now()
 	for _, i := range todo {
 		r := recs[i]
 		if r.ledger.Fields == nil {
 			r.ledger.Fields = map[string]FieldStamp{}
 		}
 		wrote := make(map[string]string, len(r.Fields))
-		for f, v := range r.Fields {
-			w := ru.srcVendor + ":" + ValueHash(v)
-			wrote[f] = w
-			fs := r.ledger.Fields[f]
-			fs.Wrote = addWrote(fs.Wrote, w)
-			r.ledger.Fields[f] = fs
+		intend := func(fields map[string]FieldStamp) {
+			for f, w := range wrote {
+				fs := fields[f]
+				if len(fs.Wrote) == 0 || fs.Wrote[len(fs.Wrote)-1] != w || fs.Sent.IsZero() {
+					// A new write (not a retry of the last one): what the
+					// field holds until it lands.
+					fs.Prev = fs.Hash
+				}
+				fs.Wrote = addWrote(fs.Wrote, w)
+				if now.After(fs.Sent) {
+					fs.Sent = now
+				}
+				fields[f] = fs
+			}
 		}
+		for f, v := range r.Fields {
+			wrote[f] = ru.srcVendor + ":" + ValueHash(v)
+		}
+		intend(r.ledger.Fields)
 		st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
 			entry = withFields(entry)
-			for f, w := range wrote {
-				fs := entry.Fields[f]
-				fs.Wrote = addWrote(fs.Wrote, w)
-				entry.Fields[f] = fs
-			}
+			intend(entry.Fields)
 			return entry, true
 		})
 	}
@@ -56,6 +65,9 @@ func addWrote(wrote []string, w string) []string {
 //   - values the target itself gave the source (crmsync's own writes coming
 //     back, possibly late and stamped with the source's newer change time):
 //     they must never turn the target back to an older value;
+//   - the value a field held before crmsync's latest write of it, reported
+//     no later than that write was sent (FieldStamp.Sent): a poll read the
+//     record before the write landed, and the write replaces it;
 //   - empty values of a field the source never reported before (no stamp
 //     in the ledger, no value earlier in this batch): vendors report a
 //     field without a value in their own form
@@ -75,7 +87,13 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 	}
 	echo := map[string]bool{}
 	for f, v := range src {
+		st := known.Fields[f]
 		switch {
+		case readBeforeWrite(st, it.ev.ChangedAt, ValueHash(v)):
+			// Reported as it was before crmsync's latest write of the
+			// field (a poll that read the record while the write was on
+			// its way): the write replaces it.
+			echo[f] = true
 		case v == "" && neverReported(known, f, held):
 			echo[f] = true
 		case slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)):

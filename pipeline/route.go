@@ -37,9 +37,11 @@ type Route struct {
 	// themselves use the runtime's timers.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Reverse says a route in the other direction exists (target → source).
-	// Values are then marked as crmsync's own before they are sent, so the
-	// reverse route recognises their echo even before this batch settles.
+	// Reverse says some route reads this route's target (its poller's
+	// reports come back as events). Values are then marked as crmsync's
+	// own, and as sent, before they are sent, so that those routes
+	// recognise their echo, and a report read while the write is on its
+	// way, even before this batch settles.
 	Reverse bool
 }
 

@@ -1,6 +1,9 @@
 package pipeline
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // settlement is what one batch writes into the state when it settles, in
 // order.
@@ -47,8 +50,9 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 		entry = withFields(entry)
 		for f, v := range fields {
 			h := ValueHash(v)
-			old := entry.Fields[f]
-			entry.Fields[f] = FieldStamp{At: stamps[f], Hash: h, Wrote: addWrote(old.Wrote, src+":"+h), Pending: old.Pending}
+			st := entry.Fields[f]
+			st.At, st.Hash, st.Seen, st.Wrote = stamps[f], h, time.Time{}, addWrote(st.Wrote, src+":"+h)
+			entry.Fields[f] = st
 		}
 		entry.ContentHash = ledgerHash(entry.Fields)
 		return entry, true
@@ -73,6 +77,11 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 				continue
 			}
 			h := ValueHash(v)
+			if known && readBeforeWrite(st, at, h) {
+				// Reported as it was before crmsync's latest write of the
+				// field, which replaces it (or is still on its way).
+				continue
+			}
 			if v == "" && !heldSomething(st) && !held[f] {
 				// An empty field the source was never known to hold
 				// anything in (not even earlier in this batch): its own form
@@ -82,7 +91,8 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 				// change, so that an edit made elsewhere before that time
 				// still reaches the field.
 				if !known || st.Hash != h || !st.Seen.Equal(at) {
-					fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+					st.Seen, st.Hash = at, h
+					fields[f] = st
 					changed = true
 				}
 				continue
@@ -95,12 +105,14 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 				// its way, still wins over the echo; Seen keeps the source's
 				// clock for ordering the source's own events.
 				if st.Hash != h || !st.Seen.Equal(at) {
-					fields[f] = FieldStamp{At: st.At, Seen: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+					st.Seen, st.Hash = at, h
+					fields[f] = st
 					changed = true
 				}
 				continue
 			}
-			fields[f] = FieldStamp{At: at, Hash: h, Wrote: st.Wrote, Pending: st.Pending}
+			st.At, st.Seen, st.Hash = at, time.Time{}, h
+			fields[f] = st
 			changed = true
 		}
 		if !changed {
@@ -109,6 +121,22 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 		entry.ContentHash = ledgerHash(fields)
 		return entry, true
 	})
+}
+
+// readBeforeWrite reports whether a report stamped at, showing the value
+// with hash h, shows the field as it was before crmsync's latest write of
+// it (see FieldStamp.Sent): it was read no later than the write was sent
+// (vendors stamp to the second, so the same second counts), and it shows the
+// value known before the write, not the written one. A value never known
+// before is a change made at the vendor, even in the same second.
+func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
+	if st.Sent.IsZero() || newer(at, st.Sent) || len(st.Wrote) == 0 {
+		return false
+	}
+	if last := st.Wrote[len(st.Wrote)-1]; strings.HasSuffix(last, ":"+h) {
+		return false // the write itself
+	}
+	return h == st.Prev || (st.Prev == "" && h == emptyHash)
 }
 
 // heldSomething reports whether a field is known to have held a value: its

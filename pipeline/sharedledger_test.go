@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,5 +122,91 @@ func TestAValueClearedWithinOneBatchIsRecordedAsAClear(t *testing.T) {
 	st := sourceStamp(t, state, "budget")
 	if st.Hash != pipeline.ValueHash("") || !st.At.Equal(clear.ChangedAt) {
 		t.Errorf("the source's budget in the ledger = %+v; want the clear stamped at %s", st, clear.ChangedAt)
+	}
+}
+
+// crashingSettle is a route state whose Settle fails while crash is set: the
+// process died after its write was sent and before the batch settled.
+type crashingSettle struct {
+	pipeline.RouteState
+	crash atomic.Bool
+}
+
+func (c *crashingSettle) Settle(ctx context.Context, s pipeline.Settlement) ([]int64, error) {
+	if c.crash.Load() {
+		return nil, errors.New("the process died before the batch settled")
+	}
+	return c.RouteState.Settle(ctx, s)
+}
+
+// The target's poller reads a record while crmsync's write of a field is on
+// its way, and reports the field as it was before (empty), stamped with the
+// target's clock of that moment. That report is no change made in the
+// target: it must neither reach other vendors as a clear nor, once the
+// process died before settling and the edit comes again, block the edit as
+// "a newer change in the target".
+func TestAReportReadWhileAWriteWasOnItsWayIsNoChange(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
+	crashing := &crashingSettle{RouteState: state}
+	toB, toC := &memorySink{}, &memorySink{}
+	ab, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
+		Mapper: copyMapper{"a", "b"}, Sink: toB, Reverse: true}, bus, crashing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b's poller feeds the live route b-c.
+	bc, err := pipeline.NewRunner(pipeline.Route{Name: "b-c", From: "b.lead", To: pipeline.Target{Vendor: "c", Entity: "lead"},
+		Mapper: copyMapper{"b", "c"}, Sink: toC, Batch: pipeline.BatchPolicy{Linger: 10 * time.Millisecond}}, bus, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	report := func(n int64, at time.Time, f map[string]string) {
+		t.Helper()
+		if err := bus.Publish(ctx, leadEvent(t, "b", at, f)); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, "b-c to take b's report", func() bool { return bc.Stats.Settled.Load() == n })
+	}
+	// The lead and its edit were made in a a minute ago (a backlog).
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	created := leadEvent(t, "a", t0, map[string]string{"key": "k1", "first": "Ann"})
+	edited := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k1", "first": "Ann", "color": "crimson"})
+	if _, err := ab.Apply(ctx, []pipeline.Event{created}); err != nil {
+		t.Fatal(err)
+	}
+	report(1, time.Now(), map[string]string{"key": "k1", "first": "Ann"})
+	// The edit is sent to b; the process dies before the batch settles.
+	sent := time.Now()
+	crashing.crash.Store(true)
+	if _, err := ab.Apply(ctx, []pipeline.Event{edited}); err == nil {
+		t.Fatal("the batch settled although its state failed")
+	}
+	crashing.crash.Store(false)
+	// b's poller had read the lead before the edit landed: color empty,
+	// stamped with b's clock (to the second) of that read.
+	report(2, sent.Truncate(time.Second), map[string]string{"key": "k1", "first": "Ann", "color": ""})
+	// The edit comes again (the bus redelivers it).
+	if _, err := ab.Apply(ctx, []pipeline.Event{edited}); err != nil {
+		t.Fatal(err)
+	}
+	toB.mu.Lock()
+	wb := toB.writes
+	toB.mu.Unlock()
+	if len(wb) != 3 || wb[2]["color"] != "crimson" {
+		t.Errorf("writes to b: %v; want the lead, the edit, and the redelivered edit written again", wb)
+	}
+	toC.mu.Lock()
+	wc := toC.writes
+	toC.mu.Unlock()
+	for _, w := range wc {
+		if v, ok := w["color"]; ok && v != "crimson" {
+			t.Errorf("writes to c: %v; the stale empty color reached c as a clear", wc)
+		}
 	}
 }

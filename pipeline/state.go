@@ -116,6 +116,14 @@ type FieldStamp struct {
 	// whose answer was lost (InDoubtError) may still land at the vendor:
 	// no newer value is sent before then.
 	Pending time.Time `json:"p,omitzero"`
+	// Sent is when crmsync last sent a write of this field (on crmsync's
+	// clock), and Prev the hash of the value the field was known to hold
+	// before that write ("" when none was known). A report by this vendor
+	// stamped no later than Sent (to the second) that shows Prev (or, for
+	// "", an empty value) was read before the write landed: it is no change
+	// made here, and the write replaces it.
+	Sent time.Time `json:"t,omitzero"`
+	Prev string    `json:"b,omitempty"`
 }
 
 // MaxWrote is how many written values a FieldStamp remembers.

@@ -221,15 +221,6 @@ func isAPIError(err error) bool {
 	return errors.As(err, &e)
 }
 
-func hasRoute(cfg *config.Config, from, to string) bool {
-	for _, r := range cfg.Routes {
-		if r.From == from && r.To == to {
-			return true
-		}
-	}
-	return false
-}
-
 func routesTo(cfg *config.Config, target string) bool {
 	for _, r := range cfg.Routes {
 		if r.To == target {
@@ -338,7 +329,7 @@ func (a *App) buildRoutes() error {
 		ru, err := pipeline.NewRunner(pipeline.Route{
 			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
 			Mapper: mapper, Sink: sink,
-			Reverse: hasRoute(a.cfg, rc.To, rc.From),
+			Reverse: routesFrom(a.cfg, rc.To),
 			Batch:   pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
 			Logger:  a.log,
 		}, a.Bus, a.State)
