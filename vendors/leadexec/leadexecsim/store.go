@@ -177,6 +177,25 @@ func cloneClient(c *Client) Client {
 	return out
 }
 
+// sortedCopies returns a copy of every record of m, by key.
+func sortedCopies[V any](m map[int64]*V, clone func(*V) V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, clone(m[k]))
+	}
+	return out
+}
+
+// copyOf returns a copy of the record m holds under k; ok is false when
+// there is none.
+func copyOf[V any](m map[int64]*V, k int64, clone func(*V) V) (v V, ok bool) {
+	p, ok := m[k]
+	if !ok {
+		return v, false
+	}
+	return clone(p), true
+}
+
 func cloneStoredLead(l *StoredLead) StoredLead {
 	out := *l
 	out.Fields = maps.Clone(l.Fields)
@@ -252,22 +271,14 @@ func (s *Server) SetClientField(uid, clientFieldUID int64, value string) error {
 func (s *Server) Clients() []Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Client, 0, len(s.clients))
-	for _, uid := range slices.Sorted(maps.Keys(s.clients)) {
-		out = append(out, cloneClient(s.clients[uid]))
-	}
-	return out
+	return sortedCopies(s.clients, cloneClient)
 }
 
 // ClientByUID returns a copy of one client.
 func (s *Server) ClientByUID(uid int64) (Client, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.clients[uid]
-	if !ok {
-		return Client{}, false
-	}
-	return cloneClient(c), true
+	return copyOf(s.clients, uid, cloneClient)
 }
 
 // AddLead stores a lead without posting it (no validation, no duplicate
@@ -308,22 +319,14 @@ func (s *Server) storeLead(l *StoredLead) {
 func (s *Server) Leads() []StoredLead {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]StoredLead, 0, len(s.leads))
-	for _, uid := range slices.Sorted(maps.Keys(s.leads)) {
-		out = append(out, cloneStoredLead(s.leads[uid]))
-	}
-	return out
+	return sortedCopies(s.leads, cloneStoredLead)
 }
 
 // LeadByUID returns a copy of one stored lead.
 func (s *Server) LeadByUID(uid int64) (StoredLead, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.leads[uid]
-	if !ok {
-		return StoredLead{}, false
-	}
-	return cloneStoredLead(l), true
+	return copyOf(s.leads, uid, cloneStoredLead)
 }
 
 // SetCampaign adds or replaces a campaign (by AID).
