@@ -252,9 +252,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case FaultMalformedJSON, FaultMalformedHTML:
 		contentType, body := malformedBody(fault, env.method)
-		rec.HTTPStatus = http.StatusOK
-		s.record(rec)
-		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
+		s.replyText(w, &rec, http.StatusOK, contentType, body)
 		return
 	case FaultTimeout:
 		s.faults.Wait(r.Context(), d.Hold)
@@ -332,7 +330,8 @@ func (s *Server) replyError(w http.ResponseWriter, rec *LoggedRequest, id []byte
 	writeJSON(w, responseBody(nil, marshal(e), id))
 }
 
-// replyText answers a non-JSON body (401, 405, 5xx, 502).
+// replyText answers a non-JSON body (401, 405, 5xx, 502, a malformed
+// answer).
 func (s *Server) replyText(w http.ResponseWriter, rec *LoggedRequest, status int, contentType, body string) {
 	rec.HTTPStatus = status
 	s.record(*rec)
