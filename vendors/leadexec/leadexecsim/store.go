@@ -1,6 +1,7 @@
 package leadexecsim
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -213,18 +214,12 @@ func (s *Server) AddClient(c Client) int64 {
 	if c.ClientUID == 0 {
 		c.ClientUID = s.newID(IDClient)
 	}
-	if c.AccountUID == 0 {
-		c.AccountUID = s.cfg.accountUID
-	}
+	c.AccountUID = cmp.Or(c.AccountUID, s.cfg.accountUID)
 	if c.DateAdded.IsZero() {
 		c.DateAdded = s.cfg.now()
 	}
-	if c.Status == "" {
-		c.Status = "Active"
-	}
-	if c.AutomationType == "" {
-		c.AutomationType = "Price"
-	}
+	c.Status = cmp.Or(c.Status, "Active")
+	c.AutomationType = cmp.Or(c.AutomationType, "Price")
 	c.Fields = maps.Clone(c.Fields)
 	if c.Fields == nil {
 		c.Fields = map[int64]string{}
@@ -290,9 +285,7 @@ func (s *Server) AddLead(l StoredLead) int64 {
 	if l.UID == 0 {
 		l.UID = s.newID(IDLead)
 	}
-	if l.LeadTypeUID == 0 {
-		l.LeadTypeUID = DefaultLID
-	}
+	l.LeadTypeUID = cmp.Or(l.LeadTypeUID, DefaultLID)
 	if l.DateAdded.IsZero() {
 		l.DateAdded = s.cfg.now()
 	}
