@@ -412,11 +412,7 @@ func (s *Server) Stats() Stats {
 
 // ResetStats zeroes Stats and empties RequestLog.
 func (s *Server) ResetStats() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.reset()
-	s.log.Reset()
-	s.faults.ResetCounts()
+	simkit.ResetStats(&s.mu, s.stats.reset, &s.log, s.faults)
 }
 
 // RequestLog returns a copy of the logged requests, oldest first (at most
