@@ -149,7 +149,8 @@ func clientValues(params map[string]any, create bool) (map[string]string, *apiEr
 		v := params[key]
 		switch {
 		case key == "id" && !create:
-		case slices.Contains(clientStrings, key) && (create || key != "companyName"):
+		case slices.Contains(clientStrings, key) && (create || key != "companyName"),
+			create && slices.Contains(clientUserKeys, key):
 			str, ok := scalarString(v)
 			if !ok {
 				bad = append(bad, paramInfo{key, msgString, &validFormat{Type: "string"}})
@@ -175,13 +176,6 @@ func clientValues(params map[string]any, create bool) (map[string]string, *apiEr
 				}
 				vals[key] = strconv.FormatInt(n, 10)
 			}
-		case create && slices.Contains(clientUserKeys, key):
-			str, ok := scalarString(v)
-			if !ok {
-				bad = append(bad, paramInfo{key, msgString, &validFormat{Type: "string"}})
-				continue
-			}
-			vals[key] = str
 		default:
 			bad = append(bad, paramInfo{key, "Unknown parameter", nil})
 		}
