@@ -12,7 +12,7 @@
 //   - Peaks, which records the most requests of one credential in a UTC
 //     second and in any sliding second, and Window, a sliding-window limit.
 //   - Server helpers: Reply, HangUp and Abandon, Log (a bounded request
-//     log) and Serve (a simulator on a loopback port).
+//     log), ResetStats and Serve (a simulator on a loopback port).
 //
 // Test helpers shared by the simulators' tests are in simtest.
 //

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -74,6 +75,18 @@ func (l *Log[T]) Entries() []T { return append([]T(nil), l.entries...) }
 
 // Reset empties the log.
 func (l *Log[T]) Reset() { l.entries = nil }
+
+// ResetStats starts a simulator's counts afresh with mu, the simulator's
+// lock, held: reset zeroes the simulator's own counters, then log is
+// emptied and the fault counts of in are zeroed (its scripts, policy and
+// bursts are kept).
+func ResetStats[F Fault, T any](mu sync.Locker, reset func(), log *Log[T], in *Injector[F]) {
+	mu.Lock()
+	defer mu.Unlock()
+	reset()
+	log.Reset()
+	in.ResetCounts()
+}
 
 // Serve runs h on addr (default a free loopback port) until stop, and
 // returns its base URL ("http://host:port"). stop shuts the server down

@@ -3,6 +3,7 @@ package simkit
 import (
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 )
 
@@ -54,5 +55,31 @@ func TestLogKeepsTheLastMaxLogEntries(t *testing.T) {
 	l.Reset()
 	if len(l.Entries()) != 0 {
 		t.Error("Reset kept entries")
+	}
+}
+
+func TestResetStatsClearsCountersLogAndFaultCountsButNotScripts(t *testing.T) {
+	var mu sync.Mutex
+	var l Log[int]
+	l.Add(1)
+	in := NewInjector[fault](1)
+	in.Count("http500")
+	in.Script("k", f503)
+	resets := 0
+	ResetStats(&mu, func() {
+		if mu.TryLock() {
+			t.Error("reset ran without the lock held")
+			mu.Unlock()
+		}
+		resets++
+	}, &l, in)
+	if resets != 1 || len(l.Entries()) != 0 || len(in.Counts()) != 0 {
+		t.Errorf("resets %d, log %v, counts %v", resets, l.Entries(), in.Counts())
+	}
+	if d := in.Next("k"); d.Fault != f503 {
+		t.Errorf("script lost: %v", d.Fault)
+	}
+	if !mu.TryLock() {
+		t.Error("lock still held")
 	}
 }

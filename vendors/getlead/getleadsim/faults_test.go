@@ -327,14 +327,10 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		f := all
 		f.Seed, f.RetryAfter = seed, retryAfter
 		sim.SetFaults(f)
-		for i := range 120 {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_, _ = send(ctx, srv, "POST", "/leads", newLeadBody(i))
-			if ctx.Err() != nil {
-				t.Fatalf("call %d hung past the cap", i)
-			}
-			cancel()
-		}
+		simtest.Calls(t, 120, func(ctx context.Context, i int) error {
+			_, err := send(ctx, srv, "POST", "/leads", newLeadBody(i))
+			return err
+		})
 		var seq []Fault
 		for _, lg := range sim.RequestLog() {
 			seq = append(seq, lg.Fault)
@@ -348,36 +344,20 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		t.Fatalf("seed 6 twice:\n%v\n%v\nseed 7:\n%v", a, b, c)
 	}
 	withHint, _ := run(6, time.Second)
-	seen := map[Fault]int{}
-	applied := 0
 	for i, f := range a {
-		seen[f]++
-		if f == FaultNone || f == FaultDropAfterCommit {
-			applied++
-		}
 		// RetryAfter changes which 429 is sent, never the draws.
 		if g := withHint[i]; g != f && (f != Fault429NoRetryAfter || g != Fault429) {
 			t.Fatalf("call %d: %v without RetryAfter, %v with", i, f, g)
 		}
 	}
-	for _, f := range []Fault{FaultNone, Fault429NoRetryAfter, Fault500, Fault503, FaultDropAfterCommit, FaultTimeout,
-		FaultMalformedJSON, FaultMalformedHTML} {
-		if seen[f] == 0 {
-			t.Errorf("seed 6 never drew %v: %v", f, seen)
-		}
-	}
+	seen := simtest.Tally(t, a, FaultNone, Fault429NoRetryAfter, Fault500, Fault503, FaultDropAfterCommit, FaultTimeout,
+		FaultMalformedJSON, FaultMalformedHTML)
+	applied := seen[FaultNone] + seen[FaultDropAfterCommit]
 	st := sim.Stats()
 	if len(sim.Leads()) != applied || st.LeadsAdded != applied || st.Dropped != seen[FaultDropAfterCommit] {
 		t.Errorf("%d leads, stats %+v, want %d (fault-free and dropped-after-commit calls only)", len(sim.Leads()), st, applied)
 	}
-	for f, n := range seen {
-		if f != FaultNone && st.FaultsInjected[f.String()] != n {
-			t.Errorf("FaultsInjected[%v] = %d, log has %d", f, st.FaultsInjected[f.String()], n)
-		}
-	}
-	if st.FaultsInjected[LatencyKey] != len(a) {
-		t.Errorf("latency counted %d times for %d calls", st.FaultsInjected[LatencyKey], len(a))
-	}
+	simtest.FaultCounts(t, st.FaultsInjected, seen, len(a))
 }
 
 // giveUp sends a request that the client abandons after a short wait.

@@ -1,6 +1,9 @@
 package getleadsim
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Options configure a simulator. The zero value of each field means the
 // default, so Options{} is a usable Getlead account.
@@ -57,12 +60,8 @@ func (o Options) config() config {
 		token: o.Token, apiKey: o.APIKey, statuses: o.Statuses, customFields: o.CustomFields,
 		rateLimit: o.V3RateLimit, rateWindow: o.V3RateWindow, perPage: o.DefaultPerPage, maxPP: o.MaxPerPage, now: o.Now,
 	}
-	if c.token == "" {
-		c.token = DefaultToken
-	}
-	if c.apiKey == "" {
-		c.apiKey = DefaultAPIKey
-	}
+	c.token = cmp.Or(c.token, DefaultToken)
+	c.apiKey = cmp.Or(c.apiKey, DefaultAPIKey)
 	if len(c.statuses) == 0 {
 		c.statuses = DefaultStatuses
 	}

@@ -220,11 +220,7 @@ func (s *Server) Stats() Stats {
 
 // ResetStats zeroes Stats and empties RequestLog. Rate windows are kept.
 func (s *Server) ResetStats() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.reset()
-	s.log.Reset()
-	s.faults.ResetCounts()
+	simkit.ResetStats(&s.mu, s.stats.reset, &s.log, s.faults)
 }
 
 // takeV3 counts one V3 request against the rate window and reports how many

@@ -258,14 +258,10 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		f := all
 		f.Seed, f.RetryAfter = seed, retryAfter
 		l.sim.SetFaults(f)
-		for i := range 120 {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_, _ = l.post(ctx, "contact.addOrUpdateContact", contact(i))
-			if ctx.Err() != nil {
-				t.Fatalf("call %d hung past the cap", i)
-			}
-			cancel()
-		}
+		simtest.Calls(t, 120, func(ctx context.Context, i int) error {
+			_, err := l.post(ctx, "contact.addOrUpdateContact", contact(i))
+			return err
+		})
 		var seq []ivvysim.Fault
 		for _, lg := range l.sim.RequestLog() {
 			seq = append(seq, lg.Fault)
@@ -279,34 +275,21 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		t.Fatalf("seed 8 twice:\n%v\n%v\nseed 9:\n%v", a, b, c)
 	}
 	withHeader, _ := run(8, time.Second)
-	seen := map[ivvysim.Fault]int{}
-	applied := 0
 	for i, f := range a {
-		seen[f]++
-		if f == ivvysim.FaultNone || f == ivvysim.FaultDropAfterCommit {
-			applied++
-		}
 		// RetryAfter changes which 429 is sent, never the draws.
 		if g := withHeader[i]; g != f && (f != ivvysim.Fault429 || g != ivvysim.Fault429RetryAfter) {
 			t.Fatalf("call %d: %v without RetryAfter, %v with", i, f, g)
 		}
 	}
-	for _, f := range []ivvysim.Fault{ivvysim.FaultNone, ivvysim.Fault429, ivvysim.Fault500, ivvysim.Fault503, ivvysim.FaultDropAfterCommit,
-		ivvysim.FaultTimeout, ivvysim.FaultMalformedJSON, ivvysim.FaultMalformedHTML} {
-		if seen[f] == 0 {
-			t.Errorf("seed 8 never drew %v: %v", f, seen)
-		}
-	}
+	seen := simtest.Tally(t, a, ivvysim.FaultNone, ivvysim.Fault429, ivvysim.Fault500, ivvysim.Fault503, ivvysim.FaultDropAfterCommit,
+		ivvysim.FaultTimeout, ivvysim.FaultMalformedJSON, ivvysim.FaultMalformedHTML)
+	applied := seen[ivvysim.FaultNone] + seen[ivvysim.FaultDropAfterCommit]
 	st := l.sim.Stats()
 	if len(l.sim.Contacts()) != applied || st.RecordsWritten != applied {
 		t.Errorf("%d contacts, %d written, want %d (fault-free and dropped-after-commit calls only)", len(l.sim.Contacts()), st.RecordsWritten, applied)
 	}
-	for f, n := range seen {
-		if f != ivvysim.FaultNone && st.FaultsInjected[f.String()] != n {
-			t.Errorf("FaultsInjected[%v] = %d, log has %d", f, st.FaultsInjected[f.String()], n)
-		}
-	}
-	if st.FaultsInjected[ivvysim.LatencyKey] != len(a) || st.Dropped != seen[ivvysim.FaultDropAfterCommit] {
+	simtest.FaultCounts(t, st.FaultsInjected, seen, len(a))
+	if st.Dropped != seen[ivvysim.FaultDropAfterCommit] {
 		t.Errorf("stats %+v", st)
 	}
 }

@@ -39,11 +39,7 @@ func candidates(all, hinted []int64, useHint bool) []int64 {
 func (s *Server) contactCandidates(id string, byID bool, ext string, byExt bool, email string, byEmail bool, conds []condition) []int64 {
 	switch {
 	case byID:
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
-			return nil
-		}
-		return []int64{n}
+		return idCandidate(id)
 	case byExt:
 		return candidates(nil, s.contactHints["ext:"+strings.ToLower(ext)], true)
 	case byEmail:
@@ -55,16 +51,22 @@ func (s *Server) contactCandidates(id string, byID bool, ext string, byExt bool,
 	return s.contactOrder
 }
 
+// idCandidate is the record a list filtered by id can return: none when
+// id is not a number.
+func idCandidate(id string) []int64 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return []int64{n}
+}
+
 // leadCandidates are the leads a list filtered by id, contactId or a
 // modified date can return. Caller holds s.mu.
 func (s *Server) leadCandidates(id string, byID bool, contactID string, byContact bool, conds []condition) []int64 {
 	switch {
 	case byID:
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
-			return nil
-		}
-		return []int64{n}
+		return idCandidate(id)
 	case byContact:
 		n, err := strconv.ParseInt(contactID, 10, 64)
 		if err != nil {

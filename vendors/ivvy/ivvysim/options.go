@@ -1,6 +1,7 @@
 package ivvysim
 
 import (
+	"maps"
 	"net/http"
 	"time"
 )
@@ -70,10 +71,7 @@ func (o Options) config() config {
 		omitLeadCustom: o.OmitLeadCustomFields, ratePerSecond: o.RateLimitPerSecond, batchSteps: o.BatchProgressSteps,
 	}
 	if o.Keys != nil {
-		c.keys = make(map[string]string, len(o.Keys))
-		for k, v := range o.Keys {
-			c.keys[k] = v
-		}
+		c.keys = maps.Clone(o.Keys)
 	}
 	c.http = o.HTTPClient
 	if c.http == nil {

@@ -191,17 +191,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case FaultMalformedJSON, FaultMalformedHTML:
 		contentType, body := malformedBody(fault, rec.Action)
-		rec.HTTPStatus = http.StatusOK
-		s.record(rec)
-		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
+		s.replyRaw(w, &rec, http.StatusOK, contentType, body)
 		return
 	case Fault500:
 		s.reply(w, &rec, nil, newErr(http.StatusInternalServerError, 0, "Internal Server Error"))
 		return
 	case Fault503:
-		rec.HTTPStatus = http.StatusServiceUnavailable
-		s.record(rec)
-		simkit.Reply(w, http.StatusServiceUnavailable, "text/html", []byte("<html><body><h1>503 Service Unavailable</h1></body></html>\n"))
+		s.replyRaw(w, &rec, http.StatusServiceUnavailable, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>\n")
 		return
 	case FaultTimeout:
 		s.faults.Wait(r.Context(), d.Hold)
@@ -332,6 +328,14 @@ func (s *Server) reply(w http.ResponseWriter, rec *LoggedRequest, res any, e *ap
 	simkit.Reply(w, status, simkit.ContentJSON, body)
 }
 
+// replyRaw answers a body that is not iVvy's JSON (a proxy's page, a
+// malformed answer).
+func (s *Server) replyRaw(w http.ResponseWriter, rec *LoggedRequest, status int, contentType, body string) {
+	rec.HTTPStatus = status
+	s.record(*rec)
+	simkit.Reply(w, status, contentType, []byte(body))
+}
+
 func (s *Server) record(rec LoggedRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -408,11 +412,7 @@ func (s *Server) Stats() Stats {
 
 // ResetStats zeroes Stats and empties RequestLog.
 func (s *Server) ResetStats() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.reset()
-	s.log.Reset()
-	s.faults.ResetCounts()
+	simkit.ResetStats(&s.mu, s.stats.reset, &s.log, s.faults)
 }
 
 // RequestLog returns a copy of the logged requests, oldest first (at most

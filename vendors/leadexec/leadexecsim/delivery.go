@@ -1,6 +1,7 @@
 package leadexecsim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -143,25 +144,12 @@ func (d Delivery) withDefaults() Delivery {
 	// Copy the maps so later changes by the caller cannot race with sends.
 	d.Headers = maps.Clone(d.Headers)
 	d.FieldMap = maps.Clone(d.FieldMap)
-	d.Method = strings.ToUpper(d.Method)
-	if d.Method == "" {
-		d.Method = DefaultMethod
-	}
-	if d.Format == "" {
-		d.Format = DefaultFormat
-	}
-	if d.IDField == "" {
-		d.IDField = DefaultIDField
-	}
-	if d.ResponseSearch == "" {
-		d.ResponseSearch = DefaultResponseSearch
-	}
-	if d.RetryDelay == 0 {
-		d.RetryDelay = DefaultRetryDelay
-	}
-	if d.Timeout == 0 {
-		d.Timeout = DefaultTimeout
-	}
+	d.Method = cmp.Or(strings.ToUpper(d.Method), DefaultMethod)
+	d.Format = cmp.Or(d.Format, DefaultFormat)
+	d.IDField = cmp.Or(d.IDField, DefaultIDField)
+	d.ResponseSearch = cmp.Or(d.ResponseSearch, DefaultResponseSearch)
+	d.RetryDelay = cmp.Or(d.RetryDelay, DefaultRetryDelay)
+	d.Timeout = cmp.Or(d.Timeout, DefaultTimeout)
 	if d.Client == nil {
 		d.Client = &http.Client{Timeout: d.Timeout}
 	}

@@ -126,15 +126,7 @@ func v1Params(r *http.Request) (map[string]string, error) {
 				return nil, fmt.Errorf("body is not a JSON object")
 			}
 			for k, v := range m {
-				switch x := v.(type) {
-				case string:
-					out[k] = x
-				case nil:
-					out[k] = ""
-				default:
-					b, _ := json.Marshal(x)
-					out[k] = string(b)
-				}
+				out[k] = fieldText(v)
 			}
 		case len(t) > 0:
 			v, err := url.ParseQuery(string(body))
@@ -225,17 +217,22 @@ func textMap(m map[string]any) map[string]string {
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		switch x := v.(type) {
-		case string:
-			out[k] = x
-		case nil:
-			out[k] = ""
-		default:
-			b, _ := json.Marshal(x)
-			out[k] = string(b)
-		}
+		out[k] = fieldText(v)
 	}
 	return out
+}
+
+// fieldText is a decoded JSON value as a field value: a string as it is,
+// null as "", anything else as its JSON.
+func fieldText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // parseID reads a posted id; "", non-numeric and ≤ 0 are missing.

@@ -1,6 +1,7 @@
 package leadexecsim
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"maps"
@@ -86,33 +87,17 @@ type simConfig struct {
 }
 
 func (o Options) resolve() simConfig {
-	c := simConfig{now: o.Now, nextID: o.NextID, key: o.Key, clientID: o.ClientID, secret: o.ClientSecret,
-		postingKey: o.PostingKey, tokenLifetime: o.TokenLifetime, accountUID: o.AccountUID, namespace: o.Namespace,
+	c := simConfig{now: o.Now, nextID: o.NextID, key: cmp.Or(o.Key, DefaultKey),
+		clientID: cmp.Or(o.ClientID, DefaultClientID), secret: cmp.Or(o.ClientSecret, DefaultClientSecret),
+		postingKey: cmp.Or(o.PostingKey, DefaultPostingKey), tokenLifetime: o.TokenLifetime,
+		accountUID: cmp.Or(o.AccountUID, DefaultAccountUID), namespace: cmp.Or(o.Namespace, DefaultNamespace),
 		maxTake: o.MaxTake, maxV2Leads: o.MaxV2Leads, numericResponseType: o.NumericResponseType,
 		customNextID: o.NextID != nil}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.key == "" {
-		c.key = DefaultKey
-	}
-	if c.clientID == "" {
-		c.clientID = DefaultClientID
-	}
-	if c.secret == "" {
-		c.secret = DefaultClientSecret
-	}
-	if c.postingKey == "" {
-		c.postingKey = DefaultPostingKey
-	}
 	if c.tokenLifetime <= 0 {
 		c.tokenLifetime = DefaultTokenLifetime
-	}
-	if c.accountUID == 0 {
-		c.accountUID = DefaultAccountUID
-	}
-	if c.namespace == "" {
-		c.namespace = DefaultNamespace
 	}
 	if c.maxTake <= 0 {
 		c.maxTake = DefaultMaxTake
@@ -275,15 +260,19 @@ func route(r *http.Request) (Endpoint, bool) {
 	return "", false
 }
 
-// methods lists the verbs each endpoint takes.
-var methods = map[Endpoint][]string{
-	EndpointInsertV1:      {http.MethodGet, http.MethodPost},
-	EndpointInsertV2:      {http.MethodPost},
-	EndpointToken:         {http.MethodPost},
-	EndpointGetClientList: {http.MethodGet, http.MethodPost},
-	EndpointGetClientData: {http.MethodGet, http.MethodPost},
-	EndpointEditClient:    {http.MethodPatch},
-	EndpointQueryLeads:    {http.MethodPost},
+// endpoints lists the verbs each endpoint takes and the method answering
+// it.
+var endpoints = map[Endpoint]struct {
+	methods []string
+	answer  func(*Server, *http.Request) simAnswer
+}{
+	EndpointInsertV1:      {[]string{http.MethodGet, http.MethodPost}, (*Server).insertV1},
+	EndpointInsertV2:      {[]string{http.MethodPost}, (*Server).insertV2},
+	EndpointToken:         {[]string{http.MethodPost}, (*Server).issueToken},
+	EndpointGetClientList: {[]string{http.MethodGet, http.MethodPost}, (*Server).getClientList},
+	EndpointGetClientData: {[]string{http.MethodGet, http.MethodPost}, (*Server).getClientData},
+	EndpointEditClient:    {[]string{http.MethodPatch}, (*Server).editClient},
+	EndpointQueryLeads:    {[]string{http.MethodPost}, (*Server).queryLeads},
 }
 
 // ServeHTTP routes the request, counts it, applies injected faults (a
@@ -294,8 +283,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(w, textAnswer(http.StatusNotFound, "The resource cannot be found."))
 		return
 	}
-	if !slices.Contains(methods[ep], r.Method) {
-		w.Header().Set("Allow", strings.Join(methods[ep], ", "))
+	if !slices.Contains(endpoints[ep].methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(endpoints[ep].methods, ", "))
 		write(w, textAnswer(http.StatusMethodNotAllowed, "The HTTP verb "+r.Method+" is not allowed."))
 		return
 	}
@@ -317,23 +306,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	var a simAnswer
-	switch ep {
-	case EndpointInsertV1:
-		a = s.insertV1(r)
-	case EndpointInsertV2:
-		a = s.insertV2(r)
-	case EndpointToken:
-		a = s.issueToken(r)
-	case EndpointGetClientList:
-		a = s.getClientList(r)
-	case EndpointGetClientData:
-		a = s.getClientData(r)
-	case EndpointEditClient:
-		a = s.editClient(r)
-	case EndpointQueryLeads:
-		a = s.queryLeads(r)
-	}
+	a := endpoints[ep].answer(s, r)
 	switch f.kind {
 	case faultDrop:
 		simkit.HangUp(w)

@@ -1,6 +1,7 @@
 package leadexecsim
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -177,6 +178,25 @@ func cloneClient(c *Client) Client {
 	return out
 }
 
+// sortedCopies returns a copy of every record of m, by key.
+func sortedCopies[V any](m map[int64]*V, clone func(*V) V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, clone(m[k]))
+	}
+	return out
+}
+
+// copyOf returns a copy of the record m holds under k; ok is false when
+// there is none.
+func copyOf[V any](m map[int64]*V, k int64, clone func(*V) V) (v V, ok bool) {
+	p, ok := m[k]
+	if !ok {
+		return v, false
+	}
+	return clone(p), true
+}
+
 func cloneStoredLead(l *StoredLead) StoredLead {
 	out := *l
 	out.Fields = maps.Clone(l.Fields)
@@ -194,18 +214,12 @@ func (s *Server) AddClient(c Client) int64 {
 	if c.ClientUID == 0 {
 		c.ClientUID = s.newID(IDClient)
 	}
-	if c.AccountUID == 0 {
-		c.AccountUID = s.cfg.accountUID
-	}
+	c.AccountUID = cmp.Or(c.AccountUID, s.cfg.accountUID)
 	if c.DateAdded.IsZero() {
 		c.DateAdded = s.cfg.now()
 	}
-	if c.Status == "" {
-		c.Status = "Active"
-	}
-	if c.AutomationType == "" {
-		c.AutomationType = "Price"
-	}
+	c.Status = cmp.Or(c.Status, "Active")
+	c.AutomationType = cmp.Or(c.AutomationType, "Price")
 	c.Fields = maps.Clone(c.Fields)
 	if c.Fields == nil {
 		c.Fields = map[int64]string{}
@@ -252,22 +266,14 @@ func (s *Server) SetClientField(uid, clientFieldUID int64, value string) error {
 func (s *Server) Clients() []Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Client, 0, len(s.clients))
-	for _, uid := range slices.Sorted(maps.Keys(s.clients)) {
-		out = append(out, cloneClient(s.clients[uid]))
-	}
-	return out
+	return sortedCopies(s.clients, cloneClient)
 }
 
 // ClientByUID returns a copy of one client.
 func (s *Server) ClientByUID(uid int64) (Client, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.clients[uid]
-	if !ok {
-		return Client{}, false
-	}
-	return cloneClient(c), true
+	return copyOf(s.clients, uid, cloneClient)
 }
 
 // AddLead stores a lead without posting it (no validation, no duplicate
@@ -279,9 +285,7 @@ func (s *Server) AddLead(l StoredLead) int64 {
 	if l.UID == 0 {
 		l.UID = s.newID(IDLead)
 	}
-	if l.LeadTypeUID == 0 {
-		l.LeadTypeUID = DefaultLID
-	}
+	l.LeadTypeUID = cmp.Or(l.LeadTypeUID, DefaultLID)
 	if l.DateAdded.IsZero() {
 		l.DateAdded = s.cfg.now()
 	}
@@ -308,22 +312,14 @@ func (s *Server) storeLead(l *StoredLead) {
 func (s *Server) Leads() []StoredLead {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]StoredLead, 0, len(s.leads))
-	for _, uid := range slices.Sorted(maps.Keys(s.leads)) {
-		out = append(out, cloneStoredLead(s.leads[uid]))
-	}
-	return out
+	return sortedCopies(s.leads, cloneStoredLead)
 }
 
 // LeadByUID returns a copy of one stored lead.
 func (s *Server) LeadByUID(uid int64) (StoredLead, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.leads[uid]
-	if !ok {
-		return StoredLead{}, false
-	}
-	return cloneStoredLead(l), true
+	return copyOf(s.leads, uid, cloneStoredLead)
 }
 
 // SetCampaign adds or replaces a campaign (by AID).

@@ -149,7 +149,8 @@ func clientValues(params map[string]any, create bool) (map[string]string, *apiEr
 		v := params[key]
 		switch {
 		case key == "id" && !create:
-		case slices.Contains(clientStrings, key) && (create || key != "companyName"):
+		case slices.Contains(clientStrings, key) && (create || key != "companyName"),
+			create && slices.Contains(clientUserKeys, key):
 			str, ok := scalarString(v)
 			if !ok {
 				bad = append(bad, paramInfo{key, msgString, &validFormat{Type: "string"}})
@@ -175,13 +176,6 @@ func clientValues(params map[string]any, create bool) (map[string]string, *apiEr
 				}
 				vals[key] = strconv.FormatInt(n, 10)
 			}
-		case create && slices.Contains(clientUserKeys, key):
-			str, ok := scalarString(v)
-			if !ok {
-				bad = append(bad, paramInfo{key, msgString, &validFormat{Type: "string"}})
-				continue
-			}
-			vals[key] = str
 		default:
 			bad = append(bad, paramInfo{key, "Unknown parameter", nil})
 		}
@@ -280,30 +274,35 @@ func rawParams(c *call) (map[string]any, *apiError) {
 	return out, nil
 }
 
-// managedClient finds the client named by params[key] for the calling
-// reseller: 305 not a reseller, 304 key missing (assumption), 205 not an
-// integer, notFound (307, or 216 for updateClient when configured) unknown
-// or inactive, 306 managed by another account.
-func (s *Server) managedClient(c *call, params map[string]any, key string, notFound int) (*agencyClient, *apiError) {
+// managedClient decodes the call's params (see rawParams) and finds the
+// client named by params[key] for the calling reseller: 305 not a
+// reseller, 304 key missing (assumption), 205 not an integer, notFound
+// (307, or 216 for updateClient when configured) unknown or inactive, 306
+// managed by another account.
+func (s *Server) managedClient(c *call, key string, notFound int) (*agencyClient, map[string]any, *apiError) {
+	params, e := rawParams(c)
+	if e != nil {
+		return nil, nil, e
+	}
 	if !s.isReseller(c.account) {
-		return nil, newError(CodeNotReseller)
+		return nil, nil, newError(CodeNotReseller)
 	}
 	v, ok := params[key]
 	if !ok || v == nil {
-		return nil, newError(CodeNoSubAccounts)
+		return nil, nil, newError(CodeNoSubAccounts)
 	}
 	id, ok := looseInt(v)
 	if !ok {
-		return nil, paramError(paramInfo{key, msgInteger, &validFormat{Type: "int", Required: true}})
+		return nil, nil, paramError(paramInfo{key, msgInteger, &validFormat{Type: "int", Required: true}})
 	}
 	cl := s.clients[id]
 	if cl == nil || !cl.active {
-		return nil, newError(notFound)
+		return nil, nil, newError(notFound)
 	}
 	if cl.owner != c.account {
-		return nil, newError(CodeNotManaged)
+		return nil, nil, newError(CodeNotManaged)
 	}
-	return cl, nil
+	return cl, params, nil
 }
 
 func updatesOK() outcome {
@@ -313,11 +312,7 @@ func updatesOK() outcome {
 // updateClient changes the given fields of a client. An unknown id gives
 // 307 (Options.UpdateClientNotFoundCode: 216).
 func (s *Server) updateClient(c *call) outcome {
-	params, e := rawParams(c)
-	if e != nil {
-		return failOutcome(e)
-	}
-	cl, e := s.managedClient(c, params, "id", s.cfg.updateClientNotFound)
+	cl, params, e := s.managedClient(c, "id", s.cfg.updateClientNotFound)
 	if e != nil {
 		return failOutcome(e)
 	}
@@ -337,11 +332,7 @@ func (s *Server) updateClient(c *call) outcome {
 // updateAccountSendLimit sets a client's email send limit (an integer ≥ 0;
 // missing → 206, otherwise → 205).
 func (s *Server) updateAccountSendLimit(c *call) outcome {
-	params, e := rawParams(c)
-	if e != nil {
-		return failOutcome(e)
-	}
-	cl, e := s.managedClient(c, params, "clientID", CodeSubAccountNotFound)
+	cl, params, e := s.managedClient(c, "clientID", CodeSubAccountNotFound)
 	if e != nil {
 		return failOutcome(e)
 	}
@@ -360,11 +351,7 @@ func (s *Server) updateAccountSendLimit(c *call) outcome {
 }
 
 func (s *Server) setSending(c *call, on bool) outcome {
-	params, e := rawParams(c)
-	if e != nil {
-		return failOutcome(e)
-	}
-	cl, e := s.managedClient(c, params, "clientID", CodeSubAccountNotFound)
+	cl, _, e := s.managedClient(c, "clientID", CodeSubAccountNotFound)
 	if e != nil {
 		return failOutcome(e)
 	}

@@ -203,14 +203,10 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		f := all
 		f.Seed = seed
 		h.sim.SetFaults(f)
-		for i := range 150 {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		simtest.Calls(t, 150, func(ctx context.Context, i int) error {
 			_, err := h.post(ctx, h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": fmt.Sprintf("s%d@x.test", i)})), nil)
-			if ctx.Err() != nil {
-				t.Fatalf("call %d hung past the cap: %v", i, err)
-			}
-			cancel()
-		}
+			return err
+		})
 		return faultSequence(h), h
 	}
 	a, h := run(3)
@@ -222,30 +218,12 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 	if slices.Equal(a, c) {
 		t.Fatal("different seeds gave the same faults")
 	}
-	applied := 0
-	seen := map[Fault]int{}
-	for _, f := range a {
-		seen[f]++
-		if f == FaultNone || f == FaultDropAfterCommit {
-			applied++
-		}
-	}
-	for _, f := range []Fault{FaultNone, Fault500, Fault503, Fault999, FaultUnavailable, Fault107, Fault106,
-		FaultDropAfterCommit, FaultTimeout, FaultMalformedJSON, FaultMalformedHTML} {
-		if seen[f] == 0 {
-			t.Errorf("seed 3 never drew %v: %v", f, seen)
-		}
-	}
+	seen := simtest.Tally(t, a, FaultNone, Fault500, Fault503, Fault999, FaultUnavailable, Fault107, Fault106,
+		FaultDropAfterCommit, FaultTimeout, FaultMalformedJSON, FaultMalformedHTML)
+	applied := seen[FaultNone] + seen[FaultDropAfterCommit]
 	st := h.sim.Stats()
 	if len(h.sim.Leads()) != applied || st.ObjectsWritten != applied {
 		t.Errorf("%d leads, %d written, want %d (fault-free and dropped-after-commit calls only)", len(h.sim.Leads()), st.ObjectsWritten, applied)
 	}
-	for f, n := range seen {
-		if f != FaultNone && st.FaultsInjected[f.String()] != n {
-			t.Errorf("FaultsInjected[%v] = %d, log has %d", f, st.FaultsInjected[f.String()], n)
-		}
-	}
-	if st.FaultsInjected[LatencyKey] != len(a) {
-		t.Errorf("latency counted %d times for %d calls", st.FaultsInjected[LatencyKey], len(a))
-	}
+	simtest.FaultCounts(t, st.FaultsInjected, seen, len(a))
 }

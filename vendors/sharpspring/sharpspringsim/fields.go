@@ -190,27 +190,17 @@ var fieldFlagKeys = []string{"isRequired", "isAvailableInContactManager", "isEdi
 // sent, must be "sharpspring" (the sample says it MUST be; rejecting other
 // values is the defensive choice). The systemName is generated.
 func (s *Server) createFields(c *call, objects []json.RawMessage) outcome {
-	results := make([]objResult, len(objects))
-	written := 0
-	for i, raw := range objects {
-		obj, ok := decodeObject(raw)
-		if !ok {
-			results[i] = failed(newError(CodeMalformedObject))
-			continue
-		}
+	return s.writeEach("creates", objects, func(i int, obj map[string]any) objResult {
 		f, bad := s.fieldFromObject(obj)
 		if len(bad) > 0 {
 			for _, b := range bad {
 				c.note(fmt.Sprintf("objects[%d].%s: %s", i, b.Param, b.Message))
 			}
-			results[i] = failed(paramError(bad...))
-			continue
+			return failed(paramError(bad...))
 		}
 		s.addCustomField(f, c.now)
-		results[i] = objResult{ok: true, id: f.id, hasID: true}
-		written++
-	}
-	return s.writeOutcome("creates", results, written)
+		return objResult{ok: true, id: f.id, hasID: true}
+	})
 }
 
 func (s *Server) fieldFromObject(obj map[string]any) (*field, []paramInfo) {
@@ -328,41 +318,29 @@ func (s *Server) systemName(label string, now time.Time) string {
 // 211; an unknown systemName gives 404 (assumption, mirroring deleteLeads).
 // Deleting a custom lead field drops its values from every lead.
 func (s *Server) deleteFields(c *call, objects []json.RawMessage) outcome {
-	results := make([]objResult, len(objects))
-	written := 0
-	for i, raw := range objects {
-		obj, ok := decodeObject(raw)
-		if !ok {
-			results[i] = failed(newError(CodeMalformedObject))
-			continue
-		}
+	return s.writeEach("deletes", objects, func(i int, obj map[string]any) objResult {
 		name, ok := obj["systemName"].(string)
 		if !ok || name == "" {
-			results[i] = failed(paramError(paramInfo{"systemName", msgRequired, &validFormat{Type: "string", Required: true}}))
-			continue
+			return failed(paramError(paramInfo{"systemName", msgRequired, &validFormat{Type: "string", Required: true}}))
 		}
 		if !s.cfg.ignoreUnknown && len(obj) > 1 {
 			c.note(fmt.Sprintf("objects[%d]: only systemName is supported", i))
-			results[i] = failed(paramError(paramInfo{"systemName", msgRequired, &validFormat{Type: "string", Required: true}}))
-			continue
+			return failed(paramError(paramInfo{"systemName", msgRequired, &validFormat{Type: "string", Required: true}}))
 		}
 		idx := slices.IndexFunc(s.fields, func(f *field) bool { return f.systemName == name })
 		switch {
 		case idx < 0:
-			results[i] = failed(newError(CodeRecordNotFound))
+			return failed(newError(CodeRecordNotFound))
 		case !s.fields[idx].custom:
-			results[i] = failed(newError(CodeOnlyCustomDelete))
-		default:
-			f := s.fields[idx]
-			s.fields = slices.Delete(s.fields, idx, idx+1)
-			if f.relationship == "lead" {
-				for _, l := range s.leads {
-					delete(l.vals, name)
-				}
-			}
-			results[i] = objResult{ok: true}
-			written++
+			return failed(newError(CodeOnlyCustomDelete))
 		}
-	}
-	return s.writeOutcome("deletes", results, written)
+		f := s.fields[idx]
+		s.fields = slices.Delete(s.fields, idx, idx+1)
+		if f.relationship == "lead" {
+			for _, l := range s.leads {
+				delete(l.vals, name)
+			}
+		}
+		return objResult{ok: true}
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Lead is a snapshot of a stored lead, for test assertions.
@@ -79,11 +81,7 @@ func (s *Server) Stats() Stats {
 // ResetStats zeroes Stats and empties RequestLog. Rate-limit counters are
 // not reset: the limits keep their windows.
 func (s *Server) ResetStats() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.reset()
-	s.log.Reset()
-	s.faults.ResetCounts()
+	simkit.ResetStats(&s.mu, s.stats.reset, &s.log, s.faults)
 }
 
 // RequestLog returns a copy of the logged requests, oldest first (at most

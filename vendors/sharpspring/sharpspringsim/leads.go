@@ -166,18 +166,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // email in any case and on any lead, inactive included, gives 301, and a
 // sent id is ignored.
 func (s *Server) createLeads(c *call, objects []json.RawMessage) outcome {
-	results := make([]objResult, len(objects))
-	written := 0
-	for i, raw := range objects {
-		obj, ok := decodeObject(raw)
-		if !ok {
-			results[i] = failed(newError(CodeMalformedObject))
-			continue
-		}
+	return s.writeEach("creates", objects, func(i int, obj map[string]any) objResult {
 		vals, e := s.leadValues(c, i, obj, true)
 		if e != nil {
-			results[i] = failed(e)
-			continue
+			return failed(e)
 		}
 		email := vals["emailAddress"]
 		if email == nil || *email == "" {
@@ -187,22 +179,18 @@ func (s *Server) createLeads(c *call, objects []json.RawMessage) outcome {
 				e.Data = paramsData{Params: []paramInfo{{"emailAddress", msgRequired, leadFieldByName["emailAddress"].format(true)}}}
 			}
 			c.note(fmt.Sprintf("objects[%d]: emailAddress missing", i))
-			results[i] = failed(e)
-			continue
+			return failed(e)
 		}
 		if _, taken := s.emails[strings.ToLower(*email)]; taken {
-			results[i] = failed(newError(CodeEntryExists))
-			continue
+			return failed(newError(CodeEntryExists))
 		}
 		l := &lead{vals: newLeadValues(), created: c.now.UTC(), updated: c.now.UTC()}
 		for k, v := range vals {
 			l.vals[k] = v
 		}
 		s.insertLead(l)
-		results[i] = objResult{ok: true, id: l.id, hasID: true}
-		written++
-	}
-	return s.writeOutcome("creates", results, written)
+		return objResult{ok: true, id: l.id, hasID: true}
+	})
 }
 
 // updateLeads implements the matching matrix of spec §7.6:
@@ -213,53 +201,37 @@ func (s *Server) createLeads(c *call, objects []json.RawMessage) outcome {
 //   - unknown id, unknown email, or neither: silent success (v2: 404);
 //   - nothing changed: 302 "No table rows affected".
 func (s *Server) updateLeads(c *call, objects []json.RawMessage, v2 bool) outcome {
-	results := make([]objResult, len(objects))
-	written := 0
-	for i, raw := range objects {
-		obj, ok := decodeObject(raw)
-		if !ok {
-			results[i] = failed(newError(CodeMalformedObject))
-			continue
-		}
+	return s.writeEach("updates", objects, func(i int, obj map[string]any) objResult {
 		vals, e := s.leadValues(c, i, obj, false)
 		if e != nil {
-			results[i] = failed(e)
-			continue
+			return failed(e)
 		}
 		target, e := s.matchLead(obj, vals)
 		if e != nil {
 			c.note(fmt.Sprintf("objects[%d].id: %s", i, msgInteger))
-			results[i] = failed(e)
-			continue
+			return failed(e)
 		}
 		if target == nil {
 			if v2 {
 				// Also for neither id nor email (assumption: undocumented).
-				results[i] = failed(newError(CodeRecordNotFound))
-			} else {
-				c.note(fmt.Sprintf("objects[%d]: no matching lead; silent success", i))
-				results[i] = objResult{ok: true}
+				return failed(newError(CodeRecordNotFound))
 			}
-			continue
+			c.note(fmt.Sprintf("objects[%d]: no matching lead; silent success", i))
+			return objResult{ok: true, silent: true}
 		}
 		if email := vals["emailAddress"]; email != nil {
 			if owner, taken := s.emails[strings.ToLower(*email)]; taken && owner != target.id {
 				c.note(fmt.Sprintf("objects[%d]: email belongs to lead %d; only updateTimestamp touched", i, owner))
 				target.updated = c.now.UTC()
-				results[i] = objResult{ok: true}
-				written++
-				continue
+				return objResult{ok: true}
 			}
 		}
 		if !s.applyLead(target, vals) {
-			results[i] = failed(newError(CodeNoRowsAffected))
-			continue
+			return failed(newError(CodeNoRowsAffected))
 		}
 		target.updated = c.now.UTC()
-		results[i] = objResult{ok: true}
-		written++
-	}
-	return s.writeOutcome("updates", results, written)
+		return objResult{ok: true}
+	})
 }
 
 // matchLead finds the lead an update object addresses; nil when none. A
@@ -320,14 +292,7 @@ func equalValue(a, b *string) bool {
 // deleteLeads deletes by id only, hard, without a tombstone. An unknown id
 // gives 404 (assumed; unverified).
 func (s *Server) deleteLeads(c *call, objects []json.RawMessage) outcome {
-	results := make([]objResult, len(objects))
-	written := 0
-	for i, raw := range objects {
-		obj, ok := decodeObject(raw)
-		if !ok {
-			results[i] = failed(newError(CodeMalformedObject))
-			continue
-		}
+	return s.writeEach("deletes", objects, func(i int, obj map[string]any) objResult {
 		if !s.cfg.ignoreUnknown {
 			var extra []string
 			for _, k := range sortedKeys(obj) {
@@ -337,29 +302,24 @@ func (s *Server) deleteLeads(c *call, objects []json.RawMessage) outcome {
 			}
 			if len(extra) > 0 {
 				c.note(fmt.Sprintf("objects[%d]: only id is supported, got %q", i, extra))
-				results[i] = failed(paramError(paramInfo{"id", msgRequired, &validFormat{Type: "int", Length: 20, Required: true}}))
-				continue
+				return failed(paramError(paramInfo{"id", msgRequired, &validFormat{Type: "int", Length: 20, Required: true}}))
 			}
 		}
 		raw, has := obj["id"]
 		id, ok := looseInt(raw)
 		if !has || !ok {
-			results[i] = failed(paramError(paramInfo{"id", msgInteger, &validFormat{Type: "int", Length: 20, Required: true}}))
-			continue
+			return failed(paramError(paramInfo{"id", msgInteger, &validFormat{Type: "int", Length: 20, Required: true}}))
 		}
 		l := s.leads[id]
 		if l == nil {
-			results[i] = failed(newError(CodeRecordNotFound))
-			continue
+			return failed(newError(CodeRecordNotFound))
 		}
 		if k := l.emailKey(); k != "" && s.emails[k] == id {
 			delete(s.emails, k)
 		}
 		delete(s.leads, id)
-		results[i] = objResult{ok: true}
-		written++
-	}
-	return s.writeOutcome("deletes", results, written)
+		return objResult{ok: true}
+	})
 }
 
 // leadView selects and formats the keys of serialized leads.

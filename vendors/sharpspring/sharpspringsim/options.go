@@ -1,6 +1,10 @@
 package sharpspringsim
 
-import "time"
+import (
+	"cmp"
+	"maps"
+	"time"
+)
 
 // Options configure a simulator. The zero value of each field means the
 // documented default, so Options{} is a faithful SharpSpring account.
@@ -162,26 +166,16 @@ func (o Options) config() config {
 		updateClientNotFound: o.UpdateClientNotFoundCode,
 	}
 	if o.Resellers != nil {
-		c.resellers = make(map[string]bool, len(o.Resellers))
-		for k, v := range o.Resellers {
-			c.resellers[k] = v
-		}
+		c.resellers = maps.Clone(o.Resellers)
 	}
 	if c.updateClientNotFound != CodeCompanyNotFound {
 		c.updateClientNotFound = CodeSubAccountNotFound
 	}
 	if o.Accounts != nil {
-		c.accounts = make(map[string]string, len(o.Accounts))
-		for k, v := range o.Accounts {
-			c.accounts[k] = v
-		}
+		c.accounts = maps.Clone(o.Accounts)
 	}
-	if c.ratePerSecond == 0 {
-		c.ratePerSecond = DefaultRateLimitPerSecond
-	}
-	if c.daily == 0 {
-		c.daily = DefaultDailyLimit
-	}
+	c.ratePerSecond = cmp.Or(c.ratePerSecond, DefaultRateLimitPerSecond)
+	c.daily = cmp.Or(c.daily, DefaultDailyLimit)
 	if c.maxObjects <= 0 {
 		c.maxObjects = DefaultMaxObjects
 	}
@@ -191,9 +185,7 @@ func (o Options) config() config {
 	if c.zone == nil {
 		c.zone = defaultCompanyZone()
 	}
-	if c.missingEmailCode == 0 {
-		c.missingEmailCode = DefaultMissingEmailCode
-	}
+	c.missingEmailCode = cmp.Or(c.missingEmailCode, DefaultMissingEmailCode)
 	if c.firstID <= 0 {
 		c.firstID = DefaultFirstID
 	}

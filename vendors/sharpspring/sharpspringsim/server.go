@@ -252,9 +252,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case FaultMalformedJSON, FaultMalformedHTML:
 		contentType, body := malformedBody(fault, env.method)
-		rec.HTTPStatus = http.StatusOK
-		s.record(rec)
-		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
+		s.replyText(w, &rec, http.StatusOK, contentType, body)
 		return
 	case FaultTimeout:
 		s.faults.Wait(r.Context(), d.Hold)
@@ -332,7 +330,8 @@ func (s *Server) replyError(w http.ResponseWriter, rec *LoggedRequest, id []byte
 	writeJSON(w, responseBody(nil, marshal(e), id))
 }
 
-// replyText answers a non-JSON body (401, 405, 5xx, 502).
+// replyText answers a non-JSON body (401, 405, 5xx, 502, a malformed
+// answer).
 func (s *Server) replyText(w http.ResponseWriter, rec *LoggedRequest, status int, contentType, body string) {
 	rec.HTTPStatus = status
 	s.record(*rec)
@@ -372,10 +371,34 @@ type objResult struct {
 	ok    bool
 	id    int64
 	hasID bool // create results carry the new id as a JSON number
-	err   *apiError
+	// silent marks a success that wrote nothing; it is not counted in
+	// Stats.ObjectsWritten.
+	silent bool
+	err    *apiError
 }
 
 func failed(e *apiError) objResult { return objResult{err: e} }
+
+// writeEach answers a write method: one decides the result of each object
+// (i is its index in objects); an element that is not a JSON object fails
+// with CodeMalformedObject without reaching one. key is the result's key
+// ("creates", "updates", "deletes").
+func (s *Server) writeEach(key string, objects []json.RawMessage, one func(i int, obj map[string]any) objResult) outcome {
+	results := make([]objResult, len(objects))
+	written := 0
+	for i, raw := range objects {
+		obj, ok := decodeObject(raw)
+		if !ok {
+			results[i] = failed(newError(CodeMalformedObject))
+			continue
+		}
+		results[i] = one(i, obj)
+		if results[i].ok && !results[i].silent {
+			written++
+		}
+	}
+	return s.writeOutcome(key, results, written)
+}
 
 // writeOutcome builds {"<key>":[…]} with "error": [] on success, or the
 // array of copies of each failed object's error (null with

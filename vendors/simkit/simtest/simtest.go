@@ -1,14 +1,18 @@
 // Package simtest holds the test helpers shared by the tests of the vendor
 // simulators and of the clients, sources and sinks run against them: a
 // settable clock for Options.Now (and the client's Now), polling for a condition instead
-// of sleeping, and the check that server errors come in bursts.
+// of sleeping, the check that server errors come in bursts, and the
+// checks of a run under random faults.
 package simtest
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Clock is a settable clock; its Now is safe for concurrent use.
@@ -81,4 +85,53 @@ func Bursts(t testing.TB, statuses []int, burstLen int) (failed, bursts int) {
 		i = j
 	}
 	return failed, bursts
+}
+
+// Calls makes n calls, the i-th by call(ctx, i), each with a context that
+// ends after 30 seconds, and fails the test when a call outlives its
+// context: a held request was not released by the timeout cap.
+func Calls(t testing.TB, n int, call func(ctx context.Context, i int) error) {
+	t.Helper()
+	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := call(ctx, i)
+		if ctx.Err() != nil {
+			cancel()
+			t.Fatalf("call %d hung past the cap: %v", i, err)
+		}
+		cancel()
+	}
+}
+
+// Tally counts each fault of seq, the faults the requests of a run met,
+// and fails the test when one of want is never among them.
+func Tally[F comparable](t testing.TB, seq []F, want ...F) map[F]int {
+	t.Helper()
+	seen := map[F]int{}
+	for _, f := range seq {
+		seen[f]++
+	}
+	for _, f := range want {
+		if seen[f] == 0 {
+			t.Errorf("never drew %v: %v", f, seen)
+		}
+	}
+	return seen
+}
+
+// FaultCounts fails the test when counts, a simulator's
+// Stats.FaultsInjected, disagree with seen, the faults of its requests
+// (see Tally), or when simkit.LatencyKey does not count each of the calls
+// requests of a run that delays every request.
+func FaultCounts[F simkit.Fault](t testing.TB, counts map[string]int, seen map[F]int, calls int) {
+	t.Helper()
+	var none F
+	for f, n := range seen {
+		if f != none && counts[f.String()] != n {
+			t.Errorf("FaultsInjected[%v] = %d, log has %d", f, counts[f.String()], n)
+		}
+	}
+	if counts[simkit.LatencyKey] != calls {
+		t.Errorf("latency counted %d times for %d calls", counts[simkit.LatencyKey], calls)
+	}
 }
