@@ -15,6 +15,13 @@ type TargetReader interface {
 	Read(ctx context.Context, recs []*Record) ([]map[string]string, error)
 }
 
+// CanRead reports whether the route's sink can read its target back
+// (replays, verify and reconciliation need it).
+func (ru *Runner) CanRead() bool {
+	_, ok := ru.r.Sink.(TargetReader)
+	return ok
+}
+
 // ErrNoReader means a route's sink cannot read its target, so it cannot
 // replay.
 var ErrNoReader = errors.New("the route's target cannot be read back, so it cannot be replayed")
@@ -25,6 +32,8 @@ type Diff struct {
 	TargetID string               // "" when the target does not have the record
 	Missing  bool                 // the target does not have the record
 	Fields   map[string][2]string // field → {current, replayed}
+	// EventIDs are the replayed events behind the record.
+	EventIDs []string `json:"-"`
 }
 
 // ReplayResult is what a replayed batch did (or, dry, would do).
@@ -98,7 +107,7 @@ func (ru *Runner) Replay(ctx context.Context, evs []Event, dry bool) (ReplayResu
 	var toWrite []Event
 	changed := map[string]bool{}
 	for i, r := range recs {
-		d := Diff{Key: r.Key, TargetID: r.TargetID, Missing: current[i] == nil, Fields: map[string][2]string{}}
+		d := Diff{Key: r.Key, TargetID: r.TargetID, Missing: current[i] == nil, Fields: map[string][2]string{}, EventIDs: r.EventIDs}
 		for f, v := range r.Fields {
 			if cur := current[i][f]; d.Missing || cur != v {
 				d.Fields[f] = [2]string{current[i][f], v}

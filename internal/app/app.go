@@ -51,6 +51,8 @@ type App struct {
 	// routeLeases hold the routes' leases when the state is shared.
 	routeLeases map[string]*pipeline.Leased
 	presence    *presence // nil unless on a NATS cluster of its own
+	// drift counts reconciliation per route (routes with reconcile on).
+	drift map[string]*driftStats
 }
 
 // New opens state and bus, checks the vendor accounts, and prepares every
@@ -125,6 +127,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		return nil, err
 	}
 	if !offline {
+		if err := a.buildReconcilers(); err != nil {
+			return nil, err
+		}
 		a.leaseSingletons()
 	}
 	if !offline {

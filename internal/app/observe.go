@@ -69,6 +69,22 @@ type RouteStatus struct {
 	// Lease, with state shared by instances: "held" when this instance
 	// runs the route, "standby" when another does.
 	Lease string `json:"lease,omitempty"`
+	// Drift counts the route's reconciliation on this instance, when on.
+	Drift *DriftStatus `json:"drift,omitempty"`
+}
+
+// DriftStatus counts what a route's reconciliation found and repaired since
+// the instance started.
+type DriftStatus struct {
+	Passes int64 `json:"passes"`
+	// Fields counts records found with fields that differ from the source,
+	// Missing records the target does not have; Repaired those written
+	// again after the grace period.
+	Fields    int64     `json:"drifted_fields_records"`
+	Missing   int64     `json:"missing_records"`
+	Repaired  int64     `json:"repaired_records"`
+	LastPass  time.Time `json:"last_pass,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // QuotaStatus is one vendor account's requests today (UTC).
@@ -133,6 +149,12 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 			return st, err
 		}
 		rs.DeadLetters = n
+		if d := a.drift[ru.Name()]; d != nil {
+			d.mu.Lock()
+			rs.Drift = &DriftStatus{Passes: d.passes.Load(), Fields: d.fields.Load(), Missing: d.missing.Load(),
+				Repaired: d.repaired.Load(), LastPass: d.lastPass, LastError: d.lastErr}
+			d.mu.Unlock()
+		}
 		st.Routes = append(st.Routes, rs)
 	}
 	if ll, ok := a.State.(pipeline.LeaseLister); ok {
@@ -214,7 +236,12 @@ var (
 	descQuotaLimit  = prometheus.NewDesc("crmsync_quota_limit", "The account's daily quota.", []string{"account"}, nil)
 	descWebhook     = prometheus.NewDesc("crmsync_webhook_deliveries_total", "Webhook deliveries by outcome.", []string{"source", "outcome"}, nil)
 	descBatchSizeSu = prometheus.NewDesc("crmsync_route_batch_events_avg", "Average events per batch.", []string{"route"}, nil)
-	descLeaseHeld   = prometheus.NewDesc("crmsync_lease_held",
+	descDrift       = prometheus.NewDesc("crmsync_drift_records_total",
+		"Records reconciliation found differing from their source: reason fields (values differ) or missing (not in the target).",
+		[]string{"route", "reason"}, nil)
+	descRepaired = prometheus.NewDesc("crmsync_drift_repaired_total",
+		"Drifted records reconciliation wrote again after the grace period.", []string{"route"}, nil)
+	descLeaseHeld = prometheus.NewDesc("crmsync_lease_held",
 		"1 when this instance runs the source or route of the lease now, 0 when another instance does (state shared by instances).", []string{"lease"}, nil)
 	descMissed = prometheus.NewDesc("crmsync_leadexec_missed_deliveries_total",
 		"Leads the LeadExec safety net found in LeadExec that the webhook never received (published from the lead data API).", nil, nil)
@@ -257,6 +284,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descLag, rs.LagSeconds, rs.Name)
 		gauge(descBfBacklog, float64(rs.BackfillBacklog), rs.Name)
 		gauge(descDeadOpen, float64(rs.DeadLetters), rs.Name)
+		if d := rs.Drift; d != nil {
+			counter(descDrift, float64(d.Fields), rs.Name, "fields")
+			counter(descDrift, float64(d.Missing), rs.Name, "missing")
+			counter(descRepaired, float64(d.Repaired), rs.Name)
+		}
 	}
 	for _, v := range st.Vendors {
 		if v.Method != "" {

@@ -27,6 +27,7 @@ func commands() []command {
 		{"backfill", "page a source's history into the stream (resumable, with progress)", runBackfill},
 		{"replay", "re-run a route from a stream position, time or checkpoint (--dry-run shows the changes)", runReplay},
 		{"checkpoint", "checkpoint save NAME: name the bus's current end, to replay from", runCheckpoint},
+		{"verify", "compare a route's whole source with its target, field by field, and print what drifted (writes nothing)", runVerify},
 		{"config", "config check --config FILE: validate a config file and print every problem", runConfig},
 		{"bench", "measure throughput, latency, memory and state size on this machine and print the table", runBench},
 	}

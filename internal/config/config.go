@@ -398,6 +398,26 @@ type RouteConfig struct {
 	// the target's (e.g. SharpSpring "qualified" → Getlead "Hot"). Statuses
 	// without an entry are not written; without a map none are.
 	StatusMap map[string]string `yaml:"status_map"`
+	// Reconcile compares the whole source with the target on a schedule
+	// and repairs what drifted (see ReconcileConfig). Default off.
+	Reconcile ReconcileConfig `yaml:"reconcile"`
+}
+
+// ReconcileConfig schedules a route's reconciliation: every Interval the
+// route's source is paged through (its history pager, within the account's
+// rate window and outside the live quota reserve) and every record is
+// compared with the target field by field; after Grace, the records that
+// still differ the same way are written again. `crmsync verify` runs the
+// comparison once, by hand, without writing.
+type ReconcileConfig struct {
+	// Interval between passes; 0 (default) turns reconciliation off;
+	// otherwise at least 1s (use hours on real accounts: a pass reads the
+	// whole source and one target read per batch of records).
+	Interval Duration `yaml:"interval"`
+	// Grace lets changes on their way through pollers land before a
+	// difference counts as drift and is repaired; default 5m, at most the
+	// interval.
+	Grace Duration `yaml:"grace"`
 }
 
 // Secret is a string that never prints.

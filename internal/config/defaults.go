@@ -217,6 +217,9 @@ func (c *Config) ApplyDefaults() {
 		if r.Linger == 0 {
 			r.Linger = Duration(500 * time.Millisecond)
 		}
+		if r.Reconcile.Interval > 0 && r.Reconcile.Grace == 0 {
+			r.Reconcile.Grace = Duration(min(5*time.Minute, r.Reconcile.Interval.Std()))
+		}
 		if r.Name == "" && r.From != "" && r.To != "" {
 			r.Name = strings.ReplaceAll(r.From, ".", "-") + "-to-" + strings.ReplaceAll(r.To, ".", "-")
 		}
@@ -361,6 +364,17 @@ func (c *Config) Validate() error {
 		}
 		if r.Linger < 0 || r.Linger.Std() > time.Minute {
 			add(p+".linger", "%s is outside 0..1m", r.Linger.Std())
+		}
+		if rc := r.Reconcile; rc.Interval != 0 {
+			switch {
+			case rc.Interval.Std() < time.Second:
+				add(p+".reconcile.interval", "%s is below 1s (0 turns reconciliation off)", rc.Interval.Std())
+			case rc.Grace < 0 || rc.Grace > rc.Interval:
+				add(p+".reconcile.grace", "%s is outside 0..%s (the interval)", rc.Grace.Std(), rc.Interval.Std())
+			}
+			if toOK && (toVendor == "kafka" || r.To == "leadexec.lead") {
+				add(p+".reconcile", "%s cannot be read back, so it cannot be compared with its source", r.To)
+			}
 		}
 	}
 	if len(c.Routes) == 0 {
