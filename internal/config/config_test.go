@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -171,5 +172,48 @@ func TestDockerComposeIsValid(t *testing.T) {
 	}
 	if _, err := os.Stat("../../Dockerfile"); err != nil {
 		t.Fatalf("compose builds from a Dockerfile: %v", err)
+	}
+}
+
+func TestReconcileIsValidated(t *testing.T) {
+	_, err := Parse([]byte(`
+sharpspring: {account_id: "1", secret_key: "x"}
+ivvy: {api_key: k, api_secret: s, region: us}
+leadexec: {webhook: {bearer_token: t}}
+kafka: {}
+bus: {kind: kafka, kafka: {brokers: ["localhost:9092"]}}
+routes:
+  - {name: fast, from: ivvy.lead, to: sharpspring.lead, reconcile: {interval: 500ms}}
+  - {name: late, from: sharpspring.lead, to: ivvy.lead, reconcile: {interval: 1h, grace: 2h}}
+  - {name: wh, from: sharpspring.lead, to: kafka.lead, reconcile: {interval: 1h}}
+  - {name: ok, from: leadexec.lead, to: sharpspring.lead, reconcile: {interval: 1h}}
+`), env(nil))
+	var ce *Errors
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Errors", err)
+	}
+	msg := err.Error()
+	for _, w := range []string{
+		"routes[0].reconcile.interval: 500ms is below 1s",
+		"routes[1].reconcile.grace: 2h0m0s is outside 0..1h0m0s",
+		"routes[2].reconcile: kafka.lead cannot be read back",
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing %q in:\n%s", w, msg)
+		}
+	}
+	if len(ce.List) != 3 {
+		t.Errorf("%d problems reported, want 3:\n%s", len(ce.List), msg)
+	}
+	c, err := Parse([]byte(`
+sharpspring: {account_id: "1", secret_key: "x"}
+ivvy: {api_key: k, api_secret: s, region: us}
+routes: [{from: ivvy.lead, to: sharpspring.lead, reconcile: {interval: 24h}}]
+`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Routes[0].Reconcile.Grace.Std(); g != 5*time.Minute {
+		t.Errorf("default grace = %s, want 5m", g)
 	}
 }
