@@ -1,12 +1,10 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,20 +41,6 @@ func (s *failOnceSink) Write(_ context.Context, recs []*pipeline.Record) []pipel
 	return out
 }
 
-// logBuffer collects a logger's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // TestAnUnclassifiedVendorErrorIsRetriedAndReported: the zero Class is
 // neither dropped as permanent nor retried in silence as transient. The
 // route retries it (no record is lost to a classification bug) and warns;
@@ -77,7 +61,7 @@ func TestAnUnclassifiedVendorErrorIsRetriedAndReported(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			state := testenv.State(t)
-			var logs logBuffer
+			var logs testenv.Log
 			sink := &failOnceSink{err: tc.err}
 			ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
 				Mapper: copyMapper{"a", "b"}, Sink: sink,

@@ -6,7 +6,8 @@
 //     store in a temporary directory, behind a ready pipeline/natsbus bus;
 //   - State: a SQLite state (checkpoints.Store) in a temporary directory;
 //   - Eventually: polling for a condition instead of sleeping and hoping;
-//   - Drain: every event a consumer has, acked.
+//   - Drain: every event a consumer has, acked;
+//   - Log: output many goroutines write while the test reads it.
 //
 // Everything it opens is closed by t.Cleanup.
 package testenv

@@ -1,12 +1,10 @@
 package sharpspring
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
-
-// logBuffer collects log output from many goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 const vendorQuotaLog = "SharpSpring reported its daily method call limit reached (error 106); its reset time is not documented"
 
@@ -86,7 +66,7 @@ func TestLeadPollerWaitsTheProbeIntervalAfterVendor106(t *testing.T) {
 func TestLeadPollerProbesAfterVendor106(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	seedSpread(e, 3, t0.Add(-5*time.Minute), time.Second)
-	logs := &logBuffer{}
+	logs := &testenv.Log{}
 	const probe = 200 * time.Millisecond
 	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Interval: time.Hour,
 		QuotaProbeInterval: probe, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &recorder{})
@@ -107,7 +87,7 @@ func TestLeadPollerProbesAfterVendor106(t *testing.T) {
 func TestClientPollerProbesAfterVendor106(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	e.sim.SeedClient("", map[string]string{"companyName": "Acme"})
-	logs := &logBuffer{}
+	logs := &testenv.Log{}
 	const probe = 300 * time.Millisecond
 	rec := &recorder{}
 	// Interval is far shorter than the probe interval: after a 106 the
