@@ -35,10 +35,7 @@ func TestTwoInstancesOnClusterStateShareIdentityAndRateWindow(t *testing.T) {
 	h.sim.ResetStats()
 	h.cfg.Bus.NATS.URL = srv.ClientURL()
 	h.cfg.State = config.StateConfig{Kind: "nats"}
-	h.cfg.ApplyDefaults()
-	if err := h.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	validConfig(t, h.cfg)
 	h.open()
 	h.start()
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
@@ -49,42 +50,15 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 			{Name: "le-gl", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	a, err := New(ctx, cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
+	a, stop := runApp(t, cfg, logs)
+	defer stop()
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitLogged(t, logs, what, cond)
 	}
-	wait("http ready", func() bool {
-		resp, err := http.Get("http://" + a.Addr() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	wait("http ready", func() bool { return ready("http://" + a.Addr()) })
 
 	const n = 5
 	for i := 1; i <= n; i++ {
@@ -93,16 +67,12 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 		for k, x := range leadFields(i) {
 			v.Set(k, x)
 		}
-		req, _ := http.NewRequest(http.MethodPost, "http://"+a.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(hookUser, hookPass)
-		resp, err := http.DefaultClient.Do(req)
+		code, _, err := postWebhook(http.DefaultClient, "http://"+a.Addr(), v, hookBasicAuth)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("delivery %d answered %d", i, resp.StatusCode)
+		if code != 200 {
+			t.Fatalf("delivery %d answered %d", i, code)
 		}
 	}
 	for _, route := range []string{"le-iv", "le-gl"} {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
@@ -107,25 +108,15 @@ func TestNoSecretAnywhere(t *testing.T) {
 			{Name: "gl-ss", From: "getlead.lead", To: "sharpspring.lead", Linger: linger},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
 	var errs []string // every error crmsync returned to us
-	a, err := New(context.Background(), cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	a, stopRun := startApp(t, cfg, logs)
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			cancel()
-			if err := <-done; err != nil {
+			if err := stopRun(); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
@@ -134,39 +125,22 @@ func TestNoSecretAnywhere(t *testing.T) {
 	base := "http://" + a.Addr()
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitLogged(t, logs, what, cond)
 	}
-	wait("http ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	wait("http ready", func() bool { return ready(base) })
 
 	deliver := func(i int, auth func(*http.Request), want int) {
 		t.Helper()
 		v := url.Values{"LeadUID": {fmt.Sprint(i)}, "FirstName": {fmt.Sprintf("First%d", i)}, "LastName": {fmt.Sprintf("Last%d", i)},
 			"Email": {fmt.Sprintf("lead%d@example.com", i)}, "PrimaryPhone": {fmt.Sprintf("+9198765432%02d", i)}}
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		auth(req)
-		resp, err := http.DefaultClient.Do(req)
+		code, b, err := postWebhook(http.DefaultClient, base, v, auth)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Fatalf("delivery %d answered %d %s, want %d", i, resp.StatusCode, b, want)
+		if code != want {
+			t.Fatalf("delivery %d answered %d %s, want %d", i, code, b, want)
 		}
-		errs = append(errs, string(b))
+		errs = append(errs, b)
 	}
 	basicAuth := func(r *http.Request) { r.SetBasicAuth(hookUser, hookPass) }
 	bearerAuth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer) }
@@ -328,33 +302,13 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 			{Name: "gl-le", From: "getlead.lead", To: "leadexec.lead", Linger: linger},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	a, err := New(context.Background(), cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
+	a, stop := runApp(t, cfg, logs)
+	defer stop()
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitLogged(t, logs, what, cond)
 	}
 	admin := "http://" + a.AdminAddr()
 	read := func(path, token string) (int, string) {
@@ -374,16 +328,13 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 
 	v := url.Values{"LeadUID": {"1"}, "FirstName": {"Ada"}, "LastName": {"Lovelace"}, "Email": {"ada@example.com"},
 		"PrimaryPhone": {"+919876543201"}}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+a.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := http.DefaultClient.Do(req)
+	code, _, err := postWebhook(http.DefaultClient, "http://"+a.Addr(), v,
+		func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("delivery answered %d", resp.StatusCode)
+	if code != 200 {
+		t.Fatalf("delivery answered %d", code)
 	}
 	wait("the lead in SharpSpring, iVvy and Getlead", func() bool {
 		_, inSS := ss.LeadByEmail("ada@example.com")
