@@ -50,29 +50,11 @@ func (s *memorySink) Write(_ context.Context, recs []*pipeline.Record) []pipelin
 func (s *memorySink) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.writes) }
 
 func TestTwoWayRoutesDoNotEcho(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	state := testenv.State(t)
 	bus := testenv.Bus(t)
-	toB, toA := &memorySink{}, &memorySink{}
-	ab, _ := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
-	ba, _ := pipeline.NewRunner(pipeline.Route{Name: "b-a", From: "b.lead", To: pipeline.Target{Vendor: "a", Entity: "lead"},
-		Mapper: copyMapper{"b", "a"}, Sink: toA, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
-	var wg sync.WaitGroup
-	for _, r := range []*pipeline.Runner{ab, ba} {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.Run(ctx) }()
-	}
-	defer wg.Wait()
-	defer cancel()
-
+	ab, ba, toB, toA := runTwoWay(t, bus, testenv.State(t))
 	publish := func(vendor, id string, at time.Time, f map[string]string) {
-		ev := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: id, Fields: f, ChangedAt: at, Version: at.String()}
-		ev.Seal()
-		if err := bus.Publish(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
+		t.Helper()
+		publishLead(t, bus, vendor, id, at, f)
 	}
 	settled := func(r *pipeline.Runner, n int64) {
 		t.Helper()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
@@ -63,22 +62,11 @@ func TestAnUnclassifiedVendorErrorIsRetriedAndReported(t *testing.T) {
 			state := testenv.State(t)
 			var logs testenv.Log
 			sink := &failOnceSink{err: tc.err}
-			ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-				Mapper: copyMapper{"a", "b"}, Sink: sink,
-				NewBackOff: func() backoff.BackOff { return &backoff.ZeroBackOff{} },
-				Logger:     slog.New(slog.NewTextHandler(&logs, nil))}, nil, state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
-				ChangedAt: time.Now()}
-			if err := ev.Seal(); err != nil {
-				t.Fatal(err)
-			}
-			res, err := ru.Apply(ctx, []pipeline.Event{ev})
-			if err != nil {
-				t.Fatal(err)
-			}
+			route := copyRoute("a", "b", sink)
+			route.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+			route.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			ru := newRunner(t, route, nil, state)
+			res := applyAustin(t, ctx, ru)
 			if res.Written != 1 || len(res.DeadLettered) != 0 || sink.calls != 2 || ru.Stats.Retries.Load() != 1 {
 				t.Fatalf("result %+v after %d sink calls, %d retries", res, sink.calls, ru.Stats.Retries.Load())
 			}
