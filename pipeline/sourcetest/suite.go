@@ -17,6 +17,10 @@
 // A poller that cannot give one of the optional guarantees says so in
 // Features, with the reason; the tests that need it are skipped and print
 // the reason.
+//
+// RenderCursors and CheckCursorsDecode keep what a poller stores as its
+// cursor in a golden file, so that an upgraded poller resumes from every
+// shape an older one saved.
 package sourcetest
 
 import (
