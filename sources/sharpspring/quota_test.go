@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -54,7 +55,7 @@ func TestLeadPollerWaitsTheProbeIntervalAfterVendor106(t *testing.T) {
 		{"own budget", 10 * time.Minute, 2 * time.Hour, &pipeline.QuotaError{Account: "sharpspring:1001", ResetAt: time.Now().Add(2 * time.Hour)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := e.poller(LeadPollerConfig{QuotaProbeInterval: tc.cfg}, &recorder{})
+			p := e.poller(LeadPollerConfig{QuotaProbeInterval: tc.cfg}, &sourcetest.Recorder{})
 			got := p.retryWait(tc.err, 1)
 			if tc.exact && got != tc.want || !tc.exact && (got > tc.want || got < tc.want-time.Minute) {
 				t.Fatalf("retryWait = %s, want %s", got, tc.want)
@@ -69,7 +70,7 @@ func TestLeadPollerProbesAfterVendor106(t *testing.T) {
 	logs := &testenv.Log{}
 	const probe = 200 * time.Millisecond
 	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Interval: time.Hour,
-		QuotaProbeInterval: probe, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &recorder{})
+		QuotaProbeInterval: probe, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &sourcetest.Recorder{})
 	e.sim.Script("getLeadsDateRange", sharpspringsim.Fault106)
 	start := time.Now()
 	runUntil(t, p.Run, "the window read after the probe", func() bool { return p.Stats().Published == 3 })
@@ -89,7 +90,7 @@ func TestClientPollerProbesAfterVendor106(t *testing.T) {
 	e.sim.SeedClient("", map[string]string{"companyName": "Acme"})
 	logs := &testenv.Log{}
 	const probe = 300 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	// Interval is far shorter than the probe interval: after a 106 the
 	// probe interval wins.
 	p, err := NewClientPoller(ClientPollerConfig{Interval: 10 * time.Millisecond, QuotaProbeInterval: probe, Now: e.clock.Now,
@@ -99,7 +100,7 @@ func TestClientPollerProbesAfterVendor106(t *testing.T) {
 	}
 	e.sim.Script("getClients", sharpspringsim.Fault106)
 	start := time.Now()
-	runUntil(t, p.Run, "the snapshot after the probe", func() bool { return len(rec.events()) == 1 })
+	runUntil(t, p.Run, "the snapshot after the probe", func() bool { return len(rec.Events()) == 1 })
 	if elapsed := time.Since(start); elapsed < probe {
 		t.Fatalf("polled again %s after a 106, before the probe interval (%s)", elapsed, probe)
 	}
