@@ -7,7 +7,9 @@
 //   - State: a SQLite state (checkpoints.Store) in a temporary directory;
 //   - Eventually: polling for a condition instead of sleeping and hoping;
 //   - Drain: every event a consumer has, acked;
-//   - Log: output many goroutines write while the test reads it.
+//   - Log: output many goroutines write while the test reads it;
+//   - VendorError, RefusedAnswer: what a vendor client made of an answer,
+//     checked.
 //
 // Everything it opens is closed by t.Cleanup.
 package testenv
