@@ -261,6 +261,23 @@ func newTestLogger(w *testenv.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// ivvyLeadDefaults are the settings of a lead crmsync creates in iVvy.
+var ivvyLeadDefaults = config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}
+
+// ivvyConfig is the iVvy section for the simulator at url with the key and
+// secret, 50 requests a second.
+func ivvyConfig(url string, key, secret config.Secret) *config.IVvyConfig {
+	return &config.IVvyConfig{Endpoint: url, APIKey: key, APISecret: secret, RatePerSecond: 50, LeadDefaults: ivvyLeadDefaults}
+}
+
+// getleadConfig is the Getlead section for the simulator at url (classic
+// API and V3) with the token and key, 50 requests a second, polling every
+// second.
+func getleadConfig(url string, token, apiKey config.Secret) *config.GetleadConfig {
+	return &config.GetleadConfig{BaseURL: url, V3BaseURL: url + "/api/v1", Token: token, APIKey: apiKey,
+		RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}}
+}
+
 // validConfig applies cfg's defaults and fails the test when it does not
 // validate.
 func validConfig(t testing.TB, cfg *config.Config) {

@@ -33,7 +33,7 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
 				Lag: config.Duration(-1), Since: start}},
 		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 20,
-			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"},
+			LeadDefaults: ivvyLeadDefaults,
 			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},
 		Catalog: []mappings.CatalogField{{Name: "favorite_color", Label: "Favorite Color", SharpSpring: colorSys, IVvy: "101"}},
 		Routes: []config.RouteConfig{
