@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,28 +24,8 @@ func TestStoreConformsToPipelineState(t *testing.T) {
 func TestTwoInstancesShareOneRateWindow(t *testing.T) {
 	url := testenv.NATS(t)
 	a, b := testenv.NATSState(t, testenv.JetStream(t, url)), testenv.NATSState(t, testenv.JetStream(t, url))
-	ctx := context.Background()
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var admitted atomic.Int32
-	var wg sync.WaitGroup
-	for _, s := range []*natskv.Store{a, b, a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				ok, _, err := s.TakeSlot(ctx, "sharpspring:1001", now, 10, time.Second)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := admitted.Load(); n != 10 {
+	if n := statetest.TakeSlotsAtOnce(t, []pipeline.RateWindow{a, b, a, b}, "sharpspring:1001", now, 10, 10); n != 10 {
 		t.Fatalf("%d of 40 requests from two instances admitted in one instant, want exactly 10", n)
 	}
 }
