@@ -179,6 +179,31 @@ func (h *harness) deliver(uid int64, fields map[string]string) {
 // hookBasicAuth signs a webhook request with the configured basic auth.
 func hookBasicAuth(r *http.Request) { r.SetBasicAuth(hookUser, hookPass) }
 
+// bearerAuth signs a request with the Bearer token, unless it is empty.
+func bearerAuth(token string) func(*http.Request) {
+	return func(r *http.Request) {
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+	}
+}
+
+// getAs GETs url signed by auth and returns the answer.
+func getAs(url string, auth func(*http.Request)) (code int, body string, err error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	auth(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
 // postWebhook posts the form v to the LeadExec webhook of the instance at
 // base ("http://host:port"), signed by auth, and returns the answer.
 func postWebhook(c *http.Client, base string, v url.Values, auth func(*http.Request)) (code int, body string, err error) {

@@ -140,8 +140,6 @@ func TestNoSecretAnywhere(t *testing.T) {
 		}
 		errs = append(errs, b)
 	}
-	basicAuth := func(r *http.Request) { r.SetBasicAuth(hookUser, hookPass) }
-	bearerAuth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer) }
 	inAll := func(i int) func() bool {
 		email := fmt.Sprintf("lead%d@example.com", i)
 		return func() bool {
@@ -152,10 +150,10 @@ func TestNoSecretAnywhere(t *testing.T) {
 	}
 
 	// Healthy: leads through every route, with either credential.
-	deliver(1, basicAuth, 200)
-	deliver(2, bearerAuth, 200)
+	deliver(1, hookBasicAuth, 200)
+	deliver(2, bearerAuth(bearer), 200)
 	deliver(3, func(r *http.Request) { r.SetBasicAuth(hookUser, "wrong-"+hookPass) }, 401)
-	deliver(3, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer+"x") }, 401)
+	deliver(3, bearerAuth(bearer+"x"), 401)
 	wait("leads 1 and 2 everywhere", func() bool { return inAll(1)() && inAll(2)() })
 
 	// Transient failures whose answers echo the credentials: retried, and
@@ -163,14 +161,14 @@ func TestNoSecretAnywhere(t *testing.T) {
 	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
 		p.arm(2, http.StatusBadGateway)
 	}
-	deliver(4, basicAuth, 200)
+	deliver(4, hookBasicAuth, 200)
 	wait("lead 4 everywhere after the failures", inAll(4))
 
 	// Permanent failures echoing the credentials: dead letters.
 	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
 		p.arm(1, http.StatusBadRequest)
 	}
-	deliver(5, bearerAuth, 200)
+	deliver(5, bearerAuth(bearer), 200)
 	wait("the permanent failures settled", func() bool {
 		for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
 			if p.fails.Load() > 0 {
@@ -308,24 +306,17 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 	}
 	admin := "http://" + a.AdminAddr()
 	read := func(path, token string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, admin+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		code, body, err := getAs(admin+path, bearerAuth(token))
 		if err != nil {
 			return 0, err.Error()
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return code, body
 	}
 	wait("ready", func() bool { code, _ := read("/readyz", ""); return code == 200 })
 
 	v := url.Values{"LeadUID": {"1"}, "FirstName": {"Ada"}, "LastName": {"Lovelace"}, "Email": {"ada@example.com"},
 		"PrimaryPhone": {"+919876543201"}}
-	code, _, err := postWebhook(http.DefaultClient, "http://"+a.Addr(), v,
-		func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer) })
+	code, _, err := postWebhook(http.DefaultClient, "http://"+a.Addr(), v, bearerAuth(bearer))
 	if err != nil {
 		t.Fatal(err)
 	}
