@@ -355,6 +355,14 @@ func waitLogged(t testing.TB, logs *testenv.Log, what string, cond func() bool) 
 	}
 }
 
+// waiter is waitLogged for one test and one instance's log.
+func waiter(t testing.TB, logs *testenv.Log) func(what string, cond func() bool) {
+	return func(what string, cond func() bool) {
+		t.Helper()
+		waitLogged(t, logs, what, cond)
+	}
+}
+
 // ready reports whether the HTTP listener at base ("http://host:port")
 // answers /readyz with 200.
 func ready(base string) bool {

@@ -53,10 +53,7 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 	logs := &testenv.Log{}
 	a, stop := runApp(t, cfg, logs)
 	defer stop()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		waitLogged(t, logs, what, cond)
-	}
+	wait := waiter(t, logs)
 	wait("http ready", func() bool { return ready("http://" + a.Addr()) })
 
 	const n = 5

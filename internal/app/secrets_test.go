@@ -121,10 +121,7 @@ func TestNoSecretAnywhere(t *testing.T) {
 	}
 	defer stop()
 	base := "http://" + a.Addr()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		waitLogged(t, logs, what, cond)
-	}
+	wait := waiter(t, logs)
 	wait("http ready", func() bool { return ready(base) })
 
 	deliver := func(i int, auth func(*http.Request), want int) {
@@ -300,10 +297,7 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 	logs := &testenv.Log{}
 	a, stop := runApp(t, cfg, logs)
 	defer stop()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		waitLogged(t, logs, what, cond)
-	}
+	wait := waiter(t, logs)
 	admin := "http://" + a.AdminAddr()
 	read := func(path, token string) (int, string) {
 		code, body, err := getAs(admin+path, bearerAuth(token))

@@ -44,10 +44,7 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 	validConfig(t, cfg)
 	logs := &testenv.Log{}
 	run := func() (*App, func()) { return runApp(t, cfg, logs) }
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		waitLogged(t, logs, what, cond)
-	}
+	wait := waiter(t, logs)
 	ivLead := func(email string) (ivvysim.Lead, bool) {
 		ls := iv.LeadsByEmail(email)
 		if len(ls) > 1 {
