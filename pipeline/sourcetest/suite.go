@@ -116,3 +116,17 @@ func Run(t *testing.T, f Factory) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
 	}
 }
+
+// PollOf is the Poll of a poller whose Poll also returns a result, which
+// the suite does not read: poll is that method, err what making the poller
+// returned, failing the test when set.
+func PollOf[R any](t *testing.T, poll func(context.Context) (R, error), err error) Poll {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context) error {
+		_, err := poll(ctx)
+		return err
+	}
+}
