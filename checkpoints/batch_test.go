@@ -149,6 +149,8 @@ func manyKeys(n int) [][]pipeline.Key {
 	return out
 }
 
+// mustUpdate runs fn in one transaction of s and fails the test when it
+// does not commit.
 func mustUpdate(t *testing.T, s *Store, fn func(tx *Tx) error) {
 	t.Helper()
 	if err := s.Update(context.Background(), fn); err != nil {

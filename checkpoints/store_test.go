@@ -34,9 +34,7 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 	if err != nil || v != ms[len(ms)-1].version {
 		t.Fatalf("schema version = %d, %v; want %d", v, err, ms[len(ms)-1].version)
 	}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.SetCursor(ctx, "sharpspring.lead", "2026-01-01 00:00:00") }); err != nil {
-		t.Fatal(err)
-	}
+	mustUpdate(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "sharpspring.lead", "2026-01-01 00:00:00") })
 	s.Close()
 	s, err = Open(ctx, path)
 	if err != nil {
@@ -104,11 +102,9 @@ func TestResolveLinksKeysToOneCanonicalID(t *testing.T) {
 	if got, err := s.Lookup(ctx, le2); err != nil || got != id1 {
 		t.Fatalf("lookup le2 = %s, %v", got, err)
 	}
-	if err := s.Update(ctx, func(tx *Tx) error {
+	mustUpdate(t, s, func(tx *Tx) error {
 		return tx.Link(ctx, id1, pipeline.Key{Vendor: "sharpspring", Entity: "lead", Kind: pipeline.KindID, Value: "88038560770"})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	keys, err := s.VendorKeys(ctx, "sharpspring", "lead", pipeline.KindID, []string{id1, "cmissing"})
 	if err != nil || keys[id1] != "88038560770" || len(keys) != 1 {
 		t.Fatalf("vendor keys = %v, %v", keys, err)
@@ -137,9 +133,7 @@ func TestRoutePositionOnlyMovesForward(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	for _, seq := range []uint64{5, 9, 7} {
-		if err := s.Update(ctx, func(tx *Tx) error { return tx.SetRoutePosition(ctx, "r", seq) }); err != nil {
-			t.Fatal(err)
-		}
+		mustUpdate(t, s, func(tx *Tx) error { return tx.SetRoutePosition(ctx, "r", seq) })
 	}
 	if p, _ := s.RoutePosition(ctx, "r"); p != 9 {
 		t.Fatalf("position = %d, want 9", p)
@@ -151,9 +145,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 	s := openTest(t)
 	at := time.Date(2026, 11, 23, 10, 0, 0, 123, time.UTC)
 	e := pipeline.LedgerEntry{ContentHash: "h", Fields: map[string]pipeline.FieldStamp{"firstName": {At: at, Hash: "abc"}}}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutLedger(ctx, "sharpspring", "lead", "c1", e) }); err != nil {
-		t.Fatal(err)
-	}
+	mustUpdate(t, s, func(tx *Tx) error { return tx.PutLedger(ctx, "sharpspring", "lead", "c1", e) })
 	got, err := s.Ledger(ctx, "sharpspring", "lead", []string{"c1", "c2"})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +158,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 func TestDeadLetters(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	err := s.Update(ctx, func(tx *Tx) error {
+	mustUpdate(t, s, func(tx *Tx) error {
 		for _, code := range []string{"205", "303", "205"} {
 			if _, err := tx.AddDeadLetter(ctx, pipeline.DeadLetter{Route: "r1", Vendor: "sharpspring", Entity: "lead", RecordKey: "c",
 				EventIDs: []string{"e1", "e2"}, Payload: []byte(`{}`), Code: code, Message: "Invalid parameters", Attempts: 2}); err != nil {
@@ -175,9 +167,6 @@ func TestDeadLetters(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	got, err := s.DeadLetters(ctx, pipeline.DeadLetterFilter{Route: "r1", Code: "205"})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("dead letters = %d, %v", len(got), err)
@@ -275,9 +264,7 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 			}
 			defer s.Close()
 			// A write makes SQLite open the WAL and its shared memory.
-			if err := s.Update(ctx, func(tx *Tx) error { return tx.SetCursor(ctx, "getlead.lead", "c1") }); err != nil {
-				t.Fatal(err)
-			}
+			mustUpdate(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "getlead.lead", "c1") })
 			for _, p := range []string{path, path + "-wal", path + "-shm"} {
 				fi, err := os.Stat(p)
 				if err != nil {

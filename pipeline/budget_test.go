@@ -11,6 +11,16 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 )
 
+// spend has b admit n requests, failing the test on the first it refuses.
+func spend(t *testing.T, b *pipeline.Budget, n int) {
+	t.Helper()
+	for range n {
+		if err := b.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // maxInWindow is the most timestamps in any half-open window of length span.
 func maxInWindow(ts []time.Time, span time.Duration) int {
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
@@ -45,11 +55,7 @@ func TestBudgetCountsDailyQuotaAndStops(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.State(t)
 	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 2}, store)
-	for i := 0; i < 2; i++ {
-		if err := b.Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	spend(t, b, 2)
 	err := b.Wait(ctx)
 	q, ok := pipeline.IsQuota(err)
 	if !ok || !q.ResetAt.Equal(pipeline.NextUTCMidnight(time.Now())) {
@@ -100,11 +106,7 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 	store := testenv.State(t)
 	live := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", Daily: 5}, store)
 	backfill := live.WithReserve(2)
-	for i := 0; i < 3; i++ {
-		if err := backfill.Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	spend(t, backfill, 3)
 	if _, ok := pipeline.IsQuota(backfill.Wait(ctx)); !ok {
 		t.Fatal("backfill spent the live reserve")
 	}

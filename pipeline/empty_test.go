@@ -1,15 +1,11 @@
 package pipeline_test
 
 import (
-	"context"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
 // TestEmptyValueReportedBackIsNotWritten: a vendor that reports a field
@@ -18,39 +14,11 @@ import (
 // back nor when it reports a record first; a user who empties a field that
 // held a value still clears it in the other vendor.
 func TestEmptyValueReportedBackIsNotWritten(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	dir := t.TempDir()
-	state, err := checkpoints.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer state.Close()
-	bus, err := natsbus.Open(ctx, natsbus.Config{StoreDir: filepath.Join(dir, "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	toB, toA := &memorySink{}, &memorySink{}
-	ab, _ := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
-	ba, _ := pipeline.NewRunner(pipeline.Route{Name: "b-a", From: "b.lead", To: pipeline.Target{Vendor: "a", Entity: "lead"},
-		Mapper: copyMapper{"b", "a"}, Sink: toA, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
-	var wg sync.WaitGroup
-	for _, r := range []*pipeline.Runner{ab, ba} {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.Run(ctx) }()
-	}
-	defer wg.Wait()
-	defer cancel()
-
+	bus := testenv.Bus(t)
+	ab, ba, toB, _ := runTwoWay(t, bus, testenv.State(t))
 	publish := func(vendor, id string, at time.Time, f map[string]string) {
 		t.Helper()
-		ev := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: id, Fields: f, ChangedAt: at, Version: at.String()}
-		ev.Seal()
-		if err := bus.Publish(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
+		publishLead(t, bus, vendor, id, at, f)
 	}
 	settled := func(r *pipeline.Runner, n int64) {
 		t.Helper()

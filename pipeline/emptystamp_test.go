@@ -20,35 +20,20 @@ func TestAnEmptyFieldReportedByTheTargetDoesNotBlockAnEarlierEdit(t *testing.T) 
 	state := testenv.State(t)
 	bus := testenv.Bus(t)
 	toB, toC := &memorySink{}, &memorySink{}
-	ab, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB}, bus, state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := pipeline.NewRunner(pipeline.Route{Name: "b-c", From: "b.lead", To: pipeline.Target{Vendor: "c", Entity: "lead"},
-		Mapper: copyMapper{"b", "c"}, Sink: toC}, bus, state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := newRunner(t, copyRoute("a", "b", toB), bus, state)
+	bc := newRunner(t, copyRoute("b", "c", toC), bus, state)
 	t0 := time.Date(2026, 12, 4, 6, 5, 35, 0, time.UTC)
-	ev := func(vendor string, at time.Time, f map[string]string) pipeline.Event {
-		e := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: "1", Fields: f, ChangedAt: at, Version: at.String()}
-		if err := e.Seal(); err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
 	// The lead reaches b (it has no color).
-	if _, err := ab.Apply(ctx, []pipeline.Event{ev("a", t0, map[string]string{"key": "k1", "first": "Ann"})}); err != nil {
+	if _, err := ab.Apply(ctx, []pipeline.Event{leadEvent(t, "a", t0, map[string]string{"key": "k1", "first": "Ann"})}); err != nil {
 		t.Fatal(err)
 	}
 	// b's poller reports the lead with its empty color, at b's clock of
 	// crmsync's write: 30 s after the edit below was made in a.
-	if _, err := bc.Apply(ctx, []pipeline.Event{ev("b", t0.Add(50*time.Second), map[string]string{"key": "k1", "first": "Ann", "color": ""})}); err != nil {
+	if _, err := bc.Apply(ctx, []pipeline.Event{leadEvent(t, "b", t0.Add(50*time.Second), map[string]string{"key": "k1", "first": "Ann", "color": ""})}); err != nil {
 		t.Fatal(err)
 	}
 	// The edit made in a at t0+20s arrives now.
-	if _, err := ab.Apply(ctx, []pipeline.Event{ev("a", t0.Add(20*time.Second), map[string]string{"key": "k1", "first": "Ann", "color": "crimson"})}); err != nil {
+	if _, err := ab.Apply(ctx, []pipeline.Event{leadEvent(t, "a", t0.Add(20*time.Second), map[string]string{"key": "k1", "first": "Ann", "color": "crimson"})}); err != nil {
 		t.Fatal(err)
 	}
 	toB.mu.Lock()
@@ -68,15 +53,12 @@ func TestAClearSeenFirstByAnotherRouteOfTheSourceIsStillWritten(t *testing.T) {
 	state := testenv.State(t)
 	bus := testenv.Bus(t)
 	toB, toC := &memorySink{}, &memorySink{}
-	route := func(name, to string, sink pipeline.Sink) *pipeline.Runner {
-		ru, err := pipeline.NewRunner(pipeline.Route{Name: name, From: "a.lead", To: pipeline.Target{Vendor: to, Entity: "lead"},
-			Mapper: copyMapper{"a", to}, Sink: sink, Batch: pipeline.BatchPolicy{MaxObjects: 1, Linger: 10 * time.Millisecond}}, bus, state)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ru
+	route := func(to string, sink pipeline.Sink) *pipeline.Runner {
+		r := copyRoute("a", to, sink)
+		r.Batch = pipeline.BatchPolicy{MaxObjects: 1, Linger: 10 * time.Millisecond}
+		return newRunner(t, r, bus, state)
 	}
-	ab, ac := route("a-b", "b", toB), route("a-c", "c", toC)
+	ab, ac := route("b", toB), route("c", toC)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
@@ -88,14 +70,8 @@ func TestAClearSeenFirstByAnotherRouteOfTheSourceIsStillWritten(t *testing.T) {
 	}
 	t0 := time.Now().Truncate(time.Second)
 	publish := func(i int, f map[string]string) {
-		at := t0.Add(time.Duration(i) * time.Second)
-		e := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: f, ChangedAt: at, Version: at.String()}
-		if err := e.Seal(); err != nil {
-			t.Fatal(err)
-		}
-		if err := bus.Publish(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+		t.Helper()
+		publishLead(t, bus, "a", "1", t0.Add(time.Duration(i)*time.Second), f)
 	}
 	// Both routes write the lead.
 	abCtx, stopAB := context.WithCancel(ctx)
@@ -110,7 +86,7 @@ func TestAClearSeenFirstByAnotherRouteOfTheSourceIsStillWritten(t *testing.T) {
 	<-abDone
 	publish(1, map[string]string{"key": "k1", "budget": ""})
 	testenv.Eventually(t, "a-c to write the clear", func() bool { return ac.Stats.Settled.Load() == 2 })
-	ab = route("a-b", "b", toB)
+	ab = route("b", toB)
 	run(ctx, ab)
 	testenv.Eventually(t, "a-b to take the clear", func() bool { return ab.Stats.Settled.Load() == 1 })
 	for name, s := range map[string]*memorySink{"b": toB, "c": toC} {

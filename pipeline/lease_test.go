@@ -7,12 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/crmsync/crmsync/checkpoints/natskv"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
 // runningSource counts how many instances run it at once.
@@ -33,27 +30,10 @@ func (s *runningSource) Run(ctx context.Context) error {
 	return nil
 }
 
+// sharedLeases is the lease store of instances sharing one NATS cluster.
 func sharedLeases(t *testing.T) *natskv.Store {
 	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := natskv.Open(context.Background(), js, natskv.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testenv.NATSState(t, testenv.JetStream(t, testenv.NATS(t)))
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {

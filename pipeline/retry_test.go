@@ -41,20 +41,10 @@ func TestQuotaWaitIsReadOnTheRoutesClock(t *testing.T) {
 	// clock, the reset would be a day away.
 	now := func() time.Time { return time.Now().Add(24 * time.Hour) }
 	sink := &quotaSink{resetAt: now().Add(20 * time.Millisecond)}
-	ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: sink, Now: now}, nil, state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
-		ChangedAt: time.Now()}
-	if err := ev.Seal(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := ru.Apply(ctx, []pipeline.Event{ev})
-	if err != nil {
-		t.Fatal(err)
-	}
+	route := copyRoute("a", "b", sink)
+	route.Now = now
+	ru := newRunner(t, route, nil, state)
+	res := applyAustin(t, ctx, ru)
 	if res.Written != 1 || sink.calls != 2 || ru.Stats.Retries.Load() != 1 {
 		t.Fatalf("result %+v after %d sink calls, %d retries", res, sink.calls, ru.Stats.Retries.Load())
 	}

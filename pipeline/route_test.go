@@ -50,70 +50,50 @@ func (s *memorySink) Write(_ context.Context, recs []*pipeline.Record) []pipelin
 func (s *memorySink) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.writes) }
 
 func TestTwoWayRoutesDoNotEcho(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	state := testenv.State(t)
 	bus := testenv.Bus(t)
-	toB, toA := &memorySink{}, &memorySink{}
-	ab, _ := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
-	ba, _ := pipeline.NewRunner(pipeline.Route{Name: "b-a", From: "b.lead", To: pipeline.Target{Vendor: "a", Entity: "lead"},
-		Mapper: copyMapper{"b", "a"}, Sink: toA, Batch: pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, Reverse: true}, bus, state)
-	var wg sync.WaitGroup
-	for _, r := range []*pipeline.Runner{ab, ba} {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.Run(ctx) }()
-	}
-	defer wg.Wait()
-	defer cancel()
-
-	publish := func(vendor, id string, at time.Time, f map[string]string) {
-		ev := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: id, Fields: f, ChangedAt: at, Version: at.String()}
-		ev.Seal()
-		if err := bus.Publish(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	settled := func(r *pipeline.Runner, n int64) {
+	ab, ba, toB, toA := runTwoWay(t, bus, testenv.State(t))
+	// change publishes a new city of the lead at vendor a (id 1) or b (id
+	// b1), changed at at, and waits until the route reading that vendor
+	// settled it: ab and ba settle their events one by one, in order.
+	var settled [2]int64
+	change := func(vendor string, at time.Time, city string) {
 		t.Helper()
-		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", r.Name(), n), func() bool { return r.Stats.Settled.Load() >= n })
+		r, id, n := ab, "1", &settled[0]
+		if vendor == "b" {
+			r, id, n = ba, "b1", &settled[1]
+		}
+		publishLead(t, bus, vendor, id, at, map[string]string{"key": "k", "city": city})
+		*n++
+		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", r.Name(), *n), func() bool { return r.Stats.Settled.Load() >= *n })
 	}
 	// Vendors stamp changes to the second; the route orders them so.
 	t0 := time.Now().Truncate(time.Second)
 	// A changes; the route writes it to B.
-	publish("a", "1", t0, map[string]string{"key": "k", "city": "Austin"})
-	settled(ab, 1)
+	change("a", t0, "Austin")
 	// B's poller sees our write (B's own change time is later): nothing
 	// goes back to A.
-	publish("b", "b1", t0.Add(time.Second), map[string]string{"key": "k", "city": "Austin"})
-	settled(ba, 1)
+	change("b", t0.Add(time.Second), "Austin")
 	if toB.count() != 1 || toA.count() != 0 {
 		t.Fatalf("writes: to B %d, to A %d; want 1 and 0", toB.count(), toA.count())
 	}
 	// A real change in B does go to A, and A's poller then sees it: no echo to B.
-	publish("b", "b1", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Boston"})
-	settled(ba, 2)
-	publish("a", "1", t0.Add(4*time.Second), map[string]string{"key": "k", "city": "Boston"})
-	settled(ab, 2)
+	change("b", t0.Add(2*time.Second), "Boston")
+	change("a", t0.Add(4*time.Second), "Boston")
 	if toB.count() != 1 || toA.count() != 1 {
 		t.Fatalf("writes: to B %d, to A %d; want 1 and 1", toB.count(), toA.count())
 	}
 	// An older change from A that arrives late loses to B's newer one.
-	publish("a", "1", t0.Add(3*time.Second), map[string]string{"key": "k", "city": "Stale"})
-	settled(ab, 3)
+	change("a", t0.Add(3*time.Second), "Stale")
 	if toB.count() != 1 {
 		t.Fatalf("a stale change was written: %v", toB.writes)
 	}
 	// A changes twice; B reports the first of those values late, stamped
 	// with B's newer clock: that is crmsync's own write echoing back and
 	// must not turn A back.
-	publish("a", "1", t0.Add(10*time.Second), map[string]string{"key": "k", "city": "Denver"})
-	settled(ab, 4)
-	publish("a", "1", t0.Add(11*time.Second), map[string]string{"key": "k", "city": "Erie"})
-	settled(ab, 5)
+	change("a", t0.Add(10*time.Second), "Denver")
+	change("a", t0.Add(11*time.Second), "Erie")
 	aWrites := toA.count()
-	publish("b", "b1", t0.Add(20*time.Second), map[string]string{"key": "k", "city": "Denver"})
-	settled(ba, 3)
+	change("b", t0.Add(20*time.Second), "Denver")
 	if toA.count() != aWrites {
 		t.Fatalf("a late echo of our own write turned A back: %v", toA.writes)
 	}
@@ -122,13 +102,10 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	// clock; then A's next change, made before B's stamp but after the
 	// first change, arrives (delayed by a crash and redelivery). The echo
 	// is not a change made at B's time: A's later change must still win.
-	publish("a", "1", t0.Add(30*time.Second), map[string]string{"key": "k", "city": "Fargo"})
-	settled(ab, 6)
-	publish("b", "b1", t0.Add(40*time.Second), map[string]string{"key": "k", "city": "Fargo"})
-	settled(ba, 4)
+	change("a", t0.Add(30*time.Second), "Fargo")
+	change("b", t0.Add(40*time.Second), "Fargo")
 	bWrites := toB.count()
-	publish("a", "1", t0.Add(35*time.Second), map[string]string{"key": "k", "city": "Galway"})
-	settled(ab, 7)
+	change("a", t0.Add(35*time.Second), "Galway")
 	if toB.count() != bWrites+1 || toB.writes[len(toB.writes)-1]["city"] != "Galway" {
 		t.Fatalf("A's change after its echoed write was dropped: %v", toB.writes[bWrites:])
 	}

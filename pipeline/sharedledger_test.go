@@ -24,15 +24,6 @@ func (h *heldSettle) Settle(ctx context.Context, s pipeline.Settlement) ([]int64
 	return h.RouteState.Settle(ctx, s)
 }
 
-func leadEvent(t *testing.T, vendor string, at time.Time, f map[string]string) pipeline.Event {
-	t.Helper()
-	e := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: "1", Fields: f, ChangedAt: at, Version: at.String()}
-	if err := e.Seal(); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
 func sourceStamp(t *testing.T, state pipeline.State, field string) pipeline.FieldStamp {
 	t.Helper()
 	id := lookupCanonical(t, state)
@@ -62,16 +53,8 @@ func TestASettleDoesNotUndoWhatAnotherRouteOfTheSourceSettledMeanwhile(t *testin
 	state := testenv.State(t)
 	bus := testenv.Bus(t)
 	held := &heldSettle{RouteState: state, reached: make(chan struct{}), release: make(chan struct{})}
-	ab, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: &memorySink{}}, bus, held)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := pipeline.NewRunner(pipeline.Route{Name: "a-c", From: "a.lead", To: pipeline.Target{Vendor: "c", Entity: "lead"},
-		Mapper: copyMapper{"a", "c"}, Sink: &memorySink{}}, bus, state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := newRunner(t, copyRoute("a", "b", &memorySink{}), bus, held)
+	ac := newRunner(t, copyRoute("a", "c", &memorySink{}), bus, state)
 	t0 := time.Date(2026, 12, 4, 7, 8, 10, 0, time.UTC)
 	set := leadEvent(t, "a", t0, map[string]string{"key": "k1", "budget": "105000"})
 	clear := leadEvent(t, "a", t0.Add(9*time.Second), map[string]string{"key": "k1", "budget": ""})
@@ -103,11 +86,7 @@ func TestAValueClearedWithinOneBatchIsRecordedAsAClear(t *testing.T) {
 	ctx := context.Background()
 	state := testenv.State(t)
 	toB := &memorySink{}
-	ab, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB}, testenv.Bus(t), state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := newRunner(t, copyRoute("a", "b", toB), testenv.Bus(t), state)
 	t0 := time.Date(2026, 12, 4, 7, 8, 10, 0, time.UTC)
 	clear := leadEvent(t, "a", t0.Add(9*time.Second), map[string]string{"key": "k1", "budget": ""})
 	if _, err := ab.Apply(ctx, []pipeline.Event{leadEvent(t, "a", t0, map[string]string{"key": "k1", "budget": "105000"}), clear}); err != nil {

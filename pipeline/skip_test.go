@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
@@ -28,20 +27,8 @@ func TestSkippedOutcome(t *testing.T) {
 	ctx := context.Background()
 	state := testenv.State(t)
 	sink := &skipSink{}
-	ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: sink}, nil, state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
-		ChangedAt: time.Now()}
-	if err := ev.Seal(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := ru.Apply(ctx, []pipeline.Event{ev})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ru := newRunner(t, copyRoute("a", "b", sink), nil, state)
+	res := applyAustin(t, ctx, ru)
 	if res.Written != 0 || res.Skipped != 1 || len(res.DeadLettered) != 0 || sink.calls != 1 {
 		t.Fatalf("result %+v after %d sink calls", res, sink.calls)
 	}

@@ -90,16 +90,9 @@ func TestStateFailuresAreRetriedNotFatal(t *testing.T) {
 	toB, toD := &countingSink{writes: map[string]int{}}, &countingSink{writes: map[string]int{}}
 	policy := pipeline.BatchPolicy{Linger: 20 * time.Millisecond, RetryInitial: 5 * time.Millisecond, RetryMax: 40 * time.Millisecond,
 		Redeliver: 5 * time.Millisecond}
-	ab, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB, Batch: policy}, bus, flaky)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cd, err := pipeline.NewRunner(pipeline.Route{Name: "c-d", From: "c.lead", To: pipeline.Target{Vendor: "d", Entity: "lead"},
-		Mapper: copyMapper{"c", "d"}, Sink: toD, Batch: policy}, bus, real)
-	if err != nil {
-		t.Fatal(err)
-	}
+	abRoute, cdRoute := copyRoute("a", "b", toB), copyRoute("c", "d", toD)
+	abRoute.Batch, cdRoute.Batch = policy, policy
+	ab, cd := newRunner(t, abRoute, bus, flaky), newRunner(t, cdRoute, bus, real)
 	// As the instance runs its routes: the first to fail stops the group.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

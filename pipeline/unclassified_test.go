@@ -1,14 +1,11 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
@@ -43,20 +40,6 @@ func (s *failOnceSink) Write(_ context.Context, recs []*pipeline.Record) []pipel
 	return out
 }
 
-// logBuffer collects a logger's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // TestAnUnclassifiedVendorErrorIsRetriedAndReported: the zero Class is
 // neither dropped as permanent nor retried in silence as transient. The
 // route retries it (no record is lost to a classification bug) and warns;
@@ -77,24 +60,13 @@ func TestAnUnclassifiedVendorErrorIsRetriedAndReported(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			state := testenv.State(t)
-			var logs logBuffer
+			var logs testenv.Log
 			sink := &failOnceSink{err: tc.err}
-			ru, err := pipeline.NewRunner(pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-				Mapper: copyMapper{"a", "b"}, Sink: sink,
-				NewBackOff: func() backoff.BackOff { return &backoff.ZeroBackOff{} },
-				Logger:     slog.New(slog.NewTextHandler(&logs, nil))}, nil, state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: "1", Fields: map[string]string{"key": "k", "city": "Austin"},
-				ChangedAt: time.Now()}
-			if err := ev.Seal(); err != nil {
-				t.Fatal(err)
-			}
-			res, err := ru.Apply(ctx, []pipeline.Event{ev})
-			if err != nil {
-				t.Fatal(err)
-			}
+			route := copyRoute("a", "b", sink)
+			route.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+			route.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			ru := newRunner(t, route, nil, state)
+			res := applyAustin(t, ctx, ru)
 			if res.Written != 1 || len(res.DeadLettered) != 0 || sink.calls != 2 || ru.Stats.Retries.Load() != 1 {
 				t.Fatalf("result %+v after %d sink calls, %d retries", res, sink.calls, ru.Stats.Retries.Load())
 			}

@@ -4,88 +4,28 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/crmsync/crmsync/checkpoints/natskv"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 	"github.com/crmsync/crmsync/pipeline/statetest"
 )
 
-// jetStream starts an embedded JetStream server on a random port with its
-// store in a temp dir, and connects to it.
-func jetStream(t *testing.T) (jetstream.JetStream, string) {
-	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return connect(t, srv.ClientURL()), srv.ClientURL()
-}
-
-func connect(t *testing.T, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
-func open(t *testing.T, js jetstream.JetStream) *natskv.Store {
-	t.Helper()
-	s, err := natskv.Open(context.Background(), js, natskv.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestStoreConformsToPipelineState(t *testing.T) {
 	statetest.Run(t, func(t *testing.T) pipeline.State {
-		js, _ := jetStream(t)
-		return open(t, js)
+		return testenv.NATSState(t, testenv.JetStream(t, testenv.NATS(t)))
 	})
 }
 
 // Two instances, each with its own connection to one cluster, share one
 // rate window: no sliding second admits more than the limit across them.
 func TestTwoInstancesShareOneRateWindow(t *testing.T) {
-	_, url := jetStream(t)
-	a, b := open(t, connect(t, url)), open(t, connect(t, url))
-	ctx := context.Background()
+	url := testenv.NATS(t)
+	a, b := testenv.NATSState(t, testenv.JetStream(t, url)), testenv.NATSState(t, testenv.JetStream(t, url))
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var admitted atomic.Int32
-	var wg sync.WaitGroup
-	for _, s := range []*natskv.Store{a, b, a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				ok, _, err := s.TakeSlot(ctx, "sharpspring:1001", now, 10, time.Second)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := admitted.Load(); n != 10 {
+	if n := statetest.TakeSlotsAtOnce(t, []pipeline.RateWindow{a, b, a, b}, "sharpspring:1001", now, 10, 10); n != 10 {
 		t.Fatalf("%d of 40 requests from two instances admitted in one instant, want exactly 10", n)
 	}
 }
@@ -93,8 +33,8 @@ func TestTwoInstancesShareOneRateWindow(t *testing.T) {
 // Two instances resolving the same new records at once agree on every
 // canonical id: a key is linked once, by whichever instance was first.
 func TestTwoInstancesResolveTheSameRecordToOneID(t *testing.T) {
-	_, url := jetStream(t)
-	a, b := open(t, connect(t, url)), open(t, connect(t, url))
+	url := testenv.NATS(t)
+	a, b := testenv.NATSState(t, testenv.JetStream(t, url)), testenv.NATSState(t, testenv.JetStream(t, url))
 	ctx := context.Background()
 	const n = 50
 	lists := func(first string) [][]pipeline.Key {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/pipeline/natsbus"
 )
 
 // Two instances on one NATS cluster with state.kind nats share the identity
@@ -22,23 +22,16 @@ func TestTwoInstancesOnClusterStateShareIdentityAndRateWindow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two instances end to end")
 	}
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	natsURL := testenv.NATS(t)
 
 	h := newHarness(t, harnessOptions{rate: 5, batchSize: 2, linger: 20 * time.Millisecond})
 	h.app.Close()
 	// Count only the two instances' requests (the harness's first instance
 	// checked the catalog with state of its own).
 	h.sim.ResetStats()
-	h.cfg.Bus.NATS.URL = srv.ClientURL()
+	h.cfg.Bus.NATS.URL = natsURL
 	h.cfg.State = config.StateConfig{Kind: "nats"}
-	h.cfg.ApplyDefaults()
-	if err := h.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	validConfig(t, h.cfg)
 	h.open()
 	h.start()
 
@@ -195,14 +188,10 @@ func maxInSecond(ts []time.Time) int {
 // An instance with state of its own refuses to join a cluster where another
 // instance runs, and says what to set.
 func TestSecondInstanceWithLocalStateRefusesASharedBus(t *testing.T) {
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	natsURL := testenv.NATS(t)
 	h := newHarness(t, harnessOptions{})
 	h.app.Close()
-	h.cfg.Bus.NATS.URL = srv.ClientURL()
+	h.cfg.Bus.NATS.URL = natsURL
 	h.open()
 	h.start()
 

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,11 +9,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/kafkabus"
@@ -29,30 +28,12 @@ const (
 	hookPass    = "hook-password-DO-NOT-LOG"
 )
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t      testing.TB
 	sim    *sharpspringsim.Server
 	simSrv *httptest.Server
 	cfg    *config.Config
-	logs   *syncBuffer
+	logs   *testenv.Log
 	app    *App
 	cancel context.CancelFunc
 	done   chan error
@@ -81,7 +62,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	sim := sharpspringsim.New(o.sim)
 	srv := httptest.NewServer(sim)
-	h := &harness{t: t, sim: sim, simSrv: srv, logs: &syncBuffer{}, sys: map[string]string{}}
+	h := &harness{t: t, sim: sim, simSrv: srv, logs: &testenv.Log{}, sys: map[string]string{}}
 	var catalog []mappings.CatalogField
 	for _, f := range []struct{ name, label string }{{"favorite_color", "Favorite Color"}, {"budget", "Budget"}} {
 		h.sys[f.name] = sim.CreateField("lead", f.label, "text")
@@ -117,10 +98,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.tweak != nil {
 		o.tweak(h.cfg)
 	}
-	h.cfg.ApplyDefaults()
-	if err := h.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	validConfig(t, h.cfg)
 	h.open()
 	t.Cleanup(func() {
 		h.stop()
@@ -147,14 +125,7 @@ func (h *harness) start() {
 	h.cancel, h.done = cancel, make(chan error, 1)
 	a := h.app
 	go func() { h.done <- a.Run(ctx) }()
-	h.waitFor("http ready", func() bool {
-		resp, err := http.Get("http://" + a.AdminAddr() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	h.waitFor("http ready", func() bool { return ready("http://" + a.AdminAddr()) })
 }
 
 // stop shuts the instance down gracefully and waits for it.
@@ -171,13 +142,7 @@ func (h *harness) stop() {
 
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitLogged(h.t, h.logs, what, cond)
 }
 
 // settle waits until the route has consumed at least n events and nothing is
@@ -202,18 +167,59 @@ func (h *harness) deliver(uid int64, fields map[string]string) {
 	for k, x := range fields {
 		v.Set(k, x)
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+h.app.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(hookUser, hookPass)
-	resp, err := deliveryClient.Do(req)
+	code, _, err := postWebhook(deliveryClient, "http://"+h.app.Addr(), v, hookBasicAuth)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		h.t.Fatalf("delivery of %d answered %d", uid, resp.StatusCode)
+	if code != 200 {
+		h.t.Fatalf("delivery of %d answered %d", uid, code)
 	}
+}
+
+// hookBasicAuth signs a webhook request with the configured basic auth.
+func hookBasicAuth(r *http.Request) { r.SetBasicAuth(hookUser, hookPass) }
+
+// bearerAuth signs a request with the Bearer token, unless it is empty.
+func bearerAuth(token string) func(*http.Request) {
+	return func(r *http.Request) {
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+	}
+}
+
+// getAs GETs url signed by auth and returns the answer.
+func getAs(url string, auth func(*http.Request)) (code int, body string, err error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	auth(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// postWebhook posts the form v to the LeadExec webhook of the instance at
+// base ("http://host:port"), signed by auth, and returns the answer.
+func postWebhook(c *http.Client, base string, v url.Values, auth func(*http.Request)) (code int, body string, err error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/webhooks/leadexec", strings.NewReader(v.Encode()))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	auth(req)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
 }
 
 // publish puts a LeadExec lead event with an explicit change time on the bus,
@@ -276,8 +282,96 @@ func buses(t *testing.T, test func(t *testing.T, bus string)) {
 	}
 }
 
-func newTestLogger(w *syncBuffer) *slog.Logger {
+func newTestLogger(w *testenv.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// ivvyLeadDefaults are the settings of a lead crmsync creates in iVvy.
+var ivvyLeadDefaults = config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}
+
+// ivvyConfig is the iVvy section for the simulator at url with the key and
+// secret, 50 requests a second.
+func ivvyConfig(url string, key, secret config.Secret) *config.IVvyConfig {
+	return &config.IVvyConfig{Endpoint: url, APIKey: key, APISecret: secret, RatePerSecond: 50, LeadDefaults: ivvyLeadDefaults}
+}
+
+// getleadConfig is the Getlead section for the simulator at url (classic
+// API and V3) with the token and key, 50 requests a second, polling every
+// second.
+func getleadConfig(url string, token, apiKey config.Secret) *config.GetleadConfig {
+	return &config.GetleadConfig{BaseURL: url, V3BaseURL: url + "/api/v1", Token: token, APIKey: apiKey,
+		RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}}
+}
+
+// validConfig applies cfg's defaults and fails the test when it does not
+// validate.
+func validConfig(t testing.TB, cfg *config.Config) {
+	t.Helper()
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startApp builds an instance from cfg, logging into logs, and runs it.
+// stop cancels the run, waits for it and returns its error.
+func startApp(t testing.TB, cfg *config.Config, logs *testenv.Log) (a *App, stop func() error) {
+	t.Helper()
+	a, err := New(context.Background(), cfg, newTestLogger(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, func() error {
+		cancel()
+		return <-done
+	}
+}
+
+// runApp is startApp whose stop fails the test when the run ended in an
+// error.
+func runApp(t testing.TB, cfg *config.Config, logs *testenv.Log) (*App, func()) {
+	t.Helper()
+	a, stop := startApp(t, cfg, logs)
+	return a, func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+}
+
+// waitLogged polls cond until it holds and fails the test after a minute,
+// showing the end of the instance's log.
+func waitLogged(t testing.TB, logs *testenv.Log, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waiter is waitLogged for one test and one instance's log.
+func waiter(t testing.TB, logs *testenv.Log) func(what string, cond func() bool) {
+	return func(what string, cond func() bool) {
+		t.Helper()
+		waitLogged(t, logs, what, cond)
+	}
+}
+
+// ready reports whether the HTTP listener at base ("http://host:port")
+// answers /readyz with 200.
+func ready(base string) bool {
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
 }
 
 func tail(s string) string {

@@ -64,10 +64,7 @@ func TestRouteToKafkaPublishesTheCanonicalChangeStream(t *testing.T) {
 	h.app.Close()
 	h.cfg.Kafka = &config.KafkaTargetConfig{Brokers: brokers, LeadTopic: "warehouse.leads"}
 	h.cfg.Routes = []config.RouteConfig{{Name: "le-kafka", From: "leadexec.lead", To: "kafka.lead"}}
-	h.cfg.ApplyDefaults()
-	if err := h.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	validConfig(t, h.cfg)
 	h.open()
 	h.start()
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -27,14 +28,14 @@ type leWorld struct {
 	ssURL string
 	le    *leadexecsim.Server
 	cfg   *config.Config
-	logs  *syncBuffer
+	logs  *testenv.Log
 	app   *App
 	stop  func()
 }
 
 func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Config)) *leWorld {
 	t.Helper()
-	w := &leWorld{t: t, logs: &syncBuffer{}}
+	w := &leWorld{t: t, logs: &testenv.Log{}}
 	w.ss = sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
 	ssSrv := httptest.NewServer(w.ss)
 	t.Cleanup(ssSrv.Close)
@@ -63,24 +64,8 @@ func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Co
 	if tweak != nil {
 		tweak(w.cfg)
 	}
-	w.cfg.ApplyDefaults()
-	if err := w.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(context.Background(), w.cfg, newTestLogger(w.logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.app = a
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	w.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}
+	validConfig(t, w.cfg)
+	w.app, w.stop = runApp(t, w.cfg, w.logs)
 	t.Cleanup(func() {
 		w.stop()
 		for _, secret := range []string{testSecret, hookPass, lePostingKey, leadexecsim.DefaultClientSecret, leadexecsim.DefaultKey} {
@@ -94,26 +79,13 @@ func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Co
 			}
 		}
 	})
-	w.wait("http ready", func() bool {
-		resp, err := http.Get("http://" + a.Addr() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	w.wait("http ready", func() bool { return ready("http://" + w.app.Addr()) })
 	return w
 }
 
 func (w *leWorld) wait(what string, cond func() bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out waiting for %s\n%s", what, tail(w.logs.String()))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitLogged(w.t, w.logs, what, cond)
 }
 
 // settled reports whether a route has no event pending on the bus.

@@ -145,17 +145,11 @@ func TestAdminListenerAndToken(t *testing.T) {
 	h.settle(1)
 	do := func(url, bearer string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		code, body, err := getAs(url, bearerAuth(bearer))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return code, body
 	}
 	for _, tc := range []struct {
 		url, bearer string

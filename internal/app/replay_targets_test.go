@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
@@ -38,8 +39,7 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 		DataDir:  t.TempDir(),
 		HTTP:     config.HTTPConfig{Listen: "127.0.0.1:0"},
 		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
-		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 50,
-			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}},
+		IVvy:     ivvyConfig(ivSrv.URL, ivvysim.DefaultKey, ivvysim.DefaultSecret),
 		Getlead: &config.GetleadConfig{BaseURL: glSrv.URL, V3BaseURL: glSrv.URL + "/api/v1", Token: getleadsim.DefaultToken,
 			APIKey: getleadsim.DefaultAPIKey, RatePerSecond: 50},
 		Catalog: []mappings.CatalogField{{Name: "favorite_color", Label: "Favorite Color", LeadExec: "FavoriteColor", IVvy: "101",
@@ -49,42 +49,12 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 			{Name: "le-gl", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	a, err := New(ctx, cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	wait("http ready", func() bool {
-		resp, err := http.Get("http://" + a.Addr() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
+	a, stop := runApp(t, cfg, logs)
+	defer stop()
+	wait := waiter(t, logs)
+	wait("http ready", func() bool { return ready("http://" + a.Addr()) })
 
 	const n = 5
 	for i := 1; i <= n; i++ {
@@ -93,16 +63,12 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 		for k, x := range leadFields(i) {
 			v.Set(k, x)
 		}
-		req, _ := http.NewRequest(http.MethodPost, "http://"+a.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(hookUser, hookPass)
-		resp, err := http.DefaultClient.Do(req)
+		code, _, err := postWebhook(http.DefaultClient, "http://"+a.Addr(), v, hookBasicAuth)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("delivery %d answered %d", i, resp.StatusCode)
+		if code != 200 {
+			t.Fatalf("delivery %d answered %d", i, code)
 		}
 	}
 	for _, route := range []string{"le-iv", "le-gl"} {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
@@ -95,10 +96,8 @@ func TestNoSecretAnywhere(t *testing.T) {
 		Log:     config.LogConfig{Level: "debug"},
 		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount,
 			SecretKey: testSecret, RatePerSecond: 10},
-		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivKey, APISecret: ivSecret, RatePerSecond: 50,
-			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}},
-		Getlead: &config.GetleadConfig{BaseURL: glSrv.URL, V3BaseURL: glSrv.URL + "/api/v1", Token: glToken, APIKey: glAPIKey,
-			RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}},
+		IVvy:     ivvyConfig(ivSrv.URL, ivKey, ivSecret),
+		Getlead:  getleadConfig(glSrv.URL, glToken, glAPIKey),
 		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer}},
 		Routes: []config.RouteConfig{
 			{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
@@ -107,69 +106,37 @@ func TestNoSecretAnywhere(t *testing.T) {
 			{Name: "gl-ss", From: "getlead.lead", To: "sharpspring.lead", Linger: linger},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
 	var errs []string // every error crmsync returned to us
-	a, err := New(context.Background(), cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	a, stopRun := startApp(t, cfg, logs)
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			cancel()
-			if err := <-done; err != nil {
+			if err := stopRun(); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
 	}
 	defer stop()
 	base := "http://" + a.Addr()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	wait("http ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	wait := waiter(t, logs)
+	wait("http ready", func() bool { return ready(base) })
 
 	deliver := func(i int, auth func(*http.Request), want int) {
 		t.Helper()
 		v := url.Values{"LeadUID": {fmt.Sprint(i)}, "FirstName": {fmt.Sprintf("First%d", i)}, "LastName": {fmt.Sprintf("Last%d", i)},
 			"Email": {fmt.Sprintf("lead%d@example.com", i)}, "PrimaryPhone": {fmt.Sprintf("+9198765432%02d", i)}}
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		auth(req)
-		resp, err := http.DefaultClient.Do(req)
+		code, b, err := postWebhook(http.DefaultClient, base, v, auth)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Fatalf("delivery %d answered %d %s, want %d", i, resp.StatusCode, b, want)
+		if code != want {
+			t.Fatalf("delivery %d answered %d %s, want %d", i, code, b, want)
 		}
-		errs = append(errs, string(b))
+		errs = append(errs, b)
 	}
-	basicAuth := func(r *http.Request) { r.SetBasicAuth(hookUser, hookPass) }
-	bearerAuth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer) }
 	inAll := func(i int) func() bool {
 		email := fmt.Sprintf("lead%d@example.com", i)
 		return func() bool {
@@ -180,10 +147,10 @@ func TestNoSecretAnywhere(t *testing.T) {
 	}
 
 	// Healthy: leads through every route, with either credential.
-	deliver(1, basicAuth, 200)
-	deliver(2, bearerAuth, 200)
+	deliver(1, hookBasicAuth, 200)
+	deliver(2, bearerAuth(bearer), 200)
 	deliver(3, func(r *http.Request) { r.SetBasicAuth(hookUser, "wrong-"+hookPass) }, 401)
-	deliver(3, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+bearer+"x") }, 401)
+	deliver(3, bearerAuth(bearer+"x"), 401)
 	wait("leads 1 and 2 everywhere", func() bool { return inAll(1)() && inAll(2)() })
 
 	// Transient failures whose answers echo the credentials: retried, and
@@ -191,14 +158,14 @@ func TestNoSecretAnywhere(t *testing.T) {
 	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
 		p.arm(2, http.StatusBadGateway)
 	}
-	deliver(4, basicAuth, 200)
+	deliver(4, hookBasicAuth, 200)
 	wait("lead 4 everywhere after the failures", inAll(4))
 
 	// Permanent failures echoing the credentials: dead letters.
 	for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
 		p.arm(1, http.StatusBadRequest)
 	}
-	deliver(5, bearerAuth, 200)
+	deliver(5, bearerAuth(bearer), 200)
 	wait("the permanent failures settled", func() bool {
 		for _, p := range []*echoProxy{ssProxy, ivProxy, glProxy} {
 			if p.fails.Load() > 0 {
@@ -311,10 +278,8 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminToken: adminToken},
 		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount,
 			SecretKey: testSecret, RatePerSecond: 10},
-		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivKey, APISecret: ivSecret, RatePerSecond: 50,
-			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}},
-		Getlead: &config.GetleadConfig{BaseURL: glSrv.URL, V3BaseURL: glSrv.URL + "/api/v1", Token: glToken, APIKey: glAPIKey,
-			RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}},
+		IVvy:    ivvyConfig(ivSrv.URL, ivKey, ivSecret),
+		Getlead: getleadConfig(glSrv.URL, glToken, glAPIKey),
 		LeadExec: &config.LeadExecConfig{APIURL: leSrv.URL, LeadsURL: leSrv.URL, DataURL: leSrv.URL,
 			Key: leKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leSecret,
 			Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer},
@@ -328,62 +293,29 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 			{Name: "gl-le", From: "getlead.lead", To: "leadexec.lead", Linger: linger},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	a, err := New(context.Background(), cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
+	a, stop := runApp(t, cfg, logs)
+	defer stop()
+	wait := waiter(t, logs)
 	admin := "http://" + a.AdminAddr()
 	read := func(path, token string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, admin+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		code, body, err := getAs(admin+path, bearerAuth(token))
 		if err != nil {
 			return 0, err.Error()
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return code, body
 	}
 	wait("ready", func() bool { code, _ := read("/readyz", ""); return code == 200 })
 
 	v := url.Values{"LeadUID": {"1"}, "FirstName": {"Ada"}, "LastName": {"Lovelace"}, "Email": {"ada@example.com"},
 		"PrimaryPhone": {"+919876543201"}}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+a.Addr()+"/webhooks/leadexec", strings.NewReader(v.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := http.DefaultClient.Do(req)
+	code, _, err := postWebhook(http.DefaultClient, "http://"+a.Addr(), v, bearerAuth(bearer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("delivery answered %d", resp.StatusCode)
+	if code != 200 {
+		t.Fatalf("delivery answered %d", code)
 	}
 	wait("the lead in SharpSpring, iVvy and Getlead", func() bool {
 		_, inSS := ss.LeadByEmail("ada@example.com")

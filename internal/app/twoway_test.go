@@ -1,12 +1,12 @@
 package app
 
 import (
-	"context"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -33,7 +33,7 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
 				Lag: config.Duration(-1), Since: start}},
 		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 20,
-			LeadDefaults: config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"},
+			LeadDefaults: ivvyLeadDefaults,
 			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},
 		Catalog: []mappings.CatalogField{{Name: "favorite_color", Label: "Favorite Color", SharpSpring: colorSys, IVvy: "101"}},
 		Routes: []config.RouteConfig{
@@ -41,36 +41,10 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 			{Name: "iv-ss", From: "ivvy.lead", To: "sharpspring.lead", Linger: config.Duration(50 * time.Millisecond)},
 		},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	run := func() (*App, func()) {
-		a, err := New(context.Background(), cfg, newTestLogger(logs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
-		return a, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		}
-	}
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, tail(logs.String()))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	validConfig(t, cfg)
+	logs := &testenv.Log{}
+	run := func() (*App, func()) { return runApp(t, cfg, logs) }
+	wait := waiter(t, logs)
 	ivLead := func(email string) (ivvysim.Lead, bool) {
 		ls := iv.LeadsByEmail(email)
 		if len(ls) > 1 {

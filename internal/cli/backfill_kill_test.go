@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -90,7 +90,7 @@ routes: [{name: iv-ss, from: ivvy.lead, to: sharpspring.lead, linger: 100ms}]
 	// The instance that carries the route.
 	run := exec.Command(bin, "run", "--config", cfgPath)
 	run.Env = env
-	runLog := &lockedBuffer{}
+	runLog := &testenv.Log{}
 	stderr, _ := run.StderrPipe()
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -117,11 +117,11 @@ routes: [{name: iv-ss, from: ivvy.lead, to: sharpspring.lead, linger: 100ms}]
 	began := time.Now()
 	pages := func() int { return iv.Stats().ByAction["crm.getLeadList"] }
 	totalPages := (n + 99) / 100
-	backfill := func() (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
+	backfill := func() (*exec.Cmd, *testenv.Log, *testenv.Log) {
 		cmd := exec.Command(bin, "backfill", "--config", cfgPath, "--source", "ivvy.lead")
 		cmd.Env = env
-		out, errOut := &lockedBuffer{}, &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = writerOf(out), writerOf(errOut)
+		out, errOut := &testenv.Log{}, &testenv.Log{}
+		cmd.Stdout, cmd.Stderr = out, errOut
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -221,13 +221,6 @@ func backlog(addr string) int64 {
 	}
 	return sum
 }
-
-// writerOf adapts a lockedBuffer to io.Writer.
-func writerOf(b *lockedBuffer) io.Writer { return lockedWriter{b} }
-
-type lockedWriter struct{ b *lockedBuffer }
-
-func (w lockedWriter) Write(p []byte) (int, error) { w.b.WriteString(string(p)); return len(p), nil }
 
 func tail(s string) string {
 	if len(s) > 4000 {

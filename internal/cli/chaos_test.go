@@ -13,20 +13,7 @@ import (
 // is 'crmsync chaos --leads 100000 --kills 20' (CRMSYNC_CHAOS_LEADS sets the
 // size here).
 func TestChaos(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary")
-	}
-	leads := "400"
-	if s := os.Getenv("CRMSYNC_CHAOS_LEADS"); s != "" {
-		leads = s
-	}
-	out, err := exec.Command(binary(t), "chaos", "--leads", leads, "--kills", "20", "-v").CombinedOutput()
-	text := string(out)
-	if err != nil || !strings.Contains(text, "chaos: ok kills=20 ") || !strings.Contains(text, " lost=0 duplicates=0 mismatches=0 ") {
-		t.Fatalf("chaos: %v\n%s", err, text)
-	}
-	lines := strings.Split(strings.TrimSpace(text), "\n")
-	t.Log(lines[len(lines)-1])
+	chaosBinary(t, "400", "chaos: ok kills=20 ", "--kills", "20")
 }
 
 // TestChaosThreeInstances is the crash test with three instances sharing
@@ -35,16 +22,25 @@ func TestChaos(t *testing.T) {
 // over between instances. The full-size run is 'crmsync chaos --leads 20000
 // --kills 10 --instances 3'.
 func TestChaosThreeInstances(t *testing.T) {
+	chaosBinary(t, "300", "chaos: ok kills=6 instances=3 ", "--kills", "6", "--instances", "3")
+}
+
+// chaosBinary runs 'crmsync chaos -v' with args over leads leads
+// (CRMSYNC_CHAOS_LEADS overrides it) and requires it to succeed, print ok
+// (its verdict line's start) and count 0 lost, 0 duplicates and 0
+// mismatches.
+func chaosBinary(t *testing.T, leads, ok string, args ...string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the binary")
 	}
-	leads := "300"
 	if s := os.Getenv("CRMSYNC_CHAOS_LEADS"); s != "" {
 		leads = s
 	}
-	out, err := exec.Command(binary(t), "chaos", "--leads", leads, "--kills", "6", "--instances", "3", "-v").CombinedOutput()
+	args = append(append([]string{"chaos", "--leads", leads}, args...), "-v")
+	out, err := exec.Command(binary(t), args...).CombinedOutput()
 	text := string(out)
-	if err != nil || !strings.Contains(text, "chaos: ok kills=6 instances=3 ") || !strings.Contains(text, " lost=0 duplicates=0 mismatches=0 ") {
+	if err != nil || !strings.Contains(text, ok) || !strings.Contains(text, " lost=0 duplicates=0 mismatches=0 ") {
 		t.Fatalf("chaos: %v\n%s", err, text)
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")

@@ -11,11 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -45,14 +45,14 @@ routes: [{name: le-ss, from: leadexec.lead, to: sharpspring.lead, batch_size: 20
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := func() (*exec.Cmd, string, *lockedBuffer) {
+	start := func() (*exec.Cmd, string, *testenv.Log) {
 		cmd := exec.Command(bin, "run", "--config", cfgPath)
 		cmd.Env = append(os.Environ(), "SS_SECRET=secret-key")
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		logs := &lockedBuffer{}
+		logs := &testenv.Log{}
 		addr := make(chan string, 1)
 		go func() {
 			sc := bufio.NewScanner(stderr)
@@ -146,23 +146,4 @@ routes: [{name: le-ss, from: leadexec.lead, to: sharpspring.lead, batch_size: 20
 	if strings.Contains(logs.String(), "secret-key") {
 		t.Fatal("the secret key is in the logs")
 	}
-}
-
-// lockedBuffer collects a child's output from one goroutine while the test
-// reads it from another.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) WriteString(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.WriteString(s)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

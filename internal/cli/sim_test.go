@@ -10,35 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
-
-// syncWriter collects output written by one goroutine and read by another.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // pollUntil checks cond every 50ms until it holds, failing the test after
 // limit.
@@ -72,7 +54,7 @@ func TestSimServesEveryVendorAndWritesARunnableConfig(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncWriter
+	var stdout, stderr testenv.Log
 	simDone := make(chan int, 1)
 	go func() {
 		simDone <- runSim(ctx, []string{"--config-out", cfgPath, "--data-dir", dataDir, "--listen", addr, "--no-rate-limit",
@@ -217,7 +199,7 @@ func TestSimServesEveryVendorAndWritesARunnableConfig(t *testing.T) {
 
 	// crmsync runs from the written config; sim, waiting for it, delivers
 	// its leads with the config's webhook credentials.
-	var logs syncWriter
+	var logs testenv.Log
 	appCtx, stopApp := context.WithCancel(context.Background())
 	defer stopApp()
 	a, err := app.New(appCtx, cfg, slog.New(slog.NewTextHandler(&logs, nil)))

@@ -39,6 +39,27 @@ routes:
   - {name: b, from: ivvy.lead, to: ivvy.lead, batch_size: 0}
 `
 
+// checkProblems checks that err is an *Errors of exactly as many problems
+// as want, each a problem line of its message starting with its want, and
+// returns the message.
+func checkProblems(t *testing.T, err error, want []string) string {
+	t.Helper()
+	var ce *Errors
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Errors", err)
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !strings.Contains(msg, "\n  "+w) {
+			t.Errorf("missing %q", w)
+		}
+	}
+	if len(ce.List) != len(want) {
+		t.Errorf("%d problems reported, want %d", len(ce.List), len(want))
+	}
+	return msg
+}
+
 // TestAllProblemsAtOnce: one run reports the problems of every stage —
 // missing environment variables, unknown keys, values of the wrong type,
 // invalid settings — each once, with its path, and never a value read from
@@ -46,10 +67,6 @@ routes:
 func TestAllProblemsAtOnce(t *testing.T) {
 	secrets := map[string]string{"SS_RATE": "s3cr3t-rate-value", "GETLEAD_TOKEN": "gl_token-value", "IVVY_SINCE": "hunter2-since"}
 	_, err := Parse([]byte(manyProblems), env(secrets))
-	var ce *Errors
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Errors", err)
-	}
 	want := []string{
 		"sharpspring.secret_key: environment variable SS_SECRET is not set",
 		"ivvy.api_secret: environment variable IVVY_SECRET is not set",
@@ -78,15 +95,7 @@ func TestAllProblemsAtOnce(t *testing.T) {
 		"leadexec.webhook.max_body_bytes: 12 is outside",
 		`catalog[0].sharpspring: "Favorite Color" is not a SharpSpring system name`,
 	}
-	msg := err.Error()
-	for _, w := range want {
-		if !strings.Contains(msg, "\n  "+w) {
-			t.Errorf("missing %q", w)
-		}
-	}
-	if len(ce.List) != len(want) {
-		t.Errorf("%d problems reported, want %d", len(ce.List), len(want))
-	}
+	msg := checkProblems(t, err, want)
 	for _, v := range secrets {
 		if strings.Contains(msg, v) || strings.Contains(msg, v[:7]) {
 			t.Errorf("a value from the environment is in the errors")

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -61,10 +60,6 @@ routes:
   - {from: leadexec.client, to: sharpspring.client}
   - {name: mixed, from: leadexec.client, to: sharpspring.lead}
 `), env(nil))
-	var ce *Errors
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Errors", err)
-	}
 	want := []string{
 		"routes[4]: route leadexec.client → sharpspring.lead connects a client to a lead",
 		`leadexec.api_url: "ftp://api.leadexec.net" is not`,
@@ -81,15 +76,7 @@ routes:
 		"leadexec.client_id: is required to write LeadExec clients (PATCH /v1/clients) and for the safety net",
 		"leadexec.client_secret: is required to write LeadExec clients (PATCH /v1/clients) and for the safety net",
 	}
-	msg := err.Error()
-	for _, w := range want {
-		if !strings.Contains(msg, "\n  "+w) {
-			t.Errorf("missing %q", w)
-		}
-	}
-	if len(ce.List) != len(want) {
-		t.Errorf("%d problems reported, want %d", len(ce.List), len(want))
-	}
+	msg := checkProblems(t, err, want)
 	if strings.Contains(msg, "pw@") {
 		t.Error("the URL's password is in the problems")
 	}

@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
@@ -151,7 +151,7 @@ func play(t *testing.T, leads int, setup func(*World)) (Result, *World) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Log{}
 	// CRMSYNC_SCENARIO_LOG_DIR=DIR writes each row's whole log, debug
 	// lines included, to DIR/<row>.log.
 	var lw io.Writer = logs
@@ -184,36 +184,20 @@ func play(t *testing.T, leads int, setup func(*World)) (Result, *World) {
 	w.o.Say = t.Logf
 	res, err := w.Play(ctx, InProcess{App: a}, sharpspring.Gate(withoutFaults{gate, w}))
 	if err != nil {
-		t.Fatalf("%v\nlast warnings:\n%s\nother than polls:\n%s", err, logs.tail(30000), logs.grep("poll", 20))
+		t.Fatalf("%v\nlast warnings:\n%s\nother than polls:\n%s", err, tail(logs.String(), 30000), grep(logs.String(), "poll", 20))
 	}
 	return res, w
 }
 
-// syncBuffer collects the instance's log for a failure report.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+// tail returns the last n bytes of log.
+func tail(log string, n int) string {
+	return log[max(0, len(log)-n):]
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.b.String()
-	return t[max(0, len(t)-n):]
-}
-
-// grep returns up to n log lines that do not contain skip.
-func (s *syncBuffer) grep(skip string, n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// grep returns up to n lines of log that do not contain skip.
+func grep(log, skip string, n int) string {
 	var out []string
-	for _, l := range strings.Split(s.b.String(), "\n") {
+	for _, l := range strings.Split(log, "\n") {
 		if l != "" && !strings.Contains(l, skip) && len(out) < n {
 			out = append(out, l)
 		}

@@ -5,8 +5,14 @@
 //   - Bus: an embedded NATS JetStream server on a random loopback port, its
 //     store in a temporary directory, behind a ready pipeline/natsbus bus;
 //   - State: a SQLite state (checkpoints.Store) in a temporary directory;
+//   - NATS, JetStream, NATSState: an embedded NATS server that several
+//     connections, instances and NATS key-value states (checkpoints/natskv)
+//     share;
 //   - Eventually: polling for a condition instead of sleeping and hoping;
-//   - Drain: every event a consumer has, acked.
+//   - Drain: every event a consumer has, acked;
+//   - Log: output many goroutines write while the test reads it;
+//   - VendorError, RefusedAnswer: what a vendor client made of an answer,
+//     checked.
 //
 // Everything it opens is closed by t.Cleanup.
 package testenv

@@ -21,6 +21,9 @@
 // A sink that cannot give one of these says so in Features, with the
 // reason; the tests that need it are skipped and print the reason.
 //
+// CheckClass pins, one vendor error at a time, what a sink's error
+// mapping makes of it: a dead letter, a wait, a quota pause or a retry.
+//
 //	func TestConformance(t *testing.T) {
 //		sinktest.Run(t, sinktest.Factory{
 //			Features: sinktest.Features{ReadBack: sinktest.Without("the API cannot read leads")},

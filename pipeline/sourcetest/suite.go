@@ -17,6 +17,10 @@
 // A poller that cannot give one of the optional guarantees says so in
 // Features, with the reason; the tests that need it are skipped and print
 // the reason.
+//
+// RenderCursors and CheckCursorsDecode keep what a poller stores as its
+// cursor in a golden file, so that an upgraded poller resumes from every
+// shape an older one saved.
 package sourcetest
 
 import (
@@ -110,5 +114,19 @@ func Run(t *testing.T, f Factory) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
+	}
+}
+
+// PollOf is the Poll of a poller whose Poll also returns a result, which
+// the suite does not read: poll is that method, err what making the poller
+// returned, failing the test when set.
+func PollOf[R any](t *testing.T, poll func(context.Context) (R, error), err error) Poll {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context) error {
+		_, err := poll(ctx)
+		return err
 	}
 }

@@ -535,17 +535,28 @@ func testRateWindow(t *testing.T, s pipeline.State) {
 }
 
 func testRateWindowConcurrent(t *testing.T, s pipeline.State) {
-	ctx := context.Background()
 	const limit = 5
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if n := TakeSlotsAtOnce(t, []pipeline.RateWindow{s, s, s, s}, "ss:1", now, 5, limit); n != limit {
+		t.Fatalf("%d of 20 concurrent takers admitted in one instant, want exactly %d", n, limit)
+	}
+}
+
+// TakeSlotsAtOnce has every taker, each from its own goroutine, take n
+// slots of account's one-second rate window with the given limit, all at
+// the instant now, and returns how many were admitted. A taker may stand
+// more than once in takers (two connections of one instance); an error
+// fails the test and ends that taker.
+func TakeSlotsAtOnce(t testing.TB, takers []pipeline.RateWindow, account string, now time.Time, n, limit int) int {
+	ctx := context.Background()
 	var admitted atomic.Int32
 	var wg sync.WaitGroup
-	for range 4 {
+	for _, s := range takers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 5 {
-				ok, _, err := s.TakeSlot(ctx, "ss:1", now, limit, time.Second)
+			for range n {
+				ok, _, err := s.TakeSlot(ctx, account, now, limit, time.Second)
 				if err != nil {
 					t.Error(err)
 					return
@@ -557,9 +568,7 @@ func testRateWindowConcurrent(t *testing.T, s pipeline.State) {
 		}()
 	}
 	wg.Wait()
-	if n := admitted.Load(); n != limit {
-		t.Fatalf("%d of 20 concurrent takers admitted in one instant, want exactly %d", n, limit)
-	}
+	return int(admitted.Load())
 }
 
 func testQuota(t *testing.T, s pipeline.State) {

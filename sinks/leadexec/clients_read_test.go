@@ -17,15 +17,7 @@ import (
 // to write. Fields are found by SpecialBit, whatever their Descriptor.
 // Unknown and ambiguous clients read as nil.
 func TestClientSinkReadsWhatItWrote(t *testing.T) {
-	defs := []leadexecsim.ClientFieldDef{
-		{ClientFieldUID: 71, Descriptor: "Firma", SpecialBit: "Company"},
-		{ClientFieldUID: 72, Descriptor: "Telefon", SpecialBit: "PrimaryPhone"},
-		{ClientFieldUID: 73, Descriptor: "Ort", SpecialBit: "City"},
-		{ClientFieldUID: 74, Descriptor: "E-Mail", SpecialBit: "Email"},
-		{ClientFieldUID: 75, Descriptor: "Notiz"},
-		{ClientFieldUID: 76, Descriptor: "Bundesstaat", SpecialBit: "State", IsState: true},
-		{ClientFieldUID: 77, Descriptor: "Zweite Stadt", SpecialBit: "City"},
-	}
+	defs := append(ownWordsClientFields(), leadexecsim.ClientFieldDef{ClientFieldUID: 77, Descriptor: "Zweite Stadt", SpecialBit: "City"})
 	e := newSimEnv(t, leadexecsim.Options{ClientFields: defs})
 	s := e.clientSink(&bytes.Buffer{})
 	ctx := context.Background()

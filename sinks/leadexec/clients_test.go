@@ -24,6 +24,19 @@ func (e simEnv) clientSink(logs *bytes.Buffer) *ClientSink {
 	return NewClientSink(cfg, e.c)
 }
 
+// ownWordsClientFields are client fields of an account that names them in
+// its own words; only SpecialBits tie them to the canonical model.
+func ownWordsClientFields() []leadexecsim.ClientFieldDef {
+	return []leadexecsim.ClientFieldDef{
+		{ClientFieldUID: 71, Descriptor: "Firma", SpecialBit: "Company"},
+		{ClientFieldUID: 72, Descriptor: "Telefon", SpecialBit: "PrimaryPhone"},
+		{ClientFieldUID: 73, Descriptor: "Ort", SpecialBit: "City"},
+		{ClientFieldUID: 74, Descriptor: "E-Mail", SpecialBit: "Email"},
+		{ClientFieldUID: 75, Descriptor: "Notiz"},
+		{ClientFieldUID: 76, Descriptor: "Bundesstaat", SpecialBit: "State", IsState: true},
+	}
+}
+
 // clientRecord encodes a canonical client as the route would.
 func clientRecord(key, targetID string, c mappings.Client) *pipeline.Record {
 	codec := mappings.LeadExecClients{}
@@ -35,16 +48,7 @@ func clientRecord(key, targetID string, c mappings.Client) *pipeline.Record {
 // overwrites the fields it carries and leaves the others alone; a create
 // whose answer was lost is found by its username and not repeated.
 func TestClientSinkCreateAndEdit(t *testing.T) {
-	// The account names its fields in its own words; only SpecialBits tie
-	// them to the canonical model.
-	defs := []leadexecsim.ClientFieldDef{
-		{ClientFieldUID: 71, Descriptor: "Firma", SpecialBit: "Company"},
-		{ClientFieldUID: 72, Descriptor: "Telefon", SpecialBit: "PrimaryPhone"},
-		{ClientFieldUID: 73, Descriptor: "Ort", SpecialBit: "City"},
-		{ClientFieldUID: 74, Descriptor: "E-Mail", SpecialBit: "Email"},
-		{ClientFieldUID: 75, Descriptor: "Notiz"},
-		{ClientFieldUID: 76, Descriptor: "Bundesstaat", SpecialBit: "State", IsState: true},
-	}
+	defs := ownWordsClientFields()
 	for _, withOthers := range []bool{false, true} {
 		name := "first client of the account"
 		if withOthers {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sinktest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -36,27 +36,8 @@ func TestEachClassBecomesItsPipelineError(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := classify(tc.err, probe)
-			var pe *pipeline.PermanentError
-			var ra *pipeline.RetryAfterError
-			var qe *pipeline.QuotaError
-			switch {
-			case tc.code != "":
-				if !errors.As(got, &pe) || pe.Code != tc.code {
-					t.Fatalf("%v: want a dead letter with code %s", got, tc.code)
-				}
-			case tc.after != 0:
-				if !errors.As(got, &ra) || ra.After != tc.after || errors.Is(got, pipeline.ErrPermanent) {
-					t.Fatalf("%v: want a retry after %s", got, tc.after)
-				}
-			case tc.quota:
-				if !errors.As(got, &qe) || !qe.Probe {
-					t.Fatalf("%v: want a quota pause", got)
-				}
-			case tc.unchanged:
-				if got != tc.err {
-					t.Fatalf("%v: want the error unchanged", got)
-				}
-			}
+			sinktest.CheckClass(t, tc.err, got,
+				sinktest.Class{Code: tc.code, After: tc.after, Quota: tc.quota, Unchanged: tc.unchanged})
 			if !errors.Is(got, tc.err) {
 				t.Fatalf("%v lost the vendor's error", got)
 			}

@@ -1,7 +1,6 @@
 package getlead
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -33,10 +32,7 @@ func TestConformance(t *testing.T) {
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 					p, err := NewPoller(Config{V3: getlead.V3Config{BaseURL: srv.URL + "/api/v1", APIKey: key}, State: state,
 						Publisher: pub, PerPage: 2})
-					if err != nil {
-						t.Fatal(err)
-					}
-					return func(ctx context.Context) error { _, err := p.Poll(ctx); return err }
+					return sourcetest.PollOf(t, p.Poll, err)
 				},
 				Create: func(_ *testing.T, k int) []string {
 					var ids []string

@@ -1,7 +1,6 @@
 package ivvy
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"strconv"
@@ -34,10 +33,7 @@ func TestConformance(t *testing.T) {
 				Bus: testenv.Bus(t), Cursors: state, Cursor: "ivvy.lead", Subject: pipeline.Subject("lead", "ivvy"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 					p, err := NewLeadPoller(Config{Client: c, Publisher: pub, State: state, PerPage: 2})
-					if err != nil {
-						t.Fatal(err)
-					}
-					return func(ctx context.Context) error { _, err := p.Poll(ctx); return err }
+					return sourcetest.PollOf(t, p.Poll, err)
 				},
 				Create: func(_ *testing.T, k int) []string {
 					clk.Add(time.Minute)

@@ -1,28 +1,25 @@
 package ivvy
 
 import (
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/internal/golden"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 )
 
 // goldenCursors are lead poller positions of every shape the poller saves
 // (Poll stores json.Marshal of its cursor). testdata/cursors.golden holds
 // them as stored; an upgraded poller must resume from each.
-var goldenCursors = []struct {
-	name string
-	cur  cursor
-}{
-	{"first poll over the whole history", cursor{}},
-	{"first poll from a configured since", cursor{Leads: "2026-01-01 00:00:00", Contacts: "2026-01-01 00:00:00"}},
-	{"after a poll: leads and contacts seen at the newest second",
-		cursor{Leads: "2026-03-02 11:30:00", LeadIDs: []int64{5001, 5002}, Contacts: "2026-03-02 11:30:01", ContactIDs: []int64{33001}}},
-	{"getLeadList ignores the date filter: scan mode",
-		cursor{Leads: "2026-03-02 11:30:00", LeadIDs: []int64{5001}, Contacts: "2026-03-02 11:29:59", Scan: true}},
+var goldenCursors = []sourcetest.GoldenCursor[cursor]{
+	{Name: "first poll over the whole history", Cursor: cursor{}},
+	{Name: "first poll from a configured since", Cursor: cursor{Leads: "2026-01-01 00:00:00", Contacts: "2026-01-01 00:00:00"}},
+	{Name: "after a poll: leads and contacts seen at the newest second",
+		Cursor: cursor{Leads: "2026-03-02 11:30:00", LeadIDs: []int64{5001, 5002}, Contacts: "2026-03-02 11:30:01", ContactIDs: []int64{33001}}},
+	{Name: "getLeadList ignores the date filter: scan mode",
+		Cursor: cursor{Leads: "2026-03-02 11:30:00", LeadIDs: []int64{5001}, Contacts: "2026-03-02 11:29:59", Scan: true}},
 }
 
 // goldenOffsets are backfill pager cursors: the record offset of the next
@@ -32,15 +29,10 @@ var goldenOffsets = []int{0, 100, 2147483647}
 func renderCursors(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("# iVvy lead poller cursors and backfill offsets as stored in the state database.\n")
-	b.WriteString("# An upgraded crmsync must resume from each: see cursor_golden_test.go.\n")
-	for _, g := range goldenCursors {
-		raw, err := json.Marshal(g.cur)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("\n== " + g.name + "\n" + string(raw) + "\n")
-	}
+	b.WriteString(sourcetest.RenderCursors(t, []string{
+		"iVvy lead poller cursors and backfill offsets as stored in the state database.",
+		"An upgraded crmsync must resume from each: see cursor_golden_test.go.",
+	}, goldenCursors))
 	for _, n := range goldenOffsets {
 		b.WriteString("\n== backfill offset " + strconv.Itoa(n) + "\n" + strconv.Itoa(n) + "\n")
 	}
@@ -59,21 +51,8 @@ func TestCursorFormatGolden(t *testing.T) {
 // older crmsync stopped.
 func TestGoldenCursorsDecode(t *testing.T) {
 	stored := golden.Blocks(t, "testdata/cursors.golden")
-	for _, g := range goldenCursors {
-		raw, ok := stored[g.name]
-		if !ok {
-			t.Errorf("%s: not in the golden file", g.name)
-			continue
-		}
-		got, err := decodeCursor(raw)
-		if err != nil {
-			t.Errorf("%s: %s: %v", g.name, raw, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, g.cur) {
-			t.Errorf("%s: %s decoded as %+v, want %+v", g.name, raw, got, g.cur)
-		}
-	}
+	sourcetest.CheckCursorsDecode(t, stored, goldenCursors, decodeCursor,
+		func(got, want cursor) bool { return reflect.DeepEqual(got, want) })
 	for _, n := range goldenOffsets {
 		name := "backfill offset " + strconv.Itoa(n)
 		if got, err := parseOffset(stored[name]); err != nil || got != n {

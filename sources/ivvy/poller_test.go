@@ -252,6 +252,16 @@ func TestIdlePollCostIsFlat(t *testing.T) {
 			e := newEnv(t, ivvysim.Options{}, nil)
 			ids := e.seedMany(size)
 			p := e.poller(t)
+			// idle polls k times, each publishing nothing for at most two
+			// requests (one lead page, one contact page).
+			idle := func(k int, when string) {
+				t.Helper()
+				for i := range k {
+					if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
+						t.Fatalf("idle poll %d%s: published %d, %d requests %v; want 0 and ≤ 2", i, when, n, st.Requests, st.ByAction)
+					}
+				}
+			}
 			if n, _ := e.cost(t, p); n != size {
 				t.Fatalf("first window published %d, want %d", n, size)
 			}
@@ -264,11 +274,7 @@ func TestIdlePollCostIsFlat(t *testing.T) {
 				}
 			}
 			e.clk.Add(settleAfter + time.Second)
-			for i := range 3 {
-				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
-					t.Fatalf("idle poll %d after the import's second: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
-				}
-			}
+			idle(3, " after the import's second")
 
 			// Many contacts edited in one second, their leads unchanged (a
 			// bulk contact update): published once, and then not read as
@@ -281,11 +287,7 @@ func TestIdlePollCostIsFlat(t *testing.T) {
 			if n, _ := e.cost(t, p); n != 90 {
 				t.Fatalf("bulk contact edit: published %d, want 90", n)
 			}
-			for i := range 3 {
-				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
-					t.Fatalf("idle poll %d within the bulk edit's second: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
-				}
-			}
+			idle(3, " within the bulk edit's second")
 
 			// One lead and one contact change at a newer second.
 			e.clk.Add(time.Minute)
@@ -295,11 +297,7 @@ func TestIdlePollCostIsFlat(t *testing.T) {
 			if n, _ := e.cost(t, p); n != 2 {
 				t.Fatalf("published %d, want the lead and the contact's lead", n)
 			}
-			for i := range 3 {
-				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
-					t.Fatalf("idle poll %d within the change's second: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
-				}
-			}
+			idle(3, " within the change's second")
 			// The same contact and lead change again within that second.
 			e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.Phone = "555-0102" })
 			e.sim.EditLead(ids[1], func(l *ivvysim.Lead) { l.Description = "newer" })
@@ -307,11 +305,7 @@ func TestIdlePollCostIsFlat(t *testing.T) {
 				t.Fatalf("changes within the watermark second: published %d, want 2", n)
 			}
 			e.clk.Add(settleAfter + time.Second)
-			for i := range 2 {
-				if n, st := e.cost(t, p); n != 0 || st.Requests > 2 {
-					t.Fatalf("idle poll %d: published %d, %d requests %v; want 0 and ≤ 2", i, n, st.Requests, st.ByAction)
-				}
-			}
+			idle(2, "")
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package leadexec
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,10 +24,7 @@ func TestClientPollerConformance(t *testing.T) {
 				Bus: e.bus, Cursors: e.state, Cursor: "leadexec.client", Subject: pipeline.Subject("client", "leadexec"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 					p, err := NewClientPoller(ClientPollerConfig{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, e.c, pub, e.state)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return func(ctx context.Context) error { _, err := p.Poll(ctx); return err }
+					return sourcetest.PollOf(t, p.Poll, err)
 				},
 				Create: func(_ *testing.T, k int) []string {
 					var ids []string

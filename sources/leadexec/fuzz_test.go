@@ -141,11 +141,11 @@ func FuzzServeHTTP(f *testing.F) {
 		if c := cts[int(ct)%len(cts)]; c != "" {
 			req.Header.Set("Content-Type", c)
 		}
-		before := len(rec.events())
+		before := len(rec.Events())
 		dups := rcv.Stats.Duplicates.Load()
 		w := httptest.NewRecorder()
 		rcv.ServeHTTP(w, req)
-		evs := rec.events()
+		evs := rec.Events()
 		switch {
 		case w.Code == http.StatusOK:
 			if len(evs) == before && rcv.Stats.Duplicates.Load() == dups {

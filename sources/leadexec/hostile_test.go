@@ -1,7 +1,6 @@
 package leadexec
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -9,38 +8,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/crmsync/crmsync/internal/testenv"
-	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 )
-
-// recorder is a Publisher that keeps what it was given.
-type recorder struct {
-	mu  sync.Mutex
-	evs []pipeline.Event
-}
-
-func (r *recorder) Publish(_ context.Context, ev pipeline.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, ev)
-	return nil
-}
-
-func (r *recorder) events() []pipeline.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]pipeline.Event(nil), r.evs...)
-}
 
 // newRecordingReceiver returns a receiver publishing to a recorder, with
 // its delivery receipts in SQLite in a temp dir.
-func newRecordingReceiver(t testing.TB, cfg Config) (*Receiver, *recorder) {
+func newRecordingReceiver(t testing.TB, cfg Config) (*Receiver, *sourcetest.Recorder) {
 	t.Helper()
 	state := testenv.State(t)
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	return NewReceiver(cfg, rec, state, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
 }
 
@@ -205,7 +184,7 @@ func TestHostileDeliveries(t *testing.T) {
 			default:
 				req.Header.Set("Authorization", tc.auth)
 			}
-			before, published := rcv.Stats.Rejected()[tc.reason], len(rec.events())
+			before, published := rcv.Stats.Rejected()[tc.reason], len(rec.Events())
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -231,7 +210,7 @@ func TestHostileDeliveries(t *testing.T) {
 			if got := rcv.Stats.Rejected()[tc.reason]; got != before+1 {
 				t.Fatalf("rejections for %s = %d, want %d", tc.reason, got, before+1)
 			}
-			if evs := rec.events(); len(evs) != published {
+			if evs := rec.Events(); len(evs) != published {
 				t.Fatalf("published %d events", len(evs)-published)
 			}
 		})
@@ -259,11 +238,11 @@ func TestHostileDeliveries(t *testing.T) {
 		if resp.StatusCode != 200 || string(raw) != DefaultSuccessText {
 			t.Fatalf("good %s delivery answered %d %s", d.ctype, resp.StatusCode, raw)
 		}
-		if n := len(rec.events()); n != i+1 {
+		if n := len(rec.Events()); n != i+1 {
 			t.Fatalf("good %s delivery: %d events published, want %d", d.ctype, n, i+1)
 		}
 	}
-	evs := rec.events()
+	evs := rec.Events()
 	if got := evs[1].Fields; got["FirstName"] != "Zoë" || got["Vip"] != "true" || got["Score"] != "12.5" || got["Fax"] != "" {
 		t.Fatalf("json fields = %q", got)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/natsbus"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/simkit/simtest"
@@ -55,27 +56,6 @@ func (e *pollEnv) drain(consumer, entity string) []pipeline.Event {
 		e.t.Fatal(err)
 	}
 	return testenv.Drain(e.t, cons, 200*time.Millisecond)
-}
-
-// stopAfter publishes, then cancels the poll's context after n publishes:
-// the process "dies" there.
-type stopAfter struct {
-	inner  pipeline.Publisher
-	n      int
-	cancel context.CancelFunc
-}
-
-func (s *stopAfter) Publish(ctx context.Context, ev pipeline.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.inner.Publish(ctx, ev); err != nil {
-		return err
-	}
-	if s.n--; s.n == 0 {
-		s.cancel()
-	}
-	return nil
 }
 
 func TestClientPollerDiffsSnapshots(t *testing.T) {
@@ -134,7 +114,7 @@ func TestClientPollerDiffsSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	if _, err := newPoller(&stopAfter{inner: e.bus, n: 1, cancel: cancel}).Poll(cctx); err == nil {
+	if _, err := newPoller(&sourcetest.CrashAfter{Inner: e.bus, After: 1, Cancel: cancel}).Poll(cctx); err == nil {
 		t.Fatal("the cut-short poll reported success")
 	}
 	cancel()

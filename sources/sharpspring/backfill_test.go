@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 
 	"github.com/crmsync/crmsync/internal/golden"
 
@@ -121,7 +122,7 @@ func TestLeadBackfillPagesEveryLeadOnce(t *testing.T) {
 			ids := seedHistory(e)
 			c := e.client("v1.2")
 			ctx := context.Background()
-			rec := &recorder{inner: e.bus}
+			rec := &sourcetest.Recorder{Inner: e.bus}
 			var mu sync.Mutex
 			pages := 0
 			var updatedOld, updatedNew []int64
@@ -134,7 +135,7 @@ func TestLeadBackfillPagesEveryLeadOnce(t *testing.T) {
 				pages++
 				// Mid-run: update leads already published and leads not yet
 				// read, create new ones, and let time pass.
-				for _, ev := range rec.events()[:3] {
+				for _, ev := range rec.Events()[:3] {
 					id, _ := strconv.ParseInt(ev.ExternalID, 10, 64)
 					updatedOld = append(updatedOld, id)
 				}
@@ -172,7 +173,7 @@ func TestLeadBackfillPagesEveryLeadOnce(t *testing.T) {
 			if !p.Done || pages != 1 {
 				t.Fatalf("progress %+v, mutations done %d", p, pages)
 			}
-			evs := rec.events()
+			evs := rec.Events()
 			checkOncePerLead(t, evs, ids)
 			byID := map[string]pipeline.Event{}
 			for _, ev := range evs {
@@ -217,7 +218,7 @@ func TestLeadBackfillResumesFromItsCursor(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	ids := seedHistory(e)
 	ctx, cancel := context.WithCancel(context.Background())
-	crash := &crashingPublisher{inner: e.bus, after: 17, cancel: cancel}
+	crash := &sourcetest.CrashAfter{Inner: e.bus, After: 17, Cancel: cancel}
 	if _, err := runBackfill(t, ctx, e, e.pager(LeadPager{}), crash, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run: %v, want it stopped", err)
 	}
@@ -233,7 +234,7 @@ func TestLeadBackfillResumesFromItsCursor(t *testing.T) {
 	e.clock.Add(time.Minute)
 
 	log := &cursorLog{Pager: e.pager(LeadPager{})}
-	rec := &recorder{inner: e.bus}
+	rec := &sourcetest.Recorder{Inner: e.bus}
 	p, err := runBackfill(t, context.Background(), e, log, rec, nil)
 	if err != nil || !p.Done {
 		t.Fatalf("second run: %+v, %v", p, err)
@@ -241,7 +242,7 @@ func TestLeadBackfillResumesFromItsCursor(t *testing.T) {
 	if log.cursors[0] != run.Cursor {
 		t.Fatalf("second run started at %q, want the saved cursor %q", log.cursors[0], run.Cursor)
 	}
-	if n := len(rec.events()); n >= len(ids) {
+	if n := len(rec.Events()); n >= len(ids) {
 		t.Errorf("second run published %d events: it started over", n)
 	}
 	checkOncePerLead(t, e.backfillEvents(), ids)
@@ -274,24 +275,24 @@ func TestLeadBackfillRangeIsCreationTime(t *testing.T) {
 	add(until.Add(time.Second), until.Add(time.Second))
 	add(t0.Add(-time.Hour), t0.Add(-time.Hour))
 
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	pager := e.pager(LeadPager{Since: since, Until: until})
 	p, err := runBackfill(t, context.Background(), e, pager, rec, nil)
 	if err != nil || !p.Done {
 		t.Fatalf("%+v, %v", p, err)
 	}
-	checkOncePerLead(t, rec.events(), want)
+	checkOncePerLead(t, rec.Events(), want)
 	if total, err := pager.Total(context.Background()); total != -1 || err != nil {
 		t.Errorf("Total with a range = %d, %v; want -1", total, err)
 	}
 
 	// Since alone runs to now − Lag.
-	rec = &recorder{}
+	rec = &sourcetest.Recorder{}
 	bf := &pipeline.Backfill{Source: "sharpspring.lead", Since: "x", Pager: e.pager(LeadPager{Since: until.Add(time.Second)}), Publisher: rec, State: e.store}
 	if _, err := bf.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if evs := rec.events(); len(evs) != 2 {
+	if evs := rec.Events(); len(evs) != 2 {
 		t.Errorf("since alone: %d events, want the 2 leads created after until", len(evs))
 	}
 }
@@ -375,7 +376,7 @@ func TestLeadBackfillLeavesTheLiveReserve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = runBackfill(t, context.Background(), e, e.pager(LeadPager{API: c}), &recorder{}, nil)
+	_, err = runBackfill(t, context.Background(), e, e.pager(LeadPager{API: c}), &sourcetest.Recorder{}, nil)
 	if _, ok := pipeline.IsQuota(err); !ok {
 		t.Fatalf("err = %v, want a quota error", err)
 	}
@@ -412,12 +413,12 @@ func TestLeadBackfillKeepsToTheRateLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	p, err := runBackfill(t, context.Background(), e, &LeadPager{API: c, PageSize: 5}, rec, nil)
 	if err != nil || !p.Done {
 		t.Fatalf("%+v, %v", p, err)
 	}
-	checkOncePerLead(t, rec.events(), want)
+	checkOncePerLead(t, rec.Events(), want)
 	st := sim.Stats()
 	if st.Rejected107 != 0 || st.MaxInSlidingSecond > 10 {
 		t.Fatalf("%d requests refused with 107; at most %d in one second (limit 10)", st.Rejected107, st.MaxInSlidingSecond)
@@ -465,7 +466,7 @@ func TestLeadBackfillFromLongAgo(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	ids := seedHistory(e)
 	pager := e.pager(LeadPager{Since: time.Date(1850, 1, 1, 0, 0, 0, 0, time.UTC)})
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	for cursor, pages := "", 0; ; pages++ {
 		evs, next, err := pager.Page(context.Background(), cursor)
 		if err != nil {
@@ -482,5 +483,5 @@ func TestLeadBackfillFromLongAgo(t *testing.T) {
 		}
 		cursor = next
 	}
-	checkOncePerLead(t, rec.events(), ids)
+	checkOncePerLead(t, rec.Events(), ids)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -39,7 +40,7 @@ func TestClientPollerDiffsSnapshots(t *testing.T) {
 
 	// Crash after the first of three events, then restart.
 	ctx2, cancel := context.WithCancel(ctx)
-	if _, err := e.clientPoller(&crashingPublisher{inner: e.bus, after: 1, cancel: cancel}).Poll(ctx2); err == nil {
+	if _, err := e.clientPoller(&sourcetest.CrashAfter{Inner: e.bus, After: 1, Cancel: cancel}).Poll(ctx2); err == nil {
 		t.Fatal("crashed poll reported success")
 	}
 	cancel()

@@ -67,8 +67,7 @@ func TestClientPollerConformance(t *testing.T) {
 			return &sourcetest.Env{
 				Bus: e.bus, Cursors: e.store, Cursor: "sharpspring.client", Subject: pipeline.Subject("client", "sharpspring"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
-					p := e.clientPoller(pub)
-					return func(ctx context.Context) error { _, err := p.Poll(ctx); return err }
+					return sourcetest.PollOf(t, e.clientPoller(pub).Poll, nil)
 				},
 				Create: func(_ *testing.T, k int) []string {
 					var ids []string

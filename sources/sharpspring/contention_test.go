@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -80,7 +81,7 @@ func TestLeadPollerAdvancesWhileAnotherClientSpendsTheRate(t *testing.T) {
 	}()
 	t.Cleanup(func() { stopOther(); otherWG.Wait() })
 
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	store := testenv.State(t)
 	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + sharpspringsim.DefaultAccountID, PerSecond: 9}, nil)
 	p, err := NewLeadPoller(LeadPollerConfig{Since: start, SweepInterval: -1, Interval: 100 * time.Millisecond,
@@ -107,7 +108,7 @@ func TestLeadPollerAdvancesWhileAnotherClientSpendsTheRate(t *testing.T) {
 	}
 	published := func(want map[change]bool) bool {
 		got := map[change]bool{}
-		for _, ev := range rec.events() {
+		for _, ev := range rec.Events() {
 			got[change{ev.ExternalID, ev.Version}] = true
 		}
 		for c := range want {
@@ -123,7 +124,7 @@ func TestLeadPollerAdvancesWhileAnotherClientSpendsTheRate(t *testing.T) {
 	}
 	seededPublished := func() bool {
 		got := map[string]bool{}
-		for _, ev := range rec.events() {
+		for _, ev := range rec.Events() {
 			got[ev.ExternalID] = true
 		}
 		for c := range seededStates {

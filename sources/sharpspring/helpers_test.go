@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,53 +96,6 @@ func (e *env) events(entity string) []pipeline.Event {
 			_ = m.Ack()
 		}
 	}
-}
-
-// crashingPublisher publishes to the bus and cancels the poll's context
-// right after the n-th successful publish: the process "dies" there.
-type crashingPublisher struct {
-	inner  pipeline.Publisher
-	after  int
-	cancel context.CancelFunc
-	n      atomic.Int64
-}
-
-func (c *crashingPublisher) Publish(ctx context.Context, ev pipeline.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := c.inner.Publish(ctx, ev); err != nil {
-		return err
-	}
-	if int(c.n.Add(1)) == c.after {
-		c.cancel()
-	}
-	return nil
-}
-
-// recorder keeps what was published (and forwards it when inner is set).
-type recorder struct {
-	mu    sync.Mutex
-	inner pipeline.Publisher
-	evs   []pipeline.Event
-}
-
-func (r *recorder) Publish(ctx context.Context, ev pipeline.Event) error {
-	if r.inner != nil {
-		if err := r.inner.Publish(ctx, ev); err != nil {
-			return err
-		}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, ev)
-	return nil
-}
-
-func (r *recorder) events() []pipeline.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]pipeline.Event(nil), r.evs...)
 }
 
 // requests counts the simulator's authenticated calls of method.

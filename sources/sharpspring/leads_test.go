@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -99,7 +100,7 @@ func TestPollerStoppedAtAnyPointPublishesEveryChangeOnce(t *testing.T) {
 			want := snapshot(e.sim)
 
 			ctx, cancel := context.WithCancel(context.Background())
-			_, err := e.poller(cfg, &crashingPublisher{inner: e.bus, after: tc.after, cancel: cancel}).Poll(ctx)
+			_, err := e.poller(cfg, &sourcetest.CrashAfter{Inner: e.bus, After: tc.after, Cancel: cancel}).Poll(ctx)
 			cancel()
 			if err == nil {
 				t.Fatal("the crashed poll reported success")
@@ -131,7 +132,7 @@ func TestPollerStoppedAtAnyPointPublishesEveryChangeOnce(t *testing.T) {
 			}
 			e.clock.Add(2 * time.Minute)
 			ctx, cancel = context.WithCancel(context.Background())
-			_, err = e.poller(cfg, &crashingPublisher{inner: e.bus, after: 2, cancel: cancel}).Poll(ctx)
+			_, err = e.poller(cfg, &sourcetest.CrashAfter{Inner: e.bus, After: 2, Cancel: cancel}).Poll(ctx)
 			cancel()
 			if err == nil {
 				t.Fatal("the second crashed poll reported success")
@@ -155,10 +156,10 @@ func TestPollerReadsMoreThanAPageInOneSecond(t *testing.T) {
 				e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk.Add(300*time.Millisecond)))
 			}
 			seedSpread(e, 30, t0.Add(-20*time.Minute), 30*time.Second)
-			rec := &recorder{}
+			rec := &sourcetest.Recorder{}
 			p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1}, rec)
 			pollUntilCaughtUp(t, p)
-			checkExactlyOnce(t, rec.events(), snapshot(e.sim))
+			checkExactlyOnce(t, rec.Events(), snapshot(e.sim))
 			if n := requests(e.sim, "getLeadsDateRange"); n > 40 {
 				t.Errorf("%d requests for 1,230 leads", n)
 			}
@@ -169,10 +170,10 @@ func TestPollerReadsMoreThanAPageInOneSecond(t *testing.T) {
 func TestPollerSplitsFullWindows(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{RandomOrder: true})
 	seedSpread(e, 1700, t0.Add(-50*time.Minute), time.Second)
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, PageSize: 200}, rec)
 	pollUntilCaughtUp(t, p)
-	checkExactlyOnce(t, rec.events(), snapshot(e.sim))
+	checkExactlyOnce(t, rec.Events(), snapshot(e.sim))
 }
 
 func TestPollerUnescapesUIEnteredValues(t *testing.T) {
@@ -183,10 +184,10 @@ func TestPollerUnescapesUIEnteredValues(t *testing.T) {
 	if l := e.sim.Leads()[0]; *l.Fields["companyName"] == `Acme & "Sons"` {
 		t.Fatal("the simulator did not encode the UI-entered value; the test proves nothing")
 	}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1}, rec)
 	pollUntilCaughtUp(t, p)
-	evs := rec.events()
+	evs := rec.Events()
 	if len(evs) != 1 {
 		t.Fatalf("%d events", len(evs))
 	}
@@ -211,7 +212,7 @@ func TestPollerV1AndV12SelectTheSameLeads(t *testing.T) {
 	// Leads on both sides of every window edge.
 	seedSpread(e, 200, t0.Add(-3*time.Hour), 53*time.Second)
 	run := func(version string, zone *time.Location) []pipeline.Event {
-		rec := &recorder{}
+		rec := &sourcetest.Recorder{}
 		p, err := NewLeadPoller(LeadPollerConfig{
 			Name: "sharpspring.lead." + version, Zone: zone, Since: t0.Add(-2 * time.Hour), SweepInterval: -1,
 			MaxWindow: 17 * time.Minute, Now: e.clock.Now,
@@ -220,7 +221,7 @@ func TestPollerV1AndV12SelectTheSameLeads(t *testing.T) {
 			t.Fatal(err)
 		}
 		pollUntilCaughtUp(t, p)
-		return rec.events()
+		return rec.Events()
 	}
 	v12, v1 := run("v1.2", time.UTC), run("v1", ny)
 	if len(v12) == 0 || len(v12) == 200 {
@@ -245,7 +246,7 @@ func TestSweepFindsDeactivatedAndDeletedLeads(t *testing.T) {
 		t.Run(fmt.Sprintf("random order %v", random), func(t *testing.T) {
 			e := newEnv(t, sharpspringsim.Options{RandomOrder: random})
 			seedSpread(e, 1100, t0.Add(-50*time.Minute), time.Second)
-			rec := &recorder{inner: e.bus}
+			rec := &sourcetest.Recorder{Inner: e.bus}
 			cfg := LeadPollerConfig{Since: t0.Add(-time.Hour)}
 			p := e.poller(cfg, rec)
 			// With a random order, offset paging lists only part of the leads.
@@ -274,9 +275,9 @@ func TestSweepFindsDeactivatedAndDeletedLeads(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.clock.Add(2 * time.Minute)
-			before := len(rec.events())
+			before := len(rec.Events())
 			pollUntilCaughtUp(t, p)
-			if n := len(rec.events()) - before; n != 0 {
+			if n := len(rec.Events()) - before; n != 0 {
 				t.Fatalf("the date range showed %d events for deactivated/deleted leads", n)
 			}
 
@@ -285,7 +286,7 @@ func TestSweepFindsDeactivatedAndDeletedLeads(t *testing.T) {
 				t.Fatalf("sweep %+v %v", res, err)
 			}
 			got := map[string]pipeline.Event{}
-			for _, ev := range rec.events()[before:] {
+			for _, ev := range rec.Events()[before:] {
 				got[ev.ExternalID] = ev
 			}
 			for _, id := range []int64{leads[7].ID, created[0].ID} {
@@ -309,7 +310,7 @@ func TestSweepFindsDeactivatedAndDeletedLeads(t *testing.T) {
 func TestPollerRunStopsWithItsContext(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	seedSpread(e, 3, t0.Add(-5*time.Minute), time.Second)
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), Interval: 10 * time.Millisecond}, rec)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -52,14 +53,14 @@ func TestPollerLosesNoLeadOfABusySecondUnderASilent500Cap(t *testing.T) {
 				e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk.Add(300*time.Millisecond)))
 			}
 			seedSpread(e, 30, t0.Add(-20*time.Minute), 30*time.Second)
-			rec := &recorder{}
+			rec := &sourcetest.Recorder{}
 			spy := &limitSpy{LeadAPI: e.client("v1.2")}
 			p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, PageSize: tc.pageSize, Now: e.clock.Now}, spy, rec, e.store)
 			if err != nil {
 				t.Fatal(err)
 			}
 			pollUntilCaughtUp(t, p)
-			checkExactlyOnce(t, rec.events(), snapshot(e.sim))
+			checkExactlyOnce(t, rec.Events(), snapshot(e.sim))
 			if spy.max > sharpspring.MaxObjects {
 				t.Errorf("asked getLeadsDateRange for %d leads; SharpSpring documents at most %d per request", spy.max, sharpspring.MaxObjects)
 			}

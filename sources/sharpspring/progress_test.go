@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -31,7 +32,7 @@ func TestPollerRepeatsOnlyTheRefusedRequestOfAWindow(t *testing.T) {
 
 	clean := newEnv(t, sharpspringsim.Options{})
 	seed(clean)
-	pollUntilCaughtUp(t, clean.poller(cfg, &recorder{}))
+	pollUntilCaughtUp(t, clean.poller(cfg, &sourcetest.Recorder{}))
 	want := clean.sim.Stats().Requests
 	t.Logf("a window of 2,800 leads, 1,100 of them in one second: %d requests", want)
 
@@ -47,7 +48,7 @@ func TestPollerRepeatsOnlyTheRefusedRequestOfAWindow(t *testing.T) {
 			script := make([]sharpspringsim.Fault, tc.nth)
 			script[tc.nth-1] = sharpspringsim.Fault107
 			e.sim.Script(tc.method, script...)
-			rec := &recorder{}
+			rec := &sourcetest.Recorder{}
 			p := e.poller(cfg, rec)
 			_, err := p.Poll(context.Background())
 			var se *sharpspring.Error
@@ -55,7 +56,7 @@ func TestPollerRepeatsOnlyTheRefusedRequestOfAWindow(t *testing.T) {
 				t.Fatalf("the poll met no 107: %v", err)
 			}
 			pollUntilCaughtUp(t, p)
-			checkExactlyOnce(t, rec.events(), snapshot(e.sim))
+			checkExactlyOnce(t, rec.Events(), snapshot(e.sim))
 			if got := e.sim.Stats().Requests; got != want+1 {
 				t.Errorf("%d requests, want %d: the %d of a window without refusal and the refused one again", got, want+1, want)
 			}

@@ -1,38 +1,19 @@
 package sharpspring
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
-
-// logBuffer collects log output from many goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 const vendorQuotaLog = "SharpSpring reported its daily method call limit reached (error 106); its reset time is not documented"
 
@@ -74,7 +55,7 @@ func TestLeadPollerWaitsTheProbeIntervalAfterVendor106(t *testing.T) {
 		{"own budget", 10 * time.Minute, 2 * time.Hour, &pipeline.QuotaError{Account: "sharpspring:1001", ResetAt: time.Now().Add(2 * time.Hour)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := e.poller(LeadPollerConfig{QuotaProbeInterval: tc.cfg}, &recorder{})
+			p := e.poller(LeadPollerConfig{QuotaProbeInterval: tc.cfg}, &sourcetest.Recorder{})
 			got := p.retryWait(tc.err, 1)
 			if tc.exact && got != tc.want || !tc.exact && (got > tc.want || got < tc.want-time.Minute) {
 				t.Fatalf("retryWait = %s, want %s", got, tc.want)
@@ -86,10 +67,10 @@ func TestLeadPollerWaitsTheProbeIntervalAfterVendor106(t *testing.T) {
 func TestLeadPollerProbesAfterVendor106(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	seedSpread(e, 3, t0.Add(-5*time.Minute), time.Second)
-	logs := &logBuffer{}
+	logs := &testenv.Log{}
 	const probe = 200 * time.Millisecond
 	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Interval: time.Hour,
-		QuotaProbeInterval: probe, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &recorder{})
+		QuotaProbeInterval: probe, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &sourcetest.Recorder{})
 	e.sim.Script("getLeadsDateRange", sharpspringsim.Fault106)
 	start := time.Now()
 	runUntil(t, p.Run, "the window read after the probe", func() bool { return p.Stats().Published == 3 })
@@ -107,9 +88,9 @@ func TestLeadPollerProbesAfterVendor106(t *testing.T) {
 func TestClientPollerProbesAfterVendor106(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	e.sim.SeedClient("", map[string]string{"companyName": "Acme"})
-	logs := &logBuffer{}
+	logs := &testenv.Log{}
 	const probe = 300 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	// Interval is far shorter than the probe interval: after a 106 the
 	// probe interval wins.
 	p, err := NewClientPoller(ClientPollerConfig{Interval: 10 * time.Millisecond, QuotaProbeInterval: probe, Now: e.clock.Now,
@@ -119,7 +100,7 @@ func TestClientPollerProbesAfterVendor106(t *testing.T) {
 	}
 	e.sim.Script("getClients", sharpspringsim.Fault106)
 	start := time.Now()
-	runUntil(t, p.Run, "the snapshot after the probe", func() bool { return len(rec.events()) == 1 })
+	runUntil(t, p.Run, "the snapshot after the probe", func() bool { return len(rec.Events()) == 1 })
 	if elapsed := time.Since(start); elapsed < probe {
 		t.Fatalf("polled again %s after a 106, before the probe interval (%s)", elapsed, probe)
 	}

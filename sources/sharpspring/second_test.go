@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -56,7 +57,7 @@ func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
 					t.Errorf("update: %v", err)
 				}
 			}}
-			rec := &recorder{}
+			rec := &sourcetest.Recorder{}
 			p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Now: e.clock.Now}, spy, rec, e.store)
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +65,7 @@ func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
 			pollUntilCaughtUp(t, p)
 			e.clock.Add(2 * time.Minute)
 			pollUntilCaughtUp(t, p)
-			checkExactlyOnce(t, rec.events(), snapshot(e.sim))
+			checkExactlyOnce(t, rec.Events(), snapshot(e.sim))
 			st := e.sim.Stats()
 			t.Logf("%d getLeadsDateRange and %d getLeads by id", st.ByMethod["getLeadsDateRange"], st.ByMethod["getLeads"])
 		})
@@ -90,7 +91,7 @@ func TestPollerStopsAtABusySecondWhoseOffsetsAreIgnored(t *testing.T) {
 	for i := range 1200 {
 		e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk))
 	}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Now: e.clock.Now},
 		offsetIgnored{e.client("v1.2")}, rec, e.store)
 	if err != nil {
@@ -100,7 +101,7 @@ func TestPollerStopsAtABusySecondWhoseOffsetsAreIgnored(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "offsets are not honoured") {
 		t.Fatalf("poll: %v", err)
 	}
-	if len(rec.events()) != 20 || !res.Through.Before(bulk) {
-		t.Fatalf("published %d events, through %s; want the 20 before the busy second %s", len(rec.events()), res.Through, bulk)
+	if len(rec.Events()) != 20 || !res.Through.Before(bulk) {
+		t.Fatalf("published %d events, through %s; want the 20 before the busy second %s", len(rec.Events()), res.Through, bulk)
 	}
 }

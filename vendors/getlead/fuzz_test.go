@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/internal/testenv"
 )
 
 // Answers shaped as Getlead (and getleadsim, which follows the V3 and
@@ -57,14 +58,7 @@ func checkNoToken(t *testing.T, raw []byte, err error) {
 
 func checkError(t *testing.T, err error) {
 	t.Helper()
-	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %T %v is not *Error", err, err)
-	}
-	msg := e.Error()
-	if !utf8.ValidString(msg) {
-		t.Fatalf("error is not UTF-8: %q", msg)
-	}
+	e := testenv.RefusedAnswer[*Error](t, err)
 	if e.RetryAfter < 0 || e.RetryAfter > MaxRetryAfter {
 		t.Fatalf("retry after %v", e.RetryAfter)
 	}

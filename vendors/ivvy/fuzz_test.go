@@ -1,10 +1,10 @@
 package ivvy
 
 import (
-	"errors"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/internal/testenv"
 )
 
 // Answers shaped as iVvy (and ivvysim, which renders the documented
@@ -36,13 +36,7 @@ var seedAnswers = []string{
 
 func checkError(t *testing.T, err error) {
 	t.Helper()
-	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %T %v is not *Error", err, err)
-	}
-	if !utf8.ValidString(e.Error()) {
-		t.Fatalf("error is not UTF-8: %q", e.Error())
-	}
+	testenv.RefusedAnswer[*Error](t, err)
 }
 
 // FuzzDecodeAnswer reads any body, under any status, as every kind of

@@ -2,9 +2,9 @@ package sharpspring
 
 import (
 	"encoding/json"
-	"errors"
 	"testing"
-	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/internal/testenv"
 )
 
 // Answers shaped as SharpSpring sends them (see client_test.go and
@@ -32,13 +32,7 @@ var seedAnswers = []string{
 // is UTF-8.
 func checkError(t *testing.T, err error) {
 	t.Helper()
-	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %T %v is not *Error", err, err)
-	}
-	if !utf8.ValidString(e.Error()) {
-		t.Fatalf("error is not UTF-8: %q", e.Error())
-	}
+	testenv.RefusedAnswer[*Error](t, err)
 }
 
 // FuzzParseResponse reads any body as every kind of answer: it never
