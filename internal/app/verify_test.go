@@ -50,7 +50,7 @@ func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Log{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(tail(logs.String()))
