@@ -8,7 +8,9 @@ package sharpspring
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,6 +132,7 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			s.lookup(ctx, st, look)
 		}
 		if len(upd) > 0 {
+			upd = s.emailsTaken(ctx, st, upd)
 			s.split(ctx, st, upd, s.update)
 		}
 		if len(cre) > 0 {
@@ -310,6 +313,50 @@ func (s *LeadSink) create(ctx context.Context, items []*item) error {
 		}
 	}
 	return nil
+}
+
+// emailsTaken fails the updates that would give a lead an email another lead
+// already has, and returns the others. SharpSpring answers such an update
+// with success but changes nothing except updateTimestamp (its own "API
+// bug"), so the record would be settled as written while SharpSpring kept
+// the old values. Only updates of a known lead that send an email (a
+// changed one, as the route sends only changed fields) are checked, with
+// one getLeads for the batch.
+func (s *LeadSink) emailsTaken(ctx context.Context, st *writeState, items []*item) []*item {
+	var check []*item
+	for _, it := range items {
+		if it.id > 0 && it.hops == 0 && it.rec.Fields[mappings.SharpSpringEmailField] != "" {
+			check = append(check, it)
+		}
+	}
+	if len(check) == 0 || st.quota != nil {
+		return items
+	}
+	emails := make([]string, 0, len(check))
+	for _, it := range check {
+		emails = append(emails, it.rec.Fields[mappings.SharpSpringEmailField])
+	}
+	leads, err := s.c.GetLeads(ctx, sharpspring.GetLeadsQuery{Emails: emails, Fields: []string{"id", "emailAddress"}})
+	if err != nil {
+		if isVendorQuota(err) {
+			st.quota = err
+		}
+		s.failAll(check, err)
+		return slices.DeleteFunc(items, func(it *item) bool { return it.step == stepDone })
+	}
+	owner := make(map[string]int64, len(leads))
+	for _, l := range leads {
+		owner[strings.ToLower(l["emailAddress"])] = l.ID()
+	}
+	for _, it := range check {
+		e := it.rec.Fields[mappings.SharpSpringEmailField]
+		if id := owner[strings.ToLower(e)]; id > 0 && id != it.id {
+			it.fail(pipeline.Permanent("email-taken", fmt.Errorf(
+				"sharpspring: the new email %q of lead %d already belongs to lead %d; SharpSpring would answer success and change nothing (merge or fix the two leads, then retry the dead letter)",
+				e, it.id, id)))
+		}
+	}
+	return slices.DeleteFunc(items, func(it *item) bool { return it.step == stepDone })
 }
 
 // lookup finds the ids of leads whose email already exists.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -166,5 +167,40 @@ func TestRateLimitedIsRetryAfterASecond(t *testing.T) {
 	var ra *pipeline.RetryAfterError
 	if !errors.As(out[0].Err, &ra) || ra.After < 1e9 {
 		t.Fatalf("107 = %#v", out[0].Err)
+	}
+}
+
+// SharpSpring answers an update giving a lead an email another lead has with
+// success and changes nothing (its documented "API bug"): the record is
+// dead-lettered with a reason instead of being settled as written, and an
+// email change to a free address in the same batch goes through.
+func TestAnEmailOfAnotherLeadIsRefusedNotReportedAsWritten(t *testing.T) {
+	s, sim := newSink(t, sharpspringsim.Options{})
+	a := sim.SeedLead(map[string]string{"emailAddress": "ann@example.com", "firstName": "Ann"})
+	b := sim.SeedLead(map[string]string{"emailAddress": "bob@example.com", "firstName": "Bob"})
+	c := sim.SeedLead(map[string]string{"emailAddress": "cy@example.com", "firstName": "Cy"})
+	taken := &pipeline.Record{Key: "ka", TargetID: strconv.FormatInt(a, 10),
+		Fields: map[string]string{"emailAddress": "BOB@example.com", "firstName": "Annie"}}
+	free := &pipeline.Record{Key: "kc", TargetID: strconv.FormatInt(c, 10),
+		Fields: map[string]string{"emailAddress": "cyrus@example.com"}}
+	out := s.Write(context.Background(), []*pipeline.Record{taken, free})
+	var pe *pipeline.PermanentError
+	if !errors.As(out[0].Err, &pe) || pe.Code != "email-taken" {
+		t.Errorf("outcome of the taken email = %+v; want a permanent email-taken error", out[0])
+	}
+	if out[0].Err != nil && !strings.Contains(out[0].Err.Error(), strconv.FormatInt(b, 10)) {
+		t.Errorf("the error %q does not name the lead that has the email", out[0].Err)
+	}
+	if out[1].Err != nil {
+		t.Errorf("outcome of the free email = %v", out[1].Err)
+	}
+	if l, _ := sim.LeadByEmail("ann@example.com"); l.ID != a || *l.Fields["firstName"] != "Ann" {
+		t.Errorf("lead %d changed: %+v", a, l.Fields)
+	}
+	if l, ok := sim.LeadByEmail("cyrus@example.com"); !ok || l.ID != c {
+		t.Errorf("the free email change did not land: %+v %v", l, ok)
+	}
+	if n := sim.Stats().ByMethod["getLeads"]; n != 1 {
+		t.Errorf("%d getLeads for one batch, want 1", n)
 	}
 }
