@@ -24,6 +24,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
@@ -123,12 +124,8 @@ func (p *Poller) Run(ctx context.Context) error {
 			}
 			p.log.Warn("getlead poll failed; trying again", "in", wait, "err", err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !poll.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -140,18 +141,12 @@ func (n *SafetyNet) Polls() int64 { return n.polls.Load() }
 // Run polls every Interval until ctx ends, then returns nil. Failures are
 // logged and retried at the next tick.
 func (n *SafetyNet) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
+	return poll.Every(ctx, func(ctx context.Context) time.Duration {
 		if _, err := n.Poll(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("leadexec safety net poll failed; retrying", "in", n.cfg.Interval, "err", err)
 		}
-		t := time.NewTimer(n.cfg.Interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
-	}
-	return nil
+		return n.cfg.Interval
+	})
 }
 
 // SafetyNetResult counts one poll.

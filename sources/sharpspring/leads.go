@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
@@ -239,12 +240,8 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !poll.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 	return nil
