@@ -78,13 +78,7 @@ func (c IVvyLeads) Decode(fields map[string]string) (Lead, error) {
 	return l, nil
 }
 
-var ivvyReverse = func() map[string]string {
-	m := make(map[string]string, len(IVvyStandard))
-	for canon, f := range IVvyStandard {
-		m[f] = canon
-	}
-	return m
-}()
+var ivvyReverse = invert(IVvyStandard)
 
 // Encode implements LeadCodec: standard fields by their iVvy names, custom
 // fields with an iVvy fieldId as customFields.<fieldId>.

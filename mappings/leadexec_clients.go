@@ -49,10 +49,7 @@ func (LeadExecClients) Vendor() string { return "leadexec" }
 
 // Decode implements ClientCodec. Unknown fields are left out.
 func (LeadExecClients) Decode(fields map[string]string) (Client, error) {
-	rev := make(map[string]string, len(LeadExecClientStandard))
-	for c, f := range LeadExecClientStandard {
-		rev[f] = c
-	}
+	rev := invert(LeadExecClientStandard)
 	c := Client{}
 	for f, v := range fields {
 		name, ok := rev[f]

@@ -52,10 +52,7 @@ func (SharpSpringClients) Vendor() string { return "sharpspring" }
 
 // Decode implements ClientCodec; values are HTML-unescaped.
 func (SharpSpringClients) Decode(fields map[string]string) (Client, error) {
-	rev := make(map[string]string, len(SharpSpringClientStandard))
-	for c, f := range SharpSpringClientStandard {
-		rev[f] = c
-	}
+	rev := invert(SharpSpringClientStandard)
 	c := Client{}
 	for f, v := range fields {
 		name, ok := rev[f]
