@@ -51,15 +51,20 @@ func NewLeadSink(c *sharpspring.Client, log *slog.Logger) *LeadSink {
 // NewLeadSinkWithConfig returns a sink configured by cfg that writes
 // through c.
 func NewLeadSinkWithConfig(cfg LeadSinkConfig, c *sharpspring.Client) *LeadSink {
-	log := cfg.Logger
+	log, probe := withDefaults(cfg.Logger, cfg.QuotaProbeInterval)
+	return &LeadSink{c: c, log: log, probe: probe}
+}
+
+// withDefaults returns a sink's logger and quota probe interval, the
+// defaults in place of unset ones.
+func withDefaults(log *slog.Logger, probe time.Duration) (*slog.Logger, time.Duration) {
 	if log == nil {
 		log = slog.Default()
 	}
-	probe := cfg.QuotaProbeInterval
 	if probe <= 0 {
 		probe = DefaultQuotaProbeInterval
 	}
-	return &LeadSink{c: c, log: log, probe: probe}
+	return log, probe
 }
 
 // step is where one record is in the upsert sequence.
