@@ -93,11 +93,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Poller{cfg: cfg, api: api, log: log.With("source", cfg.Name)}, nil
+	return &Poller{cfg: cfg, api: api, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
 }
 
 // Name implements pipeline.Source.

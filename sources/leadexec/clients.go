@@ -90,10 +90,7 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &ClientPoller{cfg: cfg, api: api, log: cfg.Logger.With("source", cfg.Name),
+	return &ClientPoller{cfg: cfg, api: api, log: poll.Logger(cfg.Logger, cfg.Name),
 		snap: poll.NewSnapshots(snapshots.Differ{Name: cfg.Name, Vendor: "leadexec", Entity: "client", ClearEmpty: true,
 			Compare: snapshots.CompareNumeric, Now: cfg.Now, Publisher: pub, Cursors: store})}, nil
 }

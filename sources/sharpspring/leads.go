@@ -116,9 +116,6 @@ func (c *LeadPollerConfig) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if len(c.Fields) > 0 {
 		c.Fields = append([]string{"id", "updateTimestamp", "active"}, c.Fields...)
 	}
@@ -180,7 +177,7 @@ func NewLeadPoller(cfg LeadPollerConfig, api LeadAPI, pub pipeline.Publisher, st
 		return nil, errors.New("sharpspring lead poller: api, publisher and store are required")
 	}
 	cfg.defaults()
-	return &LeadPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name)}, nil
+	return &LeadPoller{cfg: cfg, api: api, pub: pub, store: store, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
 }
 
 // Name implements pipeline.Source.

@@ -5,11 +5,21 @@ package poll
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline/snapshots"
 )
+
+// Logger is the logger of the source named name: l, or slog.Default() when
+// l is nil, with the attribute source=name.
+func Logger(l *slog.Logger, name string) *slog.Logger {
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.With("source", name)
+}
 
 // Sleep waits d and reports true, or returns false as soon as ctx ends.
 func Sleep(ctx context.Context, d time.Duration) bool {
