@@ -638,6 +638,15 @@ func (p *LeadPoller) page(ctx context.Context, start, end time.Time, limit, offs
 	})
 }
 
+// indexByID indexes leads by id; of leads with the same id, the last wins.
+func indexByID(leads []sharpspring.Lead) map[int64]sharpspring.Lead {
+	out := make(map[int64]sharpspring.Lead, len(leads))
+	for _, l := range leads {
+		out[l.ID()] = l
+	}
+	return out
+}
+
 // merge adds leads to out, keeping the newest updateTimestamp per id. The
 // format compares as text; v1 local times compare correctly except in the
 // autumn daylight-saving overlap.
