@@ -97,9 +97,12 @@ func (c *Catalog) Fields() []CatalogField { return append([]CatalogField(nil), c
 
 // SharpSpringSystemNames lists every configured SharpSpring system name,
 // sorted, for the start-up check against getFields.
-func (c *Catalog) SharpSpringSystemNames() []string {
-	out := make([]string, 0, len(c.bySharpSpring))
-	for k := range c.bySharpSpring {
+func (c *Catalog) SharpSpringSystemNames() []string { return sortedKeys(c.bySharpSpring) }
+
+// sortedKeys lists the keys of m, sorted (empty, not nil, when m is).
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)

@@ -3,7 +3,6 @@ package mappings
 import (
 	"fmt"
 	"maps"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -152,14 +151,7 @@ func (IVvyLeads) EventKeys(fields map[string]string) []pipeline.Key {
 
 // IVvyCustomFieldIDs lists the iVvy fieldIds configured in the catalog,
 // sorted.
-func IVvyCustomFieldIDs(cat *Catalog) []string {
-	out := make([]string, 0, len(cat.byIVvy))
-	for id := range cat.byIVvy {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
+func IVvyCustomFieldIDs(cat *Catalog) []string { return sortedKeys(cat.byIVvy) }
 
 // IVvyLeadFields flattens an iVvy lead into event fields (IVvy* names, lookup
 // names as the sink reads them, and customFields.<id> for the custom fields
