@@ -274,13 +274,7 @@ func (s *LeadSink) failAll(items []*item, err error) {
 }
 
 func (s *LeadSink) update(ctx context.Context, items []*item) error {
-	res, err := s.c.UpdateLeadsV2(ctx, objects(items))
-	if err != nil {
-		return err
-	}
-	for i, r := range res {
-		it := items[i]
-		it.hops++
+	return send(ctx, items, s.c.UpdateLeadsV2, func(it *item, r sharpspring.ObjectResult) {
 		switch {
 		case r.Success, r.Err.Code == 302:
 			it.succeed()
@@ -290,18 +284,11 @@ func (s *LeadSink) update(ctx context.Context, items []*item) error {
 		default:
 			it.fail(classify(r.Err, s.probe))
 		}
-	}
-	return nil
+	})
 }
 
 func (s *LeadSink) create(ctx context.Context, items []*item) error {
-	res, err := s.c.CreateLeads(ctx, objects(items))
-	if err != nil {
-		return err
-	}
-	for i, r := range res {
-		it := items[i]
-		it.hops++
+	return send(ctx, items, s.c.CreateLeads, func(it *item, r sharpspring.ObjectResult) {
 		switch {
 		case r.Success:
 			it.id = r.ID
@@ -313,6 +300,21 @@ func (s *LeadSink) create(ctx context.Context, items []*item) error {
 		default:
 			it.fail(classify(r.Err, s.probe))
 		}
+	})
+}
+
+// send writes items in one call and hands each item its result, counting
+// the hop.
+func send(ctx context.Context, items []*item, call func(context.Context, []map[string]any) ([]sharpspring.ObjectResult, error),
+	each func(it *item, r sharpspring.ObjectResult)) error {
+	res, err := call(ctx, objects(items))
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		it := items[i]
+		it.hops++
+		each(it, r)
 	}
 	return nil
 }
