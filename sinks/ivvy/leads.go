@@ -30,7 +30,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -479,7 +480,7 @@ func (s *LeadSink) input(ctx context.Context, it *item) (ivvy.LeadInput, error) 
 	if v := f[mappings.IVvyName]; v != "" {
 		in.Name = &v
 	}
-	for _, k := range sortedKeys(f) {
+	for _, k := range slices.Sorted(maps.Keys(f)) {
 		id, ok := strings.CutPrefix(k, mappings.IVvyCustomFieldPrefix)
 		if !ok {
 			continue
@@ -727,13 +728,4 @@ func classify(err error) error {
 	default: // transient, stale included (clock resync)
 		return err
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
