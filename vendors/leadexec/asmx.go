@@ -293,12 +293,7 @@ var specialNames = [...]string{"NoSpecialBit", "Company", "FirstName", "LastName
 	"Comments", "JobTitle", "WebSite", "MobilePhone"}
 
 // String returns LeadExec's name ("PrimaryPhone").
-func (b SpecialBit) String() string {
-	if b >= 0 && int(b) < len(specialNames) {
-		return specialNames[b]
-	}
-	return "Unknown"
-}
+func (b SpecialBit) String() string { return enumName(int(b), specialNames[:]) }
 
 // MarshalText writes the name.
 func (b SpecialBit) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
@@ -330,12 +325,7 @@ const (
 var dataTypeNames = [...]string{"No_DataType", "Int", "Bigint", "Bit", "Money", "Decimal", "Float", "DateTime", "Varchar"}
 
 // String returns LeadExec's name ("Varchar").
-func (d DataType) String() string {
-	if d >= 0 && int(d) < len(dataTypeNames) {
-		return dataTypeNames[d]
-	}
-	return "Unknown"
-}
+func (d DataType) String() string { return enumName(int(d), dataTypeNames[:]) }
 
 // MarshalText writes the name.
 func (d DataType) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
@@ -344,6 +334,14 @@ func (d DataType) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // number; "" is DataTypeNone, anything else unknown DataTypeUnknown.
 func ParseDataType(s string) DataType {
 	return DataType(parseEnum(s, dataTypeNames[:], int(DataTypeUnknown)))
+}
+
+// enumName is names[i], or "Unknown" for a number outside names.
+func enumName(i int, names []string) string {
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return "Unknown"
 }
 
 // parseEnum maps a name (folded) or number to its index; "" is 0.

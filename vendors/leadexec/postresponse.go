@@ -34,12 +34,7 @@ var responseNames = [...]string{"No_Error", "System_ID_Missing", "LeadType_ID_Mi
 	"No_Account_Found", "Outside_Criteria", "Duplicate_Lead", "Account_Disabled", "Post_Over_Max", "Data_Errors"}
 
 // String returns LeadExec's name ("Duplicate_Lead").
-func (t ResponseType) String() string {
-	if t >= 0 && int(t) < len(responseNames) {
-		return responseNames[t]
-	}
-	return "Unknown"
-}
+func (t ResponseType) String() string { return enumName(int(t), responseNames[:]) }
 
 // MarshalText writes the name.
 func (t ResponseType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
