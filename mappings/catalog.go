@@ -51,47 +51,37 @@ func NewCatalog(fields []CatalogField) (*Catalog, []error) {
 		byName:        map[string]CatalogField{},
 	}
 	var errs []error
+	bad := func(i int, key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(errCatalogPath, i, key, fmt.Sprintf(format, args...)))
+	}
 	for i, f := range fields {
 		switch {
 		case !canonicalName.MatchString(f.Name):
-			errs = append(errs, fmt.Errorf(errCatalogPath, i, "name", fmt.Sprintf("%q must be lower_snake_case", f.Name)))
+			bad(i, "name", "%q must be lower_snake_case", f.Name)
 		case isStandard(f.Name):
-			errs = append(errs, fmt.Errorf(errCatalogPath, i, "name", fmt.Sprintf("%q is a standard field and needs no catalog entry", f.Name)))
+			bad(i, "name", "%q is a standard field and needs no catalog entry", f.Name)
 		case c.byName[f.Name].Name != "":
-			errs = append(errs, fmt.Errorf(errCatalogPath, i, "name", fmt.Sprintf("%q is listed twice", f.Name)))
+			bad(i, "name", "%q is listed twice", f.Name)
 		}
-		if f.SharpSpring != "" {
-			if !ssSystemName.MatchString(f.SharpSpring) {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "sharpspring",
-					fmt.Sprintf("%q is not a SharpSpring system name (label_slug + _ + 13 hex digits); use the systemName from getFields, not the label", f.SharpSpring)))
-			} else if other, dup := c.bySharpSpring[f.SharpSpring]; dup {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "sharpspring", fmt.Sprintf("%q is already used by %q", f.SharpSpring, other)))
+		for _, id := range []struct {
+			key, value, invalid string
+			valid               *regexp.Regexp
+			by                  map[string]string
+		}{
+			{"sharpspring", f.SharpSpring, "%q is not a SharpSpring system name (label_slug + _ + 13 hex digits); use the systemName from getFields, not the label", ssSystemName, c.bySharpSpring},
+			{"leadexec", f.LeadExec, "%q is not a valid field name", leadExecField, c.byLeadExec},
+			{"ivvy", f.IVvy, "%q is not an iVvy custom field id (a number)", ivvyFieldID, c.byIVvy},
+			{"getlead", f.Getlead, "%q is not a valid field key", leadExecField, c.byGetlead},
+		} {
+			if id.value == "" {
+				continue
 			}
-			c.bySharpSpring[f.SharpSpring] = f.Name
-		}
-		if f.LeadExec != "" {
-			if !leadExecField.MatchString(f.LeadExec) {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "leadexec", fmt.Sprintf("%q is not a valid field name", f.LeadExec)))
-			} else if other, dup := c.byLeadExec[f.LeadExec]; dup {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "leadexec", fmt.Sprintf("%q is already used by %q", f.LeadExec, other)))
+			if !id.valid.MatchString(id.value) {
+				bad(i, id.key, id.invalid, id.value)
+			} else if other, dup := id.by[id.value]; dup {
+				bad(i, id.key, "%q is already used by %q", id.value, other)
 			}
-			c.byLeadExec[f.LeadExec] = f.Name
-		}
-		if f.IVvy != "" {
-			if !ivvyFieldID.MatchString(f.IVvy) {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "ivvy", fmt.Sprintf("%q is not an iVvy custom field id (a number)", f.IVvy)))
-			} else if other, dup := c.byIVvy[f.IVvy]; dup {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "ivvy", fmt.Sprintf("%q is already used by %q", f.IVvy, other)))
-			}
-			c.byIVvy[f.IVvy] = f.Name
-		}
-		if f.Getlead != "" {
-			if !leadExecField.MatchString(f.Getlead) {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "getlead", fmt.Sprintf("%q is not a valid field key", f.Getlead)))
-			} else if other, dup := c.byGetlead[f.Getlead]; dup {
-				errs = append(errs, fmt.Errorf(errCatalogPath, i, "getlead", fmt.Sprintf("%q is already used by %q", f.Getlead, other)))
-			}
-			c.byGetlead[f.Getlead] = f.Name
+			id.by[id.value] = f.Name
 		}
 		c.byName[f.Name] = f
 		c.fields = append(c.fields, f)
@@ -107,9 +97,12 @@ func (c *Catalog) Fields() []CatalogField { return append([]CatalogField(nil), c
 
 // SharpSpringSystemNames lists every configured SharpSpring system name,
 // sorted, for the start-up check against getFields.
-func (c *Catalog) SharpSpringSystemNames() []string {
-	out := make([]string, 0, len(c.bySharpSpring))
-	for k := range c.bySharpSpring {
+func (c *Catalog) SharpSpringSystemNames() []string { return sortedKeys(c.bySharpSpring) }
+
+// sortedKeys lists the keys of m, sorted (empty, not nil, when m is).
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)

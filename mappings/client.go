@@ -68,6 +68,46 @@ func (c Client) Validate() error {
 	return nil
 }
 
+// decodeClient turns a vendor's client fields into a canonical client
+// through std (canonical name → vendor field), leaving out the fields std
+// does not name. value converts each value; keep false leaves the field
+// out, and an error refuses the record.
+func decodeClient(std, fields map[string]string, value func(name, field, v string) (out string, keep bool, err error)) (Client, error) {
+	rev := invert(std)
+	c := Client{}
+	for f, v := range fields {
+		name, ok := rev[f]
+		if !ok {
+			continue
+		}
+		v, keep, err := value(name, f, v)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			c[name] = v
+		}
+	}
+	return c, nil
+}
+
+// encodeClient turns a canonical client into a vendor's client fields
+// through std (canonical name → vendor field), leaving out the names std
+// does not list. value converts each value; keep false leaves it out.
+func encodeClient(std map[string]string, c Client, value func(name, v string) (out string, keep bool)) map[string]string {
+	out := make(map[string]string, len(c))
+	for name, v := range c {
+		f, ok := std[name]
+		if !ok {
+			continue
+		}
+		if v, keep := value(name, v); keep {
+			out[f] = v
+		}
+	}
+	return out
+}
+
 // ClientCodec translates one vendor's client fields to and from the
 // canonical client, like LeadCodec for leads. Implementations are pure.
 type ClientCodec interface {

@@ -3,7 +3,6 @@ package mappings
 import (
 	"fmt"
 	"maps"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -78,13 +77,7 @@ func (c IVvyLeads) Decode(fields map[string]string) (Lead, error) {
 	return l, nil
 }
 
-var ivvyReverse = func() map[string]string {
-	m := make(map[string]string, len(IVvyStandard))
-	for canon, f := range IVvyStandard {
-		m[f] = canon
-	}
-	return m
-}()
+var ivvyReverse = invert(IVvyStandard)
 
 // Encode implements LeadCodec: standard fields by their iVvy names, custom
 // fields with an iVvy fieldId as customFields.<fieldId>.
@@ -158,14 +151,7 @@ func (IVvyLeads) EventKeys(fields map[string]string) []pipeline.Key {
 
 // IVvyCustomFieldIDs lists the iVvy fieldIds configured in the catalog,
 // sorted.
-func IVvyCustomFieldIDs(cat *Catalog) []string {
-	out := make([]string, 0, len(cat.byIVvy))
-	for id := range cat.byIVvy {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
+func IVvyCustomFieldIDs(cat *Catalog) []string { return sortedKeys(cat.byIVvy) }
 
 // IVvyLeadFields flattens an iVvy lead into event fields (IVvy* names, lookup
 // names as the sink reads them, and customFields.<id> for the custom fields

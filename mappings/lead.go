@@ -35,6 +35,15 @@ var standardFields = map[string]bool{
 
 func isStandard(name string) bool { return standardFields[name] }
 
+// invert returns m with its keys and values swapped.
+func invert(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
 // IsLeadField says whether name is a canonical lead field: a standard field
 // or a custom field of the catalog (which may be nil).
 func IsLeadField(cat *Catalog, name string) bool {

@@ -69,10 +69,7 @@ func (c LeadExecLeads) Decode(fields map[string]string) (Lead, error) {
 
 // Encode implements LeadCodec.
 func (c LeadExecLeads) Encode(l Lead) map[string]string {
-	rev := make(map[string]string, len(LeadExecStandard))
-	for f, name := range LeadExecStandard {
-		rev[name] = f
-	}
+	rev := invert(LeadExecStandard)
 	out := make(map[string]string, len(l))
 	for name, v := range l {
 		if f, ok := rev[name]; ok {

@@ -49,51 +49,34 @@ func (LeadExecClients) Vendor() string { return "leadexec" }
 
 // Decode implements ClientCodec. Unknown fields are left out.
 func (LeadExecClients) Decode(fields map[string]string) (Client, error) {
-	rev := make(map[string]string, len(LeadExecClientStandard))
-	for c, f := range LeadExecClientStandard {
-		rev[f] = c
-	}
-	c := Client{}
-	for f, v := range fields {
-		name, ok := rev[f]
-		if !ok {
-			continue
+	return decodeClient(LeadExecClientStandard, fields, func(name, _, v string) (string, bool, error) {
+		if name != ClientStatus {
+			return v, true, nil
 		}
-		if name == ClientStatus {
-			switch strings.ToLower(strings.TrimSpace(v)) {
-			case "active":
-				c[name] = ClientActive
-			case "inactive":
-				c[name] = ClientInactive
-			}
-			continue // other statuses (New, Suspended, ...) have no canonical meaning
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "active":
+			return ClientActive, true, nil
+		case "inactive":
+			return ClientInactive, true, nil
 		}
-		c[name] = v
-	}
-	return c, nil
+		return "", false, nil // other statuses (New, Suspended, ...) have no canonical meaning
+	})
 }
 
 // Encode implements ClientCodec.
 func (LeadExecClients) Encode(c Client) map[string]string {
-	out := make(map[string]string, len(c))
-	for name, v := range c {
-		f, ok := LeadExecClientStandard[name]
-		if !ok {
-			continue
+	return encodeClient(LeadExecClientStandard, c, func(name, v string) (string, bool) {
+		if name != ClientStatus {
+			return v, true
 		}
-		if name == ClientStatus {
-			switch v {
-			case ClientActive:
-				v = "Active"
-			case ClientInactive:
-				v = "Inactive"
-			default:
-				continue
-			}
+		switch v {
+		case ClientActive:
+			return "Active", true
+		case ClientInactive:
+			return "Inactive", true
 		}
-		out[f] = v
-	}
-	return out
+		return "", false
+	})
 }
 
 // Keys implements ClientCodec: the username crmsync gives the client when

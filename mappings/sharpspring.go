@@ -54,10 +54,7 @@ func ToSharpSpring(l Lead, cat *Catalog) map[string]string {
 // SharpSpring UI come back encoded (&amp;, &#039;) and would otherwise look
 // changed on every read.
 func FromSharpSpring(rec map[string]string, cat *Catalog) Lead {
-	rev := make(map[string]string, len(SharpSpringStandard))
-	for c, f := range SharpSpringStandard {
-		rev[f] = c
-	}
+	rev := invert(SharpSpringStandard)
 	l := make(Lead)
 	for f, v := range rec {
 		v = html.UnescapeString(v)

@@ -52,16 +52,7 @@ func (SharpSpringClients) Vendor() string { return "sharpspring" }
 
 // Decode implements ClientCodec; values are HTML-unescaped.
 func (SharpSpringClients) Decode(fields map[string]string) (Client, error) {
-	rev := make(map[string]string, len(SharpSpringClientStandard))
-	for c, f := range SharpSpringClientStandard {
-		rev[f] = c
-	}
-	c := Client{}
-	for f, v := range fields {
-		name, ok := rev[f]
-		if !ok {
-			continue
-		}
+	return decodeClient(SharpSpringClientStandard, fields, func(name, f, v string) (string, bool, error) {
 		v = html.UnescapeString(v)
 		if name == ClientStatus {
 			switch v {
@@ -70,23 +61,17 @@ func (SharpSpringClients) Decode(fields map[string]string) (Client, error) {
 			case "disabled":
 				v = ClientInactive
 			default:
-				return nil, fmt.Errorf("%w: %s %q is neither enabled nor disabled", ErrInvalid, f, v)
+				return "", false, fmt.Errorf("%w: %s %q is neither enabled nor disabled", ErrInvalid, f, v)
 			}
 		}
-		c[name] = v
-	}
-	return c, nil
+		return v, true, nil
+	})
 }
 
 // Encode implements ClientCodec. A two-letter country is upper-cased (the
 // API wants ISO 3166-1 alpha-2).
 func (SharpSpringClients) Encode(c Client) map[string]string {
-	out := make(map[string]string, len(c))
-	for name, v := range c {
-		f, ok := SharpSpringClientStandard[name]
-		if !ok {
-			continue
-		}
+	return encodeClient(SharpSpringClientStandard, c, func(name, v string) (string, bool) {
 		switch name {
 		case ClientStatus:
 			switch v {
@@ -100,9 +85,8 @@ func (SharpSpringClients) Encode(c Client) map[string]string {
 				v = strings.ToUpper(t)
 			}
 		}
-		out[f] = v
-	}
-	return out
+		return v, true
+	})
 }
 
 // Keys implements ClientCodec: the company name (KindCompanyName).

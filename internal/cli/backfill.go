@@ -48,18 +48,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	var since, until time.Time
-	var err error
-	if *sinceS != "" {
-		if since, err = time.Parse(time.RFC3339, *sinceS); err != nil {
-			fmt.Fprintf(stderr, "backfill: --since: %v\n", err)
-			return 2
-		}
-	}
-	if *untilS != "" {
-		if until, err = time.Parse(time.RFC3339, *untilS); err != nil {
-			fmt.Fprintf(stderr, "backfill: --until: %v\n", err)
-			return 2
-		}
+	if !timeFlag(stderr, "backfill", "since", *sinceS, &since) || !timeFlag(stderr, "backfill", "until", *untilS, &until) {
+		return 2
 	}
 	off, code := openOffline(ctx, *path, stderr)
 	if off == nil {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/config"
 )
 
 type command struct {
@@ -92,6 +95,33 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+// loadConfig loads the config at path. On failure it reports to stderr and
+// returns nil.
+func loadConfig(path string, stderr io.Writer) *config.Config {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync: %s: %v\n", path, err)
+		return nil
+	}
+	return cfg
+}
+
+// timeFlag parses the RFC 3339 value v of the flag --name into *t; "" leaves
+// *t as it is. A malformed value is reported to stderr, prefixed with cmd,
+// and timeFlag returns false.
+func timeFlag(stderr io.Writer, cmd, name, v string, t *time.Time) bool {
+	if v == "" {
+		return true
+	}
+	parsed, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: --%s: %v\n", cmd, name, err)
+		return false
+	}
+	*t = parsed
+	return true
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -35,9 +35,8 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
+	cfg := loadConfig(*path, stderr)
+	if cfg == nil {
 		return 1
 	}
 	filter := pipeline.DeadLetterFilter{ID: *id, Route: *route, Code: *code, Status: *status}

@@ -25,9 +25,8 @@ func (o *offline) Close() {
 // openOffline loads the config at path and opens the instance's routes,
 // state and bus. On failure it reports to stderr and returns the exit code.
 func openOffline(ctx context.Context, path string, stderr io.Writer) (*offline, int) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", path, err)
+	cfg := loadConfig(path, stderr)
+	if cfg == nil {
 		return nil, 1
 	}
 	a, err := app.NewOffline(ctx, cfg, newLogger(stderr, cfg.Log.Level, cfg.Log.Format))

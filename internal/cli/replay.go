@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"time"
 
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/pipeline"
@@ -46,18 +45,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	o := app.ReplayOptions{Route: *route, FromSeq: *fromSeq, Checkpoint: *checkpoint, EntityID: *entity, DryRun: *dry}
-	var err error
-	if *since != "" {
-		if o.Since, err = time.Parse(time.RFC3339, *since); err != nil {
-			fmt.Fprintf(stderr, "replay: --since: %v\n", err)
-			return 2
-		}
-	}
-	if *until != "" {
-		if o.Until, err = time.Parse(time.RFC3339, *until); err != nil {
-			fmt.Fprintf(stderr, "replay: --until: %v\n", err)
-			return 2
-		}
+	if !timeFlag(stderr, "replay", "since", *since, &o.Since) || !timeFlag(stderr, "replay", "until", *until, &o.Until) {
+		return 2
 	}
 	off, code := openOffline(ctx, *path, stderr)
 	if off == nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/crmsync/crmsync/internal/app"
-	"github.com/crmsync/crmsync/internal/config"
 )
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -15,9 +14,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
+	cfg := loadConfig(*path, stderr)
+	if cfg == nil {
 		return 1
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)

@@ -21,9 +21,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync: %s: %v\n", *path, err)
+	cfg := loadConfig(*path, stderr)
+	if cfg == nil {
 		return 1
 	}
 	st, live, err := fetchStatus(ctx, cfg)

@@ -18,211 +18,99 @@ import (
 
 // ApplyDefaults fills every unset value with its documented default.
 func (c *Config) ApplyDefaults() {
-	if c.DataDir == "" {
-		c.DataDir = "./crmsync-data"
-	}
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "text"
-	}
-	if c.HTTP.Listen == "" {
-		c.HTTP.Listen = "127.0.0.1:8080"
-	}
+	setDefault(&c.DataDir, "./crmsync-data")
+	setDefault(&c.Log.Level, "info")
+	setDefault(&c.Log.Format, "text")
+	setDefault(&c.HTTP.Listen, "127.0.0.1:8080")
 	c.HTTP.applyDefaults()
-	if c.Bus.Kind == "" {
-		c.Bus.Kind = "nats"
-	}
-	if c.State.Kind == "" {
-		c.State.Kind = "sqlite"
-	}
+	setDefault(&c.Bus.Kind, "nats")
+	setDefault(&c.State.Kind, "sqlite")
 	if c.State.Kind == "nats" {
-		if c.State.Bucket == "" {
-			c.State.Bucket = "crmsync_state"
-		}
-		if c.State.Replicas == 0 {
-			c.State.Replicas = 1
-		}
-		if c.State.LeaseTTL == 0 {
-			c.State.LeaseTTL = Duration(15 * time.Second)
-		}
+		setDefault(&c.State.Bucket, "crmsync_state")
+		setDefault(&c.State.Replicas, 1)
+		setDefault(&c.State.LeaseTTL, Duration(15*time.Second))
 	}
-	if c.Bus.NATS.Stream == "" {
-		c.Bus.NATS.Stream = "CRM"
-	}
-	if c.Bus.NATS.Replicas == 0 {
-		c.Bus.NATS.Replicas = 1
-	}
-	if c.Bus.NATS.DuplicateWindow == 0 {
-		c.Bus.NATS.DuplicateWindow = Duration(time.Hour)
-	}
+	setDefault(&c.Bus.NATS.Stream, "CRM")
+	setDefault(&c.Bus.NATS.Replicas, 1)
+	setDefault(&c.Bus.NATS.DuplicateWindow, Duration(time.Hour))
 	if s := c.SharpSpring; s != nil {
-		if s.Endpoint == "" {
-			s.Endpoint = sharpspring.DefaultEndpoint
-		}
-		if s.RatePerSecond == 0 {
-			s.RatePerSecond = 9
-		}
-		if s.DailyQuota == 0 {
-			s.DailyQuota = 50000
-		}
-		if s.Timeout == 0 {
-			s.Timeout = Duration(60 * time.Second)
-		}
-		if s.QuotaProbeInterval == 0 {
-			s.QuotaProbeInterval = Duration(time.Hour)
-		}
-		if s.FieldCheckInterval == 0 {
-			s.FieldCheckInterval = Duration(time.Hour)
-		}
+		setDefault(&s.Endpoint, sharpspring.DefaultEndpoint)
+		setDefault(&s.RatePerSecond, 9)
+		setDefault(&s.DailyQuota, 50000)
+		setDefault(&s.Timeout, Duration(60*time.Second))
+		setDefault(&s.QuotaProbeInterval, Duration(time.Hour))
+		setDefault(&s.FieldCheckInterval, Duration(time.Hour))
 		p := &s.Poller
-		if p.Interval == 0 {
-			p.Interval = Duration(time.Minute)
-		}
-		if p.Overlap == 0 {
-			p.Overlap = Duration(2 * time.Minute)
-		}
-		if p.Lag == 0 {
-			p.Lag = Duration(30 * time.Second)
-		}
-		if p.PageSize == 0 {
-			p.PageSize = 500
-		}
-		if p.SweepInterval == 0 {
-			p.SweepInterval = Duration(24 * time.Hour)
-		}
-		if s.ClientPoller.Interval == 0 {
-			s.ClientPoller.Interval = Duration(5 * time.Minute)
-		}
+		setDefault(&p.Interval, Duration(time.Minute))
+		setDefault(&p.Overlap, Duration(2*time.Minute))
+		setDefault(&p.Lag, Duration(30*time.Second))
+		setDefault(&p.PageSize, 500)
+		setDefault(&p.SweepInterval, Duration(24*time.Hour))
+		setDefault(&s.ClientPoller.Interval, Duration(5*time.Minute))
 	}
 	if v := c.IVvy; v != nil {
-		if v.RatePerSecond == 0 {
-			v.RatePerSecond = 3
-		}
-		if v.Timeout == 0 {
-			v.Timeout = Duration(30 * time.Second)
-		}
-		if v.Poller.Interval == 0 {
-			v.Poller.Interval = Duration(time.Minute)
-		}
+		v.applyDefaults()
 	}
 	if g := c.Getlead; g != nil {
-		if g.Mode == "" {
-			g.Mode = "classic"
-		}
-		if g.BaseURL == "" {
-			g.BaseURL = getlead.DefaultClassicBaseURL
-		}
-		if g.V3BaseURL == "" {
-			g.V3BaseURL = getlead.DefaultV3BaseURL
-		}
-		if g.CountryCode == "" {
-			g.CountryCode = mappings.DefaultGetleadCountryCode
-		}
-		if g.Source == "" {
-			g.Source = "crmsync"
-		}
-		if g.RatePerSecond == 0 {
-			g.RatePerSecond = 5
-		}
-		if g.Timeout == 0 {
-			g.Timeout = Duration(30 * time.Second)
-		}
-		if g.RateLimitWait == 0 {
-			g.RateLimitWait = Duration(time.Minute)
-		}
-		if g.Poller.Interval == 0 {
-			g.Poller.Interval = Duration(time.Minute)
-		}
+		setDefault(&g.Mode, "classic")
+		setDefault(&g.BaseURL, getlead.DefaultClassicBaseURL)
+		setDefault(&g.V3BaseURL, getlead.DefaultV3BaseURL)
+		setDefault(&g.CountryCode, mappings.DefaultGetleadCountryCode)
+		setDefault(&g.Source, "crmsync")
+		setDefault(&g.RatePerSecond, 5)
+		setDefault(&g.Timeout, Duration(30*time.Second))
+		setDefault(&g.RateLimitWait, Duration(time.Minute))
+		setDefault(&g.Poller.Interval, Duration(time.Minute))
 	}
 	if l := c.LeadExec; l != nil {
 		w := &l.Webhook
-		if w.Path == "" {
-			w.Path = levendor.DefaultWebhookPath
-		}
-		if w.SuccessText == "" {
-			w.SuccessText = levendor.DefaultWebhookSuccessText
-		}
-		if w.IDField == "" {
-			w.IDField = levendor.DefaultWebhookIDField
-		}
-		if w.MaxBodyBytes == 0 {
-			w.MaxBodyBytes = levendor.DefaultWebhookMaxBody
-		}
-		if l.APIURL == "" {
-			l.APIURL = levendor.DefaultAPIURL
-		}
-		if l.LeadsURL == "" {
-			l.LeadsURL = levendor.DefaultLeadsURL
-		}
-		if l.DataURL == "" {
-			l.DataURL = levendor.DefaultDataURL
-		}
-		if l.Timeout == 0 {
-			l.Timeout = Duration(60 * time.Second)
-		}
+		setDefault(&w.Path, levendor.DefaultWebhookPath)
+		setDefault(&w.SuccessText, levendor.DefaultWebhookSuccessText)
+		setDefault(&w.IDField, levendor.DefaultWebhookIDField)
+		setDefault(&w.MaxBodyBytes, levendor.DefaultWebhookMaxBody)
+		setDefault(&l.APIURL, levendor.DefaultAPIURL)
+		setDefault(&l.LeadsURL, levendor.DefaultLeadsURL)
+		setDefault(&l.DataURL, levendor.DefaultDataURL)
+		setDefault(&l.Timeout, Duration(60*time.Second))
 		r := &l.Receiver
-		if r.Version == "" {
-			r.Version = levendor.ReceiverV2
-		}
-		if r.MaxLeadsPerPost == 0 {
-			r.MaxLeadsPerPost = levendor.DefaultMaxLeadsPerPost
-		}
+		setDefault(&r.Version, levendor.ReceiverV2)
+		setDefault(&r.MaxLeadsPerPost, levendor.DefaultMaxLeadsPerPost)
 		n := &l.SafetyNet
-		if n.Interval == 0 {
-			n.Interval = Duration(levendor.DefaultSafetyNetInterval)
-		}
-		if n.Lookback == 0 {
-			n.Lookback = Duration(levendor.DefaultSafetyNetLookback)
-		}
-		if n.MinAge == 0 {
-			n.MinAge = Duration(levendor.DefaultSafetyNetMinAge)
-		}
-		if n.PageSize == 0 {
-			n.PageSize = levendor.DefaultSafetyNetPageSize
-		}
-		if l.ClientPoller.Interval == 0 {
-			l.ClientPoller.Interval = Duration(levendor.DefaultClientInterval)
-		}
+		setDefault(&n.Interval, Duration(levendor.DefaultSafetyNetInterval))
+		setDefault(&n.Lookback, Duration(levendor.DefaultSafetyNetLookback))
+		setDefault(&n.MinAge, Duration(levendor.DefaultSafetyNetMinAge))
+		setDefault(&n.PageSize, levendor.DefaultSafetyNetPageSize)
+		setDefault(&l.ClientPoller.Interval, Duration(levendor.DefaultClientInterval))
 	}
 	if k := c.Kafka; k != nil {
 		if len(k.Brokers) == 0 && c.Bus.Kind == "kafka" {
 			k.Brokers = slices.Clone(c.Bus.Kafka.Brokers)
 		}
-		if k.LeadTopic == "" {
-			k.LeadTopic = "crmsync.leads"
-		}
-		if k.ClientTopic == "" {
-			k.ClientTopic = "crmsync.clients"
-		}
-		if k.Partitions == 0 {
-			k.Partitions = 1
-		}
-		if k.Replicas == 0 {
-			k.Replicas = 1
-		}
-		if k.MaxMessageBytes == 0 {
-			k.MaxMessageBytes = 1_000_000
-		}
-		if k.WriteTimeout == 0 {
-			k.WriteTimeout = Duration(10 * time.Second)
-		}
+		setDefault(&k.LeadTopic, "crmsync.leads")
+		setDefault(&k.ClientTopic, "crmsync.clients")
+		setDefault(&k.Partitions, 1)
+		setDefault(&k.Replicas, 1)
+		setDefault(&k.MaxMessageBytes, 1_000_000)
+		setDefault(&k.WriteTimeout, Duration(10*time.Second))
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
-		if r.BatchSize == 0 {
-			r.BatchSize = 500
-		}
-		if r.Linger == 0 {
-			r.Linger = Duration(500 * time.Millisecond)
-		}
-		if r.Reconcile.Interval > 0 && r.Reconcile.Grace == 0 {
-			r.Reconcile.Grace = Duration(min(5*time.Minute, r.Reconcile.Interval.Std()))
+		setDefault(&r.BatchSize, 500)
+		setDefault(&r.Linger, Duration(500*time.Millisecond))
+		if r.Reconcile.Interval > 0 {
+			setDefault(&r.Reconcile.Grace, Duration(min(5*time.Minute, r.Reconcile.Interval.Std())))
 		}
 		if r.Name == "" && r.From != "" && r.To != "" {
 			r.Name = strings.ReplaceAll(r.From, ".", "-") + "-to-" + strings.ReplaceAll(r.To, ".", "-")
 		}
+	}
+}
+
+// setDefault sets *v to def when it is unset (the zero value).
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 
@@ -394,7 +282,7 @@ func (c *Config) Validate() error {
 		add("sharpspring", "a route uses SharpSpring but the sharpspring section is missing")
 	}
 	if s := c.SharpSpring; s != nil {
-		if u, err := url.Parse(s.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+		if !absoluteURL(s.Endpoint) {
 			add("sharpspring.endpoint", "%q is not an absolute URL", s.Endpoint)
 		}
 		if s.AccountID == "" {
@@ -412,16 +300,12 @@ func (c *Config) Validate() error {
 		if s.QuotaProbeInterval <= 0 {
 			add("sharpspring.quota_probe_interval", "%s must be positive", s.QuotaProbeInterval.Std())
 		}
-		if s.Poller.Interval.Std() < time.Second {
-			add("sharpspring.poller.interval", "%s is under 1s", s.Poller.Interval.Std())
-		}
+		checkInterval(add, "sharpspring.poller.interval", s.Poller.Interval)
 		// SharpSpring documents at most 500 objects per request.
 		if s.Poller.PageSize < 1 || s.Poller.PageSize > 500 {
 			add("sharpspring.poller.page_size", "%d is outside 1..500 (SharpSpring documents at most 500 objects per request)", s.Poller.PageSize)
 		}
-		if s.ClientPoller.Interval.Std() < time.Second {
-			add("sharpspring.client_poller.interval", "%s is under 1s", s.ClientPoller.Interval.Std())
-		}
+		checkInterval(add, "sharpspring.client_poller.interval", s.ClientPoller.Interval)
 	}
 	if needIV && c.IVvy == nil {
 		add("ivvy", "a route uses iVvy but the ivvy section is missing")
@@ -433,7 +317,7 @@ func (c *Config) Validate() error {
 			default:
 				add("ivvy.region", "%q is not au, us, eu or uk (or set ivvy.endpoint)", v.Region)
 			}
-		} else if u, err := url.Parse(v.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+		} else if !absoluteURL(v.Endpoint) {
 			add("ivvy.endpoint", "%q is not an absolute URL", v.Endpoint)
 		}
 		if v.APIKey == "" {
@@ -445,9 +329,7 @@ func (c *Config) Validate() error {
 		if v.RatePerSecond <= 0 || v.RatePerSecond > 1000 {
 			add("ivvy.rate_per_second", "%g is outside (0, 1000]", v.RatePerSecond)
 		}
-		if v.Poller.Interval.Std() < time.Second {
-			add("ivvy.poller.interval", "%s is under 1s", v.Poller.Interval.Std())
-		}
+		checkInterval(add, "ivvy.poller.interval", v.Poller.Interval)
 	}
 	if needGL && c.Getlead == nil {
 		add("getlead", "a route uses Getlead but the getlead section is missing")
@@ -466,7 +348,7 @@ func (c *Config) Validate() error {
 			add("getlead.mode", "%q is not classic or v3", g.Mode)
 		}
 		for _, u := range []struct{ path, v string }{{"getlead.base_url", g.BaseURL}, {"getlead.v3_base_url", g.V3BaseURL}} {
-			if pu, err := url.Parse(u.v); err != nil || pu.Scheme == "" || pu.Host == "" {
+			if !absoluteURL(u.v) {
 				add(u.path, "%q is not an absolute URL", u.v)
 			}
 		}
@@ -512,15 +394,7 @@ func (c *Config) Validate() error {
 		add("leadexec", "a route uses LeadExec but the leadexec section is missing")
 	}
 	if v := c.IVvy; v != nil {
-		if v.RatePerSecond == 0 {
-			v.RatePerSecond = 3
-		}
-		if v.Timeout == 0 {
-			v.Timeout = Duration(30 * time.Second)
-		}
-		if v.Poller.Interval == 0 {
-			v.Poller.Interval = Duration(time.Minute)
-		}
+		v.applyDefaults()
 	}
 	if l := c.LeadExec; l != nil {
 		validateLeadExec(c, l, add)
@@ -575,8 +449,8 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 	if writesClients {
 		oauthFor = append(oauthFor, "to write LeadExec clients (PATCH /v1/clients)")
 	}
-	if readsClients && l.ClientPoller.Interval.Std() < time.Second {
-		add("leadexec.client_poller.interval", "%s is under 1s", l.ClientPoller.Interval.Std())
+	if readsClients {
+		checkInterval(add, "leadexec.client_poller.interval", l.ClientPoller.Interval)
 	}
 	if writesLeads {
 		r := l.Receiver
@@ -612,9 +486,7 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 				add(fmt.Sprintf("leadexec.safety_net.lead_types[%d]", i), "%d is not a lead type id", lt)
 			}
 		}
-		if n.Interval.Std() < time.Second {
-			add("leadexec.safety_net.interval", "%s is under 1s", n.Interval.Std())
-		}
+		checkInterval(add, "leadexec.safety_net.interval", n.Interval)
 		if n.MinAge < 0 {
 			add("leadexec.safety_net.min_age", "%s is negative", n.MinAge.Std())
 		}
@@ -636,19 +508,31 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 	}
 }
 
+// absoluteURL reports whether s is a URL with a scheme and a host.
+func absoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && u.Host != ""
+}
+
+// checkInterval reports an interval under a second.
+func checkInterval(add func(path, format string, args ...any), path string, d Duration) {
+	if d.Std() < time.Second {
+		add(path, "%s is under 1s", d.Std())
+	}
+}
+
+func (v *IVvyConfig) applyDefaults() {
+	setDefault(&v.RatePerSecond, 3)
+	setDefault(&v.Timeout, Duration(30*time.Second))
+	setDefault(&v.Poller.Interval, Duration(time.Minute))
+}
+
 func (h *HTTPConfig) applyDefaults() {
-	if h.MaxHeaderBytes == 0 {
-		h.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	for _, d := range []struct {
-		v   *Duration
-		def time.Duration
-	}{{&h.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&h.ReadTimeout, DefaultReadTimeout},
-		{&h.WriteTimeout, DefaultWriteTimeout}, {&h.IdleTimeout, DefaultIdleTimeout}} {
-		if *d.v == 0 {
-			*d.v = Duration(d.def)
-		}
-	}
+	setDefault(&h.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&h.ReadHeaderTimeout, Duration(DefaultReadHeaderTimeout))
+	setDefault(&h.ReadTimeout, Duration(DefaultReadTimeout))
+	setDefault(&h.WriteTimeout, Duration(DefaultWriteTimeout))
+	setDefault(&h.IdleTimeout, Duration(DefaultIdleTimeout))
 }
 
 // validateHTTP checks the listeners' addresses, limits and timeouts.

@@ -30,7 +30,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,17 +279,7 @@ func (s *LeadSink) findContacts(ctx context.Context, items []*item, found, missi
 		jobs[i] = ivvy.Job{Namespace: "contact", Action: "getContactList",
 			Params: map[string]any{"perPage": 10, "start": 0, "filter": map[string]any{"externalId": it.rec.Key}}}
 	}
-	for i, r := range s.exec(ctx, jobs) {
-		it := items[i]
-		if r.err != nil {
-			it.fail(classify(r.err))
-			continue
-		}
-		var p ivvy.Page[ivvy.Contact]
-		if err := json.Unmarshal(r.raw, &p); err != nil {
-			it.fail(fmt.Errorf("ivvy getContactList: malformed answer: %w", err))
-			continue
-		}
+	listEach(ctx, s, items, jobs, func(it *item, p ivvy.Page[ivvy.Contact]) {
 		it.step = missing
 		for _, c := range p.Results {
 			if string(c.ExternalID) == it.rec.Key && c.ID > 0 {
@@ -299,6 +290,24 @@ func (s *LeadSink) findContacts(ctx context.Context, items []*item, found, missi
 				break
 			}
 		}
+	})
+}
+
+// listEach runs the list jobs, one per item, and hands each item its page
+// of results; an item whose job failed or whose answer is malformed fails.
+func listEach[T any](ctx context.Context, s *LeadSink, items []*item, jobs []ivvy.Job, each func(it *item, p ivvy.Page[T])) {
+	for i, r := range s.exec(ctx, jobs) {
+		it := items[i]
+		if r.err != nil {
+			it.fail(classify(r.err))
+			continue
+		}
+		var p ivvy.Page[T]
+		if err := json.Unmarshal(r.raw, &p); err != nil {
+			it.fail(fmt.Errorf("ivvy %s: malformed answer: %w", jobs[i].Action, err))
+			continue
+		}
+		each(it, p)
 	}
 }
 
@@ -321,24 +330,14 @@ func (s *LeadSink) findLeads(ctx context.Context, items []*item, st step) {
 		f, _ := filter(it)
 		jobs[i] = ivvy.Job{Namespace: "crm", Action: "getLeadList", Params: map[string]any{"perPage": scanPerPage, "start": 0, "filter": f}}
 	}
-	for i, r := range s.exec(ctx, jobs) {
-		it := items[i]
-		if r.err != nil {
-			it.fail(classify(r.err))
-			continue
-		}
-		var p ivvy.Page[ivvy.Lead]
-		if err := json.Unmarshal(r.raw, &p); err != nil {
-			it.fail(fmt.Errorf("ivvy getLeadList: malformed answer: %w", err))
-			continue
-		}
+	listEach(ctx, s, items, jobs, func(it *item, p ivvy.Page[ivvy.Lead]) {
 		_, match := filter(it)
 		found, honoured := pick(p.Results, match)
 		if !honoured && !p.Done() {
 			var err error
 			if found, err = s.scan(ctx, match); err != nil {
 				it.fail(classify(err))
-				continue
+				return
 			}
 		}
 		switch {
@@ -352,10 +351,10 @@ func (s *LeadSink) findLeads(ctx context.Context, items []*item, st step) {
 			// The lead is gone from iVvy: create it again, through the
 			// lookup in case an earlier create of ours exists.
 			it.leadID, it.recreated, it.step = 0, true, stepFindContact
-			continue
+			return
 		}
 		it.step = stepWrite
-	}
+	})
 }
 
 // scanPerPage is the page size asked for when looking leads up.
@@ -481,7 +480,7 @@ func (s *LeadSink) input(ctx context.Context, it *item) (ivvy.LeadInput, error) 
 	if v := f[mappings.IVvyName]; v != "" {
 		in.Name = &v
 	}
-	for _, k := range sortedKeys(f) {
+	for _, k := range slices.Sorted(maps.Keys(f)) {
 		id, ok := strings.CutPrefix(k, mappings.IVvyCustomFieldPrefix)
 		if !ok {
 			continue
@@ -729,13 +728,4 @@ func classify(err error) error {
 	default: // transient, stale included (clock resync)
 		return err
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

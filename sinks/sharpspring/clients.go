@@ -60,14 +60,7 @@ type ClientSink struct {
 
 // NewClientSink returns a sink writing through api.
 func NewClientSink(cfg ClientSinkConfig, api ClientAPI) *ClientSink {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	probe := cfg.QuotaProbeInterval
-	if probe <= 0 {
-		probe = DefaultQuotaProbeInterval
-	}
+	log, probe := withDefaults(cfg.Logger, cfg.QuotaProbeInterval)
 	return &ClientSink{api: api, log: log, probe: probe}
 }
 

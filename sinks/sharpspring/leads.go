@@ -53,15 +53,20 @@ func NewLeadSink(c *sharpspring.Client, log *slog.Logger) *LeadSink {
 // NewLeadSinkWithConfig returns a sink configured by cfg that writes
 // through c.
 func NewLeadSinkWithConfig(cfg LeadSinkConfig, c *sharpspring.Client) *LeadSink {
-	log := cfg.Logger
+	log, probe := withDefaults(cfg.Logger, cfg.QuotaProbeInterval)
+	return &LeadSink{c: c, log: log, probe: probe}
+}
+
+// withDefaults returns a sink's logger and quota probe interval, the
+// defaults in place of unset ones.
+func withDefaults(log *slog.Logger, probe time.Duration) (*slog.Logger, time.Duration) {
 	if log == nil {
 		log = slog.Default()
 	}
-	probe := cfg.QuotaProbeInterval
 	if probe <= 0 {
 		probe = DefaultQuotaProbeInterval
 	}
-	return &LeadSink{c: c, log: log, probe: probe}
+	return log, probe
 }
 
 // step is where one record is in the upsert sequence.
@@ -272,13 +277,7 @@ func (s *LeadSink) failAll(items []*item, err error) {
 }
 
 func (s *LeadSink) update(ctx context.Context, items []*item) error {
-	res, err := s.c.UpdateLeadsV2(ctx, objects(items))
-	if err != nil {
-		return err
-	}
-	for i, r := range res {
-		it := items[i]
-		it.hops++
+	return send(ctx, items, s.c.UpdateLeadsV2, func(it *item, r sharpspring.ObjectResult) {
 		switch {
 		case r.Success, r.Err.Code == 302:
 			it.succeed()
@@ -288,18 +287,11 @@ func (s *LeadSink) update(ctx context.Context, items []*item) error {
 		default:
 			it.fail(classify(r.Err, s.probe))
 		}
-	}
-	return nil
+	})
 }
 
 func (s *LeadSink) create(ctx context.Context, items []*item) error {
-	res, err := s.c.CreateLeads(ctx, objects(items))
-	if err != nil {
-		return err
-	}
-	for i, r := range res {
-		it := items[i]
-		it.hops++
+	return send(ctx, items, s.c.CreateLeads, func(it *item, r sharpspring.ObjectResult) {
 		switch {
 		case r.Success:
 			it.id = r.ID
@@ -311,6 +303,21 @@ func (s *LeadSink) create(ctx context.Context, items []*item) error {
 		default:
 			it.fail(classify(r.Err, s.probe))
 		}
+	})
+}
+
+// send writes items in one call and hands each item its result, counting
+// the hop.
+func send(ctx context.Context, items []*item, call func(context.Context, []map[string]any) ([]sharpspring.ObjectResult, error),
+	each func(it *item, r sharpspring.ObjectResult)) error {
+	res, err := call(ctx, objects(items))
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		it := items[i]
+		it.hops++
+		each(it, r)
 	}
 	return nil
 }

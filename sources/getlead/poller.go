@@ -24,6 +24,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
@@ -92,11 +93,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Poller{cfg: cfg, api: api, log: log.With("source", cfg.Name)}, nil
+	return &Poller{cfg: cfg, api: api, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
 }
 
 // Name implements pipeline.Source.
@@ -123,12 +120,8 @@ func (p *Poller) Run(ctx context.Context) error {
 			}
 			p.log.Warn("getlead poll failed; trying again", "in", wait, "err", err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !poll.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

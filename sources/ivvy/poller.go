@@ -36,6 +36,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
@@ -105,11 +106,7 @@ func NewLeadPoller(cfg Config) (*LeadPoller, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &LeadPoller{cfg: cfg, log: log.With("source", cfg.Name)}, nil
+	return &LeadPoller{cfg: cfg, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
 }
 
 // Name implements pipeline.Source.

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/snapshots"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -70,13 +70,10 @@ type ClientPollerConfig struct {
 // event was published; a poll cut short publishes the same event ids
 // again. Poll is serialised; a ClientPoller is safe for concurrent use.
 type ClientPoller struct {
-	cfg   ClientPollerConfig
-	api   ClientAPI
-	pub   pipeline.Publisher
-	store pipeline.Cursors
-	log   *slog.Logger
-	diff  snapshots.Differ
-	mu    sync.Mutex
+	cfg  ClientPollerConfig
+	api  ClientAPI
+	log  *slog.Logger
+	snap *poll.Snapshots
 }
 
 // NewClientPoller returns a client poller.
@@ -93,12 +90,9 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name),
-		diff: snapshots.Differ{Name: cfg.Name, Vendor: "leadexec", Entity: "client", ClearEmpty: true,
-			Compare: snapshots.CompareNumeric, Now: cfg.Now, Publisher: pub, Cursors: store}}, nil
+	return &ClientPoller{cfg: cfg, api: api, log: poll.Logger(cfg.Logger, cfg.Name),
+		snap: poll.NewSnapshots(snapshots.Differ{Name: cfg.Name, Vendor: "leadexec", Entity: "client", ClearEmpty: true,
+			Compare: snapshots.CompareNumeric, Now: cfg.Now, Publisher: pub, Cursors: store})}, nil
 }
 
 // Name implements pipeline.Source.
@@ -107,22 +101,16 @@ func (p *ClientPoller) Name() string { return p.cfg.Name }
 // Run polls every Interval until ctx ends, then returns nil. Failures are
 // logged and retried at the next tick.
 func (p *ClientPoller) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
+	return poll.Every(ctx, func(ctx context.Context) time.Duration {
 		if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("leadexec client poll failed; retrying", "in", p.cfg.Interval, "err", err)
 		}
-		t := time.NewTimer(p.cfg.Interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
-	}
-	return nil
+		return p.cfg.Interval
+	})
 }
 
 // ClientPollResult counts one poll's events.
-type ClientPollResult struct{ Listed, Created, Changed, Removed int }
+type ClientPollResult = poll.SnapshotResult
 
 // ClientFields turns GetClientData's fields into the event fields of a
 // client: each SpecialBit's name (the first field of that SpecialBit) →
@@ -144,13 +132,10 @@ func ClientFields(fs []leadexec.ClientField) map[string]string {
 
 // Poll takes one snapshot and publishes the differences.
 func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var res ClientPollResult
-	n, err := p.diff.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, error) {
+	return p.snap.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, int, error) {
 		list, err := p.api.GetClientList(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.cfg.Name, err)
+			return nil, 0, fmt.Errorf("%s: %w", p.cfg.Name, err)
 		}
 		slices.SortFunc(list, func(a, b leadexec.ClientInfo) int { return cmp.Compare(a.ClientUID, b.ClientUID) })
 		// Read every client before publishing anything: a failed read
@@ -165,7 +150,7 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 			id := strconv.FormatInt(c.ClientUID, 10)
 			fs, err := p.api.GetClientData(ctx, c.ClientUID)
 			if err != nil {
-				return nil, fmt.Errorf("%s: client %s: %w", p.cfg.Name, id, err)
+				return nil, 0, fmt.Errorf("%s: client %s: %w", p.cfg.Name, id, err)
 			}
 			fields := ClientFields(fs)
 			if u := strings.TrimSpace(c.Username); u != "" {
@@ -176,9 +161,6 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 			}
 			recs = append(recs, snapshots.Record{ID: id, Fields: fields})
 		}
-		res.Listed = len(recs)
-		return recs, nil
+		return recs, len(recs), nil
 	})
-	res.Created, res.Changed, res.Removed = n.Created, n.Changed, n.Removed
-	return res, err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -121,10 +122,7 @@ func NewSafetyNet(cfg SafetyNetConfig, api LeadQueryAPI, pub pipeline.Publisher,
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &SafetyNet{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name)}, nil
+	return &SafetyNet{cfg: cfg, api: api, pub: pub, store: store, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
 }
 
 // Name implements pipeline.Source.
@@ -140,18 +138,12 @@ func (n *SafetyNet) Polls() int64 { return n.polls.Load() }
 // Run polls every Interval until ctx ends, then returns nil. Failures are
 // logged and retried at the next tick.
 func (n *SafetyNet) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
+	return poll.Every(ctx, func(ctx context.Context) time.Duration {
 		if _, err := n.Poll(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("leadexec safety net poll failed; retrying", "in", n.cfg.Interval, "err", err)
 		}
-		t := time.NewTimer(n.cfg.Interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
-	}
-	return nil
+		return n.cfg.Interval
+	})
 }
 
 // SafetyNetResult counts one poll.

@@ -139,10 +139,7 @@ func (b *busySecond) check(ctx context.Context, c busyCalls) error {
 		if err != nil {
 			return err
 		}
-		byID := make(map[int64]sharpspring.Lead, len(found))
-		for _, l := range found {
-			byID[l.ID()] = l
-		}
+		byID := indexByID(found)
 		for _, id := range chunk {
 			l, ok := byID[id]
 			b.in[id] = ok && c.stillIn(l)

@@ -7,11 +7,11 @@ import (
 	"html"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/snapshots"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -62,13 +62,10 @@ type ClientPollerConfig struct {
 // event was published; a poll cut short publishes the same event ids
 // again. Poll is serialised; a ClientPoller is safe for concurrent use.
 type ClientPoller struct {
-	cfg   ClientPollerConfig
-	api   ClientAPI
-	pub   pipeline.Publisher
-	store pipeline.Cursors
-	log   *slog.Logger
-	diff  snapshots.Differ
-	mu    sync.Mutex
+	cfg  ClientPollerConfig
+	api  ClientAPI
+	log  *slog.Logger
+	snap *poll.Snapshots
 }
 
 // NewClientPoller returns a client poller.
@@ -88,12 +85,9 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &ClientPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name),
-		diff: snapshots.Differ{Name: cfg.Name, Vendor: "sharpspring", Entity: "client",
-			Now: cfg.Now, Publisher: pub, Cursors: store}}, nil
+	return &ClientPoller{cfg: cfg, api: api, log: poll.Logger(cfg.Logger, cfg.Name),
+		snap: poll.NewSnapshots(snapshots.Differ{Name: cfg.Name, Vendor: "sharpspring", Entity: "client",
+			Now: cfg.Now, Publisher: pub, Cursors: store})}, nil
 }
 
 // Name implements pipeline.Source.
@@ -103,7 +97,7 @@ func (p *ClientPoller) Name() string { return p.cfg.Name }
 // logged and retried at the next tick (crmsync's own spent daily quota
 // waits for its reset; SharpSpring's 106 waits QuotaProbeInterval).
 func (p *ClientPoller) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
+	return poll.Every(ctx, func(ctx context.Context) time.Duration {
 		wait := p.cfg.Interval
 		if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
 			switch q, ok := pipeline.IsQuota(err); {
@@ -117,30 +111,20 @@ func (p *ClientPoller) Run(ctx context.Context) error {
 				p.log.Warn("sharpspring client poll failed; retrying", "in", wait, "err", err)
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
-	}
-	return nil
+		return wait
+	})
 }
 
 // ClientPollResult counts one poll's events.
-type ClientPollResult struct{ Listed, Created, Changed, Removed int }
+type ClientPollResult = poll.SnapshotResult
 
 // Poll takes one snapshot and publishes the differences.
 func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var res ClientPollResult
-	n, err := p.diff.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, error) {
+	return p.snap.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, int, error) {
 		list, err := p.api.GetClients(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.cfg.Name, err)
+			return nil, 0, fmt.Errorf("%s: %w", p.cfg.Name, err)
 		}
-		res.Listed = len(list)
 		var recs []snapshots.Record
 		listed := map[int64]bool{}
 		for _, c := range list {
@@ -156,8 +140,6 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 			}
 			recs = append(recs, snapshots.Record{ID: strconv.FormatInt(c.ID(), 10), Fields: fields})
 		}
-		return recs, nil
+		return recs, len(list), nil
 	})
-	res.Created, res.Changed, res.Removed = n.Created, n.Changed, n.Removed
-	return res, err
 }

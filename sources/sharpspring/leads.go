@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
@@ -115,9 +116,6 @@ func (c *LeadPollerConfig) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if len(c.Fields) > 0 {
 		c.Fields = append([]string{"id", "updateTimestamp", "active"}, c.Fields...)
 	}
@@ -179,7 +177,7 @@ func NewLeadPoller(cfg LeadPollerConfig, api LeadAPI, pub pipeline.Publisher, st
 		return nil, errors.New("sharpspring lead poller: api, publisher and store are required")
 	}
 	cfg.defaults()
-	return &LeadPoller{cfg: cfg, api: api, pub: pub, store: store, log: cfg.Logger.With("source", cfg.Name)}, nil
+	return &LeadPoller{cfg: cfg, api: api, pub: pub, store: store, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
 }
 
 // Name implements pipeline.Source.
@@ -239,12 +237,8 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !poll.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 	return nil
@@ -642,6 +636,15 @@ func (p *LeadPoller) page(ctx context.Context, start, end time.Time, limit, offs
 		Start: start, End: end, Timestamp: sharpspring.TimestampUpdate, Zone: p.cfg.Zone,
 		Limit: limit, Offset: offset, Fields: p.cfg.Fields,
 	})
+}
+
+// indexByID indexes leads by id; of leads with the same id, the last wins.
+func indexByID(leads []sharpspring.Lead) map[int64]sharpspring.Lead {
+	out := make(map[int64]sharpspring.Lead, len(leads))
+	for _, l := range leads {
+		out[l.ID()] = l
+	}
+	return out
 }
 
 // merge adds leads to out, keeping the newest updateTimestamp per id. The

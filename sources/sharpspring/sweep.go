@@ -83,10 +83,7 @@ func (p *LeadPoller) Sweep(ctx context.Context) (SweepResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("%s: sweep: %w", p.cfg.Name, err)
 		}
-		byID := make(map[int64]sharpspring.Lead, len(found))
-		for _, l := range found {
-			byID[l.ID()] = l
-		}
+		byID := indexByID(found)
 		for _, id := range chunk {
 			l, ok := byID[id]
 			switch {

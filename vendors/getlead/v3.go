@@ -160,13 +160,19 @@ func idValue(id string) any {
 // CreateLead calls POST /leads and returns the new lead_id. PhoneNumbers
 // (E.164, 1–5) are required by Getlead.
 func (c *V3) CreateLead(ctx context.Context, w LeadWrite) (string, error) {
+	return c.writeLead(ctx, "POST /leads", http.MethodPost, "/leads", w.body())
+}
+
+// writeLead sends a lead write and returns the lead id its answer carries
+// (data.lead_id, else data.id).
+func (c *V3) writeLead(ctx context.Context, op, method, path string, body map[string]any) (string, error) {
 	var out struct {
 		Data struct {
 			LeadID flexString `json:"lead_id"`
 			ID     flexString `json:"id"`
 		} `json:"data"`
 	}
-	if err := c.do(ctx, "POST /leads", http.MethodPost, "/leads", w.body(), &out); err != nil {
+	if err := c.do(ctx, op, method, path, body, &out); err != nil {
 		return "", err
 	}
 	return firstNonEmpty(string(out.Data.LeadID), string(out.Data.ID)), nil
@@ -211,16 +217,7 @@ func (i Identifier) into(b map[string]any) {
 func (c *V3) UpdateByIdentifier(ctx context.Context, ident Identifier, w LeadWrite) (string, error) {
 	b := w.body()
 	ident.into(b)
-	var out struct {
-		Data struct {
-			LeadID flexString `json:"lead_id"`
-			ID     flexString `json:"id"`
-		} `json:"data"`
-	}
-	if err := c.do(ctx, "PATCH /leads/by-identifier", http.MethodPatch, "/leads/by-identifier", b, &out); err != nil {
-		return "", err
-	}
-	return firstNonEmpty(string(out.Data.LeadID), string(out.Data.ID)), nil
+	return c.writeLead(ctx, "PATCH /leads/by-identifier", http.MethodPatch, "/leads/by-identifier", b)
 }
 
 // AddNote calls POST /leads/{id}/notes (append-only) and returns note_id.

@@ -36,13 +36,7 @@ type Contact struct {
 
 // Modified parses ModifiedDate (UTC); the zero time when it is missing or
 // malformed.
-func (c Contact) Modified() time.Time {
-	t, err := ParseTime(c.ModifiedDate)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
+func (c Contact) Modified() time.Time { return parseOrZero(c.ModifiedDate) }
 
 // writeResult is what add/update calls answer. Creates answer
 // {"success":true,"id":N}; some updates only {"id":N}.
@@ -93,9 +87,7 @@ func (c *Client) write(ctx context.Context, ns, action string, in any) (int64, e
 // fromModifiedDate, toModifiedDate, externalId, companyId, venueId,
 // venueGroupId.
 func (c *Client) GetContactList(ctx context.Context, q ListQuery) (Page[Contact], error) {
-	var p Page[Contact]
-	err := c.Call(ctx, "contact", "getContactList", q.params(), &p)
-	return p, err
+	return listPage[Contact](ctx, c, "contact", "getContactList", q)
 }
 
 // CustomFieldDefinition is one contact custom field definition.

@@ -79,20 +79,12 @@ type Lead struct {
 
 // Modified parses ModifiedDate (UTC); the zero time when it is missing or
 // malformed.
-func (l Lead) Modified() time.Time {
-	t, err := ParseTime(l.ModifiedDate)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
+func (l Lead) Modified() time.Time { return parseOrZero(l.ModifiedDate) }
 
 // GetLeadList returns one page of leads. iVvy documents no lead-specific
 // filters; a filter may be ignored, so callers must check what comes back.
 func (c *Client) GetLeadList(ctx context.Context, q ListQuery) (Page[Lead], error) {
-	var p Page[Lead]
-	err := c.Call(ctx, "crm", "getLeadList", q.params(), &p)
-	return p, err
+	return listPage[Lead](ctx, c, "crm", "getLeadList", q)
 }
 
 // LookupItem is one entry of a lookup list (source, type, stage, quality,
@@ -140,8 +132,8 @@ func (c *Client) Lookup(ctx context.Context, list LookupList) ([]LookupItem, err
 	var all []LookupItem
 	start := 0
 	for range maxLookupPages {
-		var p Page[LookupItem]
-		if err := c.Call(ctx, ns, action, ListQuery{PerPage: lookupPerPage, Start: start}.params(), &p); err != nil {
+		p, err := listPage[LookupItem](ctx, c, ns, action, ListQuery{PerPage: lookupPerPage, Start: start})
+		if err != nil {
 			return nil, err
 		}
 		all = append(all, p.Results...)

@@ -1,6 +1,7 @@
 package ivvy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -57,6 +58,16 @@ func ParseTime(s string) (time.Time, error) {
 	return time.ParseInLocation(TimeLayout, s, time.UTC)
 }
 
+// parseOrZero is ParseTime, with the zero time for a missing or malformed
+// timestamp.
+func parseOrZero(s string) time.Time {
+	t, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
 // FormatTime writes t as an iVvy timestamp in UTC, without the suffix.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
@@ -98,6 +109,13 @@ func (q ListQuery) params() map[string]any {
 		p["filter"] = q.Filter
 	}
 	return p
+}
+
+// listPage reads one page of a list action.
+func listPage[T any](ctx context.Context, c *Client, ns, action string, q ListQuery) (Page[T], error) {
+	var p Page[T]
+	err := c.Call(ctx, ns, action, q.params(), &p)
+	return p, err
 }
 
 // CustomValue is a custom field value as read: leads carry

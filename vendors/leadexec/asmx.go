@@ -43,16 +43,7 @@ func (c *Client) asmx(ctx context.Context, method string, params url.Values) ([]
 // parameters, Auth for a refused Key, Transient otherwise. ErrMalformed
 // (Transient) when the XML cannot be read.
 func (c *Client) GetClientList(ctx context.Context) ([]ClientInfo, error) {
-	const op = "GetClientList"
-	body, err := c.asmx(ctx, op, nil)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := parseClientList(body)
-	if err != nil {
-		return nil, malformed(op, http.StatusOK, err.Error(), body, c.secrets())
-	}
-	return cl, nil
+	return asmxArray(ctx, c, "GetClientList", nil, parseClientList)
 }
 
 // GetClientData returns the client fields of one client (ASMX
@@ -60,16 +51,21 @@ func (c *Client) GetClientList(ctx context.Context) ([]ClientInfo, error) {
 // Find the standard ones by SpecialBit (see FieldBySpecialBit), not by
 // Descriptor. Errors as GetClientList.
 func (c *Client) GetClientData(ctx context.Context, clientUID int64) ([]ClientField, error) {
-	const op = "GetClientData"
-	body, err := c.asmx(ctx, op, url.Values{"ClientUID": {strconv.FormatInt(clientUID, 10)}})
+	return asmxArray(ctx, c, "GetClientData", url.Values{"ClientUID": {strconv.FormatInt(clientUID, 10)}}, parseClientData)
+}
+
+// asmxArray calls the ASMX method op and parses its answer with parse; an
+// answer parse cannot read is ErrMalformed.
+func asmxArray[T any](ctx context.Context, c *Client, op string, params url.Values, parse func([]byte) ([]T, error)) ([]T, error) {
+	body, err := c.asmx(ctx, op, params)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := parseClientData(body)
+	out, err := parse(body)
 	if err != nil {
 		return nil, malformed(op, http.StatusOK, err.Error(), body, c.secrets())
 	}
-	return fs, nil
+	return out, nil
 }
 
 // ClientInfo is one client as GetClientList returns it. The web-portal
@@ -126,28 +122,31 @@ var clientProps = map[string]bool{
 // insensitively. At most MaxAccountBytes are read. Every item must have a
 // ClientUID.
 func ParseClientList(r io.Reader) ([]ClientInfo, error) {
-	body, err := readLimited(r, MaxAccountBytes)
-	if err != nil {
-		return nil, fmt.Errorf("leadexec: client list: %w", err)
-	}
-	return parseClientList(body)
+	return readArray(r, "client list", parseClientList)
 }
 
 func parseClientList(body []byte) ([]ClientInfo, error) {
+	return parseArray(body, "client list", "ClientUID", clientInfoFrom)
+}
+
+// readArray reads at most MaxAccountBytes of an ASMX answer and parses them
+// with parse; what names the answer in errors.
+func readArray[T any](r io.Reader, what string, parse func([]byte) ([]T, error)) ([]T, error) {
+	body, err := readLimited(r, MaxAccountBytes)
+	if err != nil {
+		return nil, fmt.Errorf("leadexec: %s: %w", what, err)
+	}
+	return parse(body)
+}
+
+// parseArray reads an XmlSerializer array whose items carry key, each item
+// turned by from; what names the answer in errors.
+func parseArray[T any](body []byte, what, key string, from func(*xnode) (T, error)) ([]T, error) {
 	root, err := parseXMLBytes(body)
 	if err != nil {
-		return nil, fmt.Errorf("leadexec: client list: %w", err)
+		return nil, fmt.Errorf("leadexec: %s: %w", what, err)
 	}
-	items := xmlItems(root, "ClientUID")
-	out := make([]ClientInfo, 0, len(items))
-	for i, it := range items {
-		ci, err := clientInfoFrom(it)
-		if err != nil {
-			return nil, fmt.Errorf("leadexec: client list item %d: %w", i, err)
-		}
-		out = append(out, ci)
-	}
-	return out, nil
+	return convertAll(xmlItems(root, key), "leadexec: "+what+" item", from)
 }
 
 func clientInfoFrom(n *xnode) (ClientInfo, error) {
@@ -228,28 +227,11 @@ func FieldBySpecialBit(fields []ClientField, b SpecialBit) (ClientField, bool) {
 // client fields (any element names and namespace). At most MaxAccountBytes
 // are read. Every item must have a ClientFieldUID.
 func ParseClientData(r io.Reader) ([]ClientField, error) {
-	body, err := readLimited(r, MaxAccountBytes)
-	if err != nil {
-		return nil, fmt.Errorf("leadexec: client data: %w", err)
-	}
-	return parseClientData(body)
+	return readArray(r, "client data", parseClientData)
 }
 
 func parseClientData(body []byte) ([]ClientField, error) {
-	root, err := parseXMLBytes(body)
-	if err != nil {
-		return nil, fmt.Errorf("leadexec: client data: %w", err)
-	}
-	items := xmlItems(root, "ClientFieldUID")
-	out := make([]ClientField, 0, len(items))
-	for i, it := range items {
-		f, err := clientFieldFrom(it)
-		if err != nil {
-			return nil, fmt.Errorf("leadexec: client data item %d: %w", i, err)
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return parseArray(body, "client data", "ClientFieldUID", clientFieldFrom)
 }
 
 func clientFieldFrom(n *xnode) (ClientField, error) {
@@ -311,12 +293,7 @@ var specialNames = [...]string{"NoSpecialBit", "Company", "FirstName", "LastName
 	"Comments", "JobTitle", "WebSite", "MobilePhone"}
 
 // String returns LeadExec's name ("PrimaryPhone").
-func (b SpecialBit) String() string {
-	if b >= 0 && int(b) < len(specialNames) {
-		return specialNames[b]
-	}
-	return "Unknown"
-}
+func (b SpecialBit) String() string { return enumName(int(b), specialNames[:]) }
 
 // MarshalText writes the name.
 func (b SpecialBit) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
@@ -348,12 +325,7 @@ const (
 var dataTypeNames = [...]string{"No_DataType", "Int", "Bigint", "Bit", "Money", "Decimal", "Float", "DateTime", "Varchar"}
 
 // String returns LeadExec's name ("Varchar").
-func (d DataType) String() string {
-	if d >= 0 && int(d) < len(dataTypeNames) {
-		return dataTypeNames[d]
-	}
-	return "Unknown"
-}
+func (d DataType) String() string { return enumName(int(d), dataTypeNames[:]) }
 
 // MarshalText writes the name.
 func (d DataType) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
@@ -362,6 +334,14 @@ func (d DataType) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // number; "" is DataTypeNone, anything else unknown DataTypeUnknown.
 func ParseDataType(s string) DataType {
 	return DataType(parseEnum(s, dataTypeNames[:], int(DataTypeUnknown)))
+}
+
+// enumName is names[i], or "Unknown" for a number outside names.
+func enumName(i int, names []string) string {
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return "Unknown"
 }
 
 // parseEnum maps a name (folded) or number to its index; "" is 0.

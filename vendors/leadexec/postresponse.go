@@ -34,12 +34,7 @@ var responseNames = [...]string{"No_Error", "System_ID_Missing", "LeadType_ID_Mi
 	"No_Account_Found", "Outside_Criteria", "Duplicate_Lead", "Account_Disabled", "Post_Over_Max", "Data_Errors"}
 
 // String returns LeadExec's name ("Duplicate_Lead").
-func (t ResponseType) String() string {
-	if t >= 0 && int(t) < len(responseNames) {
-		return responseNames[t]
-	}
-	return "Unknown"
-}
+func (t ResponseType) String() string { return enumName(int(t), responseNames[:]) }
 
 // MarshalText writes the name.
 func (t ResponseType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
@@ -262,15 +257,7 @@ func postResponsesXML(body []byte) ([]PostResponse, error) {
 	if len(items) == 0 {
 		return nil, fmt.Errorf("leadexec: post response: <%s> holds no response", shorten(root.name))
 	}
-	out := make([]PostResponse, 0, len(items))
-	for i, it := range items {
-		r, err := postResponseFrom(it.record())
-		if err != nil {
-			return nil, fmt.Errorf("leadexec: post response %d: %w", i, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return convertAll(items, "leadexec: post response", func(n *xnode) (PostResponse, error) { return postResponseFrom(n.record()) })
 }
 
 func postResponsesJSON(body []byte) ([]PostResponse, error) {
@@ -282,15 +269,7 @@ func postResponsesJSON(body []byte) ([]PostResponse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leadexec: post response: %w", err)
 	}
-	out := make([]PostResponse, 0, len(objs))
-	for i, o := range objs {
-		r, err := postResponseFrom(o.record())
-		if err != nil {
-			return nil, fmt.Errorf("leadexec: post response %d: %w", i, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return convertAll(objs, "leadexec: post response", func(o jsonFields) (PostResponse, error) { return postResponseFrom(o.record()) })
 }
 
 // responseObjects finds the response objects in a JSON value.
@@ -304,15 +283,7 @@ func responseObjects(v json.RawMessage, depth int) ([]jsonFields, error) {
 		if err := json.Unmarshal(t, &arr); err != nil {
 			return nil, err
 		}
-		out := make([]jsonFields, 0, len(arr))
-		for i, el := range arr {
-			o, err := jsonObject(el)
-			if err != nil {
-				return nil, fmt.Errorf("element %d: %w", i, err)
-			}
-			out = append(out, o)
-		}
-		return out, nil
+		return convertAll(arr, "element", func(el json.RawMessage) (jsonFields, error) { return jsonObject(el) })
 	}
 	o, err := jsonObject(t)
 	if err != nil {

@@ -137,6 +137,20 @@ func parseXMLBytes(body []byte) (*xnode, error) {
 	}
 }
 
+// convertAll turns every item with from. The first failure is returned as
+// "<what> <index>: <error>".
+func convertAll[S, T any](items []S, what string, from func(S) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(items))
+	for i, it := range items {
+		v, err := from(it)
+		if err != nil {
+			return nil, fmt.Errorf("%s %d: %w", what, i, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // xmlItems finds the items of an XmlSerializer array answer
 // (<ArrayOfX><X>…</X>…</ArrayOfX>, any names). key is a property every item
 // has: a root that has it as a leaf child is a single item, not an array.

@@ -61,16 +61,7 @@ func (c *Client) GetLeadsDateRange(ctx context.Context, q DateRangeQuery) ([]Lea
 		"limit":     limit,
 		"offset":    max(q.Offset, 0),
 	}
-	if len(q.Fields) > 0 {
-		params["fields"] = q.Fields
-	}
-	var res struct {
-		Lead []map[string]any `json:"lead"`
-	}
-	if err := c.Call(ctx, "getLeadsDateRange", params, &res); err != nil {
-		return nil, err
-	}
-	return decodeLeads(res.Lead), nil
+	return c.callLeads(ctx, "getLeadsDateRange", params, q.Fields)
 }
 
 // ParseTime reads a "Y-m-d H:i:s" value in zone (nil: UTC), as returned in

@@ -142,13 +142,19 @@ func (c *Client) GetLeads(ctx context.Context, q GetLeadsQuery) ([]Lead, error) 
 		limit = 500
 	}
 	params := map[string]any{"where": where, "limit": limit, "offset": q.Offset}
-	if len(q.Fields) > 0 {
-		params["fields"] = q.Fields
+	return c.callLeads(ctx, "getLeads", params, q.Fields)
+}
+
+// callLeads calls a method that reads leads; fields, when set, restricts
+// the fields it returns.
+func (c *Client) callLeads(ctx context.Context, method string, params map[string]any, fields []string) ([]Lead, error) {
+	if len(fields) > 0 {
+		params["fields"] = fields
 	}
 	var res struct {
 		Lead []map[string]any `json:"lead"`
 	}
-	if err := c.Call(ctx, "getLeads", params, &res); err != nil {
+	if err := c.Call(ctx, method, params, &res); err != nil {
 		return nil, err
 	}
 	return decodeLeads(res.Lead), nil

@@ -1,0 +1,74 @@
+// Package poll holds what the sources' pollers share: the pause between
+// polls and the snapshot pollers of vendors that list records without a
+// change time.
+package poll
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/crmsync/crmsync/pipeline/snapshots"
+)
+
+// Logger is the logger of the source named name: l, or slog.Default() when
+// l is nil, with the attribute source=name.
+func Logger(l *slog.Logger, name string) *slog.Logger {
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.With("source", name)
+}
+
+// Sleep waits d and reports true, or returns false as soon as ctx ends.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Every calls step until ctx ends, pausing after each call as long as step
+// says, then returns nil.
+func Every(ctx context.Context, step func(context.Context) time.Duration) error {
+	for ctx.Err() == nil {
+		if !Sleep(ctx, step(ctx)) {
+			break
+		}
+	}
+	return nil
+}
+
+// SnapshotResult counts one snapshot's events.
+type SnapshotResult struct{ Listed, Created, Changed, Removed int }
+
+// Snapshots publishes the differences between successive snapshots (see
+// snapshots.Differ). Poll is serialised; Snapshots is safe for concurrent
+// use.
+type Snapshots struct {
+	diff snapshots.Differ
+	mu   sync.Mutex
+}
+
+// NewSnapshots returns Snapshots that diff with d.
+func NewSnapshots(d snapshots.Differ) *Snapshots { return &Snapshots{diff: d} }
+
+// Poll takes one snapshot with read, which returns the records and how many
+// the vendor listed, and publishes the differences.
+func (s *Snapshots) Poll(ctx context.Context, read func(context.Context) ([]snapshots.Record, int, error)) (SnapshotResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var res SnapshotResult
+	n, err := s.diff.Poll(ctx, func(ctx context.Context) ([]snapshots.Record, error) {
+		recs, listed, err := read(ctx)
+		res.Listed = listed
+		return recs, err
+	})
+	res.Created, res.Changed, res.Removed = n.Created, n.Changed, n.Removed
+	return res, err
+}
