@@ -30,7 +30,8 @@ type ClientPager struct {
 	API ClientAPI
 	// Since and Until bound the clients' DateAdded; zero means open.
 	Since, Until time.Time
-	// PageSize is how many clients a page publishes; default 100.
+	// PageSize is how many clients a page publishes; default 50 (each
+	// costs a GetClientData request).
 	PageSize int
 	// Now is the clock (the events' change time); default time.Now.
 	Now func() time.Time
@@ -68,7 +69,7 @@ func (p *ClientPager) Page(ctx context.Context, cursor string) ([]pipeline.Event
 	}
 	size := p.PageSize
 	if size <= 0 {
-		size = 100
+		size = 50
 	}
 	page, next, err := snapshots.PageIDs(ids, cursor, size, snapshots.CompareNumeric)
 	if err != nil {
