@@ -88,7 +88,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 		{source: "ivvy.lead", ciSize: 20000, world: ivvyHistory},
 		{source: "getlead.lead", ciSize: 20000, world: getleadHistory},
 		{source: "leadexec.lead", ciSize: 20000, world: leadexecHistory},
-		{source: "sharpspring.client", ciSize: 20000, world: sharpspringClientHistory},
+		{source: "sharpspring.client", ciSize: 10000, world: sharpspringClientHistory},
 		{source: "leadexec.client", ciSize: 600, world: leadexecClientHistory},
 	} {
 		t.Run(c.source, func(t *testing.T) {
@@ -395,7 +395,7 @@ func sharpspringClientHistory(t *testing.T, n int) *killWorld {
 		started: func(t *testing.T) {
 			waitFor(t, "the live client poller's first snapshot", func() bool { return ss.Stats().ByMethod["getClients"] > 0 })
 			for i := range n {
-				ss.SeedClient("", map[string]string{"companyName": historyCompany(i), "city": "Austin", "salesPhone": fmt.Sprintf("512555%04d", i%10000)})
+				ss.SeedClient("1", map[string]string{"companyName": historyCompany(i), "city": "Austin", "salesPhone": fmt.Sprintf("512555%04d", i%10000)})
 			}
 		},
 		pages:      func() int { return ss.Stats().ByMethod["getClients"] },
