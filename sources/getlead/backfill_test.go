@@ -172,3 +172,20 @@ func TestBackfillRefusesACursorItDidNotWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestBackfillCursorFormat guards the persisted cursor: a stored run must
+// resume after an upgrade.
+func TestBackfillCursorFormat(t *testing.T) {
+	at := time.Date(2025, 3, 1, 10, 0, 0, 500, time.UTC)
+	const stored = `{"v":1,"from":"2025-03-01T10:00:00.0000005Z","seen":["01A","01B"]}`
+	if got := encodeBackfillCursor(Cursor{From: at, Seen: []string{"01A", "01B"}}); got != stored {
+		t.Errorf("encoded %s, want %s", got, stored)
+	}
+	c, err := decodeBackfillCursor(stored)
+	if err != nil || !c.From.Equal(at) || !slices.Equal(c.Seen, []string{"01A", "01B"}) {
+		t.Errorf("decoded %+v, %v", c, err)
+	}
+	if got := encodeBackfillCursor(Cursor{}); got != `{"v":1}` {
+		t.Errorf("the cursor before the first lead: %s", got)
+	}
+}

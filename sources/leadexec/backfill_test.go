@@ -172,3 +172,19 @@ func TestLeadBackfillRefusesACursorItDidNotWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestLeadBackfillCursorFormat guards the persisted cursor: a stored run
+// must resume after an upgrade.
+func TestLeadBackfillCursorFormat(t *testing.T) {
+	from, end := time.Date(2025, 3, 1, 10, 0, 0, 250e6, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const stored = `{"v":1,"lead_type":201,"from":"2025-03-01T10:00:00.25Z","seen":[5000000001,5000000002],"end":"2026-01-01T00:00:00Z"}`
+	c := leadCursorJSON{V: leadCursorVersion, LeadType: 201, From: from, Seen: []int64{5000000001, 5000000002}, End: end}
+	if got := c.encode(); got != stored {
+		t.Errorf("encoded %s, want %s", got, stored)
+	}
+	p := &LeadPager{LeadTypes: []int64{201}}
+	got, err := p.decode(stored)
+	if err != nil || got.LeadType != 201 || !got.From.Equal(from) || !got.End.Equal(end) || len(got.Seen) != 2 {
+		t.Errorf("decoded %+v, %v", got, err)
+	}
+}
