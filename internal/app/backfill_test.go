@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,8 +59,62 @@ func TestBackfillSharpSpringLeads(t *testing.T) {
 	if err != nil || used != h.sim.Stats().Requests {
 		t.Fatalf("quota counted %d requests, the simulator saw %d (%v)", used, h.sim.Stats().Requests, err)
 	}
-	if _, err := h.app.BackfillPager("getlead.lead", time.Time{}, time.Time{}); err == nil {
+	if _, err := h.app.BackfillPager("kafka.lead", time.Time{}, time.Time{}); err == nil {
 		t.Fatal("a source without a pager was accepted")
+	}
+}
+
+// TestBackfillSharpSpringClients: `crmsync backfill --source
+// sharpspring.client` publishes every agency client once, on the account's
+// budget, and refuses a range (clients carry no time to select by). A
+// source whose config is missing says what to set.
+func TestBackfillSharpSpringClients(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	want := map[string]bool{}
+	for i := range 12 {
+		want[strconv.FormatInt(h.sim.SeedClient("", map[string]string{"companyName": fmt.Sprintf("Agency %d", i)}), 10)] = true
+	}
+	if _, err := h.app.BackfillPager("sharpspring.client", time.Now().Add(-time.Hour), time.Time{}); err == nil ||
+		!strings.Contains(err.Error(), "--since/--until cannot be used") {
+		t.Fatalf("a client backfill with --since: %v", err)
+	}
+	pager, err := h.app.BackfillPager("sharpspring.client", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bf := &pipeline.Backfill{Source: "sharpspring.client", Pager: pager, Publisher: h.app.Bus, State: h.app.State}
+	p, err := bf.Run(ctx)
+	if err != nil || !p.Done || p.Published != 12 || p.Total != 12 {
+		t.Fatalf("backfill: %+v, %v", p, err)
+	}
+	cons, err := h.app.Bus.Consumer(ctx, "test", pipeline.BackfillSubject("client", "sharpspring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for len(got) < len(want) {
+		ms, err := cons.Fetch(ctx, len(want)-len(got), 5*time.Second)
+		if err != nil || len(ms) == 0 {
+			t.Fatalf("backfill subject holds %d of %d clients (%v)", len(got), len(want), err)
+		}
+		for _, m := range ms {
+			if !want[m.Event.ExternalID] || got[m.Event.ExternalID] || m.Event.Origin != pipeline.OriginBackfill {
+				t.Fatalf("unexpected event %+v", m.Event)
+			}
+			got[m.Event.ExternalID] = true
+			m.Ack()
+		}
+	}
+	used, err := h.app.State.QuotaUsed(ctx, "sharpspring:"+testAccount, time.Now())
+	if err != nil || used != h.sim.Stats().Requests {
+		t.Fatalf("quota counted %d requests, the simulator saw %d (%v)", used, h.sim.Stats().Requests, err)
+	}
+	if _, err := h.app.BackfillPager("getlead.lead", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "section is missing") {
+		t.Errorf("getlead.lead without its config section: %v", err)
+	}
+	if _, err := h.app.BackfillPager("leadexec.lead", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "lead_types") {
+		t.Errorf("leadexec.lead without lead types: %v", err)
 	}
 }
 

@@ -299,7 +299,8 @@ func (a *App) buildSources() error {
 	}
 	if routesFrom(a.cfg, "getlead.lead") {
 		p, err := gsrc.NewPoller(gsrc.Config{Name: "getlead.lead", V3: a.vendors.getleadV3, State: a.State, Publisher: a.Bus,
-			CountryCode: a.cfg.Getlead.CountryCode, Interval: a.cfg.Getlead.Poller.Interval.Std(), Logger: a.log.With("source", "getlead.lead")})
+			CountryCode: a.cfg.Getlead.CountryCode, Interval: a.cfg.Getlead.Poller.Interval.Std(), StartFrom: a.cfg.Getlead.Poller.Since,
+			Logger: a.log.With("source", "getlead.lead")})
 		if err != nil {
 			return err
 		}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -25,20 +27,36 @@ for live sync: when their budget is spent they stop and say when to resume
 (exit status 3). Times are RFC 3339.
 
 Sources:
-  ivvy.lead         iVvy leads; --since/--until select by modification time.
-  sharpspring.lead  SharpSpring's active leads, paged by creation time, so
-                    leads created or changed during the run shift nothing;
-                    --since/--until select by creation time (later changes
-                    are the live poller's). Without --until the run ends at
-                    now minus the poller lag. Backfills leave 10% of the
-                    daily quota to live sync.`
+  getlead.lead        Getlead leads (V3 list), by creation time from a
+                      created_at watermark plus the ids seen at it;
+                      --since/--until select by creation time.
+  ivvy.lead           iVvy leads; --since/--until select by modification time.
+  leadexec.client     one snapshot of LeadExec's clients, paged by ClientUID;
+                      --since/--until select by DateAdded.
+  leadexec.lead       LeadExec leads of every leadexec.safety_net.lead_types
+                      entry (lead data API), by DateAdded; --since/--until
+                      select by DateAdded. Without --until the run ends at
+                      its start minus one minute.
+  sharpspring.client  one snapshot of SharpSpring's agency clients, paged by
+                      client id; --since/--until are refused (SharpSpring
+                      keeps no time for clients).
+  sharpspring.lead    SharpSpring's active leads, paged by creation time, so
+                      leads created or changed during the run shift nothing;
+                      --since/--until select by creation time (later changes
+                      are the live poller's). Without --until the run ends at
+                      now minus the poller lag.
+
+Every pager but ivvy.lead (a record offset) keeps its place by a key (a
+time plus the ids seen at it, or an id), so records added during the run
+shift nothing.
+Backfills leave 10% of SharpSpring's daily quota to live sync.`
 
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backfill", backfillSynopsis, stderr)
 	path := fs.String("config", "crmsync.yaml", "config file of the instance")
-	source := fs.String("source", "", "source to backfill: ivvy.lead or sharpspring.lead (required)")
-	sinceS := fs.String("since", "", "only records changed (sharpspring.lead: created) at or after this time")
-	untilS := fs.String("until", "", "only records changed (sharpspring.lead: created) at or before this time")
+	source := fs.String("source", "", "source to backfill, one of "+strings.Join(app.BackfillSources, ", ")+" (required)")
+	sinceS := fs.String("since", "", "only records at or after this time (the time each source selects by: see Sources)")
+	untilS := fs.String("until", "", "only records at or before this time (the time each source selects by: see Sources)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

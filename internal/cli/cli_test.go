@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/internal/app"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -72,5 +74,17 @@ func TestConfigCheck(t *testing.T) {
 	code, _, errs = run(t, "run", "--config", "/nonexistent.yaml")
 	if code != 1 || !strings.Contains(errs, "nonexistent.yaml") {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestBackfillHelpDescribesEverySource(t *testing.T) {
+	code, _, errs := run(t, "backfill", "--help")
+	if code != 0 {
+		t.Fatalf("backfill --help: exit %d", code)
+	}
+	for _, src := range app.BackfillSources {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(src) + ` `).MatchString(errs) {
+			t.Errorf("backfill --help has no paragraph for %s:\n%s", src, errs)
+		}
 	}
 }

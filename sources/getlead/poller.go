@@ -187,7 +187,7 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 			case l.CreatedAt.Equal(next.From) && slices.Contains(next.Seen, l.ID):
 				continue
 			}
-			ev := p.event(l)
+			ev := leadEvent(l, p.cfg.CountryCode)
 			if err := ev.Seal(); err != nil {
 				p.log.Warn("getlead lead skipped", "lead", l.ID, "err", err)
 				continue
@@ -218,9 +218,12 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 	return published, nil
 }
 
-// event turns a V3 lead into a change event in Getlead field names. Empty
-// values are left out: a new lead's blank field says nothing.
-func (p *Poller) event(l getlead.Lead) pipeline.Event {
+// leadEvent turns a V3 lead into a change event in Getlead field names
+// (numbers without a "+" are split with countryCode). Empty values are left
+// out: a new lead's blank field says nothing. The poller and the backfill
+// pager both build their events here, so both publish one lead state under
+// one event id.
+func leadEvent(l getlead.Lead, countryCode string) pipeline.Event {
 	f := map[string]string{}
 	set := func(k, v string) {
 		if v != "" {
@@ -231,7 +234,7 @@ func (p *Poller) event(l getlead.Lead) pipeline.Event {
 	set(mappings.GetleadEmail, l.Email)
 	set(mappings.GetleadStatus, l.StatusName)
 	if len(l.Phones) > 0 {
-		if ph, err := mappings.ParsePhone(l.Phones[0], p.cfg.CountryCode); err == nil {
+		if ph, err := mappings.ParsePhone(l.Phones[0], countryCode); err == nil {
 			f[mappings.GetleadCountryCode], f[mappings.GetleadMobile] = ph.CountryCode, ph.National
 		} else {
 			// Kept as written: the route's mapping dead-letters it with

@@ -152,15 +152,22 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: client %s: %w", p.cfg.Name, id, err)
 			}
-			fields := ClientFields(fs)
-			if u := strings.TrimSpace(c.Username); u != "" {
-				fields["Username"] = u
-			}
-			if !c.DateAdded.IsZero() {
-				fields["DateAdded"] = c.DateAdded.UTC().Format(time.RFC3339)
-			}
-			recs = append(recs, snapshots.Record{ID: id, Fields: fields})
+			recs = append(recs, snapshots.Record{ID: id, Fields: clientEventFields(c, fs)})
 		}
 		return recs, len(recs), nil
 	})
+}
+
+// clientEventFields are a client's event fields: ClientFields, Username and
+// DateAdded (RFC 3339 UTC). The client poller and the backfill pager both
+// read clients here.
+func clientEventFields(c leadexec.ClientInfo, fs []leadexec.ClientField) map[string]string {
+	fields := ClientFields(fs)
+	if u := strings.TrimSpace(c.Username); u != "" {
+		fields["Username"] = u
+	}
+	if !c.DateAdded.IsZero() {
+		fields["DateAdded"] = c.DateAdded.UTC().Format(time.RFC3339)
+	}
+	return fields
 }

@@ -237,19 +237,8 @@ func (n *SafetyNet) check(ctx context.Context, l leadexec.Lead) (bool, error) {
 	} else if !errors.Is(err, pipeline.ErrNotFound) {
 		return false, err
 	}
-	fields := make(map[string]string, len(l.Fields))
-	for k, v := range l.Fields {
-		if to, ok := n.cfg.FieldMap[k]; ok {
-			k = to
-		}
-		fields[k] = v
-	}
-	changed := l.DateAdded
-	if changed.IsZero() {
-		changed = n.cfg.Now().UTC()
-	}
-	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Op: pipeline.OpUpsert,
-		Fields: fields, ChangedAt: changed, Origin: pipeline.OriginLive}
+	ev := queryLeadEvent(l, n.cfg.FieldMap, n.cfg.Now)
+	fields := ev.Fields
 	if err := ev.Seal(); err != nil {
 		return false, err
 	}
@@ -260,6 +249,27 @@ func (n *SafetyNet) check(ctx context.Context, l leadexec.Lead) (bool, error) {
 		return false, fmt.Errorf("record receipt: %w", err)
 	}
 	return true, nil
+}
+
+// queryLeadEvent turns a lead of the lead data API into the event the
+// webhook would have published for it: the lead's fields under the names
+// the delivery uses (fieldMap renames), the LeadUID as external id, and
+// DateAdded (else now) as its change time. The safety net and the backfill
+// pager both build their events here.
+func queryLeadEvent(l leadexec.Lead, fieldMap map[string]string, now func() time.Time) pipeline.Event {
+	fields := make(map[string]string, len(l.Fields))
+	for k, v := range l.Fields {
+		if to, ok := fieldMap[k]; ok {
+			k = to
+		}
+		fields[k] = v
+	}
+	changed := l.DateAdded
+	if changed.IsZero() {
+		changed = now().UTC()
+	}
+	return pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: strconv.FormatInt(l.UID, 10), Op: pipeline.OpUpsert,
+		Fields: fields, ChangedAt: changed, Origin: pipeline.OriginLive}
 }
 
 func firstN(s []string, n int) []string {

@@ -125,21 +125,28 @@ func (p *ClientPoller) Poll(ctx context.Context) (ClientPollResult, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", p.cfg.Name, err)
 		}
-		var recs []snapshots.Record
-		listed := map[int64]bool{}
-		for _, c := range list {
-			if c.ID() <= 0 || listed[c.ID()] {
-				continue
-			}
-			listed[c.ID()] = true
-			fields := make(map[string]string, len(c))
-			for k, v := range c {
-				if k != "id" {
-					fields[k] = html.UnescapeString(v)
-				}
-			}
-			recs = append(recs, snapshots.Record{ID: strconv.FormatInt(c.ID(), 10), Fields: fields})
-		}
-		return recs, len(list), nil
+		return clientRecords(list), len(list), nil
 	})
+}
+
+// clientRecords turns getClients' answer into snapshot records: one per
+// client id (the first listed), every field but id, HTML-unescaped. The
+// client poller and the backfill pager both read clients here.
+func clientRecords(list []sharpspring.AgencyClient) []snapshots.Record {
+	var recs []snapshots.Record
+	listed := map[int64]bool{}
+	for _, c := range list {
+		if c.ID() <= 0 || listed[c.ID()] {
+			continue
+		}
+		listed[c.ID()] = true
+		fields := make(map[string]string, len(c))
+		for k, v := range c {
+			if k != "id" {
+				fields[k] = html.UnescapeString(v)
+			}
+		}
+		recs = append(recs, snapshots.Record{ID: strconv.FormatInt(c.ID(), 10), Fields: fields})
+	}
+	return recs
 }

@@ -1,0 +1,69 @@
+package sharpspring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"testing"
+
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/snapshots"
+	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
+)
+
+func TestClientBackfillPublishesEachClientOnceAsThePollerWould(t *testing.T) {
+	e := newEnv(t, sharpspringsim.Options{})
+	ctx := context.Background()
+	var ids []int64
+	for i := range 7 {
+		ids = append(ids, e.sim.SeedClient("", map[string]string{"companyName": fmt.Sprintf("Agency &amp; %d", i), "city": "Austin"}))
+	}
+	if _, err := e.clientPoller(nil).Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]map[string]string{}
+	for _, ev := range e.events("client") {
+		live[ev.ExternalID] = ev.Fields
+	}
+	api := e.client("v1.2")
+	var all []pipeline.Event
+	cursor := ""
+	for page := 1; ; page++ {
+		evs, next, err := (&ClientPager{API: api, PageSize: 2, Now: e.clock.Now}).Page(ctx, cursor)
+		if err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		all = append(all, evs...)
+		if next == "" {
+			break
+		}
+		if page == 1 {
+			// Added during the run, after the place: read once.
+			ids = append(ids, e.sim.SeedClient("", map[string]string{"companyName": "Late"}))
+		}
+		cursor = next
+	}
+	n := map[string]int{}
+	for _, ev := range all {
+		n[ev.ExternalID]++
+		if w, ok := live[ev.ExternalID]; ok && !maps.Equal(w, ev.Fields) {
+			t.Errorf("client %s: backfill fields %v, the poller's %v", ev.ExternalID, ev.Fields, w)
+		}
+	}
+	for _, id := range ids {
+		if n[strconv.FormatInt(id, 10)] != 1 {
+			t.Errorf("client %d published %d times", id, n[strconv.FormatInt(id, 10)])
+		}
+	}
+	if len(all) != len(ids) {
+		t.Errorf("%d events for %d clients", len(all), len(ids))
+	}
+	if total, err := (&ClientPager{API: api}).Total(ctx); err != nil || total != int64(len(ids)) {
+		t.Errorf("Total = %d, %v; want %d", total, err, len(ids))
+	}
+	if _, _, err := (&ClientPager{API: api}).Page(ctx, "7"); !errors.Is(err, snapshots.ErrBadPageCursor) {
+		t.Errorf("a cursor it did not write: %v", err)
+	}
+}
