@@ -93,7 +93,7 @@ func (l *Leased) Run(ctx context.Context) error {
 				l.log().Info("another instance runs this source; standing by", "source", l.Name())
 				standby = true
 			}
-			if !sleepCtx(ctx, every) {
+			if !Sleep(ctx, every) {
 				return nil
 			}
 			continue

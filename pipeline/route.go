@@ -162,7 +162,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 		if err != nil && ctx.Err() == nil {
 			ru.log.Warn("fetch failed; retrying", "err", err)
-			if !sleepCtx(ctx, p.fetchRetry()) {
+			if !Sleep(ctx, p.fetchRetry()) {
 				break
 			}
 		}
@@ -200,7 +200,7 @@ func (ru *Runner) stateFailed(ctx context.Context, msgs []*Message, err error, b
 	nakAll(msgs, d)
 	ru.log.Warn("the state failed; the batch goes back to the bus and is retried",
 		"events", len(msgs), "in", d.Round(time.Millisecond), "err", err)
-	sleepCtx(ctx, d)
+	Sleep(ctx, d)
 	return true
 }
 
@@ -216,7 +216,12 @@ func (ru *Runner) drainContext(ctx context.Context) (context.Context, context.Ca
 	return pctx, func() { stop(); cancel() }
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// Sleep waits d, or until ctx ends; it reports whether the whole wait
+// passed (false: ctx ended first).
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -388,7 +388,7 @@ func (cl *cluster) killLoop(ctx context.Context) {
 		// Every leased source and route runs again somewhere.
 		killed := c.lastKill()
 		for !cl.allHeld(ctx) {
-			if time.Since(killed) > 2*maxFailover || !sleepCtx(ctx, 50*time.Millisecond) {
+			if time.Since(killed) > 2*maxFailover || !pipeline.Sleep(ctx, 50*time.Millisecond) {
 				break
 			}
 		}
@@ -546,7 +546,7 @@ func (c *child) start(ctx context.Context) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("crmsync run did not become ready in 60s (log: %s)", c.logPath)
 		}
-		if !sleepCtx(ctx, 20*time.Millisecond) {
+		if !pipeline.Sleep(ctx, 20*time.Millisecond) {
 			return ctx.Err()
 		}
 	}
@@ -584,7 +584,7 @@ func (c *child) killLoop(ctx context.Context) {
 // killOnce waits a random while, SIGKILLs the child at the i-th kind of
 // moment and starts it again.
 func (c *child) killOnce(ctx context.Context, i, total int) error {
-	if !sleepCtx(ctx, time.Duration(200+c.rng.IntN(1800))*time.Millisecond) {
+	if !pipeline.Sleep(ctx, time.Duration(200+c.rng.IntN(1800))*time.Millisecond) {
 		return ctx.Err()
 	}
 	moment := "at a random time"
@@ -617,18 +617,7 @@ func (c *child) killOnce(ctx context.Context, i, total int) error {
 func (c *child) waitFor(ctx context.Context, count func() int) {
 	base := count()
 	deadline := time.Now().Add(3 * time.Second)
-	for count() == base && time.Now().Before(deadline) && sleepCtx(ctx, time.Millisecond) {
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
+	for count() == base && time.Now().Before(deadline) && pipeline.Sleep(ctx, time.Millisecond) {
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/scenario"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 )
 
@@ -235,7 +236,7 @@ func waitReachable(ctx context.Context, raw string, waiting func()) bool {
 		if first {
 			waiting()
 		}
-		if !sleepCtx(ctx, 250*time.Millisecond) {
+		if !pipeline.Sleep(ctx, 250*time.Millisecond) {
 			return false
 		}
 	}

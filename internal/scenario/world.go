@@ -20,6 +20,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
@@ -266,21 +267,10 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // waitUntil polls cond until it holds or ctx ends.
 func waitUntil(ctx context.Context, cond func() bool) error {
 	for !cond() {
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if !pipeline.Sleep(ctx, 200*time.Millisecond) {
 			return ctx.Err()
 		}
 	}

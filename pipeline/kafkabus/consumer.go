@@ -390,7 +390,7 @@ func startFeed(readers []*kafka.Reader) *feed {
 					case f.errs <- err:
 					default:
 					}
-					if !sleepCtx(ctx, 250*time.Millisecond) {
+					if !pipeline.Sleep(ctx, 250*time.Millisecond) {
 						return
 					}
 					continue
@@ -428,22 +428,8 @@ func Position(seq uint64) (partition int, offset int64) {
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {
-	if !sleepCtx(ctx, time.Until(t)) {
+	if !pipeline.Sleep(ctx, time.Until(t)) {
 		return ctx.Err()
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
