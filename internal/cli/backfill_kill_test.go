@@ -85,14 +85,19 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("CRMSYNC_BACKFILL_LEADS=%q: want a number ≥ 500", s)
 		}
 	}
+	// The cases run side by side (as many as -parallel, GOMAXPROCS by
+	// default): each has its own simulators, instance and data directory.
+	// leadexec.client goes first, as it mostly waits on SharpSpring's
+	// 10 requests a second.
 	for _, c := range []backfillKillCase{
+		{source: "leadexec.client", ciSize: 400, world: leadexecClientHistory},
 		{source: "ivvy.lead", ciSize: 20000, world: ivvyHistory},
 		{source: "getlead.lead", ciSize: 20000, world: getleadHistory},
 		{source: "leadexec.lead", ciSize: 20000, world: leadexecHistory},
 		{source: "sharpspring.client", ciSize: 10000, world: sharpspringClientHistory},
-		{source: "leadexec.client", ciSize: 400, world: leadexecClientHistory},
 	} {
 		t.Run(c.source, func(t *testing.T) {
+			t.Parallel()
 			n := c.ciSize
 			if size > 0 {
 				n = size
