@@ -207,10 +207,12 @@ func backfillSurvivesKills(t *testing.T, source string, n int, w *killWorld) {
 		t.Errorf("a finished backfill run again: err %v, output %q", err, out2)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	// Wait until the route has written the history and has nothing left,
-	// live or backfill.
+	// live or backfill: at most 10 minutes, plus a tenth of a second per
+	// record (a client route writes one record per request, and
+	// SharpSpring takes 10 a second).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+time.Duration(n)*100*time.Millisecond)
+	defer cancel()
 	for ctx.Err() == nil {
 		if got, _ := w.target(); got >= n && backlog(addr) == 0 {
 			break
