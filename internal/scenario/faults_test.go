@@ -135,7 +135,7 @@ func play(t *testing.T, leads int, setup func(*World)) (Result, *World) {
 	// larger runs get a tenth of a second more per lead.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute+time.Duration(leads)*100*time.Millisecond)
 	defer cancel()
-	w, err := New(t.TempDir(), Options{Leads: leads, Seed: 7, SkipIVvyEdits: true})
+	w, err := New(t.TempDir(), Options{Leads: leads, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

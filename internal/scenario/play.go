@@ -186,10 +186,7 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 
 	// Two-way: edits made in iVvy flow back to SharpSpring, and nothing
 	// ping-pongs.
-	ivEdits := map[string]string{}
-	if !w.o.SkipIVvyEdits {
-		ivEdits = editIVvy(w.IV, byEmail, max(1, w.o.Leads/100), w.Config.Catalog[0].IVvy)
-	}
+	ivEdits := editIVvy(w.IV, byEmail, max(1, w.o.Leads/100), w.Config.Catalog[0].IVvy)
 	res.IVvyEdits = len(ivEdits)
 	w.o.Say("%d leads are edited in iVvy; waiting for SharpSpring", len(ivEdits))
 	for email, color := range ivEdits {

@@ -44,11 +44,6 @@ type Options struct {
 	// deliveries; default 5 retries, 250ms apart.
 	DeliveryRetries int
 	RetryDelay      time.Duration
-	// SkipIVvyEdits leaves out the users' edits in iVvy. Under injected
-	// faults an edit made in iVvy sometimes never reaches SharpSpring (an
-	// open bug, under investigation); the fault matrix skips them until it
-	// is fixed. The demo and the crash test keep them.
-	SkipIVvyEdits bool
 	// Say reports progress; nil is quiet.
 	Say func(format string, args ...any)
 	// Account and Secret are SharpSpring's account id and secret key;
