@@ -42,11 +42,10 @@ type BudgetConfig struct {
 	PerSecond float64 // sustained requests per second
 	Burst     int     // bucket size; default 1, so no second ever sees more than PerSecond+1
 	Daily     int     // requests per UTC day
-	// Shared keeps the per-second window in the state database, so every
-	// crmsync process on it (run, backfill, replay) stays within the rate
-	// together: for vendors whose documented limit must never be broken
-	// (SharpSpring). It costs a state write per request; without it the
-	// window is per process.
+	// Shared keeps the per-second window in the state, so every crmsync
+	// process on it (run, backfill, replay, verify, and every instance on
+	// a shared state) stays within the account's rate together. It costs a
+	// state write per request; without it the window is per process.
 	Shared bool
 }
 

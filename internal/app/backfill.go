@@ -38,7 +38,7 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		if iv == nil {
 			return nil, missing("ivvy")
 		}
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond}, a.State)
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond, Shared: true}, a.State)
 		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(), APISecret: iv.APISecret.Value(),
 			HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
 		if err != nil {
@@ -70,7 +70,7 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		if g.APIKey.Value() == "" {
 			return nil, fmt.Errorf("backfill %s: getlead.api_key (the V3 ik_ key) is needed to read Getlead's leads", source)
 		}
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond}, a.State)
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond, Shared: true}, a.State)
 		api, err := getlead.NewV3(getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(),
 			HTTPClient: &http.Client{Timeout: g.Timeout.Std()}, Gate: budget})
 		if err != nil {

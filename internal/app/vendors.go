@@ -99,7 +99,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		return nil, err
 	}
 	if iv := cfg.IVvy; iv != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond}, state)
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond, Shared: true}, state)
 		v.budgets = append(v.budgets, budget)
 		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(),
 			APISecret: iv.APISecret.Value(), HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
@@ -122,7 +122,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.sinks["ivvy.lead"] = sink
 	}
 	if g := cfg.Getlead; g != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond}, state)
+		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond, Shared: true}, state)
 		v.budgets = append(v.budgets, budget)
 		hc := &http.Client{Timeout: g.Timeout.Std()}
 		v.getleadV3 = getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(), HTTPClient: hc, Gate: budget}
