@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -88,9 +87,6 @@ func (a *App) Verify(ctx context.Context, o VerifyOptions) (Drift, error) {
 			}
 		}
 		res, err := ru.Replay(ctx, evs, true)
-		if errors.Is(err, pipeline.ErrNoReader) {
-			return d, fmt.Errorf("verify %s: %w", o.Route, err)
-		}
 		if err != nil {
 			return d, fmt.Errorf("verify %s: %w", o.Route, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"time"
 
 	"github.com/crmsync/crmsync/internal/app"
 )
@@ -44,19 +43,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	o := app.VerifyOptions{Route: *route}
-	for _, t := range []struct {
-		flag, val string
-		to        *time.Time
-	}{{"since", *since, &o.Since}, {"until", *until, &o.Until}} {
-		if t.val == "" {
-			continue
-		}
-		v, err := time.Parse(time.RFC3339, t.val)
-		if err != nil {
-			fmt.Fprintf(stderr, "verify: --%s: %v\n", t.flag, err)
-			return 2
-		}
-		*t.to = v
+	if !timeFlag(stderr, "verify", "since", *since, &o.Since) || !timeFlag(stderr, "verify", "until", *until, &o.Until) {
+		return 2
 	}
 	off, code := openOffline(ctx, *path, stderr)
 	if off == nil {
