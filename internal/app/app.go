@@ -114,7 +114,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 			return nil, err
 		}
 	}
-	a.vendors, err = openVendors(ctx, cfg, cat, a.State, log)
+	a.vendors, err = openVendors(ctx, cfg, cat, a.State, a.Bus, log)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,11 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/pipeline"
 	gsrc "github.com/crmsync/crmsync/sources/getlead"
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
@@ -16,8 +19,24 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
-// BackfillSources lists the sources `crmsync backfill` can page through.
-var BackfillSources = []string{"getlead.lead", "ivvy.lead", "leadexec.client", "leadexec.lead", "sharpspring.client", "sharpspring.lead"}
+// builtinBackfill lists the built-in vendors' sources that have a history
+// pager.
+var builtinBackfill = []string{"getlead.lead", "ivvy.lead", "leadexec.client", "leadexec.lead", "sharpspring.client", "sharpspring.lead"}
+
+// BackfillSources lists the sources `crmsync backfill` can page through:
+// the built-in vendors' and those of connectors that give a history pager.
+func BackfillSources() []string {
+	out := slices.Clone(builtinBackfill)
+	for _, c := range connector.All() {
+		if c.Pages {
+			for _, e := range c.Reads {
+				out = append(out, c.Name+"."+e)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // BackfillReserve is the share of a daily quota that backfills leave to
 // live sync: a backfill stops (and resumes after the reset) once only this
@@ -100,7 +119,18 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		}
 		return &lesrc.LeadPager{API: c, LeadTypes: n.LeadTypes, FieldMap: n.FieldMap, PageSize: n.PageSize, Since: since, Until: until}, nil
 	default:
-		return nil, fmt.Errorf("backfill: %q has no history pager (can backfill: %v)", source, BackfillSources)
+		vendor, entity, _ := strings.Cut(source, ".")
+		if c, ok := connector.Lookup(vendor); ok && c.Pages && slices.Contains(c.Reads, entity) {
+			acc := a.vendors.connected[vendor]
+			if acc == nil {
+				return nil, missing(vendor)
+			}
+			if acc.Pager == nil {
+				return nil, fmt.Errorf("backfill %s: the %s connector opened no history pager", source, vendor)
+			}
+			return acc.Pager(entity, since, until)
+		}
+		return nil, fmt.Errorf("backfill: %q has no history pager (can backfill: %v)", source, BackfillSources())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	gsink "github.com/crmsync/crmsync/sinks/getlead"
@@ -44,9 +45,13 @@ type vendorSet struct {
 	budgets      []*pipeline.Budget
 	// closers release what the vendors hold open (Kafka writers).
 	closers []io.Closer
+	// connected are the accounts of vendors added by connectors.
+	connected connector.Opened
 }
 
-func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, log *slog.Logger) (*vendorSet, error) {
+// openVendors opens every configured vendor account. bus is nil in an
+// offline process, which builds no sources.
+func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, bus pipeline.Publisher, log *slog.Logger) (*vendorSet, error) {
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
 	if s := cfg.SharpSpring; s != nil {
@@ -140,7 +145,34 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.close()
 		return nil, err
 	}
+	if err := v.openConnected(ctx, connector.Env{Config: cfg, Catalog: cat, State: state, Bus: bus, Log: log}); err != nil {
+		v.close()
+		return nil, err
+	}
 	return v, nil
+}
+
+// openConnected opens the accounts of the vendors added by connectors and
+// takes their codecs, sinks and budgets in.
+func (v *vendorSet) openConnected(ctx context.Context, env connector.Env) error {
+	opened, err := connector.OpenAll(ctx, env)
+	if err != nil {
+		return err
+	}
+	v.connected = opened
+	for name, a := range opened {
+		if a.LeadCodec != nil {
+			v.codecs[name+".lead"] = a.LeadCodec
+		}
+		if a.ClientCodec != nil {
+			v.clientCodecs[name+".client"] = a.ClientCodec
+		}
+		for entity, s := range a.Sinks {
+			v.sinks[name+"."+entity] = s
+		}
+		v.budgets = append(v.budgets, a.Budgets...)
+	}
+	return nil
 }
 
 // openKafka prepares the change-stream sinks of the routes to kafka.lead
@@ -181,6 +213,8 @@ func (v *vendorSet) close() {
 		c.Close()
 	}
 	v.closers = nil
+	v.connected.Close()
+	v.connected = nil
 }
 
 // openLeadExec prepares the LeadExec client and the sinks the routes
@@ -296,6 +330,9 @@ func (a *App) buildSources() error {
 			return err
 		}
 		a.Sources = append(a.Sources, p)
+	}
+	for _, acc := range a.vendors.connected {
+		a.Sources = append(a.Sources, acc.Sources...)
 	}
 	if routesFrom(a.cfg, "getlead.lead") {
 		p, err := gsrc.NewPoller(gsrc.Config{Name: "getlead.lead", V3: a.vendors.getleadV3, State: a.State, Publisher: a.Bus,

@@ -193,8 +193,8 @@ func (a *App) buildReconcilers() error {
 		if rc.Reconcile.Interval <= 0 {
 			continue
 		}
-		if !slices.Contains(BackfillSources, rc.From) {
-			return fmt.Errorf("routes[%d].reconcile: %s has no history pager to compare from (it can reconcile from: %v)", i, rc.From, BackfillSources)
+		if !slices.Contains(BackfillSources(), rc.From) {
+			return fmt.Errorf("routes[%d].reconcile: %s has no history pager to compare from (it can reconcile from: %v)", i, rc.From, BackfillSources())
 		}
 		if ru, ok := a.Route(rc.Name); ok && !ru.CanRead() {
 			return fmt.Errorf("routes[%d].reconcile: %w", i, pipeline.ErrNoReader)

@@ -54,7 +54,7 @@ Backfills leave 10% of SharpSpring's daily quota to live sync.`
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backfill", backfillSynopsis, stderr)
 	path := fs.String("config", "crmsync.yaml", "config file of the instance")
-	source := fs.String("source", "", "source to backfill, one of "+strings.Join(app.BackfillSources, ", ")+" (required)")
+	source := fs.String("source", "", "source to backfill, one of "+strings.Join(app.BackfillSources(), ", ")+" (required)")
 	sinceS := fs.String("since", "", "only records at or after this time (the time each source selects by: see Sources)")
 	untilS := fs.String("until", "", "only records at or before this time (the time each source selects by: see Sources)")
 	if code, ok := parseFlags(fs, args); !ok {

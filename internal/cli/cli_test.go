@@ -82,7 +82,7 @@ func TestBackfillHelpDescribesEverySource(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("backfill --help: exit %d", code)
 	}
-	for _, src := range app.BackfillSources {
+	for _, src := range app.BackfillSources() {
 		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(src) + ` `).MatchString(errs) {
 			t.Errorf("backfill --help has no paragraph for %s:\n%s", src, errs)
 		}

@@ -48,6 +48,10 @@ type Config struct {
 	// Fields not listed are owned by whoever changed them last.
 	Ownership map[string]string `yaml:"ownership"`
 	Routes    []RouteConfig     `yaml:"routes"`
+
+	// Sections are the sections of vendors added by connectors (see
+	// RegisterVendor), by vendor name: each is a top-level key of the file.
+	Sections map[string]Section `yaml:"-"`
 }
 
 // LogConfig configures logging.
@@ -485,11 +489,15 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 	expanded := map[string]envValue{}
 	expand(&root, "", lookup, &errs, expanded)
 	checkTextValues(&root, reflect.TypeFor[Config](), "", expanded, &errs)
+	sections := splitSections(&root)
 	out, err := yaml.Marshal(&root)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	var c Config
+	if sections != nil {
+		decodeSections(&c, sections, expanded, &errs)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(out))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {

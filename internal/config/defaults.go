@@ -93,6 +93,9 @@ func (c *Config) ApplyDefaults() {
 		setDefault(&k.MaxMessageBytes, 1_000_000)
 		setDefault(&k.WriteTimeout, Duration(10*time.Second))
 	}
+	for _, s := range c.Sections {
+		s.ApplyDefaults()
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		setDefault(&r.BatchSize, 500)
@@ -136,9 +139,6 @@ func routeSources(c *Config) []string {
 	}
 	return out
 }
-
-// vendors are the vendor names used in routes and ownership.
-var vendors = []string{"sharpspring", "leadexec", "ivvy", "getlead"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -220,12 +220,13 @@ func (c *Config) Validate() error {
 		names[r.Name] = i
 		fromVendor, fromEntity, _ := strings.Cut(r.From, ".")
 		toVendor, toEntity, _ := strings.Cut(r.To, ".")
-		fromOK, toOK := contains(Sources, r.From), contains(Sinks, r.To)
+		sources, sinks := routeSourcesList(), routeSinksList()
+		fromOK, toOK := contains(sources, r.From), contains(sinks, r.To)
 		if !fromOK {
-			add(p+".from", "%q cannot be read (sources: %s)", r.From, strings.Join(Sources, ", "))
+			add(p+".from", "%q cannot be read (sources: %s)", r.From, strings.Join(sources, ", "))
 		}
 		if !toOK {
-			add(p+".to", "%q cannot be written (targets: %s)", r.To, strings.Join(Sinks, ", "))
+			add(p+".to", "%q cannot be written (targets: %s)", r.To, strings.Join(sinks, ", "))
 		}
 		if fromOK && toOK && fromVendor == toVendor {
 			add(p, "route %s → %s stays within one vendor", r.From, r.To)
@@ -260,7 +261,7 @@ func (c *Config) Validate() error {
 			case rc.Grace < 0 || rc.Grace > rc.Interval:
 				add(p+".reconcile.grace", "%s is outside 0..%s (the interval)", rc.Grace.Std(), rc.Interval.Std())
 			}
-			if toOK && (toVendor == "kafka" || r.To == "leadexec.lead") {
+			if toOK && !readsBack(r.To) {
 				add(p+".reconcile", "%s cannot be read back, so it cannot be compared with its source", r.To)
 			}
 		}
@@ -274,7 +275,7 @@ func (c *Config) Validate() error {
 		if !mappings.IsLeadField(cat, f) {
 			add("ownership."+f, "%q is not a canonical lead field (first_name, email, lead_status, …) or a catalog name", f)
 		}
-		if !contains(vendors, v) {
+		if vendors := vendorNames(); !contains(vendors, v) {
 			add("ownership."+f, "%q is not a vendor (%s)", v, strings.Join(vendors, ", "))
 		}
 	}
@@ -399,6 +400,7 @@ func (c *Config) Validate() error {
 	if l := c.LeadExec; l != nil {
 		validateLeadExec(c, l, add)
 	}
+	validateSections(c, add)
 	if _, cerrs := mappings.NewCatalog(c.Catalog); len(cerrs) > 0 {
 		errs = append(errs, cerrs...)
 	}

@@ -1,0 +1,281 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Section is the configuration of a vendor that a connector adds: one
+// top-level key of the file, decoded strictly into the value NewSection
+// makes (an unknown key is a problem, as everywhere else in the file).
+type Section interface {
+	// ApplyDefaults fills every unset value with its documented default.
+	ApplyDefaults()
+	// Validate reports every problem through add, with a path relative to
+	// the section ("endpoint", "poller.interval"); the file's path of the
+	// section is put in front.
+	Validate(add func(path, format string, args ...any))
+}
+
+// Vendor is what the configuration needs to know of a vendor that a
+// connector adds: its name (the section's key, and the vendor part of
+// <vendor>.<entity> in routes and ownership), what routes can read from it
+// and write to it, and its section.
+type Vendor struct {
+	Name  string // e.g. "acme"
+	Title string // how messages name it, e.g. "Acme CRM"
+	// Reads and Writes are the entities ("lead", "client") routes can read
+	// from the vendor and write to it.
+	Reads, Writes []string
+	// ReadBack are the entities of Writes that can be read back, so that a
+	// route to them can be replayed, verified and reconciled.
+	ReadBack []string
+	// NewSection makes an empty section.
+	NewSection func() Section
+}
+
+var registry struct {
+	sync.RWMutex
+	vendors map[string]Vendor
+}
+
+// builtin are the vendors this package knows by type (their sections are
+// fields of Config) and the key of the kafka change stream.
+var builtin = []string{"sharpspring", "leadexec", "ivvy", "getlead", "kafka"}
+
+// RegisterVendor adds a vendor's section to every configuration parsed
+// from now on. It panics on a name that is taken or not a lower-case word,
+// on a vendor without a section, or on an entity other than lead and
+// client: each is a programming error in the connector.
+func RegisterVendor(v Vendor) {
+	if v.Name == "" || strings.Trim(v.Name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+		panic(fmt.Sprintf("config: vendor name %q is not a lower-case word", v.Name))
+	}
+	if v.NewSection == nil {
+		panic("config: vendor " + v.Name + " has no section")
+	}
+	for _, e := range slices.Concat(v.Reads, v.Writes, v.ReadBack) {
+		if e != "lead" && e != "client" {
+			panic(fmt.Sprintf("config: vendor %s: entity %q is not lead or client", v.Name, e))
+		}
+	}
+	for _, e := range v.ReadBack {
+		if !slices.Contains(v.Writes, e) {
+			panic(fmt.Sprintf("config: vendor %s reads back %s but does not write it", v.Name, e))
+		}
+	}
+	if v.Title == "" {
+		v.Title = v.Name
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, taken := registry.vendors[v.Name]; taken || slices.Contains(builtin, v.Name) || fieldType(reflect.TypeFor[Config](), v.Name) != nil {
+		panic("config: vendor " + v.Name + " is registered twice or clashes with a key of the file")
+	}
+	if registry.vendors == nil {
+		registry.vendors = map[string]Vendor{}
+	}
+	registry.vendors[v.Name] = v
+}
+
+// Registered lists the vendors added by connectors, by name.
+func Registered() []Vendor {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]Vendor, 0, len(registry.vendors))
+	for _, v := range registry.vendors {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b Vendor) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func registered(name string) (Vendor, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	v, ok := registry.vendors[name]
+	return v, ok
+}
+
+// Section returns the section of a vendor added by a connector, nil when
+// the file has none.
+func (c *Config) Section(vendor string) Section {
+	return c.Sections[vendor]
+}
+
+// splitSections takes the top-level keys of registered vendors out of the
+// document (so that the rest decodes strictly into Config) and returns them
+// as a document of their own, nil when there are none.
+func splitSections(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	root := doc.Content[0]
+	var kept, taken []*yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if _, ok := registered(root.Content[i].Value); ok {
+			taken = append(taken, root.Content[i], root.Content[i+1])
+		} else {
+			kept = append(kept, root.Content[i], root.Content[i+1])
+		}
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+	root.Content = kept
+	return &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map", Content: taken}}}
+}
+
+// sectionsType is a struct with one pointer field per registered vendor,
+// tagged with its name, so that the sections decode (and report their
+// problems by path) like the rest of the file.
+func sectionsType() (reflect.Type, []Vendor) {
+	vs := Registered()
+	fields := make([]reflect.StructField, len(vs))
+	for i, v := range vs {
+		fields[i] = reflect.StructField{
+			Name: fmt.Sprintf("V%d", i),
+			Type: reflect.TypeOf(v.NewSection()),
+			Tag:  reflect.StructTag(fmt.Sprintf(`yaml:%q`, v.Name)),
+		}
+	}
+	return reflect.StructOf(fields), vs
+}
+
+// decodeSections decodes the registered vendors' part of the file into
+// c.Sections, appending every problem to errs.
+func decodeSections(c *Config, doc *yaml.Node, expanded map[string]envValue, errs *[]error) {
+	t, vs := sectionsType()
+	checkTextValues(doc, t, "", expanded, errs)
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("config: %w", err))
+		return
+	}
+	holder := reflect.New(t)
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	dec.KnownFields(true)
+	if err := dec.Decode(holder.Interface()); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		var redone yaml.Node
+		if !errors.As(err, &te) || yaml.Unmarshal(out, &redone) != nil {
+			*errs = append(*errs, fmt.Errorf("config: %w", err))
+			return
+		}
+		*errs = append(*errs, decodeProblems(te, &redone, expanded)...)
+	}
+	for i, v := range vs {
+		f := holder.Elem().Field(i)
+		if f.IsNil() {
+			continue
+		}
+		if c.Sections == nil {
+			c.Sections = map[string]Section{}
+		}
+		c.Sections[v.Name] = f.Interface().(Section)
+	}
+}
+
+// Marshal renders the configuration as YAML, the sections of vendors added
+// by connectors included, secrets hidden.
+func Marshal(c *Config) ([]byte, error) {
+	b, err := yaml.Marshal(c)
+	if err != nil || len(c.Sections) == 0 {
+		return b, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	root := doc.Content[0]
+	for _, name := range sortedKeys(c.Sections) {
+		var n yaml.Node
+		if err := n.Encode(c.Sections[name]); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", name, err)
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, &n)
+	}
+	return yaml.Marshal(&doc)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// vendorNames are every vendor a route or ownership can name.
+func vendorNames() []string {
+	out := []string{"sharpspring", "leadexec", "ivvy", "getlead"}
+	for _, v := range Registered() {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// routeSourcesList and routeSinksList are every <vendor>.<entity> a route
+// can read and write, the registered vendors' included.
+func routeSourcesList() []string {
+	out := slices.Clone(Sources)
+	for _, v := range Registered() {
+		for _, e := range v.Reads {
+			out = append(out, v.Name+"."+e)
+		}
+	}
+	return out
+}
+
+func routeSinksList() []string {
+	out := slices.Clone(Sinks)
+	for _, v := range Registered() {
+		for _, e := range v.Writes {
+			out = append(out, v.Name+"."+e)
+		}
+	}
+	return out
+}
+
+// readsBack reports whether target (<vendor>.<entity>) can be read back.
+func readsBack(target string) bool {
+	vendor, entity, _ := strings.Cut(target, ".")
+	if v, ok := registered(vendor); ok {
+		return slices.Contains(v.ReadBack, entity)
+	}
+	return vendor != "kafka" && target != "leadexec.lead"
+}
+
+// validateSections applies each registered vendor's validation to its
+// section, and requires the section of every registered vendor a route
+// uses.
+func validateSections(c *Config, add func(path, format string, args ...any)) {
+	used := map[string]bool{}
+	for _, r := range c.Routes {
+		for _, ve := range []string{r.From, r.To} {
+			vendor, _, _ := strings.Cut(ve, ".")
+			used[vendor] = true
+		}
+	}
+	for _, v := range Registered() {
+		s := c.Sections[v.Name]
+		if s == nil {
+			if used[v.Name] {
+				add(v.Name, "a route uses %s but the %s section is missing", v.Title, v.Name)
+			}
+			continue
+		}
+		s.Validate(func(path, format string, args ...any) {
+			add(join(v.Name, path), format, args...)
+		})
+	}
+}
