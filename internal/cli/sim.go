@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +22,9 @@ const simSynopsis = `sim [--config-out FILE] [--data-dir DIR] [--listen ADDR] [-
     [--account ID --secret KEY] [--no-rate-limit] [--deliver-to URL --leads N ...]
 
 Runs simulators of SharpSpring, iVvy, Getlead and LeadExec (lead receiver,
-clients and lead data APIs) until interrupted, and prints one line per
-vendor with its base URL. It writes a crmsync config for them (FILE, default
+clients and lead data APIs), and of every vendor added by a connector (on a
+free port), until interrupted, and prints one line per vendor with its base
+URL. It writes a crmsync config for them (FILE, default
 crmsync.sim.yaml: the demo's eight routes, every secret as ${ENV}) and the
 secrets as export lines next to it (FILE with .env, mode 0600), then prints
 the command that runs crmsync against the simulators:
@@ -117,6 +120,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ivvy: %s\n", cfg.IVvy.Endpoint)
 	fmt.Fprintf(stdout, "getlead: %s\n", cfg.Getlead.BaseURL)
 	fmt.Fprintf(stdout, "leadexec: %s\n", cfg.LeadExec.APIURL)
+	for _, name := range slices.Sorted(maps.Keys(w.Connected)) {
+		fmt.Fprintf(stdout, "%s: %s\n", name, w.Connected[name].URL())
+	}
 	if *field != "" {
 		fmt.Fprintf(stdout, "sharpspring: custom field %q system_name=%s\n", *field, w.SS.CreateField("lead", *field, "text"))
 	}

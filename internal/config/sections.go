@@ -279,3 +279,46 @@ func validateSections(c *Config, add func(path, format string, args ...any)) {
 		})
 	}
 }
+
+// SecretValue is one secret of a section and its path in it.
+type SecretValue struct {
+	Path  string // e.g. "api_key", "auth.token"
+	Value Secret
+}
+
+// SecretsOf lists every Secret field of a section (a pointer to a struct,
+// nested structs included), by the path of its YAML keys.
+func SecretsOf(s any) []SecretValue {
+	var out []SecretValue
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				return
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return
+		}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			if f.Type == reflect.TypeFor[Secret]() {
+				if sv := v.Field(i).Interface().(Secret); sv != "" {
+					out = append(out, SecretValue{Path: join(path, name), Value: sv})
+				}
+				continue
+			}
+			walk(v.Field(i), join(path, name))
+		}
+	}
+	walk(reflect.ValueOf(s), "")
+	return out
+}

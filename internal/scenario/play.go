@@ -236,6 +236,7 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 	}
 	v.ivvy(w.IV, byEmail, w.leCustom[0])
 	v.getlead(w.GL, byEmail)
+	w.connectedAll(v, byEmail)
 	res.Lost, res.Duplicates, res.Mismatches = v.lost, v.dup, v.mismatch
 	return res, nil
 }
@@ -255,6 +256,7 @@ func (w *World) settle(ctx context.Context, p Pipeline, byEmail map[string]leade
 		v.sharpSpringSim(w.SS, w.catalog(), byEmail)
 		v.ivvy(w.IV, byEmail, w.leCustom[0])
 		v.getlead(w.GL, byEmail)
+		w.connectedAll(v, byEmail)
 		last = v
 		if due {
 			// A long wait says what it is waiting for.

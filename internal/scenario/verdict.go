@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
@@ -245,4 +248,48 @@ func editIVvy(iv *ivvysim.Server, want map[string]leadexecsim.Lead, n int, field
 		out[e] = color
 	}
 	return out
+}
+
+// connected checks that a connector's simulator holds every person once,
+// by email, with the canonical values LeadExec gave them: names and email
+// always, and every other field the simulator keeps.
+func (v *verdict) connected(name string, sim connector.Sim, cat *mappings.Catalog, want map[string]leadexecsim.Lead) {
+	held := map[string][]map[string]string{}
+	for _, l := range sim.Leads() {
+		e := strings.ToLower(l[mappings.Email])
+		held[e] = append(held[e], l)
+	}
+	for email, l := range want {
+		got := held[email]
+		switch {
+		case len(got) == 0:
+			v.add(&v.lost, "%s: %s is missing", name, email)
+			continue
+		case len(got) > 1:
+			v.add(&v.dup, "%s: %s is held %d times", name, email, len(got))
+		}
+		canon, _, err := mappings.FromLeadExec(l.Fields, cat)
+		if err != nil {
+			v.add(&v.mismatch, "%s: %s: %v", name, email, err)
+			continue
+		}
+		for f, w := range canon {
+			g, kept := got[0][f]
+			always := f == mappings.FirstName || f == mappings.LastName || f == mappings.Email
+			if (kept || always) && !strings.EqualFold(g, w) && !(f == mappings.Email && strings.EqualFold(g, email)) {
+				v.add(&v.mismatch, "%s: %s: %s is %q, want %q", name, email, f, g, w)
+			}
+		}
+	}
+	if n := len(held); n > len(want) {
+		v.add(&v.dup, "%s: %d people, want %d", name, n, len(want))
+	}
+}
+
+// connectedAll checks every connector's simulator.
+func (w *World) connectedAll(v *verdict, byEmail map[string]leadexecsim.Lead) {
+	cat := w.catalog()
+	for _, name := range slices.Sorted(maps.Keys(w.Connected)) {
+		v.connected(name, w.Connected[name], cat, byEmail)
+	}
 }

@@ -12,13 +12,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
@@ -74,7 +78,10 @@ type World struct {
 	// SharpSpring once, as first made (set by playSharpSpringLeads).
 	ssOriginCheck func() (bool, string)
 	leCustom      []string // LeadExec names of the custom fields
-	stops         []func()
+	// Connected are the simulators of vendors added by connectors, by
+	// vendor name: each receives LeadExec's leads through a route of its own.
+	Connected map[string]connector.Sim
+	stops     []func()
 }
 
 // Env names of the secrets in ChildConfig.
@@ -190,10 +197,39 @@ func New(dataDir string, o Options) (*World, error) {
 			{Name: "leadexec-clients-to-sharpspring", From: "leadexec.client", To: "sharpspring.client", Linger: linger},
 		},
 	}
+	if err := w.connect(cfg, linger); err != nil {
+		w.Close()
+		return nil, err
+	}
 	cfg.ApplyDefaults()
 	cfg.SharpSpring.Unlimited = o.NoLimit
 	w.Config = cfg
 	return w, nil
+}
+
+// connect starts the simulator of every registered connector that can
+// write leads and routes LeadExec's leads to it.
+func (w *World) connect(cfg *config.Config, linger config.Duration) error {
+	for _, c := range connector.All() {
+		if c.Sim == nil || !slices.Contains(c.Writes, "lead") {
+			continue
+		}
+		sim, err := c.Sim()
+		if err != nil {
+			return fmt.Errorf("scenario: %s simulator: %w", c.Name, err)
+		}
+		w.stops = append(w.stops, sim.Close)
+		if w.Connected == nil {
+			w.Connected = map[string]connector.Sim{}
+		}
+		w.Connected[c.Name] = sim
+		if cfg.Sections == nil {
+			cfg.Sections = map[string]config.Section{}
+		}
+		cfg.Sections[c.Name] = sim.Section()
+		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: "leadexec-to-" + c.Name, From: "leadexec.lead", To: c.Name + ".lead", Linger: linger})
+	}
+	return nil
 }
 
 // Close stops the simulators.
@@ -208,7 +244,7 @@ func (w *World) Close() {
 // process, with every secret read from the environment, and returns the
 // environment entries that carry them.
 func (w *World) ChildConfig() ([]byte, []string, error) {
-	b, err := yaml.Marshal(w.Config)
+	b, err := config.Marshal(w.Config)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,6 +272,14 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 	set("leadexec.key", envLEKey)
 	set("leadexec.client_secret", envLESecret)
 	set("leadexec.receiver.api_key", envLEPosting)
+	var connected []string
+	for _, name := range slices.Sorted(maps.Keys(w.Connected)) {
+		for _, s := range config.SecretsOf(w.Config.Sections[name]) {
+			env := "CRMSYNC_SIM_" + strings.ToUpper(name+"_"+strings.ReplaceAll(s.Path, ".", "_"))
+			set(name+"."+s.Path, env)
+			connected = append(connected, env+"="+s.Value.Value())
+		}
+	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, nil, err
@@ -247,13 +291,17 @@ func (w *World) ChildConfig() ([]byte, []string, error) {
 		envLEKey + "=" + w.Config.LeadExec.Key.Value(), envLESecret + "=" + w.Config.LeadExec.ClientSecret.Value(),
 		envLEPosting + "=" + w.postingKey,
 	}
-	return out, env, nil
+	return out, append(env, connected...), nil
 }
 
 // Secrets lists every secret of the world, for checks that none leaks.
 func (w *World) Secrets() []string {
-	return []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.IVvy.APIKey.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value(),
+	out := []string{w.secret, w.pass, w.Config.IVvy.APISecret.Value(), w.Config.IVvy.APIKey.Value(), w.Config.Getlead.Token.Value(), w.Config.Getlead.APIKey.Value(),
 		w.Config.LeadExec.Key.Value(), w.Config.LeadExec.ClientSecret.Value(), w.postingKey}
+	for _, sim := range w.Connected {
+		out = append(out, sim.Secrets()...)
+	}
+	return out
 }
 
 func randomToken() string {
