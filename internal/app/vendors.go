@@ -213,7 +213,9 @@ func (v *vendorSet) close() {
 		c.Close()
 	}
 	v.closers = nil
-	v.connected.Close()
+	if err := v.connected.Close(); err != nil {
+		slog.Warn("closing a vendor account", "err", err)
+	}
 	v.connected = nil
 }
 

@@ -21,6 +21,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -173,21 +174,25 @@ func OpenAll(ctx context.Context, env Env) (Opened, error) {
 		e.Log = env.Log.With("vendor", c.Name)
 		a, err := c.Open(ctx, e)
 		if err != nil {
-			out.Close()
-			return nil, fmt.Errorf("%s: %w", c.Name, err)
+			return nil, errors.Join(fmt.Errorf("%s: %w", c.Name, err), out.Close())
 		}
 		out[c.Name] = a
 	}
 	return out, nil
 }
 
-// Close closes every account.
-func (o Opened) Close() {
+// Close closes every account and returns the first error.
+func (o Opened) Close() error {
+	var first error
 	for _, a := range o {
-		if a.Close != nil {
-			a.Close()
+		if a.Close == nil {
+			continue
+		}
+		if err := a.Close(); err != nil && first == nil {
+			first = err
 		}
 	}
+	return first
 }
 
 // Sink returns the sink of target (<vendor>.<entity>).
