@@ -9,19 +9,15 @@ import (
 
 	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/pipeline"
-	gsrc "github.com/crmsync/crmsync/sources/getlead"
-	isrc "github.com/crmsync/crmsync/sources/ivvy"
 	lesrc "github.com/crmsync/crmsync/sources/leadexec"
 	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
-	"github.com/crmsync/crmsync/vendors/getlead"
-	"github.com/crmsync/crmsync/vendors/ivvy"
 	levendor "github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
-// builtinBackfill lists the built-in vendors' sources that have a history
-// pager.
-var builtinBackfill = []string{"getlead.lead", "ivvy.lead", "leadexec.client", "leadexec.lead", "sharpspring.client", "sharpspring.lead"}
+// builtinBackfill lists the sources with a history pager of the vendors
+// wired here rather than by a connector.
+var builtinBackfill = []string{"leadexec.client", "leadexec.lead", "sharpspring.client", "sharpspring.lead"}
 
 // BackfillSources lists the sources `crmsync backfill` can page through:
 // the built-in vendors' and those of connectors that give a history pager.
@@ -52,18 +48,6 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		return fmt.Errorf("backfill %s: the %s section is missing from the config", source, section)
 	}
 	switch source {
-	case "ivvy.lead":
-		iv := a.cfg.IVvy
-		if iv == nil {
-			return nil, missing("ivvy")
-		}
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond, Shared: true}, a.State)
-		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(), APISecret: iv.APISecret.Value(),
-			HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
-		if err != nil {
-			return nil, err
-		}
-		return &isrc.Pager{Client: c, Since: since, Until: until}, nil
 	case "sharpspring.lead", "sharpspring.client":
 		s := a.cfg.SharpSpring
 		if s == nil {
@@ -81,21 +65,6 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 			return &ssrc.ClientPager{API: c}, nil
 		}
 		return &ssrc.LeadPager{API: c, Since: since, Until: until, Lag: s.Poller.Lag.Std(), Logger: a.log.With("source", source)}, nil
-	case "getlead.lead":
-		g := a.cfg.Getlead
-		if g == nil {
-			return nil, missing("getlead")
-		}
-		if g.APIKey.Value() == "" {
-			return nil, fmt.Errorf("backfill %s: getlead.api_key (the V3 ik_ key) is needed to read Getlead's leads", source)
-		}
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond, Shared: true}, a.State)
-		api, err := getlead.NewV3(getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(),
-			HTTPClient: &http.Client{Timeout: g.Timeout.Std()}, Gate: budget})
-		if err != nil {
-			return nil, fmt.Errorf("backfill %s: %w", source, err)
-		}
-		return &gsrc.LeadPager{API: api, CountryCode: g.CountryCode, Since: since, Until: until}, nil
 	case "leadexec.lead", "leadexec.client":
 		l := a.cfg.LeadExec
 		if l == nil {
@@ -128,7 +97,11 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 			if acc.Pager == nil {
 				return nil, fmt.Errorf("backfill %s: the %s connector opened no history pager", source, vendor)
 			}
-			return acc.Pager(entity, since, until)
+			p, err := acc.Pager(entity, since, until)
+			if err != nil {
+				return nil, fmt.Errorf("backfill %s: %w", source, err)
+			}
+			return p, nil
 		}
 		return nil, fmt.Errorf("backfill: %q has no history pager (can backfill: %v)", source, BackfillSources())
 	}

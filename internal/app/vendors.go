@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,18 +18,12 @@ import (
 	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	gsink "github.com/crmsync/crmsync/sinks/getlead"
-	isink "github.com/crmsync/crmsync/sinks/ivvy"
 	ksink "github.com/crmsync/crmsync/sinks/kafka"
 	lesink "github.com/crmsync/crmsync/sinks/leadexec"
 	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
-	gsrc "github.com/crmsync/crmsync/sources/getlead"
-	isrc "github.com/crmsync/crmsync/sources/ivvy"
 	"github.com/crmsync/crmsync/sources/leadexec"
 	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/vendors/apierr"
-	"github.com/crmsync/crmsync/vendors/getlead"
-	"github.com/crmsync/crmsync/vendors/ivvy"
 	levendor "github.com/crmsync/crmsync/vendors/leadexec"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
@@ -36,8 +32,6 @@ import (
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
 	sharpspring  *sharpspring.Client
-	ivvy         *ivvy.Client
-	getleadV3    getlead.V3Config
 	leadexec     *levendor.Client
 	codecs       map[string]mappings.LeadCodec
 	clientCodecs map[string]mappings.ClientCodec
@@ -102,44 +96,6 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 	}
 	if err := v.openLeadExec(cfg, log); err != nil {
 		return nil, err
-	}
-	if iv := cfg.IVvy; iv != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond, Shared: true}, state)
-		v.budgets = append(v.budgets, budget)
-		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(),
-			APISecret: iv.APISecret.Value(), HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
-		if err != nil {
-			return nil, err
-		}
-		d := iv.LeadDefaults
-		sink, err := isink.NewLeadSink(isink.Config{Client: c, Logger: log, Identity: state, Defaults: isink.Defaults{
-			Source: d.Source, Type: d.Type, Subtype: d.Subtype, Stage: d.Stage, Quality: d.Quality, Industry: d.Industry, Channel: d.Channel}})
-		if err != nil {
-			return nil, err
-		}
-		if routesTo(cfg, "ivvy.lead") {
-			if err := sink.Check(ctx); err != nil {
-				return nil, fmt.Errorf("ivvy: lead defaults: %w", err)
-			}
-		}
-		v.ivvy = c
-		v.codecs["ivvy.lead"] = mappings.IVvyLeads{Catalog: cat}
-		v.sinks["ivvy.lead"] = sink
-	}
-	if g := cfg.Getlead; g != nil {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond, Shared: true}, state)
-		v.budgets = append(v.budgets, budget)
-		hc := &http.Client{Timeout: g.Timeout.Std()}
-		v.getleadV3 = getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(), HTTPClient: hc, Gate: budget}
-		sink, err := gsink.NewLeadSink(gsink.Config{Mode: g.Mode,
-			Classic: getlead.ClassicConfig{BaseURL: g.BaseURL, Token: g.Token.Value(), HTTPClient: hc, Gate: budget},
-			V3:      v.getleadV3, Source: g.Source, CountryCode: g.CountryCode, Ledger: state, Logger: log,
-			RateLimitWait: g.RateLimitWait.Std()})
-		if err != nil {
-			return nil, err
-		}
-		v.codecs["getlead.lead"] = mappings.GetleadLeads{Catalog: cat, CountryCode: g.CountryCode}
-		v.sinks["getlead.lead"] = sink
 	}
 	if err := v.openKafka(ctx, cfg, cat); err != nil {
 		v.close()
@@ -325,25 +281,8 @@ func (a *App) buildSources() error {
 		}
 		a.Sources = append(a.Sources, p)
 	}
-	if routesFrom(a.cfg, "ivvy.lead") {
-		p, err := isrc.NewLeadPoller(isrc.Config{Client: a.vendors.ivvy, Publisher: a.Bus, State: a.State, Identity: a.State,
-			Interval: a.cfg.IVvy.Poller.Interval.Std(), Since: a.cfg.IVvy.Poller.Since, Logger: a.log.With("source", "ivvy.lead")})
-		if err != nil {
-			return err
-		}
-		a.Sources = append(a.Sources, p)
-	}
-	for _, acc := range a.vendors.connected {
-		a.Sources = append(a.Sources, acc.Sources...)
-	}
-	if routesFrom(a.cfg, "getlead.lead") {
-		p, err := gsrc.NewPoller(gsrc.Config{Name: "getlead.lead", V3: a.vendors.getleadV3, State: a.State, Publisher: a.Bus,
-			CountryCode: a.cfg.Getlead.CountryCode, Interval: a.cfg.Getlead.Poller.Interval.Std(), StartFrom: a.cfg.Getlead.Poller.Since,
-			Logger: a.log.With("source", "getlead.lead")})
-		if err != nil {
-			return err
-		}
-		a.Sources = append(a.Sources, p)
+	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
+		a.Sources = append(a.Sources, a.vendors.connected[name].Sources...)
 	}
 	return nil
 }

@@ -49,18 +49,10 @@ func (c *Config) ApplyDefaults() {
 		setDefault(&s.ClientPoller.Interval, Duration(5*time.Minute))
 	}
 	if v := c.IVvy; v != nil {
-		v.applyDefaults()
+		v.ApplyDefaults()
 	}
 	if g := c.Getlead; g != nil {
-		setDefault(&g.Mode, "classic")
-		setDefault(&g.BaseURL, getlead.DefaultClassicBaseURL)
-		setDefault(&g.V3BaseURL, getlead.DefaultV3BaseURL)
-		setDefault(&g.CountryCode, mappings.DefaultGetleadCountryCode)
-		setDefault(&g.Source, "crmsync")
-		setDefault(&g.RatePerSecond, 5)
-		setDefault(&g.Timeout, Duration(30*time.Second))
-		setDefault(&g.RateLimitWait, Duration(time.Minute))
-		setDefault(&g.Poller.Interval, Duration(time.Minute))
+		g.ApplyDefaults()
 	}
 	if l := c.LeadExec; l != nil {
 		w := &l.Webhook
@@ -312,56 +304,13 @@ func (c *Config) Validate() error {
 		add("ivvy", "a route uses iVvy but the ivvy section is missing")
 	}
 	if v := c.IVvy; v != nil {
-		if v.Endpoint == "" {
-			switch v.Region {
-			case "au", "us", "eu", "uk":
-			default:
-				add("ivvy.region", "%q is not au, us, eu or uk (or set ivvy.endpoint)", v.Region)
-			}
-		} else if !absoluteURL(v.Endpoint) {
-			add("ivvy.endpoint", "%q is not an absolute URL", v.Endpoint)
-		}
-		if v.APIKey == "" {
-			add("ivvy.api_key", "is required")
-		}
-		if v.APISecret == "" {
-			add("ivvy.api_secret", "is required (use ${IVVY_API_SECRET})")
-		}
-		if v.RatePerSecond <= 0 || v.RatePerSecond > 1000 {
-			add("ivvy.rate_per_second", "%g is outside (0, 1000]", v.RatePerSecond)
-		}
-		checkInterval(add, "ivvy.poller.interval", v.Poller.Interval)
+		v.Validate(prefixed(add, "ivvy"))
 	}
 	if needGL && c.Getlead == nil {
 		add("getlead", "a route uses Getlead but the getlead section is missing")
 	}
 	if g := c.Getlead; g != nil {
-		switch g.Mode {
-		case "classic":
-			if g.Token == "" {
-				add("getlead.token", "is required in classic mode (use ${GETLEAD_TOKEN})")
-			}
-		case "v3":
-			if g.APIKey == "" {
-				add("getlead.api_key", "is required in v3 mode (use ${GETLEAD_API_KEY})")
-			}
-		default:
-			add("getlead.mode", "%q is not classic or v3", g.Mode)
-		}
-		for _, u := range []struct{ path, v string }{{"getlead.base_url", g.BaseURL}, {"getlead.v3_base_url", g.V3BaseURL}} {
-			if !absoluteURL(u.v) {
-				add(u.path, "%q is not an absolute URL", u.v)
-			}
-		}
-		if _, err := mappings.NormalizePhone("+"+g.CountryCode+"9876543210", g.CountryCode); err != nil || len(g.CountryCode) > 3 {
-			add("getlead.country_code", "%q is not a country calling code such as 91", g.CountryCode)
-		}
-		if g.RatePerSecond <= 0 || g.RatePerSecond > 1000 {
-			add("getlead.rate_per_second", "%g is outside (0, 1000]", g.RatePerSecond)
-		}
-		if g.RateLimitWait < 0 {
-			add("getlead.rate_limit_wait", "%s must be positive", g.RateLimitWait.Std())
-		}
+		g.Validate(prefixed(add, "getlead"))
 		if g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
 			add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")
 		}
@@ -395,7 +344,7 @@ func (c *Config) Validate() error {
 		add("leadexec", "a route uses LeadExec but the leadexec section is missing")
 	}
 	if v := c.IVvy; v != nil {
-		v.applyDefaults()
+		v.ApplyDefaults()
 	}
 	if l := c.LeadExec; l != nil {
 		validateLeadExec(c, l, add)
@@ -523,10 +472,84 @@ func checkInterval(add func(path, format string, args ...any), path string, d Du
 	}
 }
 
-func (v *IVvyConfig) applyDefaults() {
+// ApplyDefaults fills the iVvy section's unset values.
+func (v *IVvyConfig) ApplyDefaults() {
 	setDefault(&v.RatePerSecond, 3)
 	setDefault(&v.Timeout, Duration(30*time.Second))
 	setDefault(&v.Poller.Interval, Duration(time.Minute))
+}
+
+// Validate reports the iVvy section's problems, by path within it.
+func (v *IVvyConfig) Validate(add func(path, format string, args ...any)) {
+	if v.Endpoint == "" {
+		switch v.Region {
+		case "au", "us", "eu", "uk":
+		default:
+			add("region", "%q is not au, us, eu or uk (or set ivvy.endpoint)", v.Region)
+		}
+	} else if !absoluteURL(v.Endpoint) {
+		add("endpoint", "%q is not an absolute URL", v.Endpoint)
+	}
+	if v.APIKey == "" {
+		add("api_key", "is required")
+	}
+	if v.APISecret == "" {
+		add("api_secret", "is required (use ${IVVY_API_SECRET})")
+	}
+	if v.RatePerSecond <= 0 || v.RatePerSecond > 1000 {
+		add("rate_per_second", "%g is outside (0, 1000]", v.RatePerSecond)
+	}
+	checkInterval(add, "poller.interval", v.Poller.Interval)
+}
+
+// ApplyDefaults fills the Getlead section's unset values.
+func (g *GetleadConfig) ApplyDefaults() {
+	setDefault(&g.Mode, "classic")
+	setDefault(&g.BaseURL, getlead.DefaultClassicBaseURL)
+	setDefault(&g.V3BaseURL, getlead.DefaultV3BaseURL)
+	setDefault(&g.CountryCode, mappings.DefaultGetleadCountryCode)
+	setDefault(&g.Source, "crmsync")
+	setDefault(&g.RatePerSecond, 5)
+	setDefault(&g.Timeout, Duration(30*time.Second))
+	setDefault(&g.RateLimitWait, Duration(time.Minute))
+	setDefault(&g.Poller.Interval, Duration(time.Minute))
+}
+
+// Validate reports the Getlead section's problems, by path within it.
+// Whether the V3 key is needed to read leads depends on the routes, which
+// Config.Validate checks.
+func (g *GetleadConfig) Validate(add func(path, format string, args ...any)) {
+	switch g.Mode {
+	case "classic":
+		if g.Token == "" {
+			add("token", "is required in classic mode (use ${GETLEAD_TOKEN})")
+		}
+	case "v3":
+		if g.APIKey == "" {
+			add("api_key", "is required in v3 mode (use ${GETLEAD_API_KEY})")
+		}
+	default:
+		add("mode", "%q is not classic or v3", g.Mode)
+	}
+	for _, u := range []struct{ path, v string }{{"base_url", g.BaseURL}, {"v3_base_url", g.V3BaseURL}} {
+		if !absoluteURL(u.v) {
+			add(u.path, "%q is not an absolute URL", u.v)
+		}
+	}
+	if _, err := mappings.NormalizePhone("+"+g.CountryCode+"9876543210", g.CountryCode); err != nil || len(g.CountryCode) > 3 {
+		add("country_code", "%q is not a country calling code such as 91", g.CountryCode)
+	}
+	if g.RatePerSecond <= 0 || g.RatePerSecond > 1000 {
+		add("rate_per_second", "%g is outside (0, 1000]", g.RatePerSecond)
+	}
+	if g.RateLimitWait < 0 {
+		add("rate_limit_wait", "%s must be positive", g.RateLimitWait.Std())
+	}
+}
+
+// prefixed returns add with section in front of every path.
+func prefixed(add func(path, format string, args ...any), section string) func(path, format string, args ...any) {
+	return func(path, format string, args ...any) { add(join(section, path), format, args...) }
 }
 
 func (h *HTTPConfig) applyDefaults() {

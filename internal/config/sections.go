@@ -274,9 +274,7 @@ func validateSections(c *Config, add func(path, format string, args ...any)) {
 			}
 			continue
 		}
-		s.Validate(func(path, format string, args ...any) {
-			add(join(v.Name, path), format, args...)
-		})
+		s.Validate(prefixed(add, v.Name))
 	}
 }
 

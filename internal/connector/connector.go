@@ -39,6 +39,11 @@ type Connector struct {
 	// Vendor is the vendor's name, entities and configuration section;
 	// Register registers it with the configuration.
 	config.Vendor
+	// Builtin, set only by the vendors whose section is a field of
+	// config.Config, returns that section (nil when the file has none);
+	// their Vendor is not registered with the configuration, which knows
+	// them already.
+	Builtin func(*config.Config) config.Section
 	// Open prepares the vendor's account for the routes that use it. It is
 	// called once per process when the configuration has the vendor's
 	// section.
@@ -128,7 +133,9 @@ func Register(c Connector) {
 	if c.Open == nil {
 		panic("connector: " + c.Name + " has no Open")
 	}
-	config.RegisterVendor(c.Vendor)
+	if c.Builtin == nil {
+		config.RegisterVendor(c.Vendor)
+	}
 	registry.Lock()
 	defer registry.Unlock()
 	if registry.byName == nil {
@@ -157,6 +164,14 @@ func Lookup(name string) (Connector, bool) {
 	return c, ok
 }
 
+// section returns the connector's section of cfg, nil when there is none.
+func (c Connector) section(cfg *config.Config) config.Section {
+	if c.Builtin != nil {
+		return c.Builtin(cfg)
+	}
+	return cfg.Section(c.Name)
+}
+
 // Opened is every configured connector's account, by vendor name.
 type Opened map[string]*Account
 
@@ -165,7 +180,7 @@ type Opened map[string]*Account
 func OpenAll(ctx context.Context, env Env) (Opened, error) {
 	out := Opened{}
 	for _, c := range All() {
-		s := env.Config.Section(c.Name)
+		s := c.section(env.Config)
 		if s == nil {
 			continue
 		}
