@@ -10,14 +10,12 @@ import (
 	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/pipeline"
 	lesrc "github.com/crmsync/crmsync/sources/leadexec"
-	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	levendor "github.com/crmsync/crmsync/vendors/leadexec"
-	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // builtinBackfill lists the sources with a history pager of the vendors
 // wired here rather than by a connector.
-var builtinBackfill = []string{"leadexec.client", "leadexec.lead", "sharpspring.client", "sharpspring.lead"}
+var builtinBackfill = []string{"leadexec.client", "leadexec.lead"}
 
 // BackfillSources lists the sources `crmsync backfill` can page through:
 // the built-in vendors' and those of connectors that give a history pager.
@@ -37,7 +35,7 @@ func BackfillSources() []string {
 // BackfillReserve is the share of a daily quota that backfills leave to
 // live sync: a backfill stops (and resumes after the reset) once only this
 // much of the day's quota is left.
-const BackfillReserve = 0.10
+const BackfillReserve = connector.BackfillReserve
 
 // BackfillPager returns the history pager of a source. Its vendor client
 // shares the account's rate limit but leaves the live reserve of the daily
@@ -48,23 +46,6 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		return fmt.Errorf("backfill %s: the %s section is missing from the config", source, section)
 	}
 	switch source {
-	case "sharpspring.lead", "sharpspring.client":
-		s := a.cfg.SharpSpring
-		if s == nil {
-			return nil, missing("sharpspring")
-		}
-		if source == "sharpspring.client" && (!since.IsZero() || !until.IsZero()) {
-			return nil, fmt.Errorf("backfill %s: --since/--until cannot be used: SharpSpring keeps no creation or change time "+
-				"for clients, so the backfill always publishes every active client", source)
-		}
-		c, err := a.backfillSharpSpring()
-		if err != nil {
-			return nil, err
-		}
-		if source == "sharpspring.client" {
-			return &ssrc.ClientPager{API: c}, nil
-		}
-		return &ssrc.LeadPager{API: c, Since: since, Until: until, Lag: s.Poller.Lag.Std(), Logger: a.log.With("source", source)}, nil
 	case "leadexec.lead", "leadexec.client":
 		l := a.cfg.LeadExec
 		if l == nil {
@@ -105,18 +86,4 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		}
 		return nil, fmt.Errorf("backfill: %q has no history pager (can backfill: %v)", source, BackfillSources())
 	}
-}
-
-// backfillSharpSpring returns a SharpSpring client on the same account
-// budget as the running instance's (the rate window is shared through the
-// state database), minus the live reserve of the daily quota.
-func (a *App) backfillSharpSpring() (*sharpspring.Client, error) {
-	s := a.cfg.SharpSpring
-	bc := pipeline.BudgetConfig{Account: s.Account(), PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
-	if s.Unlimited {
-		bc.PerSecond = 0
-	}
-	budget := pipeline.NewBudget(bc, a.State).WithReserve(int(float64(s.DailyQuota) * BackfillReserve))
-	return sharpspring.New(sharpspring.Config{Endpoint: s.Endpoint, AccountID: s.AccountID, SecretKey: s.SecretKey.Value(),
-		HTTPClient: &http.Client{Timeout: s.Timeout.Std()}, Gate: budget})
 }

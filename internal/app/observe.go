@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -186,13 +188,17 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	if n := a.SafetyNet; n != nil {
 		st.SafetyNet = &SafetyNetStatus{Polls: n.Polls(), MissedDeliveries: n.Missed()}
 	}
-	if c := a.vendors.sharpspring; c != nil {
-		reqs, errs := c.Stats()
+	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
+		acc := a.vendors.connected[name]
+		if acc.Stats == nil {
+			continue
+		}
+		reqs, errs := acc.Stats()
 		for m, n := range reqs {
-			st.Vendors = append(st.Vendors, VendorCounter{Vendor: "sharpspring", Method: m, Count: n})
+			st.Vendors = append(st.Vendors, VendorCounter{Vendor: name, Method: m, Count: n})
 		}
 		for code, n := range errs {
-			st.Vendors = append(st.Vendors, VendorCounter{Vendor: "sharpspring", Code: code, Count: n})
+			st.Vendors = append(st.Vendors, VendorCounter{Vendor: name, Code: code, Count: n})
 		}
 	}
 	return st, nil

@@ -2,44 +2,32 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
-
-	"github.com/cenkalti/backoff/v4"
 
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	ksink "github.com/crmsync/crmsync/sinks/kafka"
 	lesink "github.com/crmsync/crmsync/sinks/leadexec"
-	ssink "github.com/crmsync/crmsync/sinks/sharpspring"
 	"github.com/crmsync/crmsync/sources/leadexec"
-	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
-	"github.com/crmsync/crmsync/vendors/apierr"
 	levendor "github.com/crmsync/crmsync/vendors/leadexec"
-	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // vendorSet holds the configured vendor accounts: API clients, codecs and
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
-	sharpspring  *sharpspring.Client
 	leadexec     *levendor.Client
 	codecs       map[string]mappings.LeadCodec
 	clientCodecs map[string]mappings.ClientCodec
 	sinks        map[string]pipeline.Sink
 	budgets      []*pipeline.Budget
-	// closers release what the vendors hold open (Kafka writers).
-	closers []io.Closer
-	// connected are the accounts of vendors added by connectors.
+	// connected are the accounts opened by their connectors (every vendor
+	// but LeadExec, which is wired here).
 	connected connector.Opened
 }
 
@@ -48,57 +36,7 @@ type vendorSet struct {
 func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, bus pipeline.Publisher, log *slog.Logger) (*vendorSet, error) {
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
-	if s := cfg.SharpSpring; s != nil {
-		bc := pipeline.BudgetConfig{Account: s.Account(), PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
-		if s.Unlimited {
-			bc.PerSecond = 0
-		}
-		budget := pipeline.NewBudget(bc, state)
-		v.budgets = append(v.budgets, budget)
-		c, err := sharpspring.New(sharpspring.Config{
-			Endpoint: s.Endpoint, AccountID: s.AccountID, SecretKey: s.SecretKey.Value(),
-			HTTPClient: &http.Client{Timeout: s.Timeout.Std()}, Gate: budget,
-		})
-		if err != nil {
-			return nil, err
-		}
-		// A passing SharpSpring failure at start-up is retried for a while;
-		// a missing system name or bad credentials stop start-up at once.
-		var warnings []string
-		bo := backoff.WithContext(backoff.WithMaxRetries(pipeline.DefaultBackOff(), 6), ctx)
-		err = backoff.Retry(func() error {
-			var cerr error
-			warnings, cerr = sharpspring.CheckFields(ctx, c, cat)
-			if cerr != nil && (apierr.Classify(cerr) != apierr.Transient || !isAPIError(cerr)) {
-				return backoff.Permanent(cerr)
-			}
-			return cerr
-		}, bo)
-		if err != nil && isQuota(err) {
-			// Start anyway: the sinks and pollers pause and probe, and the
-			// field watch checks the catalog once requests go through.
-			log.Warn("SharpSpring's daily limit is reached: the catalog's system names are not checked at start-up; "+
-				"SharpSpring routes and polls pause until requests go through again", "err", err)
-			err = nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, w := range warnings {
-			log.Warn(w)
-		}
-		v.sharpspring = c
-		v.codecs["sharpspring.lead"] = mappings.SharpSpringLeads{Catalog: cat}
-		probe := s.QuotaProbeInterval.Std()
-		v.sinks["sharpspring.lead"] = ssink.NewLeadSinkWithConfig(ssink.LeadSinkConfig{Logger: log, QuotaProbeInterval: probe}, c)
-		v.clientCodecs["sharpspring.client"] = mappings.SharpSpringClients{}
-		v.sinks["sharpspring.client"] = ssink.NewClientSink(ssink.ClientSinkConfig{Logger: log, QuotaProbeInterval: probe}, c)
-	}
 	if err := v.openLeadExec(cfg, log); err != nil {
-		return nil, err
-	}
-	if err := v.openKafka(ctx, cfg, cat); err != nil {
-		v.close()
 		return nil, err
 	}
 	if err := v.openConnected(ctx, connector.Env{Config: cfg, Catalog: cat, State: state, Bus: bus, Log: log}); err != nil {
@@ -108,15 +46,16 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 	return v, nil
 }
 
-// openConnected opens the accounts of the vendors added by connectors and
-// takes their codecs, sinks and budgets in.
+// openConnected opens the accounts of the registered connectors and takes
+// their codecs, sinks and budgets in.
 func (v *vendorSet) openConnected(ctx context.Context, env connector.Env) error {
 	opened, err := connector.OpenAll(ctx, env)
 	if err != nil {
 		return err
 	}
 	v.connected = opened
-	for name, a := range opened {
+	for _, name := range slices.Sorted(maps.Keys(opened)) {
+		a := opened[name]
 		if a.LeadCodec != nil {
 			v.codecs[name+".lead"] = a.LeadCodec
 		}
@@ -131,44 +70,8 @@ func (v *vendorSet) openConnected(ctx context.Context, env connector.Env) error 
 	return nil
 }
 
-// openKafka prepares the change-stream sinks of the routes to kafka.lead
-// and kafka.client, creating their topics if they do not exist.
-func (v *vendorSet) openKafka(ctx context.Context, cfg *config.Config, cat *mappings.Catalog) error {
-	k := cfg.Kafka
-	if k == nil {
-		return nil
-	}
-	v.codecs["kafka.lead"] = mappings.CanonicalLeads{Name: "kafka", Catalog: cat}
-	v.clientCodecs["kafka.client"] = mappings.CanonicalClients{Name: "kafka"}
-	for _, t := range []struct{ target, entity, topic string }{
-		{"kafka.lead", "lead", k.LeadTopic}, {"kafka.client", "client", k.ClientTopic},
-	} {
-		if !routesTo(cfg, t.target) {
-			continue
-		}
-		s, err := ksink.New(ksink.Config{Brokers: k.Brokers, Topic: t.topic, Entity: t.entity,
-			MaxMessageBytes: k.MaxMessageBytes, WriteTimeout: k.WriteTimeout.Std()})
-		if err != nil {
-			return err
-		}
-		v.closers = append(v.closers, s)
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = s.CreateTopic(cctx, k.Partitions, k.Replicas)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("kafka.%s_topic: %w", t.entity, err)
-		}
-		v.sinks[t.target] = s
-	}
-	return nil
-}
-
 // close releases what the vendors hold open.
 func (v *vendorSet) close() {
-	for _, c := range v.closers {
-		c.Close()
-	}
-	v.closers = nil
 	if err := v.connected.Close(); err != nil {
 		slog.Warn("closing a vendor account", "err", err)
 	}
@@ -204,13 +107,6 @@ func (v *vendorSet) openLeadExec(cfg *config.Config, log *slog.Logger) error {
 		v.sinks["leadexec.client"] = lesink.NewClientSink(lesink.ClientSinkConfig{Logger: log}, c)
 	}
 	return nil
-}
-
-// isAPIError reports whether err came from talking to SharpSpring (as
-// opposed to a missing system name found by the check itself).
-func isAPIError(err error) bool {
-	var e *sharpspring.Error
-	return errors.As(err, &e)
 }
 
 func routesTo(cfg *config.Config, target string) bool {
@@ -258,29 +154,6 @@ func (a *App) buildSources() error {
 		}
 		a.Sources = append(a.Sources, p)
 	}
-	if routesFrom(a.cfg, "sharpspring.client") {
-		p, err := ssrc.NewClientPoller(ssrc.ClientPollerConfig{Interval: a.cfg.SharpSpring.ClientPoller.Interval.Std(),
-			QuotaProbeInterval: a.cfg.SharpSpring.QuotaProbeInterval.Std(), Logger: a.log}, a.vendors.sharpspring, a.Bus, a.State)
-		if err != nil {
-			return err
-		}
-		a.Sources = append(a.Sources, p)
-	}
-	if s := a.cfg.SharpSpring; s != nil && s.FieldCheckInterval > 0 {
-		a.Sources = append(a.Sources, &fieldWatch{c: a.vendors.sharpspring, cat: a.Catalog,
-			interval: s.FieldCheckInterval.Std(), log: a.log.With("source", "sharpspring.fields")})
-	}
-	if routesFrom(a.cfg, "sharpspring.lead") {
-		pc := a.cfg.SharpSpring.Poller
-		p, err := ssrc.NewLeadPoller(ssrc.LeadPollerConfig{Name: "sharpspring.lead", Interval: pc.Interval.Std(),
-			Overlap: pc.Overlap.Std(), Lag: pc.Lag.Std(), PageSize: pc.PageSize, SweepInterval: pc.SweepInterval.Std(),
-			Since: pc.Since, QuotaProbeInterval: a.cfg.SharpSpring.QuotaProbeInterval.Std(),
-			Logger: a.log.With("source", "sharpspring.lead")}, a.vendors.sharpspring, a.Bus, a.State)
-		if err != nil {
-			return err
-		}
-		a.Sources = append(a.Sources, p)
-	}
 	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
 		a.Sources = append(a.Sources, a.vendors.connected[name].Sources...)
 	}
@@ -318,11 +191,4 @@ func (a *App) buildRoutes() error {
 		a.Runners = append(a.Runners, ru)
 	}
 	return nil
-}
-
-// isQuota reports whether err says a SharpSpring daily limit is spent:
-// crmsync's own count or SharpSpring's 106.
-func isQuota(err error) bool {
-	_, ok := pipeline.IsQuota(err)
-	return ok || apierr.Classify(err) == apierr.Quota
 }

@@ -34,19 +34,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bus.NATS.Replicas, 1)
 	setDefault(&c.Bus.NATS.DuplicateWindow, Duration(time.Hour))
 	if s := c.SharpSpring; s != nil {
-		setDefault(&s.Endpoint, sharpspring.DefaultEndpoint)
-		setDefault(&s.RatePerSecond, 9)
-		setDefault(&s.DailyQuota, 50000)
-		setDefault(&s.Timeout, Duration(60*time.Second))
-		setDefault(&s.QuotaProbeInterval, Duration(time.Hour))
-		setDefault(&s.FieldCheckInterval, Duration(time.Hour))
-		p := &s.Poller
-		setDefault(&p.Interval, Duration(time.Minute))
-		setDefault(&p.Overlap, Duration(2*time.Minute))
-		setDefault(&p.Lag, Duration(30*time.Second))
-		setDefault(&p.PageSize, 500)
-		setDefault(&p.SweepInterval, Duration(24*time.Hour))
-		setDefault(&s.ClientPoller.Interval, Duration(5*time.Minute))
+		s.ApplyDefaults()
 	}
 	if v := c.IVvy; v != nil {
 		v.ApplyDefaults()
@@ -78,12 +66,7 @@ func (c *Config) ApplyDefaults() {
 		if len(k.Brokers) == 0 && c.Bus.Kind == "kafka" {
 			k.Brokers = slices.Clone(c.Bus.Kafka.Brokers)
 		}
-		setDefault(&k.LeadTopic, "crmsync.leads")
-		setDefault(&k.ClientTopic, "crmsync.clients")
-		setDefault(&k.Partitions, 1)
-		setDefault(&k.Replicas, 1)
-		setDefault(&k.MaxMessageBytes, 1_000_000)
-		setDefault(&k.WriteTimeout, Duration(10*time.Second))
+		k.ApplyDefaults()
 	}
 	for _, s := range c.Sections {
 		s.ApplyDefaults()
@@ -275,30 +258,7 @@ func (c *Config) Validate() error {
 		add("sharpspring", "a route uses SharpSpring but the sharpspring section is missing")
 	}
 	if s := c.SharpSpring; s != nil {
-		if !absoluteURL(s.Endpoint) {
-			add("sharpspring.endpoint", "%q is not an absolute URL", s.Endpoint)
-		}
-		if s.AccountID == "" {
-			add("sharpspring.account_id", "is required")
-		}
-		if s.SecretKey == "" {
-			add("sharpspring.secret_key", "is required (use ${SHARPSPRING_SECRET_KEY} to read it from the environment)")
-		}
-		if s.RatePerSecond <= 0 || s.RatePerSecond > 10 {
-			add("sharpspring.rate_per_second", "%g is outside (0, 10]: SharpSpring allows at most 10 requests per second", s.RatePerSecond)
-		}
-		if s.DailyQuota < 1 {
-			add("sharpspring.daily_quota", "%d must be positive", s.DailyQuota)
-		}
-		if s.QuotaProbeInterval <= 0 {
-			add("sharpspring.quota_probe_interval", "%s must be positive", s.QuotaProbeInterval.Std())
-		}
-		checkInterval(add, "sharpspring.poller.interval", s.Poller.Interval)
-		// SharpSpring documents at most 500 objects per request.
-		if s.Poller.PageSize < 1 || s.Poller.PageSize > 500 {
-			add("sharpspring.poller.page_size", "%d is outside 1..500 (SharpSpring documents at most 500 objects per request)", s.Poller.PageSize)
-		}
-		checkInterval(add, "sharpspring.client_poller.interval", s.ClientPoller.Interval)
+		s.Validate(prefixed(add, "sharpspring"))
 	}
 	if needIV && c.IVvy == nil {
 		add("ivvy", "a route uses iVvy but the ivvy section is missing")
@@ -319,26 +279,7 @@ func (c *Config) Validate() error {
 		add("kafka", "a route writes the Kafka change stream but the kafka section is missing (brokers, lead_topic, client_topic)")
 	}
 	if k := c.Kafka; k != nil {
-		if len(k.Brokers) == 0 {
-			add("kafka.brokers", "at least one broker (host:port) is required (or use bus.kind kafka, whose brokers are the default)")
-		}
-		for i, b := range k.Brokers {
-			if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
-				add(fmt.Sprintf("kafka.brokers[%d]", i), "%q is not host:port", b)
-			}
-		}
-		if k.LeadTopic == k.ClientTopic {
-			add("kafka.client_topic", "%q is also the lead topic; leads and clients need topics of their own", k.ClientTopic)
-		}
-		if k.Partitions < 1 || k.Replicas < 1 {
-			add("kafka", "partitions (%d) and replicas (%d) must be at least 1", k.Partitions, k.Replicas)
-		}
-		if k.MaxMessageBytes < 1024 {
-			add("kafka.max_message_bytes", "%d is under 1024", k.MaxMessageBytes)
-		}
-		if k.WriteTimeout <= 0 {
-			add("kafka.write_timeout", "%s must be positive", k.WriteTimeout.Std())
-		}
+		k.Validate(prefixed(add, "kafka"))
 	}
 	if needLE && c.LeadExec == nil {
 		add("leadexec", "a route uses LeadExec but the leadexec section is missing")
@@ -472,6 +413,51 @@ func checkInterval(add func(path, format string, args ...any), path string, d Du
 	}
 }
 
+// ApplyDefaults fills the SharpSpring section's unset values.
+func (s *SharpSpringConfig) ApplyDefaults() {
+	setDefault(&s.Endpoint, sharpspring.DefaultEndpoint)
+	setDefault(&s.RatePerSecond, 9)
+	setDefault(&s.DailyQuota, 50000)
+	setDefault(&s.Timeout, Duration(60*time.Second))
+	setDefault(&s.QuotaProbeInterval, Duration(time.Hour))
+	setDefault(&s.FieldCheckInterval, Duration(time.Hour))
+	p := &s.Poller
+	setDefault(&p.Interval, Duration(time.Minute))
+	setDefault(&p.Overlap, Duration(2*time.Minute))
+	setDefault(&p.Lag, Duration(30*time.Second))
+	setDefault(&p.PageSize, 500)
+	setDefault(&p.SweepInterval, Duration(24*time.Hour))
+	setDefault(&s.ClientPoller.Interval, Duration(5*time.Minute))
+}
+
+// Validate reports the SharpSpring section's problems, by path within it.
+func (s *SharpSpringConfig) Validate(add func(path, format string, args ...any)) {
+	if !absoluteURL(s.Endpoint) {
+		add("endpoint", "%q is not an absolute URL", s.Endpoint)
+	}
+	if s.AccountID == "" {
+		add("account_id", "is required")
+	}
+	if s.SecretKey == "" {
+		add("secret_key", "is required (use ${SHARPSPRING_SECRET_KEY} to read it from the environment)")
+	}
+	if s.RatePerSecond <= 0 || s.RatePerSecond > 10 {
+		add("rate_per_second", "%g is outside (0, 10]: SharpSpring allows at most 10 requests per second", s.RatePerSecond)
+	}
+	if s.DailyQuota < 1 {
+		add("daily_quota", "%d must be positive", s.DailyQuota)
+	}
+	if s.QuotaProbeInterval <= 0 {
+		add("quota_probe_interval", "%s must be positive", s.QuotaProbeInterval.Std())
+	}
+	checkInterval(add, "poller.interval", s.Poller.Interval)
+	// SharpSpring documents at most 500 objects per request.
+	if s.Poller.PageSize < 1 || s.Poller.PageSize > 500 {
+		add("poller.page_size", "%d is outside 1..500 (SharpSpring documents at most 500 objects per request)", s.Poller.PageSize)
+	}
+	checkInterval(add, "client_poller.interval", s.ClientPoller.Interval)
+}
+
 // ApplyDefaults fills the iVvy section's unset values.
 func (v *IVvyConfig) ApplyDefaults() {
 	setDefault(&v.RatePerSecond, 3)
@@ -544,6 +530,42 @@ func (g *GetleadConfig) Validate(add func(path, format string, args ...any)) {
 	}
 	if g.RateLimitWait < 0 {
 		add("rate_limit_wait", "%s must be positive", g.RateLimitWait.Std())
+	}
+}
+
+// ApplyDefaults fills the change stream's unset values (the brokers
+// default to the bus's, which Config.ApplyDefaults sets).
+func (k *KafkaTargetConfig) ApplyDefaults() {
+	setDefault(&k.LeadTopic, "crmsync.leads")
+	setDefault(&k.ClientTopic, "crmsync.clients")
+	setDefault(&k.Partitions, 1)
+	setDefault(&k.Replicas, 1)
+	setDefault(&k.MaxMessageBytes, 1_000_000)
+	setDefault(&k.WriteTimeout, Duration(10*time.Second))
+}
+
+// Validate reports the change stream's problems, by path within its
+// section.
+func (k *KafkaTargetConfig) Validate(add func(path, format string, args ...any)) {
+	if len(k.Brokers) == 0 {
+		add("brokers", "at least one broker (host:port) is required (or use bus.kind kafka, whose brokers are the default)")
+	}
+	for i, b := range k.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			add(fmt.Sprintf("brokers[%d]", i), "%q is not host:port", b)
+		}
+	}
+	if k.LeadTopic == k.ClientTopic {
+		add("client_topic", "%q is also the lead topic; leads and clients need topics of their own", k.ClientTopic)
+	}
+	if k.Partitions < 1 || k.Replicas < 1 {
+		add("", "partitions (%d) and replicas (%d) must be at least 1", k.Partitions, k.Replicas)
+	}
+	if k.MaxMessageBytes < 1024 {
+		add("max_message_bytes", "%d is under 1024", k.MaxMessageBytes)
+	}
+	if k.WriteTimeout <= 0 {
+		add("write_timeout", "%s must be positive", k.WriteTimeout.Std())
 	}
 }
 

@@ -101,6 +101,9 @@ type Account struct {
 	Pager func(entity string, since, until time.Time) (pipeline.Pager, error)
 	// Budgets are the account's request budgets, shown on /status.
 	Budgets []*pipeline.Budget
+	// Stats, when set, counts the account's requests by API method and its
+	// error answers by code, for /status.
+	Stats func() (requests, errors map[string]int64)
 	// Close releases what the account holds open; nil when nothing.
 	Close func() error
 }
