@@ -227,19 +227,16 @@ func vendorNames() []string {
 // routeSourcesList and routeSinksList are every <vendor>.<entity> a route
 // can read and write, the registered vendors' included.
 func routeSourcesList() []string {
-	out := slices.Clone(Sources)
-	for _, v := range Registered() {
-		for _, e := range v.Reads {
-			out = append(out, v.Name+"."+e)
-		}
-	}
-	return out
+	return withRegistered(Sources, func(v Vendor) []string { return v.Reads })
+}
+func routeSinksList() []string {
+	return withRegistered(Sinks, func(v Vendor) []string { return v.Writes })
 }
 
-func routeSinksList() []string {
-	out := slices.Clone(Sinks)
+func withRegistered(builtin []string, entities func(Vendor) []string) []string {
+	out := slices.Clone(builtin)
 	for _, v := range Registered() {
-		for _, e := range v.Writes {
+		for _, e := range entities(v) {
 			out = append(out, v.Name+"."+e)
 		}
 	}

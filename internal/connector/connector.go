@@ -175,6 +175,18 @@ func (c Connector) section(cfg *config.Config) config.Section {
 	return cfg.Section(c.Name)
 }
 
+// section is a built-in vendor's section field as a config.Section: nil
+// (not a typed nil) when the file has none.
+func section[T any, P interface {
+	*T
+	config.Section
+}](p P) config.Section {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
 // Opened is every configured connector's account, by vendor name.
 type Opened map[string]*Account
 

@@ -20,14 +20,9 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "getlead", Title: "Getlead", Reads: []string{"lead"}, Writes: []string{"lead"},
 			ReadBack: []string{"lead"}},
-		Builtin: func(c *config.Config) config.Section {
-			if c.Getlead == nil {
-				return nil
-			}
-			return c.Getlead
-		},
-		Open:  openGetlead,
-		Pages: true,
+		Builtin: func(c *config.Config) config.Section { return section(c.Getlead) },
+		Open:    openGetlead,
+		Pages:   true,
 	})
 }
 

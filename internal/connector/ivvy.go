@@ -21,14 +21,9 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "ivvy", Title: "iVvy", Reads: []string{"lead"}, Writes: []string{"lead"},
 			ReadBack: []string{"lead"}},
-		Builtin: func(c *config.Config) config.Section {
-			if c.IVvy == nil {
-				return nil
-			}
-			return c.IVvy
-		},
-		Open:  openIVvy,
-		Pages: true,
+		Builtin: func(c *config.Config) config.Section { return section(c.IVvy) },
+		Open:    openIVvy,
+		Pages:   true,
 	})
 }
 

@@ -18,14 +18,9 @@ import (
 // its canonical id; topics are created at start-up when missing.
 func init() {
 	Register(Connector{
-		Vendor: config.Vendor{Name: "kafka", Title: "the Kafka change stream", Writes: []string{"lead", "client"}},
-		Builtin: func(c *config.Config) config.Section {
-			if c.Kafka == nil {
-				return nil
-			}
-			return c.Kafka
-		},
-		Open: openKafka,
+		Vendor:  config.Vendor{Name: "kafka", Title: "the Kafka change stream", Writes: []string{"lead", "client"}},
+		Builtin: func(c *config.Config) config.Section { return section(c.Kafka) },
+		Open:    openKafka,
 	})
 }
 

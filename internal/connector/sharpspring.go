@@ -31,14 +31,9 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "sharpspring", Title: "SharpSpring", Reads: []string{"lead", "client"},
 			Writes: []string{"lead", "client"}, ReadBack: []string{"lead", "client"}},
-		Builtin: func(c *config.Config) config.Section {
-			if c.SharpSpring == nil {
-				return nil
-			}
-			return c.SharpSpring
-		},
-		Open:  openSharpSpring,
-		Pages: true,
+		Builtin: func(c *config.Config) config.Section { return section(c.SharpSpring) },
+		Open:    openSharpSpring,
+		Pages:   true,
 	})
 }
 
