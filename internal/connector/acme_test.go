@@ -1,0 +1,427 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/connector"
+	"github.com/crmsync/crmsync/internal/connector/testdata/acme"
+	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sinktest"
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
+	"github.com/crmsync/crmsync/vendors/apierr"
+)
+
+// Acme CRM is a vendor added as one connector under testdata/acme, with no
+// change anywhere else: these tests hold it to the same contracts as the
+// built-in vendors.
+
+// newAcme starts an Acme simulator over real HTTP and returns it with a
+// client of it.
+func newAcme(t *testing.T) (*acme.Simulator, *acme.Client, string) {
+	t.Helper()
+	sim := acme.NewSimulator(acme.SimOptions{APIKey: "acme_test_key"})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close) // runs first: releases held requests
+	c, err := acme.NewClient(acme.ClientConfig{BaseURL: srv.URL, APIKey: "acme_test_key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c, srv.URL
+}
+
+func acmeRecord(key, email string, fields map[string]string) *pipeline.Record {
+	f := map[string]string{acme.FieldEmail: email}
+	for k, v := range fields {
+		f[k] = v
+	}
+	return &pipeline.Record{Key: key, Fields: f, NaturalKeys: map[string]string{acme.FieldEmail: email}}
+}
+
+func TestAcmeSinkConformance(t *testing.T) {
+	sinktest.Run(t, sinktest.Factory{
+		NewEnv: func(t *testing.T) *sinktest.Env {
+			sim, c, _ := newAcme(t)
+			sink, err := acme.NewSink(acme.SinkConfig{Client: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &sinktest.Env{
+				Sink: sink,
+				Record: func(i int) *pipeline.Record {
+					return acmeRecord(fmt.Sprintf("k%d", i), fmt.Sprintf("ann%d@example.com", i), map[string]string{
+						acme.FieldGivenName: fmt.Sprintf("Ann%d", i), acme.FieldFamilyName: "Lee", acme.FieldCity: "Leeds",
+						acme.FieldPhone: fmt.Sprintf("+44 113 496 %04d", i)})
+				},
+				// Acme refuses a malformed address, lead by lead.
+				Bad: func(i int) *pipeline.Record {
+					return acmeRecord(fmt.Sprintf("bad%d", i), fmt.Sprintf("not-an-address-%d", i),
+						map[string]string{acme.FieldGivenName: "Bad"})
+				},
+				Held: func(*testing.T) int { return sim.Len() },
+				Outage: func(*testing.T) func() {
+					sim.SetFaults(acme.Faults{OutageRate: 1})
+					return func() { sim.SetFaults(acme.Faults{}) }
+				},
+				LoseAnswer: func(*testing.T) { sim.Script(acme.EndpointBatch, acme.FaultDropAfterCommit) },
+			}
+		},
+	})
+}
+
+func TestAcmeBadRecordCarriesAcmesCode(t *testing.T) {
+	_, c, _ := newAcme(t)
+	sink, err := acme.NewSink(acme.SinkConfig{Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := sink.Write(context.Background(), []*pipeline.Record{acmeRecord("k", "nope", nil)})
+	var pe *pipeline.PermanentError
+	if !errors.As(out[0].Err, &pe) || pe.Code != "invalid_email" {
+		t.Fatalf("outcome %v, want a dead letter with code invalid_email", out[0].Err)
+	}
+}
+
+func TestAcmeSinkWritesBatchesOfAtMostAHundred(t *testing.T) {
+	sim, c, _ := newAcme(t)
+	sink, err := acme.NewSink(acme.SinkConfig{Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]*pipeline.Record, 250)
+	for i := range recs {
+		recs[i] = acmeRecord(fmt.Sprintf("k%d", i), fmt.Sprintf("p%d@example.com", i), nil)
+	}
+	for i, o := range sink.Write(context.Background(), recs) {
+		if o.Err != nil || o.TargetID == "" {
+			t.Fatalf("record %d: %+v", i, o)
+		}
+	}
+	if st := sim.Stats(); st.ByEndpoint[acme.EndpointBatch] != 3 || sim.Len() != 250 {
+		t.Fatalf("%d batch requests for %d leads, want 3 for 250", st.ByEndpoint[acme.EndpointBatch], sim.Len())
+	}
+}
+
+func TestAcmeSinkRecreatesALeadDeletedAtAcmeByEmail(t *testing.T) {
+	sim, c, _ := newAcme(t)
+	sink, err := acme.NewSink(acme.SinkConfig{Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := acmeRecord("k", "gone@example.com", map[string]string{acme.FieldCity: "York"})
+	r.TargetID = "999" // an id Acme does not have (any more)
+	out := sink.Write(context.Background(), []*pipeline.Record{r})
+	if out[0].Err != nil || out[0].TargetID == "" || out[0].TargetID == "999" || sim.Len() != 1 {
+		t.Fatalf("outcome %+v, %d leads held", out[0], sim.Len())
+	}
+}
+
+func TestAcmePollerConformance(t *testing.T) {
+	sourcetest.Run(t, sourcetest.Factory{
+		NewEnv: func(t *testing.T) *sourcetest.Env {
+			sim, c, _ := newAcme(t)
+			state := testenv.State(t)
+			n := 0
+			return &sourcetest.Env{
+				Bus: testenv.Bus(t), Cursors: state, Cursor: "acme.lead", Subject: pipeline.Subject("lead", "acme"),
+				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
+					p, err := acme.NewPoller(acme.PollerConfig{Client: c, State: state, Publisher: pub, PerPage: 2})
+					return sourcetest.PollOf(t, p.Poll, err)
+				},
+				Create: func(_ *testing.T, k int) []string {
+					var ids []string
+					for range k {
+						n++
+						ids = append(ids, sim.Add(map[string]string{acme.FieldGivenName: fmt.Sprintf("Lead%02d", n),
+							acme.FieldEmail: fmt.Sprintf("lead%02d@example.com", n)}))
+					}
+					return ids
+				},
+				Change: func(t *testing.T, ids ...string) {
+					for _, id := range ids {
+						n++
+						if !sim.Edit(id, func(f map[string]string) { f[acme.FieldCity] = fmt.Sprintf("City%02d", n) }) {
+							t.Fatalf("no lead %s", id)
+						}
+					}
+				},
+			}
+		},
+	})
+}
+
+// TestAcmePollerMissesNoLeadChangedWhilePaging edits leads the poll has
+// not reached and leads it has passed, between its pages: the keyset
+// cursor finds every change, each once.
+func TestAcmePollerMissesNoLeadChangedWhilePaging(t *testing.T) {
+	sim, c, _ := newAcme(t)
+	state := testenv.State(t)
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, sim.Add(map[string]string{acme.FieldEmail: fmt.Sprintf("p%d@example.com", i)}))
+	}
+	rec := &sourcetest.Recorder{}
+	edited := false
+	pub := publishFunc(func(ctx context.Context, ev pipeline.Event) error {
+		if err := rec.Publish(ctx, ev); err != nil {
+			return err
+		}
+		if ev.ExternalID == ids[1] && !edited { // after the first page of two
+			edited = true
+			sim.Edit(ids[0], func(f map[string]string) { f[acme.FieldCity] = "Passed" })
+			sim.Edit(ids[4], func(f map[string]string) { f[acme.FieldCity] = "Ahead" })
+		}
+		return nil
+	})
+	p, err := acme.NewPoller(acme.PollerConfig{Client: c, State: state, Publisher: pub, PerPage: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	cities := map[string]string{}
+	for _, ev := range rec.Events() {
+		got = append(got, ev.ExternalID)
+		cities[ev.ExternalID] = ev.Fields[acme.FieldCity]
+	}
+	want := []string{ids[0], ids[1], ids[2], ids[3], ids[5], ids[0], ids[4]}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+	if cities[ids[0]] != "Passed" || cities[ids[4]] != "Ahead" {
+		t.Fatalf("last values published: %v", cities)
+	}
+}
+
+type publishFunc func(context.Context, pipeline.Event) error
+
+func (f publishFunc) Publish(ctx context.Context, ev pipeline.Event) error { return f(ctx, ev) }
+
+func TestAcmePagerPagesThroughTheHistoryOnce(t *testing.T) {
+	sim, c, _ := newAcme(t)
+	for i := range 5 {
+		sim.Add(map[string]string{acme.FieldEmail: fmt.Sprintf("h%d@example.com", i)})
+	}
+	p := &acme.Pager{Client: c, PerPage: 2}
+	seen := map[string]int{}
+	cursor, pages := "", 0
+	for {
+		evs, next, err := p.Page(context.Background(), cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, ev := range evs {
+			seen[ev.ExternalID]++
+		}
+		if next == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("the pager does not end")
+		}
+		cursor = next
+	}
+	if len(seen) != 5 || pages != 3 {
+		t.Fatalf("%d pages, leads %v", pages, seen)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("lead %s published %d times", id, n)
+		}
+	}
+}
+
+func TestAcmeClientClassifiesAcmesAnswers(t *testing.T) {
+	sim, c, url := newAcme(t)
+	ctx := context.Background()
+	wrong, err := acme.NewClient(acme.ClientConfig{BaseURL: url, APIKey: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wrong.Get(ctx, []string{"1"})
+	testenv.VendorError[*acme.Error](t, err, apierr.Auth)
+	sim.Script(acme.EndpointGet, acme.Fault429)
+	_, err = c.Get(ctx, []string{"1"})
+	if e := testenv.VendorError[*acme.Error](t, err, apierr.RateLimited); e.RetryAfter <= 0 {
+		t.Errorf("429 without its Retry-After: %+v", e)
+	}
+	sim.Script(acme.EndpointGet, acme.Fault503)
+	_, err = c.Get(ctx, []string{"1"})
+	testenv.VendorError[*acme.Error](t, err, apierr.Transient)
+	res, err := c.Upsert(ctx, make([]acme.LeadWrite, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.VendorError[*acme.Error](t, res[0].Err, apierr.Permanent)
+	_, err = c.Upsert(ctx, make([]acme.LeadWrite, acme.MaxBatch+1))
+	testenv.VendorError[*acme.Error](t, err, apierr.Permanent)
+	sim.Script(acme.EndpointBatch, acme.FaultDropAfterCommit)
+	_, err = c.Upsert(ctx, []acme.LeadWrite{{Fields: map[string]string{acme.FieldEmail: "x@example.com"}}})
+	if e := testenv.VendorError[*acme.Error](t, err, apierr.Transient); !e.NoAnswer {
+		t.Errorf("a dropped answer is not marked as such: %+v", e)
+	}
+	if strings.Contains(err.Error(), "acme_test_key") {
+		t.Errorf("the key is in an error: %v", err)
+	}
+}
+
+// acmeBase is the rest of a configuration that routes to or from Acme.
+const acmeBase = `
+leadexec:
+  webhook: {basic_user: u, basic_password: p}
+  receiver: {vid: 1, lid: 2, api_key: posting}
+`
+
+func TestAcmeSectionIsParsedWithItsDefaults(t *testing.T) {
+	c, err := config.Parse([]byte(acmeBase+`
+acme:
+  endpoint: https://api.acme-crm.example
+  api_key: ${ACME_API_KEY}
+routes:
+  - {from: leadexec.lead, to: acme.lead}
+`), func(k string) (string, bool) { return "k3y", k == "ACME_API_KEY" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := c.Section("acme").(*acme.Section)
+	if !ok {
+		t.Fatalf("section: %#v", c.Section("acme"))
+	}
+	if s.APIKey.Value() != "k3y" || s.RatePerSecond != 5 || s.Timeout.Std() != 30*time.Second || s.Poller.Interval.Std() != time.Minute {
+		t.Fatalf("section %+v", s)
+	}
+	if s.Account() == "" || strings.Contains(s.Account(), "k3y") {
+		t.Fatalf("account label %q", s.Account())
+	}
+	if len(c.Routes) != 1 || c.Routes[0].To != "acme.lead" {
+		t.Fatalf("routes %+v", c.Routes)
+	}
+}
+
+func TestAcmeSectionProblemsCarryTheirPaths(t *testing.T) {
+	_, err := config.Parse([]byte(acmeBase+`
+acme:
+  endpoint: not-a-url
+  bogus: 1
+  rate_per_second: -2
+  timeout: soon
+  poller: {interval: 10ms}
+routes:
+  - {from: leadexec.lead, to: acme.lead}
+`), func(string) (string, bool) { return "", false })
+	var ce *config.Errors
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"acme.bogus", "acme.timeout", `acme.endpoint: "not-a-url" is not an absolute http(s) URL`,
+		"acme.api_key: is required", "acme.rate_per_second: -2 is outside", "acme.poller.interval: 10ms is under 1s"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestARouteFromAcmeNeedsTheAcmeSection(t *testing.T) {
+	_, err := config.Parse([]byte(`
+sharpspring: {account_id: "1", secret_key: k}
+routes:
+  - {from: acme.lead, to: sharpspring.lead}
+`), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "acme: a route uses Acme CRM but the acme section is missing") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestAcmeOpensFromTheRegistry opens the account the way the application
+// does (connector.OpenAll) and checks the parts it takes in: the codec,
+// the sink, the poller, the pager, the budget and the request counts.
+func TestAcmeOpensFromTheRegistry(t *testing.T) {
+	sim, _, url := newAcme(t)
+	c, err := config.Parse([]byte(acmeBase+`
+acme: {endpoint: "`+url+`", api_key: acme_test_key}
+routes:
+  - {from: leadexec.lead, to: acme.lead}
+  - {from: acme.lead, to: leadexec.lead}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := testenv.State(t)
+	opened, err := connector.OpenAll(context.Background(), connector.Env{Config: c, State: state, Bus: testenv.Bus(t),
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = opened.Close() })
+	a := opened["acme"]
+	if a == nil || opened.LeadCodec("acme") == nil || len(a.Budgets) != 1 || a.Pager == nil || a.Stats == nil {
+		t.Fatalf("account %+v", a)
+	}
+	if len(a.Sources) != 1 || a.Sources[0].Name() != "acme.lead" {
+		t.Fatalf("sources %v", a.Sources)
+	}
+	sink, ok := opened.Sink("acme.lead")
+	if !ok {
+		t.Fatal("no acme.lead sink")
+	}
+	out := sink.Write(context.Background(), []*pipeline.Record{acmeRecord("k", "reg@example.com", nil)})
+	if out[0].Err != nil || sim.Len() != 1 {
+		t.Fatalf("write through the registry's sink: %+v, %d leads", out[0], sim.Len())
+	}
+	if req, _ := a.Stats(); req["leads.batch"] != 1 {
+		t.Fatalf("request counts %v", req)
+	}
+	pager, err := a.Pager("lead", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, _, err := pager.Page(context.Background(), ""); err != nil || len(evs) != 1 {
+		t.Fatalf("pager: %v, %v", evs, err)
+	}
+	if _, ok := connector.Lookup("acme"); !ok {
+		t.Fatal("acme is not registered")
+	}
+}
+
+// TestAcmeSimulatorServesTheConnectorsSection starts the simulator the way
+// `crmsync sim` and the scenario do and writes through the section it
+// gives.
+func TestAcmeSimulatorServesTheConnectorsSection(t *testing.T) {
+	con, _ := connector.Lookup("acme")
+	sim, err := con.Sim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	s := sim.Section().(*acme.Section)
+	var problems []string
+	s.Validate(func(path, format string, args ...any) { problems = append(problems, path+": "+fmt.Sprintf(format, args...)) })
+	if len(problems) > 0 || len(sim.Secrets()) != 1 || sim.Secrets()[0] != s.APIKey.Value() {
+		t.Fatalf("section %+v: %v", s, problems)
+	}
+	c, err := acme.NewClient(acme.ClientConfig{BaseURL: s.Endpoint, APIKey: s.APIKey.Value()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upsert(context.Background(), []acme.LeadWrite{{Fields: map[string]string{
+		acme.FieldGivenName: "Ann", acme.FieldFamilyName: "Lee", acme.FieldEmail: "ann@example.com", acme.FieldNotes: "hi"}}}); err != nil {
+		t.Fatal(err)
+	}
+	leads := sim.Leads()
+	if len(leads) != 1 || leads[0]["first_name"] != "Ann" || leads[0]["last_name"] != "Lee" || leads[0]["email"] != "ann@example.com" ||
+		leads[0]["description"] != "hi" {
+		t.Fatalf("leads %v", leads)
+	}
+}
