@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/internal/connector/testdata/acme"
+	"github.com/crmsync/crmsync/internal/golden"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/sinktest"
@@ -424,4 +426,93 @@ func TestAcmeSimulatorServesTheConnectorsSection(t *testing.T) {
 		leads[0]["description"] != "hi" {
 		t.Fatalf("leads %v", leads)
 	}
+}
+
+// acmeGoldenCursors are poller positions of every shape the poller saves.
+// testdata/acme/cursors.golden holds them as stored; an upgraded poller
+// must resume from each.
+var acmeGoldenCursors = []sourcetest.GoldenCursor[acme.Cursor]{
+	{Name: "first poll over the whole history", Cursor: acme.Cursor{}},
+	{Name: "first poll from a configured start", Cursor: acme.Cursor{Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
+	{Name: "after a page: Acme's keyset cursor",
+		Cursor: acme.Cursor{Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), After: "eyJ1IjoiMjAyNi0wMy0wMVQxMDowMDowMC4xMjM0NTZaIiwiaSI6NDJ9"}},
+}
+
+// TestAcmeCursorFormatGolden: what the poller stores does not change by
+// accident, and every stored shape reads back as the position it was
+// written from.
+func TestAcmeCursorFormatGolden(t *testing.T) {
+	const path = "testdata/acme/cursors.golden"
+	golden.Compare(t, path, []byte(sourcetest.RenderCursors(t, []string{
+		"Acme poller cursors as stored in the state database.",
+		"An upgraded crmsync must resume from each: see acme_test.go.",
+	}, acmeGoldenCursors)))
+	sourcetest.CheckCursorsDecode(t, golden.Blocks(t, path), acmeGoldenCursors, acme.DecodeCursor,
+		func(got, want acme.Cursor) bool { return got.Since.Equal(want.Since) && got.After == want.After })
+	for _, bad := range []string{`{}`, `{"after":"x"}`, `{"since":"2026-01-01T00:00:00Z","bogus":1}`, `[]`, `{"since":"2026-01-01T00:00:00Z"} {}`} {
+		if _, err := acme.DecodeCursor(bad); err == nil {
+			t.Errorf("cursor %s was read", bad)
+		}
+	}
+}
+
+func TestAcmeSimulatorRefusesMoreThanAHundredLeadsAndAWrongKey(t *testing.T) {
+	sim, _, base := newAcme(t)
+	post := func(key string, n int) int {
+		leads := make([]string, n)
+		for i := range leads {
+			leads[i] = fmt.Sprintf(`{"email":"b%d@example.com"}`, i)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/leads/batch", strings.NewReader(`{"leads":[`+strings.Join(leads, ",")+`]}`))
+		req.Header.Set("X-Api-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(sim.APIKey(), acme.MaxBatch+1); code != http.StatusBadRequest || sim.Len() != 0 {
+		t.Fatalf("101 leads: %d, %d held", code, sim.Len())
+	}
+	if code := post("wrong", 1); code != http.StatusUnauthorized || sim.Len() != 0 {
+		t.Fatalf("wrong key: %d, %d held", code, sim.Len())
+	}
+	if code := post(sim.APIKey(), acme.MaxBatch); code != http.StatusOK || sim.Len() != acme.MaxBatch {
+		t.Fatalf("100 leads: %d, %d held", code, sim.Len())
+	}
+	if st := sim.Stats(); st.Requests != 3 || st.ByEndpoint[acme.EndpointBatch] != 2 || st.HTTPStatus[http.StatusUnauthorized] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// FuzzAcmeListAnswer feeds the client answers Acme might give to a list
+// request: it never panics, and what it refuses is an *acme.Error with a
+// UTF-8 message.
+func FuzzAcmeListAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"data":[{"id":"1","email":"a@example.com","updated_at":"2026-03-01T10:00:00Z"}],"next":"x","more":true}`,
+		`{"data":[{"id":1}]}`, `{"data":[{"id":"1","given_name":7}]}`, `{"data":[{"id":"1","updated_at":"yesterday"}]}`,
+		`{"data":null}`, `<html>`, "{\"data\":[{\"id\":\"\xff\"}]}", ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+		defer srv.Close()
+		c, err := acme.NewClient(acme.ClientConfig{BaseURL: srv.URL, APIKey: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := c.List(context.Background(), acme.ListQuery{})
+		if err != nil {
+			testenv.RefusedAnswer[*acme.Error](t, err)
+			return
+		}
+		for _, l := range page.Leads {
+			if l.ID == "" {
+				t.Fatalf("a lead without an id was taken: %+v", l)
+			}
+		}
+	})
 }
