@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,46 @@ func TestAcmeRunsInTheApplication(t *testing.T) {
 	})
 	if sim.Len() != 1 {
 		t.Fatalf("Acme holds %d leads, want 1", sim.Len())
+	}
+
+	// /status counts Acme's requests and shows its poller's cursor.
+	st, err := a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]int64{}
+	for _, v := range st.Vendors {
+		if v.Vendor == "acme" && v.Method != "" {
+			methods[v.Method] = v.Count
+		}
+	}
+	if methods["leads.batch"] < 1 || methods["leads.list"] < 1 {
+		t.Errorf("/status counts Acme's requests as %v", methods)
+	}
+	polled := false
+	for _, s := range st.Sources {
+		polled = polled || (s.Name == "acme.lead" && s.Cursor != "")
+	}
+	if !polled {
+		t.Errorf("/status sources %+v: acme.lead without a cursor", st.Sources)
+	}
+	// The route to Acme can be replayed and verified: its sink reads back.
+	readable := false
+	for _, ru := range a.Runners {
+		readable = readable || (ru.Name() == "leadexec-to-acme" && ru.CanRead())
+	}
+	if !readable {
+		t.Error("the route to Acme cannot read its target back")
+	}
+	// `crmsync backfill --source acme.lead` pages through Acme's history.
+	if !slices.Contains(app.BackfillSources(), "acme.lead") {
+		t.Errorf("backfill sources %v", app.BackfillSources())
+	}
+	pager, err := a.BackfillPager("acme.lead", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, next, err := pager.Page(context.Background(), ""); err != nil || len(evs) != 1 || next != "" {
+		t.Fatalf("backfill page: %d events, next %q, %v", len(evs), next, err)
 	}
 }
