@@ -409,7 +409,9 @@ func TestAcmeSimulatorServesTheConnectorsSection(t *testing.T) {
 	t.Cleanup(sim.Close)
 	s := sim.Section().(*acme.Section)
 	var problems []string
-	s.Validate(func(path, format string, args ...any) { problems = append(problems, path+": "+fmt.Sprintf(format, args...)) })
+	s.Validate(func(path, format string, args ...any) {
+		problems = append(problems, path+": "+fmt.Sprintf(format, args...))
+	})
 	if len(problems) > 0 || len(sim.Secrets()) != 1 || sim.Secrets()[0] != s.APIKey.Value() {
 		t.Fatalf("section %+v: %v", s, problems)
 	}

@@ -198,7 +198,7 @@ func (c *Client) Upsert(ctx context.Context, leads []LeadWrite) ([]Result, error
 	const op = "POST /v1/leads/batch"
 	if len(leads) > MaxBatch {
 		return nil, &Error{Op: op, Code: "too_many_leads", HTTPStatus: http.StatusBadRequest,
-			Message: fmt.Sprintf("%d leads; at most %d per batch", len(leads), MaxBatch)}
+			Message: fmt.Sprintf("%d leads; at most %d per batch (not sent)", len(leads), MaxBatch)}
 	}
 	var out struct {
 		Results []struct {

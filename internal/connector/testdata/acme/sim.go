@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,8 +113,8 @@ type SimStats struct {
 	Requests     int            // every request, authenticated or not
 	ByEndpoint   map[string]int // authenticated requests by endpoint name
 	HTTPStatus   map[int]int    // answers by status (0: connection closed without one)
-	LeadsCreated int // by the API or Add
-	LeadsUpdated int // changes of a lead's values, by the API or Edit (an upsert of equal values is not one)
+	LeadsCreated int            // by the API or Add
+	LeadsUpdated int            // changes of a lead's values, by the API or Edit (an upsert of equal values is not one)
 	ItemErrors   map[string]int
 	// FaultsInjected counts the faults that reached a client by
 	// Fault.String().
@@ -463,12 +464,11 @@ func (s *Simulator) upsert(raw json.RawMessage) itemResult {
 	return itemResult{ID: l.ID}
 }
 
-// validEmail is Acme's check of an address: a plain address with a dot in
-// its domain.
+// validEmail is Acme's check of an address: a bare address (no display
+// name) with a dot in its domain.
 func validEmail(e string) bool {
-	at := strings.LastIndex(e, "@")
-	return at > 0 && at < len(e)-1 && strings.Contains(e[at+1:], ".") && !strings.ContainsAny(e, " \t\r\n,;<>\"()[]\\") &&
-		strings.Count(e, "@") == 1 && !strings.HasSuffix(e, ".")
+	a, err := mail.ParseAddress(e)
+	return err == nil && a.Address == e && strings.Contains(e[strings.LastIndex(e, "@")+1:], ".")
 }
 
 // wireLead is a lead on the wire.
