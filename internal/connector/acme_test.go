@@ -518,3 +518,43 @@ func FuzzAcmeListAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestAcmeAccountKeepsToItsRate opens the account from the registry with
+// rate_per_second 3 against an Acme that refuses a fourth request in any
+// sliding second: concurrent writes all succeed, none is refused.
+func TestAcmeAccountKeepsToItsRate(t *testing.T) {
+	sim := acme.NewSimulator(acme.SimOptions{APIKey: "acme_test_key", RatePerSecond: 3})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close)
+	c, err := config.Parse([]byte(acmeBase+`
+acme: {endpoint: "`+srv.URL+`", api_key: acme_test_key, rate_per_second: 3}
+routes:
+  - {from: leadexec.lead, to: acme.lead}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := connector.OpenAll(context.Background(), connector.Env{Config: c, State: testenv.State(t),
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = opened.Close() })
+	sink, _ := opened.Sink("acme.lead")
+	errs := make(chan error, 8)
+	for i := range cap(errs) {
+		go func() {
+			out := sink.Write(context.Background(), []*pipeline.Record{acmeRecord(fmt.Sprint(i), fmt.Sprintf("r%d@example.com", i), nil)})
+			errs <- out[0].Err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if st := sim.Stats(); st.RateLimited != 0 || st.MaxInSlidingSecond > 3 || sim.Len() != cap(errs) {
+		t.Fatalf("%d refused, at most %d in a second, %d leads held", st.RateLimited, st.MaxInSlidingSecond, sim.Len())
+	}
+}

@@ -23,9 +23,13 @@ type SimOptions struct {
 	// APIKey is the key requests must carry in the X-Api-Key header;
 	// default DefaultSimKey.
 	APIKey string
-	// Now is the clock of created_at and updated_at; default time.Now. It
-	// must be safe for concurrent use.
+	// Now is the clock of created_at, updated_at and the rate window;
+	// default time.Now. It must be safe for concurrent use.
 	Now func() time.Time
+	// RatePerSecond, when positive, is how many authenticated requests
+	// Acme answers in any sliding second; the rest get 429 with
+	// Retry-After: 1.
+	RatePerSecond int
 }
 
 // DefaultSimKey is the simulator's API key when SimOptions.APIKey is empty.
@@ -51,6 +55,7 @@ type Simulator struct {
 	byEmail map[string]int64 // lower-cased email → id
 	seq     int64
 	last    time.Time // the latest updated_at given
+	window  simkit.Window
 	stats   simStats
 }
 
@@ -116,6 +121,10 @@ type SimStats struct {
 	LeadsCreated int            // by the API or Add
 	LeadsUpdated int            // changes of a lead's values, by the API or Edit (an upsert of equal values is not one)
 	ItemErrors   map[string]int
+	RateLimited  int // 429 answers of the rate window (injected ones are in FaultsInjected)
+	// MaxInSlidingSecond is the most authenticated requests in any sliding
+	// second, the ones refused with 429 included.
+	MaxInSlidingSecond int
 	// FaultsInjected counts the faults that reached a client by
 	// Fault.String().
 	FaultsInjected map[string]int
@@ -123,6 +132,8 @@ type SimStats struct {
 
 type simStats struct {
 	requests, created, updated int
+	rateLimited                int
+	peaks                      simkit.Peaks
 	byEndpoint                 map[string]int
 	status                     map[int]int
 	itemErrors                 map[string]int
@@ -135,7 +146,7 @@ func (st *simStats) reset() {
 // NewSimulator returns an empty Acme account.
 func NewSimulator(o SimOptions) *Simulator {
 	s := &Simulator{key: cmp.Or(o.APIKey, DefaultSimKey), now: o.Now, faults: simkit.NewInjector[Fault](0xac3e),
-		leads: map[int64]*StoredLead{}, byEmail: map[string]int64{}}
+		leads: map[int64]*StoredLead{}, byEmail: map[string]int64{}, window: simkit.Window{Limit: o.RatePerSecond, Per: time.Second}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -173,7 +184,7 @@ func (s *Simulator) Stats() SimStats {
 	defer s.mu.Unlock()
 	return SimStats{Requests: s.stats.requests, ByEndpoint: maps.Clone(s.stats.byEndpoint), HTTPStatus: maps.Clone(s.stats.status),
 		LeadsCreated: s.stats.created, LeadsUpdated: s.stats.updated, ItemErrors: maps.Clone(s.stats.itemErrors),
-		FaultsInjected: s.faults.Counts()}
+		RateLimited: s.stats.rateLimited, MaxInSlidingSecond: s.stats.peaks.MaxInSlidingSecond(), FaultsInjected: s.faults.Counts()}
 }
 
 // ResetStats zeroes the counters; leads, scripts and faults are kept.
@@ -319,7 +330,18 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.stats.byEndpoint[endpoint]++
+	now := s.now()
+	s.stats.peaks.Add(s.key, now)
+	allowed := s.window.Allow(now)
+	if !allowed {
+		s.stats.rateLimited++
+	}
 	s.mu.Unlock()
+	if !allowed {
+		sw.Header().Set("Retry-After", "1")
+		replyError(sw, http.StatusTooManyRequests, "rate_limited", "too many requests")
+		return
+	}
 	d := s.faults.Next(endpoint)
 	if !s.faults.Delay(r.Context(), d) {
 		simkit.Abandon(sw, r)
