@@ -310,6 +310,17 @@ routes:
 	if len(c.Routes) != 1 || c.Routes[0].To != "acme.lead" {
 		t.Fatalf("routes %+v", c.Routes)
 	}
+	if got := config.SecretsOf(s); len(got) != 1 || got[0].Path != "api_key" || got[0].Value.Value() != "k3y" {
+		t.Errorf("secrets %+v", got)
+	}
+	// Rendered again, the section is there with its key hidden.
+	b, err := config.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "acme:") || !strings.Contains(string(b), "rate_per_second: 5") || strings.Contains(string(b), "k3y") {
+		t.Fatalf("rendered:\n%s", b)
+	}
 }
 
 func TestAcmeSectionProblemsCarryTheirPaths(t *testing.T) {
