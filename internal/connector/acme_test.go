@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/internal/connector/testdata/acme"
 	"github.com/crmsync/crmsync/internal/golden"
 	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/sinktest"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
@@ -567,5 +569,38 @@ routes:
 	}
 	if st := sim.Stats(); st.RateLimited != 0 || st.MaxInSlidingSecond > 3 || sim.Len() != cap(errs) {
 		t.Fatalf("%d refused, at most %d in a second, %d leads held", st.RateLimited, st.MaxInSlidingSecond, sim.Len())
+	}
+}
+
+func TestAcmeCodecTranslatesAcmesFieldsAndKeysByEmail(t *testing.T) {
+	codec := acme.Codec{}
+	fields := map[string]string{acme.FieldGivenName: "Ann", acme.FieldFamilyName: "O'Neil", acme.FieldEmail: "Ann.ONeil@Example.com",
+		acme.FieldPhone: "+44 113 496 0000", acme.FieldCompany: "Acme", acme.FieldCity: "Leeds", acme.FieldNotes: "met at the fair",
+		"favourite_colour": "blue"}
+	l, err := codec.Decode(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mappings.Lead{mappings.FirstName: "Ann", mappings.LastName: "O'Neil", mappings.Email: "Ann.ONeil@Example.com",
+		mappings.Phone: "+44 113 496 0000", mappings.Company: "Acme", mappings.City: "Leeds", mappings.Description: "met at the fair"}
+	if !maps.Equal(l, want) {
+		t.Fatalf("decoded %v, want %v", l, want)
+	}
+	delete(fields, "favourite_colour")
+	l[mappings.Title] = "CTO" // Acme has no place for it
+	if got := codec.Encode(l); !maps.Equal(got, fields) {
+		t.Fatalf("encoded %v, want %v", got, fields)
+	}
+	if k := codec.Keys(l); len(k) != 1 || k[0] != (pipeline.Key{Vendor: "acme", Entity: "lead", Kind: pipeline.KindEmail, Value: "ann.oneil@example.com"}) {
+		t.Fatalf("keys %v", k)
+	}
+	if nk := codec.NaturalKeys(l); len(nk) != 1 || nk[acme.FieldEmail] != "Ann.ONeil@Example.com" {
+		t.Fatalf("natural keys %v", nk)
+	}
+	if _, err := codec.Decode(map[string]string{acme.FieldEmail: "nope"}); !errors.Is(err, mappings.ErrInvalid) {
+		t.Fatalf("a malformed email decoded: %v", err)
+	}
+	if got := codec.Encode(mappings.Lead{mappings.City: ""}); len(got) != 1 || got[acme.FieldCity] != "" {
+		t.Fatalf("a cleared field encoded as %v", got)
 	}
 }
