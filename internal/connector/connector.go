@@ -54,7 +54,7 @@ type Connector struct {
 	Pages bool
 	// Sim, when set, starts the vendor's simulator: `crmsync sim` serves
 	// it, and the end-to-end scenario (the demo, the crash and fault tests)
-	// routes LeadExec's leads to it and checks what it holds.
+	// routes SharpSpring's leads to it and checks what it holds.
 	Sim func() (Sim, error)
 }
 

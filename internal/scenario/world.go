@@ -79,7 +79,8 @@ type World struct {
 	ssOriginCheck func() (bool, string)
 	leCustom      []string // LeadExec names of the custom fields
 	// Connected are the simulators of vendors added by connectors, by
-	// vendor name: each receives LeadExec's leads through a route of its own.
+	// vendor name: each receives SharpSpring's leads through a route of its
+	// own.
 	Connected map[string]connector.Sim
 	stops     []func()
 }
@@ -208,7 +209,9 @@ func New(dataDir string, o Options) (*World, error) {
 }
 
 // connect starts the simulator of every registered connector that can
-// write leads and routes LeadExec's leads to it.
+// write leads and routes SharpSpring's leads to it: every lead of the
+// scenario passes through SharpSpring (LeadExec's and those made there),
+// with every edit.
 func (w *World) connect(cfg *config.Config, linger config.Duration) error {
 	for _, c := range connector.All() {
 		if c.Sim == nil || !slices.Contains(c.Writes, "lead") {
@@ -227,7 +230,7 @@ func (w *World) connect(cfg *config.Config, linger config.Duration) error {
 			cfg.Sections = map[string]config.Section{}
 		}
 		cfg.Sections[c.Name] = sim.Section()
-		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: "leadexec-to-" + c.Name, From: "leadexec.lead", To: c.Name + ".lead", Linger: linger})
+		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: "sharpspring-to-" + c.Name, From: "sharpspring.lead", To: c.Name + ".lead", Linger: linger})
 	}
 	return nil
 }
