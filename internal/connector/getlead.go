@@ -58,7 +58,7 @@ func openGetlead(_ context.Context, env Env) (*Account, error) {
 	if env.Bus != nil && env.Reads("getlead", "lead") {
 		p, err := gsrc.NewPoller(gsrc.Config{Name: "getlead.lead", V3: v3, State: env.State, Publisher: env.Bus,
 			CountryCode: g.CountryCode, Interval: g.Poller.Interval.Std(), StartFrom: g.Poller.Since,
-			Logger: env.Log.With("source", "getlead.lead")})
+			Logger: env.Log})
 		if err != nil {
 			return nil, err
 		}

@@ -66,7 +66,7 @@ func openIVvy(ctx context.Context, env Env) (*Account, error) {
 	}
 	if env.Bus != nil && env.Reads("ivvy", "lead") {
 		p, err := isrc.NewLeadPoller(isrc.Config{Client: c, Publisher: env.Bus, State: env.State, Identity: env.State,
-			Interval: iv.Poller.Interval.Std(), Since: iv.Poller.Since, Logger: env.Log.With("source", "ivvy.lead")})
+			Interval: iv.Poller.Interval.Std(), Since: iv.Poller.Since, Logger: env.Log})
 		if err != nil {
 			return nil, err
 		}

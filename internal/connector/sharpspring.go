@@ -104,8 +104,7 @@ func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 		pc := s.Poller
 		p, err := ssrc.NewLeadPoller(ssrc.LeadPollerConfig{Name: "sharpspring.lead", Interval: pc.Interval.Std(),
 			Overlap: pc.Overlap.Std(), Lag: pc.Lag.Std(), PageSize: pc.PageSize, SweepInterval: pc.SweepInterval.Std(),
-			Since: pc.Since, QuotaProbeInterval: probe,
-			Logger: env.Log.With("source", "sharpspring.lead")}, c, env.Bus, env.State)
+			Since: pc.Since, QuotaProbeInterval: probe, Logger: env.Log}, c, env.Bus, env.State)
 		if err != nil {
 			return nil, err
 		}
