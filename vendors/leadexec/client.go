@@ -23,6 +23,9 @@ const (
 	DefaultLeadsURL = "https://leads.leadexec.net"
 	// DefaultDataURL is the lead data query API (/v1/leads/query/{lid}).
 	DefaultDataURL = "https://apidata.leadexec.net"
+	// DefaultNamespace is the ASMX namespace assumed for AddEditClient:
+	// ASP.NET's default, as LeadExec does not document its own.
+	DefaultNamespace = "http://tempuri.org/"
 )
 
 // Response size limits: a larger answer is an error, never read whole.
@@ -41,6 +44,11 @@ type Config struct {
 	APIURL, LeadsURL, DataURL string
 	// Key is the ASMX account API key (the Key parameter). Secret.
 	Key string
+	// Namespace is the ASMX service's XML namespace, which AddEditClient's
+	// SOAP request is written in; default DefaultNamespace. LeadExec's is
+	// not documented: read it from service.asmx?WSDL when AddEditClient
+	// answers a SOAP fault about an unknown element.
+	Namespace string
 	// ClientID and ClientSecret are the OAuth client credentials of the
 	// REST account API and the lead data API. Secret (the client secret).
 	// Ignored when Tokens is set.
@@ -65,6 +73,7 @@ type Config struct {
 type Client struct {
 	api, leads, data string // base URLs without a trailing slash
 	key              string // never logged
+	ns               string // ASMX namespace
 	tokens           *TokenSource
 	http             *http.Client
 	now              func() time.Time
@@ -72,7 +81,10 @@ type Client struct {
 
 // New returns a Client. It fails only when a base URL is not absolute.
 func New(cfg Config) (*Client, error) {
-	c := &Client{key: cfg.Key, tokens: cfg.Tokens, http: cfg.HTTPClient, now: cfg.Now}
+	c := &Client{key: cfg.Key, ns: cfg.Namespace, tokens: cfg.Tokens, http: cfg.HTTPClient, now: cfg.Now}
+	if c.ns == "" {
+		c.ns = DefaultNamespace
+	}
 	var err error
 	if c.api, err = baseURL("APIURL", cfg.APIURL, DefaultAPIURL); err != nil {
 		return nil, err
