@@ -166,14 +166,3 @@ func FuzzParsePacific(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParseClientID(f *testing.F) {
-	for _, s := range []string{"12345", `"77"`, " 9\r\n", "0", "12<!--"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if id, err := leadexec.ParseClientID(body); err == nil && id <= 0 {
-			t.Fatalf("accepted %d", id)
-		}
-	})
-}
