@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -97,6 +98,18 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		if len(n.LeadTypes) == 0 {
 			return nil, fmt.Errorf("backfill %s: no lead types to read: set leadexec.safety_net.lead_types "+
 				"(the lead types LeadExec delivers to crmsync)", source)
+		}
+		// The lead types may have changed since the instance started:
+		// read their fields before paging through them.
+		if l.Key == "" {
+			return nil, fmt.Errorf("backfill %s: %w", source, errNoLeadExecKey)
+		}
+		// BackfillPager takes no ctx: the check is bounded on its own.
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err = checkLeadExecFields(cctx, c, levendor.FieldCheck{Read: n.LeadTypes}, a.Catalog, nil, a.log.With("source", source))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("backfill %s: %w", source, err)
 		}
 		return &lesrc.LeadPager{API: c, LeadTypes: n.LeadTypes, FieldMap: n.FieldMap, PageSize: n.PageSize, Since: since, Until: until}, nil
 	default:

@@ -38,6 +38,9 @@ type vendorSet struct {
 	ivvy         *ivvy.Client
 	getleadV3    getlead.V3Config
 	leadexec     *levendor.Client
+	// leadFields holds the fields of the LeadExec lead type crmsync posts
+	// to; the lead sink posts by it and the field watch refreshes it.
+	leadFields *levendor.LeadTypeFields
 	codecs       map[string]mappings.LeadCodec
 	clientCodecs map[string]mappings.ClientCodec
 	sinks        map[string]pipeline.Sink
@@ -95,7 +98,7 @@ func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog,
 		v.clientCodecs["sharpspring.client"] = mappings.SharpSpringClients{}
 		v.sinks["sharpspring.client"] = ssink.NewClientSink(ssink.ClientSinkConfig{Logger: log, QuotaProbeInterval: probe}, c)
 	}
-	if err := v.openLeadExec(cfg, log); err != nil {
+	if err := v.openLeadExec(ctx, cfg, cat, log); err != nil {
 		return nil, err
 	}
 	if iv := cfg.IVvy; iv != nil {
@@ -185,7 +188,7 @@ func (v *vendorSet) close() {
 
 // openLeadExec prepares the LeadExec client and the sinks the routes
 // write to.
-func (v *vendorSet) openLeadExec(cfg *config.Config, log *slog.Logger) error {
+func (v *vendorSet) openLeadExec(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, log *slog.Logger) error {
 	l := cfg.LeadExec
 	if l == nil {
 		return nil
@@ -197,10 +200,20 @@ func (v *vendorSet) openLeadExec(cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("leadexec: %w", err)
 	}
 	v.leadexec = c
+	v.leadFields = &levendor.LeadTypeFields{}
+	if fc := leadExecFieldCheck(cfg); fc.Post > 0 || len(fc.Read) > 0 {
+		if l.Key == "" {
+			return errNoLeadExecKey
+		}
+		if err := checkLeadExecFields(ctx, c, fc, cat, v.leadFields, log); err != nil {
+			return err
+		}
+	}
 	v.clientCodecs["leadexec.client"] = mappings.LeadExecClients{}
 	if routesTo(cfg, "leadexec.lead") {
 		r := l.Receiver
 		sink, err := lesink.NewLeadSink(lesink.LeadSinkConfig{Version: r.Version, MaxLeadsPerPost: r.MaxLeadsPerPost, Logger: log,
+			Fields: v.leadFields,
 			Source: levendor.Source{VID: r.VID, LID: r.LID, AID: r.AID, APIKey: r.APIKey.Value(), Password: r.Password.Value(),
 				SendDelay: r.SendDelay}}, c)
 		if err != nil {
@@ -273,6 +286,12 @@ func (a *App) buildSources() error {
 			return err
 		}
 		a.Sources = append(a.Sources, p)
+	}
+	if l := a.cfg.LeadExec; l != nil && l.FieldCheckInterval > 0 {
+		if fc := leadExecFieldCheck(a.cfg); fc.Post > 0 || len(fc.Read) > 0 {
+			a.Sources = append(a.Sources, &leadFieldWatch{c: a.vendors.leadexec, check: fc, cat: a.Catalog,
+				fields: a.vendors.leadFields, interval: l.FieldCheckInterval.Std(), log: a.log.With("source", "leadexec.fields")})
+		}
 	}
 	if s := a.cfg.SharpSpring; s != nil && s.FieldCheckInterval > 0 {
 		a.Sources = append(a.Sources, &fieldWatch{c: a.vendors.sharpspring, cat: a.Catalog,

@@ -1,6 +1,6 @@
 // Package leadexec writes to LeadExec (ClickPoint): leads through the lead
-// receiver (LeadSink) and clients, LeadExec's lead buyers, through the REST
-// account API (ClientSink). Both are pipeline.Sinks: one outcome per record,
+// receiver (LeadSink) and clients, LeadExec's lead buyers, through the ASMX
+// account API's AddEditClient (ClientSink). Both are pipeline.Sinks: one outcome per record,
 // in order; nothing is retried here (the route retries transient failures
 // with its backoff).
 //
@@ -36,12 +36,14 @@
 // A client record carries LeadExec client fields named by their
 // ClientFieldSpecialBit (mappings.LeadExecClients): the sink looks the
 // account's client fields up with GetClientData and sends their values by
-// ClientFieldUID in PATCH /v1/clients, never matching a Descriptor. A record
+// ClientFieldUID with AddEditClient, never matching a Descriptor. A record
 // with a target id edits that client (absent fields stay as they are, sent
-// ones are overwritten, an empty value clears; a client field marked isState
+// ones are overwritten, an empty value clears: AddEditClient takes the whole
+// client, so the client is read first and sent whole, see
+// leadexec.Client.EditClient; a client field marked isState
 // takes a LeadExec state id, not a name, and is not written). A record
 // without one creates
-// a client (ClientUID 0) with a Username derived from the contact's email or
+// a client (ClientUID -1) with a Username derived from the contact's email or
 // the company name (mappings.LeadExecUsername) and a random password that is
 // sent once and never logged or stored; an operator who wants the client to
 // use LeadExec's portal resets it there. Before creating, the sink looks for

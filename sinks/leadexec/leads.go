@@ -48,6 +48,12 @@ type LeadSinkConfig struct {
 	// OverMaxWait is the least wait before a lead refused with
 	// Post_Over_Max (a campaign cap) is posted again; default 5m.
 	OverMaxWait time.Duration
+	// Fields, when set, holds the fields of the lead type (Source.LID), as
+	// leadexec.CheckLeadFields read them: a field the lead type lacks is
+	// left out of the post (LeadExec would refuse the lead, or drop the
+	// value silently), and a standard field is posted under the lead type's
+	// name for it. Nil, or not yet read: fields are posted as they are.
+	Fields *leadexec.LeadTypeFields
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -108,7 +114,7 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			out[i] = pipeline.Outcome{TargetID: r.TargetID, Skip: SkipNoUpdate}
 			continue
 		}
-		fields := postFields(r)
+		fields := s.postFields(r)
 		if len(fields) == 0 {
 			out[i] = pipeline.Outcome{Skip: "no lead field to post"}
 			continue
@@ -184,18 +190,28 @@ func (s *LeadSink) outcome(p post, pr leadexec.PostResponse) pipeline.Outcome {
 }
 
 // postFields are the lead's fields to post: the natural keys and the
-// fields, without empty values (a new lead has nothing to clear).
-func postFields(r *pipeline.Record) map[string]string {
+// fields, without empty values (a new lead has nothing to clear), under the
+// lead type's names, without those it lacks.
+func (s *LeadSink) postFields(r *pipeline.Record) map[string]string {
 	out := make(map[string]string, len(r.Fields)+len(r.NaturalKeys))
-	for k, v := range r.NaturalKeys {
-		if strings.TrimSpace(v) != "" {
-			out[k] = v
+	put := func(k, v string) {
+		if strings.TrimSpace(v) == "" {
+			return
 		}
+		if s.cfg.Fields != nil {
+			name, ok := s.cfg.Fields.PostName(k)
+			if !ok {
+				return
+			}
+			k = name
+		}
+		out[k] = v
+	}
+	for k, v := range r.NaturalKeys {
+		put(k, v)
 	}
 	for k, v := range r.Fields {
-		if strings.TrimSpace(v) != "" {
-			out[k] = v
-		}
+		put(k, v)
 	}
 	return out
 }

@@ -15,8 +15,8 @@ import (
 
 // Default base URLs (spec §1).
 const (
-	// DefaultAPIURL serves the ASMX account API (/service.asmx), the REST
-	// account API (/v1/clients) and the token endpoint.
+	// DefaultAPIURL serves the ASMX account API (/service.asmx) and
+	// the token endpoint.
 	DefaultAPIURL = "https://api.leadexec.net"
 	// DefaultLeadsURL is the lead receiver (/processor/insert/general,
 	// /v2/insert/general).
@@ -50,7 +50,7 @@ type Config struct {
 	// answers a SOAP fault about an unknown element.
 	Namespace string
 	// ClientID and ClientSecret are the OAuth client credentials of the
-	// REST account API and the lead data API. Secret (the client secret).
+	// lead data API. Secret (the client secret).
 	// Ignored when Tokens is set.
 	ClientID, ClientSecret string
 	// Tokens, if set, supplies bearer tokens (for sharing one cache
@@ -64,7 +64,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Client calls one LeadExec account: the lead receiver, the ASMX and REST
+// Client calls one LeadExec account: the lead receiver, the ASMX
 // account APIs and the lead data API. Each method makes exactly one HTTP
 // request and never retries; the one exception is a bearer call answered
 // 401, which is sent once more with a fresh token (plus, for bearer calls,
