@@ -212,8 +212,12 @@ func (v *vendorSet) openLeadExec(ctx context.Context, cfg *config.Config, cat *m
 	v.clientCodecs["leadexec.client"] = mappings.LeadExecClients{}
 	if routesTo(cfg, "leadexec.lead") {
 		r := l.Receiver
+		var readBack lesink.LeadReader
+		if l.ClientID != "" {
+			readBack = c // the lead data API settles posts whose answer was unreadable
+		}
 		sink, err := lesink.NewLeadSink(lesink.LeadSinkConfig{Version: r.Version, MaxLeadsPerPost: r.MaxLeadsPerPost, Logger: log,
-			Fields: v.leadFields,
+			Fields: v.leadFields, ReadBack: readBack,
 			Source: levendor.Source{VID: r.VID, LID: r.LID, AID: r.AID, APIKey: r.APIKey.Value(), Password: r.Password.Value(),
 				SendDelay: r.SendDelay}}, c)
 		if err != nil {

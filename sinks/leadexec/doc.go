@@ -27,9 +27,16 @@
 //   - Post_Over_Max (a campaign cap) and unknown types: retried later,
 //     Post_Over_Max not before LeadSinkConfig.OverMaxWait.
 //
-// Transport failures, 5xx, 429 and unreadable answers are transient; a lead
-// whose post may have been taken is posted again and then answered
-// Duplicate_Lead. Refused credentials keep the leads and retry each minute.
+// Connection failures, 5xx and 429 are transient. A post whose answer
+// cannot be read or never arrives may have been taken: it is settled by
+// looking the lead up in the lead data API, and posted again at most
+// LeadSinkConfig.MaxInDoubtPosts times in all before it is dead-lettered
+// with the answer (see indoubt.go). Refused credentials keep the leads and
+// retry each minute.
+//
+// Posts follow the lead type's field list (LeadSinkConfig.Fields, read with
+// GetLeadFields): a field the lead type lacks is left out, a standard field
+// goes under the lead type's name for its SpecialBit.
 //
 // # Clients
 //

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -36,6 +37,20 @@ type LeadAPI interface {
 	InsertV1(ctx context.Context, src leadexec.Source, fields map[string]string) (leadexec.PostResponse, error)
 }
 
+// LeadReader reads leads back from LeadExec's lead data API
+// (*leadexec.Client implements it).
+type LeadReader interface {
+	QueryLeads(ctx context.Context, leadTypeUID int64, q leadexec.Query) (leadexec.LeadPage, error)
+}
+
+// DefaultMaxInDoubtPosts bounds the posts of one lead whose answers could
+// not be read (LeadSinkConfig.MaxInDoubtPosts).
+const DefaultMaxInDoubtPosts = 3
+
+// CodeUnreadableAnswer is the dead-letter code of a lead whose posts were answered in a
+// way crmsync cannot read, and which the lead data API does not show.
+const CodeUnreadableAnswer = "unreadable_answer"
+
 // LeadSinkConfig configures a LeadSink.
 type LeadSinkConfig struct {
 	// Source holds the posting identifiers and credentials: VID and LID
@@ -54,6 +69,16 @@ type LeadSinkConfig struct {
 	// value silently), and a standard field is posted under the lead type's
 	// name for it. Nil, or not yet read: fields are posted as they are.
 	Fields *leadexec.LeadTypeFields
+	// ReadBack, when set, settles a post whose answer could not be read
+	// (see the package documentation) by looking the lead up in the lead
+	// data API. Nil: such a post is only retried, up to MaxInDoubtPosts.
+	ReadBack LeadReader
+	// MaxInDoubtPosts is how many times one lead is posted while every
+	// answer is unreadable (or lost) and the read-back does not find it,
+	// before it is dead-lettered with the last answer; default 3.
+	MaxInDoubtPosts int
+	// Now is the clock of the read-back window; default time.Now.
+	Now func() time.Time
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -65,6 +90,15 @@ type LeadSink struct {
 	cfg LeadSinkConfig
 	api LeadAPI
 	log *slog.Logger
+
+	mu     sync.Mutex
+	doubts map[string]*doubt // record key → its posts in doubt
+}
+
+// doubt is a lead whose posts were answered in a way crmsync cannot read.
+type doubt struct {
+	posts int       // its posts so answered
+	first time.Time // when the first was sent
 }
 
 // NewLeadSink returns a lead sink posting through api.
@@ -91,11 +125,17 @@ func NewLeadSink(cfg LeadSinkConfig, api LeadAPI) (*LeadSink, error) {
 	if cfg.OverMaxWait <= 0 {
 		cfg.OverMaxWait = DefaultOverMaxWait
 	}
+	if cfg.MaxInDoubtPosts <= 0 {
+		cfg.MaxInDoubtPosts = DefaultMaxInDoubtPosts
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &LeadSink{cfg: cfg, api: api, log: log}, nil
+	return &LeadSink{cfg: cfg, api: api, log: log, doubts: map[string]*doubt{}}, nil
 }
 
 // post is one record on its way to LeadExec.
@@ -119,13 +159,23 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			out[i] = pipeline.Outcome{Skip: "no lead field to post"}
 			continue
 		}
-		todo = append(todo, post{i: i, rec: r, fields: fields})
+		p := post{i: i, rec: r, fields: fields}
+		if d := s.doubtOf(r.Key); d != nil {
+			// An earlier post's answer was unreadable: the lead may be in
+			// LeadExec by now. Look before posting it again.
+			if uid, ok := s.readBack(ctx, p, d.first); ok {
+				out[i] = s.settled(p, uid)
+				continue
+			}
+		}
+		todo = append(todo, p)
 	}
 	if s.cfg.Version == V1 {
 		for _, p := range todo {
+			sent := s.cfg.Now()
 			pr, err := s.api.InsertV1(ctx, s.cfg.Source, p.fields)
 			if err != nil {
-				out[p.i] = pipeline.Outcome{Err: classify(err)}
+				out[p.i] = s.failed(ctx, p, sent, err)
 				continue
 			}
 			out[p.i] = s.outcome(p, pr)
@@ -146,8 +196,15 @@ func (s *LeadSink) postV2(ctx context.Context, ps []post, out []pipeline.Outcome
 	for j, p := range ps {
 		leads[j] = leadexec.LeadPost{Properties: leadexec.LeadProperties{Reference: p.rec.Key}, Fields: p.fields}
 	}
+	sent := s.cfg.Now()
 	prs, err := s.api.InsertV2(ctx, s.cfg.Source, leads)
 	if err != nil {
+		if inDoubt(err) {
+			for _, p := range ps {
+				out[p.i] = s.failed(ctx, p, sent, err)
+			}
+			return
+		}
 		perr := classify(err)
 		if errors.Is(perr, pipeline.ErrPermanent) && len(ps) > 1 {
 			mid := len(ps) / 2
@@ -167,6 +224,7 @@ func (s *LeadSink) postV2(ctx context.Context, ps []post, out []pipeline.Outcome
 
 // outcome turns LeadExec's answer for one lead into the record's outcome.
 func (s *LeadSink) outcome(p post, pr leadexec.PostResponse) pipeline.Outcome {
+	s.forget(p.rec.Key)
 	var o pipeline.Outcome
 	if pr.LeadIdentifier > 0 {
 		o.TargetID = strconv.FormatInt(pr.LeadIdentifier, 10)

@@ -159,7 +159,7 @@ const (
 	EndpointGetLeadFields Endpoint = "GetLeadFields"
 	// EndpointEditClient is ASMX AddEditClient (SOAP 1.1 on /service.asmx).
 	EndpointEditClient Endpoint = "AddEditClient"
-	EndpointQueryLeads    Endpoint = "QueryLeads"
+	EndpointQueryLeads Endpoint = "QueryLeads"
 )
 
 // Server simulates LeadExec's lead receiver (V1 and V2), OAuth token
