@@ -86,7 +86,7 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		// LeadExec documents no rate limit or quota: like the live
 		// sources, the backfill's client has no budget to share.
 		c, err := levendor.New(levendor.Config{APIURL: l.APIURL, LeadsURL: l.LeadsURL, DataURL: l.DataURL,
-			Key: l.Key.Value(), ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
+			Key: l.Key.Value(), Namespace: l.ASMXNamespace, ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
 			HTTPClient: &http.Client{Timeout: l.Timeout.Std()}})
 		if err != nil {
 			return nil, fmt.Errorf("backfill %s: %w", source, err)

@@ -194,7 +194,7 @@ func (v *vendorSet) openLeadExec(ctx context.Context, cfg *config.Config, cat *m
 		return nil
 	}
 	c, err := levendor.New(levendor.Config{APIURL: l.APIURL, LeadsURL: l.LeadsURL, DataURL: l.DataURL,
-		Key: l.Key.Value(), ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
+		Key: l.Key.Value(), Namespace: l.ASMXNamespace, ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
 		HTTPClient: &http.Client{Timeout: l.Timeout.Std()}})
 	if err != nil {
 		return fmt.Errorf("leadexec: %w", err)

@@ -315,6 +315,10 @@ type LeadExecConfig struct {
 	// the fields of the lead types crmsync posts to or reads
 	// (GetLeadFields).
 	Key Secret `yaml:"key"`
+	// ASMXNamespace is the XML namespace of service.asmx, in which
+	// AddEditClient's SOAP request is written; default http://tempuri.org/
+	// (LeadExec does not document its own).
+	ASMXNamespace string `yaml:"asmx_namespace"`
 	// FieldCheckInterval is how often the lead types' fields are read
 	// again (GetLeadFields) after the check at start-up; default 1h.
 	FieldCheckInterval Duration `yaml:"field_check_interval"`

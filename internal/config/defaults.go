@@ -73,6 +73,7 @@ func (c *Config) ApplyDefaults() {
 		setDefault(&l.DataURL, levendor.DefaultDataURL)
 		setDefault(&l.Timeout, Duration(60*time.Second))
 		setDefault(&l.FieldCheckInterval, Duration(time.Hour))
+		setDefault(&l.ASMXNamespace, levendor.DefaultNamespace)
 		r := &l.Receiver
 		setDefault(&r.Version, levendor.ReceiverV2)
 		setDefault(&r.MaxLeadsPerPost, levendor.DefaultMaxLeadsPerPost)

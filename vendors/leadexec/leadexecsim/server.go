@@ -163,7 +163,7 @@ const (
 )
 
 // Server simulates LeadExec's lead receiver (V1 and V2), OAuth token
-// endpoint, ASMX GetClientList/GetClientData, REST PATCH /v1/clients and
+// endpoint, ASMX GetClientList/GetClientData/GetLeadFields/AddEditClient and
 // lead data query API on one http.Handler (the paths of the three LeadExec
 // hosts do not collide). All methods are safe for concurrent use.
 type Server struct {
