@@ -166,3 +166,22 @@ func FuzzParsePacific(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseLeadFields(f *testing.F) {
+	f.Add([]byte(`<ArrayOfLeadFieldItemType xmlns="http://tempuri.org/"><LeadFieldItemType><LeadFieldUID>1</LeadFieldUID>` +
+		`<Descriptor>Email</Descriptor><Required>true</Required><SpecialBit>Email</SpecialBit><FieldDataType>Varchar</FieldDataType>` +
+		`</LeadFieldItemType></ArrayOfLeadFieldItemType>`))
+	f.Add([]byte(`<ArrayOfX><X><LeadFieldUID>2</LeadFieldUID><Descriptor> </Descriptor></X></ArrayOfX>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fs, err := leadexec.ParseLeadFields(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		for _, fd := range fs {
+			if strings.TrimSpace(fd.Descriptor) == "" {
+				t.Fatalf("a field without a name: %+v", fd)
+			}
+			_ = fd.HasSpecialBit()
+		}
+	})
+}
