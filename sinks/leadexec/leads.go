@@ -180,10 +180,15 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			}
 			out[p.i] = s.outcome(p, pr)
 		}
-		return out
+	} else {
+		for start := 0; start < len(todo); start += s.cfg.MaxLeadsPerPost {
+			s.postV2(ctx, todo[start:min(start+s.cfg.MaxLeadsPerPost, len(todo))], out)
+		}
 	}
-	for start := 0; start < len(todo); start += s.cfg.MaxLeadsPerPost {
-		s.postV2(ctx, todo[start:min(start+s.cfg.MaxLeadsPerPost, len(todo))], out)
+	for _, p := range todo {
+		if o := out[p.i]; o.Err == nil || errors.Is(o.Err, pipeline.ErrPermanent) {
+			s.forget(p.rec.Key) // done with: no post of it is in doubt any more
+		}
 	}
 	return out
 }
