@@ -34,13 +34,13 @@ import (
 // vendorSet holds the configured vendor accounts: API clients, codecs and
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
-	sharpspring  *sharpspring.Client
-	ivvy         *ivvy.Client
-	getleadV3    getlead.V3Config
-	leadexec     *levendor.Client
+	sharpspring *sharpspring.Client
+	ivvy        *ivvy.Client
+	getleadV3   getlead.V3Config
+	leadexec    *levendor.Client
 	// leadFields holds the fields of the LeadExec lead type crmsync posts
 	// to; the lead sink posts by it and the field watch refreshes it.
-	leadFields *levendor.LeadTypeFields
+	leadFields   *levendor.LeadTypeFields
 	codecs       map[string]mappings.LeadCodec
 	clientCodecs map[string]mappings.ClientCodec
 	sinks        map[string]pipeline.Sink
