@@ -34,19 +34,19 @@ import (
 // vendorSet holds the configured vendor accounts: API clients, codecs and
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
-	sharpspring *sharpspring.Client
-	ivvy        *ivvy.Client
-	getleadV3   getlead.V3Config
-	leadexec    *levendor.Client
-	// leadFields holds the fields of the LeadExec lead type crmsync posts
-	// to; the lead sink posts by it and the field watch refreshes it.
-	leadFields   *levendor.LeadTypeFields
+	sharpspring  *sharpspring.Client
+	ivvy         *ivvy.Client
+	getleadV3    getlead.V3Config
+	leadexec     *levendor.Client
 	codecs       map[string]mappings.LeadCodec
 	clientCodecs map[string]mappings.ClientCodec
 	sinks        map[string]pipeline.Sink
 	budgets      []*pipeline.Budget
 	// closers release what the vendors hold open (Kafka writers).
 	closers []io.Closer
+	// leadFields holds the fields of the LeadExec lead type crmsync posts
+	// to; the lead sink posts by it and the field watch refreshes it.
+	leadFields *levendor.LeadTypeFields
 }
 
 func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, log *slog.Logger) (*vendorSet, error) {
