@@ -10,6 +10,7 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -140,5 +141,43 @@ func TestLeadExecPostsByTheLeadTypesFields(t *testing.T) {
 	wait("the second lead in LeadExec", func() bool { _, ok := byEmail("EmailAddress", "bo@example.com"); return ok })
 	if l, _ := byEmail("EmailAddress", "bo@example.com"); l.Fields["City"] != "Waco" {
 		t.Fatalf("posted %+v", l.Fields)
+	}
+}
+
+// TestLeadExecUnreadableAnswerEndToEnd: LeadExec stores a lead and answers
+// garbage, then stores nothing and answers garbage for another lead every
+// time. The first is settled by reading it back (one lead in LeadExec, no
+// dead letter); the second is posted three times and dead-lettered with
+// LeadExec's answer.
+func TestLeadExecUnreadableAnswerEndToEnd(t *testing.T) {
+	w := newLEWorld(t, []config.RouteConfig{{Name: "ss-le", From: "sharpspring.lead", To: "leadexec.lead"}}, nil)
+	ssLE, _ := w.app.Route("ss-le")
+	w.le.MalformNext(leadexecsim.EndpointInsertV2, 1)
+	w.ss.SeedLead(map[string]string{"emailAddress": "kim@example.com", "firstName": "Kim", "lastName": "Ode", "phoneNumber": "512-555-0177"})
+	w.wait("the lead settled", func() bool { return w.settled("ss-le") && ssLE.Stats.Upserts.Load() == 1 })
+	if ls := w.leLeadByEmail("kim@example.com"); len(ls) != 1 {
+		t.Fatalf("LeadExec holds %d leads for kim@example.com", len(ls))
+	}
+	if n := w.le.RequestCount(leadexecsim.EndpointInsertV2); n != 1 {
+		t.Fatalf("%d posts, want 1", n)
+	}
+	if w.le.RequestCount(leadexecsim.EndpointQueryLeads) == 0 {
+		t.Fatal("not settled by a read-back")
+	}
+
+	// No phone: LeadExec refuses it, in answers crmsync cannot read.
+	posts := w.le.RequestCount(leadexecsim.EndpointInsertV2)
+	w.le.MalformNext(leadexecsim.EndpointInsertV2, 5)
+	w.ss.SeedLead(map[string]string{"emailAddress": "nophone@example.com", "firstName": "No", "lastName": "Phone"})
+	w.wait("the lead dead-lettered", func() bool {
+		dls, _ := w.app.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{Route: "ss-le"})
+		return len(dls) == 1
+	})
+	dls, _ := w.app.State.DeadLetters(context.Background(), pipeline.DeadLetterFilter{Route: "ss-le"})
+	if d := dls[0]; d.Code != "unreadable_answer" || !strings.Contains(d.Message, "<!--") {
+		t.Fatalf("dead letter %+v", d)
+	}
+	if n := w.le.RequestCount(leadexecsim.EndpointInsertV2) - posts; n != 3 {
+		t.Fatalf("%d posts of the refused lead, want 3", n)
 	}
 }
