@@ -320,7 +320,8 @@ type LeadExecConfig struct {
 	// (LeadExec does not document its own).
 	ASMXNamespace string `yaml:"asmx_namespace"`
 	// FieldCheckInterval is how often the lead types' fields are read
-	// again (GetLeadFields) after the check at start-up; default 1h.
+	// again (GetLeadFields) after the check at start-up; default 1h,
+	// negative: only at start-up.
 	FieldCheckInterval Duration `yaml:"field_check_interval"`
 	// ClientID and ClientSecret are the OAuth client credentials of the
 	// lead data API (the safety net, and settling a post whose answer could

@@ -454,9 +454,6 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 	if len(keyFor) > 0 && l.Key == "" {
 		add("leadexec.key", "is required %s; use ${LEADEXEC_KEY}", strings.Join(keyFor, " and "))
 	}
-	if l.FieldCheckInterval < 0 {
-		add("leadexec.field_check_interval", "%s is negative (0 checks at start-up only)", l.FieldCheckInterval.Std())
-	}
 	var oauthFor []string
 	if readsClients {
 		checkInterval(add, "leadexec.client_poller.interval", l.ClientPoller.Interval)

@@ -30,7 +30,8 @@ routes:
 		l.Timeout.Std() != time.Minute || l.Receiver.Version != "v2" || l.Receiver.MaxLeadsPerPost != 100 ||
 		l.SafetyNet.Interval.Std() != 15*time.Minute || l.SafetyNet.Lookback.Std() != 24*time.Hour ||
 		l.SafetyNet.MinAge.Std() != 10*time.Minute || l.SafetyNet.PageSize != 500 ||
-		l.ClientPoller.Interval.Std() != 5*time.Minute || c.SharpSpring.ClientPoller.Interval.Std() != 5*time.Minute {
+		l.ClientPoller.Interval.Std() != 5*time.Minute || c.SharpSpring.ClientPoller.Interval.Std() != 5*time.Minute ||
+		l.FieldCheckInterval.Std() != time.Hour || l.ASMXNamespace != "http://tempuri.org/" {
 		t.Fatalf("defaults not applied: %+v", *l)
 	}
 	if l.Key.Value() != "asmx-key" || l.ClientSecret.Value() != "oauth-secret" || l.Receiver.APIKey.Value() != "post-key" {
