@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -336,21 +337,34 @@ func (c *Client) addEditClient(ctx context.Context, call addEditClientCall) (id 
 	if resp.status != http.StatusOK {
 		return 0, false, soapError(op, resp, c.now())
 	}
-	root, perr := parseXMLBytes(resp.body)
+	id, answered, perr := ParseAddEditClientResponse(resp.body)
 	if perr != nil {
 		return 0, false, malformed(op, resp.status, perr.Error(), resp.body, resp.secret)
+	}
+	return id, answered, nil
+}
+
+// ParseAddEditClientResponse reads the SOAP answer of AddEditClient (any
+// namespace and element case): the client id of <AddEditClientResult>
+// (answered true), or none when the result is absent or empty (answered
+// false; LeadExec's reference lists no return properties). An answer
+// without an AddEditClientResponse, or whose result is not a positive
+// integer, is an error. At most MaxAccountBytes are read by the caller.
+func ParseAddEditClientResponse(body []byte) (id int64, answered bool, err error) {
+	root, err := parseXMLBytes(body)
+	if err != nil {
+		return 0, false, fmt.Errorf("leadexec: AddEditClient answer: %w", err)
 	}
 	res := findElement(root, "AddEditClientResult")
 	if res == nil || !res.leaf() || strings.TrimSpace(res.text) == "" {
 		if findElement(root, "AddEditClientResponse") == nil {
-			return 0, false, malformed(op, resp.status, "no AddEditClientResponse in the answer", resp.body, resp.secret)
+			return 0, false, errors.New("leadexec: no AddEditClientResponse in the answer")
 		}
 		return 0, false, nil
 	}
-	n, perr := parseInt64(res.text)
-	if perr != nil || n <= 0 {
-		return 0, false, malformed(op, resp.status, fmt.Sprintf("client id %q is not a positive integer", shorten(res.text)),
-			resp.body, resp.secret)
+	n, err := parseInt64(res.text)
+	if err != nil || n <= 0 {
+		return 0, false, fmt.Errorf("leadexec: client id %q is not a positive integer", shorten(res.text))
 	}
 	return n, true, nil
 }

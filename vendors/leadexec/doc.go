@@ -55,8 +55,9 @@
 // # Parsing
 //
 // The parsers are pure functions, fuzzed: ParsePostResponse(s),
-// ParseClientList, ParseClientData, ParseLeadFields, ParseLeadPage,
-// ParseTokenResponse and ParsePacific. XML is read without namespaces and with
+// ParseClientList, ParseClientData, ParseLeadFields,
+// ParseAddEditClientResponse, ParseLeadPage, ParseTokenResponse and
+// ParsePacific. XML is read without namespaces and with
 // any element names (LeadExec's namespace and class names are not
 // documented); properties are matched by local name, case-insensitively.
 // Reads are bounded (MaxPostResponseBytes, MaxAccountBytes, MaxQueryBytes).

@@ -185,3 +185,20 @@ func FuzzParseLeadFields(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseAddEditClientResponse(f *testing.F) {
+	f.Add([]byte(`<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+		`<AddEditClientResponse xmlns="http://tempuri.org/"><AddEditClientResult>20001</AddEditClientResult></AddEditClientResponse>` +
+		`</soap:Body></soap:Envelope>`))
+	f.Add([]byte(`<Envelope><Body><AddEditClientResponse/></Body></Envelope>`))
+	f.Add([]byte(`<AddEditClientResponse><AddEditClientResult>-1</AddEditClientResult></AddEditClientResponse>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id, answered, err := leadexec.ParseAddEditClientResponse(body)
+		if err == nil && answered && id <= 0 {
+			t.Fatalf("accepted id %d", id)
+		}
+		if !answered && id != 0 {
+			t.Fatalf("id %d without an answer", id)
+		}
+	})
+}
