@@ -9,7 +9,7 @@ import (
 )
 
 // LeadExecClientStatus is the field of a LeadExec client record that carries
-// its status name (Info.Status of PATCH /v1/clients: "Active", "Inactive").
+// its status name (Client.Status of AddEditClient: "Active", "Inactive").
 const LeadExecClientStatus = "Status"
 
 // LeadExecClientStandard maps canonical client names to the fields of a

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -54,7 +55,7 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		// LeadExec documents no rate limit or quota: like the live
 		// sources, the backfill's client has no budget to share.
 		c, err := levendor.New(levendor.Config{APIURL: l.APIURL, LeadsURL: l.LeadsURL, DataURL: l.DataURL,
-			Key: l.Key.Value(), ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
+			Key: l.Key.Value(), Namespace: l.ASMXNamespace, ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
 			HTTPClient: &http.Client{Timeout: l.Timeout.Std()}})
 		if err != nil {
 			return nil, fmt.Errorf("backfill %s: %w", source, err)
@@ -66,6 +67,18 @@ func (a *App) BackfillPager(source string, since, until time.Time) (pipeline.Pag
 		if len(n.LeadTypes) == 0 {
 			return nil, fmt.Errorf("backfill %s: no lead types to read: set leadexec.safety_net.lead_types "+
 				"(the lead types LeadExec delivers to crmsync)", source)
+		}
+		// The lead types may have changed since the instance started:
+		// read their fields before paging through them.
+		if l.Key == "" {
+			return nil, fmt.Errorf("backfill %s: %w", source, errNoLeadExecKey)
+		}
+		// BackfillPager takes no ctx: the check is bounded on its own.
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err = checkLeadExecFields(cctx, c, levendor.FieldCheck{Read: n.LeadTypes}, a.Catalog, nil, a.log.With("source", source))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("backfill %s: %w", source, err)
 		}
 		return &lesrc.LeadPager{API: c, LeadTypes: n.LeadTypes, FieldMap: n.FieldMap, PageSize: n.PageSize, Since: since, Until: until}, nil
 	default:

@@ -29,6 +29,9 @@ type vendorSet struct {
 	// connected are the accounts opened by their connectors (every vendor
 	// but LeadExec, which is wired here).
 	connected connector.Opened
+	// leadFields holds the fields of the LeadExec lead type crmsync posts
+	// to; the lead sink posts by it and the field watch refreshes it.
+	leadFields *levendor.LeadTypeFields
 }
 
 // openVendors opens every configured vendor account. bus is nil in an
@@ -36,7 +39,7 @@ type vendorSet struct {
 func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, bus pipeline.Publisher, log *slog.Logger) (*vendorSet, error) {
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
 	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
-	if err := v.openLeadExec(cfg, log); err != nil {
+	if err := v.openLeadExec(ctx, cfg, cat, log); err != nil {
 		return nil, err
 	}
 	if err := v.openConnected(ctx, connector.Env{Config: cfg, Catalog: cat, State: state, Bus: bus, Log: log}); err != nil {
@@ -80,22 +83,36 @@ func (v *vendorSet) close() {
 
 // openLeadExec prepares the LeadExec client and the sinks the routes
 // write to.
-func (v *vendorSet) openLeadExec(cfg *config.Config, log *slog.Logger) error {
+func (v *vendorSet) openLeadExec(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, log *slog.Logger) error {
 	l := cfg.LeadExec
 	if l == nil {
 		return nil
 	}
 	c, err := levendor.New(levendor.Config{APIURL: l.APIURL, LeadsURL: l.LeadsURL, DataURL: l.DataURL,
-		Key: l.Key.Value(), ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
+		Key: l.Key.Value(), Namespace: l.ASMXNamespace, ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
 		HTTPClient: &http.Client{Timeout: l.Timeout.Std()}})
 	if err != nil {
 		return fmt.Errorf("leadexec: %w", err)
 	}
 	v.leadexec = c
+	v.leadFields = &levendor.LeadTypeFields{}
+	if fc := leadExecFieldCheck(cfg); fc.Post > 0 || len(fc.Read) > 0 {
+		if l.Key == "" {
+			return errNoLeadExecKey
+		}
+		if err := checkLeadExecFields(ctx, c, fc, cat, v.leadFields, log); err != nil {
+			return err
+		}
+	}
 	v.clientCodecs["leadexec.client"] = mappings.LeadExecClients{}
 	if routesTo(cfg, "leadexec.lead") {
 		r := l.Receiver
+		var readBack lesink.LeadReader
+		if l.ClientID != "" {
+			readBack = c // the lead data API settles posts whose answer was unreadable
+		}
 		sink, err := lesink.NewLeadSink(lesink.LeadSinkConfig{Version: r.Version, MaxLeadsPerPost: r.MaxLeadsPerPost, Logger: log,
+			Fields: v.leadFields, ReadBack: readBack,
 			Source: levendor.Source{VID: r.VID, LID: r.LID, AID: r.AID, APIKey: r.APIKey.Value(), Password: r.Password.Value(),
 				SendDelay: r.SendDelay}}, c)
 		if err != nil {
@@ -153,6 +170,12 @@ func (a *App) buildSources() error {
 			return err
 		}
 		a.Sources = append(a.Sources, p)
+	}
+	if l := a.cfg.LeadExec; l != nil && l.FieldCheckInterval > 0 {
+		if fc := leadExecFieldCheck(a.cfg); fc.Post > 0 || len(fc.Read) > 0 {
+			a.Sources = append(a.Sources, &leadFieldWatch{c: a.vendors.leadexec, check: fc, cat: a.Catalog,
+				fields: a.vendors.leadFields, interval: l.FieldCheckInterval.Std(), log: a.log.With("source", "leadexec.fields")})
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
 		a.Sources = append(a.Sources, a.vendors.connected[name].Sources...)

@@ -314,12 +314,22 @@ type LeadExecConfig struct {
 	LeadsURL string `yaml:"leads_url"`
 	// DataURL is the lead data query API; default https://apidata.leadexec.net.
 	DataURL string `yaml:"data_url"`
-	// Key is the ASMX account API key (GetClientList, GetClientData):
-	// needed to read or write LeadExec clients.
+	// Key is the ASMX account API key: needed to read and write LeadExec
+	// clients (GetClientList, GetClientData, AddEditClient) and to check
+	// the fields of the lead types crmsync posts to or reads
+	// (GetLeadFields).
 	Key Secret `yaml:"key"`
+	// ASMXNamespace is the XML namespace of service.asmx, in which
+	// AddEditClient's SOAP request is written; default http://tempuri.org/
+	// (LeadExec does not document its own).
+	ASMXNamespace string `yaml:"asmx_namespace"`
+	// FieldCheckInterval is how often the lead types' fields are read
+	// again (GetLeadFields) after the check at start-up; default 1h,
+	// negative: only at start-up.
+	FieldCheckInterval Duration `yaml:"field_check_interval"`
 	// ClientID and ClientSecret are the OAuth client credentials of the
-	// REST account API (writing clients) and the lead data API (the safety
-	// net).
+	// lead data API (the safety net, and settling a post whose answer could
+	// not be read).
 	ClientID     string `yaml:"client_id"`
 	ClientSecret Secret `yaml:"client_secret"`
 	// Timeout per request; default 60s.

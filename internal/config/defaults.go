@@ -52,6 +52,8 @@ func (c *Config) ApplyDefaults() {
 		setDefault(&l.LeadsURL, levendor.DefaultLeadsURL)
 		setDefault(&l.DataURL, levendor.DefaultDataURL)
 		setDefault(&l.Timeout, Duration(60*time.Second))
+		setDefault(&l.FieldCheckInterval, Duration(time.Hour))
+		setDefault(&l.ASMXNamespace, levendor.DefaultNamespace)
 		r := &l.Receiver
 		setDefault(&r.Version, levendor.ReceiverV2)
 		setDefault(&r.MaxLeadsPerPost, levendor.DefaultMaxLeadsPerPost)
@@ -334,13 +336,17 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 	if l.Timeout <= 0 {
 		add("leadexec.timeout", "%s must be positive", l.Timeout.Std())
 	}
-	if (readsClients || writesClients) && l.Key == "" {
-		add("leadexec.key", "is required to read LeadExec clients (GetClientList, GetClientData); use ${LEADEXEC_KEY}")
+	var keyFor []string
+	if readsClients || writesClients {
+		keyFor = append(keyFor, "to read and write LeadExec clients (GetClientList, GetClientData, AddEditClient)")
+	}
+	if writesLeads || (readsLeads && len(l.SafetyNet.LeadTypes) > 0) {
+		keyFor = append(keyFor, "to check the lead types' fields (GetLeadFields)")
+	}
+	if len(keyFor) > 0 && l.Key == "" {
+		add("leadexec.key", "is required %s; use ${LEADEXEC_KEY}", strings.Join(keyFor, " and "))
 	}
 	var oauthFor []string
-	if writesClients {
-		oauthFor = append(oauthFor, "to write LeadExec clients (PATCH /v1/clients)")
-	}
 	if readsClients {
 		checkInterval(add, "leadexec.client_poller.interval", l.ClientPoller.Interval)
 	}

@@ -30,7 +30,8 @@ routes:
 		l.Timeout.Std() != time.Minute || l.Receiver.Version != "v2" || l.Receiver.MaxLeadsPerPost != 100 ||
 		l.SafetyNet.Interval.Std() != 15*time.Minute || l.SafetyNet.Lookback.Std() != 24*time.Hour ||
 		l.SafetyNet.MinAge.Std() != 10*time.Minute || l.SafetyNet.PageSize != 500 ||
-		l.ClientPoller.Interval.Std() != 5*time.Minute || c.SharpSpring.ClientPoller.Interval.Std() != 5*time.Minute {
+		l.ClientPoller.Interval.Std() != 5*time.Minute || c.SharpSpring.ClientPoller.Interval.Std() != 5*time.Minute ||
+		l.FieldCheckInterval.Std() != time.Hour || l.ASMXNamespace != "http://tempuri.org/" {
 		t.Fatalf("defaults not applied: %+v", *l)
 	}
 	if l.Key.Value() != "asmx-key" || l.ClientSecret.Value() != "oauth-secret" || l.Receiver.APIKey.Value() != "post-key" {
@@ -64,7 +65,7 @@ routes:
 		"routes[4]: route leadexec.client → sharpspring.lead connects a client to a lead",
 		`leadexec.api_url: "ftp://api.leadexec.net" is not`,
 		"leadexec.data_url: must not carry credentials",
-		"leadexec.key: is required to read LeadExec clients",
+		"leadexec.key: is required to read and write LeadExec clients (GetClientList, GetClientData, AddEditClient) and to check the lead types' fields (GetLeadFields)",
 		"leadexec.client_poller.interval: 10ms is under 1s",
 		`leadexec.receiver.version: "v3" is not v2 or v1`,
 		"leadexec.receiver.vid: is required",
@@ -73,8 +74,8 @@ routes:
 		"leadexec.receiver.max_leads_per_post: 900 is outside 1..500",
 		"leadexec.safety_net.lead_types[1]: 0 is not a lead type id",
 		"leadexec.safety_net.lookback: 5m0s must be longer than min_age",
-		"leadexec.client_id: is required to write LeadExec clients (PATCH /v1/clients) and for the safety net",
-		"leadexec.client_secret: is required to write LeadExec clients (PATCH /v1/clients) and for the safety net",
+		"leadexec.client_id: is required for the safety net",
+		"leadexec.client_secret: is required for the safety net",
 	}
 	msg := checkProblems(t, err, want)
 	if strings.Contains(msg, "pw@") {
@@ -84,10 +85,18 @@ routes:
 		t.Log(msg)
 	}
 
-	// Writing leads only: no webhook, no client credentials needed.
+	// Writing leads only: no webhook, no OAuth credentials needed; the key
+	// reads the lead type's fields.
 	if _, err := Parse([]byte(`
 sharpspring: {account_id: "1", secret_key: k}
 leadexec: {receiver: {version: v1, vid: 101, lid: 201}}
+routes: [{from: sharpspring.lead, to: leadexec.lead}]
+`), env(nil)); err == nil || !strings.Contains(err.Error(), "leadexec.key: is required to check the lead types' fields (GetLeadFields)") {
+		t.Fatalf("a lead sink without the key: %v", err)
+	}
+	if _, err := Parse([]byte(`
+sharpspring: {account_id: "1", secret_key: k}
+leadexec: {key: k, receiver: {version: v1, vid: 101, lid: 201}}
 routes: [{from: sharpspring.lead, to: leadexec.lead}]
 `), env(nil)); err != nil {
 		t.Fatalf("a lead sink alone: %v", err)

@@ -158,6 +158,13 @@ func New(dataDir string, o Options) (*World, error) {
 		catalog = append(catalog, mappings.CatalogField{Name: c.name, Label: c.label, SharpSpring: sys, LeadExec: lx, IVvy: c.ivvy})
 		w.leCustom = append(w.leCustom, lx)
 	}
+	// LeadExec's lead type carries the custom fields too: crmsync checks the
+	// catalog against its fields (GetLeadFields) at start-up.
+	lt := leadexecsim.DefaultLeadTypes()[0]
+	for _, name := range w.leCustom {
+		lt.Fields = append(lt.Fields, leadexecsim.LeadField{Name: name})
+	}
+	w.LE.SetLeadType(lt)
 	linger := config.Duration(200 * time.Millisecond)
 	cfg := &config.Config{
 		DataDir: dataDir,

@@ -35,10 +35,12 @@ type ClientSinkConfig struct {
 
 // ClientSink is a pipeline.Sink for LeadExec clients (see the package
 // documentation). Records carry mappings.LeadExecClients fields. Each
-// record costs one PATCH /v1/clients (two for a client created before any
-// client field is known), plus per Write at most one GetClientList (when a
-// record has no target id) and one GetClientData (to learn the account's
-// client fields). Safe for concurrent use.
+// edit costs three requests (GetClientList and GetClientData to read the
+// client, AddEditClient to write it whole), a create one AddEditClient (and
+// an edit more for a client created before any client field is known), plus
+// per Write at most one GetClientList (when a record has no target id) and
+// one GetClientData (to learn the account's client fields). Safe for
+// concurrent use.
 type ClientSink struct {
 	api     ClientAPI
 	newPass func() (string, error)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,7 +80,7 @@ func TestClientSinkCreateAndEdit(t *testing.T) {
 			if !strings.Contains(logs.String(), "MobilePhone") || !strings.Contains(logs.String(), "special_bit=State") {
 				t.Error("a value without a client field was dropped silently")
 			}
-			if _, ok := got.Fields[76]; ok {
+			if got.Fields[76] != "" {
 				t.Error("a state name was written into a state-id field")
 			}
 
@@ -121,27 +123,43 @@ func TestClientSinkCreateAndEdit(t *testing.T) {
 	}
 }
 
-// TestClientSinkTokenExpiry: tokens that expire between two writes are
-// replaced transparently; nothing fails.
-func TestClientSinkTokenExpiry(t *testing.T) {
+// TestClientSinkEditKeepsWhatItDoesNotWrite: AddEditClient takes the whole
+// client (the simulator resets what is left out), so an edit of one field
+// leaves the portal username and password, the time zone, the notes, the
+// status and every other field as they were. Client writes need the ASMX
+// key only, no OAuth token.
+func TestClientSinkEditKeepsWhatItDoesNotWrite(t *testing.T) {
 	e := newSimEnv(t, leadexecsim.Options{})
-	uid := e.sim.AddClient(leadexecsim.Client{Username: "acme"})
+	uid := e.sim.AddClient(leadexecsim.Client{Username: "acme", Password: "portal-pw", TimeZoneName: "Central Standard Time",
+		TimeOffset: -1, Notes: "call before noon", Status: "Pending", OverrideReassign: true,
+		Fields: map[int64]string{1001: "Acme Co", 1004: "ops@acme.example", 1011: "Morning"}})
 	s := e.clientSink(nil)
 	ctx := context.Background()
 	id := strconv.FormatInt(uid, 10)
+	before, _ := e.sim.ClientByUID(uid)
 	if o := s.Write(ctx, []*pipeline.Record{clientRecord("c1", id, mappings.Client{mappings.City: "Austin"})})[0]; o.Err != nil {
 		t.Fatal(o.Err)
 	}
-	tokens := e.sim.RequestCount(leadexecsim.EndpointToken)
-	e.sim.ExpireTokens()
-	if o := s.Write(ctx, []*pipeline.Record{clientRecord("c1", id, mappings.Client{mappings.City: "Dallas"})})[0]; o.Err != nil {
-		t.Fatalf("after the token expired: %v", o.Err)
+	got, _ := e.sim.ClientByUID(uid)
+	want := before
+	want.Fields = maps.Clone(before.Fields)
+	want.Fields[1007] = "Austin"
+	for fid, v := range got.Fields {
+		if v != want.Fields[fid] {
+			t.Errorf("field %d = %q, want %q", fid, v, want.Fields[fid])
+		}
 	}
-	if got, _ := e.sim.ClientByUID(uid); got.Fields[1007] != "Dallas" {
-		t.Fatalf("client %+v", got)
+	for fid, v := range want.Fields {
+		if got.Fields[fid] != v {
+			t.Errorf("field %d = %q, want %q", fid, got.Fields[fid], v)
+		}
 	}
-	if n := e.sim.RequestCount(leadexecsim.EndpointToken); n != tokens+1 {
-		t.Fatalf("%d token requests after expiry, want %d", n, tokens+1)
+	got.Fields, want.Fields = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("edit changed the client:\n got %+v\nwant %+v", got, want)
+	}
+	if n := e.sim.RequestCount(leadexecsim.EndpointToken); n != 0 {
+		t.Fatalf("%d token requests for client writes", n)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -36,6 +37,20 @@ type LeadAPI interface {
 	InsertV1(ctx context.Context, src leadexec.Source, fields map[string]string) (leadexec.PostResponse, error)
 }
 
+// LeadReader reads leads back from LeadExec's lead data API
+// (*leadexec.Client implements it).
+type LeadReader interface {
+	QueryLeads(ctx context.Context, leadTypeUID int64, q leadexec.Query) (leadexec.LeadPage, error)
+}
+
+// DefaultMaxInDoubtPosts bounds the posts of one lead whose answers could
+// not be read (LeadSinkConfig.MaxInDoubtPosts).
+const DefaultMaxInDoubtPosts = 3
+
+// CodeUnreadableAnswer is the dead-letter code of a lead whose posts were answered in a
+// way crmsync cannot read, and which the lead data API does not show.
+const CodeUnreadableAnswer = "unreadable_answer"
+
 // LeadSinkConfig configures a LeadSink.
 type LeadSinkConfig struct {
 	// Source holds the posting identifiers and credentials: VID and LID
@@ -48,6 +63,22 @@ type LeadSinkConfig struct {
 	// OverMaxWait is the least wait before a lead refused with
 	// Post_Over_Max (a campaign cap) is posted again; default 5m.
 	OverMaxWait time.Duration
+	// Fields, when set, holds the fields of the lead type (Source.LID), as
+	// leadexec.CheckLeadFields read them: a field the lead type lacks is
+	// left out of the post (LeadExec would refuse the lead, or drop the
+	// value silently), and a standard field is posted under the lead type's
+	// name for it. Nil, or not yet read: fields are posted as they are.
+	Fields *leadexec.LeadTypeFields
+	// ReadBack, when set, settles a post whose answer could not be read
+	// (see the package documentation) by looking the lead up in the lead
+	// data API. Nil: such a post is only retried, up to MaxInDoubtPosts.
+	ReadBack LeadReader
+	// MaxInDoubtPosts is how many times one lead is posted while every
+	// answer is unreadable (or lost) and the read-back does not find it,
+	// before it is dead-lettered with the last answer; default 3.
+	MaxInDoubtPosts int
+	// Now is the clock of the read-back window; default time.Now.
+	Now func() time.Time
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -59,6 +90,15 @@ type LeadSink struct {
 	cfg LeadSinkConfig
 	api LeadAPI
 	log *slog.Logger
+
+	mu     sync.Mutex
+	doubts map[string]*doubt // record key → its posts in doubt
+}
+
+// doubt is a lead whose posts were answered in a way crmsync cannot read.
+type doubt struct {
+	posts int       // its posts so answered
+	first time.Time // when the first was sent
 }
 
 // NewLeadSink returns a lead sink posting through api.
@@ -85,11 +125,17 @@ func NewLeadSink(cfg LeadSinkConfig, api LeadAPI) (*LeadSink, error) {
 	if cfg.OverMaxWait <= 0 {
 		cfg.OverMaxWait = DefaultOverMaxWait
 	}
+	if cfg.MaxInDoubtPosts <= 0 {
+		cfg.MaxInDoubtPosts = DefaultMaxInDoubtPosts
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &LeadSink{cfg: cfg, api: api, log: log}, nil
+	return &LeadSink{cfg: cfg, api: api, log: log, doubts: map[string]*doubt{}}, nil
 }
 
 // post is one record on its way to LeadExec.
@@ -108,26 +154,41 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			out[i] = pipeline.Outcome{TargetID: r.TargetID, Skip: SkipNoUpdate}
 			continue
 		}
-		fields := postFields(r)
+		fields := s.postFields(r)
 		if len(fields) == 0 {
 			out[i] = pipeline.Outcome{Skip: "no lead field to post"}
 			continue
 		}
-		todo = append(todo, post{i: i, rec: r, fields: fields})
+		p := post{i: i, rec: r, fields: fields}
+		if d := s.doubtOf(r.Key); d != nil {
+			// An earlier post's answer was unreadable: the lead may be in
+			// LeadExec by now. Look before posting it again.
+			if uid, ok := s.readBack(ctx, p, d.first); ok {
+				out[i] = s.settled(p, uid)
+				continue
+			}
+		}
+		todo = append(todo, p)
 	}
 	if s.cfg.Version == V1 {
 		for _, p := range todo {
+			sent := s.cfg.Now()
 			pr, err := s.api.InsertV1(ctx, s.cfg.Source, p.fields)
 			if err != nil {
-				out[p.i] = pipeline.Outcome{Err: classify(err)}
+				out[p.i] = s.failed(ctx, p, sent, err)
 				continue
 			}
 			out[p.i] = s.outcome(p, pr)
 		}
-		return out
+	} else {
+		for start := 0; start < len(todo); start += s.cfg.MaxLeadsPerPost {
+			s.postV2(ctx, todo[start:min(start+s.cfg.MaxLeadsPerPost, len(todo))], out)
+		}
 	}
-	for start := 0; start < len(todo); start += s.cfg.MaxLeadsPerPost {
-		s.postV2(ctx, todo[start:min(start+s.cfg.MaxLeadsPerPost, len(todo))], out)
+	for _, p := range todo {
+		if o := out[p.i]; o.Err == nil || errors.Is(o.Err, pipeline.ErrPermanent) {
+			s.forget(p.rec.Key) // done with: no post of it is in doubt any more
+		}
 	}
 	return out
 }
@@ -140,8 +201,15 @@ func (s *LeadSink) postV2(ctx context.Context, ps []post, out []pipeline.Outcome
 	for j, p := range ps {
 		leads[j] = leadexec.LeadPost{Properties: leadexec.LeadProperties{Reference: p.rec.Key}, Fields: p.fields}
 	}
+	sent := s.cfg.Now()
 	prs, err := s.api.InsertV2(ctx, s.cfg.Source, leads)
 	if err != nil {
+		if inDoubt(err) {
+			for _, p := range ps {
+				out[p.i] = s.failed(ctx, p, sent, err)
+			}
+			return
+		}
 		perr := classify(err)
 		if errors.Is(perr, pipeline.ErrPermanent) && len(ps) > 1 {
 			mid := len(ps) / 2
@@ -161,6 +229,7 @@ func (s *LeadSink) postV2(ctx context.Context, ps []post, out []pipeline.Outcome
 
 // outcome turns LeadExec's answer for one lead into the record's outcome.
 func (s *LeadSink) outcome(p post, pr leadexec.PostResponse) pipeline.Outcome {
+	s.forget(p.rec.Key)
 	var o pipeline.Outcome
 	if pr.LeadIdentifier > 0 {
 		o.TargetID = strconv.FormatInt(pr.LeadIdentifier, 10)
@@ -184,18 +253,28 @@ func (s *LeadSink) outcome(p post, pr leadexec.PostResponse) pipeline.Outcome {
 }
 
 // postFields are the lead's fields to post: the natural keys and the
-// fields, without empty values (a new lead has nothing to clear).
-func postFields(r *pipeline.Record) map[string]string {
+// fields, without empty values (a new lead has nothing to clear), under the
+// lead type's names, without those it lacks.
+func (s *LeadSink) postFields(r *pipeline.Record) map[string]string {
 	out := make(map[string]string, len(r.Fields)+len(r.NaturalKeys))
-	for k, v := range r.NaturalKeys {
-		if strings.TrimSpace(v) != "" {
-			out[k] = v
+	put := func(k, v string) {
+		if strings.TrimSpace(v) == "" {
+			return
 		}
+		if s.cfg.Fields != nil {
+			name, ok := s.cfg.Fields.PostName(k)
+			if !ok {
+				return
+			}
+			k = name
+		}
+		out[k] = v
+	}
+	for k, v := range r.NaturalKeys {
+		put(k, v)
 	}
 	for k, v := range r.Fields {
-		if strings.TrimSpace(v) != "" {
-			out[k] = v
-		}
+		put(k, v)
 	}
 	return out
 }

@@ -15,14 +15,17 @@ import (
 
 // Default base URLs (spec §1).
 const (
-	// DefaultAPIURL serves the ASMX account API (/service.asmx), the REST
-	// account API (/v1/clients) and the token endpoint.
+	// DefaultAPIURL serves the ASMX account API (/service.asmx) and
+	// the token endpoint.
 	DefaultAPIURL = "https://api.leadexec.net"
 	// DefaultLeadsURL is the lead receiver (/processor/insert/general,
 	// /v2/insert/general).
 	DefaultLeadsURL = "https://leads.leadexec.net"
 	// DefaultDataURL is the lead data query API (/v1/leads/query/{lid}).
 	DefaultDataURL = "https://apidata.leadexec.net"
+	// DefaultNamespace is the ASMX namespace assumed for AddEditClient:
+	// ASP.NET's default, as LeadExec does not document its own.
+	DefaultNamespace = "http://tempuri.org/"
 )
 
 // Response size limits: a larger answer is an error, never read whole.
@@ -41,8 +44,13 @@ type Config struct {
 	APIURL, LeadsURL, DataURL string
 	// Key is the ASMX account API key (the Key parameter). Secret.
 	Key string
+	// Namespace is the ASMX service's XML namespace, which AddEditClient's
+	// SOAP request is written in; default DefaultNamespace. LeadExec's is
+	// not documented: read it from service.asmx?WSDL when AddEditClient
+	// answers a SOAP fault about an unknown element.
+	Namespace string
 	// ClientID and ClientSecret are the OAuth client credentials of the
-	// REST account API and the lead data API. Secret (the client secret).
+	// lead data API. Secret (the client secret).
 	// Ignored when Tokens is set.
 	ClientID, ClientSecret string
 	// Tokens, if set, supplies bearer tokens (for sharing one cache
@@ -56,7 +64,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Client calls one LeadExec account: the lead receiver, the ASMX and REST
+// Client calls one LeadExec account: the lead receiver, the ASMX
 // account APIs and the lead data API. Each method makes exactly one HTTP
 // request and never retries; the one exception is a bearer call answered
 // 401, which is sent once more with a fresh token (plus, for bearer calls,
@@ -65,6 +73,7 @@ type Config struct {
 type Client struct {
 	api, leads, data string // base URLs without a trailing slash
 	key              string // never logged
+	ns               string // ASMX namespace
 	tokens           *TokenSource
 	http             *http.Client
 	now              func() time.Time
@@ -72,7 +81,10 @@ type Client struct {
 
 // New returns a Client. It fails only when a base URL is not absolute.
 func New(cfg Config) (*Client, error) {
-	c := &Client{key: cfg.Key, tokens: cfg.Tokens, http: cfg.HTTPClient, now: cfg.Now}
+	c := &Client{key: cfg.Key, ns: cfg.Namespace, tokens: cfg.Tokens, http: cfg.HTTPClient, now: cfg.Now}
+	if c.ns == "" {
+		c.ns = DefaultNamespace
+	}
 	var err error
 	if c.api, err = baseURL("APIURL", cfg.APIURL, DefaultAPIURL); err != nil {
 		return nil, err

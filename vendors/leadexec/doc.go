@@ -6,12 +6,19 @@
 //     several leads to /v2/insert/general with an api-key header);
 //   - the ASMX account API on api.leadexec.net (/service.asmx/{Method},
 //     form parameters with the Key, bare XmlSerializer XML out):
-//     GetClientList and GetClientData;
-//   - the REST account API on the same host, with OAuth client-credentials
-//     bearer tokens from /v1/authorization/token (TokenSource): EditClient
-//     (PATCH /v1/clients);
+//     GetClientList, GetClientData and GetLeadFields; and EditClient, which
+//     calls AddEditClient as SOAP 1.1 (its parameters are objects, which
+//     the form binding cannot carry) after reading the client, because
+//     AddEditClient takes the whole client;
 //   - the lead data API on apidata.leadexec.net: QueryLeads
-//     (POST /v1/leads/query/{LeadTypeUID}, bearer token).
+//     (POST /v1/leads/query/{LeadTypeUID}), with OAuth client-credentials
+//     bearer tokens from /v1/authorization/token on the API host
+//     (TokenSource).
+//
+// LeadExec's REST PATCH /v1/clients is not used: AddEditClient is the
+// documented client write of the account API's reference, needs only the
+// Key, and PATCH's treatment of properties left out is not documented
+// either.
 //
 // # Calls and retries
 //
@@ -48,8 +55,9 @@
 // # Parsing
 //
 // The parsers are pure functions, fuzzed: ParsePostResponse(s),
-// ParseClientList, ParseClientData, ParseLeadPage, ParseTokenResponse,
-// ParseClientID and ParsePacific. XML is read without namespaces and with
+// ParseClientList, ParseClientData, ParseLeadFields,
+// ParseAddEditClientResponse, ParseLeadPage, ParseTokenResponse and
+// ParsePacific. XML is read without namespaces and with
 // any element names (LeadExec's namespace and class names are not
 // documented); properties are matched by local name, case-insensitively.
 // Reads are bounded (MaxPostResponseBytes, MaxAccountBytes, MaxQueryBytes).
@@ -68,6 +76,13 @@
 //   - The lead query answers {"Total": n, "Leads": [{"UID", "Properties",
 //     "Fields", "TCPAInformation"}]}; StartDate/EndDate are sent as RFC 3339
 //     UTC.
-//   - SpecialBit and DataType numbers follow the documented name order.
-//   - PATCH /v1/clients leaves properties that are not sent unchanged.
+//   - SpecialBit, DataType and GetClientList's Int32 client Status numbers
+//     follow the documented name order.
+//   - AddEditClient replaces the whole client and its whole field set, so
+//     EditClient sends every property and field (read first) with the
+//     changes applied; its SOAP namespace is Config.Namespace (default
+//     http://tempuri.org/) and its FieldData items are written as
+//     <ClientFieldItemType>.
+//   - A lead field's Descriptor (GetLeadFields) is the name the receiver
+//     binds a posted field to.
 package leadexec

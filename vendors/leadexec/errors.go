@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -70,6 +71,11 @@ type Error struct {
 	// Transport is set when no HTTP answer was received (connection refused,
 	// reset, timeout, body cut short).
 	Transport bool
+	// Unsent is set with Transport when the request cannot have reached
+	// LeadExec: the connection was never made (refused, name not resolved).
+	// Any other transport failure may have come after LeadExec applied the
+	// request.
+	Unsent bool
 
 	class apierr.Class
 	err   error // sentinel, may be nil
@@ -209,6 +215,11 @@ func utf8ValidEnd(s string) bool {
 // is dropped (it carries no secret, but keeps messages short).
 func transportError(op string, err error, sc scrubber) *Error {
 	e := &Error{Op: op, Transport: true, Message: sc.clean(errtext.Transport(err)), class: apierr.Transient}
+	var op2 *net.OpError
+	var dns *net.DNSError
+	if (errors.As(err, &op2) && op2.Op == "dial") || errors.As(err, &dns) {
+		e.Unsent = true
+	}
 	// Keep cancellation visible to errors.Is; other causes stay in the
 	// message only (the chain may carry the URL).
 	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {

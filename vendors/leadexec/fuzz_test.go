@@ -167,13 +167,38 @@ func FuzzParsePacific(f *testing.F) {
 	})
 }
 
-func FuzzParseClientID(f *testing.F) {
-	for _, s := range []string{"12345", `"77"`, " 9\r\n", "0", "12<!--"} {
-		f.Add([]byte(s))
-	}
+func FuzzParseLeadFields(f *testing.F) {
+	f.Add([]byte(`<ArrayOfLeadFieldItemType xmlns="http://tempuri.org/"><LeadFieldItemType><LeadFieldUID>1</LeadFieldUID>` +
+		`<Descriptor>Email</Descriptor><Required>true</Required><SpecialBit>Email</SpecialBit><FieldDataType>Varchar</FieldDataType>` +
+		`</LeadFieldItemType></ArrayOfLeadFieldItemType>`))
+	f.Add([]byte(`<ArrayOfX><X><LeadFieldUID>2</LeadFieldUID><Descriptor> </Descriptor></X></ArrayOfX>`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if id, err := leadexec.ParseClientID(body); err == nil && id <= 0 {
-			t.Fatalf("accepted %d", id)
+		fs, err := leadexec.ParseLeadFields(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		for _, fd := range fs {
+			if strings.TrimSpace(fd.Descriptor) == "" {
+				t.Fatalf("a field without a name: %+v", fd)
+			}
+			_ = fd.HasSpecialBit()
+		}
+	})
+}
+
+func FuzzParseAddEditClientResponse(f *testing.F) {
+	f.Add([]byte(`<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+		`<AddEditClientResponse xmlns="http://tempuri.org/"><AddEditClientResult>20001</AddEditClientResult></AddEditClientResponse>` +
+		`</soap:Body></soap:Envelope>`))
+	f.Add([]byte(`<Envelope><Body><AddEditClientResponse/></Body></Envelope>`))
+	f.Add([]byte(`<AddEditClientResponse><AddEditClientResult>-1</AddEditClientResult></AddEditClientResponse>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id, answered, err := leadexec.ParseAddEditClientResponse(body)
+		if err == nil && answered && id <= 0 {
+			t.Fatalf("accepted id %d", id)
+		}
+		if !answered && id != 0 {
+			t.Fatalf("id %d without an answer", id)
 		}
 	})
 }

@@ -337,16 +337,3 @@ func TestParseTokenResponse(t *testing.T) {
 		}
 	}
 }
-
-func TestParseClientID(t *testing.T) {
-	for in, want := range map[string]int64{"12345": 12345, " 12345\r\n": 12345, `"77"`: 77, "\ufeff9": 9} {
-		if got, err := leadexec.ParseClientID([]byte(in)); err != nil || got != want {
-			t.Errorf("%q → %d %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"", "0", "-4", "12<!--", `{"id":1}`, "<html/>"} {
-		if _, err := leadexec.ParseClientID([]byte(bad)); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

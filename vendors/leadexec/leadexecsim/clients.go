@@ -1,178 +1,199 @@
 package leadexecsim
 
 import (
-	"encoding/json"
+	"bytes"
+	"encoding/xml"
 	"fmt"
-	"maps"
+	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 )
 
-// editClient answers PATCH /v1/clients (bearer): {Info: {ClientUID, ...},
-// FieldData: [{ClientFieldUID, Value}]}. ClientUID 0 (or absent) creates a
-// client and needs a Password; another ClientUID edits that client (404 if
-// unknown). Info properties that are not sent are left unchanged (PATCH);
-// FieldData values overwrite those fields. Usernames must be unique; a
-// FieldData ClientFieldUID must be defined; on create every Required
-// client field must be set. Problems answer 400 {"message"}. Success
-// answers the ClientUID as plain text.
-func (s *Server) editClient(r *http.Request) simAnswer {
-	if a := s.authorize(r); a != nil {
-		return *a
+// soapEnvelopeNS is the SOAP 1.1 envelope namespace.
+const soapEnvelopeNS = "http://schemas.xmlsoap.org/soap/envelope/"
+
+// xelem is an element of a SOAP request, read without caring for its
+// children's order.
+type xelem struct {
+	XMLName xml.Name
+	Text    string  `xml:",chardata"`
+	Kids    []xelem `xml:",any"`
+}
+
+func (e *xelem) child(name string) *xelem {
+	for i := range e.Kids {
+		if e.Kids[i].XMLName.Local == name {
+			return &e.Kids[i]
+		}
+	}
+	return nil
+}
+
+// addEditClient answers AddEditClient, a SOAP 1.1 POST to /service.asmx
+// with SOAPAction "{namespace}AddEditClient" (its parameters are objects,
+// which ASMX's HTTP GET/POST bindings cannot carry: a form post to
+// /service.asmx/AddEditClient answers the framework's 500).
+//
+// As documented, Client.ClientUID -1 creates a client and another value
+// edits that client, and the answer is the client's id
+// (<AddEditClientResult>). Where LeadExec says nothing, the simulator takes
+// the reading that punishes a careless client: the Client is the whole
+// client, so a property left out takes its XmlSerializer default (0, "",
+// false; Status New), and FieldData is the whole set of the client's field
+// values, so a field left out is cleared. DateAdded is kept on an edit.
+// Problems answer HTTP 500 with a SOAP fault (soap:Client for a refused
+// request, with the .NET exception in faultstring): an unknown ClientUID,
+// a Status that is not a ClientStatus name, a Username another client has,
+// a new client without a Password or a Required client field, a FieldData
+// ClientFieldUID the account lacks, a Key that is wrong.
+func (s *Server) addEditClient(r *http.Request) simAnswer {
+	if !strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), "/service.asmx") {
+		return asmxError("System.InvalidOperationException",
+			"AddEditClient Web Service method takes parameters of complex types; use SOAP.")
 	}
 	body, err := readBody(r)
 	if err != nil {
-		return apiMessage(http.StatusBadRequest, "The request body could not be read.")
+		return soapFault("soap:Client", "System.Web.HttpException", "Maximum request length exceeded.")
 	}
-	var req struct {
-		Info      map[string]json.RawMessage `json:"Info"`
-		FieldData []struct {
-			ClientFieldUID json.Number `json:"ClientFieldUID"`
-			Value          *string     `json:"Value"`
-		} `json:"FieldData"`
+	action := strings.Trim(r.Header.Get("SOAPAction"), `"`)
+	if action != s.cfg.namespace+"AddEditClient" {
+		return soapFault("soap:Client", "System.Web.Services.Protocols.SoapException",
+			"Server did not recognize the value of HTTP Header SOAPAction: "+action+".")
 	}
-	if err := decodeJSON(body, &req); err != nil {
-		return apiMessage(http.StatusBadRequest, "The request body is not valid JSON.")
+	var env xelem
+	d := xml.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(&env); err != nil && err != io.EOF {
+		return soapFault("soap:Client", "System.Xml.XmlException", "The request is not well-formed XML.")
 	}
-	if req.Info == nil {
-		return apiMessage(http.StatusBadRequest, "Info is required.")
-	}
-	info := foldKeys(req.Info)
-	var uid int64
-	if raw, ok := info["clientuid"]; ok {
-		if err := json.Unmarshal(raw, &uid); err != nil {
-			return apiMessage(http.StatusBadRequest, "Info.ClientUID must be an integer.")
+	var call *xelem
+	if env.XMLName.Space == soapEnvelopeNS && env.XMLName.Local == "Envelope" {
+		if b := env.child("Body"); b != nil && len(b.Kids) > 0 {
+			call = &b.Kids[0]
 		}
 	}
-	if uid < 0 {
-		return apiMessage(http.StatusBadRequest, "Info.ClientUID must be 0 (new) or an existing client.")
+	if call == nil || call.XMLName.Local != "AddEditClient" || call.XMLName.Space != s.cfg.namespace {
+		return soapFault("soap:Client", "System.Web.Services.Protocols.SoapException",
+			"Server did not recognize the request element (expected AddEditClient in "+s.cfg.namespace+").")
+	}
+	text := func(e *xelem, name string) (string, bool) {
+		if e == nil {
+			return "", false
+		}
+		c := e.child(name)
+		if c == nil {
+			return "", false
+		}
+		return strings.TrimSpace(c.Text), true
+	}
+	if key, _ := text(call, "Key"); !equal(key, s.cfg.key) {
+		return soapFault("soap:Client", "System.UnauthorizedAccessException", "Invalid API key.")
+	}
+	ce := call.child("Client")
+	if ce == nil {
+		return soapFault("soap:Client", "System.ArgumentNullException", "Value cannot be null. Parameter name: Client")
+	}
+	// XmlSerializer: an absent property keeps its default.
+	var c Client
+	var bad string
+	i64 := func(name string) int64 {
+		v, ok := text(ce, name)
+		if !ok || v == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil && bad == "" {
+			bad = fmt.Sprintf("Client.%s %q is not an Int64.", name, v)
+		}
+		return n
+	}
+	str := func(name string) string { v, _ := text(ce, name); return v }
+	uid := i64("ClientUID")
+	c.UserUID, c.ResellerUID, c.GroupUID = i64("UserUID"), i64("ResellerUID"), i64("GroupUID")
+	c.TimeOffset = int(i64("TimeOffset"))
+	c.Notes, c.TimeZoneName, c.Username, c.Password = str("Notes"), str("TimeZoneName"), str("Username"), str("Password")
+	c.OverrideReassign = strings.EqualFold(str("OverrideReassign"), "true")
+	c.Status = "New"
+	if st, ok := text(ce, "Status"); ok && st != "" {
+		i := statusIndex(st)
+		if i < 0 {
+			bad = fmt.Sprintf("Instance validation error: '%s' is not a valid value for ClientStatus.", st)
+		} else {
+			c.Status = ClientStatuses[i]
+		}
+	}
+	if bad != "" {
+		return soapFault("soap:Client", "System.InvalidOperationException", bad)
+	}
+	fields := map[int64]string{}
+	if fd := call.child("FieldData"); fd != nil {
+		for i := range fd.Kids {
+			item := &fd.Kids[i]
+			raw, _ := text(item, "ClientFieldUID")
+			fid, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return soapFault("soap:Client", "System.InvalidOperationException",
+					fmt.Sprintf("FieldData[%d].ClientFieldUID %q is not an Int64.", i, raw))
+			}
+			v, _ := text(item, "FieldValue")
+			fields[fid] = v
+		}
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var c Client
-	if uid == 0 {
-		c = Client{AccountUID: s.cfg.accountUID, DateAdded: s.cfg.now(), Status: "Active", AutomationType: "Price",
-			Fields: map[int64]string{}}
-	} else {
+	for fid := range fields {
+		if s.fieldDef(fid) == nil {
+			return soapFault("soap:Client", "System.ArgumentException", fmt.Sprintf("Client field %d does not exist.", fid))
+		}
+	}
+	switch {
+	case uid == -1:
+		if c.Password == "" {
+			return soapFault("soap:Client", "System.ArgumentException", "A password is required for a new client.")
+		}
+		for _, f := range s.cfg.clientFields {
+			if f.Required && strings.TrimSpace(fields[f.ClientFieldUID]) == "" {
+				return soapFault("soap:Client", "System.ArgumentException",
+					fmt.Sprintf("Client field %q (%d) is required.", f.Descriptor, f.ClientFieldUID))
+			}
+		}
+		c.AccountUID, c.DateAdded, c.AutomationType = s.cfg.accountUID, s.cfg.now(), "Price"
+	default:
 		stored, ok := s.clients[uid]
 		if !ok {
-			return apiMessage(http.StatusNotFound, fmt.Sprintf("Client %d was not found.", uid))
+			return soapFault("soap:Client", "System.ArgumentException", fmt.Sprintf("Client %d was not found.", uid))
 		}
-		c = cloneClient(stored)
-	}
-	if msg := applyInfo(&c, info); msg != "" {
-		return apiMessage(http.StatusBadRequest, msg)
-	}
-	if uid == 0 && c.Password == "" {
-		return apiMessage(http.StatusBadRequest, "Info.Password is required for a new client.")
+		c.ClientUID, c.AccountUID, c.DateAdded = uid, stored.AccountUID, stored.DateAdded
+		c.AutomationType, c.Priority, c.DeliveryGroupUID = stored.AutomationType, stored.Priority, stored.DeliveryGroupUID
 	}
 	if c.Username != "" {
 		for id, other := range s.clients {
-			if id != uid && strings.EqualFold(other.Username, c.Username) {
-				return apiMessage(http.StatusBadRequest, "Info.Username is already in use.")
+			if id != c.ClientUID && strings.EqualFold(other.Username, c.Username) {
+				return soapFault("soap:Client", "System.ArgumentException", "The username is already in use.")
 			}
 		}
 	}
-	for i, fd := range req.FieldData {
-		fid, err := fd.ClientFieldUID.Int64()
-		if err != nil || s.fieldDef(fid) == nil {
-			return apiMessage(http.StatusBadRequest, fmt.Sprintf("FieldData[%d].ClientFieldUID %q is not a client field.", i, fd.ClientFieldUID))
-		}
-		if fd.Value == nil {
-			return apiMessage(http.StatusBadRequest, fmt.Sprintf("FieldData[%d].Value is required.", i))
-		}
-		c.Fields[fid] = *fd.Value
-	}
-	if uid == 0 {
-		for _, f := range s.cfg.clientFields {
-			if f.Required && strings.TrimSpace(c.Fields[f.ClientFieldUID]) == "" {
-				return apiMessage(http.StatusBadRequest, fmt.Sprintf("Client field %q (%d) is required.", f.Descriptor, f.ClientFieldUID))
-			}
-		}
+	if uid == -1 {
 		c.ClientUID = s.newID(IDClient)
 	}
+	c.Fields = fields
 	s.clients[c.ClientUID] = &c
-	return textAnswer(http.StatusOK, strconv.FormatInt(c.ClientUID, 10))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="%s" `+
+		`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`+
+		`<soap:Body><AddEditClientResponse xmlns="%s"><AddEditClientResult>%d</AddEditClientResult>`+
+		`</AddEditClientResponse></soap:Body></soap:Envelope>`, soapEnvelopeNS, xmlEscape(s.cfg.namespace), c.ClientUID)
+	return simAnswer{status: http.StatusOK, ctype: "text/xml; charset=utf-8", body: b.Bytes()}
 }
 
-// foldKeys lower-cases the keys (the first of equal folded keys, in
-// sorted order, wins), as ASP.NET binds JSON case-insensitively.
-func foldKeys(m map[string]json.RawMessage) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if _, dup := out[strings.ToLower(k)]; !dup {
-			out[strings.ToLower(k)] = m[k]
-		}
-	}
-	return out
-}
-
-// applyInfo copies the sent Info properties onto c; it returns a message
-// for the first invalid one. Unknown properties (and DateAdded, which
-// LeadExec sets) are ignored.
-func applyInfo(c *Client, info map[string]json.RawMessage) string {
-	str := func(name string, dst *string) string {
-		if raw, ok := info[strings.ToLower(name)]; ok {
-			var v *string
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return "Info." + name + " must be a string."
-			}
-			if v != nil {
-				*dst = *v
-			}
-		}
-		return ""
-	}
-	i64 := func(name string, dst *int64) string {
-		if raw, ok := info[strings.ToLower(name)]; ok {
-			if err := json.Unmarshal(raw, dst); err != nil {
-				return "Info." + name + " must be an integer."
-			}
-		}
-		return ""
-	}
-	integer := func(name string, dst *int) string {
-		if raw, ok := info[strings.ToLower(name)]; ok {
-			if err := json.Unmarshal(raw, dst); err != nil {
-				return "Info." + name + " must be an integer."
-			}
-		}
-		return ""
-	}
-	var status, automation string
-	msgs := []string{
-		str("Status", &status), i64("UserUID", &c.UserUID), integer("TimeOffset", &c.TimeOffset),
-		str("TimeZoneName", &c.TimeZoneName), str("Notes", &c.Notes), i64("ResellerUID", &c.ResellerUID),
-		i64("GroupUID", &c.GroupUID), str("Username", &c.Username), str("Password", &c.Password),
-		str("DeliveryAccountAutomationType", &automation),
-	}
-	if raw, ok := info["overridereassign"]; ok {
-		if err := json.Unmarshal(raw, &c.OverrideReassign); err != nil {
-			msgs = append(msgs, "Info.OverrideReassign must be a boolean.")
-		}
-	}
-	for _, m := range msgs {
-		if m != "" {
-			return m
-		}
-	}
-	if status != "" {
-		i := statusIndex(status)
-		if i < 0 {
-			return fmt.Sprintf("Info.Status %q is not a client status.", status)
-		}
-		c.Status = ClientStatuses[i]
-	}
-	if automation != "" {
-		switch strings.ToLower(automation) {
-		case "price", "priority", "roundrobin":
-			c.AutomationType = automation
-		default:
-			return fmt.Sprintf("Info.DeliveryAccountAutomationType %q is not Price, Priority or RoundRobin.", automation)
-		}
-	}
-	return ""
+// soapFault is an ASMX SOAP 1.1 fault: HTTP 500, the exception wrapped as
+// the framework does.
+func soapFault(code, exception, msg string) simAnswer {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="%s"><soap:Body><soap:Fault>`+
+		`<faultcode>%s</faultcode><faultstring>System.Web.Services.Protocols.SoapException: Server was unable to `+
+		`process request. ---&gt; %s: %s</faultstring><detail /></soap:Fault></soap:Body></soap:Envelope>`,
+		soapEnvelopeNS, code, exception, xmlEscape(msg))
+	return simAnswer{status: http.StatusInternalServerError, ctype: "text/xml; charset=utf-8", body: b.Bytes()}
 }

@@ -73,14 +73,15 @@
 //	    a flat JSON object.
 //	  - Lead receiver V2: POST /v2/insert/general with the api-key header.
 //	  - OAuth: POST /v1/authorization/token.
-//	  - ASMX: GET or POST /service.asmx/GetClientList and
-//	    /service.asmx/GetClientData.
-//	  - REST: PATCH /v1/clients (bearer).
+//	  - ASMX: GET or POST /service.asmx/GetClientList,
+//	    /service.asmx/GetClientData and /service.asmx/GetLeadFields; SOAP 1.1
+//	    POST /service.asmx with SOAPAction "{namespace}AddEditClient".
 //	  - Lead data: POST /v1/leads/query/{LeadTypeUID} (bearer).
 //
 // The account (lead types with their fields, campaigns, client field
 // definitions, credentials) comes from [Options]; clients and leads are
-// added by requests or by the control methods ([Server.AddClient],
+// added by requests or by the control methods ([Server.SetLeadType],
+// [Server.AddClient],
 // [Server.UpdateClient], [Server.SetClientField], [Server.AddLead],
 // [Server.DisableCampaign], [Server.ExpireTokens]) and read back with
 // [Server.Clients] and [Server.Leads]. [Server.RequestCount] counts
@@ -105,9 +106,13 @@
 //     credentials (as a third-party test fakes it).
 //   - GetClientList / GetClientData properties, Pacific Time dates,
 //     ClientFieldSpecialBit names, DataType names, the Key parameter.
-//   - PATCH /v1/clients: Info (ClientUID 0 creates; Password required for a
-//     new client) and FieldData [{ClientFieldUID, Value}]; the answer is the
-//     client id as plain text.
+//   - GetLeadFields (LeadTypeUID): the lead type's fields with every
+//     documented property; Descriptor is the field's name, SpecialBit a
+//     LeadFieldSpecialBit name.
+//   - AddEditClient: Client (ClientItemType; ClientUID -1 creates) and
+//     FieldData; the answer is the client's id (AddEditClientResult).
+//   - Required lead fields per lead type: a post without one is Data_Errors
+//     naming it.
 //   - The lead query body {Query, SortFields, SortOrder, Fields, StartDate,
 //     EndDate (required), Skip, Take}, sorted by DateAdded by default.
 //
@@ -131,6 +136,16 @@
 //     Data_Errors, Duplicate_Lead, Outside_Criteria, Post_Over_Max. A
 //     duplicate is checked before criteria and caps, so re-posting an
 //     accepted lead always answers Duplicate_Lead.
+//   - A posted field the lead type does not have is Data_Errors naming it
+//     (LeadExec does not say; dropping it silently would hide a client's
+//     mistake).
+//   - AddEditClient takes the whole client: a Client property left out
+//     takes its XmlSerializer default (Status New), a FieldData field left
+//     out is cleared, DateAdded is kept on an edit. Its parameters are
+//     objects, so only SOAP reaches it (a form post is the framework's
+//     500); refusals are SOAP faults (HTTP 500, soap:Client, the .NET
+//     exception in faultstring). An unknown lead type's GetLeadFields is an
+//     empty array. Lead field UIDs default to LeadTypeUID×1000 + position.
 //   - Duplicate_Lead means the same email (case-insensitive) or phone (10
 //     digits) as a stored lead of the lead type, and its answer carries the
 //     existing lead's LeadIdentifier (real LeadExec may leave it empty).
@@ -146,8 +161,7 @@
 //     the status name's position (New = 0); dates are written
 //     "1/5/2014 10:50:54 AM" in Pacific Time.
 //   - REST errors are ASP.NET Web API bodies {"message"}: 400 for invalid
-//     input, 404 for an unknown ClientUID or lead type; PATCH leaves Info
-//     properties that are not sent unchanged; expired or unknown tokens
+//     input, 404 for an unknown lead type; expired or unknown tokens
 //     answer 401 {"error": "invalid_token"}.
 //   - The lead query answers {"Total", "Skip", "Take", "Leads": [{"UID",
 //     "Properties", "Fields"}]} with DateAdded as RFC 3339 UTC; Take is
@@ -155,8 +169,9 @@
 //   - Rate limits: none unless a test sets them; then 429 with an optional
 //     Retry-After in seconds.
 //
-// Not modelled: PING/POST, AutoRedirect, the async callback, the other 50
-// ASMX methods, delivery methods/accounts over REST, TCPA sections.
+// Not modelled: PING/POST, AutoRedirect, the async callback, the other 48
+// ASMX methods, the REST account API (PATCH /v1/clients, delivery methods
+// and accounts), TCPA sections.
 //
 // All exported functions and methods are safe for concurrent use.
 package leadexecsim

@@ -35,7 +35,10 @@ func (s *Server) queryLeads(r *http.Request) simAnswer {
 	if err != nil {
 		return apiMessage(http.StatusNotFound, "The resource cannot be found.")
 	}
-	if s.cfg.leadTypes[lid] == nil {
+	s.mu.Lock()
+	known := s.cfg.leadTypes[lid] != nil
+	s.mu.Unlock()
+	if !known {
 		return apiMessage(http.StatusNotFound, fmt.Sprintf("Lead type %d was not found.", lid))
 	}
 	body, err := readBody(r)

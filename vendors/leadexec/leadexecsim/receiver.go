@@ -352,19 +352,23 @@ func init() {
 }
 
 // validate maps posted fields to the lead type's names and checks them.
-// It returns the kept fields and one problem per bad field, in the lead
-// type's field order.
+// It returns the kept fields and one problem per bad field: first each
+// posted field the lead type does not have (by name), then the lead type's
+// missing or invalid fields in its field order.
 func (s *Server) validate(lt *LeadType, posted map[string]string) (map[string]string, []string) {
 	byName := s.cfg.fieldsByName[lt.UID]
 	fields := map[string]string{}
+	var problems []string
 	for _, k := range slices.Sorted(maps.Keys(posted)) {
-		if f, ok := byName[strings.ToLower(k)]; ok {
-			if _, dup := fields[f.Name]; !dup {
-				fields[f.Name] = strings.TrimSpace(posted[k])
-			}
+		f, ok := byName[strings.ToLower(k)]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s is not a field of lead type %d", k, lt.UID))
+			continue
+		}
+		if _, dup := fields[f.Name]; !dup {
+			fields[f.Name] = strings.TrimSpace(posted[k])
 		}
 	}
-	var problems []string
 	for _, f := range lt.Fields {
 		v, sent := fields[f.Name]
 		if v == "" {

@@ -112,13 +112,7 @@ func (o Options) resolve() simConfig {
 	c.leadTypes = map[int64]*LeadType{}
 	c.fieldsByName = map[int64]map[string]LeadField{}
 	for _, lt := range lts {
-		lt.Fields = slices.Clone(lt.Fields)
-		c.leadTypes[lt.UID] = &lt
-		byName := map[string]LeadField{}
-		for _, f := range lt.Fields {
-			byName[strings.ToLower(f.Name)] = f
-		}
-		c.fieldsByName[lt.UID] = byName
+		c.setLeadType(lt)
 	}
 	c.campaigns = slices.Clone(o.Campaigns)
 	if o.Campaigns == nil {
@@ -136,6 +130,21 @@ func (o Options) resolve() simConfig {
 	return c
 }
 
+// setLeadType adds or replaces a lead type; LeadFieldUIDs left 0 are
+// numbered. Callers other than resolve hold the server's lock.
+func (c *simConfig) setLeadType(lt LeadType) {
+	lt.Fields = slices.Clone(lt.Fields)
+	byName := map[string]LeadField{}
+	for i := range lt.Fields {
+		if lt.Fields[i].UID == 0 {
+			lt.Fields[i].UID = lt.UID*1000 + int64(i) + 1
+		}
+		byName[strings.ToLower(lt.Fields[i].Name)] = lt.Fields[i]
+	}
+	c.leadTypes[lt.UID] = &lt
+	c.fieldsByName[lt.UID] = byName
+}
+
 // Endpoint names a simulated endpoint, for request counts and faults.
 type Endpoint string
 
@@ -147,12 +156,14 @@ const (
 	EndpointToken         Endpoint = "Token"
 	EndpointGetClientList Endpoint = "GetClientList"
 	EndpointGetClientData Endpoint = "GetClientData"
-	EndpointEditClient    Endpoint = "EditClient"
-	EndpointQueryLeads    Endpoint = "QueryLeads"
+	EndpointGetLeadFields Endpoint = "GetLeadFields"
+	// EndpointEditClient is ASMX AddEditClient (SOAP 1.1 on /service.asmx).
+	EndpointEditClient Endpoint = "AddEditClient"
+	EndpointQueryLeads Endpoint = "QueryLeads"
 )
 
 // Server simulates LeadExec's lead receiver (V1 and V2), OAuth token
-// endpoint, ASMX GetClientList/GetClientData, REST PATCH /v1/clients and
+// endpoint, ASMX GetClientList/GetClientData/GetLeadFields/AddEditClient and
 // lead data query API on one http.Handler (the paths of the three LeadExec
 // hosts do not collide). All methods are safe for concurrent use.
 type Server struct {
@@ -252,7 +263,11 @@ func route(r *http.Request) (Endpoint, bool) {
 		return EndpointGetClientList, true
 	case p == "/service.asmx/getclientdata":
 		return EndpointGetClientData, true
-	case p == "/v1/clients":
+	case p == "/service.asmx/getleadfields":
+		return EndpointGetLeadFields, true
+	case p == "/service.asmx/addeditclient":
+		return EndpointEditClient, true
+	case p == "/service.asmx" && r.Method == http.MethodPost && r.Header.Get("SOAPAction") != "":
 		return EndpointEditClient, true
 	case strings.HasPrefix(p, "/v1/leads/query/"):
 		return EndpointQueryLeads, true
@@ -271,7 +286,8 @@ var endpoints = map[Endpoint]struct {
 	EndpointToken:         {[]string{http.MethodPost}, (*Server).issueToken},
 	EndpointGetClientList: {[]string{http.MethodGet, http.MethodPost}, (*Server).getClientList},
 	EndpointGetClientData: {[]string{http.MethodGet, http.MethodPost}, (*Server).getClientData},
-	EndpointEditClient:    {[]string{http.MethodPatch}, (*Server).editClient},
+	EndpointGetLeadFields: {[]string{http.MethodGet, http.MethodPost}, (*Server).getLeadFields},
+	EndpointEditClient:    {[]string{http.MethodPost}, (*Server).addEditClient},
 	EndpointQueryLeads:    {[]string{http.MethodPost}, (*Server).queryLeads},
 }
 

@@ -98,12 +98,18 @@ func (f *simFixture) token() string {
 
 func TestV1ParametersAndFormats(t *testing.T) {
 	f := newSim(t, leadexecsim.Options{})
-	q := "VID=101&Lid=201&aId=301&FirstName=Ana&lastname=Diaz&EMAIL=ana@example.com&PrimaryPhone=5035550100&State=or&Unknown=x"
+	q := "VID=101&Lid=201&aId=301&FirstName=Ana&lastname=Diaz&EMAIL=ana@example.com&PrimaryPhone=5035550100&State=or"
+	// A field the lead type lacks refuses the lead, naming the field.
+	if r := f.do("GET", "/processor/insert/general?"+q+"&Unknown=x", "", "", nil); r.status != 200 ||
+		!strings.Contains(r.body, "<ResponseType>Data_Errors</ResponseType>") ||
+		!strings.Contains(r.body, "<ResponseDetails>Unknown is not a field of lead type 201</ResponseDetails>") {
+		t.Fatalf("unknown field: %d %s", r.status, r.body)
+	}
 	r := f.do("GET", "/processor/insert/general?"+q, "", "", nil)
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/xml") ||
 		!strings.Contains(r.body, `xmlns="http://tempuri.org/"`) || !strings.Contains(r.body, "<isValidPost>true</isValidPost>") ||
 		!strings.Contains(r.body, "<ResponseType>No_Error</ResponseType>") || !strings.Contains(r.body, "<LeadIdentifier>5000000001</LeadIdentifier>") ||
-		!strings.Contains(r.body, "<PostID>5e1ead00-0000-4000-8000-000000000001</PostID>") || !strings.Contains(r.body, "<ResponseDetails />") {
+		!strings.Contains(r.body, "<PostID>5e1ead00-0000-4000-8000-000000000002</PostID>") || !strings.Contains(r.body, "<ResponseDetails />") {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	l, ok := f.sim.LeadByUID(5000000001)
@@ -317,62 +323,101 @@ func TestASMX(t *testing.T) {
 	}
 }
 
-func TestPatchClients(t *testing.T) {
+func TestAddEditClientSOAP(t *testing.T) {
 	f := newSim(t, leadexecsim.Options{ClientFields: []leadexecsim.ClientFieldDef{
 		{ClientFieldUID: 1, Descriptor: "Company", SpecialBit: "Company", Required: true},
 		{ClientFieldUID: 2, Descriptor: "Email", SpecialBit: "Email"},
 	}})
-	auth := map[string]string{"Authorization": "Bearer " + f.token()}
-	patch := func(body string, h map[string]string) reply {
-		return f.do("PATCH", "/v1/clients", "application/json", body, h)
+	soap := func(action, call string) reply {
+		body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` +
+			`<soap:Body><AddEditClient xmlns="http://tempuri.org/"><Key>` + leadexecsim.DefaultKey + `</Key>` + call +
+			`</AddEditClient></soap:Body></soap:Envelope>`
+		return f.do("POST", "/service.asmx", "text/xml; charset=utf-8", body, map[string]string{"SOAPAction": action})
 	}
+	const action = `"http://tempuri.org/AddEditClient"`
 	cases := []struct {
-		name   string
-		body   string
-		status int
-		msg    string
+		name, action, call, fault string
 	}{
-		{"no info", `{}`, 400, "Info is required"},
-		{"not json", `{"Info":`, 400, "not valid JSON"},
-		{"no password", `{"Info":{"ClientUID":0},"FieldData":[{"ClientFieldUID":1,"Value":"X"}]}`, 400, "Password is required"},
-		{"required field", `{"Info":{"Password":"p"}}`, 400, `"Company" (1) is required`},
-		{"bad status", `{"Info":{"Password":"p","Status":"Asleep"},"FieldData":[{"ClientFieldUID":1,"Value":"X"}]}`, 400, "not a client status"},
-		{"bad type", `{"Info":{"Password":"p","UserUID":"x"}}`, 400, "UserUID must be an integer"},
-		{"bad field", `{"Info":{"Password":"p"},"FieldData":[{"ClientFieldUID":9,"Value":"X"}]}`, 400, "not a client field"},
-		{"no value", `{"Info":{"Password":"p"},"FieldData":[{"ClientFieldUID":1}]}`, 400, "Value is required"},
-		{"negative", `{"Info":{"ClientUID":-1}}`, 400, "must be 0"},
-		{"unknown client", `{"Info":{"ClientUID":77}}`, 404, "77 was not found"},
+		{"wrong action", `"urn:other/AddEditClient"`, `<Client><ClientUID>-1</ClientUID></Client>`, "SOAPAction"},
+		{"no client", action, ``, "Parameter name: Client"},
+		{"no password", action, `<Client><ClientUID>-1</ClientUID></Client><FieldData><F><ClientFieldUID>1</ClientFieldUID><FieldValue>X</FieldValue></F></FieldData>`, "password is required"},
+		{"required field", action, `<Client><ClientUID>-1</ClientUID><Password>p</Password></Client>`, `(1) is required`},
+		{"bad status", action, `<Client><ClientUID>-1</ClientUID><Password>p</Password><Status>Asleep</Status></Client>`, "not a valid value for ClientStatus"},
+		{"bad field", action, `<Client><ClientUID>-1</ClientUID><Password>p</Password></Client><FieldData><F><ClientFieldUID>9</ClientFieldUID><FieldValue>X</FieldValue></F></FieldData>`, "Client field 9 does not exist"},
+		{"unknown client", action, `<Client><ClientUID>77</ClientUID></Client>`, "Client 77 was not found"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := patch(tc.body, auth)
-			if r.status != tc.status || !strings.Contains(r.json(t)["message"].(string), tc.msg) {
+			r := soap(tc.action, tc.call)
+			if r.status != 500 || !strings.Contains(r.body, "<faultcode>soap:Client</faultcode>") || !strings.Contains(r.body, tc.fault) {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
 		})
 	}
-	if r := patch(`{"Info":{"Password":"p"}}`, nil); r.status != 401 {
-		t.Fatalf("no token: %d", r.status)
+	if r := f.do("POST", "/service.asmx/AddEditClient", form, "Key="+leadexecsim.DefaultKey, nil); r.status != 500 ||
+		!strings.Contains(r.body, "complex types") {
+		t.Fatalf("form post: %d %s", r.status, r.body)
 	}
-	r := patch(`{"info":{"password":"p","status":"pending","username":"u1","timeoffset":-3,"overrideReassign":true,`+
-		`"DeliveryAccountAutomationType":"RoundRobin"},"fielddata":[{"clientfielduid":"1","value":"Co"}]}`, auth)
-	if r.status != 200 || r.body != "20001" || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("create: %d %q", r.status, r.body)
+	r := soap(action, `<Client><ClientUID>-1</ClientUID><Status>Pending</Status><Username>u1</Username><Password>p</Password>`+
+		`<TimeOffset>-3</TimeOffset><TimeZoneName>Pacific Standard Time</TimeZoneName><OverrideReassign>true</OverrideReassign></Client>`+
+		`<FieldData><ClientFieldItemType><ClientFieldUID>1</ClientFieldUID><FieldValue>Co</FieldValue></ClientFieldItemType>`+
+		`<ClientFieldItemType><ClientFieldUID>2</ClientFieldUID><FieldValue>a@example.com</FieldValue></ClientFieldItemType></FieldData>`)
+	if r.status != 200 || !strings.Contains(r.body, "<AddEditClientResult>20001</AddEditClientResult>") {
+		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	c, _ := f.sim.ClientByUID(20001)
-	if c.Status != "Pending" || c.Username != "u1" || c.TimeOffset != -3 || !c.OverrideReassign || c.AutomationType != "RoundRobin" ||
-		c.Fields[1] != "Co" || !c.DateAdded.Equal(simT0) {
+	if c.Status != "Pending" || c.Username != "u1" || c.TimeOffset != -3 || !c.OverrideReassign || c.Password != "p" ||
+		c.TimeZoneName != "Pacific Standard Time" || c.Fields[1] != "Co" || c.Fields[2] != "a@example.com" || !c.DateAdded.Equal(simT0) {
 		t.Fatalf("%+v", c)
 	}
-	// An edit that sends only Notes keeps everything else.
-	if r := patch(`{"Info":{"ClientUID":20001,"Notes":"n"}}`, auth); r.body != "20001" {
-		t.Fatalf("edit: %s", r.body)
+	// The Client is the whole client and FieldData the whole field set: an
+	// edit that sends only Notes and one field resets the rest.
+	if r := soap(action, `<Client><ClientUID>20001</ClientUID><Notes>n</Notes></Client>`+
+		`<FieldData><F><ClientFieldUID>2</ClientFieldUID><FieldValue>b@example.com</FieldValue></F></FieldData>`); r.status != 200 {
+		t.Fatalf("edit: %d %s", r.status, r.body)
 	}
-	if c2, _ := f.sim.ClientByUID(20001); c2.Notes != "n" || c2.Status != "Pending" || c2.Fields[1] != "Co" || c2.Password != "p" {
-		t.Fatalf("edit lost data: %+v", c2)
+	c2, _ := f.sim.ClientByUID(20001)
+	if c2.Notes != "n" || c2.Status != "New" || c2.Username != "" || c2.Password != "" || c2.TimeZoneName != "" ||
+		c2.Fields[2] != "b@example.com" || len(c2.Fields) != 1 || !c2.DateAdded.Equal(simT0) {
+		t.Fatalf("edit is not a whole replacement: %+v", c2)
 	}
-	if r := patch(`{"Info":{"Password":"q","Username":"U1"},"FieldData":[{"ClientFieldUID":1,"Value":"Y"}]}`, auth); r.status != 400 {
-		t.Fatalf("duplicate username: %d", r.status)
+	if r := soap(action, `<Client><ClientUID>-1</ClientUID><Password>q</Password><Username>U2</Username></Client>`+
+		`<FieldData><F><ClientFieldUID>1</ClientFieldUID><FieldValue>Y</FieldValue></F></FieldData>`); r.status != 200 {
+		t.Fatalf("second client: %d %s", r.status, r.body)
+	}
+	if r := soap(action, `<Client><ClientUID>20001</ClientUID><Username>u2</Username></Client>`); r.status != 500 ||
+		!strings.Contains(r.body, "already in use") {
+		t.Fatalf("duplicate username: %d %s", r.status, r.body)
+	}
+}
+
+func TestGetLeadFields(t *testing.T) {
+	f := newSim(t, leadexecsim.Options{LeadTypes: []leadexecsim.LeadType{
+		{UID: 201, Name: "Auto", Fields: []leadexecsim.LeadField{
+			{Name: "FirstName", Required: true, SpecialBit: "FirstName"}, {Name: "VehicleYear", UID: 77}}},
+	}})
+	r := f.do("POST", "/service.asmx/GetLeadFields", form, "Key="+leadexecsim.DefaultKey+"&LeadTypeUID=201", nil)
+	for _, want := range []string{"<ArrayOfLeadFieldItemType", "<LeadFieldUID>201001</LeadFieldUID>", "<Descriptor>FirstName</Descriptor>",
+		"<Required>true</Required>", "<SpecialBit>FirstName</SpecialBit>", "<LeadFieldUID>77</LeadFieldUID>",
+		"<Descriptor>VehicleYear</Descriptor>", "<SpecialBit>No_SpecialBit</SpecialBit>", "<LeadTypeUID>201</LeadTypeUID>"} {
+		if r.status != 200 || !strings.Contains(r.body, want) {
+			t.Fatalf("no %s in %d %s", want, r.status, r.body)
+		}
+	}
+	if r := f.do("POST", "/service.asmx/GetLeadFields", form, "Key="+leadexecsim.DefaultKey+"&LeadTypeUID=5", nil); r.status != 200 ||
+		strings.Contains(r.body, "<LeadFieldItemType>") {
+		t.Fatalf("unknown lead type: %d %s", r.status, r.body)
+	}
+	if r := f.do("POST", "/service.asmx/GetLeadFields", form, "Key="+leadexecsim.DefaultKey, nil); r.status != 500 ||
+		!strings.Contains(r.body, "Missing parameter: LeadTypeUID.") {
+		t.Fatalf("no lead type: %d %s", r.status, r.body)
+	}
+	// A lead type changed by its administrator is answered and enforced at once.
+	f.sim.SetLeadType(leadexecsim.LeadType{UID: 201, Name: "Auto", Fields: []leadexecsim.LeadField{
+		{Name: "FirstName", Required: true}, {Name: "Email", Required: true, Kind: leadexecsim.KindEmail}}})
+	r = f.do("POST", "/processor/insert/general", form, "vid=101&lid=201&aid=301&FirstName=Ana&VehicleYear=2020", nil)
+	if !strings.Contains(r.body, "<ResponseDetails>VehicleYear is not a field of lead type 201; Email is required</ResponseDetails>") {
+		t.Fatalf("changed lead type: %s", r.body)
 	}
 }
 

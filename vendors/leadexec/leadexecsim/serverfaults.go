@@ -112,7 +112,7 @@ func faultAnswer(ep Endpoint, status int) simAnswer {
 	case status >= 502 && status <= 504:
 		return simAnswer{status: status, ctype: "text/html",
 			body: []byte("<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>\r\n")}
-	case ep == EndpointGetClientList || ep == EndpointGetClientData:
+	case asmxEndpoint(ep):
 		return textAnswer(status, "System.Data.SqlClient.SqlException: Timeout expired.  The timeout period elapsed prior "+
 			"to completion of the operation or the server is not responding.\r\n   at System.Data.SqlClient.SqlConnection.OnError()\r\n")
 	}
@@ -120,7 +120,7 @@ func faultAnswer(ep Endpoint, status int) simAnswer {
 }
 
 func rateLimited(ep Endpoint) simAnswer {
-	if ep == EndpointGetClientList || ep == EndpointGetClientData {
+	if asmxEndpoint(ep) {
 		return textAnswer(http.StatusTooManyRequests, "Too many requests.")
 	}
 	return apiMessage(http.StatusTooManyRequests, "Too many requests.")
@@ -131,4 +131,13 @@ func rateLimited(ep Endpoint) simAnswer {
 func malform(b []byte) []byte {
 	out := append([]byte(nil), b[:len(b)/2]...)
 	return append(out, "<!--"...)
+}
+
+// asmxEndpoint reports whether ep is a method of service.asmx.
+func asmxEndpoint(ep Endpoint) bool {
+	switch ep {
+	case EndpointGetClientList, EndpointGetClientData, EndpointGetLeadFields, EndpointEditClient:
+		return true
+	}
+	return false
 }

@@ -39,15 +39,25 @@ const (
 	KindZip   FieldKind = "zip"   // 12345 or 12345-6789
 )
 
-// LeadField is one field of a lead type.
+// LeadField is one field of a lead type. GetLeadFields answers Name as the
+// Descriptor.
 type LeadField struct {
 	Name     string
 	Required bool
 	Kind     FieldKind
+	// SpecialBit is the LeadFieldSpecialBit name ("FirstName", "Email",
+	// ...); "" answers No_SpecialBit.
+	SpecialBit string
+	// UID is the LeadFieldUID; 0 answers LeadTypeUID×1000 + the field's
+	// position (from 1).
+	UID int64
 }
 
 // LeadType is a lead type (LID) and its fields. Posted field names are
-// matched to these case-insensitively; other posted fields are dropped.
+// matched to these case-insensitively; a posted field the lead type does
+// not have is a Data_Errors refusal naming it (LeadExec does not document
+// what it does with one: refusing is the reading under which a client that
+// sends one finds out).
 type LeadType struct {
 	UID    int64
 	Name   string
@@ -139,10 +149,13 @@ var SpecialBits = []string{"NoSpecialBit", "Company", "FirstName", "LastName", "
 // State, Zip, Company, Comments optional (GenerateLeads makes such leads).
 func DefaultLeadTypes() []LeadType {
 	return []LeadType{{UID: DefaultLID, Name: "Home Insurance", Fields: []LeadField{
-		{Name: FieldFirstName, Required: true}, {Name: FieldLastName, Required: true},
-		{Name: FieldEmail, Required: true, Kind: KindEmail}, {Name: FieldPrimaryPhone, Required: true, Kind: KindPhone},
-		{Name: FieldAddress}, {Name: FieldCity}, {Name: FieldState, Kind: KindState}, {Name: FieldZip, Kind: KindZip},
-		{Name: FieldCompany}, {Name: "Comments"},
+		{Name: FieldFirstName, Required: true, SpecialBit: "FirstName"},
+		{Name: FieldLastName, Required: true, SpecialBit: "LastName"},
+		{Name: FieldEmail, Required: true, Kind: KindEmail, SpecialBit: "Email"},
+		{Name: FieldPrimaryPhone, Required: true, Kind: KindPhone, SpecialBit: "PrimaryPhone"},
+		{Name: FieldAddress, SpecialBit: "Address"}, {Name: FieldCity, SpecialBit: "City"},
+		{Name: FieldState, Kind: KindState, SpecialBit: "State"}, {Name: FieldZip, Kind: KindZip, SpecialBit: "Zip"},
+		{Name: FieldCompany}, {Name: "Comments", SpecialBit: "Comments"},
 	}}}
 }
 

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/mappings"
+	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
+	levendor "github.com/crmsync/crmsync/vendors/leadexec"
+)
+
+// leadExecFieldCheck names the lead types this configuration uses: the
+// receiver's when a route writes LeadExec leads, the safety net's when a
+// route reads them.
+func leadExecFieldCheck(cfg *config.Config) levendor.FieldCheck {
+	var fc levendor.FieldCheck
+	l := cfg.LeadExec
+	if l == nil {
+		return fc
+	}
+	if routesTo(cfg, "leadexec.lead") {
+		fc.Post = l.Receiver.LID
+	}
+	if routesFrom(cfg, "leadexec.lead") {
+		fc.Read = l.SafetyNet.LeadTypes
+	}
+	return fc
+}
+
+// checkLeadExecFields runs levendor.CheckLeadFields at start-up (and before
+// a backfill): a passing LeadExec failure is retried for a while; a field
+// crmsync cannot fill, a catalog name no lead type has or refused
+// credentials stop start-up at once. The posted lead type's fields go to
+// fields; warnings are logged.
+func checkLeadExecFields(ctx context.Context, c *levendor.Client, fc levendor.FieldCheck, cat *mappings.Catalog,
+	fields *levendor.LeadTypeFields, log *slog.Logger) error {
+	var posted []levendor.LeadField
+	var warnings []string
+	bo := backoff.WithContext(backoff.WithMaxRetries(pipeline.DefaultBackOff(), 6), ctx)
+	err := backoff.Retry(func() error {
+		var cerr error
+		posted, warnings, cerr = levendor.CheckLeadFields(ctx, c, fc, cat)
+		if cerr != nil && (!isLeadExecAPIError(cerr) || apierr.Classify(cerr) != apierr.Transient) {
+			return backoff.Permanent(cerr)
+		}
+		return cerr
+	}, bo)
+	if err != nil {
+		return err
+	}
+	if fc.Post > 0 && fields != nil {
+		fields.Set(posted)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return nil
+}
+
+// isLeadExecAPIError reports whether err came from talking to LeadExec
+// (as opposed to a mismatch found by the check itself).
+func isLeadExecAPIError(err error) bool {
+	var e *levendor.Error
+	return errors.As(err, &e)
+}
+
+// leadFieldWatch re-reads the fields of the LeadExec lead types on a
+// schedule, as fieldWatch does SharpSpring's: the lead sink then posts by
+// the new field list, and a field crmsync can no longer fill, or a catalog
+// name that disappeared, is an error in the log (posts missing a required
+// field dead-letter with LeadExec's Data_Errors until the lead type or the
+// catalog is fixed). It is a pipeline.Source that publishes nothing.
+type leadFieldWatch struct {
+	c        *levendor.Client
+	check    levendor.FieldCheck
+	cat      *mappings.Catalog
+	fields   *levendor.LeadTypeFields
+	interval time.Duration
+	log      *slog.Logger
+}
+
+func (f *leadFieldWatch) Name() string { return "leadexec.fields" }
+
+func (f *leadFieldWatch) Run(ctx context.Context) error {
+	t := time.NewTicker(f.interval)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		posted, warnings, err := levendor.CheckLeadFields(ctx, f.c, f.check, f.cat)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if f.check.Post > 0 && len(posted) > 0 {
+			f.fields.Set(posted)
+		}
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		for _, w := range warnings {
+			msg += "\n" + w
+		}
+		if msg == last {
+			continue // say each finding once, not every interval
+		}
+		last = msg
+		switch {
+		case err != nil && isLeadExecAPIError(err) && apierr.Temporary(err):
+			f.log.Warn("LeadExec lead field check failed; checking again at the next interval", "err", err)
+		case err != nil:
+			f.log.Error("LeadExec lead field check failed: posts of the lead type may be refused", "err", err)
+		}
+		for _, w := range warnings {
+			f.log.Warn(w)
+		}
+	}
+}
+
+// errNoLeadExecKey says why the lead types' fields cannot be read.
+var errNoLeadExecKey = fmt.Errorf("leadexec.key is not set: the lead types' fields cannot be read (GetLeadFields)")
