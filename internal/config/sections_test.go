@@ -41,6 +41,7 @@ const plugBase = `
 leadexec:
   webhook: {basic_user: u, basic_password: p}
   receiver: {vid: 1, lid: 2, api_key: posting}
+  key: asmx-key
 `
 
 func TestARegisteredVendorsSectionIsDecodedDefaultedAndRoutable(t *testing.T) {

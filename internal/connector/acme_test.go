@@ -286,6 +286,7 @@ const acmeBase = `
 leadexec:
   webhook: {basic_user: u, basic_password: p}
   receiver: {vid: 1, lid: 2, api_key: posting}
+  key: asmx-key
 `
 
 func TestAcmeSectionIsParsedWithItsDefaults(t *testing.T) {
