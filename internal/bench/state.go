@@ -11,7 +11,10 @@ import (
 type StateConfig struct {
 	// Leads delivered end to end; default 100,000.
 	Leads int
-	Say   func(format string, args ...any)
+	// Dir, if set, is where the instance's files are kept after the run
+	// (created if needed); by default a temporary directory, removed.
+	Dir string
+	Say func(format string, args ...any)
 }
 
 // StateResult is the size of the state database after an end-to-end run.
@@ -41,11 +44,20 @@ func State(ctx context.Context, c StateConfig) (res StateResult, err error) {
 	if c.Leads <= 0 {
 		c.Leads = 100000
 	}
-	dir, err := os.MkdirTemp("", "crmsync-bench-*")
-	if err != nil {
+	dir := c.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "crmsync-bench-*")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
+	if _, err := os.Stat(filepath.Join(dir, "state.db")); err == nil {
+		return res, fmt.Errorf("%s already holds a state.db: the state row measures a new one", dir)
+	}
 	res.Leads = c.Leads
 	if _, err := throughputRun(ctx, E2EConfig{Leads: c.Leads, Dir: dir, Say: c.Say}); err != nil {
 		return res, err
