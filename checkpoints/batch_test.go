@@ -161,13 +161,15 @@ func mustUpdate(t *testing.T, s *Store, fn func(tx *Tx) error) {
 // identities lists the identity map, without times.
 func identities(t *testing.T, s *Store) []string {
 	t.Helper()
-	return rows(t, s, `SELECT vendor, entity, kind, value, canonical_id FROM identities ORDER BY vendor, entity, kind, value`)
+	return rows(t, s, `SELECT k.vendor, k.entity, k.kind, i.value, hex(i.canonical_id) FROM identities i JOIN key_spaces k ON k.id = i.space
+		ORDER BY k.vendor, k.entity, k.kind, i.value`)
 }
 
 // ledgerRows lists the write ledger, without times.
 func ledgerRows(t *testing.T, s *Store) []string {
 	t.Helper()
-	return rows(t, s, `SELECT vendor, entity, record_key, content_hash, fields FROM write_ledger ORDER BY vendor, entity, record_key`)
+	return rows(t, s, `SELECT k.vendor, k.entity, hex(l.record_key), hex(l.content_hash), hex(l.fields) FROM write_ledger l
+		JOIN key_spaces k ON k.id = l.space ORDER BY k.vendor, k.entity, l.record_key`)
 }
 
 func rows(t *testing.T, s *Store, q string) []string {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 )
@@ -153,6 +154,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
+		if convert := conversions[m.version]; convert != nil {
+			if err := convert(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, s.now().UTC().Format(timeFormat)); err != nil {
 			tx.Rollback()
@@ -181,7 +188,8 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return wrap("begin", err)
 	}
-	tx := &Tx{tx: sqlTx, now: s.now().UTC().Format(timeFormat)}
+	now := s.now().UTC()
+	tx := &Tx{tx: sqlTx, now: now.Format(timeFormat), nowNs: compact.Nanos(now)}
 	defer func() {
 		for _, st := range tx.stmts {
 			st.Close()
@@ -202,9 +210,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Tx is one write transaction (see Store.Update).
 type Tx struct {
-	tx    *sql.Tx
-	now   string
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	now    string
+	nowNs  int64 // now in Unix nanoseconds, the compact tables' time
+	stmts  map[string]*sql.Stmt
+	spaces map[spaceName]int64
 }
 
 // exec runs a statement, preparing it once per transaction: a batch of 500
@@ -327,11 +337,16 @@ func (s *Store) QuotaUsed(ctx context.Context, account string, at time.Time) (in
 // Delivery returns the content hash last accepted for a pushed record, or
 // ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string) (contentHash string, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT content_hash FROM deliveries WHERE vendor = ? AND entity = ? AND external_id = ?`,
-		vendor, entity, externalID).Scan(&contentHash)
+	var h any
+	err = s.db.QueryRowContext(ctx, `SELECT content_hash FROM deliveries WHERE space = `+spaceQuery+` AND external_id = ?`,
+		vendor, entity, "", externalID).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", pipeline.ErrNotFound
 	}
+	if err != nil {
+		return "", wrap("delivery", err)
+	}
+	contentHash, err = compact.ParseID(h)
 	return contentHash, wrap("delivery", err)
 }
 
