@@ -60,7 +60,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// connection never sees SQLITE_BUSY from itself.
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, now: time.Now}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, 0); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
@@ -126,7 +126,8 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies every pending migration up to version upTo (0: all).
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
@@ -143,7 +144,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("schema version %d is newer than this crmsync knows (%d): upgrade crmsync", current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.version <= current || upTo > 0 && m.version > upTo {
 			continue
 		}
 		tx, err := s.db.BeginTx(ctx, nil)
