@@ -24,17 +24,24 @@ type StateResult struct {
 	WALBytes int64 // state.db-wal
 }
 
-// Per100k is the state's size scaled to 100,000 leads, in bytes.
-func (r StateResult) Per100k() float64 {
-	return float64(r.DBBytes+r.WALBytes) * 100000 / float64(r.Leads)
+// StatePerLeadTarget is the state's target size per lead, in bytes.
+const StatePerLeadTarget = 1024
+
+// PerLead is the state's size per lead, in bytes.
+func (r StateResult) PerLead() float64 {
+	return float64(r.DBBytes+r.WALBytes) / float64(r.Leads)
 }
+
+// Per100k is the state's size scaled to 100,000 leads, in bytes.
+func (r StateResult) Per100k() float64 { return r.PerLead() * 100000 }
 
 // Row is the result as a table row.
 func (r StateResult) Row() Row {
-	return Row{Name: "state", Measurement: "SQLite state size per 100,000 leads",
-		Result: fmt.Sprintf("%.1f MiB", r.Per100k()/mib), Target: "—", Met: NoTarget,
-		Notes: fmt.Sprintf("after %s leads webhook → SharpSpring and a clean stop: state.db %.1f MiB + state.db-wal %.1f MiB, scaled",
-			thousands(float64(r.Leads)), float64(r.DBBytes)/mib, float64(r.WALBytes)/mib)}
+	return Row{Name: "state", Measurement: "SQLite state size per lead",
+		Result: fmt.Sprintf("%.0f bytes", r.PerLead()), Target: "≤ 1 KB per lead",
+		Met: verdict(r.Leads > 0 && r.DBBytes > 0 && r.PerLead() <= StatePerLeadTarget),
+		Notes: fmt.Sprintf("%.1f MiB per 100,000 leads; after %s leads webhook → SharpSpring and a clean stop: state.db %.1f MiB + state.db-wal %.1f MiB",
+			r.Per100k()/mib, thousands(float64(r.Leads)), float64(r.DBBytes)/mib, float64(r.WALBytes)/mib)}
 }
 
 // State delivers leads end to end (one E2E run, limits off), stops the

@@ -46,8 +46,10 @@ Rows (NAME for --only):
             runs the embedded NATS server too), and its records/s; notes
             repeat it beside 'crmsync run', which then runs the server.
             Target <= 256 MiB.
-  state     Size of state.db + state.db-wal after 100,000 leads end to end
-            and a clean stop, per 100,000 leads. No target.
+  state     Size of state.db + state.db-wal after 100,000 leads (or
+            --state-leads) end to end and a clean stop, per lead; notes
+            give it per 100,000 leads. Target <= 1 KB (1,024 bytes) per
+            lead.
 
 --quick runs smaller sizes: e2e 5,000 leads per run, sink 10,000, latency
 5 s, backfill 100,000, state 10,000. The exit status is 1 when a
