@@ -3,10 +3,13 @@ package compact
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/golden"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -118,4 +121,46 @@ func FuzzParseFields(f *testing.F) {
 			t.Fatalf("%s decoded to %+v, which does not read back (%v)", hex.EncodeToString(b), fields, err)
 		}
 	})
+}
+
+// goldenFields are field sets as routes leave them in the ledger.
+var goldenFields = []struct {
+	name   string
+	fields map[string]pipeline.FieldStamp
+}{
+	{"sharpspring lead written from leadexec", map[string]pipeline.FieldStamp{
+		"firstName":                    {At: time.Date(2026, 12, 4, 13, 12, 4, 690942085, time.UTC), Hash: "a28ea020beedac1a", Wrote: []string{"leadexec:a28ea020beedac1a"}},
+		"Favorite_Color_6b12bc2494d4c": {At: time.Date(2026, 12, 4, 13, 12, 4, 690942085, time.UTC), Hash: "50e788760be38aa5", Wrote: []string{"leadexec:50e788760be38aa5"}},
+	}},
+	{"leadexec lead as its poller reported it", map[string]pipeline.FieldStamp{
+		"Email": {At: time.Date(2026, 12, 4, 13, 12, 4, 0, time.UTC), Hash: "8a2de44a43d20579", Seen: time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)},
+	}},
+	{"in doubt, then written again", map[string]pipeline.FieldStamp{
+		"city": {At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Hash: "a161e03bf85ef872",
+			Pending: time.Date(2026, 3, 1, 10, 0, 30, 0, time.UTC), Sent: time.Date(2026, 3, 1, 10, 0, 1, 0, time.UTC),
+			Prev: "111b0465e1f26b99", Wrote: []string{"ivvy:111b0465e1f26b99", "leadexec:a161e03bf85ef872"}},
+	}},
+}
+
+// TestFieldsFormatGolden pins the stored form of the ledger's field stamps:
+// a state written by one crmsync is read by the next. Run
+// `go test ./checkpoints/internal/compact -run Golden -update` only for a
+// deliberate change, one that comes with a migration of stored entries.
+func TestFieldsFormatGolden(t *testing.T) {
+	var b strings.Builder
+	for _, g := range goldenFields {
+		fmt.Fprintf(&b, "%s\n%x\n", g.name, Fields(g.fields))
+	}
+	golden.Compare(t, "testdata/fields.golden", []byte(b.String()))
+	lines := strings.Split(strings.TrimSpace(golden.Read(t, "testdata/fields.golden")), "\n")
+	for i, g := range goldenFields {
+		raw, err := hex.DecodeString(lines[2*i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseFields(raw)
+		if err != nil || !reflect.DeepEqual(got, g.fields) {
+			t.Errorf("%s: golden bytes read back as %+v, %v", g.name, got, err)
+		}
+	}
 }
