@@ -35,45 +35,31 @@ func convertToCompact(ctx context.Context, tx *sql.Tx) error {
 		}
 		return compact.Nanos(t)
 	}
-	copyRows := func(table, query string, convert func(cols []string) ([]any, error), insert string) error {
-		rows, err := tx.QueryContext(ctx, query)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", table, err)
-		}
-		// Read everything before writing: the statement's cursor and the
-		// inserts share one connection.
-		var all [][]string
-		for rows.Next() {
-			cols, _ := rows.Columns()
-			vals := make([]string, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return fmt.Errorf("read %s: %w", table, err)
-			}
-			all = append(all, vals)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("read %s: %w", table, err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read %s: %w", table, err)
-		}
+	// copyRows converts a table page by page (by rowid, which the old
+	// tables have), so that a large state is never held in memory whole.
+	copyRows := func(table, columns string, convert func(cols []string) ([]any, error), insert string) error {
 		st, err := tx.PrepareContext(ctx, insert)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", table, err)
 		}
 		defer st.Close()
-		for _, r := range all {
-			args, err := convert(r)
+		for after := int64(-1 << 63); ; {
+			page, last, err := readPage(ctx, tx, `SELECT rowid, `+columns+` FROM `+table+`_0004 WHERE rowid > ? ORDER BY rowid LIMIT ?`, after, convertPage)
 			if err != nil {
-				return fmt.Errorf("convert %s: %w", table, err)
+				return fmt.Errorf("read %s: %w", table, err)
 			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("write %s: %w", table, err)
+			if len(page) == 0 {
+				break
+			}
+			after = last
+			for _, r := range page {
+				args, err := convert(r)
+				if err != nil {
+					return fmt.Errorf("convert %s: %w", table, err)
+				}
+				if _, err := st.ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("write %s: %w", table, err)
+				}
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DROP TABLE `+table+`_0004`); err != nil {
@@ -83,7 +69,7 @@ func convertToCompact(ctx context.Context, tx *sql.Tx) error {
 	}
 
 	if err := copyRows("identities",
-		`SELECT vendor, entity, kind, value, canonical_id, updated_at FROM identities_0004`,
+		`vendor, entity, kind, value, canonical_id, updated_at`,
 		func(c []string) ([]any, error) {
 			sp, err := space(c[0], c[1], c[2])
 			return []any{sp, c[3], compact.ID(c[4]), nanos(c[5])}, err
@@ -92,7 +78,7 @@ func convertToCompact(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if err := copyRows("write_ledger",
-		`SELECT vendor, entity, record_key, content_hash, fields, updated_at FROM write_ledger_0004`,
+		`vendor, entity, record_key, content_hash, fields, updated_at`,
 		func(c []string) ([]any, error) {
 			sp, err := space(c[0], c[1], "")
 			var fields any = c[4]
@@ -106,10 +92,39 @@ func convertToCompact(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	return copyRows("deliveries",
-		`SELECT vendor, entity, external_id, content_hash, event_id, received_at FROM deliveries_0004`,
+		`vendor, entity, external_id, content_hash, event_id, received_at`,
 		func(c []string) ([]any, error) {
 			sp, err := space(c[0], c[1], "")
 			return []any{sp, c[2], compact.ID(c[3]), compact.Prefixed(eventIDPrefix(c[0], c[1]), c[4]), nanos(c[5])}, err
 		},
 		`INSERT INTO deliveries (space, external_id, content_hash, event_id, received_at) VALUES (?, ?, ?, ?, ?)`)
+}
+
+// convertPage is how many rows a conversion reads at a time.
+var convertPage = 2000
+
+// readPage reads the rows of query (rowid first, then text columns) and
+// returns the text columns of each and the last rowid.
+func readPage(ctx context.Context, tx *sql.Tx, query string, args ...any) (page [][]string, last int64, err error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, 0, err
+	}
+	for rows.Next() {
+		vals := make([]string, len(cols)-1)
+		ptrs := []any{&last}
+		for i := range vals {
+			ptrs = append(ptrs, &vals[i])
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, 0, err
+		}
+		page = append(page, vals)
+	}
+	return page, last, rows.Err()
 }

@@ -125,6 +125,9 @@ func TestMigration5ReadsBackEveryValueOfAVersion4State(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Pages smaller than every table, and not dividing any of them.
+	defer func(n int) { convertPage = n }(convertPage)
+	convertPage = 8
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
