@@ -93,8 +93,7 @@ func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Ke
 			for _, v := range chunk {
 				args = append(args, v)
 			}
-			rows, err := t.tx.QueryContext(ctx, `SELECT value, canonical_id FROM identities
-				WHERE space = `+spaceQuery+` AND value IN (`+placeholders(len(chunk))+`)`, args...)
+			rows, err := t.tx.QueryContext(ctx, ownersQuery(len(chunk)), args...)
 			if err != nil {
 				return nil, err
 			}
@@ -118,6 +117,11 @@ func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Ke
 		}
 	}
 	return owner, nil
+}
+
+// ownersQuery looks up n values of one key space.
+func ownersQuery(n int) string {
+	return `SELECT value, canonical_id FROM identities WHERE space = ` + spaceQuery + ` AND value IN (` + placeholders(n) + `)`
 }
 
 // LinkAll is Link for each entry in order: a key listed twice ends up

@@ -172,9 +172,9 @@ func ledgerRows(t *testing.T, s *Store) []string {
 		JOIN key_spaces k ON k.id = l.space ORDER BY k.vendor, k.entity, l.record_key`)
 }
 
-func rows(t *testing.T, s *Store, q string) []string {
+func rows(t *testing.T, s *Store, q string, args ...any) []string {
 	t.Helper()
-	rs, err := s.db.Query(q)
+	rs, err := s.db.Query(q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,9 +109,7 @@ func (s *Store) VendorKeys(ctx context.Context, vendor, entity, kind string, can
 		for _, id := range canonicalIDs[start:end] {
 			args = append(args, compact.ID(id))
 		}
-		ph := placeholders(end - start)
-		rows, err := s.db.QueryContext(ctx, `SELECT canonical_id, value FROM identities
-			WHERE space = `+spaceQuery+` AND canonical_id IN (`+ph+`) ORDER BY updated_at`, args...)
+		rows, err := s.db.QueryContext(ctx, vendorKeysQuery(end-start), args...)
 		if err != nil {
 			return nil, wrap("vendor keys", err)
 		}
@@ -134,4 +132,12 @@ func (s *Store) VendorKeys(ctx context.Context, vendor, entity, kind string, can
 		}
 	}
 	return out, nil
+}
+
+// vendorKeysQuery looks up n canonical ids in one key space. Without the
+// hint SQLite scans the whole key space in primary-key order (to spare a
+// sort) rather than look the ids up and sort the few rows found.
+func vendorKeysQuery(n int) string {
+	return `SELECT canonical_id, value FROM identities INDEXED BY identities_by_canonical
+		WHERE space = ` + spaceQuery + ` AND canonical_id IN (` + placeholders(n) + `) ORDER BY updated_at`
 }

@@ -30,8 +30,7 @@ func readLedger(ctx context.Context, db rowsQuerier, vendor, entity string, keys
 		for _, k := range chunk {
 			args = append(args, compact.ID(k))
 		}
-		rows, err := db.QueryContext(ctx, `SELECT record_key, fields, content_hash, updated_at FROM write_ledger
-			WHERE space = `+spaceQuery+` AND record_key IN (`+placeholders(len(chunk))+`)`, args...)
+		rows, err := db.QueryContext(ctx, ledgerQuery(len(chunk)), args...)
 		if err != nil {
 			return nil, wrap("ledger", err)
 		}
@@ -61,6 +60,12 @@ func readLedger(ctx context.Context, db rowsQuerier, vendor, entity string, keys
 		}
 	}
 	return out, nil
+}
+
+// ledgerQuery reads the entries of n record keys of one key space.
+func ledgerQuery(n int) string {
+	return `SELECT record_key, fields, content_hash, updated_at FROM write_ledger
+		WHERE space = ` + spaceQuery + ` AND record_key IN (` + placeholders(n) + `)`
 }
 
 // decodeLedger reads a stored entry's fields and content hash. The fields

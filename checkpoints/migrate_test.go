@@ -242,3 +242,45 @@ func TestMigrationsStopAtTheirVersion(t *testing.T) {
 		t.Fatalf("a version 4 state has key_spaces (%d, %v)", n, err)
 	}
 }
+
+// TestLookupsSearchTheirKeys: every read of the identity map, the ledger
+// and the receipts is a search by key, never a scan of a table or a key
+// space, on a state big enough for the plan to matter.
+func TestLookupsSearchTheirKeys(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var keys [][]pipeline.Key
+	for i := range 2000 {
+		keys = append(keys, []pipeline.Key{
+			{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindID, Value: fmt.Sprint(i)},
+			{Vendor: "leadexec", Entity: "lead", Kind: pipeline.KindEmail, Value: fmt.Sprintf("lead%d@example.com", i)},
+		})
+	}
+	if _, err := s.ResolveAll(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, query string
+		nargs       int
+		want        string
+	}{
+		{"lookup", lookupQuery, 4, "USING PRIMARY KEY (space=? AND value=?)"},
+		{"owners", ownersQuery(3), 6, "USING PRIMARY KEY (space=? AND value=?)"},
+		{"vendor keys", vendorKeysQuery(3), 6, "INDEX identities_by_canonical (canonical_id=? AND space=?)"},
+		{"ledger", ledgerQuery(3), 6, "USING PRIMARY KEY (space=? AND record_key=?)"},
+		{"delivery", deliveryQuery, 4, "USING PRIMARY KEY (space=? AND external_id=?)"},
+	} {
+		args := make([]any, c.nargs)
+		for i := range args {
+			args[i] = "x"
+		}
+		plan := strings.Join(rows(t, s, "EXPLAIN QUERY PLAN "+c.query, args...), "\n")
+		if !strings.Contains(plan, c.want) || strings.Contains(plan, "SCAN") {
+			t.Errorf("%s: plan\n%s\nwant a search %s", c.name, plan, c.want)
+		}
+	}
+}

@@ -339,8 +339,7 @@ func (s *Store) QuotaUsed(ctx context.Context, account string, at time.Time) (in
 // ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string) (contentHash string, err error) {
 	var h any
-	err = s.db.QueryRowContext(ctx, `SELECT content_hash FROM deliveries WHERE space = `+spaceQuery+` AND external_id = ?`,
-		vendor, entity, "", externalID).Scan(&h)
+	err = s.db.QueryRowContext(ctx, deliveryQuery, vendor, entity, "", externalID).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", pipeline.ErrNotFound
 	}
@@ -350,6 +349,8 @@ func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string)
 	contentHash, err = compact.ParseID(h)
 	return contentHash, wrap("delivery", err)
 }
+
+const deliveryQuery = `SELECT content_hash FROM deliveries WHERE space = ` + spaceQuery + ` AND external_id = ?`
 
 func wrap(op string, err error) error {
 	if err == nil {
