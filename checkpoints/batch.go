@@ -140,7 +140,7 @@ func (t *Tx) insertLinks(ctx context.Context, links []pipeline.Link, replace boo
 			if err != nil {
 				return err
 			}
-			args = append(args, space, k.Value, compact.ID(l.CanonicalID), t.nowNs)
+			args = append(args, space, k.Value, compact.ID(l.CanonicalID), t.linkStamp())
 		}
 		q := `INSERT INTO identities (space, value, canonical_id, updated_at) VALUES ` + rowsOf(len(chunk), 4)
 		if replace {

@@ -3,6 +3,7 @@ package checkpoints
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -196,4 +197,30 @@ func rows(t *testing.T, s *Store, q string, args ...any) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestVendorKeysAnswersTheLastLinkOfOneTransaction: two values of one key
+// kind linked to one record in one batch; the later one is the record's
+// key, whatever the values' order.
+func TestVendorKeysAnswersTheLastLinkOfOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, order := range [][]string{{"z", "a"}, {"b", "y"}} {
+		id := "c" + order[0]
+		var links []pipeline.Link
+		for _, v := range order {
+			links = append(links, pipeline.Link{CanonicalID: id, Key: pipeline.Key{Vendor: "ivvy", Entity: "contact", Kind: pipeline.KindID, Value: v}})
+		}
+		if _, err := s.Settle(ctx, pipeline.Settlement{Links: links}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.VendorKeys(ctx, "ivvy", "contact", pipeline.KindID, []string{id})
+		if err != nil || got[id] != order[1] {
+			t.Errorf("linked %v in one batch: VendorKeys = %v, %v; want %q", order, got, err, order[1])
+		}
+	}
 }

@@ -47,7 +47,7 @@ func (t *Tx) Resolve(ctx context.Context, keys ...pipeline.Key) (string, error) 
 			return "", wrap("resolve", err)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO identities (space, value, canonical_id, updated_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, space, k.Value, compact.ID(id), t.nowNs); err != nil {
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, space, k.Value, compact.ID(id), t.linkStamp()); err != nil {
 			return "", wrap("resolve", err)
 		}
 	}
@@ -63,7 +63,7 @@ func (t *Tx) Link(ctx context.Context, canonicalID string, k pipeline.Key) error
 	_, err = t.exec(ctx, `INSERT INTO identities (space, value, canonical_id, updated_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (space, value)
 		DO UPDATE SET canonical_id = excluded.canonical_id, updated_at = excluded.updated_at`,
-		space, k.Value, compact.ID(canonicalID), t.nowNs)
+		space, k.Value, compact.ID(canonicalID), t.linkStamp())
 	return wrap("link", err)
 }
 

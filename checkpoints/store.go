@@ -214,8 +214,18 @@ type Tx struct {
 	tx     *sql.Tx
 	now    string
 	nowNs  int64 // now in Unix nanoseconds, the compact tables' time
+	links  int64 // identity rows written so far
 	stmts  map[string]*sql.Stmt
 	spaces map[spaceName]int64
+}
+
+// linkStamp is the time of an identity row: now, one nanosecond later for
+// each row written before it in this transaction, so that "most recently
+// linked" (VendorKeys) follows the order of the links within one
+// transaction too, not the order of the values.
+func (t *Tx) linkStamp() int64 {
+	t.links++
+	return t.nowNs + t.links - 1
 }
 
 // exec runs a statement, preparing it once per transaction: a batch of 500
