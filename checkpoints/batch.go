@@ -2,10 +2,10 @@ package checkpoints
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
+	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -16,8 +16,8 @@ import (
 
 var errNoUsableKey = errors.New("no usable key")
 
-// rowsPerInsert bounds the rows of one multi-row statement (6 parameters
-// each, far below SQLite's 32,766 parameters).
+// rowsPerInsert bounds the rows of one multi-row statement (at most 5
+// parameters each, far below SQLite's 32,766 parameters).
 const rowsPerInsert = 500
 
 // ResolveAll is Resolve for each key list in turn, in one pass: a key linked
@@ -93,14 +93,19 @@ func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Ke
 			for _, v := range chunk {
 				args = append(args, v)
 			}
-			rows, err := t.tx.QueryContext(ctx, `SELECT value, canonical_id FROM identities
-				WHERE vendor = ? AND entity = ? AND kind = ? AND value IN (`+placeholders(len(chunk))+`)`, args...)
+			rows, err := t.tx.QueryContext(ctx, ownersQuery(len(chunk)), args...)
 			if err != nil {
 				return nil, err
 			}
 			for rows.Next() {
-				var v, id string
-				if err := rows.Scan(&v, &id); err != nil {
+				var v string
+				var packed any
+				if err := rows.Scan(&v, &packed); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				id, err := compact.ParseID(packed)
+				if err != nil {
 					rows.Close()
 					return nil, err
 				}
@@ -114,6 +119,11 @@ func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Ke
 	return owner, nil
 }
 
+// ownersQuery looks up n values of one key space.
+func ownersQuery(n int) string {
+	return `SELECT value, canonical_id FROM identities WHERE space = ` + spaceQuery + ` AND value IN (` + placeholders(n) + `)`
+}
+
 // LinkAll is Link for each entry in order: a key listed twice ends up
 // pointing at its last entry's id.
 func (t *Tx) LinkAll(ctx context.Context, links []pipeline.Link) error {
@@ -123,14 +133,18 @@ func (t *Tx) LinkAll(ctx context.Context, links []pipeline.Link) error {
 func (t *Tx) insertLinks(ctx context.Context, links []pipeline.Link, replace bool) error {
 	for start := 0; start < len(links); start += rowsPerInsert {
 		chunk := links[start:min(start+rowsPerInsert, len(links))]
-		args := make([]any, 0, 6*len(chunk))
+		args := make([]any, 0, 4*len(chunk))
 		for _, l := range chunk {
 			k := l.Key
-			args = append(args, k.Vendor, k.Entity, k.Kind, k.Value, l.CanonicalID, t.now)
+			space, err := t.space(ctx, k.Vendor, k.Entity, k.Kind)
+			if err != nil {
+				return err
+			}
+			args = append(args, space, k.Value, compact.ID(l.CanonicalID), t.linkStamp())
 		}
-		q := `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at) VALUES ` + rows6(len(chunk))
+		q := `INSERT INTO identities (space, value, canonical_id, updated_at) VALUES ` + rowsOf(len(chunk), 4)
 		if replace {
-			q += ` ON CONFLICT (vendor, entity, kind, value)
+			q += ` ON CONFLICT (space, value)
 				DO UPDATE SET canonical_id = excluded.canonical_id, updated_at = excluded.updated_at`
 		} else {
 			q += ` ON CONFLICT DO NOTHING`
@@ -152,16 +166,16 @@ func (t *Tx) PutLedgers(ctx context.Context, puts []pipeline.LedgerPut) error {
 	}
 	for start := 0; start < len(puts); start += rowsPerInsert {
 		chunk := puts[start:min(start+rowsPerInsert, len(puts))]
-		args := make([]any, 0, 6*len(chunk))
+		args := make([]any, 0, 5*len(chunk))
 		for _, p := range chunk {
-			b, err := json.Marshal(p.Entry.Fields)
+			space, err := t.space(ctx, p.Vendor, p.Entity, "")
 			if err != nil {
 				return wrap("put ledger", err)
 			}
-			args = append(args, p.Vendor, p.Entity, p.Key, p.Entry.ContentHash, string(b), t.now)
+			args = append(args, space, compact.ID(p.Key), compact.ID(p.Entry.ContentHash), compact.Fields(p.Entry.Fields), t.nowNs)
 		}
-		_, err := t.exec(ctx, `INSERT INTO write_ledger (vendor, entity, record_key, content_hash, fields, updated_at)
-			VALUES `+rows6(len(chunk))+` ON CONFLICT (vendor, entity, record_key)
+		_, err := t.exec(ctx, `INSERT INTO write_ledger (space, record_key, content_hash, fields, updated_at)
+			VALUES `+rowsOf(len(chunk), 5)+` ON CONFLICT (space, record_key)
 			DO UPDATE SET content_hash = excluded.content_hash, fields = excluded.fields, updated_at = excluded.updated_at`, args...)
 		if err != nil {
 			return wrap("put ledger", err)
@@ -170,15 +184,16 @@ func (t *Tx) PutLedgers(ctx context.Context, puts []pipeline.LedgerPut) error {
 	return nil
 }
 
-// rows6 returns n rows of six placeholders: "(?,?,?,?,?,?),…".
-func rows6(n int) string {
+// rowsOf returns n rows of cols placeholders: "(?,?,?,?),…".
+func rowsOf(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
 	var b strings.Builder
-	b.Grow(14 * n)
+	b.Grow((len(row) + 1) * n)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package checkpoints
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -161,18 +162,20 @@ func mustUpdate(t *testing.T, s *Store, fn func(tx *Tx) error) {
 // identities lists the identity map, without times.
 func identities(t *testing.T, s *Store) []string {
 	t.Helper()
-	return rows(t, s, `SELECT vendor, entity, kind, value, canonical_id FROM identities ORDER BY vendor, entity, kind, value`)
+	return rows(t, s, `SELECT k.vendor, k.entity, k.kind, i.value, hex(i.canonical_id) FROM identities i JOIN key_spaces k ON k.id = i.space
+		ORDER BY k.vendor, k.entity, k.kind, i.value`)
 }
 
 // ledgerRows lists the write ledger, without times.
 func ledgerRows(t *testing.T, s *Store) []string {
 	t.Helper()
-	return rows(t, s, `SELECT vendor, entity, record_key, content_hash, fields FROM write_ledger ORDER BY vendor, entity, record_key`)
+	return rows(t, s, `SELECT k.vendor, k.entity, hex(l.record_key), hex(l.content_hash), hex(l.fields) FROM write_ledger l
+		JOIN key_spaces k ON k.id = l.space ORDER BY k.vendor, k.entity, l.record_key`)
 }
 
-func rows(t *testing.T, s *Store, q string) []string {
+func rows(t *testing.T, s *Store, q string, args ...any) []string {
 	t.Helper()
-	rs, err := s.db.Query(q)
+	rs, err := s.db.Query(q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,4 +197,30 @@ func rows(t *testing.T, s *Store, q string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestVendorKeysAnswersTheLastLinkOfOneTransaction: two values of one key
+// kind linked to one record in one batch; the later one is the record's
+// key, whatever the values' order.
+func TestVendorKeysAnswersTheLastLinkOfOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, order := range [][]string{{"z", "a"}, {"b", "y"}} {
+		id := "c" + order[0]
+		var links []pipeline.Link
+		for _, v := range order {
+			links = append(links, pipeline.Link{CanonicalID: id, Key: pipeline.Key{Vendor: "ivvy", Entity: "contact", Kind: pipeline.KindID, Value: v}})
+		}
+		if _, err := s.Settle(ctx, pipeline.Settlement{Links: links}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.VendorKeys(ctx, "ivvy", "contact", pipeline.KindID, []string{id})
+		if err != nil || got[id] != order[1] {
+			t.Errorf("linked %v in one batch: VendorKeys = %v, %v; want %q", order, got, err, order[1])
+		}
+	}
 }

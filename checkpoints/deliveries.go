@@ -3,6 +3,8 @@ package checkpoints
 import (
 	"context"
 	"sync"
+
+	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 )
 
 // deliveryQueue commits delivery receipts in groups. Every webhook delivery
@@ -66,14 +68,18 @@ func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, 
 }
 
 func (s *Store) writeReceipts(ctx context.Context, batch []*receipt) error {
-	at := s.now().UTC().Format(timeFormat)
 	err := s.Update(ctx, func(tx *Tx) error {
 		for _, r := range batch {
-			if _, err := tx.exec(ctx, `INSERT INTO deliveries (vendor, entity, external_id, content_hash, event_id, received_at)
-				VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (vendor, entity, external_id) DO UPDATE SET content_hash = excluded.content_hash,
+			space, err := tx.space(ctx, r.vendor, r.entity, "")
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO deliveries (space, external_id, content_hash, event_id, received_at)
+				VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (space, external_id) DO UPDATE SET content_hash = excluded.content_hash,
 					event_id = excluded.event_id, received_at = excluded.received_at`,
-				r.vendor, r.entity, r.externalID, r.contentHash, r.eventID, at); err != nil {
+				space, r.externalID, compact.ID(r.contentHash), compact.Prefixed(eventIDPrefix(r.vendor, r.entity), r.eventID),
+				tx.nowNs); err != nil {
 				return err
 			}
 		}
@@ -81,3 +87,7 @@ func (s *Store) writeReceipts(ctx context.Context, batch []*receipt) error {
 	})
 	return wrap("record delivery", err)
 }
+
+// eventIDPrefix is how the ids of a record's events start (see
+// pipeline.Event): the receipts leave it out of the stored id.
+func eventIDPrefix(vendor, entity string) string { return vendor + "-" + entity + "-" }

@@ -32,7 +32,11 @@ func FuzzStoredPositions(f *testing.F) {
 		exec(`INSERT OR REPLACE INTO route_positions (route, stream_seq, updated_at) VALUES ('r', ?, 'x')`, seq)
 		exec(`INSERT OR REPLACE INTO route_positions (route, stream_seq, updated_at) VALUES ('t', ?, 'x')`, seqText)
 		exec(`INSERT OR REPLACE INTO named_checkpoints (name, stream_seq, saved_at) VALUES ('c', ?, ?)`, seq, seqText)
-		exec(`INSERT OR REPLACE INTO write_ledger (vendor, entity, record_key, content_hash, fields, updated_at) VALUES ('v', 'lead', 'k', 'h', ?, ?)`, fields, seqText)
+		exec(`INSERT OR IGNORE INTO key_spaces (vendor, entity, kind) VALUES ('v', 'lead', '')`)
+		exec(`INSERT OR REPLACE INTO write_ledger (space, record_key, content_hash, fields, updated_at)
+			VALUES ((SELECT id FROM key_spaces WHERE vendor = 'v' AND entity = 'lead' AND kind = ''), 'k', 'h', ?, ?)`, fields, seqText)
+		exec(`INSERT OR REPLACE INTO write_ledger (space, record_key, content_hash, fields, updated_at)
+			VALUES ((SELECT id FROM key_spaces WHERE vendor = 'v' AND entity = 'lead' AND kind = ''), 'b', 'h', ?, ?)`, []byte(fields), seq)
 		exec(`INSERT OR REPLACE INTO backfill_runs (source, since, until, cursor, published, pages, done, started_at, updated_at)
 			VALUES ('ivvy.lead', '', '', ?, ?, ?, ?, ?, ?)`, seqText, published, pages, done, seqText, seqText)
 
@@ -53,8 +57,10 @@ func FuzzStoredPositions(f *testing.F) {
 		} else if int64(got.Seq) != seq {
 			t.Fatalf("checkpoint %d read as %d", seq, got.Seq)
 		}
-		if _, err := s.Ledger(ctx, "v", "lead", []string{"k"}); err != nil && !strings.Contains(err.Error(), "ledger: decode k") {
-			t.Fatalf("ledger error does not name the record: %v", err)
+		for _, k := range []string{"k", "b"} {
+			if _, err := s.Ledger(ctx, "v", "lead", []string{k}); err != nil && !strings.Contains(err.Error(), "ledger: decode "+k) {
+				t.Fatalf("ledger error does not name the record: %v", err)
+			}
 		}
 		run, err := s.BackfillRun(ctx, "ivvy.lead", "", "")
 		switch {

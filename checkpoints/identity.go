@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -41,8 +42,12 @@ func (t *Tx) Resolve(ctx context.Context, keys ...pipeline.Key) (string, error) 
 		if k.Value == "" {
 			continue
 		}
-		if _, err := t.exec(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, k.Vendor, k.Entity, k.Kind, k.Value, id, t.now); err != nil {
+		space, err := t.space(ctx, k.Vendor, k.Entity, k.Kind)
+		if err != nil {
+			return "", wrap("resolve", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO identities (space, value, canonical_id, updated_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, space, k.Value, compact.ID(id), t.linkStamp()); err != nil {
 			return "", wrap("resolve", err)
 		}
 	}
@@ -51,34 +56,41 @@ func (t *Tx) Resolve(ctx context.Context, keys ...pipeline.Key) (string, error) 
 
 // Link points key at canonicalID, replacing an older link of the same key.
 func (t *Tx) Link(ctx context.Context, canonicalID string, k pipeline.Key) error {
-	_, err := t.exec(ctx, `INSERT INTO identities (vendor, entity, kind, value, canonical_id, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vendor, entity, kind, value)
+	space, err := t.space(ctx, k.Vendor, k.Entity, k.Kind)
+	if err != nil {
+		return wrap("link", err)
+	}
+	_, err = t.exec(ctx, `INSERT INTO identities (space, value, canonical_id, updated_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (space, value)
 		DO UPDATE SET canonical_id = excluded.canonical_id, updated_at = excluded.updated_at`,
-		k.Vendor, k.Entity, k.Kind, k.Value, canonicalID, t.now)
+		space, k.Value, compact.ID(canonicalID), t.linkStamp())
 	return wrap("link", err)
 }
 
 func (t *Tx) lookup(ctx context.Context, k pipeline.Key) (string, error) {
-	var id string
-	err := t.queryRow(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", pipeline.ErrNotFound
-	}
-	return id, wrap("lookup", err)
+	return scanCanonical(t.queryRow(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value))
 }
 
-const lookupQuery = `SELECT canonical_id FROM identities WHERE vendor = ? AND entity = ? AND kind = ? AND value = ?`
+const lookupQuery = `SELECT canonical_id FROM identities WHERE space = ` + spaceQuery + ` AND value = ?`
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func lookup(ctx context.Context, q querier, k pipeline.Key) (string, error) {
-	var id string
-	err := q.QueryRowContext(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value).Scan(&id)
+	return scanCanonical(q.QueryRowContext(ctx, lookupQuery, k.Vendor, k.Entity, k.Kind, k.Value))
+}
+
+func scanCanonical(row *sql.Row) (string, error) {
+	var v any
+	err := row.Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", pipeline.ErrNotFound
 	}
+	if err != nil {
+		return "", wrap("lookup", err)
+	}
+	id, err := compact.ParseID(v)
 	return id, wrap("lookup", err)
 }
 
@@ -95,17 +107,21 @@ func (s *Store) VendorKeys(ctx context.Context, vendor, entity, kind string, can
 		end := min(start+400, len(canonicalIDs))
 		args := []any{vendor, entity, kind}
 		for _, id := range canonicalIDs[start:end] {
-			args = append(args, id)
+			args = append(args, compact.ID(id))
 		}
-		ph := placeholders(end - start)
-		rows, err := s.db.QueryContext(ctx, `SELECT canonical_id, value FROM identities
-			WHERE vendor = ? AND entity = ? AND kind = ? AND canonical_id IN (`+string(ph)+`) ORDER BY updated_at`, args...)
+		rows, err := s.db.QueryContext(ctx, vendorKeysQuery(end-start), args...)
 		if err != nil {
 			return nil, wrap("vendor keys", err)
 		}
 		for rows.Next() {
-			var id, v string
-			if err := rows.Scan(&id, &v); err != nil {
+			var packed any
+			var v string
+			if err := rows.Scan(&packed, &v); err != nil {
+				rows.Close()
+				return nil, wrap("vendor keys", err)
+			}
+			id, err := compact.ParseID(packed)
+			if err != nil {
 				rows.Close()
 				return nil, wrap("vendor keys", err)
 			}
@@ -116,4 +132,12 @@ func (s *Store) VendorKeys(ctx context.Context, vendor, entity, kind string, can
 		}
 	}
 	return out, nil
+}
+
+// vendorKeysQuery looks up n canonical ids in one key space. Without the
+// hint SQLite scans the whole key space in primary-key order (to spare a
+// sort) rather than look the ids up and sort the few rows found.
+func vendorKeysQuery(n int) string {
+	return `SELECT canonical_id, value FROM identities INDEXED BY identities_by_canonical
+		WHERE space = ` + spaceQuery + ` AND canonical_id IN (` + placeholders(n) + `) ORDER BY updated_at`
 }

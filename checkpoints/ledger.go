@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"time"
+	"fmt"
 
+	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -24,28 +25,34 @@ func readLedger(ctx context.Context, db rowsQuerier, vendor, entity string, keys
 	out := make(map[string]pipeline.LedgerEntry, len(keys))
 	for start := 0; start < len(keys); start += 400 {
 		chunk := keys[start:min(start+400, len(keys))]
-		args := make([]any, 0, len(chunk)+2)
-		args = append(args, vendor, entity)
+		args := make([]any, 0, len(chunk)+3)
+		args = append(args, vendor, entity, "")
 		for _, k := range chunk {
-			args = append(args, k)
+			args = append(args, compact.ID(k))
 		}
-		rows, err := db.QueryContext(ctx, `SELECT record_key, fields, content_hash, updated_at FROM write_ledger
-			WHERE vendor = ? AND entity = ? AND record_key IN (`+placeholders(len(chunk))+`)`, args...)
+		rows, err := db.QueryContext(ctx, ledgerQuery(len(chunk)), args...)
 		if err != nil {
 			return nil, wrap("ledger", err)
 		}
 		for rows.Next() {
-			var k, fields, hash, at string
-			if err := rows.Scan(&k, &fields, &hash, &at); err != nil {
+			var key, fields, hash, at any
+			if err := rows.Scan(&key, &fields, &hash, &at); err != nil {
 				rows.Close()
 				return nil, wrap("ledger", err)
 			}
-			e := pipeline.LedgerEntry{ContentHash: hash}
-			if err := json.Unmarshal([]byte(fields), &e.Fields); err != nil {
+			k, err := compact.ParseID(key)
+			if err != nil {
+				rows.Close()
+				return nil, wrap("ledger: record key", err)
+			}
+			e, err := decodeLedger(fields, hash)
+			if err != nil {
 				rows.Close()
 				return nil, wrap("ledger: decode "+k, err)
 			}
-			e.UpdatedAt, _ = time.Parse(timeFormat, at)
+			if ns, ok := at.(int64); ok { // anything else was never written by crmsync
+				e.UpdatedAt = compact.FromNanos(ns)
+			}
 			out[k] = e
 		}
 		if err := rows.Close(); err != nil {
@@ -53,6 +60,31 @@ func readLedger(ctx context.Context, db rowsQuerier, vendor, entity string, keys
 		}
 	}
 	return out, nil
+}
+
+// ledgerQuery reads the entries of n record keys of one key space.
+func ledgerQuery(n int) string {
+	return `SELECT record_key, fields, content_hash, updated_at FROM write_ledger
+		WHERE space = ` + spaceQuery + ` AND record_key IN (` + placeholders(n) + `)`
+}
+
+// decodeLedger reads a stored entry's fields and content hash. The fields
+// are compact.Fields; an entry that an older crmsync stored and that was
+// not valid JSON then is kept as it was (TEXT) by migration 0005, and
+// reading it fails as it did before.
+func decodeLedger(fields, hash any) (e pipeline.LedgerEntry, err error) {
+	if e.ContentHash, err = compact.ParseID(hash); err != nil {
+		return e, err
+	}
+	switch f := fields.(type) {
+	case []byte:
+		e.Fields, err = compact.ParseFields(f)
+	case string:
+		err = json.Unmarshal([]byte(f), &e.Fields)
+	default:
+		err = fmt.Errorf("fields of type %T", fields)
+	}
+	return e, err
 }
 
 // placeholders returns "?,?,…" with n marks.
@@ -69,14 +101,14 @@ func placeholders(n int) string {
 
 // PutLedger stores the entry of one target record.
 func (t *Tx) PutLedger(ctx context.Context, vendor, entity, key string, e pipeline.LedgerEntry) error {
-	b, err := json.Marshal(e.Fields)
+	space, err := t.space(ctx, vendor, entity, "")
 	if err != nil {
 		return wrap("put ledger", err)
 	}
-	_, err = t.exec(ctx, `INSERT INTO write_ledger (vendor, entity, record_key, content_hash, fields, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vendor, entity, record_key)
+	_, err = t.exec(ctx, `INSERT INTO write_ledger (space, record_key, content_hash, fields, updated_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (space, record_key)
 		DO UPDATE SET content_hash = excluded.content_hash, fields = excluded.fields, updated_at = excluded.updated_at`,
-		vendor, entity, key, e.ContentHash, string(b), t.now)
+		space, compact.ID(key), compact.ID(e.ContentHash), compact.Fields(e.Fields), t.nowNs)
 	return wrap("put ledger", err)
 }
 

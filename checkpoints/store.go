@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 )
@@ -59,7 +60,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// connection never sees SQLITE_BUSY from itself.
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, now: time.Now}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, 0); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
@@ -125,7 +126,8 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies every pending migration up to version upTo (0: all).
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
@@ -142,7 +144,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("schema version %d is newer than this crmsync knows (%d): upgrade crmsync", current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.version <= current || upTo > 0 && m.version > upTo {
 			continue
 		}
 		tx, err := s.db.BeginTx(ctx, nil)
@@ -152,6 +154,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if convert := conversions[m.version]; convert != nil {
+			if err := convert(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, s.now().UTC().Format(timeFormat)); err != nil {
@@ -181,7 +189,8 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return wrap("begin", err)
 	}
-	tx := &Tx{tx: sqlTx, now: s.now().UTC().Format(timeFormat)}
+	now := s.now().UTC()
+	tx := &Tx{tx: sqlTx, now: now.Format(timeFormat), nowNs: compact.Nanos(now)}
 	defer func() {
 		for _, st := range tx.stmts {
 			st.Close()
@@ -202,9 +211,21 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Tx is one write transaction (see Store.Update).
 type Tx struct {
-	tx    *sql.Tx
-	now   string
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	now    string
+	nowNs  int64 // now in Unix nanoseconds, the compact tables' time
+	links  int64 // identity rows written so far
+	stmts  map[string]*sql.Stmt
+	spaces map[spaceName]int64
+}
+
+// linkStamp is the time of an identity row: now, one nanosecond later for
+// each row written before it in this transaction, so that "most recently
+// linked" (VendorKeys) follows the order of the links within one
+// transaction too, not the order of the values.
+func (t *Tx) linkStamp() int64 {
+	t.links++
+	return t.nowNs + t.links - 1
 }
 
 // exec runs a statement, preparing it once per transaction: a batch of 500
@@ -327,13 +348,19 @@ func (s *Store) QuotaUsed(ctx context.Context, account string, at time.Time) (in
 // Delivery returns the content hash last accepted for a pushed record, or
 // ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string) (contentHash string, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT content_hash FROM deliveries WHERE vendor = ? AND entity = ? AND external_id = ?`,
-		vendor, entity, externalID).Scan(&contentHash)
+	var h any
+	err = s.db.QueryRowContext(ctx, deliveryQuery, vendor, entity, "", externalID).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", pipeline.ErrNotFound
 	}
+	if err != nil {
+		return "", wrap("delivery", err)
+	}
+	contentHash, err = compact.ParseID(h)
 	return contentHash, wrap("delivery", err)
 }
+
+const deliveryQuery = `SELECT content_hash FROM deliveries WHERE space = ` + spaceQuery + ` AND external_id = ?`
 
 func wrap(op string, err error) error {
 	if err == nil {

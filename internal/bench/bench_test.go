@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,6 +104,9 @@ func TestMeasurementsAtTinySizes(t *testing.T) {
 		if r.Leads != 300 || r.DBBytes <= 0 || r.Per100k() <= 0 {
 			t.Errorf("result %+v", r)
 		}
+		if row := r.Row(); row.Met == bench.NoTarget || !strings.Contains(row.Result, "bytes") || !strings.Contains(row.Notes, "per 100,000 leads") {
+			t.Errorf("state row %+v", row)
+		}
 		rows = append(rows, r.Row())
 	})
 	var out bytes.Buffer
@@ -120,5 +124,29 @@ func TestBenchCommandRefusesUnknownRows(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `unknown row "nope"`) {
 		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+func TestBenchStateRowKeepsItsStateWhereAsked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an instance and simulators")
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--only", "state", "--state-leads", "200", "--state-dir", dir}
+	if code := cli.Run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "after 200 leads") {
+		t.Errorf("table does not say 200 leads:\n%s", stdout.String())
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "state.db")); err != nil || fi.Size() == 0 {
+		t.Fatalf("state.db not kept in %s: %v", dir, err)
+	}
+	// A second run would measure a grown state, not a new one.
+	stdout.Reset()
+	stderr.Reset()
+	if code := cli.Run(context.Background(), args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "already holds a state.db") {
+		t.Errorf("second run into the same dir: exit %d, stderr %s", code, stderr.String())
 	}
 }

@@ -11,7 +11,10 @@ import (
 type StateConfig struct {
 	// Leads delivered end to end; default 100,000.
 	Leads int
-	Say   func(format string, args ...any)
+	// Dir, if set, is where the instance's files are kept after the run
+	// (created if needed); by default a temporary directory, removed.
+	Dir string
+	Say func(format string, args ...any)
 }
 
 // StateResult is the size of the state database after an end-to-end run.
@@ -21,17 +24,24 @@ type StateResult struct {
 	WALBytes int64 // state.db-wal
 }
 
-// Per100k is the state's size scaled to 100,000 leads, in bytes.
-func (r StateResult) Per100k() float64 {
-	return float64(r.DBBytes+r.WALBytes) * 100000 / float64(r.Leads)
+// StatePerLeadTarget is the state's target size per lead, in bytes.
+const StatePerLeadTarget = 1024
+
+// PerLead is the state's size per lead, in bytes.
+func (r StateResult) PerLead() float64 {
+	return float64(r.DBBytes+r.WALBytes) / float64(r.Leads)
 }
+
+// Per100k is the state's size scaled to 100,000 leads, in bytes.
+func (r StateResult) Per100k() float64 { return r.PerLead() * 100000 }
 
 // Row is the result as a table row.
 func (r StateResult) Row() Row {
-	return Row{Name: "state", Measurement: "SQLite state size per 100,000 leads",
-		Result: fmt.Sprintf("%.1f MiB", r.Per100k()/mib), Target: "—", Met: NoTarget,
-		Notes: fmt.Sprintf("after %s leads webhook → SharpSpring and a clean stop: state.db %.1f MiB + state.db-wal %.1f MiB, scaled",
-			thousands(float64(r.Leads)), float64(r.DBBytes)/mib, float64(r.WALBytes)/mib)}
+	return Row{Name: "state", Measurement: "SQLite state size per lead",
+		Result: fmt.Sprintf("%.0f bytes", r.PerLead()), Target: "≤ 1 KB per lead",
+		Met: verdict(r.Leads > 0 && r.DBBytes > 0 && r.PerLead() <= StatePerLeadTarget),
+		Notes: fmt.Sprintf("%.1f MiB per 100,000 leads; after %s leads webhook → SharpSpring and a clean stop: state.db %.1f MiB + state.db-wal %.1f MiB",
+			r.Per100k()/mib, thousands(float64(r.Leads)), float64(r.DBBytes)/mib, float64(r.WALBytes)/mib)}
 }
 
 // State delivers leads end to end (one E2E run, limits off), stops the
@@ -41,11 +51,20 @@ func State(ctx context.Context, c StateConfig) (res StateResult, err error) {
 	if c.Leads <= 0 {
 		c.Leads = 100000
 	}
-	dir, err := os.MkdirTemp("", "crmsync-bench-*")
-	if err != nil {
+	dir := c.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "crmsync-bench-*")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
+	if _, err := os.Stat(filepath.Join(dir, "state.db")); err == nil {
+		return res, fmt.Errorf("%s already holds a state.db: the state row measures a new one", dir)
+	}
 	res.Leads = c.Leads
 	if _, err := throughputRun(ctx, E2EConfig{Leads: c.Leads, Dir: dir, Say: c.Say}); err != nil {
 		return res, err
