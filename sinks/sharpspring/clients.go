@@ -95,7 +95,7 @@ func NewClientSink(cfg ClientSinkConfig, api ClientAPI) *ClientSink {
 func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	out := make([]pipeline.Outcome, len(recs))
 	var existing *clientList // read once per Write
-	var quota error                 // SharpSpring's 106, once answered: send nothing more
+	var quota error          // SharpSpring's 106, once answered: send nothing more
 	waiting := 0
 	for i, r := range recs {
 		if quota != nil {
