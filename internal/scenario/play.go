@@ -38,6 +38,10 @@ type Quiescer interface {
 type Result struct {
 	Leads      int // distinct leads (LeadExec's and those made in SharpSpring)
 	Clients    int // clients on each side (SharpSpring and LeadExec)
+	// LateClientWrites counts the client write requests sent after both
+	// sides held the same clients and the pipeline was idle (a write still
+	// settling, or an echo written back).
+	LateClientWrites int
 	Deliveries int // deliveries LeadExec made (first, edits, retries)
 	IVvyEdits  int
 	Lost       int // leads missing from a target
@@ -206,7 +210,7 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 	}
 
 	// Clients: SharpSpring agency clients ⇄ LeadExec clients.
-	if res.Clients, err = w.playClients(ctx, p); err != nil {
+	if res.Clients, res.LateClientWrites, err = w.playClients(ctx, p); err != nil {
 		return res, err
 	}
 
