@@ -36,17 +36,17 @@ type Quiescer interface {
 
 // Result is a scenario's verdict.
 type Result struct {
-	Leads   int // distinct leads (LeadExec's and those made in SharpSpring)
-	Clients int // clients on each side (SharpSpring and LeadExec)
+	Leads      int // distinct leads (LeadExec's and those made in SharpSpring)
+	Clients    int // clients on each side (SharpSpring and LeadExec)
+	Deliveries int // deliveries LeadExec made (first, edits, retries)
+	IVvyEdits  int
+	Lost       int // leads missing from a target
+	Duplicates int // leads a target holds more than once
+	Mismatches int // leads whose fields differ from their source
 	// LateClientWrites counts the client write requests sent after both
 	// sides held the same clients and the pipeline was idle (a write still
 	// settling, or an echo written back).
 	LateClientWrites int
-	Deliveries       int // deliveries LeadExec made (first, edits, retries)
-	IVvyEdits        int
-	Lost             int // leads missing from a target
-	Duplicates       int // leads a target holds more than once
-	Mismatches       int // leads whose fields differ from their source
 }
 
 // OK reports whether every target matched.
