@@ -34,20 +34,23 @@ var errListShifted = errors.New("ivvy poller: getLeadList kept shifting while it
 // Offset paging overlaps pages by one lead and checks it: the page after
 // one ending with lead L must start with L. Any other first lead means the
 // list shifted under the read, which then starts again from offset 0 (what
-// was read is kept, de-duplicated by id), at most maxListRestarts times.
+// was read is kept, de-duplicated by id, the latest read of a lead winning),
+// at most maxListRestarts times.
 //
 // A lead added to the list while it is paged may be missed either way; the
 // poller reads it in a later window (its modifiedDate is past the
 // watermark, or at the watermark's open second).
 func (p *LeadPoller) readLeads(ctx context.Context, filter map[string]any, keyset bool) ([]ivvy.Lead, error) {
 	var out []ivvy.Lead
-	seen := map[int64]bool{}
+	at := map[int64]int{} // id → index in out
 	add := func(leads []ivvy.Lead) {
 		for _, l := range leads {
-			if id := int64(l.ID); !seen[id] {
-				seen[id] = true
-				out = append(out, l)
+			if i, ok := at[int64(l.ID)]; ok {
+				out[i] = l // read again: the later read is the newer
+				continue
 			}
+			at[int64(l.ID)] = len(out)
+			out = append(out, l)
 		}
 	}
 	get := func(start int, f map[string]any) (ivvy.Page[ivvy.Lead], error) {
