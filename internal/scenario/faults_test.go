@@ -30,6 +30,9 @@ type fault struct {
 	gl   getleadsim.Faults
 	// kinds that must have fired in each simulator (FaultsInjected keys)
 	ssKinds, ivKinds, glKinds []string
+	// settledClients: no client write may come once both sides hold the
+	// same clients and the pipeline is idle (Result.LateClientWrites).
+	settledClients bool
 }
 
 var matrix = []fault{
@@ -41,6 +44,7 @@ var matrix = []fault{
 	{name: "timeouts",
 		ss: sharpspringsim.Faults{TimeoutRate: 0.02}, iv: ivvysim.Faults{TimeoutRate: 0.02}, gl: getleadsim.Faults{TimeoutRate: 0.02, LateApplyRate: 0.01},
 		ssKinds: []string{"timeout"}, ivKinds: []string{"timeout"}, glKinds: []string{"timeout"},
+		settledClients: true,
 	},
 	{name: "dropped after commit",
 		ss: sharpspringsim.Faults{DropAfterCommitRate: 0.05}, iv: ivvysim.Faults{DropAfterCommitRate: 0.05}, gl: getleadsim.Faults{DropAfterCommitRate: 0.05},
@@ -91,6 +95,9 @@ func TestFaultMatrix(t *testing.T) {
 			})
 			if !res.OK() {
 				t.Fatalf("verdict: lost=%d duplicates=%d mismatches=%d", res.Lost, res.Duplicates, res.Mismatches)
+			}
+			if f.settledClients && res.LateClientWrites != 0 {
+				t.Errorf("%d client write request(s) after both sides held the same clients", res.LateClientWrites)
 			}
 			ss, iv, gl := w.SS.Stats(), w.IV.Stats(), w.GL.Stats()
 			if ss.MaxInSlidingSecond > 10 {

@@ -100,8 +100,9 @@ func (w *World) playSharpSpringLeads(ctx context.Context, p Pipeline, byEmail ma
 // playClients makes agency clients in SharpSpring and clients (buyers) in
 // LeadExec, edits one on each side, and checks that both sides end up
 // with the same clients and that nothing ping-pongs. It returns the
-// number of clients on each side.
-func (w *World) playClients(ctx context.Context, p Pipeline) (int, error) {
+// number of clients on each side and how many client write requests came
+// after the sides first agreed.
+func (w *World) playClients(ctx context.Context, p Pipeline) (clients, late int, err error) {
 	const n = 3
 	for i := range n {
 		w.SS.SeedClient(w.account, map[string]string{"companyName": fmt.Sprintf("Agency Client %d", i),
@@ -122,7 +123,7 @@ func (w *World) playClients(ctx context.Context, p Pipeline) (int, error) {
 		}
 	}
 	if err := waitUntil(ctx, same(nil)); err != nil {
-		return 0, fmt.Errorf("waiting for the clients: %w (%s)", err, w.clientDiff(nil))
+		return 0, 0, fmt.Errorf("waiting for the clients: %w (%s)", err, w.clientDiff(nil))
 	}
 	// An edit on each side overwrites the other.
 	for _, c := range w.LE.Clients() {
@@ -137,7 +138,7 @@ func (w *World) playClients(ctx context.Context, p Pipeline) (int, error) {
 	}
 	want := map[string]string{"Agency Client 0": "Houston", "Buyer 0 LLC": "Waco"}
 	if err := waitUntil(ctx, same(want)); err != nil {
-		return 0, fmt.Errorf("waiting for the client edits: %w (%s)", err, w.clientDiff(want))
+		return 0, 0, fmt.Errorf("waiting for the client edits: %w (%s)", err, w.clientDiff(want))
 	}
 	// No ping-pong: three more rounds of both client pollers write nothing.
 	writes := func() int {
@@ -156,20 +157,21 @@ func (w *World) playClients(ctx context.Context, p Pipeline) (int, error) {
 		before := writes()
 		le0, ss0 := polls()
 		if err := waitUntil(ctx, func() bool { le, ss := polls(); return le >= le0+3 && ss >= ss0+3 && p.Idle(ctx) }); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		after := writes()
 		if after == before {
 			if after != start {
 				w.o.Say("client writes settled after %d more (%d → %d)", after-start, start, after)
 			}
+			late = after - start
 			break
 		}
 		if round == 2 {
-			return 0, fmt.Errorf("client write requests go on without changes: %d → %d over %d rounds of polls (ping-pong)", start, after, round+1)
+			return 0, 0, fmt.Errorf("client write requests go on without changes: %d → %d over %d rounds of polls (ping-pong)", start, after, round+1)
 		}
 	}
-	return 2 * n, w.clientErr(want)
+	return 2 * n, late, w.clientErr(want)
 }
 
 func (w *World) clientErr(want map[string]string) error {

@@ -43,6 +43,10 @@ type Result struct {
 	Lost       int // leads missing from a target
 	Duplicates int // leads a target holds more than once
 	Mismatches int // leads whose fields differ from their source
+	// LateClientWrites counts the client write requests sent after both
+	// sides held the same clients and the pipeline was idle (a write still
+	// settling, or an echo written back).
+	LateClientWrites int
 }
 
 // OK reports whether every target matched.
@@ -206,7 +210,7 @@ func (w *World) Play(ctx context.Context, p Pipeline, gate sharpspring.Gate) (Re
 	}
 
 	// Clients: SharpSpring agency clients ⇄ LeadExec clients.
-	if res.Clients, err = w.playClients(ctx, p); err != nil {
+	if res.Clients, res.LateClientWrites, err = w.playClients(ctx, p); err != nil {
 		return res, err
 	}
 

@@ -2,10 +2,13 @@ package sharpspring
 
 import (
 	"context"
+	"errors"
 	"html"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/mappings"
@@ -52,23 +55,47 @@ type ClientSinkConfig struct {
 // least one request per record; after a 106 no further request is sent
 // and the records left fail with the same *pipeline.QuotaError. Safe for
 // concurrent use.
+//
+// A createClient or updateClient whose answer was lost (a timeout or a
+// dropped connection: SharpSpring may have applied it) is remembered for
+// the record; when the record comes back with the same fields (the
+// pipeline's retry), the client is read back with getClients and the call
+// is not repeated when SharpSpring already holds what it sent (see
+// landed). The memory is the process's own: after a restart the retry
+// writes again, which is harmless, as the values are the same.
 type ClientSink struct {
 	api   ClientAPI
 	log   *slog.Logger
 	probe time.Duration
+
+	mu   sync.Mutex
+	lost map[string]lostWrite // record key → its client write whose answer was lost
+}
+
+// lostWrite is a client write whose answer was lost.
+type lostWrite struct {
+	fields string // the record's fields when it was sent (fieldsKey)
+	method string // createClient or updateClient
+	id     int64  // the client updated; 0 for a create
+}
+
+// clientList is getClients read once per Write.
+type clientList struct {
+	byName map[string][]int64 // lower-cased companyName → ids
+	byID   map[int64]sharpspring.AgencyClient
 }
 
 // NewClientSink returns a sink writing through api.
 func NewClientSink(cfg ClientSinkConfig, api ClientAPI) *ClientSink {
 	log, probe := withDefaults(cfg.Logger, cfg.QuotaProbeInterval)
-	return &ClientSink{api: api, log: log, probe: probe}
+	return &ClientSink{api: api, log: log, probe: probe, lost: map[string]lostWrite{}}
 }
 
 // Write implements pipeline.Sink: one outcome per record, in order.
 func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	out := make([]pipeline.Outcome, len(recs))
-	var existing map[string][]int64 // lower-cased companyName → ids; read once per Write
-	var quota error                 // SharpSpring's 106, once answered: send nothing more
+	var existing *clientList // read once per Write
+	var quota error          // SharpSpring's 106, once answered: send nothing more
 	waiting := 0
 	for i, r := range recs {
 		if quota != nil {
@@ -76,7 +103,7 @@ func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipel
 			waiting++
 			continue
 		}
-		id, err := s.write(ctx, r, func() (map[string][]int64, error) {
+		id, err := s.write(ctx, r, func() (*clientList, error) {
 			if existing != nil {
 				return existing, nil
 			}
@@ -84,10 +111,11 @@ func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipel
 			if err != nil {
 				return nil, err
 			}
-			existing = map[string][]int64{}
+			existing = &clientList{byName: map[string][]int64{}, byID: map[int64]sharpspring.AgencyClient{}}
 			for _, c := range list {
 				k := nameKey(c["companyName"])
-				existing[k] = append(existing[k], c.ID())
+				existing.byName[k] = append(existing.byName[k], c.ID())
+				existing.byID[c.ID()] = c
 			}
 			return existing, nil
 		})
@@ -105,7 +133,7 @@ func (s *ClientSink) Write(ctx context.Context, recs []*pipeline.Record) []pipel
 		}
 		if existing != nil && id > 0 && r.TargetID == "" {
 			k := nameKey(r.NaturalKeys["companyName"])
-			existing[k] = appendOnce(existing[k], id)
+			existing.byName[k] = appendOnce(existing.byName[k], id)
 		}
 	}
 	if quota != nil {
@@ -127,7 +155,9 @@ func appendOnce(ids []int64, id int64) []int64 {
 
 // write applies one record and returns the client id (0 when there is no
 // client to write to).
-func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing func() (map[string][]int64, error)) (int64, error) {
+func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing func() (*clientList, error)) (int64, error) {
+	sent := fieldsKey(r.Fields)
+	doubt, inDoubt := s.takeLost(r.Key, sent)
 	params := map[string]string{}
 	var limit, sending *string
 	for k, v := range r.Fields {
@@ -141,6 +171,7 @@ func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing fun
 		}
 	}
 	id, _ := strconv.ParseInt(r.TargetID, 10, 64)
+	adopted := false // found by companyName: created before, its answer lost
 	if id <= 0 {
 		if len(params) == 0 && limit == nil && sending != nil && *sending == "disabled" {
 			// A client removed from its source that was never written here:
@@ -152,8 +183,8 @@ func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing fun
 			if err != nil {
 				return 0, err
 			}
-			if ids := m[nameKey(name)]; len(ids) == 1 {
-				id = ids[0] // created before, its answer lost: update it instead
+			if ids := m.byName[nameKey(name)]; len(ids) == 1 {
+				id, adopted = ids[0], true // created before, its answer lost: update it instead
 			}
 		}
 	}
@@ -170,10 +201,27 @@ func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing fun
 		}
 		c, err := s.api.CreateClient(ctx, sharpspring.ClientObject(create))
 		if err != nil {
+			s.noteLost(r.Key, err, lostWrite{fields: sent, method: "createClient"})
 			return 0, err
 		}
 		id = c.ID
 	} else {
+		if inDoubt && adopted && doubt.method == "createClient" {
+			// The create whose answer was lost made this client when its
+			// readable fields hold what it sent: createClient applies every
+			// parameter or none, so nothing is left to write.
+			m, err := existing()
+			if err != nil {
+				return id, err
+			}
+			if landed(m.byID[id], params, false) {
+				s.log.Debug("sharpspring client: a create whose answer was lost was applied; not written again", "client", id, "record", r.Key)
+				params = nil
+			}
+		}
+		if adopted {
+			delete(params, "companyName") // the name it was found by
+		}
 		if _, ok := params["companyName"]; ok {
 			// updateClient has no companyName parameter: a rename cannot be
 			// written. It must not block the other fields.
@@ -183,11 +231,22 @@ func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing fun
 		for _, k := range []string{"userEmail", "userPassword", "userDisplayName"} {
 			delete(params, k) // users are created with the client only
 		}
+		if len(params) > 0 && inDoubt && doubt.method == "updateClient" && doubt.id == id {
+			m, err := existing()
+			if err != nil {
+				return id, err
+			}
+			if landed(m.byID[id], params, true) {
+				s.log.Debug("sharpspring client: an update whose answer was lost was applied; not written again", "client", id, "record", r.Key)
+				params = nil
+			}
+		}
 		if len(params) > 0 {
 			if e := sharpspring.ValidateClient(params, false); e != nil {
 				return id, e
 			}
 			if err := s.api.UpdateClient(ctx, id, sharpspring.ClientObject(params)); err != nil {
+				s.noteLost(r.Key, err, lostWrite{fields: sent, method: "updateClient", id: id})
 				return id, err
 			}
 		}
@@ -218,4 +277,78 @@ func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing fun
 		}
 	}
 	return id, nil
+}
+
+// noteLost remembers w for record key when err says its answer was lost.
+func (s *ClientSink) noteLost(key string, err error, w lostWrite) {
+	if !answerLost(err) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost[key] = w
+}
+
+// takeLost returns and forgets the lost write of record key, if it sent
+// the fields the record holds now (else the record changed since and is
+// written as it is).
+func (s *ClientSink) takeLost(key, fields string) (lostWrite, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.lost[key]
+	if !ok {
+		return lostWrite{}, false
+	}
+	delete(s.lost, key)
+	return w, w.fields == fields
+}
+
+// answerLost reports whether err is a call that got no answer, which
+// SharpSpring may have applied: a transport failure (timeout, dropped
+// connection) or an answer that could not be read. A failed dial is one
+// too: the read-back settles it the same way.
+func answerLost(err error) bool {
+	var e *sharpspring.Error
+	return errors.As(err, &e) && e.Code == 0 && e.HTTPStatus == 0
+}
+
+// landed reports whether client c, as getClients lists it, holds the
+// params that a write whose answer was lost sent. getClients reports only
+// some fields (clientReadable): with all false, the others are taken as
+// written with them (a create applies all its parameters or none); with
+// all true, a param that cannot be read back means the write cannot be
+// confirmed.
+func landed(c sharpspring.AgencyClient, params map[string]string, all bool) bool {
+	if c == nil {
+		return false
+	}
+	for k, v := range params {
+		if !clientReadable[k] {
+			if all {
+				return false
+			}
+			continue
+		}
+		if !strings.EqualFold(strings.TrimSpace(html.UnescapeString(c[k])), strings.TrimSpace(v)) {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldsKey is a record's fields as one comparable string.
+func fieldsKey(fields map[string]string) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(fields[k]))
+		b.WriteByte(';')
+	}
+	return b.String()
 }

@@ -3,7 +3,9 @@
 //
 // iVvy sends no notification for lead changes (only for contacts and lead
 // notes), so leads are polled: crm?action=getLeadList paged with
-// perPage/start, filtered with modifiedDate__GREATERTHAN (≥) on the cursor.
+// perPage/start, filtered with modifiedDate__GREATERTHAN (≥) on the cursor
+// (pages after the first by id where iVvy allows it: see readLeads, so a
+// lead deleted while a window is paged makes the poller skip no other).
 // No lead filter is documented, so every answer is checked: when a result
 // older than the cursor comes back, the filter is taken as ignored and the
 // poller scans the whole list from then on, selecting changes on
@@ -262,24 +264,18 @@ func (p *LeadPoller) changedLeads(ctx context.Context, from string, next *cursor
 		filter = map[string]any{"modifiedDate__GREATERTHAN": from}
 	}
 	full = filter == nil
-	for start := 0; ; {
-		pg, err := p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start, Filter: filter})
-		if err != nil {
-			return nil, false, err
-		}
-		for _, l := range pg.Results {
-			if filter != nil && norm(l.ModifiedDate) < from {
-				if !next.Scan {
-					p.log.Info("getLeadList ignores the modifiedDate filter; scanning the whole list from now on")
-				}
-				next.Scan, full = true, true
+	leads, err = p.readLeads(ctx, filter, !next.Scan)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, l := range leads {
+		if filter != nil && norm(l.ModifiedDate) < from {
+			if !next.Scan {
+				p.log.Info("getLeadList ignores the modifiedDate filter; scanning the whole list from now on")
 			}
-		}
-		leads = append(leads, pg.Results...)
-		if pg.Done() {
+			next.Scan, full = true, true
 			break
 		}
-		start += len(pg.Results)
 	}
 	for _, l := range leads {
 		if ts := norm(l.ModifiedDate); ts > next.Leads {
@@ -452,18 +448,7 @@ func (p *LeadPoller) linkedLead(ctx context.Context, contactID int64) (int64, er
 }
 
 func (p *LeadPoller) scanAll(ctx context.Context) ([]ivvy.Lead, error) {
-	var all []ivvy.Lead
-	for start := 0; ; {
-		pg, err := p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, pg.Results...)
-		if pg.Done() {
-			return all, nil
-		}
-		start += len(pg.Results)
-	}
+	return p.readLeads(ctx, nil, false)
 }
 
 // publish sends one lead's event unless its fields equal the last published.

@@ -3,6 +3,7 @@ package ivvy
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strconv"
@@ -32,11 +33,23 @@ type env struct {
 
 func newEnv(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publisher) pipeline.Publisher) *env {
 	t.Helper()
+	return newEnvBehind(t, opts, pub, nil)
+}
+
+// newEnvBehind is newEnv with the simulator served behind front (nil:
+// directly), which sees every request before the simulator does.
+func newEnvBehind(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publisher) pipeline.Publisher,
+	front func(http.Handler) http.Handler) *env {
+	t.Helper()
 	ctx := context.Background()
 	clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	opts.Now = clk.Now
 	sim := ivvysim.New(opts)
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if front != nil {
+		h = front(sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { sim.Close(); srv.Close() })
 	c, err := ivvy.New(ivvy.Config{Endpoint: srv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, Now: clk.Now})
 	if err != nil {

@@ -97,11 +97,14 @@
 //     context ends; after Faults.TimeoutCap (default and maximum
 //     DefaultTimeoutCap, 2 minutes) or Close the connection is closed
 //     without an answer.
+//   - A hang after the write was applied (scripted FaultTimeoutAfterCommit):
+//     the write that timed out although it was applied.
 //   - Malformed answers (MalformedRate): HTTP 200 with JSON cut off
 //     mid-value or an HTML page, at even odds.
 //   - Latency before each request in scope.
 //
-// Only a dropped-after-commit request is applied. A timed-out or malformed
+// Only a dropped-after-commit request, and a scripted
+// FaultTimeoutAfterCommit, is applied. A timed-out or malformed
 // answer to a write applied nothing, so a client that retries it does no
 // harm. Stats.FaultsInjected counts each fault that reached a client (and
 // LatencyKey the delayed requests); Stats.MaxInFixedSecond and

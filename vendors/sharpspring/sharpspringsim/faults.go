@@ -85,6 +85,10 @@ const (
 	Fault503                          // HTTP 503 with an HTML body; nothing applied
 	FaultMalformedJSON                // HTTP 200, application/json body cut off mid-value; nothing applied
 	FaultMalformedHTML                // HTTP 200, text/html page instead of JSON; nothing applied
+	// FaultTimeoutAfterCommit applies the call, then answers nothing until
+	// the client gives up, Close or the timeout cap: a write that timed out
+	// although SharpSpring applied it. Scripted only.
+	FaultTimeoutAfterCommit
 )
 
 // String names the fault; the names are the keys of Stats.FaultsInjected.
@@ -112,6 +116,8 @@ func (f Fault) String() string {
 		return "malformedJSON"
 	case FaultMalformedHTML:
 		return "malformedHTML"
+	case FaultTimeoutAfterCommit:
+		return "timeoutAfterCommit"
 	}
 	return "fault(?)"
 }

@@ -111,6 +111,24 @@ func TestTimeoutFault(t *testing.T) {
 	}
 }
 
+func TestTimeoutAfterCommitFault(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.sim.Script("createLeads", FaultTimeoutAfterCommit)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := h.post(ctx, h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "late@x.test"})), nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	if _, ok := h.sim.LeadByEmail("late@x.test"); !ok {
+		t.Fatal("write was not applied")
+	}
+	simtest.Eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
+	if l := h.sim.RequestLog()[0]; l.HTTPStatus != 0 || l.Fault != FaultTimeoutAfterCommit {
+		t.Errorf("log %+v", l)
+	}
+}
+
 func TestLatency(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.sim.SetFaults(Faults{Latency: time.Hour, Method: "createLeads"})

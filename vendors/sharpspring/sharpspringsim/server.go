@@ -286,6 +286,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		simkit.HangUp(w)
 		return
 	}
+	if fault == FaultTimeoutAfterCommit {
+		s.faults.Wait(r.Context(), d.Hold)
+		s.record(rec)
+		simkit.Abandon(w, r) // applied; the client gave up, or cap passed or Close
+		return
+	}
 	rec.HTTPStatus = http.StatusOK
 	s.record(rec)
 	reply := responseBody(out.result, out.errJSON, env.id)
