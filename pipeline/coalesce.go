@@ -54,6 +54,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		fields := it.mapped.Fields
 		if echoes {
 			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
+			r.withhold(it.mapped.Fields, fields, at)
 		}
 		for f, v := range fields {
 			r.Fields[f] = v
@@ -91,6 +92,9 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 	for _, k := range order {
 		r := byKey[k]
 		r.TargetID = ids[k]
+		if _, written := ledger[k]; r.TargetID == "" && !written {
+			r.restoreWithheld()
+		}
 		if r.TargetID != "" {
 			// The record exists in the target: fields another vendor owns
 			// are not this source's to overwrite.
@@ -123,4 +127,34 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		recs = append(recs, r)
 	}
 	return recs, nil
+}
+
+// withhold remembers the non-empty values of all that the echo rules left
+// out of kept.
+func (r *Record) withhold(all, kept map[string]string, at time.Time) {
+	for f, v := range all {
+		if _, ok := kept[f]; ok || v == "" {
+			continue
+		}
+		if r.withheld == nil {
+			r.withheld, r.withheldAt = map[string]string{}, map[string]time.Time{}
+		}
+		r.withheld[f], r.withheldAt[f] = v, at
+	}
+}
+
+// restoreWithheld puts the withheld values back into a record the target
+// does not have yet (no id, nothing ever written). The echo rules leave out
+// values that carry no change made at the source, such as a field read
+// just before crmsync's newer write of it landed; that is right for a
+// record the target holds, but a record created without them would lack
+// them (iVvy refuses a contact without a first name), and there is nothing
+// newer at the target for them to overwrite. Their change times are the
+// older ones of their events, so the newer value, once reported, wins.
+func (r *Record) restoreWithheld() {
+	for f, v := range r.withheld {
+		if _, ok := r.Fields[f]; !ok {
+			r.Fields[f], r.Stamps[f] = v, r.withheldAt[f]
+		}
+	}
 }

@@ -56,6 +56,12 @@ type Record struct {
 
 	// Target fields written only when the record is created (Mapped.CreateOnly).
 	createOnly map[string]bool
+
+	// withheld are non-empty target values the echo rules left out (with
+	// their event's change time): put back when the target has no record
+	// yet, so that a record is never created without them.
+	withheld   map[string]string
+	withheldAt map[string]time.Time
 }
 
 // Outcome is the sink's answer for one record.

@@ -189,3 +189,53 @@ func TestAReportReadWhileAWriteWasOnItsWayIsNoChange(t *testing.T) {
 		}
 	}
 }
+
+// The source's poller reads a record just before crmsync's write of one of
+// its fields lands there, and the first report of the record reaches a
+// target that does not have it yet. The stale field is no change at the
+// source, but the record must not be created without it (iVvy refuses a
+// contact without a first name): it is created with the value read, and the
+// newer one follows with the next report.
+func TestARecordNewToTheTargetIsCreatedWithFieldsReadBeforeAWriteLanded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	state := testenv.State(t)
+	bus := testenv.Bus(t)
+	toB, toC := &memorySink{}, &memorySink{}
+	ab := newRunner(t, pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
+		Mapper: copyMapper{"a", "b"}, Sink: toB, Reverse: true}, bus, state)
+	// b's poller feeds the live route b-c.
+	bc := newRunner(t, pipeline.Route{Name: "b-c", From: "b.lead", To: pipeline.Target{Vendor: "c", Entity: "lead"},
+		Mapper: copyMapper{"b", "c"}, Sink: toC, Batch: pipeline.BatchPolicy{Linger: 10 * time.Millisecond}}, bus, state)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for _, ev := range []pipeline.Event{
+		leadEvent(t, "a", t0, map[string]string{"key": "k1", "first": "Ann", "last": "Lee"}),
+		leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"}),
+	} {
+		if _, err := ab.Apply(ctx, []pipeline.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report := func(n int64, at time.Time, f map[string]string) {
+		t.Helper()
+		if err := bus.Publish(ctx, leadEvent(t, "b", at, f)); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, "b-c to take b's report", func() bool { return bc.Stats.Settled.Load() == n })
+	}
+	// b's first report of the lead was read before the edit landed; the
+	// next one shows the edit.
+	report(1, t0.Add(time.Second), map[string]string{"key": "k1", "first": "Ann", "last": "Lee"})
+	report(2, time.Now(), map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"})
+	toC.mu.Lock()
+	defer toC.mu.Unlock()
+	if len(toC.writes) == 0 || toC.writes[0]["first"] != "Ann" || toC.writes[0]["last"] != "Lee" {
+		t.Fatalf("writes to c: %v; want the lead created whole, first name included", toC.writes)
+	}
+	if last := toC.writes[len(toC.writes)-1]; last["first"] != "Ann-edited" {
+		t.Fatalf("writes to c: %v; want the edited first name last", toC.writes)
+	}
+}
