@@ -55,9 +55,14 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		if echoes {
 			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
 		}
+		times := ru.fieldTimes(it, srcLedger[it.key], r.source)
 		for f, v := range fields {
 			r.Fields[f] = v
-			r.Stamps[f] = at
+			if t, ok := times[f]; ok {
+				r.Stamps[f] = t
+			} else {
+				r.Stamps[f] = at
+			}
 		}
 		for f, v := range it.mapped.NaturalKeys {
 			r.NaturalKeys[f] = v

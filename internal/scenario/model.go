@@ -55,6 +55,9 @@ var (
 	clearable = []string{mCity, mColor, mBudget}
 	// ivvyFields are the model fields a lead has in iVvy (no city there).
 	ivvyFields = []string{mFirst, mLast, mColor, mBudget}
+	// leadExecFields are the model fields LeadExec's lead type keeps (the
+	// simulator's default lead type has no custom fields).
+	leadExecFields = []string{mFirst, mLast, mCity}
 	// iVvy keeps names on the contact, custom fields on the lead.
 	ivvyContactFields = map[string]bool{mFirst: true, mLast: true}
 )
@@ -226,7 +229,11 @@ func generate(seed uint64, size scheduleSize) schedule {
 			if side == sideLeadExec && rng.IntN(4) == 0 {
 				op.Kind = opLeadRedeliver
 			} else {
-				op.Fields = editFields(rng, val)
+				fields := modelLeadFields
+				if side == sideIVvy {
+					fields = ivvyFields
+				}
+				op.Fields = editFields(rng, val, fields)
 			}
 			last = side
 			slots = append(slots, slot{r, op})
@@ -315,12 +322,12 @@ func rank(k opKind) int {
 	return 2
 }
 
-// editFields picks one to three lead fields to change, now and then
-// clearing one.
-func editFields(rng *rand.Rand, val func(string) string) map[string]string {
+// editFields picks one to three of the lead fields to change, now and
+// then clearing one.
+func editFields(rng *rand.Rand, val func(string) string, fields []string) map[string]string {
 	f := map[string]string{}
 	for range 1 + rng.IntN(3) {
-		switch name := modelLeadFields[rng.IntN(len(modelLeadFields))]; name {
+		switch name := fields[rng.IntN(len(fields))]; name {
 		case mFirst:
 			f[name] = val("Bo")
 		case mLast:

@@ -695,13 +695,13 @@ func (d *driver) leadDiff(l *modelLead, s *worldSnapshot) []string {
 		// Insert only: LeadExec holds one of the states the lead went
 		// through, as first taken.
 		got := map[string]string{}
-		for _, f := range modelLeadFields {
+		for _, f := range leadExecFields {
 			got[f] = le[0][d.leadExecName(f)]
 		}
 		match := false
 		for _, h := range l.history {
 			same := true
-			for _, f := range modelLeadFields {
+			for _, f := range leadExecFields {
 				same = same && h[f] == got[f]
 			}
 			match = match || same
