@@ -23,6 +23,7 @@ import (
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
@@ -824,7 +825,29 @@ func startInProcess(ctx context.Context, t *testing.T, cfg *config.Config) (*inP
 	return p, p.start(ctx)
 }
 
+// supervise starts an instance as a process supervisor would (systemd's
+// Restart=on-failure): a start that fails, say because a vendor misbehaves
+// while the instance checks its configuration against it, is tried again a
+// second later, up to five times. Each failed start is noted in the log.
+func supervise(ctx context.Context, note func(string), start func() error) error {
+	var err error
+	for range 5 {
+		if err = start(); err == nil {
+			return nil
+		}
+		note("start failed (the supervisor starts it again): " + err.Error())
+		if !pipeline.Sleep(ctx, time.Second) {
+			return ctx.Err()
+		}
+	}
+	return err
+}
+
 func (p *inProcessModel) start(ctx context.Context) error {
+	return supervise(ctx, func(s string) { _, _ = p.logs.WriteString(s + "\n") }, func() error { return p.startOnce(ctx) })
+}
+
+func (p *inProcessModel) startOnce(ctx context.Context) error {
 	a, err := app.New(ctx, p.cfg, slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
@@ -907,6 +930,15 @@ func startChild(ctx context.Context, t *testing.T, w *World, addr string) (*chil
 }
 
 func (c *childModel) start(ctx context.Context) error {
+	return supervise(ctx, func(s string) {
+		if f, err := os.OpenFile(c.logPath, os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			_, _ = f.WriteString(s + "\n")
+			_ = f.Close()
+		}
+	}, func() error { return c.startOnce(ctx) })
+}
+
+func (c *childModel) startOnce(ctx context.Context) error {
 	f, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -922,7 +954,12 @@ func (c *childModel) start(ctx context.Context) error {
 	c.cmd, c.exited = cmd, exited
 	ready, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return waitUntil(ready, func() bool {
+	err = waitUntil(ready, func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
 		resp, err := http.Get(c.HookURL() + "/readyz")
 		if err != nil {
 			return false
@@ -930,6 +967,12 @@ func (c *childModel) start(ctx context.Context) error {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	select {
+	case <-exited:
+		return errors.New("crmsync run exited before it was ready (see its log)")
+	default:
+	}
+	return err
 }
 
 func (c *childModel) HookURL() string { return "http://" + c.addr }
