@@ -169,6 +169,8 @@ type modelPipeline interface {
 	restart(ctx context.Context) error
 	stop()
 	logTail() string
+	// failedStarts counts starts that failed and were tried again.
+	failedStarts() int
 }
 
 // roundGap separates two rounds: SharpSpring and iVvy stamp changes to
@@ -231,8 +233,8 @@ func playModel(t *testing.T, s schedule, child bool) {
 		d.fail(errors.New("after quiescence the targets differ from the model"))
 		return
 	}
-	t.Logf("seed %d: %d leads, %d clients, %d operations, %d restarts: converged in %s",
-		s.Seed, len(s.Leads), len(s.Clients), len(s.Ops), d.restarts, time.Since(began).Round(100*time.Millisecond))
+	t.Logf("seed %d: %d leads, %d clients, %d operations, %d restarts (%d failed starts tried again): converged in %s",
+		s.Seed, len(s.Leads), len(s.Clients), len(s.Ops), d.restarts, p.failedStarts(), time.Since(began).Round(100*time.Millisecond))
 }
 
 // driver applies a schedule to the World.
@@ -813,6 +815,7 @@ func freeLoopback() (string, error) {
 // inProcessModel is an instance in this process; a restart stops it (as
 // SIGTERM would) and builds a new one on the same state, bus and address.
 type inProcessModel struct {
+	failed int
 	cfg    *config.Config
 	logs   *testenv.Log
 	a      *app.App
@@ -844,8 +847,10 @@ func supervise(ctx context.Context, note func(string), start func() error) error
 }
 
 func (p *inProcessModel) start(ctx context.Context) error {
-	return supervise(ctx, func(s string) { _, _ = p.logs.WriteString(s + "\n") }, func() error { return p.startOnce(ctx) })
+	return supervise(ctx, func(s string) { p.failed++; _, _ = p.logs.WriteString(s + "\n") }, func() error { return p.startOnce(ctx) })
 }
+
+func (p *inProcessModel) failedStarts() int { return p.failed }
 
 func (p *inProcessModel) startOnce(ctx context.Context) error {
 	a, err := app.New(ctx, p.cfg, slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -883,6 +888,7 @@ func (p *inProcessModel) logTail() string { return tail(p.logs.String(), 20000) 
 // childModel is 'crmsync run' as a child process; a restart SIGKILLs it
 // and starts it again on the same configuration.
 type childModel struct {
+	failed                      int
 	exe, cfgPath, addr, logPath string
 	env                         []string
 	cmd                         *exec.Cmd
@@ -931,12 +937,15 @@ func startChild(ctx context.Context, t *testing.T, w *World, addr string) (*chil
 
 func (c *childModel) start(ctx context.Context) error {
 	return supervise(ctx, func(s string) {
+		c.failed++
 		if f, err := os.OpenFile(c.logPath, os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
 			_, _ = f.WriteString(s + "\n")
 			_ = f.Close()
 		}
 	}, func() error { return c.startOnce(ctx) })
 }
+
+func (c *childModel) failedStarts() int { return c.failed }
 
 func (c *childModel) startOnce(ctx context.Context) error {
 	f, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
