@@ -87,7 +87,7 @@ func TestModel(t *testing.T) {
 	for _, seed := range list {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
-			size := scheduleSize{Leads: records, Clients: max(2, records/10), Rounds: 6 + records/100,
+			size := scheduleSize{Leads: records, Clients: max(2, records/10), Rounds: 5 + records/100,
 				Faults: 2 + records/100, Kills: 1 + int(seed%2) + records/250}
 			playModel(t, generate(seed, size), child)
 		})
