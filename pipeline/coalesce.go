@@ -55,7 +55,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		if echoes {
 			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
 		}
-		times := ru.fieldTimes(it, srcLedger[it.key], r.source)
+		times := ru.fieldTimes(it, srcLedger[it.key], r.source, fields)
 		for f, v := range fields {
 			r.Fields[f] = v
 			if t, ok := times[f]; ok {

@@ -19,12 +19,13 @@ import "time"
 // it; when that mapping fails, the field's change time counts for every
 // target field (the later time is the safe side).
 //
-// earlier holds the source values of the record's earlier events in the
+// fields are the target fields the event is to write (none: nothing to
+// time). earlier holds the source values of the record's earlier events in the
 // same batch: a field that changed within the batch is no unchanged field,
 // even when it changed back to what the ledger knows.
-func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier map[string]string) map[string]time.Time {
+func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[string]string) map[string]time.Time {
 	src, at := it.mapped.SourceFields, it.ev.ChangedAt
-	if len(src) == 0 || len(known.Fields) == 0 {
+	if len(src) == 0 || len(known.Fields) == 0 || len(fields) == 0 {
 		return nil
 	}
 	old := map[string]time.Time{}
