@@ -23,6 +23,9 @@ import (
 //   - LeadExec takes a lead once (insert only): a lead made in SharpSpring
 //     is in LeadExec exactly once, holding one of the states the lead went
 //     through, and LeadExec's own leads are never posted back to it;
+//   - a change made in Getlead, which no route reads, stays until a newer
+//     change of a field it is made from (first or last name) is written
+//     over it;
 //   - no route carries a status map and no field has an owner in the
 //     World's configuration, so statuses stay where they are set and every
 //     field is owned by whoever changed it last;
@@ -37,6 +40,10 @@ const (
 	sideLeadExec    modelSide = "leadexec"
 	sideSharpSpring modelSide = "sharpspring"
 	sideIVvy        modelSide = "ivvy"
+	// Getlead is a target only: no route reads it (its poller reads new
+	// leads only), so a change made there stays until a newer change of
+	// the same field from a source is written over it.
+	sideGetlead modelSide = "getlead"
 )
 
 // Lead fields of the model. Email and phone identify a lead and never
@@ -47,6 +54,8 @@ const (
 	mCity   = "city"
 	mColor  = "favorite_color"
 	mBudget = "budget"
+	// mGetleadName is Getlead's one name field, as a user there edits it.
+	mGetleadName = "getlead_name"
 )
 
 var (
@@ -220,15 +229,18 @@ func generate(seed uint64, size scheduleSize) schedule {
 			if rng.IntN(3) != 0 {
 				continue
 			}
-			sides := []modelSide{sideSharpSpring, sideIVvy}
+			sides := []modelSide{sideSharpSpring, sideSharpSpring, sideIVvy, sideIVvy, sideGetlead}
 			if id.Origin == sideLeadExec {
-				sides = append(sides, sideLeadExec, sideLeadExec)
+				sides = append(sides, sideLeadExec, sideLeadExec, sideLeadExec)
 			}
 			side := sides[rng.IntN(len(sides))]
 			op := modelOp{Kind: opLeadEdit, Side: side, Rec: i, Settle: side != last}
-			if side == sideLeadExec && rng.IntN(4) == 0 {
+			switch {
+			case side == sideGetlead:
+				op.Fields = map[string]string{mGetleadName: val("Gl")}
+			case side == sideLeadExec && rng.IntN(4) == 0:
 				op.Kind = opLeadRedeliver
-			} else {
+			default:
 				fields := modelLeadFields
 				if side == sideIVvy {
 					fields = ivvyFields
@@ -357,6 +369,7 @@ type modelLead struct {
 	now     map[string]string   // newest value per field
 	le      map[string]string   // LeadExec's own lead, as last delivered (LeadExec origin)
 	history []map[string]string // states the lead went through, oldest first
+	glName  *string             // a name set in Getlead and not yet overwritten
 	ops     []modelOp
 	changed time.Time // when the last operation on it was applied
 }
@@ -393,12 +406,20 @@ func (m *model) apply(op modelOp) map[string]string {
 				l.le = map[string]string{}
 			}
 		}
+		if op.Side == sideGetlead {
+			v := op.Fields[mGetleadName]
+			l.glName = &v
+			return nil
+		}
 		for f, v := range op.Fields {
 			if op.Side == sideLeadExec {
 				if l.le[f] == v {
 					continue // LeadExec sends it again unchanged: no change
 				}
 				l.le[f] = v
+			}
+			if (f == mFirst || f == mLast) && l.now[f] != v {
+				l.glName = nil // written over Getlead's own edit
 			}
 			l.now[f] = v
 		}
@@ -439,7 +460,11 @@ func e164(phone string) string {
 	return b.String()
 }
 
-// getleadName is the one name field Getlead has: first and last name.
-func getleadName(f map[string]string) string {
-	return strings.TrimSpace(f[mFirst] + " " + f[mLast])
+// getleadName is what Getlead's one name field must hold: a name set
+// there, else first and last name.
+func (l *modelLead) getleadName() string {
+	if l.glName != nil {
+		return *l.glName
+	}
+	return strings.TrimSpace(l.now[mFirst] + " " + l.now[mLast])
 }

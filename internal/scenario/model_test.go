@@ -158,8 +158,18 @@ func TestModelRules(t *testing.T) {
 	if l.now[mColor] != "red" {
 		t.Fatalf("a clear LeadExec already sent is no change: %v", l.now)
 	}
-	if len(l.history) != 6 {
-		t.Fatalf("history has %d states, want 6", len(l.history))
+	// A name set in Getlead stays until a first or last name change.
+	m.apply(modelOp{Kind: opLeadEdit, Side: sideGetlead, Fields: map[string]string{mGetleadName: "Gl"}})
+	m.apply(modelOp{Kind: opLeadEdit, Side: sideSharpSpring, Fields: map[string]string{mCity: "Erie"}})
+	if got := l.getleadName(); got != "Gl" {
+		t.Fatalf("getlead name %q, want Gl", got)
+	}
+	m.apply(modelOp{Kind: opLeadEdit, Side: sideIVvy, Fields: map[string]string{mLast: "Cho"}})
+	if got := l.getleadName(); got != "Anne Cho" {
+		t.Fatalf("getlead name %q, want %q", got, "Anne Cho")
+	}
+	if len(l.history) != 8 {
+		t.Fatalf("history has %d states, want 8", len(l.history))
 	}
 }
 
@@ -368,6 +378,11 @@ func (d *driver) apply(ctx context.Context, op modelOp) error {
 			got, ok := w.SS.LeadByEmail(l.Email)
 			if !ok || !w.SS.EditLead(got.ID, fields) {
 				return errors.New("SharpSpring does not hold the lead")
+			}
+		case sideGetlead:
+			g, ok := w.GL.LeadByPhone(e164(l.Phone))
+			if !ok || !w.GL.RenameLead(g.ID, op.Fields[mGetleadName]) {
+				return errors.New("Getlead does not hold the lead")
 			}
 		case sideIVvy:
 			ls := w.IV.LeadsByEmail(l.Email)
@@ -681,7 +696,7 @@ func (d *driver) leadDiff(l *modelLead, s *worldSnapshot) []string {
 	if g, ok := s.gl[e164(l.Phone)]; !ok {
 		ds = append(ds, "getlead does not hold it")
 	} else {
-		if want := getleadName(l.now); g.Name != want {
+		if want := l.getleadName(); g.Name != want {
 			ds = append(ds, fmt.Sprintf("getlead name = %q, want %q", g.Name, want))
 		}
 		if !strings.EqualFold(g.Email, l.Email) {
