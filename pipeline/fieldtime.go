@@ -1,6 +1,9 @@
 package pipeline
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // fieldTimes returns, per target field of it, the time of the change at the
 // source that produced its value, for the fields whose source fields the
@@ -23,10 +26,15 @@ import "time"
 // time). earlier holds the source values of the record's earlier events in the
 // same batch: a field that changed within the batch is no unchanged field,
 // even when it changed back to what the ledger knows.
-func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[string]string) map[string]time.Time {
+//
+// partial lists, for a target field made from both changed and unchanged
+// source fields, the oldest change time of the unchanged ones: such a
+// field carries a value of this source that may be behind (see
+// staleComposite).
+func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[string]string) (times, partial map[string]time.Time) {
 	src, at := it.mapped.SourceFields, it.ev.ChangedAt
 	if len(src) == 0 || len(known.Fields) == 0 || len(fields) == 0 {
-		return nil
+		return nil, nil
 	}
 	old := map[string]time.Time{}
 	for f, v := range src {
@@ -39,7 +47,7 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 		}
 	}
 	if len(old) == 0 {
-		return nil
+		return nil, nil
 	}
 	without := func(keep func(f string) bool) (map[string]string, bool) {
 		ev := it.ev
@@ -57,9 +65,9 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 	// event's time: they differ when only the unchanged fields are mapped.
 	onlyOld, ok := without(func(f string) bool { _, o := old[f]; return o })
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	times := map[string]time.Time{}
+	times, partial = map[string]time.Time{}, map[string]time.Time{}
 	changed := map[string]bool{}
 	for f, v := range full {
 		if w, ok := onlyOld[f]; !ok || w != v {
@@ -76,11 +84,14 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 			continue
 		}
 		for f, v := range full {
-			if changed[f] {
-				continue
-			}
 			if w, ok := rest[f]; ok && w == v {
 				continue // not made from sf
+			}
+			if changed[f] {
+				if cur, seen := partial[f]; !seen || t.Before(cur) {
+					partial[f] = t
+				}
+				continue
 			}
 			if cur, seen := times[f]; !seen || t.After(cur) {
 				times[f] = t
@@ -92,5 +103,29 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 			times[f] = unknown // it may be made from that field too
 		}
 	}
-	return times
+	return times, partial
+}
+
+// staleComposite reports whether a target field made from a changed source
+// field and unchanged ones (partial, the oldest change time of those) must
+// be left alone: the target's value was last written from another vendor,
+// after that unchanged part last changed here, so it may hold a newer
+// version of that very part (LeadExec, which takes no edits, reports the
+// first name it was given while the name was since corrected elsewhere).
+// The route from that other vendor carries the change whole.
+func (ru *Runner) staleComposite(st FieldStamp, partial time.Time) bool {
+	return newer(st.At, partial) && lastWriter(st, ru.r.To.Vendor) != ru.srcVendor
+}
+
+// lastWriter is the vendor whose value the field holds: the vendor of
+// crmsync's last write when the field still holds it, else the target
+// itself (changed there since).
+func lastWriter(st FieldStamp, target string) string {
+	if n := len(st.Wrote); n > 0 {
+		w := st.Wrote[n-1]
+		if i := strings.LastIndexByte(w, ':'); i > 0 && w[i+1:] == st.Hash {
+			return w[:i]
+		}
+	}
+	return target
 }

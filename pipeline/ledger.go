@@ -119,6 +119,14 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 	if err != nil {
 		return it.mapped.Fields
 	}
+	// A target field made from several source fields (Getlead's one name
+	// from first and last name) comes out of the shortened event without
+	// the left-out part: it is not written at all rather than truncated.
+	for f, v := range mp.Fields {
+		if full, ok := it.mapped.Fields[f]; ok && full != v {
+			delete(mp.Fields, f)
+		}
+	}
 	return mp.Fields
 }
 
