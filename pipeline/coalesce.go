@@ -55,21 +55,17 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		if echoes {
 			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
 		}
-		times, partial := ru.fieldTimes(it, srcLedger[it.key], r.source, fields)
+		times, stale := ru.fieldTimes(it, srcLedger[it.key], r.source, fields)
 		for f, v := range fields {
+			if stale[f] {
+				ru.log.Debug("field not written: part of it is behind at the source", "event", it.ev.ID, "field", f)
+				continue
+			}
 			r.Fields[f] = v
 			if t, ok := times[f]; ok {
 				r.Stamps[f] = t
 			} else {
 				r.Stamps[f] = at
-			}
-			if t, ok := partial[f]; ok {
-				if r.partial == nil {
-					r.partial = map[string]time.Time{}
-				}
-				r.partial[f] = t
-			} else {
-				delete(r.partial, f)
 			}
 		}
 		for f, v := range it.mapped.NaturalKeys {
@@ -123,12 +119,6 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 				// value need not be written again (this also drops what a
 				// reverse route would echo back: the ledger holds what the
 				// target was last seen with, too).
-				if pt, ok := r.partial[f]; ok && ru.staleComposite(st, pt) {
-					ru.log.Debug("field not written: part of it may be behind what another vendor wrote", "record", k, "field", f)
-					delete(r.Fields, f)
-					delete(r.Stamps, f)
-					continue
-				}
 				if newer(st.At, r.Stamps[f]) || (dropSame && st.Hash == ValueHash(v)) {
 					if newer(st.At, r.Stamps[f]) {
 						ru.log.Debug("field not written: the target holds a newer change", "record", k, "field", f,

@@ -27,11 +27,11 @@ import (
 // same batch: a field that changed within the batch is no unchanged field,
 // even when it changed back to what the ledger knows.
 //
-// partial lists, for a target field made from both changed and unchanged
-// source fields, the oldest change time of the unchanged ones: such a
-// field carries a value of this source that may be behind (see
-// staleComposite).
-func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[string]string) (times, partial map[string]time.Time) {
+// behind lists target fields made from a changed source field and an
+// unchanged one that is behind (see behind): such a field would carry an
+// old part along with the new one, and is left to the route from the
+// vendor that holds the part's newer value.
+func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[string]string) (times map[string]time.Time, stale map[string]bool) {
 	src, at := it.mapped.SourceFields, it.ev.ChangedAt
 	if len(src) == 0 || len(known.Fields) == 0 || len(fields) == 0 {
 		return nil, nil
@@ -67,7 +67,7 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 	if !ok {
 		return nil, nil
 	}
-	times, partial = map[string]time.Time{}, map[string]time.Time{}
+	times, stale = map[string]time.Time{}, map[string]bool{}
 	changed := map[string]bool{}
 	for f, v := range full {
 		if w, ok := onlyOld[f]; !ok || w != v {
@@ -88,8 +88,8 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 				continue // not made from sf
 			}
 			if changed[f] {
-				if cur, seen := partial[f]; !seen || t.Before(cur) {
-					partial[f] = t
+				if behind(known.Fields[sf]) {
+					stale[f] = true
 				}
 				continue
 			}
@@ -103,29 +103,16 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 			times[f] = unknown // it may be made from that field too
 		}
 	}
-	return times, partial
+	return times, stale
 }
 
-// staleComposite reports whether a target field made from a changed source
-// field and unchanged ones (partial, the oldest change time of those) must
-// be left alone: the target's value was last written from another vendor,
-// after that unchanged part last changed here, so it may hold a newer
-// version of that very part (LeadExec, which takes no edits, reports the
-// first name it was given while the name was since corrected elsewhere).
-// The route from that other vendor carries the change whole.
-func (ru *Runner) staleComposite(st FieldStamp, partial time.Time) bool {
-	return newer(st.At, partial) && lastWriter(st, ru.r.To.Vendor) != ru.srcVendor
-}
-
-// lastWriter is the vendor whose value the field holds: the vendor of
-// crmsync's last write when the field still holds it, else the target
-// itself (changed there since).
-func lastWriter(st FieldStamp, target string) string {
-	if n := len(st.Wrote); n > 0 {
-		w := st.Wrote[n-1]
-		if i := strings.LastIndexByte(w, ':'); i > 0 && w[i+1:] == st.Hash {
-			return w[:i]
-		}
+// behind reports whether the source holds a field's value that is older
+// than what crmsync last wrote into it: the write did not take (LeadExec
+// takes no lead update) and no change made at the source since replaced it.
+func behind(st FieldStamp) bool {
+	n := len(st.Wrote)
+	if n == 0 || strings.HasSuffix(st.Wrote[n-1], ":"+st.Hash) {
+		return false
 	}
-	return target
+	return !newer(st.At, st.Sent)
 }

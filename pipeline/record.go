@@ -56,10 +56,6 @@ type Record struct {
 
 	// Target fields written only when the record is created (Mapped.CreateOnly).
 	createOnly map[string]bool
-	// partial holds, for target fields made from a source field changed
-	// now and others the source reports unchanged, the oldest change time
-	// of those (see fieldTimes).
-	partial map[string]time.Time
 }
 
 // Outcome is the sink's answer for one record.
