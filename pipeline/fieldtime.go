@@ -88,7 +88,9 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 				continue // not made from sf
 			}
 			if changed[f] {
-				if behind(known.Fields[sf]) {
+				// A part of f, not what identifies the record: without sf,
+				// f is still made, only differently.
+				if w, ok := rest[f]; ok && w != v && behind(known.Fields[sf]) {
 					stale[f] = true
 				}
 				continue

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"time"
 )
 
 // The randomized convergence test (model_test.go) plays a seeded schedule
@@ -60,8 +59,6 @@ const (
 
 var (
 	modelLeadFields = []string{mFirst, mLast, mCity, mColor, mBudget}
-	// clearable are the lead fields users and LeadExec empty.
-	clearable = []string{mCity, mColor, mBudget}
 	// ivvyFields are the model fields a lead has in iVvy (no city there).
 	ivvyFields = []string{mFirst, mLast, mColor, mBudget}
 	// leadExecFields are the model fields LeadExec's lead type keeps (the
@@ -371,7 +368,6 @@ type modelLead struct {
 	history []map[string]string // states the lead went through, oldest first
 	glName  *string             // a name set in Getlead and not yet overwritten
 	ops     []modelOp
-	changed time.Time // when the last operation on it was applied
 }
 
 // modelClient is one client's expected state.
