@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ import (
 //	CRMSYNC_MODEL_SEEDS=200     how many seeds (1..N)
 //	CRMSYNC_MODEL_RECORDS=500   leads per seed (clients: a tenth)
 //	CRMSYNC_MODEL_SEED=1234     replay exactly this seed
+//	CRMSYNC_MODEL_LOG=FILE      append an in-process instance's debug log to FILE
 //	CRMSYNC_MODEL_PROCESS=child run 'crmsync run' as a child process,
 //	                            SIGKILLed at each restart (the default
 //	                            once SEEDS or RECORDS is set); inprocess
@@ -831,6 +833,7 @@ func freeLoopback() (string, error) {
 // SIGTERM would) and builds a new one on the same state, bus and address.
 type inProcessModel struct {
 	failed int
+	files  []*os.File
 	cfg    *config.Config
 	logs   *testenv.Log
 	a      *app.App
@@ -868,7 +871,19 @@ func (p *inProcessModel) start(ctx context.Context) error {
 func (p *inProcessModel) failedStarts() int { return p.failed }
 
 func (p *inProcessModel) startOnce(ctx context.Context) error {
-	a, err := app.New(ctx, p.cfg, slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	var w io.Writer = p.logs
+	lvl := slog.LevelWarn
+	// CRMSYNC_MODEL_LOG=FILE appends the in-process instance's whole log,
+	// debug lines included, to FILE.
+	if name := os.Getenv("CRMSYNC_MODEL_LOG"); name != "" {
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		p.files = append(p.files, f)
+		w, lvl = io.MultiWriter(p.logs, f), slog.LevelDebug
+	}
+	a, err := app.New(ctx, p.cfg, slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})))
 	if err != nil {
 		return err
 	}
@@ -896,6 +911,10 @@ func (p *inProcessModel) stop() {
 		_, _ = p.logs.WriteString("run: " + err.Error() + "\n")
 	}
 	p.cancel = nil
+	for _, f := range p.files {
+		_ = f.Close()
+	}
+	p.files = nil
 }
 
 func (p *inProcessModel) logTail() string { return tail(p.logs.String(), 20000) }
