@@ -23,11 +23,11 @@ import (
 // target field (the later time is the safe side).
 //
 // fields are the target fields the event is to write (none: nothing to
-// time). earlier holds the source values of the record's earlier events in the
-// same batch: a field that changed within the batch is no unchanged field,
-// even when it changed back to what the ledger knows.
+// time). earlier holds the source values of the record's earlier events in
+// the same batch: a field that changed within the batch is no unchanged
+// field, even when it changed back to what the ledger knows.
 //
-// behind lists target fields made from a changed source field and an
+// stale lists target fields made from a changed source field and an
 // unchanged one that is behind (see behind): such a field would carry an
 // old part along with the new one, and is left to the route from the
 // vendor that holds the part's newer value.
