@@ -56,9 +56,18 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
 			r.withhold(it.mapped.Fields, fields, at)
 		}
+		times, stale := ru.fieldTimes(it, srcLedger[it.key], r.source, fields)
 		for f, v := range fields {
+			if stale[f] {
+				ru.log.Debug("field not written: part of it is behind at the source", "event", it.ev.ID, "field", f)
+				continue
+			}
 			r.Fields[f] = v
-			r.Stamps[f] = at
+			if t, ok := times[f]; ok {
+				r.Stamps[f] = t
+			} else {
+				r.Stamps[f] = at
+			}
 		}
 		for f, v := range it.mapped.NaturalKeys {
 			r.NaturalKeys[f] = v

@@ -86,6 +86,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 		return it.mapped.Fields
 	}
 	echo := map[string]bool{}
+	stale := false // a field left out is behind crmsync's latest write
 	for f, v := range src {
 		st := known.Fields[f]
 		switch {
@@ -93,7 +94,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 			// Reported as it was before crmsync's latest write of the
 			// field (a poll that read the record while the write was on
 			// its way): the write replaces it.
-			echo[f] = true
+			echo[f], stale = true, true
 		case v == "" && neverReported(known, f, held):
 			echo[f] = true
 		case slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)):
@@ -118,6 +119,21 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 	mp, err := ru.r.Mapper.Map(ev)
 	if err != nil {
 		return it.mapped.Fields
+	}
+	// A target field made from several source fields (Getlead's one name
+	// from first and last name) comes out of the shortened event without
+	// the left-out part. It is never written truncated: whole, when the
+	// parts left out hold what the target holds (its own values, or an
+	// empty value never set); not at all when a part is behind crmsync's
+	// latest write.
+	for f, v := range mp.Fields {
+		if full, ok := it.mapped.Fields[f]; ok && full != v {
+			if stale {
+				delete(mp.Fields, f)
+			} else {
+				mp.Fields[f] = full
+			}
+		}
 	}
 	return mp.Fields
 }

@@ -86,6 +86,12 @@ type Config struct {
 	// and process.
 	Identity Identity
 	Logger   *slog.Logger
+	// CheckWait bounds how long Check retries the lookup lists while iVvy
+	// fails transiently (5xx, timeouts, malformed answers, rate limits), so
+	// that an instance starting during a short outage starts all the same;
+	// default 1 minute. A default that does not exist, or refused
+	// credentials, fail at once.
+	CheckWait time.Duration
 }
 
 // Identity is the part of the identity map the sink reads
@@ -134,11 +140,34 @@ func (s *LeadSink) Check(ctx context.Context) error {
 			}
 			continue
 		}
-		if _, err := s.resolve(ctx, d.list, d.name, s.cfg.Defaults.Type); err != nil {
+		if err := s.resolveRetrying(ctx, d); err != nil {
 			errs = append(errs, fmt.Errorf("ivvy.defaults.%s: %w", d.field, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// resolveRetrying resolves one default, retrying transient failures with
+// backoff (250ms doubling to 5s) for at most CheckWait.
+func (s *LeadSink) resolveRetrying(ctx context.Context, d defaultRef) error {
+	patience := s.cfg.CheckWait
+	if patience <= 0 {
+		patience = time.Minute
+	}
+	deadline := time.Now().Add(patience)
+	wait := 250 * time.Millisecond
+	for {
+		_, err := s.resolve(ctx, d.list, d.name, s.cfg.Defaults.Type)
+		if err == nil || ctx.Err() != nil || errors.Is(err, pipeline.ErrPermanent) ||
+			apierr.Classify(err) == apierr.Auth || !apierr.Classify(err).Temporary() || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		s.log.Warn("ivvy lookup failed; trying again", "list", string(d.list), "err", err, "in", wait)
+		if !pipeline.Sleep(ctx, wait) {
+			return err
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 type defaultRef struct {

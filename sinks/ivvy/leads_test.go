@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -263,5 +264,28 @@ func TestCheckDefaults(t *testing.T) {
 	err := bad.Check(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "defaults.stage") || !strings.Contains(err.Error(), "defaults.industry") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// TestCheckWaitsOutATransientOutage: an instance that starts while iVvy
+// answers 5xx starts once iVvy answers again; an outage longer than
+// CheckWait still fails the check.
+func TestCheckWaitsOutATransientOutage(t *testing.T) {
+	s, sim, _ := newSink(t, ivvysim.Options{}, nil)
+	sim.Script("crm.getLeadStageList", ivvysim.Fault503, ivvysim.Fault500)
+	if err := s.Check(context.Background()); err != nil {
+		t.Fatalf("check after a short outage: %v", err)
+	}
+	if n := sim.Stats().ByAction["crm.getLeadStageList"]; n != 3 {
+		t.Fatalf("stage list requested %d times, want 3 (two failures, then the list)", n)
+	}
+	long, sim2, _ := newSink(t, ivvysim.Options{}, func(c *Config) { c.CheckWait = 300 * time.Millisecond })
+	faults := make([]ivvysim.Fault, 20)
+	for i := range faults {
+		faults[i] = ivvysim.Fault503
+	}
+	sim2.Script("crm.getLeadQualityList", faults...)
+	if err := long.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "defaults.quality") {
+		t.Fatalf("check during a long outage: %v", err)
 	}
 }

@@ -118,3 +118,17 @@ func (s *Server) Counts() (tasks, deals, departments int) {
 	defer s.mu.Unlock()
 	return len(s.tasks), len(s.deals), len(s.depts)
 }
+
+// RenameLead changes a lead's name as a user of Getlead's app would (no
+// request is counted) and bumps its update time. It reports whether the
+// lead exists.
+func (s *Server) RenameLead(id, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leads[id]
+	if !ok {
+		return false
+	}
+	l.name, l.updated = name, s.cfg.now().UTC()
+	return true
+}

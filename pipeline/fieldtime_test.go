@@ -1,0 +1,141 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// TestWholeRecordReportKeepsNewerEditsElsewhere: vendor a reports whole
+// records (as LeadExec delivers the whole lead on every edit). A user
+// edits the lead's color in b after a made it; a then changes only the
+// city and reports its old color with it. The route into b writes the
+// city and leaves b's newer color alone.
+func TestWholeRecordReportKeepsNewerEditsElsewhere(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	toB, toC := &memorySink{}, &memorySink{}
+	var runners []*pipeline.Runner
+	for _, r := range []pipeline.Route{copyRoute("a", "b", toB), copyRoute("b", "c", toC)} {
+		r.Batch = pipeline.BatchPolicy{Linger: 20 * time.Millisecond}
+		runners = append(runners, newRunner(t, r, bus, state))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(ctx) }()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	var settled [2]int64
+	report := func(vendor string, at time.Time, city, color string) {
+		t.Helper()
+		i := 0
+		if vendor == "b" {
+			i = 1
+		}
+		publishLead(t, bus, vendor, vendor+"1", at, map[string]string{"key": "k", "city": city, "color": color})
+		settled[i]++
+		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", runners[i].Name(), settled[i]),
+			func() bool { return runners[i].Stats.Settled.Load() >= settled[i] })
+	}
+	t0 := time.Now().Truncate(time.Second)
+	report("a", t0, "Austin", "teal")
+	// b holds what crmsync wrote; then a user there changes the color.
+	report("b", t0.Add(time.Second), "Austin", "teal")
+	report("b", t0.Add(2*time.Second), "Austin", "red")
+	// a changes the city and reports its color, unchanged since t0.
+	before := toB.count()
+	report("a", t0.Add(4*time.Second), "Boston", "teal")
+	if toB.count() != before+1 {
+		t.Fatalf("writes to b: %d, want %d", toB.count(), before+1)
+	}
+	last := toB.writes[len(toB.writes)-1]
+	if last["city"] != "Boston" {
+		t.Fatalf("the city change was not written: %v", last)
+	}
+	if c, ok := last["color"]; ok {
+		t.Fatalf("a's unchanged color %q overwrote b's newer edit: %v", c, last)
+	}
+	// A real change of a's color, later than b's edit, is written.
+	report("a", t0.Add(6*time.Second), "Boston", "blue")
+	if last := toB.writes[len(toB.writes)-1]; last["color"] != "blue" {
+		t.Fatalf("a's newer color was not written: %v", last)
+	}
+}
+
+// nameMapper maps vendor a's first and last name into vendor b's one name
+// field (as Getlead has), copying the other fields.
+type nameMapper struct{}
+
+func (nameMapper) Map(ev pipeline.Event) (pipeline.Mapped, error) {
+	mp, err := copyMapper{"a", "b"}.Map(ev)
+	if err != nil {
+		return mp, err
+	}
+	first, hasFirst := mp.Fields["first"]
+	last, hasLast := mp.Fields["last"]
+	delete(mp.Fields, "first")
+	delete(mp.Fields, "last")
+	if hasFirst || hasLast {
+		mp.Fields["name"] = strings.TrimSpace(first + " " + last)
+	}
+	return mp, nil
+}
+
+// TestCompositeFieldIsNeverTruncated: a's last name is the one b gave it
+// (crmsync's own write, left out of a's report as an echo); a's new first
+// name goes to b with that last name, not alone.
+func TestCompositeFieldIsNeverTruncated(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	toB, toA := &memorySink{}, &memorySink{}
+	ab := copyRoute("a", "b", toB)
+	ab.Mapper = nameMapper{}
+	ba := copyRoute("b", "a", toA)
+	var runners []*pipeline.Runner
+	for _, r := range []pipeline.Route{ab, ba} {
+		r.Batch, r.Reverse = pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, true
+		runners = append(runners, newRunner(t, r, bus, state))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(ctx) }()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	var settled [2]int64
+	report := func(vendor string, at time.Time, f map[string]string) {
+		t.Helper()
+		i := 0
+		if vendor == "b" {
+			i = 1
+		}
+		f["key"] = "k"
+		publishLead(t, bus, vendor, vendor+"1", at, f)
+		settled[i]++
+		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", runners[i].Name(), settled[i]),
+			func() bool { return runners[i].Stats.Settled.Load() >= settled[i] })
+	}
+	t0 := time.Now().Truncate(time.Second)
+	// b's last name reaches a.
+	report("b", t0, map[string]string{"last": "Lee"})
+	if toA.count() != 1 || toA.writes[0]["last"] != "Lee" {
+		t.Fatalf("writes to a: %v", toA.writes)
+	}
+	// a reports a new first name with that last name.
+	report("a", t0.Add(2*time.Second), map[string]string{"first": "Ann", "last": "Lee"})
+	for _, w := range toB.writes {
+		if n, ok := w["name"]; ok && n != "Ann Lee" {
+			t.Fatalf("b's name written as %q, want %q: %v", n, "Ann Lee", toB.writes)
+		}
+	}
+	if n := toB.count(); n == 0 || toB.writes[n-1]["name"] != "Ann Lee" {
+		t.Fatalf("the new first name did not reach b: %v", toB.writes)
+	}
+}
