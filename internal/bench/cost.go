@@ -194,6 +194,9 @@ func methodList(m map[string]int) string {
 func Cost(ctx context.Context, c CostConfig) (CostResult, error) {
 	c.defaults()
 	res := CostResult{Elapsed: map[int]time.Duration{}}
+	if small := slices.Min(c.Sizes); c.Edits > small {
+		return res, fmt.Errorf("%d edits per round in an account of %d records", c.Edits, small)
+	}
 	for _, n := range c.Sizes {
 		start := time.Now()
 		figs, err := costAtSize(ctx, c, n)
@@ -273,12 +276,12 @@ func sum(m map[string]int) int {
 }
 
 // seed fills each account with n records whose last change lies between
-// 30 days and a minute before now, oldest first.
+// 30 days and 10 minutes before now, oldest first: older than the pollers'
+// start and than the overlap their windows re-read.
 func (s *costSims) seed(n int, say func(string, ...any)) {
 	now := time.Now().UTC()
-	at := func(i int) time.Time {
-		return now.Add(-time.Minute - time.Duration(n-i)*(30*24*time.Hour)/time.Duration(n))
-	}
+	step := 30 * 24 * time.Hour / time.Duration(n)
+	at := func(i int) time.Time { return now.Add(-10*time.Minute - time.Duration(n-i)*step) }
 	say("cost: seeding %s SharpSpring leads", thousands(float64(n)))
 	s.ssIDs = s.ss.SeedLeads(n, func(i int) map[string]string {
 		return map[string]string{"emailAddress": fmt.Sprintf("ss%d@example.com", i), "firstName": "Ada",
@@ -628,7 +631,7 @@ func costEcho(ctx context.Context, c CostConfig) (res EchoFigure, err error) {
 		return map[string]string{"emailAddress": fmt.Sprintf("echo%d@example.com", i), "firstName": "Eve",
 			"lastName": fmt.Sprintf("Echo%d", i), "mobilePhoneNumber": ssMobile(i)}
 	}, func(i int) []sharpspringsim.SeedOption {
-		at := t0.Add(-10*time.Minute + time.Duration(i)*(9*time.Minute)/time.Duration(n))
+		at := t0.Add(-10*time.Minute + time.Duration(i)*(9*time.Minute/time.Duration(n)))
 		return []sharpspringsim.SeedOption{sharpspringsim.SeedTimestamps(at, at)}
 	})
 	in, err := newCostInstance(ctx, dir, sims, t0.Add(-15*time.Minute),
