@@ -298,6 +298,7 @@ func (s *Server) AddLead(l StoredLead) int64 {
 // storeLead keeps a lead. Caller holds s.mu.
 func (s *Server) storeLead(l *StoredLead) {
 	s.leads[l.UID] = l
+	s.byAdded.Set(l.UID, l.DateAdded)
 	if lt := s.cfg.leadTypes[l.LeadTypeUID]; lt != nil {
 		for _, k := range dedupeKeys(lt, l.Fields) {
 			dk := dedupeKey{lid: lt.UID, key: k}
