@@ -18,9 +18,11 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 	gsrc "github.com/crmsync/crmsync/sources/getlead"
 	isrc "github.com/crmsync/crmsync/sources/ivvy"
+	lsrc "github.com/crmsync/crmsync/sources/leadexec"
 	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
+	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 	"github.com/crmsync/crmsync/vendors/simkit"
 )
@@ -222,7 +224,9 @@ type costSims struct {
 	ss       *sharpspringsim.Server
 	iv       *ivvysim.Server
 	gl       *getleadsim.Server
+	le       *leadexecsim.Server
 	ssURL    string
+	leURL    string
 	ivURL    string
 	glURL    string
 	ssSecret string
@@ -238,11 +242,12 @@ func newCostSims() (*costSims, error) {
 		RateLimitPerSecond: -1, DailyLimit: -1})
 	s.iv = ivvysim.New(ivvysim.Options{})
 	s.gl = getleadsim.New(getleadsim.Options{})
+	s.le = leadexecsim.NewServer(leadexecsim.Options{})
 	s.stops = append(s.stops, s.ss.Close, s.iv.Close, s.gl.Close)
 	for _, x := range []struct {
 		h   http.Handler
 		url *string
-	}{{s.ss, &s.ssURL}, {s.iv, &s.ivURL}, {s.gl, &s.glURL}} {
+	}{{s.ss, &s.ssURL}, {s.iv, &s.ivURL}, {s.gl, &s.glURL}, {s.le, &s.leURL}} {
 		u, stop, err := simkit.Serve(x.h, "")
 		if err != nil {
 			s.close()
@@ -265,7 +270,22 @@ func (s *costSims) ssRequests() map[string]int { return maps.Clone(s.ss.Stats().
 func (s *costSims) ivRequests() map[string]int { return maps.Clone(s.iv.Stats().ByAction) }
 func (s *costSims) glRequests() map[string]int { return maps.Clone(s.gl.Stats().ByEndpoint) }
 
-func (s *costSims) reset() { s.ss.ResetStats(); s.iv.ResetStats(); s.gl.ResetStats() }
+func (s *costSims) leRequests() map[string]int {
+	m := map[string]int{}
+	for ep, n := range s.le.RequestCounts() {
+		if n > 0 {
+			m[string(ep)] = n
+		}
+	}
+	return m
+}
+
+func (s *costSims) reset() {
+	s.ss.ResetStats()
+	s.iv.ResetStats()
+	s.gl.ResetStats()
+	s.le.ResetCounts()
+}
 
 func sum(m map[string]int) int {
 	n := 0
@@ -285,7 +305,7 @@ func (s *costSims) seed(n int, say func(string, ...any)) {
 	say("cost: seeding %s SharpSpring leads", thousands(float64(n)))
 	s.ssIDs = s.ss.SeedLeads(n, func(i int) map[string]string {
 		return map[string]string{"emailAddress": fmt.Sprintf("ss%d@example.com", i), "firstName": "Ada",
-			"lastName": fmt.Sprintf("Seed%d", i), "mobilePhoneNumber": ssMobile(i)}
+			"lastName": fmt.Sprintf("Seed%d", i), "mobilePhoneNumber": ssMobile(i), "phoneNumber": usPhone(i)}
 	}, func(i int) []sharpspringsim.SeedOption {
 		return []sharpspringsim.SeedOption{sharpspringsim.SeedTimestamps(at(i), at(i))}
 	})
@@ -299,6 +319,14 @@ func (s *costSims) seed(n int, say func(string, ...any)) {
 		return getleadsim.LeadSeed{Name: fmt.Sprintf("Gil Seed%d", i), Email: fmt.Sprintf("gl%d@example.com", i),
 			Phones: []string{glPhone(i)}, CreatedAt: at(i)}
 	})
+	// LeadExec's history lies before the safety net's lookback (24h): a
+	// lead inside it that the webhook delivered is read by every poll, but
+	// it costs no request of its own (see the row's notes).
+	say("cost: seeding %s LeadExec leads", thousands(float64(n)))
+	for i := range n {
+		s.le.AddLead(leadexecsim.StoredLead{DateAdded: at(i).Add(-25 * time.Hour), Fields: map[string]string{
+			"FirstName": "Lex", "LastName": fmt.Sprintf("Seed%d", i), "Email": fmt.Sprintf("le%d@example.com", i)}})
+	}
 }
 
 // ssMobile and glPhone are distinct Indian mobile numbers (Getlead's
@@ -306,10 +334,14 @@ func (s *costSims) seed(n int, say func(string, ...any)) {
 func ssMobile(i int) string { return fmt.Sprintf("+9197%08d", i) }
 func glPhone(i int) string  { return fmt.Sprintf("+9196%08d", i) }
 
+// usPhone is a 10-digit US number, as LeadExec's lead type requires.
+func usPhone(i int) string { return fmt.Sprintf("512%07d", i) }
+
 // steppedSource runs a poller's polls only when asked, so that the
 // requests of each poll can be counted on their own.
 type steppedSource struct {
 	name string
+	from string // what routes read from it
 	poll func(ctx context.Context) (int, error)
 	req  chan chan pollOutcome
 }
@@ -373,6 +405,12 @@ func newCostInstance(ctx context.Context, dir string, sims *costSims, since time
 			Poller:       config.PollerConfig{Since: since}},
 		Getlead: &config.GetleadConfig{BaseURL: sims.glURL, V3BaseURL: sims.glURL + "/api/v1", Token: getleadsim.DefaultToken,
 			APIKey: getleadsim.DefaultAPIKey, RatePerSecond: 1000, Poller: config.PollerConfig{Since: since}},
+		LeadExec: &config.LeadExecConfig{APIURL: sims.leURL, LeadsURL: sims.leURL, DataURL: sims.leURL,
+			Key: leadexecsim.DefaultKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leadexecsim.DefaultClientSecret,
+			Webhook: config.WebhookConfig{BasicUser: "leadexec", BasicPassword: config.Secret(token())},
+			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,
+				AID: leadexecsim.DefaultAID, APIKey: leadexecsim.DefaultPostingKey},
+			SafetyNet: config.LeadExecSafetyNetConfig{LeadTypes: []int64{leadexecsim.DefaultLID}, MinAge: config.Duration(leMinAge)}},
 	}
 	for _, r := range routes {
 		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: strings.ReplaceAll(r[0]+"-to-"+r[1], ".", "-"), From: r[0], To: r[1],
@@ -390,7 +428,7 @@ func newCostInstance(ctx context.Context, dir string, sims *costSims, since time
 	}
 	in := &costInstance{app: a, sources: map[string]*steppedSource{}, lastRun: map[string]time.Time{}}
 	for i, s := range a.Sources {
-		st := &steppedSource{name: s.Name(), req: make(chan chan pollOutcome)}
+		st := &steppedSource{name: s.Name(), from: s.Name(), req: make(chan chan pollOutcome)}
 		switch p := s.(type) {
 		case *ssrc.LeadPoller:
 			st.poll = func(ctx context.Context) (int, error) {
@@ -401,6 +439,12 @@ func newCostInstance(ctx context.Context, dir string, sims *costSims, since time
 			st.poll = p.Poll
 		case *gsrc.Poller:
 			st.poll = p.Poll
+		case *lsrc.SafetyNet:
+			st.from = "leadexec.lead"
+			st.poll = func(ctx context.Context) (int, error) {
+				r, err := p.Poll(ctx)
+				return r.Missed, err
+			}
 		default:
 			continue
 		}
@@ -445,7 +489,7 @@ func (in *costInstance) poll(ctx context.Context, source string) (int, error) {
 			return 0, err
 		}
 	}
-	rs := in.runners(source)
+	rs := in.runners(s.from)
 	before := make([]int64, len(rs))
 	for i, r := range rs {
 		before[i] = r.Stats.Settled.Load()
@@ -483,25 +527,32 @@ func costAtSize(ctx context.Context, c CostConfig, n int) (figs []CostFigure, er
 
 	// SharpSpring as the source, iVvy and Getlead as its targets.
 	c.Say("cost: %s records: SharpSpring → iVvy, Getlead", thousands(float64(n)))
-	in, err := newCostInstance(ctx, dir+"/a", sims, time.Now(), [2]string{"sharpspring.lead", "ivvy.lead"}, [2]string{"sharpspring.lead", "getlead.lead"})
+	in, err := newCostInstance(ctx, dir+"/a", sims, time.Now(), [2]string{"sharpspring.lead", "ivvy.lead"}, [2]string{"sharpspring.lead", "getlead.lead"},
+		[2]string{"sharpspring.lead", "leadexec.lead"})
 	if err != nil {
 		return nil, err
 	}
 	f, err := costRounds(ctx, c, n, in, sims, "sharpspring.lead", "SharpSpring leads", sims.ssRequests,
-		[]costTarget{{"iVvy leads", sims.ivRequests}, {"Getlead leads", sims.glRequests}},
+		[]costTarget{{"iVvy leads", sims.ivRequests}, {"Getlead leads", sims.glRequests}, {"LeadExec leads", sims.leRequests}},
 		func(round int) {
 			for i := range c.Edits {
 				sims.ss.EditLead(sims.ssIDs[i*(n/c.Edits)], map[string]string{"lastName": fmt.Sprintf("Edited%d-%d", round, i)})
 			}
 		})
+	for i := range f {
+		if f[i].Vendor == "LeadExec leads" {
+			f[i].Note = "LeadExec's lead receiver only inserts: edits are not posted, the round before inserted the leads"
+		}
+	}
 	figs = append(figs, f...)
 	if err = errors.Join(err, in.close()); err != nil {
 		return figs, err
 	}
 
 	// iVvy and Getlead as sources, SharpSpring as their target.
-	c.Say("cost: %s records: iVvy, Getlead → SharpSpring", thousands(float64(n)))
-	in, err = newCostInstance(ctx, dir+"/b", sims, time.Now(), [2]string{"ivvy.lead", "sharpspring.lead"}, [2]string{"getlead.lead", "sharpspring.lead"})
+	c.Say("cost: %s records: iVvy, Getlead, LeadExec → SharpSpring", thousands(float64(n)))
+	in, err = newCostInstance(ctx, dir+"/b", sims, time.Now(), [2]string{"ivvy.lead", "sharpspring.lead"}, [2]string{"getlead.lead", "sharpspring.lead"},
+		[2]string{"leadexec.lead", "sharpspring.lead"})
 	if err != nil {
 		return figs, err
 	}
@@ -533,8 +584,34 @@ func costAtSize(ctx context.Context, c CostConfig, n int) (figs []CostFigure, er
 		f[i].Note = "Getlead's poller finds new leads only: each round creates its leads in Getlead"
 	}
 	figs = append(figs, f...)
+	if err != nil {
+		return figs, err
+	}
+	// LeadExec's leads come by webhook, which no poll costs; its safety net
+	// queries the lead data API for the leads of the last 24 hours the
+	// webhook never delivered. Its "edits" are such leads.
+	f, err = costRounds(ctx, c, n, in, sims, lsrc.DefaultSafetyNetSource, "LeadExec leads (safety net)", sims.leRequests,
+		[]costTarget{{"SharpSpring leads", sims.ssRequests}},
+		func(round int) {
+			for i := range c.Edits {
+				sims.le.AddLead(leadexecsim.StoredLead{DateAdded: time.Now().Add(-2 * leMinAge), Fields: map[string]string{
+					"FirstName": "Lex", "LastName": fmt.Sprintf("Missed%d-%d", round, i), "Email": fmt.Sprintf("le-missed%d-%d@example.com", round, i)}})
+			}
+		})
+	for i := range f {
+		f[i].Note = "the leads are deliveries the webhook never received, found by the safety net"
+		if f[i].Role == "source" {
+			f[i].Note += " (every 15 min by default); each of its polls also reads every lead added in the last 24 h: " +
+				"⌈leads a day ÷ 500⌉ requests per lead type, whatever the account's size"
+		}
+	}
+	figs = append(figs, f...)
 	return figs, err
 }
+
+// leMinAge is the safety net's minimum lead age in the measurement (the
+// default, 10 minutes, leaves room for a delivery under way).
+const leMinAge = 2 * time.Second
 
 type costTarget struct {
 	vendor   string

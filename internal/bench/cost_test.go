@@ -36,7 +36,7 @@ func TestCostCountsIdlePollsEditsAndEchoes(t *testing.T) {
 			targets[f.From+" → "+f.Vendor] = f
 		}
 	}
-	for _, v := range []string{"SharpSpring leads", "iVvy leads/contacts", "Getlead leads"} {
+	for _, v := range []string{"SharpSpring leads", "iVvy leads/contacts", "Getlead leads", "LeadExec leads (safety net)"} {
 		f, ok := sources[v]
 		if !ok {
 			t.Errorf("no source figure for %s", v)
@@ -49,16 +49,18 @@ func TestCostCountsIdlePollsEditsAndEchoes(t *testing.T) {
 			t.Errorf("%s reads for %d edits: %d (%v)", v, f.Edits, f.EditRequests, f.EditMethods)
 		}
 	}
-	for _, k := range []string{"SharpSpring leads → iVvy leads", "SharpSpring leads → Getlead leads",
-		"iVvy leads/contacts → SharpSpring leads", "Getlead leads → SharpSpring leads"} {
+	for _, k := range []string{"SharpSpring leads → iVvy leads", "SharpSpring leads → Getlead leads", "SharpSpring leads → LeadExec leads",
+		"iVvy leads/contacts → SharpSpring leads", "Getlead leads → SharpSpring leads", "LeadExec leads (safety net) → SharpSpring leads"} {
 		f, ok := targets[k]
 		if !ok {
 			t.Errorf("no target figure for %s", k)
 			continue
 		}
 		// Every edited lead needs at least one write (SharpSpring takes up
-		// to 500 in one request), and the round before created them.
-		if f.EditRequests < 1 || f.FirstRound <= 0 {
+		// to 500 in one request), and the round before created them;
+		// LeadExec takes no update, so it gets no write.
+		wantWrites := k != "SharpSpring leads → LeadExec leads"
+		if (f.EditRequests > 0) != wantWrites || f.FirstRound <= 0 || f.PerEdit() > bench.CostPerEditTarget {
 			t.Errorf("%s: %d requests for %d edits, %.2f per lead before (%v)", k, f.EditRequests, f.Edits, f.FirstRound, f.EditMethods)
 		}
 	}
@@ -71,8 +73,8 @@ func TestCostCountsIdlePollsEditsAndEchoes(t *testing.T) {
 	t.Logf("\n%s", out.String())
 	// Per source an idle-poll row and a reads row, per target a writes
 	// row, and the echo row.
-	if len(rows) != 3*2+4+1 {
-		t.Errorf("%d rows, want 11", len(rows))
+	if len(rows) != 4*2+6+1 {
+		t.Errorf("%d rows, want 15", len(rows))
 	}
 	for _, row := range rows {
 		if row.Name != "cost" || row.Met != bench.Met {
