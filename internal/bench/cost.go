@@ -501,7 +501,9 @@ func (in *costInstance) poll(ctx context.Context, source string) (int, error) {
 	}
 	for i, r := range rs {
 		want := before[i] + int64(n)
-		if err := poll(ctx, 5*time.Minute, "route "+r.Name()+" settled", func() bool { return r.Stats.Settled.Load() >= want }); err != nil {
+		// A large initial sync takes its time: 10ms an event on top.
+		limit := 5*time.Minute + time.Duration(n)*10*time.Millisecond
+		if err := poll(ctx, limit, "route "+r.Name()+" settled", func() bool { return r.Stats.Settled.Load() >= want }); err != nil {
 			return n, fmt.Errorf("%w (%d of %d events settled)", err, r.Stats.Settled.Load()-before[i], n)
 		}
 		if d := r.Stats.DeadLetters.Load(); d > 0 {
