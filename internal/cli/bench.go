@@ -56,23 +56,24 @@ Rows (NAME for --only):
             pollers' start, which is "now" as on a first start; only
             edited leads travel through crmsync, and each poll is run on
             its own. Per size, for the SharpSpring, iVvy (leads and
-            contacts) and Getlead pollers: requests per idle poll (target
-            <= 2); requests per edited lead (--cost-edits K, default 100,
-            edited behind crmsync's back) read by the poller and written
-            by each target: SharpSpring -> iVvy and Getlead, iVvy ->
-            SharpSpring, Getlead -> SharpSpring (Getlead's poller finds
-            new leads only, so there the K leads are new). Two rounds are
-            edited; the second, once the targets know the leads, is the
-            figure, the first (creates) is in the notes. Target <= 3 per
-            vendor. Then echo writes: SharpSpring <-> iVvy routes, an
-            initial sync of --cost-echo-leads leads (default 100,000) from
-            SharpSpring to iVvy, polls of both pollers until neither
-            publishes, and the writes that changed nothing (any into
-            SharpSpring, any into iVvy after it held every lead). Target
-            0. The daily SharpSpring sweep (getLeads over every lead, 500
-            a request) is not a poll and is not counted. LeadExec is not
-            measured: its leads arrive by webhook (no polls), its safety
-            net and client snapshot are not in this row set.
+            contacts) and Getlead pollers and LeadExec's safety net:
+            requests per idle poll (target <= 2); requests per edited lead
+            (--cost-edits K, default 100, edited behind crmsync's back)
+            read by the poller and written by each target: SharpSpring ->
+            iVvy, Getlead and LeadExec; iVvy, Getlead and LeadExec ->
+            SharpSpring. Getlead's poller finds new leads only, and the
+            safety net finds deliveries LeadExec's webhook never made, so
+            there the K leads are new ones. Two rounds are edited; the
+            second, once the targets know the leads, is the figure, the
+            first (creates) is in the notes. Target <= 3 per vendor. Then
+            echo writes: SharpSpring <-> iVvy routes, an initial sync of
+            --cost-echo-leads leads (default 100,000) from SharpSpring to
+            iVvy, polls of both pollers until neither publishes, and the
+            writes that changed nothing (any into SharpSpring, any into
+            iVvy after it held every lead). Target 0. Not counted: the
+            daily SharpSpring sweep (getLeads over every lead, 500 a
+            request) and LeadExec's client snapshot, which are not polls
+            for changes.
 
 --quick runs smaller sizes: e2e 5,000 leads per run, sink 10,000, latency
 5 s, backfill 100,000, state 10,000, cost 1,000 and 10,000 records with an
