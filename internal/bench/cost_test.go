@@ -1,12 +1,14 @@
 package bench_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/bench"
+	"github.com/crmsync/crmsync/internal/cli"
 )
 
 // TestCostCountsIdlePollsEditsAndEchoes runs the vendor-cost measurement on
@@ -79,6 +81,22 @@ func TestCostCountsIdlePollsEditsAndEchoes(t *testing.T) {
 	for _, row := range rows {
 		if row.Name != "cost" || row.Met != bench.Met {
 			t.Errorf("row %+v", row)
+		}
+	}
+}
+
+func TestBenchCommandRefusesBadCostSizes(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--only", "cost", "--cost-sizes", "1000,lots"},
+		{"bench", "--only", "cost", "--cost-sizes", "10"},
+		{"bench", "--only", "cost", "--cost-edits", "-1"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := cli.Run(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2; stderr %q", args, code, stderr.String())
+		}
+		if stdout.Len() != 0 || !strings.Contains(stderr.String(), "--cost-") {
+			t.Errorf("%q: stdout %q, stderr %q", args, stdout.String(), stderr.String())
 		}
 	}
 }
