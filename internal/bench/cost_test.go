@@ -100,3 +100,16 @@ func TestBenchCommandRefusesBadCostSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchHelpExplainsTheCostRows(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := cli.Run(context.Background(), []string{"bench", "--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, stderr.String())
+	}
+	help := stdout.String() + stderr.String()
+	for _, want := range []string{"\n  cost ", "--cost-sizes", "--cost-edits", "--cost-echo-leads", "idle poll", "echo writes"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("bench --help lacks %q", want)
+		}
+	}
+}
