@@ -323,10 +323,10 @@ func (s *costSims) seed(n int, say func(string, ...any)) {
 	// lead inside it that the webhook delivered is read by every poll, but
 	// it costs no request of its own (see the row's notes).
 	say("cost: seeding %s LeadExec leads", thousands(float64(n)))
-	for i := range n {
-		s.le.AddLead(leadexecsim.StoredLead{DateAdded: at(i).Add(-25 * time.Hour), Fields: map[string]string{
-			"FirstName": "Lex", "LastName": fmt.Sprintf("Seed%d", i), "Email": fmt.Sprintf("le%d@example.com", i)}})
-	}
+	s.le.AddLeads(n, func(i int) leadexecsim.StoredLead {
+		return leadexecsim.StoredLead{DateAdded: at(i).Add(-25 * time.Hour), Fields: map[string]string{
+			"FirstName": "Lex", "LastName": fmt.Sprintf("Seed%d", i), "Email": fmt.Sprintf("le%d@example.com", i)}}
+	})
 }
 
 // ssMobile and glPhone are distinct Indian mobile numbers (Getlead's
