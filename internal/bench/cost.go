@@ -527,8 +527,8 @@ func costAtSize(ctx context.Context, c CostConfig, n int) (figs []CostFigure, er
 	}
 	defer os.RemoveAll(dir)
 
-	// SharpSpring as the source, iVvy and Getlead as its targets.
-	c.Say("cost: %s records: SharpSpring → iVvy, Getlead", thousands(float64(n)))
+	// SharpSpring as the source, iVvy, Getlead and LeadExec as its targets.
+	c.Say("cost: %s records: SharpSpring → iVvy, Getlead, LeadExec", thousands(float64(n)))
 	in, err := newCostInstance(ctx, dir+"/a", sims, time.Now(), [2]string{"sharpspring.lead", "ivvy.lead"}, [2]string{"sharpspring.lead", "getlead.lead"},
 		[2]string{"sharpspring.lead", "leadexec.lead"})
 	if err != nil {
@@ -551,7 +551,7 @@ func costAtSize(ctx context.Context, c CostConfig, n int) (figs []CostFigure, er
 		return figs, err
 	}
 
-	// iVvy and Getlead as sources, SharpSpring as their target.
+	// iVvy, Getlead and LeadExec as sources, SharpSpring as their target.
 	c.Say("cost: %s records: iVvy, Getlead, LeadExec → SharpSpring", thousands(float64(n)))
 	in, err = newCostInstance(ctx, dir+"/b", sims, time.Now(), [2]string{"ivvy.lead", "sharpspring.lead"}, [2]string{"getlead.lead", "sharpspring.lead"},
 		[2]string{"leadexec.lead", "sharpspring.lead"})
