@@ -384,6 +384,7 @@ func (s *steppedSource) step(ctx context.Context) (int, error) {
 
 // costInstance is an in-process crmsync whose pollers are stepped.
 type costInstance struct {
+	say     func(string, ...any)
 	app     *app.App
 	sources map[string]*steppedSource
 	lastRun map[string]time.Time
@@ -393,7 +394,7 @@ type costInstance struct {
 
 // newCostInstance builds and starts an instance over sims with routes
 // (from → to), every poller starting at since.
-func newCostInstance(ctx context.Context, dir string, sims *costSims, since time.Time, routes ...[2]string) (*costInstance, error) {
+func newCostInstance(ctx context.Context, say func(string, ...any), dir string, sims *costSims, since time.Time, routes ...[2]string) (*costInstance, error) {
 	cfg := &config.Config{
 		DataDir: dir,
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
@@ -426,7 +427,7 @@ func newCostInstance(ctx context.Context, dir string, sims *costSims, since time
 	if err != nil {
 		return nil, err
 	}
-	in := &costInstance{app: a, sources: map[string]*steppedSource{}, lastRun: map[string]time.Time{}}
+	in := &costInstance{say: say, app: a, sources: map[string]*steppedSource{}, lastRun: map[string]time.Time{}}
 	for i, s := range a.Sources {
 		st := &steppedSource{name: s.Name(), from: s.Name(), req: make(chan chan pollOutcome)}
 		switch p := s.(type) {
@@ -503,7 +504,14 @@ func (in *costInstance) poll(ctx context.Context, source string) (int, error) {
 		want := before[i] + int64(n)
 		// A large initial sync takes its time: 10ms an event on top.
 		limit := 5*time.Minute + time.Duration(n)*10*time.Millisecond
-		if err := poll(ctx, limit, "route "+r.Name()+" settled", func() bool { return r.Stats.Settled.Load() >= want }); err != nil {
+		next := time.Now().Add(time.Minute)
+		if err := poll(ctx, limit, "route "+r.Name()+" settled", func() bool {
+			if time.Now().After(next) {
+				in.say("cost: route %s: %s of %s events settled", r.Name(), thousands(float64(r.Stats.Settled.Load()-before[i])), thousands(float64(n)))
+				next = next.Add(time.Minute)
+			}
+			return r.Stats.Settled.Load() >= want
+		}); err != nil {
 			return n, fmt.Errorf("%w (%d of %d events settled)", err, r.Stats.Settled.Load()-before[i], n)
 		}
 		if d := r.Stats.DeadLetters.Load(); d > 0 {
@@ -529,7 +537,7 @@ func costAtSize(ctx context.Context, c CostConfig, n int) (figs []CostFigure, er
 
 	// SharpSpring as the source, iVvy, Getlead and LeadExec as its targets.
 	c.Say("cost: %s records: SharpSpring → iVvy, Getlead, LeadExec", thousands(float64(n)))
-	in, err := newCostInstance(ctx, dir+"/a", sims, time.Now(), [2]string{"sharpspring.lead", "ivvy.lead"}, [2]string{"sharpspring.lead", "getlead.lead"},
+	in, err := newCostInstance(ctx, c.Say, dir+"/a", sims, time.Now(), [2]string{"sharpspring.lead", "ivvy.lead"}, [2]string{"sharpspring.lead", "getlead.lead"},
 		[2]string{"sharpspring.lead", "leadexec.lead"})
 	if err != nil {
 		return nil, err
@@ -553,7 +561,7 @@ func costAtSize(ctx context.Context, c CostConfig, n int) (figs []CostFigure, er
 
 	// iVvy, Getlead and LeadExec as sources, SharpSpring as their target.
 	c.Say("cost: %s records: iVvy, Getlead, LeadExec → SharpSpring", thousands(float64(n)))
-	in, err = newCostInstance(ctx, dir+"/b", sims, time.Now(), [2]string{"ivvy.lead", "sharpspring.lead"}, [2]string{"getlead.lead", "sharpspring.lead"},
+	in, err = newCostInstance(ctx, c.Say, dir+"/b", sims, time.Now(), [2]string{"ivvy.lead", "sharpspring.lead"}, [2]string{"getlead.lead", "sharpspring.lead"},
 		[2]string{"leadexec.lead", "sharpspring.lead"})
 	if err != nil {
 		return figs, err
@@ -713,7 +721,7 @@ func costEcho(ctx context.Context, c CostConfig) (res EchoFigure, err error) {
 		at := t0.Add(-10*time.Minute + time.Duration(i)*(9*time.Minute/time.Duration(n)))
 		return []sharpspringsim.SeedOption{sharpspringsim.SeedTimestamps(at, at)}
 	})
-	in, err := newCostInstance(ctx, dir, sims, t0.Add(-15*time.Minute),
+	in, err := newCostInstance(ctx, c.Say, dir, sims, t0.Add(-15*time.Minute),
 		[2]string{"sharpspring.lead", "ivvy.lead"}, [2]string{"ivvy.lead", "sharpspring.lead"})
 	if err != nil {
 		return res, err
