@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 )
 
 const benchSynopsis = `bench [--quick] [--only NAME[,NAME...]] [--backfill-leads N] [--state-leads N] [--state-dir DIR] [--cpuprofile FILE]
+       [--cost-sizes N[,N...]] [--cost-edits K] [--cost-echo-leads N]
        bench --exec-rss -- COMMAND [ARGS...]
 
 Measures crmsync on this machine and prints a Markdown table (measurement,
@@ -50,13 +52,38 @@ Rows (NAME for --only):
             --state-leads) end to end and a clean stop, per lead; notes
             give it per 100,000 leads. Target <= 1 KB (1,024 bytes) per
             lead.
+  cost      Vendor API requests, counted at the simulators, with accounts
+            of 1,000, 100,000 and 1,000,000 records (--cost-sizes). The
+            simulators are seeded directly with a history older than the
+            pollers' start, which is "now" as on a first start; only
+            edited leads travel through crmsync, and each poll is run on
+            its own. Per size, for the SharpSpring, iVvy (leads and
+            contacts) and Getlead pollers and LeadExec's safety net:
+            requests per idle poll (target <= 2); requests per edited lead
+            (--cost-edits K, default 100, edited behind crmsync's back)
+            read by the poller and written by each target: SharpSpring ->
+            iVvy, Getlead and LeadExec; iVvy, Getlead and LeadExec ->
+            SharpSpring. Getlead's poller finds new leads only, and the
+            safety net finds deliveries LeadExec's webhook never made, so
+            there the K leads are new ones. Two rounds are edited; the
+            second, once the targets know the leads, is the figure, the
+            first (creates) is in the notes. Target <= 3 per vendor. Then
+            echo writes: SharpSpring <-> iVvy routes, an initial sync of
+            --cost-echo-leads leads (default 100,000) from SharpSpring to
+            iVvy, polls of both pollers until neither publishes, and the
+            writes that changed nothing (any into SharpSpring, any into
+            iVvy after it held every lead). Target 0. Not counted: the
+            daily SharpSpring sweep (getLeads over every lead, 500 a
+            request) and LeadExec's client snapshot, which are not polls
+            for changes.
 
 --quick runs smaller sizes: e2e 5,000 leads per run, sink 10,000, latency
-5 s, backfill 100,000, state 10,000. The exit status is 1 when a
+5 s, backfill 100,000, state 10,000, cost 1,000 and 10,000 records with an
+echo sync of 10,000 leads. The exit status is 1 when a
 measurement could not be taken; missed targets show in the table only.`
 
 // benchNames are the rows in table order.
-var benchNames = []string{"e2e", "sink", "latency", "backfill", "state"}
+var benchNames = []string{"e2e", "sink", "latency", "backfill", "state", "cost"}
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("bench", benchSynopsis, stderr)
@@ -65,6 +92,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	backfillLeads := fs.Int("backfill-leads", 0, "iVvy leads the backfill row pages through (default 1000000, --quick 100000)")
 	stateLeads := fs.Int("state-leads", 0, "leads the state row delivers (default 100000, --quick 10000)")
 	stateDir := fs.String("state-dir", "", "keep the state row's state database in DIR (created if needed; it must not hold one) to inspect it, e.g. with sqlite3's dbstat")
+	costSizes := fs.String("cost-sizes", "", "records per vendor account in the cost rows, comma-separated (default 1000,100000,1000000; --quick 1000,10000)")
+	costEdits := fs.Int("cost-edits", 0, "leads edited per round in the cost rows (default 100)")
+	costEcho := fs.Int("cost-echo-leads", 0, "leads of the two-way initial sync in the cost rows (default 100000, --quick 10000)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (simulators, instance, load) to FILE")
 	execRSS := fs.Bool("exec-rss", false, "used by the backfill row: run the arguments after -- as a crmsync command and print its peak RSS")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -106,6 +136,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	sz := benchSizes(*quick, *backfillLeads, *stateLeads)
 	sz.stateDir = *stateDir
+	if *costEdits < 0 || *costEcho < 0 {
+		fmt.Fprintln(stderr, "bench: --cost-edits and --cost-echo-leads must be positive")
+		return 2
+	}
+	sz.cost.Edits = *costEdits
+	if *costEcho > 0 {
+		sz.cost.EchoLeads = *costEcho
+	}
+	if *costSizes != "" {
+		sz.cost.Sizes = nil
+		for _, f := range strings.Split(*costSizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 100 {
+				fmt.Fprintf(stderr, "bench: --cost-sizes: %q is not a number of records of at least 100\n", f)
+				return 2
+			}
+			sz.cost.Sizes = append(sz.cost.Sizes, n)
+		}
+	}
 	fmt.Fprintf(stderr, "bench: %s\n", bench.Machine())
 	var rows []bench.Row
 	failed := false
@@ -115,6 +164,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		start := time.Now()
 		say("%s …", name)
+		if name == "cost" {
+			r, err := bench.Cost(ctx, bench.CostConfig{Sizes: sz.cost.Sizes, Edits: sz.cost.Edits, EchoLeads: sz.cost.EchoLeads, Say: say})
+			rows = append(rows, r.Rows()...)
+			if err != nil {
+				failed = true
+				say("%s failed: %v", name, err)
+				rows = append(rows, bench.Row{Name: name, Measurement: name, Result: "failed", Met: bench.Failed, Notes: firstLine(err.Error())})
+			}
+			say("%s done in %s", name, time.Since(start).Round(100*time.Millisecond))
+			continue
+		}
 		row, err := benchRow(ctx, name, sz, say)
 		if err != nil {
 			failed = true
@@ -135,12 +195,14 @@ type benchSize struct {
 	e2eLeads, sinkBacklog, backfillLeads, stateLeads int
 	latency                                          time.Duration
 	stateDir                                         string
+	cost                                             bench.CostConfig
 }
 
 func benchSizes(quick bool, backfillLeads, stateLeads int) benchSize {
 	s := benchSize{e2eLeads: 20000, sinkBacklog: 50000, latency: 10 * time.Second, backfillLeads: 1000000, stateLeads: 100000}
 	if quick {
-		s = benchSize{e2eLeads: 5000, sinkBacklog: 10000, latency: 5 * time.Second, backfillLeads: 100000, stateLeads: 10000}
+		s = benchSize{e2eLeads: 5000, sinkBacklog: 10000, latency: 5 * time.Second, backfillLeads: 100000, stateLeads: 10000,
+			cost: bench.CostConfig{Sizes: []int{1000, 10000}, EchoLeads: 10000}}
 	}
 	if backfillLeads > 0 {
 		s.backfillLeads = backfillLeads

@@ -69,6 +69,24 @@ type LeadSeed struct {
 func (s *Server) SeedLead(seed LeadSeed) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.seedLead(seed)
+}
+
+// SeedLeads stores n leads as SeedLead would, under one lock, and returns
+// their ids: lead i is seed(i). It is the fast way to fill an account with
+// a large history.
+func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = s.seedLead(seed(i))
+	}
+	return ids
+}
+
+// seedLead is SeedLead. Caller holds s.mu.
+func (s *Server) seedLead(seed LeadSeed) string {
 	if len(seed.Phones) == 0 {
 		panic("getleadsim: SeedLead: no phone")
 	}

@@ -17,10 +17,13 @@ type Server struct {
 	cfg    config
 	faults *simkit.Injector[Fault]
 
-	mu      sync.Mutex // guards everything below
-	leads   map[string]*lead
-	order   []string          // lead ids in creation order
-	byPhone map[string]string // E.164 → lead id
+	mu    sync.Mutex // guards everything below
+	leads map[string]*lead
+	order []string // lead ids in creation order
+	// byCreate indexes lead ids by created_at, so that a list from a
+	// creation time reads the leads created since, not every lead.
+	byCreate *simkit.TimeIndex[string]
+	byPhone  map[string]string // E.164 → lead id
 	// byEmail lists, per lower-cased email, the leads that have had it, so
 	// a lookup by email reads a few leads, not every one (a hint: each is
 	// checked against the lead).
@@ -47,6 +50,7 @@ func New(opts Options) *Server {
 		faults:     simkit.NewInjector[Fault](0x61ead),
 		leads:      map[string]*lead{},
 		byPhone:    map[string]string{},
+		byCreate:   simkit.NewTimeIndex[string](),
 		byEmail:    map[string][]string{},
 		fieldKnown: map[string]bool{},
 		depts:      map[string]string{},

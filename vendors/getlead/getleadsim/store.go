@@ -119,6 +119,7 @@ func (s *Server) newLead(phones []string, now time.Time) *lead {
 	l := &lead{id: s.newID(now), statusID: 1, custom: map[string]string{}, created: now, updated: now}
 	s.leads[l.id] = l
 	s.order = append(s.order, l.id)
+	s.byCreate.Set(l.id, l.created)
 	s.setPhones(l, phones)
 	return l
 }

@@ -529,7 +529,7 @@ func (s *Server) v3List(r *http.Request, q url.Values) v3Reply {
 		return (aid < bid) != desc
 	}
 	var rows []*lead
-	for _, id := range s.order {
+	for _, id := range s.listCandidates(sortBy, desc, from, after) {
 		l := s.leads[id]
 		if !from.IsZero() && l.created.Before(from) {
 			continue
@@ -570,6 +570,21 @@ func (s *Server) v3List(r *http.Request, q url.Values) v3Reply {
 		"meta":  map[string]any{"per_page": perPage, "next_cursor": next, "prev_cursor": nil},
 		"links": map[string]any{"next": nextLink, "prev": nil},
 	}}
+}
+
+// listCandidates are the leads a list can return, in no particular order:
+// those created since its lower bound of created_at (created_at[from], or
+// the cursor's place in an ascending list by created_at), or every lead.
+// Caller holds s.mu.
+func (s *Server) listCandidates(sortBy string, desc bool, from time.Time, after *listCursor) []string {
+	lower := from
+	if after != nil && sortBy == "created_at" && !desc && after.T.After(lower) {
+		lower = after.T
+	}
+	if lower.IsZero() {
+		return s.order
+	}
+	return s.byCreate.Since(lower)
 }
 
 func matchesStatus(want []string, id int, name string) bool {

@@ -292,7 +292,7 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 		return nil, e
 	}
 	conds = append(conds, special...)
-	var items []map[string]any
+	var items []func() map[string]any
 	extID, byExt := exactValue(conds, "externalId")
 	email, byEmail := exactValue(conds, "email")
 	contactID, byID := exactValue(conds, "id")
@@ -327,15 +327,17 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 				}
 				return "", len(ct.Companies) > 0
 			case "modifiedDate":
-				return normTime(render()["modifiedDate"].(string)), true
+				// From the record, as rendered: a date filter over a large
+				// history must not render every contact.
+				return normTime(ivvyTime(ct.Modified)), true
 			}
 			return scalar(render()[key])
 		})
 		if ok {
-			items = append(items, render())
+			items = append(items, render)
 		}
 	}
-	return collection(items, pg), nil
+	return lazyCollection(items, pg), nil
 }
 
 func (s *Server) getCustomFieldDefinition(c *call) (any, *apiError) {

@@ -293,7 +293,7 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 		}
 		return pageOf(items, total, pg), nil
 	}
-	items := make([]map[string]any, 0)
+	var items []func() map[string]any
 	contactID, byContact := exactValue(conds, "contactId")
 	leadID, byID := exactValue(conds, "id")
 	for _, id := range s.leadCandidates(leadID, byID, contactID, byContact, conds) {
@@ -329,8 +329,8 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 			return scalar(render()[key])
 		})
 		if ok {
-			items = append(items, render())
+			items = append(items, render)
 		}
 	}
-	return collection(items, pg), nil
+	return lazyCollection(items, pg), nil
 }

@@ -154,6 +154,20 @@ func collection(items []map[string]any, pg page) map[string]any {
 	return pageOf(items[from:to], total, pg)
 }
 
+// lazyCollection is collection for items rendered on demand: only the
+// page's items are rendered, so paging through a long filtered list stays
+// linear.
+func lazyCollection(items []func() map[string]any, pg page) map[string]any {
+	total := len(items)
+	from := min(pg.start, total)
+	to := min(from+pg.perPage, total)
+	res := make([]map[string]any, 0, to-from)
+	for _, render := range items[from:to] {
+		res = append(res, render())
+	}
+	return pageOf(res, total, pg)
+}
+
 // pageOf answers res, the page at pg of a list of total items.
 func pageOf(res []map[string]any, total int, pg page) map[string]any {
 	if res == nil {

@@ -79,7 +79,8 @@ func (s *Server) queryLeads(r *http.Request) simAnswer {
 
 	s.mu.Lock()
 	var hits []*StoredLead
-	for _, l := range s.leads {
+	for _, uid := range s.byAdded.Between(start, end) {
+		l := s.leads[uid]
 		if l.LeadTypeUID == lid && !l.DateAdded.Before(start) && !l.DateAdded.After(end) && match(l.Fields) {
 			hits = append(hits, l)
 		}

@@ -173,6 +173,9 @@ type Server struct {
 	campaigns map[int64]*Campaign
 	clients   map[int64]*Client
 	leads     map[int64]*StoredLead
+	// byAdded indexes lead UIDs by DateAdded, so that a lead query reads
+	// the leads of its date range, not every lead.
+	byAdded   *simkit.TimeIndex[int64]
 	tokens    map[string]time.Time // access token → expiry
 	dayCounts map[dayKey]int       // accepted leads per campaign and Pacific day
 	dedupe    map[dedupeKey]int64  // duplicate-check key → oldest lead
@@ -195,6 +198,7 @@ func NewServer(opts Options) *Server {
 		campaigns: map[int64]*Campaign{},
 		clients:   map[int64]*Client{},
 		leads:     map[int64]*StoredLead{},
+		byAdded:   simkit.NewTimeIndex[int64](),
 		tokens:    map[string]time.Time{},
 		dayCounts: map[dayKey]int{},
 		dedupe:    map[dedupeKey]int64{},

@@ -131,44 +131,61 @@ func SeedTimestamps(created, updated time.Time) SeedOption {
 func (s *Server) SeedLead(fields map[string]string, opts ...SeedOption) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.seedLead(fields, opts)
+}
+
+// SeedLeads stores n leads as SeedLead would, under one lock, and returns
+// their ids: lead i has the fields fields(i) returns and the options
+// opts(i) returns (opts may be nil). It is the fast way to fill an account
+// with a large history.
+func (s *Server) SeedLeads(n int, fields func(i int) map[string]string, opts func(i int) []SeedOption) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, n)
+	for i := range n {
+		var o []SeedOption
+		if opts != nil {
+			o = opts(i)
+		}
+		ids[i] = s.seedLead(fields(i), o)
+	}
+	return ids
+}
+
+// EditLead changes a lead as a user of the web UI would, without a request
+// (nothing is counted): the values are stored as SeedLead stores them ("" clears)
+// and updateTimestamp becomes the clock's now when a value changed. It
+// reports whether the lead exists and panics on the keys and values
+// SeedLead refuses.
+func (s *Server) EditLead(id int64, fields map[string]string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.leads[id]
+	if l == nil {
+		return false
+	}
+	vals := s.seedValues(fields, seedConfig{})
+	if e, ok := vals["emailAddress"]; ok && e != nil && *e != "" {
+		if owner, taken := s.emails[strings.ToLower(*e)]; taken && owner != id {
+			panic(fmt.Sprintf("sharpspringsim: EditLead: email %q belongs to lead %d", *e, owner))
+		}
+	}
+	if s.applyLead(l, vals) {
+		s.touchLead(l, s.cfg.now())
+	}
+	return true
+}
+
+// seedLead is SeedLead. Caller holds s.mu.
+func (s *Server) seedLead(fields map[string]string, opts []SeedOption) int64 {
 	now := s.cfg.now().UTC()
 	cfg := seedConfig{created: now, updated: now}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	l := &lead{vals: newLeadValues(), created: cfg.created.UTC(), updated: cfg.updated.UTC()}
-	for _, key := range sortedKeys(fields) {
-		v := fields[key]
-		f := leadFieldByName[key]
-		switch {
-		case f != nil && f.inLead && f.kind == kindStatus:
-			if !writableStatuses[v] && v != statusContactWithOpp {
-				panic(fmt.Sprintf("sharpspringsim: SeedLead: invalid leadStatus %q", v))
-			}
-			l.vals[key] = strptr(v)
-		case f != nil && f.inLead && f.kind == kindString:
-			if cfg.uiEntered && key != "emailAddress" {
-				v = uiEncodeStandard(v)
-			}
-			l.vals[key] = strptr(v)
-		case f != nil && f.inLead && f.kind != kindReadOnly:
-			if v == "" {
-				l.vals[key] = nil
-				continue
-			}
-			p, problem := normalize(f.kind, f.length, v, true)
-			if problem != "" {
-				panic(fmt.Sprintf("sharpspringsim: SeedLead: %s: %s", key, problem))
-			}
-			l.vals[key] = p
-		case s.customField("lead", key) != nil:
-			if cfg.uiEntered {
-				v = uiEncodeCustom(v)
-			}
-			l.vals[key] = strptr(v)
-		default:
-			panic(fmt.Sprintf("sharpspringsim: SeedLead: unknown or read-only key %q", key))
-		}
+	for k, v := range s.seedValues(fields, cfg) {
+		l.vals[k] = v
 	}
 	if cfg.inactive {
 		l.vals["active"] = strptr("0")
@@ -180,6 +197,45 @@ func (s *Server) SeedLead(fields map[string]string, opts ...SeedOption) int64 {
 	}
 	s.insertLead(l)
 	return l.id
+}
+
+// seedValues are the stored values of seeded fields. Caller holds s.mu.
+func (s *Server) seedValues(fields map[string]string, cfg seedConfig) map[string]*string {
+	vals := make(map[string]*string, len(fields))
+	for _, key := range sortedKeys(fields) {
+		v := fields[key]
+		f := leadFieldByName[key]
+		switch {
+		case f != nil && f.inLead && f.kind == kindStatus:
+			if !writableStatuses[v] && v != statusContactWithOpp {
+				panic(fmt.Sprintf("sharpspringsim: SeedLead: invalid leadStatus %q", v))
+			}
+			vals[key] = strptr(v)
+		case f != nil && f.inLead && f.kind == kindString:
+			if cfg.uiEntered && key != "emailAddress" {
+				v = uiEncodeStandard(v)
+			}
+			vals[key] = strptr(v)
+		case f != nil && f.inLead && f.kind != kindReadOnly:
+			if v == "" {
+				vals[key] = nil
+				continue
+			}
+			p, problem := normalize(f.kind, f.length, v, true)
+			if problem != "" {
+				panic(fmt.Sprintf("sharpspringsim: SeedLead: %s: %s", key, problem))
+			}
+			vals[key] = p
+		case s.customField("lead", key) != nil:
+			if cfg.uiEntered {
+				v = uiEncodeCustom(v)
+			}
+			vals[key] = strptr(v)
+		default:
+			panic(fmt.Sprintf("sharpspringsim: SeedLead: unknown or read-only key %q", key))
+		}
+	}
+	return vals
 }
 
 // Leads returns a snapshot of every stored lead, inactive ones included,

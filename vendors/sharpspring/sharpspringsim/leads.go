@@ -74,6 +74,14 @@ func (s *Server) insertLead(l *lead) {
 	if k := l.emailKey(); k != "" {
 		s.emails[k] = l.id
 	}
+	s.byCreate.Set(l.id, l.created)
+	s.byUpdate.Set(l.id, l.updated)
+}
+
+// touchLead sets l's updateTimestamp. Caller holds s.mu.
+func (s *Server) touchLead(l *lead, at time.Time) {
+	l.updated = at.UTC()
+	s.byUpdate.Set(l.id, l.updated)
 }
 
 // leadValue is the stored value of key on l, with unset custom fields as "".
@@ -222,14 +230,14 @@ func (s *Server) updateLeads(c *call, objects []json.RawMessage, v2 bool) outcom
 		if email := vals["emailAddress"]; email != nil {
 			if owner, taken := s.emails[strings.ToLower(*email)]; taken && owner != target.id {
 				c.note(fmt.Sprintf("objects[%d]: email belongs to lead %d; only updateTimestamp touched", i, owner))
-				target.updated = c.now.UTC()
+				s.touchLead(target, c.now)
 				return objResult{ok: true}
 			}
 		}
 		if !s.applyLead(target, vals) {
 			return failed(newError(CodeNoRowsAffected))
 		}
-		target.updated = c.now.UTC()
+		s.touchLead(target, c.now)
 		return objResult{ok: true}
 	})
 }
@@ -318,6 +326,8 @@ func (s *Server) deleteLeads(c *call, objects []json.RawMessage) outcome {
 			delete(s.emails, k)
 		}
 		delete(s.leads, id)
+		s.byCreate.Remove(id)
+		s.byUpdate.Remove(id)
 		return objResult{ok: true}
 	})
 }
@@ -574,6 +584,40 @@ func page(list []*lead, limit, offset int) []*lead {
 	return list
 }
 
+// whereCandidates are the leads a getLeads where clause can match: the
+// ones its ids or emails name, or every lead. Caller holds s.mu.
+func (s *Server) whereCandidates(w leadWhere) map[int64]*lead {
+	var ids []int64
+	switch {
+	case w.idList != nil:
+		for _, v := range w.idList {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ids = append(ids, n)
+		}
+	case w.emailList != nil:
+		for _, e := range w.emailList {
+			if id, ok := s.emails[e]; ok {
+				ids = append(ids, id)
+			}
+		}
+	case w.id != nil:
+		ids = []int64{*w.id}
+	case w.email != nil:
+		if id, ok := s.emails[*w.email]; ok {
+			ids = []int64{id}
+		}
+	default:
+		return s.leads
+	}
+	out := make(map[int64]*lead, len(ids))
+	for _, id := range ids {
+		if l := s.leads[id]; l != nil {
+			out[id] = l
+		}
+	}
+	return out
+}
+
 // getLeads: where keys id/emailAddress (inactive leads included when keys
 // are given; active only otherwise), limit capped at 500, offset, fields.
 func (s *Server) getLeads(c *call) outcome {
@@ -590,7 +634,7 @@ func (s *Server) getLeads(c *call) outcome {
 		return failOutcome(e)
 	}
 	var list []*lead
-	for _, l := range s.leads {
+	for _, l := range s.whereCandidates(w) {
 		if w.empty() && !l.active() {
 			continue
 		}
@@ -654,8 +698,13 @@ func (s *Server) getLeadsDateRange(c *call) outcome {
 		return failOutcome(e)
 	}
 	start, end := dates["startDate"], dates["endDate"]
+	index := s.byUpdate
+	if which == "create" {
+		index = s.byCreate
+	}
 	var list []*lead
-	for _, l := range s.leads {
+	for _, id := range index.Between(start, end) {
+		l := s.leads[id]
 		if !l.active() {
 			continue
 		}

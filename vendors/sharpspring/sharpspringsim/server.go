@@ -40,13 +40,16 @@ type Server struct {
 
 	mu sync.Mutex // guards everything below
 
-	leads       map[int64]*lead
-	emails      map[string]int64 // lower-cased email → lead id, inactive leads included
-	nextID      int64
-	fields      []*field // getFields order: standard fields, then custom ones as created
-	nextFieldID int64
-	lastUniqid  int64 // µs behind the last generated systemName suffix
-	orderRand   *rand.Rand
+	leads  map[int64]*lead
+	emails map[string]int64 // lower-cased email → lead id, inactive leads included
+	// byUpdate and byCreate index lead ids by their timestamps, so that
+	// getLeadsDateRange reads the leads of its window, not every lead.
+	byUpdate, byCreate *simkit.TimeIndex[int64]
+	nextID             int64
+	fields             []*field // getFields order: standard fields, then custom ones as created
+	nextFieldID        int64
+	lastUniqid         int64 // µs behind the last generated systemName suffix
+	orderRand          *rand.Rand
 
 	usage map[string]*usage // per account
 	stats statsState
@@ -94,6 +97,8 @@ func New(opts Options) *Server {
 		faults:      simkit.NewInjector[Fault](0x5a17),
 		leads:       make(map[int64]*lead),
 		emails:      make(map[string]int64),
+		byUpdate:    simkit.NewTimeIndex[int64](),
+		byCreate:    simkit.NewTimeIndex[int64](),
 		nextID:      cfg.firstID,
 		nextFieldID: 489210000,
 		orderRand:   rand.New(rand.NewPCG(uint64(cfg.firstID), 0x5eed)),
