@@ -97,7 +97,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 			echo[f], stale = true, true
 		case v == "" && neverReported(known, f, held):
 			echo[f] = true
-		case slices.Contains(known.Fields[f].Wrote, ru.r.To.Vendor+":"+ValueHash(v)):
+		case echoOfWrite(st, ru.r.To.Vendor, ValueHash(v), it.ev.ChangedAt):
 			echo[f] = true
 		}
 	}
@@ -190,13 +190,21 @@ func newer(a, b time.Time) bool {
 	return a.Truncate(time.Second).After(b.Truncate(time.Second))
 }
 
-// wroteValue reports whether crmsync wrote the value with hash h into the
-// field (from any vendor).
-func wroteValue(wrote []string, h string) bool {
-	for _, w := range wrote {
-		if strings.HasSuffix(w, ":"+h) {
-			return true
+// echoOfWrite reports whether a report stamped at, showing the value with
+// hash h, is crmsync's own write of that value coming back (from vendor
+// from, or from any vendor when from is ""): the latest value crmsync wrote
+// into the field, or an earlier one reported no later than the latest write
+// was sent (read before it landed; vendors stamp to the second, so the same
+// second counts). An earlier written value reported after that is a user
+// setting the field back to it, a change made at the vendor: clearing a
+// field crmsync once wrote empty, say.
+func echoOfWrite(st FieldStamp, from, h string, at time.Time) bool {
+	for i := len(st.Wrote) - 1; i >= 0; i-- {
+		w := st.Wrote[i]
+		if from != "" && w != from+":"+h || from == "" && !strings.HasSuffix(w, ":"+h) {
+			continue
 		}
+		return i == len(st.Wrote)-1 || st.Sent.IsZero() || !newer(at, st.Sent)
 	}
 	return false
 }

@@ -87,16 +87,25 @@ func TestTwoWayRoutesDoNotEcho(t *testing.T) {
 	if toB.count() != 1 {
 		t.Fatalf("a stale change was written: %v", toB.writes)
 	}
-	// A changes twice; B reports the first of those values late, stamped
-	// with B's newer clock: that is crmsync's own write echoing back and
-	// must not turn A back.
+	// A changes twice; B reports the first of those values late, read
+	// before the second write was sent (stamped no later than it, on B's
+	// clock): that is crmsync's own write echoing back and must not turn A
+	// back.
 	change("a", t0.Add(10*time.Second), "Denver")
 	change("a", t0.Add(11*time.Second), "Erie")
 	aWrites := toA.count()
-	change("b", t0.Add(20*time.Second), "Denver")
+	change("b", time.Now().Truncate(time.Second), "Denver")
 	if toA.count() != aWrites {
 		t.Fatalf("a late echo of our own write turned A back: %v", toA.writes)
 	}
+	// A user of B sets the city back to Denver after crmsync's latest
+	// write: a value crmsync once wrote, but a change made at B, which goes
+	// to A.
+	change("b", t0.Add(20*time.Second), "Denver")
+	if toA.count() != aWrites+1 || toA.writes[len(toA.writes)-1]["city"] != "Denver" {
+		t.Fatalf("a user setting B back to a value crmsync wrote before was taken for an echo: %v", toA.writes[aWrites:])
+	}
+	change("a", t0.Add(21*time.Second), "Denver") // A's poller sees that write
 
 	// A changes; B reports crmsync's write back stamped with B's later
 	// clock; then A's next change, made before B's stamp but after the

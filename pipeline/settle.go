@@ -97,7 +97,7 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 				}
 				continue
 			}
-			if known && (st.Hash == h || wroteValue(st.Wrote, h)) {
+			if known && (st.Hash == h || echoOfWrite(st, "", h, at)) {
 				// The source reports a value crmsync already knows or wrote
 				// itself: not a change made at the source's (later) clock.
 				// The field keeps the time of the change that produced the
