@@ -46,12 +46,21 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 		return
 	}
 	fields, stamps, src := rec.Fields, rec.Stamps, ru.srcVendor
+	// The write is known to have landed by now: a report stamped up to now
+	// may have been read while it was landing (a sink that writes a record
+	// in several requests, such as iVvy's contact and lead, lands them one
+	// after the other, and the vendor stamps the record at the first), so
+	// Sent moves to now (see FieldStamp.Sent and echoOfWrite).
+	done := ru.now()
 	st.updateLedger(to.Vendor, to.Entity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
 		entry = withFields(entry)
 		for f, v := range fields {
 			h := ValueHash(v)
 			st := entry.Fields[f]
 			st.At, st.Hash, st.Seen, st.Wrote = stamps[f], h, time.Time{}, addWrote(st.Wrote, src+":"+h)
+			if done.After(st.Sent) {
+				st.Sent = done
+			}
 			entry.Fields[f] = st
 		}
 		entry.ContentHash = ledgerHash(entry.Fields)

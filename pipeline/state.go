@@ -116,12 +116,15 @@ type FieldStamp struct {
 	// whose answer was lost (InDoubtError) may still land at the vendor:
 	// no newer value is sent before then.
 	Pending time.Time `json:"p,omitzero"`
-	// Sent is when crmsync last sent a write of this field (on crmsync's
+	// Sent is when crmsync last sent a write of this field, moved to when
+	// the write was known to have landed once it settled (on crmsync's
 	// clock), and Prev the hash of the value the field was known to hold
 	// before that write ("" when none was known). A report by this vendor
 	// stamped no later than Sent (to the second) that shows Prev (or, for
 	// "", an empty value) was read before the write landed: it is no change
-	// made here, and the write replaces it.
+	// made here, and the write replaces it. One that shows a value crmsync
+	// wrote before its latest write is that earlier write coming back; shown
+	// by a report stamped after Sent, it is a user setting the field back.
 	Sent time.Time `json:"t,omitzero"`
 	Prev string    `json:"b,omitempty"`
 }
