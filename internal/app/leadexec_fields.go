@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/apierr"
@@ -89,33 +90,13 @@ type leadFieldWatch struct {
 func (f *leadFieldWatch) Name() string { return "leadexec.fields" }
 
 func (f *leadFieldWatch) Run(ctx context.Context) error {
-	t := time.NewTicker(f.interval)
-	defer t.Stop()
-	last := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return connector.Watch(ctx, f.interval, func(ctx context.Context) ([]string, error) {
 		posted, warnings, err := levendor.CheckLeadFields(ctx, f.c, f.check, f.cat)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if f.check.Post > 0 && len(posted) > 0 {
+		if f.check.Post > 0 && len(posted) > 0 && ctx.Err() == nil {
 			f.fields.Set(posted)
 		}
-		msg := ""
-		if err != nil {
-			msg = err.Error()
-		}
-		for _, w := range warnings {
-			msg += "\n" + w
-		}
-		if msg == last {
-			continue // say each finding once, not every interval
-		}
-		last = msg
+		return warnings, err
+	}, func(warnings []string, err error) {
 		switch {
 		case err != nil && isLeadExecAPIError(err) && apierr.Temporary(err):
 			f.log.Warn("LeadExec lead field check failed; checking again at the next interval", "err", err)
@@ -125,7 +106,7 @@ func (f *leadFieldWatch) Run(ctx context.Context) error {
 		for _, w := range warnings {
 			f.log.Warn(w)
 		}
-	}
+	})
 }
 
 // errNoLeadExecKey says why the lead types' fields cannot be read.

@@ -25,30 +25,9 @@ type fieldWatch struct {
 func (f *fieldWatch) Name() string { return "sharpspring.fields" }
 
 func (f *fieldWatch) Run(ctx context.Context) error {
-	t := time.NewTicker(f.interval)
-	defer t.Stop()
-	last := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		warnings, err := sharpspring.CheckFields(ctx, f.c, f.cat)
-		if ctx.Err() != nil {
-			return nil
-		}
-		msg := ""
-		if err != nil {
-			msg = err.Error()
-		}
-		for _, w := range warnings {
-			msg += "\n" + w
-		}
-		if msg == last {
-			continue // say each finding once, not every interval
-		}
-		last = msg
+	return Watch(ctx, f.interval, func(ctx context.Context) ([]string, error) {
+		return sharpspring.CheckFields(ctx, f.c, f.cat)
+	}, func(warnings []string, err error) {
 		switch {
 		case err != nil && isQuota(err):
 			f.log.Warn("SharpSpring field check skipped: the daily limit is reached; checking again at the next interval", "err", err)
@@ -60,5 +39,38 @@ func (f *fieldWatch) Run(ctx context.Context) error {
 		for _, w := range warnings {
 			f.log.Warn(w)
 		}
+	})
+}
+
+// Watch runs check every interval until ctx ends, and calls report with
+// its findings (warnings, error) whenever they differ from the last check's:
+// each finding is said once, not every interval. It is the loop of the
+// vendors' field watches (pipeline.Source values that publish nothing).
+func Watch(ctx context.Context, interval time.Duration, check func(context.Context) ([]string, error), report func(warnings []string, err error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		warnings, err := check(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		for _, w := range warnings {
+			msg += "\n" + w
+		}
+		if msg == last {
+			continue
+		}
+		last = msg
+		report(warnings, err)
 	}
 }
