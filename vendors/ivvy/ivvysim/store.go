@@ -259,7 +259,7 @@ func (s *Server) DeleteLead(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.leads, id)
-	s.leadMod.remove(id)
+	s.leadMod.Remove(id)
 	s.leadOrder = slices.DeleteFunc(s.leadOrder, func(x int64) bool { return x == id })
 }
 
