@@ -42,8 +42,12 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 		if e, seen := earlier[f]; seen && e != v {
 			continue
 		}
-		if ok && st.Hash == ValueHash(v) && newer(at, st.At) {
+		h := ValueHash(v)
+		if ok && st.Hash == h && newer(at, st.At) {
 			old[f] = st.At
+		} else if t, unsettled := unsettledWrite(st, h); ok && unsettled && newer(at, t) {
+			// crmsync's write of the value, reported before it settled.
+			old[f] = t
 		}
 	}
 	if len(old) == 0 {

@@ -35,6 +35,9 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 				if now.After(fs.Sent) {
 					fs.Sent = now
 				}
+				if fs.Hash != strings.TrimPrefix(w, ru.srcVendor+":") {
+					fs.WroteAt = r.Stamps[f]
+				}
 				fields[f] = fs
 			}
 		}

@@ -58,6 +58,7 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 			h := ValueHash(v)
 			st := entry.Fields[f]
 			st.At, st.Hash, st.Seen, st.Wrote = stamps[f], h, time.Time{}, addWrote(st.Wrote, src+":"+h)
+			st.WroteAt = time.Time{}
 			if done.After(st.Sent) {
 				st.Sent = done
 			}
@@ -113,6 +114,11 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 				// value, so that a later change from elsewhere, delayed on
 				// its way, still wins over the echo; Seen keeps the source's
 				// clock for ordering the source's own events.
+				if t, ok := unsettledWrite(st, h); ok {
+					// crmsync's latest write, reported before it settled:
+					// its value dates from the change it carries.
+					st.At = t
+				}
 				if st.Hash != h || !st.Seen.Equal(at) {
 					st.Seen, st.Hash = at, h
 					fields[f] = st
@@ -160,4 +166,15 @@ func heldSomething(st FieldStamp) bool {
 		}
 	}
 	return false
+}
+
+// unsettledWrite reports whether the value with hash h is that of
+// crmsync's latest write of the field, sent and not yet settled, and if so
+// the time of the change it carries (FieldStamp.WroteAt).
+func unsettledWrite(st FieldStamp, h string) (time.Time, bool) {
+	n := len(st.Wrote)
+	if st.WroteAt.IsZero() || st.Hash == h || n == 0 || !strings.HasSuffix(st.Wrote[n-1], ":"+h) {
+		return time.Time{}, false
+	}
+	return st.WroteAt, true
 }

@@ -127,6 +127,13 @@ type FieldStamp struct {
 	// by a report stamped after Sent, it is a user setting the field back.
 	Sent time.Time `json:"t,omitzero"`
 	Prev string    `json:"b,omitempty"`
+	// WroteAt is the change time of the value crmsync's latest write of
+	// this field carries (the last of Wrote), from when the write is sent
+	// until it settles (At holds it then; zero after). This vendor's
+	// poller may report the value before the write settled, stamped with
+	// the vendor's own later clock: the value still dates from WroteAt,
+	// and a change made elsewhere after WroteAt must still win over it.
+	WroteAt time.Time `json:"wa,omitzero"`
 }
 
 // MaxWrote is how many written values a FieldStamp remembers.

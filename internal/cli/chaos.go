@@ -32,7 +32,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-const chaosSynopsis = `chaos [--leads N] [--kills K] [--instances I] [--seed N] [--keep] [-v]
+const chaosSynopsis = `chaos [--leads N] [--kills K] [--instances I] [--seed N] [--keep] [--log-level L] [-v]
 
 The crash test. Runs 'crmsync run' as a child process against the
 simulators (the demo's eight routes: LeadExec → SharpSpring and Getlead,
@@ -66,6 +66,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	kills := fs.Int("kills", 20, "times the child is SIGKILLed")
 	seed := fs.Uint64("seed", 0, "seed for the kill schedule and the leads (0: random)")
 	keep := fs.Bool("keep", false, "keep the data directory (state, stream, the child's logs) and print its path")
+	logLevel := fs.String("log-level", "info", "the children's log level (debug shows every record written or left out, and why)")
 	verbose := fs.Bool("v", false, "report progress on stderr")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	instances := fs.Int("instances", 1, "crmsync instances sharing one NATS cluster and its state")
@@ -86,7 +87,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		say = func(format string, args ...any) { fmt.Fprintf(stderr, "chaos: "+format+"\n", args...) }
 	}
 	start := time.Now()
-	res, err := chaos(ctx, chaosOptions{leads: *leads, kills: *kills, instances: *instances, seed: *seed, keep: *keep, say: say})
+	res, err := chaos(ctx, chaosOptions{leads: *leads, kills: *kills, instances: *instances, seed: *seed, keep: *keep, logLevel: *logLevel, say: say})
 	elapsed := time.Since(start).Round(time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(stdout, "chaos: FAILED seed=%d kills=%d error=%q elapsed=%s\n", *seed, res.kills, err.Error(), elapsed)
@@ -117,6 +118,7 @@ type chaosOptions struct {
 	instances    int
 	seed         uint64
 	keep         bool
+	logLevel     string
 	say          func(string, ...any)
 }
 
@@ -187,6 +189,9 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 		natsURL = srv.ClientURL()
 		w.Config.Bus.NATS.URL = natsURL
 		w.Config.State = config.StateConfig{Kind: "nats", Bucket: "crmsync_state", Replicas: 1, LeaseTTL: config.Duration(3 * time.Second)}
+	}
+	if o.logLevel != "" {
+		w.Config.Log.Level = o.logLevel
 	}
 	if err := w.Config.Validate(); err != nil {
 		return res, err

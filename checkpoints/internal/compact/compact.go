@@ -126,6 +126,7 @@ const (
 	hasSent
 	hasPrev
 	hasWrote
+	hasWroteAt
 )
 
 // Fields encodes a ledger entry's field stamps. Layout (varints as in
@@ -133,9 +134,10 @@ const (
 //
 //	version byte (1), uvarint field count, then per field in name order:
 //	  uvarint name length, name,
-//	  flags byte (which of At, Seen, Pending, Sent, Prev, Wrote are set),
+//	  flags byte (which of At, Seen, Pending, Sent, Prev, Wrote, WroteAt
+//	    are set),
 //	  hash (see hash below),
-//	  each set time of At, Seen, Pending, Sent (see time below),
+//	  each set time of At, Seen, Pending, Sent, WroteAt (see time below),
 //	  Prev as a hash when set,
 //	  Wrote when set: uvarint count, then per value "<vendor>:<hash>" a
 //	    uvarint ref<<1|same, where ref is 1+index into the vendors already
@@ -168,14 +170,15 @@ func Fields(fields map[string]pipeline.FieldStamp) []byte {
 			set  bool
 			flag byte
 		}{{!f.At.IsZero(), hasAt}, {!f.Seen.IsZero(), hasSeen}, {!f.Pending.IsZero(), hasPending},
-			{!f.Sent.IsZero(), hasSent}, {f.Prev != "", hasPrev}, {len(f.Wrote) > 0, hasWrote}} {
+			{!f.Sent.IsZero(), hasSent}, {f.Prev != "", hasPrev}, {len(f.Wrote) > 0, hasWrote},
+			{!f.WroteAt.IsZero(), hasWroteAt}} {
 			if x.set {
 				flags |= x.flag
 			}
 		}
 		e.b = append(e.b, flags)
 		e.hash(f.Hash)
-		for _, t := range []time.Time{f.At, f.Seen, f.Pending, f.Sent} {
+		for _, t := range []time.Time{f.At, f.Seen, f.Pending, f.Sent, f.WroteAt} {
 			if !t.IsZero() {
 				e.time(t)
 			}
@@ -236,7 +239,7 @@ func ParseFields(b []byte) (map[string]pipeline.FieldStamp, error) {
 		}
 		prevName = name
 		flags := d.byte()
-		if flags&^(hasAt|hasSeen|hasPending|hasSent|hasPrev|hasWrote) != 0 {
+		if flags&^(hasAt|hasSeen|hasPending|hasSent|hasPrev|hasWrote|hasWroteAt) != 0 {
 			d.fail("field %q: unknown flags %#x", name, flags)
 		}
 		var f pipeline.FieldStamp
@@ -244,7 +247,7 @@ func ParseFields(b []byte) (map[string]pipeline.FieldStamp, error) {
 		for _, x := range []struct {
 			flag byte
 			t    *time.Time
-		}{{hasAt, &f.At}, {hasSeen, &f.Seen}, {hasPending, &f.Pending}, {hasSent, &f.Sent}} {
+		}{{hasAt, &f.At}, {hasSeen, &f.Seen}, {hasPending, &f.Pending}, {hasSent, &f.Sent}, {hasWroteAt, &f.WroteAt}} {
 			if flags&x.flag != 0 {
 				*x.t = d.time()
 			}

@@ -26,7 +26,7 @@ func TestFieldsReadBackEqual(t *testing.T) {
 		}},
 		{"every stamp", map[string]pipeline.FieldStamp{
 			"email": {At: at, Hash: "8a2de44a43d20579", Seen: at.Add(time.Hour), Pending: at.Add(-time.Minute),
-				Sent: at.Add(90 * time.Second).Truncate(time.Second), Prev: "a161e03bf85ef872",
+				Sent: at.Add(90 * time.Second).Truncate(time.Second), Prev: "a161e03bf85ef872", WroteAt: at.Add(-time.Second),
 				Wrote: []string{"ivvy:01", "leadexec:8a2de44a43d20579", "ivvy:8a2de44a43d20579", "no colon", "getlead:not hex", "ivvy:"}},
 		}},
 		{"text hashes and odd names", map[string]pipeline.FieldStamp{
@@ -139,6 +139,10 @@ var goldenFields = []struct {
 		"city": {At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Hash: "a161e03bf85ef872",
 			Pending: time.Date(2026, 3, 1, 10, 0, 30, 0, time.UTC), Sent: time.Date(2026, 3, 1, 10, 0, 1, 0, time.UTC),
 			Prev: "111b0465e1f26b99", Wrote: []string{"ivvy:111b0465e1f26b99", "leadexec:a161e03bf85ef872"}},
+	}},
+	{"a write on its way", map[string]pipeline.FieldStamp{
+		"firstName": {Sent: time.Date(2026, 12, 4, 15, 58, 41, 100000000, time.UTC), Wrote: []string{"leadexec:a28ea020beedac1a"},
+			WroteAt: time.Date(2026, 12, 4, 15, 58, 38, 923000000, time.UTC)},
 	}},
 }
 

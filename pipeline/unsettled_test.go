@@ -1,0 +1,67 @@
+package pipeline_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// hookSink is a memorySink that runs during a write, after the route
+// marked the values it writes as its own and before it settles them.
+type hookSink struct {
+	memorySink
+	once   sync.Once
+	during func()
+}
+
+func (s *hookSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.once.Do(s.during)
+	return s.memorySink.Write(ctx, recs)
+}
+
+// TestAReportOfAWriteNotYetSettledKeepsTheChangeTime: a's lead is made at
+// t0 and written into b (as LeadExec's leads go to SharpSpring). b's
+// poller reads it while the write is landing, before the route settled
+// it, stamped with b's own later clock (t0+3s), and the route from b writes
+// it into c before the route from a does. An edit made at a at t0+1s must
+// still reach c: what c holds is a's change of t0, not a change made at b
+// at t0+3s.
+func TestAReportOfAWriteNotYetSettledKeepsTheChangeTime(t *testing.T) {
+	ctx := context.Background()
+	bus, state := testenv.Bus(t), testenv.State(t)
+	toC := &memorySink{}
+	ac := newRunner(t, copyRoute("a", "c", toC), bus, state)
+	bc := newRunner(t, copyRoute("b", "c", toC), bus, state)
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	made := map[string]string{"key": "k", "city": "Austin"}
+	toB := &hookSink{during: func() {
+		// b reports the lead being written, stamped by b's clock.
+		if _, err := bc.Apply(ctx, []pipeline.Event{leadEvent(t, "b", t0.Add(3*time.Second), made)}); err != nil {
+			t.Error(err)
+		}
+	}}
+	ab := copyRoute("a", "b", toB)
+	ab.Reverse = true // b's poller reports what the route writes
+	abRunner := newRunner(t, ab, bus, state)
+
+	create := leadEvent(t, "a", t0.Add(100*time.Millisecond), made)
+	for _, ru := range []*pipeline.Runner{abRunner, ac} {
+		if _, err := ru.Apply(ctx, []pipeline.Event{create}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if toB.count() != 1 || toC.count() != 1 {
+		t.Fatalf("writes: into b %d, into c %d; want 1 and 1", toB.count(), toC.count())
+	}
+	edit := leadEvent(t, "a", t0.Add(time.Second+100*time.Millisecond), map[string]string{"key": "k", "city": "Boston"})
+	if _, err := ac.Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	if toC.count() != 2 || toC.writes[1]["city"] != "Boston" {
+		t.Fatalf("a's edit, made after the lead was made and before b's report of it, did not reach c: writes %v", toC.writes)
+	}
+}
