@@ -155,12 +155,19 @@ func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
 }
 
 // heldSomething reports whether a field is known to have held a value: its
-// last known value, or one crmsync wrote into it, is not empty.
+// last known value, or one crmsync wrote into it, is not empty. A write
+// sent and never settled does not count: the process may have stopped
+// before it landed (and if it did land, the vendor reports its value, not
+// an empty one).
 func heldSomething(st FieldStamp) bool {
 	if st.Hash != "" && st.Hash != emptyHash {
 		return true
 	}
-	for _, w := range st.Wrote {
+	wrote := st.Wrote
+	if n := len(wrote); n > 0 && !st.WroteAt.IsZero() && !strings.HasSuffix(wrote[n-1], ":"+st.Hash) {
+		wrote = wrote[:n-1]
+	}
+	for _, w := range wrote {
 		if !strings.HasSuffix(w, ":"+emptyHash) {
 			return true
 		}

@@ -65,3 +65,50 @@ func TestAReportOfAWriteNotYetSettledKeepsTheChangeTime(t *testing.T) {
 		t.Fatalf("a's edit, made after the lead was made and before b's report of it, did not reach c: writes %v", toC.writes)
 	}
 }
+
+// lostSink stands for a process killed while its write was on its way: the
+// write never lands, and the route never settles it.
+type lostSink struct{ cancel context.CancelFunc }
+
+func (s lostSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.cancel()
+	out := make([]pipeline.Outcome, len(recs))
+	for i := range out {
+		out[i] = pipeline.Outcome{Err: &pipeline.RetryAfterError{After: time.Millisecond, Err: context.Canceled}}
+	}
+	return out
+}
+
+// TestAnEmptyFieldAfterAWriteThatNeverLandedIsNoClear: crmsync sends a's
+// color into b and is killed before the write lands. b then reports the
+// lead with the color still empty, stamped later (crmsync's write of
+// other fields from another instance, say). That is no user clearing the
+// color in b: the field never held anything there. When the event is
+// written again, the color reaches b.
+func TestAnEmptyFieldAfterAWriteThatNeverLandedIsNoClear(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	edit := leadEvent(t, "a", t0.Add(200*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "color": "crimson"})
+
+	killed, cancel := context.WithCancel(context.Background())
+	lost := copyRoute("a", "b", lostSink{cancel})
+	lost.Reverse = true
+	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{edit}); err == nil {
+		t.Fatal("the write that never landed was settled")
+	}
+	// b reports the lead, its color empty, stamped after the write was sent.
+	bc := newRunner(t, copyRoute("b", "c", &memorySink{}), bus, state)
+	seen := leadEvent(t, "b", time.Now().Add(5*time.Second).Truncate(time.Second), map[string]string{"key": "k", "city": "Austin", "color": ""})
+	if _, err := bc.Apply(context.Background(), []pipeline.Event{seen}); err != nil {
+		t.Fatal(err)
+	}
+	toB := &memorySink{}
+	again := copyRoute("a", "b", toB)
+	again.Reverse = true
+	if _, err := newRunner(t, again, bus, state).Apply(context.Background(), []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	if toB.count() != 1 || toB.writes[0]["color"] != "crimson" {
+		t.Fatalf("the color never written into b was taken for a clear made there: writes %v", toB.writes)
+	}
+}
