@@ -142,16 +142,27 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 // with hash h, shows the field as it was before crmsync's latest write of
 // it (see FieldStamp.Sent): it was read no later than the write was sent
 // (vendors stamp to the second, so the same second counts), and it shows the
-// value known before the write, not the written one. A value never known
+// value known before the write, or one crmsync wrote earlier (a write that
+// landed without being settled: the process stopped, and the write after
+// the restart replaces it), not the written one. A value never known
 // before is a change made at the vendor, even in the same second.
 func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
-	if st.Sent.IsZero() || newer(at, st.Sent) || len(st.Wrote) == 0 {
+	n := len(st.Wrote)
+	if st.Sent.IsZero() || newer(at, st.Sent) || n == 0 {
 		return false
 	}
-	if last := st.Wrote[len(st.Wrote)-1]; strings.HasSuffix(last, ":"+h) {
+	if strings.HasSuffix(st.Wrote[n-1], ":"+h) {
 		return false // the write itself
 	}
-	return h == st.Prev || (st.Prev == "" && h == emptyHash)
+	if h == st.Prev || (st.Prev == "" && h == emptyHash) {
+		return true
+	}
+	for _, w := range st.Wrote[:n-1] {
+		if strings.HasSuffix(w, ":"+h) {
+			return true
+		}
+	}
+	return false
 }
 
 // heldSomething reports whether a field is known to have held a value: its

@@ -112,3 +112,51 @@ func TestAnEmptyFieldAfterAWriteThatNeverLandedIsNoClear(t *testing.T) {
 		t.Fatalf("the color never written into b was taken for a clear made there: writes %v", toB.writes)
 	}
 }
+
+// TestAnEarlierWriteReadBeforeTheLatestIsNoChange: crmsync writes a's new
+// lead into b and is killed before settling; the restarted route writes
+// the lead again with a's edit. b's poller had read the lead between the
+// two writes, stamped with b's clock (later than a's edit, earlier than
+// the second write): the route from b must not carry that older value
+// into c over a's edit.
+func TestAnEarlierWriteReadBeforeTheLatestIsNoChange(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	create := leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin"})
+	edit := leadEvent(t, "a", t0.Add(500*time.Millisecond), map[string]string{"key": "k", "city": "Boston"})
+
+	killed, cancel := context.WithCancel(ctx)
+	lost := copyRoute("a", "b", lostSink{cancel})
+	lost.Reverse = true
+	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{create}); err == nil {
+		t.Fatal("the write that was never answered was settled")
+	}
+	toC := &memorySink{}
+	if _, err := newRunner(t, copyRoute("a", "c", toC), bus, state).Apply(ctx, []pipeline.Event{create, edit}); err != nil {
+		t.Fatal(err)
+	}
+	bcRoute := copyRoute("b", "c", toC)
+	bcRoute.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond}
+	bc := newRunner(t, bcRoute, bus, state)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bc.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	toB := &hookSink{during: func() {
+		// b's report of the first write, read before this one was sent.
+		publishLead(t, bus, "b", "1", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin"})
+		testenv.Eventually(t, "b-c to settle b's report", func() bool { return bc.Stats.Settled.Load() >= 1 })
+	}}
+	again := copyRoute("a", "b", toB)
+	again.Reverse = true
+	if _, err := newRunner(t, again, bus, state).Apply(ctx, []pipeline.Event{create, edit}); err != nil {
+		t.Fatal(err)
+	}
+	if toB.count() != 1 || toB.writes[0]["city"] != "Boston" {
+		t.Fatalf("writes into b: %v", toB.writes)
+	}
+	if toC.count() != 1 {
+		t.Fatalf("b's report of crmsync's earlier write overwrote a's newer edit in c: writes %v", toC.writes)
+	}
+}
