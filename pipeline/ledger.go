@@ -141,13 +141,15 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 	return mp.Fields
 }
 
-// neverReported reports whether a source field was never seen before: the
-// ledger has no stamp of it and no earlier event of the same batch held a
-// value in it. Any stamp counts, also one of an empty value: the source
-// ledger is shared by every route from the source, so another route may
-// already have recorded the very clear this route is about to write.
+// neverReported reports whether a source field was never seen holding
+// anything: the ledger knows no value of it but its "no value" (no stamp,
+// or one recorded without a change time from such a report: see
+// settleSource) and no earlier event of the same batch held a value in it.
+// A clear is stamped with its time: the source ledger is shared by every
+// route from the source, and another route may already have recorded the
+// very clear this route is about to write; that still counts.
 func neverReported(known LedgerEntry, f string, held map[string]bool) bool {
-	if _, ok := known.Fields[f]; ok {
+	if st, ok := known.Fields[f]; ok && (!st.At.IsZero() || heldSomething(st)) {
 		return false
 	}
 	return !held[f]

@@ -160,3 +160,50 @@ func TestAnEarlierWriteReadBeforeTheLatestIsNoChange(t *testing.T) {
 		t.Fatalf("b's report of crmsync's earlier write overwrote a's newer edit in c: writes %v", toC.writes)
 	}
 }
+
+// TestAFieldOnlyEverReportedEmptyIsNoClearForAnotherRoute: b reports a
+// lead whose color it never held, in its own form of "no value"; the route
+// from b into d settles that report first, then the route into c reads
+// it. Neither takes it for a clear. a's color, written into b later but
+// changed at a before b's report, then reaches c.
+func TestAFieldOnlyEverReportedEmptyIsNoClearForAnotherRoute(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	run := func(r pipeline.Route) *pipeline.Runner {
+		r.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond}
+		ru := newRunner(t, r, bus, state)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = ru.Run(runCtx) }()
+		t.Cleanup(func() { stop(); <-done })
+		return ru
+	}
+	toC, toD := &memorySink{}, &memorySink{}
+	bd := run(copyRoute("b", "d", toD))
+	publishLead(t, bus, "b", "1", t0.Add(5*time.Second), map[string]string{"key": "k", "city": "Austin", "color": ""})
+	testenv.Eventually(t, "b-d to settle b's report", func() bool { return bd.Stats.Settled.Load() >= 1 })
+	bc := run(copyRoute("b", "c", toC))
+	testenv.Eventually(t, "b-c to settle b's report", func() bool { return bc.Stats.Settled.Load() >= 1 })
+	for sink, writes := range map[string][]map[string]string{"c": toC.writes, "d": toD.writes} {
+		for _, w := range writes {
+			if _, ok := w["color"]; ok {
+				t.Fatalf("a color b never held was written into %s as a clear: %v", sink, w)
+			}
+		}
+	}
+	// a's color, changed at t0+1s, is written into b; b reports it.
+	ab := copyRoute("a", "b", &memorySink{})
+	ab.Reverse = true
+	edit := leadEvent(t, "a", t0.Add(time.Second+300*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "color": "crimson"})
+	if _, err := newRunner(t, ab, bus, state).Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	publishLead(t, bus, "b", "1", t0.Add(8*time.Second), map[string]string{"key": "k", "city": "Austin", "color": "crimson"})
+	testenv.Eventually(t, "b-c to settle b's second report", func() bool { return bc.Stats.Settled.Load() >= 2 })
+	toC.mu.Lock()
+	defer toC.mu.Unlock()
+	if n := len(toC.writes); n == 0 || toC.writes[n-1]["color"] != "crimson" {
+		t.Fatalf("a's color did not reach c: writes %v", toC.writes)
+	}
+}
