@@ -66,6 +66,18 @@ func TestAReportOfAWriteNotYetSettledKeepsTheChangeTime(t *testing.T) {
 	}
 }
 
+// runRoute runs r (10 ms linger) over bus and state until the test ends.
+func runRoute(t *testing.T, r pipeline.Route, bus pipeline.ConsumerSource, state pipeline.RouteState) *pipeline.Runner {
+	t.Helper()
+	r.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond}
+	ru := newRunner(t, r, bus, state)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ru.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return ru
+}
+
 // lostSink stands for a process killed while its write was on its way: the
 // write never lands, and the route never settles it.
 type lostSink struct{ cancel context.CancelFunc }
@@ -136,13 +148,7 @@ func TestAnEarlierWriteReadBeforeTheLatestIsNoChange(t *testing.T) {
 	if _, err := newRunner(t, copyRoute("a", "c", toC), bus, state).Apply(ctx, []pipeline.Event{create, edit}); err != nil {
 		t.Fatal(err)
 	}
-	bcRoute := copyRoute("b", "c", toC)
-	bcRoute.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond}
-	bc := newRunner(t, bcRoute, bus, state)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = bc.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	bc := runRoute(t, copyRoute("b", "c", toC), bus, state)
 	toB := &hookSink{during: func() {
 		// b's report of the first write, read before this one was sent.
 		publishLead(t, bus, "b", "1", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin"})
@@ -170,20 +176,11 @@ func TestAFieldOnlyEverReportedEmptyIsNoClearForAnotherRoute(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	run := func(r pipeline.Route) *pipeline.Runner {
-		r.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond}
-		ru := newRunner(t, r, bus, state)
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = ru.Run(runCtx) }()
-		t.Cleanup(func() { stop(); <-done })
-		return ru
-	}
 	toC, toD := &memorySink{}, &memorySink{}
-	bd := run(copyRoute("b", "d", toD))
+	bd := runRoute(t, copyRoute("b", "d", toD), bus, state)
 	publishLead(t, bus, "b", "1", t0.Add(5*time.Second), map[string]string{"key": "k", "city": "Austin", "color": ""})
 	testenv.Eventually(t, "b-d to settle b's report", func() bool { return bd.Stats.Settled.Load() >= 1 })
-	bc := run(copyRoute("b", "c", toC))
+	bc := runRoute(t, copyRoute("b", "c", toC), bus, state)
 	testenv.Eventually(t, "b-c to settle b's report", func() bool { return bc.Stats.Settled.Load() >= 1 })
 	for sink, writes := range map[string][]map[string]string{"c": toC.writes, "d": toD.writes} {
 		for _, w := range writes {
