@@ -23,6 +23,7 @@ func TestEachClassBecomesItsPipelineError(t *testing.T) {
 		{"check the parameters dead-letters", &getlead.Error{API: "classic", Op: "gl-website-contacts", Status: "fail", Message: getlead.MsgCheckParams}, "check-parameters", 0, false},
 		{"mobile length dead-letters", &getlead.Error{API: "classic", Op: "gl-website-contacts", Status: "fail", Message: getlead.MsgMobileLength}, "mobile-length", 0, false},
 		{"V3 422 dead-letters", &getlead.Error{API: "v3", Op: "PATCH /leads/{id}", HTTPStatus: 422, Code: "validation_failed", Message: "bad"}, "validation_failed", 0, false},
+		{"a token refused with HTTP 200 keeps the records", &getlead.Error{API: "classic", Op: "gl-website-contacts", HTTPStatus: 200, Status: "error", Message: "Invalid token."}, "", time.Minute, false},
 		{"401 keeps the records", &getlead.Error{API: "v3", Op: "GET /meta", HTTPStatus: 401, Message: "Unauthenticated."}, "", time.Minute, false},
 		{"429 waits as asked", &getlead.Error{API: "v3", Op: "GET /meta", HTTPStatus: 429, RetryAfter: 3 * time.Second}, "", 3 * time.Second, false},
 		{"429 without a wait waits the configured time", &getlead.Error{API: "classic", Op: "gl-website-contacts", HTTPStatus: 429}, "", 7 * time.Second, false},

@@ -97,12 +97,32 @@ func (e *Error) verdict() verdict {
 		return verdictNotFound
 	case e.HTTPStatus == 409:
 		return verdictConflict
+	case e.Status != "" && credentialsRefused(e.Message):
+		// The classic API's HTTP status is not documented: a refused
+		// token may come as HTTP 200 with status "error". Then no record
+		// is at fault, and none may be dead-lettered for it.
+		return verdictAuth
 	case e.Status != "":
 		return verdictPermanent
 	case e.HTTPStatus == 400 || e.HTTPStatus == 404 || e.HTTPStatus == 405 || e.HTTPStatus == 413 || e.HTTPStatus == 422:
 		return verdictPermanent
 	}
 	return verdictTransient
+}
+
+// credentialsRefused reports whether a classic failure message speaks of
+// the token or of authentication rather than of the record ("Invalid
+// token.", "Unauthenticated.", "Unauthorized"). The wording is not
+// documented; the documented record failures name parameters, the mobile
+// number or a missing enquiry, and never these words.
+func credentialsRefused(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, w := range []string{"token", "unauthenticated", "unauthorized", "unauthorised", "api key", "forbidden"} {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsNotFound reports whether err says no lead matched ("Enquiry Not

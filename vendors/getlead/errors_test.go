@@ -31,6 +31,8 @@ func TestEveryKnownAnswerHasItsClass(t *testing.T) {
 		{"classic enquiry not found", classic(200, `{"status":"error","message":"Enquiry Not Found."}`), apierr.Permanent, true, false},
 		{"classic unknown status word", classic(200, `{"status":"pending","message":"?"}`), apierr.Transient, false, false},
 		{"classic malformed answer", classic(200, `<html>oops</html>`), apierr.Transient, false, false},
+		{"classic 200 wrong token", classic(200, `{"status":"error","message":"Invalid token."}`), apierr.Auth, false, false},
+		{"classic 200 unauthenticated", classic(200, `{"status":"fail","message":"Unauthenticated."}`), apierr.Auth, false, false},
 		{"classic 401 wrong token", classic(401, `{"status":"error","message":"Unauthenticated."}`), apierr.Auth, false, false},
 		{"classic 403", classic(403, `Forbidden`), apierr.Auth, false, false},
 		{"classic 404 unknown endpoint", classic(404, `Not Found`), apierr.Permanent, false, false},

@@ -75,10 +75,9 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *Logge
 		return
 	}
 	if !strings.HasPrefix(token, "gl_") || token != s.cfg.token {
-		s.count(http.StatusUnauthorized)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(classicAnswer{Status: "error", Message: MsgInvalidToken})
+		// HTTP 200, like every classic answer the documents show: a client
+		// must tell a refused token from a refused record by the answer.
+		s.answer(w, classicAnswer{Status: "error", Message: MsgInvalidToken})
 		return
 	}
 	s.mu.Lock()

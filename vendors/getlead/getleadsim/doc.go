@@ -54,8 +54,10 @@
 //
 // # Assumptions where the spec says unknown
 //
-//   - Classic answers are always HTTP 200; a wrong token is HTTP 401
-//     {"status":"error","message":"Invalid token."}.
+//   - Classic answers are always HTTP 200, a wrong token too:
+//     {"status":"error","message":"Invalid token."} (the documents give no
+//     status or wording for it; HTTP 200 is the harder case for a client,
+//     which must not take it for a refused record).
 //   - A classic parameter that is present overwrites the stored value,
 //     even when empty; an absent one leaves it alone.
 //   - status (classic and V3) must name a configured status,
