@@ -142,8 +142,12 @@ func cloneLead(l *Lead) Lead {
 func (s *Server) SeedContact(c Contact) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.now().UTC()
-	c.ID, c.Created, c.Modified = s.newID("contact"), now, now
+	return s.seedContact(c, s.cfg.now().UTC())
+}
+
+// seedContact stores c as new, made at at; s.mu is held.
+func (s *Server) seedContact(c Contact, at time.Time) int64 {
+	c.ID, c.Created, c.Modified = s.newID("contact"), at, at
 	if c.CustomFields == nil {
 		c.CustomFields = map[int64]string{}
 	}
@@ -158,8 +162,12 @@ func (s *Server) SeedContact(c Contact) int64 {
 func (s *Server) SeedLead(l Lead) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.now().UTC()
-	l.ID, l.Created, l.Modified = s.newID("lead"), now, now
+	return s.seedLead(l, s.cfg.now().UTC())
+}
+
+// seedLead stores l as new, made at at; s.mu is held.
+func (s *Server) seedLead(l Lead, at time.Time) int64 {
+	l.ID, l.Created, l.Modified = s.newID("lead"), at, at
 	if l.CustomFields == nil {
 		l.CustomFields = map[int64]string{}
 	}
@@ -192,24 +200,9 @@ func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []int64 {
 		if sd.At.IsZero() {
 			at = s.cfg.now().UTC()
 		}
-		c, l := sd.Contact, sd.Lead
-		c.ID, c.Created, c.Modified = s.newID("contact"), at, at
-		if c.CustomFields == nil {
-			c.CustomFields = map[int64]string{}
-		}
-		s.contacts[c.ID] = &c
-		s.contactOrder = append(s.contactOrder, c.ID)
-		s.contactMod.set(c.ID, c.Modified)
-		s.noteContact(&c)
-		l.ID, l.Created, l.Modified, l.ContactID = s.newID("lead"), at, at, c.ID
-		if l.CustomFields == nil {
-			l.CustomFields = map[int64]string{}
-		}
-		s.leads[l.ID] = &l
-		s.leadOrder = append(s.leadOrder, l.ID)
-		s.leadMod.set(l.ID, l.Modified)
-		s.noteLead(&l)
-		ids[i] = l.ID
+		l := sd.Lead
+		l.ContactID = s.seedContact(sd.Contact, at)
+		ids[i] = s.seedLead(l, at)
 	}
 	return ids
 }
