@@ -9,20 +9,33 @@ import (
 
 // deliveryQueue commits delivery receipts in groups. Every webhook delivery
 // and every polled record writes one receipt; one transaction each would
-// spend most of the state database's time committing. A caller that finds
-// no commit running writes what is queued (its own receipt and any that
-// arrive meanwhile) in one transaction, again until the queue is empty;
-// the others wait for the commit that holds theirs. No one waits on a timer:
-// alone, a receipt is committed at once, as before.
+// spend most of the state database's time committing. Receipts queued while
+// a commit runs are written together by the next one, until the queue is
+// empty. No one waits on a timer: alone, a receipt is committed at once.
+//
+// RecordDelivery waits for the commit that holds its receipt. QueueDelivery
+// does not: the webhook answers LeadExec once the event is on the bus, and
+// its receipt is committed behind the answer. Until then Delivery finds it
+// in the queue, so a retry of the same delivery is still recognised.
 type deliveryQueue struct {
 	mu      sync.Mutex
 	pending []*receipt
 	writing bool
+	// queued is the newest receipt of each record not yet committed.
+	queued map[receiptKey]*receipt
+	// idle is signalled when a commit run ends (writing turns false), for
+	// Close to wait on.
+	idle *sync.Cond
+	// failed is the error of the last queued receipt that could not be
+	// committed; the next QueueDelivery returns it.
+	failed error
 }
+
+type receiptKey struct{ vendor, entity, externalID string }
 
 type receipt struct {
 	vendor, entity, externalID, contentHash, eventID string
-	done                                             chan error
+	done                                             chan error // nil for a queued receipt
 }
 
 // maxReceiptsPerCommit bounds one transaction, so that a long queue does
@@ -49,22 +62,96 @@ func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, 
 		}
 	}
 	q.writing = true
+	q.mu.Unlock()
+	// The batch holds others' receipts: the caller's cancellation must not
+	// fail theirs.
+	s.commitQueue(context.WithoutCancel(ctx))
+	return <-r.done
+}
+
+// QueueDelivery stores the content hash of a pushed record once its event
+// is on the bus, without waiting for the commit (see pipeline.QueuedReceipts).
+// It returns the error of an earlier queued receipt that could not be
+// committed, if any.
+func (s *Store) QueueDelivery(_ context.Context, vendor, entity, externalID, contentHash, eventID string) error {
+	r := &receipt{vendor: vendor, entity: entity, externalID: externalID, contentHash: contentHash, eventID: eventID}
+	q := &s.deliveries
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.queued == nil {
+		q.queued = map[receiptKey]*receipt{}
+	}
+	q.queued[receiptKey{vendor, entity, externalID}] = r
+	q.pending = append(q.pending, r)
+	err := q.failed
+	q.failed = nil
+	if !q.writing {
+		q.writing = true
+		go s.commitQueue(context.Background())
+	}
+	return err
+}
+
+// lookup returns the content hash of a record's receipt that is queued and
+// not yet committed.
+func (q *deliveryQueue) lookup(vendor, entity, externalID string) (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	r, ok := q.queued[receiptKey{vendor, entity, externalID}]
+	if !ok {
+		return "", false
+	}
+	return r.contentHash, true
+}
+
+// drain waits until every queued receipt is committed.
+func (q *deliveryQueue) drain() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.writing {
+		q.wait()
+	}
+}
+
+// wait waits for the running commit to end; q.mu is held.
+func (q *deliveryQueue) wait() {
+	if q.idle == nil {
+		q.idle = sync.NewCond(&q.mu)
+	}
+	q.idle.Wait()
+}
+
+// commitQueue writes what is queued, a group per transaction, until the
+// queue is empty. The caller has set q.writing.
+func (s *Store) commitQueue(ctx context.Context) {
+	q := &s.deliveries
+	q.mu.Lock()
 	for len(q.pending) > 0 {
 		n := min(len(q.pending), maxReceiptsPerCommit)
 		batch := q.pending[:n:n]
 		q.pending = q.pending[n:]
 		q.mu.Unlock()
-		// The batch holds others' receipts: the caller's cancellation must
-		// not fail theirs.
-		err := s.writeReceipts(context.WithoutCancel(ctx), batch)
-		for _, b := range batch {
-			b.done <- err
-		}
+		err := s.writeReceipts(ctx, batch)
 		q.mu.Lock()
+		for _, b := range batch {
+			if b.done != nil {
+				b.done <- err
+				continue
+			}
+			k := receiptKey{b.vendor, b.entity, b.externalID}
+			if q.queued[k] == b {
+				delete(q.queued, k)
+			}
+			if err != nil {
+				q.failed = err
+			}
+		}
 	}
 	q.pending, q.writing = nil, false
+	if q.idle != nil {
+		q.idle.Broadcast()
+	}
 	q.mu.Unlock()
-	return <-r.done
 }
 
 func (s *Store) writeReceipts(ctx context.Context, batch []*receipt) error {

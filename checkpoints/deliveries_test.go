@@ -3,6 +3,7 @@ package checkpoints
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -75,5 +76,79 @@ func TestCancelledReceiptDoesNotFailOthers(t *testing.T) {
 		if got, err := s.Delivery(context.Background(), "getlead", "lead", fmt.Sprint(i)); err != nil || got != "h" {
 			t.Fatalf("receipt %d: %q, %v", i, got, err)
 		}
+	}
+}
+
+// A queued receipt is found by Delivery as soon as QueueDelivery returns,
+// before its commit, and the newest of a record's receipts wins. Close
+// writes what is still queued: every receipt is there after a reopen.
+func TestQueuedReceiptsAreFoundAtOnceAndWrittenByClose(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 200
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i%50) // each record four times, in order
+				if err := s.QueueDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+					errs <- err
+					return
+				}
+				if got, err := s.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
+					errs <- fmt.Errorf("%s right after queueing h%d: %q, %v", id, i, got, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for w := range writers {
+		for i := range 50 {
+			id := fmt.Sprintf("w%d-%d", w, i)
+			if got, err := s.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", 150+i) {
+				t.Fatalf("%s after reopening = %q, %v; want the last receipt h%d", id, got, err, 150+i)
+			}
+		}
+	}
+}
+
+// A queued receipt that cannot be committed is reported by the next call,
+// and Delivery no longer claims it.
+func TestQueuedReceiptFailureIsReported(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	// A receipt's table gone: every commit of receipts fails.
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE deliveries`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.QueueDelivery(ctx, "leadexec", "lead", "1", "h1", "ev"); err != nil {
+		t.Fatalf("first queued receipt: %v", err)
+	}
+	s.deliveries.drain()
+	if _, ok := s.deliveries.lookup("leadexec", "lead", "1"); ok {
+		t.Fatal("a receipt that could not be committed is still claimed as queued")
+	}
+	if err := s.QueueDelivery(ctx, "leadexec", "lead", "2", "h2", "ev"); err == nil {
+		t.Fatal("the failure of the earlier queued receipt was not reported")
 	}
 }

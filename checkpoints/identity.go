@@ -96,7 +96,7 @@ func scanCanonical(row *sql.Row) (string, error) {
 
 // Lookup returns the canonical id a key points at, or ErrNotFound.
 func (s *Store) Lookup(ctx context.Context, k pipeline.Key) (string, error) {
-	return lookup(ctx, s.db, k)
+	return lookup(ctx, s.rdb, k)
 }
 
 // VendorKeys returns, for each canonical id, the newest value of the given
@@ -109,7 +109,7 @@ func (s *Store) VendorKeys(ctx context.Context, vendor, entity, kind string, can
 		for _, id := range canonicalIDs[start:end] {
 			args = append(args, compact.ID(id))
 		}
-		rows, err := s.db.QueryContext(ctx, vendorKeysQuery(end-start), args...)
+		rows, err := s.rdb.QueryContext(ctx, vendorKeysQuery(end-start), args...)
 		if err != nil {
 			return nil, wrap("vendor keys", err)
 		}

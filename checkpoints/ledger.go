@@ -13,7 +13,7 @@ import (
 // Ledger returns the entries of the given record keys (missing keys are
 // absent from the map).
 func (s *Store) Ledger(ctx context.Context, vendor, entity string, keys []string) (map[string]pipeline.LedgerEntry, error) {
-	return readLedger(ctx, s.db, vendor, entity, keys)
+	return readLedger(ctx, s.rdb, vendor, entity, keys)
 }
 
 // rowsQuerier is a database or a transaction.

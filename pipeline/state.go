@@ -239,6 +239,18 @@ type Receipts interface {
 	RecordDelivery(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error
 }
 
+// QueuedReceipts is Receipts that can also take a receipt without waiting
+// for it to be durable. A receipt only spares a later copy of the same
+// content a publish: one lost with the process is a copy published again,
+// which the route finds already written. Delivery finds a queued receipt
+// at once, and closing the state writes what is queued.
+type QueuedReceipts interface {
+	Receipts
+	// QueueDelivery is RecordDelivery without the wait. It returns the error
+	// of an earlier queued receipt that could not be stored, if any.
+	QueueDelivery(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error
+}
+
 // ---- vendor request budgets ----
 
 // RateWindow is the sliding request window of each vendor account, shared

@@ -233,13 +233,23 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) error {
 		w.Header().Set("Retry-After", "10")
 		return &httpError{http.StatusServiceUnavailable, "bus", "event bus unavailable; retry later"}
 	}
-	if err := r.state.RecordDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, contentHash, ev.ID); err != nil {
+	if err := r.recordDelivery(ctx, ev, contentHash); err != nil {
 		// The event is on the bus; a retry would be dropped by its id.
 		r.log.Warn("recording delivery receipt failed", "lead", ev.ExternalID, "err", err)
 	}
 	r.Stats.Accepted.Add(1)
 	r.replyText(w, r.cfg.SuccessText)
 	return nil
+}
+
+// recordDelivery keeps the receipt of a delivery whose event is on the
+// bus. A state that can queue it is not waited for: LeadExec's answer needs
+// the event on the bus, not its receipt (see pipeline.QueuedReceipts).
+func (r *Receiver) recordDelivery(ctx context.Context, ev pipeline.Event, contentHash string) error {
+	if q, ok := r.state.(pipeline.QueuedReceipts); ok {
+		return q.QueueDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, contentHash, ev.ID)
+	}
+	return r.state.RecordDelivery(ctx, ev.Vendor, ev.Entity, ev.ExternalID, contentHash, ev.ID)
 }
 
 func (r *Receiver) authorized(req *http.Request) bool {
