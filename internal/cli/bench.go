@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"github.com/crmsync/crmsync/internal/bench"
 )
 
-const benchSynopsis = `bench [--quick] [--only NAME[,NAME...]] [--backfill-leads N] [--state-leads N] [--state-dir DIR] [--cpuprofile FILE]
+const benchSynopsis = `bench [--quick] [--only NAME[,NAME...]] [--peer-dir DIR] [--backfill-leads N] [--state-leads N] [--state-dir DIR] [--cpuprofile FILE]
        [--cost-sizes N[,N...]] [--cost-edits K] [--cost-echo-leads N]
        bench --exec-rss -- COMMAND [ARGS...]
 
@@ -33,6 +34,17 @@ Rows (NAME for --only):
             time per lead of the whole process, and what the same posts
             cost answered by a handler that only parses them (the HTTP
             floor of this machine). Target >= 50,000/s.
+  peer      crmsync side by side with a Watermill pipeline doing the same
+            job (webhook form posts -> JetStream -> SharpSpring createLeads,
+            against the same simulator), and with an HTTP floor that only
+            parses the posts: runs the comparison in
+            ../shared/bench/watermillpeer (--peer-dir; run from the
+            checkout's root, which it builds crmsync from), 3 rounds of
+            20,000 leads (--quick: 1 round of 5,000), and prints three
+            ratios of medians: leads/s crmsync/peer (target >= 1.0), CPU
+            per lead crmsync/peer (target <= 1.0) and leads/s
+            crmsync/floor (target >= 0.4). Without the comparison folder
+            the row says "not run" (an error with --only peer).
   sink      SharpSpring sink with limits on (the simulator answers 107 past
             10 requests/s; the client keeps rate_per_second 10): a backlog
             of 50,000 new leads drained, from the start of the instance to
@@ -83,7 +95,7 @@ echo sync of 10,000 leads. The exit status is 1 when a
 measurement could not be taken; missed targets show in the table only.`
 
 // benchNames are the rows in table order.
-var benchNames = []string{"e2e", "sink", "latency", "backfill", "state", "cost"}
+var benchNames = []string{"e2e", "peer", "sink", "latency", "backfill", "state", "cost"}
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("bench", benchSynopsis, stderr)
@@ -95,6 +107,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	costSizes := fs.String("cost-sizes", "", "records per vendor account in the cost rows, comma-separated (default 1000,100000,1000000; --quick 1000,10000)")
 	costEdits := fs.Int("cost-edits", 0, "leads edited per round in the cost rows (default 100)")
 	costEcho := fs.Int("cost-echo-leads", 0, "leads of the two-way initial sync in the cost rows (default 100000, --quick 10000)")
+	peerDir := fs.String("peer-dir", "", "the Watermill comparison's folder for the peer rows (default "+bench.DefaultPeerDir+" from the checkout)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (simulators, instance, load) to FILE")
 	execRSS := fs.Bool("exec-rss", false, "used by the backfill row: run the arguments after -- as a crmsync command and print its peak RSS")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -164,6 +177,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		start := time.Now()
 		say("%s …", name)
+		if name == "peer" {
+			pc := bench.PeerConfig{Dir: *peerDir, Say: say}
+			if *quick {
+				pc.Rounds, pc.Leads = 1, 5000
+			}
+			r, err := bench.Peer(ctx, pc)
+			switch {
+			case errors.Is(err, bench.ErrNoPeer) && *only == "":
+				// Not on this machine: the other rows still run.
+				say("peer: skipped: %v", err)
+				rows = append(rows, bench.Row{Name: name, Measurement: "crmsync ÷ Watermill peer", Result: "not run", Notes: err.Error()})
+			case err != nil:
+				failed = true
+				say("peer failed: %v", err)
+				rows = append(rows, bench.Row{Name: name, Measurement: "crmsync ÷ Watermill peer", Result: "failed", Met: bench.Failed, Notes: firstLine(err.Error())})
+			default:
+				rows = append(rows, r.Rows()...)
+			}
+			say("%s done in %s", name, time.Since(start).Round(100*time.Millisecond))
+			continue
+		}
 		if name == "cost" {
 			r, err := bench.Cost(ctx, bench.CostConfig{Sizes: sz.cost.Sizes, Edits: sz.cost.Edits, EchoLeads: sz.cost.EchoLeads, Say: say})
 			rows = append(rows, r.Rows()...)
