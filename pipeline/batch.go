@@ -36,7 +36,11 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	var maxSeq uint64
 	for i, m := range msgs {
 		items[i] = pending{ev: m.Event, seq: m.Seq}
-		maxSeq = max(maxSeq, m.Seq)
+		if !m.backfill {
+			// The route's position is in the change-event stream; backfill
+			// events are numbered in a stream of their own.
+			maxSeq = max(maxSeq, m.Seq)
+		}
 	}
 	if _, err := ru.handle(ctx, stopping, items, maxSeq, false); err != nil {
 		// Settle nothing: the bus redelivers, and the ledger makes the
@@ -52,7 +56,9 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 			ru.log.Warn("ack failed; the event will be redelivered and skipped", "seq", m.Seq, "err", err)
 		}
 	}
-	ru.Stats.LastSeq.Store(maxSeq)
+	if maxSeq > 0 {
+		ru.Stats.LastSeq.Store(maxSeq)
+	}
 	ru.Stats.Settled.Add(int64(len(msgs)))
 	return nil
 }

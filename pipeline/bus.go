@@ -38,6 +38,9 @@ type Message struct {
 	Seq       uint64 // stream position
 	Delivered int    // delivery count, 1 on first delivery
 	acker     Acker
+	// backfill marks a message the route took from its backfill consumer:
+	// its Seq is not a position in the change-event stream.
+	backfill bool
 }
 
 // Acker settles a delivered message on the bus that delivered it.

@@ -147,6 +147,9 @@ func (ru *Runner) Run(ctx context.Context) error {
 			(bfActive || ru.now().Sub(lastProbe) > p.backfillProbe()) {
 			more, berr := backfill.Fetch(ctx, room, p.backfillWait())
 			lastProbe, bfActive = ru.now(), len(more) > 0
+			for _, m := range more {
+				m.backfill = true
+			}
 			msgs = append(msgs, more...)
 			err = berr
 		}

@@ -98,6 +98,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 		if bus, err = OpenBus(ctx, cfg); err != nil {
 			return nil, err
 		}
+		if sb, ok := bus.(interface{ SharedBackfill() bool }); ok && sb.SharedBackfill() {
+			a.log.Warn("backfill events still share the change-event stream: routes have backfill events left in it " +
+				"from before backfill had a stream of its own; the first start after they are taken moves backfill to its own stream")
+		}
 		if offline {
 			a.stateBus = bus
 		} else {

@@ -54,7 +54,8 @@ func OpenBus(ctx context.Context, cfg *config.Config) (Bus, error) {
 	case "nats", "":
 		return natsbus.Open(ctx, natsbus.Config{
 			URL: cfg.Bus.NATS.URL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.Bus.NATS.Listen,
-			Stream: cfg.Bus.NATS.Stream, Replicas: cfg.Bus.NATS.Replicas, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(), AckWait: cfg.Bus.NATS.AckWait.Std(),
+			Stream: cfg.Bus.NATS.Stream, Replicas: cfg.Bus.NATS.Replicas, DuplicateWindow: cfg.Bus.NATS.DuplicateWindow.Std(),
+			BackfillDuplicateWindow: cfg.Bus.NATS.BackfillDuplicateWindow.Std(), AckWait: cfg.Bus.NATS.AckWait.Std(),
 		})
 	default:
 		return nil, fmt.Errorf("bus.kind %q is not nats or kafka", cfg.Bus.Kind)

@@ -70,7 +70,10 @@ func TestMeasurementsAtTinySizes(t *testing.T) {
 		if r.Leads != 200 || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max {
 			t.Errorf("result %+v", r)
 		}
-		rows = append(rows, r.Row())
+		if r.AnswerP50 <= 0 || r.AnswerP50 > r.AnswerP99 || r.AnswerP99 > r.AnswerMax || r.AnswerMax > r.Max {
+			t.Errorf("webhook answers: %+v", r)
+		}
+		rows = append(rows, r.Rows()...)
 	})
 	t.Run("backfill", func(t *testing.T) {
 		cfg := bench.BackfillConfig{Leads: 1000, Executable: exe, Env: []string{asCrmsync}, Say: t.Logf}

@@ -50,12 +50,30 @@ type LatencyResult struct {
 	// not hide queueing.
 	SendLag time.Duration
 	Linger  time.Duration
+	// AnswerP50 and AnswerP99 are the times the webhook took to answer a
+	// delivery (LeadExec waits for it; the answer comes once the event is on
+	// the bus).
+	AnswerP50, AnswerP99, AnswerMax time.Duration
 }
 
 // LatencyTarget is the p99 target.
 const LatencyTarget = 1500 * time.Millisecond
 
-// Row is the result as a table row.
+// AnswerTarget is the webhook answer p99 target.
+const AnswerTarget = 50 * time.Millisecond
+
+// Rows are the measurement's two rows: webhook to upsert, and the
+// webhook's answer.
+func (r LatencyResult) Rows() []Row {
+	return []Row{r.Row(), {Name: "latency", Measurement: fmt.Sprintf("webhook answer p50 / p99 at %s leads/s", thousands(float64(r.Rate))),
+		Result: fmt.Sprintf("%s / %s", msFine(r.AnswerP50), msFine(r.AnswerP99)), Target: "p99 ≤ " + ms(AnswerTarget),
+		Met: verdict(r.AnswerP99 <= AnswerTarget && r.Leads > 0), Notes: fmt.Sprintf("max %s; each answered after the JetStream ack", msFine(r.AnswerMax))}}
+}
+
+// msFine is ms to a tenth of a millisecond.
+func msFine(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+
+// Row is the webhook-to-upsert row.
 func (r LatencyResult) Row() Row {
 	return Row{Name: "latency", Measurement: fmt.Sprintf("webhook-to-upsert latency p50 / p99 at %s leads/s, limits on", thousands(float64(r.Rate))),
 		Result: fmt.Sprintf("%s / %s", ms(r.P50), ms(r.P99)), Target: "p99 ≤ 1.5 s", Met: verdict(r.P99 <= LatencyTarget && r.Leads > 0),
@@ -94,11 +112,13 @@ func Latency(ctx context.Context, c LatencyConfig) (res LatencyResult, err error
 		return res, err
 	}
 	n := int(int64(c.Rate) * int64(c.Duration) / int64(time.Second))
-	sent, lag, err := deliverSteady(ctx, in, n, c.Rate)
+	sent, answers, lag, err := deliverSteady(ctx, in, n, c.Rate)
 	if err != nil {
 		return res, err
 	}
 	res.SendLag = lag
+	slices.Sort(answers)
+	res.AnswerP50, res.AnswerP99, res.AnswerMax = percentile(answers, 50), percentile(answers, 99), answers[len(answers)-1]
 	c.Say("latency: %d deliveries sent; waiting for SharpSpring", n)
 	if err := poll(ctx, time.Minute, "every lead applied in SharpSpring", func() bool { return stamps.count() >= n }); err != nil {
 		return res, fmt.Errorf("%w (%d of %d applied)", err, stamps.count(), n)
@@ -118,13 +138,14 @@ func Latency(ctx context.Context, c LatencyConfig) (res LatencyResult, err error
 }
 
 // deliverSteady delivers leads 0..n-1 at rate per second, each at its
-// scheduled time, and returns the schedule and how far the sender lagged
-// behind it at worst.
-func deliverSteady(ctx context.Context, in *instance, n, rate int) ([]time.Time, time.Duration, error) {
+// scheduled time, and returns the schedule, the time each delivery took to
+// be answered, and how far the sender lagged behind it at worst.
+func deliverSteady(ctx context.Context, in *instance, n, rate int) ([]time.Time, []time.Duration, time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	interval := time.Second / time.Duration(rate)
 	sched := make([]time.Time, n)
+	answers := make([]time.Duration, n)
 	work := make(chan int, n)
 	var mu sync.Mutex
 	var lag time.Duration
@@ -139,7 +160,10 @@ func deliverSteady(ctx context.Context, in *instance, n, rate int) ([]time.Time,
 					lag = max(lag, d)
 					mu.Unlock()
 				}
-				if err := in.deliver(ctx, i, leadFields(i)); err != nil {
+				start := time.Now()
+				err := in.deliver(ctx, i, leadFields(i))
+				answers[i] = time.Since(start)
+				if err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -169,9 +193,9 @@ func deliverSteady(ctx context.Context, in *instance, n, rate int) ([]time.Time,
 	close(work)
 	wg.Wait()
 	if first != nil {
-		return nil, 0, first
+		return nil, nil, 0, first
 	}
-	return sched, lag.Round(time.Millisecond), ctx.Err()
+	return sched, answers, lag.Round(time.Millisecond), ctx.Err()
 }
 
 // applyStamps records when the SharpSpring simulator applied each lead, by

@@ -160,6 +160,12 @@ type NATSConfig struct {
 	Replicas int `yaml:"replicas"`
 	// DuplicateWindow: how long repeated publishes are dropped; default 1h.
 	DuplicateWindow Duration `yaml:"duplicate_window"`
+	// BackfillDuplicateWindow: the same for backfill events, which have a
+	// stream of their own (<stream>_BACKFILL); default 2m. A page published
+	// again after a crash is skipped by the routes' ledger, and a short
+	// window keeps a backfill of a large account from holding an id per
+	// record in the server's memory.
+	BackfillDuplicateWindow Duration `yaml:"backfill_duplicate_window"`
 	// AckWait: how long an event delivered to a route (and not settled,
 	// e.g. because the process died) waits before it is delivered again;
 	// default 2m. Routes extend it while a batch is in the sink.

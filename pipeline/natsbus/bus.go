@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -34,6 +36,13 @@ type Config struct {
 	// DuplicateWindow is how long the server remembers message ids to drop
 	// repeated publishes; default 1h.
 	DuplicateWindow time.Duration
+	// BackfillDuplicateWindow is the same for backfill events, which are
+	// kept in a stream of their own (Stream + "_BACKFILL"); default 2m. A
+	// backfill publishes every record of an account's history: an id kept
+	// an hour per record would hold the server's memory for nothing, since
+	// a page published again after a crash is skipped by the routes, whose
+	// ledger already holds what it carries.
+	BackfillDuplicateWindow time.Duration
 	// AckWait is how long a delivered message may stay unacknowledged before
 	// it is redelivered; default 2m. Routes extend it while a batch is in
 	// the sink.
@@ -46,6 +55,29 @@ func (c Config) stream() string {
 	}
 	return c.Stream
 }
+
+// backfillStream names the backfill events' stream.
+func (c Config) backfillStream() string { return c.stream() + "_BACKFILL" }
+
+func (c Config) backfillDupWindow() time.Duration {
+	if c.BackfillDuplicateWindow <= 0 {
+		return 2 * time.Minute
+	}
+	return c.BackfillDuplicateWindow
+}
+
+// The subjects of the two streams (see pipeline.Subject and
+// pipeline.BackfillSubject): crm.<entity>.<vendor> and
+// crm.backfill.<entity>.<vendor>. They do not overlap, as JetStream
+// requires of two streams.
+const (
+	liveSubjects     = "crm.*.*"
+	backfillSubjects = "crm.backfill.*.*"
+	// sharedSubjects is what the change-event stream took before backfill
+	// events had a stream of their own.
+	sharedSubjects = "crm.>"
+	backfillPrefix = "crm.backfill."
+)
 
 func (c Config) dupWindow() time.Duration {
 	if c.DuplicateWindow <= 0 {
@@ -63,12 +95,17 @@ func (c Config) ackWait() time.Duration {
 
 // Bus is a JetStream-backed pipeline bus. It is safe for concurrent use.
 type Bus struct {
-	cfg    Config
-	srv    *server.Server // nil when connected to an outside cluster or another process's server
-	lock   *os.File       // the embedded store's lock, when this process owns it
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stream jetstream.Stream
+	cfg      Config
+	srv      *server.Server // nil when connected to an outside cluster or another process's server
+	lock     *os.File       // the embedded store's lock, when this process owns it
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	stream   jetstream.Stream
+	backfill jetstream.Stream // the backfill events' stream; stream itself while SharedBackfill
+	// shared says backfill events still go to the change-event stream:
+	// one made before they had a stream of their own still holds backfill
+	// events a route has not taken (see SharedBackfill).
+	shared bool
 }
 
 // Open connects to the configured cluster, or starts the embedded server,
@@ -119,24 +156,104 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		b.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	replicas := cfg.Replicas
-	if replicas <= 0 {
-		replicas = 1
+	if err := b.openStreams(ctx); err != nil {
+		b.Close()
+		return nil, err
 	}
+	return b, nil
+}
+
+// openStreams makes sure the change-event stream and the backfill stream
+// exist. A change-event stream made before backfill events had a stream of
+// their own takes every crm.> subject; it is narrowed to live events once
+// no route has backfill events left to take in it (its backfill consumers
+// are then removed: the routes make them again on the backfill stream).
+// Until then both kinds stay in it, as before, and SharedBackfill says so.
+func (b *Bus) openStreams(ctx context.Context) error {
+	cfg := b.cfg
+	replicas := max(cfg.Replicas, 1)
+	if old, err := b.js.Stream(ctx, cfg.stream()); err == nil && slices.Contains(old.CachedInfo().Config.Subjects, sharedSubjects) {
+		pending, olds, err := backfillPending(ctx, old)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", cfg.stream(), err)
+		}
+		if pending > 0 {
+			b.shared, b.stream, b.backfill = true, old, old
+			return nil
+		}
+		for _, name := range olds {
+			if err := old.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return fmt.Errorf("stream %s: remove the drained backfill consumer %s: %w", cfg.stream(), name, err)
+			}
+		}
+	} else if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("stream %s: %w", cfg.stream(), err)
+	}
+	var err error
 	b.stream, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        cfg.stream(),
 		Description: "crmsync change events",
-		Subjects:    []string{"crm.>"},
+		Subjects:    []string{liveSubjects},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Duplicates:  cfg.dupWindow(),
 		Replicas:    replicas,
 	})
 	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("create stream %s: %w", cfg.stream(), err)
+		return fmt.Errorf("create stream %s: %w", cfg.stream(), err)
 	}
-	return b, nil
+	b.backfill, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.backfillStream(),
+		Description: "crmsync backfill events",
+		Subjects:    []string{backfillSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Duplicates:  cfg.backfillDupWindow(),
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", cfg.backfillStream(), err)
+	}
+	return nil
+}
+
+// backfillPending counts the backfill events the consumers of a stream
+// have not taken yet, and names those consumers.
+func backfillPending(ctx context.Context, s jetstream.Stream) (pending uint64, names []string, err error) {
+	list := s.ListConsumers(ctx)
+	for info := range list.Info() {
+		filters := append([]string{info.Config.FilterSubject}, info.Config.FilterSubjects...)
+		if !slices.ContainsFunc(filters, func(f string) bool { return strings.HasPrefix(f, backfillPrefix) }) {
+			continue
+		}
+		names = append(names, info.Name)
+		pending += info.NumPending + uint64(info.NumAckPending)
+	}
+	return pending, names, list.Err()
+}
+
+// SharedBackfill reports whether backfill events still share the
+// change-event stream, because it was made before they had a stream of
+// their own and routes have backfill events left in it. A start after those
+// are taken moves backfill to its own stream.
+func (b *Bus) SharedBackfill() bool { return b.shared }
+
+// streamFor returns the stream a consumer of filter reads.
+func (b *Bus) streamFor(filter string) jetstream.Stream {
+	if strings.HasPrefix(filter, backfillPrefix) {
+		return b.backfill
+	}
+	return b.stream
+}
+
+// routeConsumer finds a route's consumer (live or backfill) by name.
+func (b *Bus) routeConsumer(ctx context.Context, route string) (jetstream.Consumer, jetstream.Stream, error) {
+	c, err := b.stream.Consumer(ctx, durableName(route))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) && b.backfill != b.stream {
+		c, err = b.backfill.Consumer(ctx, durableName(route))
+		return c, b.backfill, err
+	}
+	return c, b.stream, err
 }
 
 // JetStream is the bus's JetStream context, for state kept on the same
@@ -242,7 +359,7 @@ func (b *Bus) publishAsync(ctx context.Context, evs []pipeline.Event) error {
 // Consumer returns the durable consumer of a route, creating it on first
 // use. filter is the subject the route reads (see pipeline.Subject).
 func (b *Bus) Consumer(ctx context.Context, route, filter string) (pipeline.Consumer, error) {
-	c, err := b.js.CreateOrUpdateConsumer(ctx, b.cfg.stream(), jetstream.ConsumerConfig{
+	c, err := b.streamFor(filter).CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       durableName(route),
 		Description:   "crmsync route " + route,
 		FilterSubject: filter,
@@ -261,7 +378,7 @@ func (b *Bus) Consumer(ctx context.Context, route, filter string) (pipeline.Cons
 // Backlog reports how many events of the route are not yet acknowledged
 // (pending delivery plus delivered and unacknowledged).
 func (b *Bus) Backlog(ctx context.Context, route string) (uint64, error) {
-	c, err := b.js.Consumer(ctx, b.cfg.stream(), durableName(route))
+	c, _, err := b.routeConsumer(ctx, route)
 	if err != nil {
 		return 0, err
 	}
@@ -374,7 +491,7 @@ func splitHostPort(hp string) (string, int, error) {
 // Lag is the age of the oldest event of the route that is not yet
 // acknowledged (0 when the route is caught up).
 func (b *Bus) Lag(ctx context.Context, route string) (time.Duration, error) {
-	c, err := b.js.Consumer(ctx, b.cfg.stream(), durableName(route))
+	c, stream, err := b.routeConsumer(ctx, route)
 	if err != nil {
 		return 0, err
 	}
@@ -386,7 +503,7 @@ func (b *Bus) Lag(ctx context.Context, route string) (time.Duration, error) {
 		return 0, nil
 	}
 	for seq := info.AckFloor.Stream + 1; seq <= info.AckFloor.Stream+64; seq++ {
-		m, err := b.stream.GetMsg(ctx, seq)
+		m, err := stream.GetMsg(ctx, seq)
 		if err != nil {
 			continue // deleted or filtered out; look at the next one
 		}
