@@ -161,7 +161,7 @@ type NATSConfig struct {
 	// DuplicateWindow: how long repeated publishes are dropped; default 1h.
 	DuplicateWindow Duration `yaml:"duplicate_window"`
 	// BackfillDuplicateWindow: the same for backfill events, which have a
-	// stream of their own (<stream>_BACKFILL); default 2m. A page published
+	// stream of their own (<stream>_BACKFILL); default 10s. A page published
 	// again after a crash is skipped by the routes' ledger, and a short
 	// window keeps a backfill of a large account from holding an id per
 	// record in the server's memory.

@@ -33,7 +33,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bus.NATS.Stream, "CRM")
 	setDefault(&c.Bus.NATS.Replicas, 1)
 	setDefault(&c.Bus.NATS.DuplicateWindow, Duration(time.Hour))
-	setDefault(&c.Bus.NATS.BackfillDuplicateWindow, Duration(2*time.Minute))
+	setDefault(&c.Bus.NATS.BackfillDuplicateWindow, Duration(10*time.Second))
 	if s := c.SharpSpring; s != nil {
 		s.ApplyDefaults()
 	}

@@ -49,7 +49,7 @@ func TestBackfillEventsHaveAStreamOfTheirOwn(t *testing.T) {
 	if li.State.Msgs != 1 || bi.State.Msgs != 2 {
 		t.Fatalf("live stream holds %d events, backfill stream %d; want 1 and 2 (the repeated id dropped)", li.State.Msgs, bi.State.Msgs)
 	}
-	if li.Config.Duplicates != time.Hour || bi.Config.Duplicates != 2*time.Minute {
+	if li.Config.Duplicates != time.Hour || bi.Config.Duplicates != 10*time.Second {
 		t.Fatalf("duplicate windows: live %s, backfill %s", li.Config.Duplicates, bi.Config.Duplicates)
 	}
 	c, err := b.Consumer(ctx, pipeline.BackfillConsumer("r"), pipeline.BackfillSubject("lead", "ivvy"))

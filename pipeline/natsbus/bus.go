@@ -37,11 +37,12 @@ type Config struct {
 	// repeated publishes; default 1h.
 	DuplicateWindow time.Duration
 	// BackfillDuplicateWindow is the same for backfill events, which are
-	// kept in a stream of their own (Stream + "_BACKFILL"); default 2m. A
-	// backfill publishes every record of an account's history: an id kept
-	// an hour per record would hold the server's memory for nothing, since
-	// a page published again after a crash is skipped by the routes, whose
-	// ledger already holds what it carries.
+	// kept in a stream of their own (Stream + "_BACKFILL"); default 10s. A
+	// backfill publishes an account's whole history, some 10,000 records a
+	// second, and the server keeps an id per record for the window: an hour
+	// would hold them all in memory. A short window loses nothing: a page
+	// published again after a crash is skipped by the routes, whose ledger
+	// already holds what it carries.
 	BackfillDuplicateWindow time.Duration
 	// AckWait is how long a delivered message may stay unacknowledged before
 	// it is redelivered; default 2m. Routes extend it while a batch is in
@@ -61,7 +62,7 @@ func (c Config) backfillStream() string { return c.stream() + "_BACKFILL" }
 
 func (c Config) backfillDupWindow() time.Duration {
 	if c.BackfillDuplicateWindow <= 0 {
-		return 2 * time.Minute
+		return 10 * time.Second
 	}
 	return c.BackfillDuplicateWindow
 }
