@@ -172,7 +172,6 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 // Until then both kinds stay in it, as before, and SharedBackfill says so.
 func (b *Bus) openStreams(ctx context.Context) error {
 	cfg := b.cfg
-	replicas := max(cfg.Replicas, 1)
 	if old, err := b.js.Stream(ctx, cfg.stream()); err == nil && slices.Contains(old.CachedInfo().Config.Subjects, sharedSubjects) {
 		pending, olds, err := backfillPending(ctx, old)
 		if err != nil {
@@ -191,31 +190,28 @@ func (b *Bus) openStreams(ctx context.Context) error {
 		return fmt.Errorf("stream %s: %w", cfg.stream(), err)
 	}
 	var err error
-	b.stream, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.stream(),
-		Description: "crmsync change events",
-		Subjects:    []string{liveSubjects},
+	if b.stream, err = b.ensureStream(ctx, cfg.stream(), "crmsync change events", liveSubjects, cfg.dupWindow()); err != nil {
+		return err
+	}
+	b.backfill, err = b.ensureStream(ctx, cfg.backfillStream(), "crmsync backfill events", backfillSubjects, cfg.backfillDupWindow())
+	return err
+}
+
+// ensureStream creates or updates one of the bus's streams.
+func (b *Bus) ensureStream(ctx context.Context, name, description, subjects string, dup time.Duration) (jetstream.Stream, error) {
+	s, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        name,
+		Description: description,
+		Subjects:    []string{subjects},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
-		Duplicates:  cfg.dupWindow(),
-		Replicas:    replicas,
+		Duplicates:  dup,
+		Replicas:    max(b.cfg.Replicas, 1),
 	})
 	if err != nil {
-		return fmt.Errorf("create stream %s: %w", cfg.stream(), err)
+		return nil, fmt.Errorf("create stream %s: %w", name, err)
 	}
-	b.backfill, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.backfillStream(),
-		Description: "crmsync backfill events",
-		Subjects:    []string{backfillSubjects},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Duplicates:  cfg.backfillDupWindow(),
-		Replicas:    replicas,
-	})
-	if err != nil {
-		return fmt.Errorf("create stream %s: %w", cfg.backfillStream(), err)
-	}
-	return nil
+	return s, nil
 }
 
 // backfillPending counts the backfill events the consumers of a stream
