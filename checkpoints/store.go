@@ -309,7 +309,10 @@ func (s *Store) SetCursor(ctx context.Context, source, cursor string) error {
 }
 
 // Store implements every part of the pipeline's state.
-var _ pipeline.State = (*Store)(nil)
+var (
+	_ pipeline.State          = (*Store)(nil)
+	_ pipeline.QueuedReceipts = (*Store)(nil)
+)
 
 // Cursor returns the stored position of a source, or ErrNotFound.
 func (s *Store) Cursor(ctx context.Context, source string) (cursor string, updated time.Time, err error) {

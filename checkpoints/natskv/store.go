@@ -57,9 +57,14 @@ type Store struct {
 	// over a few locks), so that they do not spend round trips beating
 	// each other; other processes still race through the revision check.
 	casMu [32]sync.Mutex
+	// receipts are the delivery receipts queued and not yet put.
+	receipts receiptQueue
 }
 
-var _ pipeline.State = (*Store)(nil)
+var (
+	_ pipeline.State          = (*Store)(nil)
+	_ pipeline.QueuedReceipts = (*Store)(nil)
+)
 
 // Open creates the bucket if it does not exist and returns the store.
 func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error) {
@@ -85,8 +90,12 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	return &Store{kv: kv, now: cfg.Now}, nil
 }
 
-// Close releases nothing: the connection belongs to the caller.
-func (s *Store) Close() error { return nil }
+// Close puts the delivery receipts still queued; the connection belongs to
+// the caller.
+func (s *Store) Close() error {
+	s.receipts.drain()
+	return nil
+}
 
 // Ping reports whether the bucket can be reached.
 func (s *Store) Ping(ctx context.Context) error {
@@ -551,8 +560,12 @@ type receipt struct {
 
 // Delivery implements pipeline.Receipts.
 func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string) (string, error) {
+	k := key("receipt", vendor, entity, externalID)
+	if h, ok := s.receipts.queued(k); ok {
+		return h, nil
+	}
 	var r receipt
-	_, found, err := s.get(ctx, key("receipt", vendor, entity, externalID), &r)
+	_, found, err := s.get(ctx, k, &r)
 	if err != nil {
 		return "", wrap("delivery", err)
 	}
