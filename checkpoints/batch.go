@@ -24,7 +24,7 @@ const rowsPerInsert = 500
 // by an earlier list counts as linked for the later ones. ids[i] is the
 // canonical id of keys[i].
 func (t *Tx) ResolveAll(ctx context.Context, keys [][]pipeline.Key) (ids []string, err error) {
-	owner, err := t.owners(ctx, keys)
+	owner, err := owners(ctx, t.tx, keys)
 	if err != nil {
 		return nil, wrap("resolve", err)
 	}
@@ -70,7 +70,7 @@ func (t *Tx) ResolveAll(ctx context.Context, keys [][]pipeline.Key) (ids []strin
 
 // owners looks up the canonical ids of the given keys: one query per vendor,
 // entity and kind (and at most rowsPerInsert values).
-func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Key]string, error) {
+func owners(ctx context.Context, db rowsQuerier, keys [][]pipeline.Key) (map[pipeline.Key]string, error) {
 	type group struct{ vendor, entity, kind string }
 	values := map[group][]string{}
 	seen := map[pipeline.Key]bool{}
@@ -93,7 +93,7 @@ func (t *Tx) owners(ctx context.Context, keys [][]pipeline.Key) (map[pipeline.Ke
 			for _, v := range chunk {
 				args = append(args, v)
 			}
-			rows, err := t.tx.QueryContext(ctx, ownersQuery(len(chunk)), args...)
+			rows, err := db.QueryContext(ctx, ownersQuery(len(chunk)), args...)
 			if err != nil {
 				return nil, err
 			}
@@ -199,13 +199,47 @@ func rowsOf(n, cols int) string {
 }
 
 // ResolveAll resolves each key list in one transaction (see
-// pipeline.Identity.ResolveAll).
+// pipeline.Identity.ResolveAll). A batch of records whose every key is
+// linked already (edits of known records, the steady state) is answered by
+// a read, without a write transaction.
 func (s *Store) ResolveAll(ctx context.Context, keys [][]pipeline.Key) (ids []string, err error) {
+	if ids, ok, err := s.resolveKnown(ctx, keys); err != nil || ok {
+		return ids, err
+	}
 	err = s.Update(ctx, func(tx *Tx) error {
 		ids, err = tx.ResolveAll(ctx, keys)
 		return err
 	})
 	return ids, err
+}
+
+// resolveKnown resolves keys on a read connection when every usable key is
+// linked; ok is false when one is not (or a list has no usable key), which
+// takes a write transaction.
+func (s *Store) resolveKnown(ctx context.Context, keys [][]pipeline.Key) (ids []string, ok bool, err error) {
+	owner, err := owners(ctx, s.rdb, keys)
+	if err != nil {
+		return nil, false, wrap("resolve", err)
+	}
+	ids = make([]string, len(keys))
+	for i, ks := range keys {
+		for _, k := range ks {
+			if k.Value == "" {
+				continue
+			}
+			id, linked := owner[k]
+			if !linked {
+				return nil, false, nil
+			}
+			if ids[i] == "" {
+				ids[i] = id
+			}
+		}
+		if ids[i] == "" {
+			return nil, false, nil
+		}
+	}
+	return ids, true, nil
 }
 
 // PutLedgers stores ledger entries in one transaction (see
