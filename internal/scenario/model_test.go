@@ -49,7 +49,8 @@ import (
 //	CRMSYNC_MODEL_SEEDS=200     how many seeds (1..N)
 //	CRMSYNC_MODEL_RECORDS=500   leads per seed (clients: a tenth)
 //	CRMSYNC_MODEL_SEED=1234     replay exactly this seed
-//	CRMSYNC_MODEL_LOG=FILE      append an in-process instance's debug log to FILE
+//	CRMSYNC_MODEL_LOG=FILE      append the instance's debug log to FILE
+//	                            (in-process or child)
 //	CRMSYNC_MODEL_PROCESS=child run 'crmsync run' as a child process,
 //	                            SIGKILLed at each restart (the default
 //	                            once SEEDS or RECORDS is set); inprocess
@@ -974,6 +975,10 @@ func startChild(ctx context.Context, t *testing.T, w *World, addr string) (*chil
 	if err != nil {
 		return nil, err
 	}
+	logFile := os.Getenv("CRMSYNC_MODEL_LOG")
+	if logFile != "" {
+		w.Config.Log.Level = "debug"
+	}
 	b, env, err := w.ChildConfig()
 	if err != nil {
 		return nil, err
@@ -981,6 +986,9 @@ func startChild(ctx context.Context, t *testing.T, w *World, addr string) (*chil
 	dir := t.TempDir()
 	c := &childModel{exe: exe, cfgPath: filepath.Join(dir, "crmsync.yaml"), addr: addr, logPath: filepath.Join(dir, "run.log"),
 		env: append(os.Environ(), env...)}
+	if logFile != "" {
+		c.logPath = logFile
+	}
 	if err := os.WriteFile(c.cfgPath, b, 0o600); err != nil {
 		return nil, err
 	}
