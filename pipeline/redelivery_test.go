@@ -240,3 +240,37 @@ func TestAWriteThatNeverLandedIsWrittenAgainOverTheOldValue(t *testing.T) {
 		t.Fatalf("records read back: %d, want 1", n)
 	}
 }
+
+// TestAValueReadWhereTheWriteNeverLandedIsNoNewerEdit: crmsync's write of
+// a's new city and budget never reaches b, where the budget had been
+// changed before (a change b's poller had not reported yet). Read back
+// after the restart, b shows the city from before the write: the write did
+// not land, so b's budget is no edit made after it, and a's newer values
+// are written.
+func TestAValueReadWhereTheWriteNeverLandedIsNoNewerEdit(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	b := &targetSink{}
+	route := copyRoute("a", "b", b)
+	route.Reverse = true
+	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{
+		leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "50"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.edit(canonicalK(), map[string]string{"budget": "70"})
+	edit := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "100"})
+	killed, cancel := context.WithCancel(ctx)
+	lost := copyRoute("a", "b", lostSink{cancel})
+	lost.Reverse = true
+	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{edit}); err == nil {
+		t.Fatal("the write that never landed was settled")
+	}
+	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(canonicalK()); got["budget"] != "100" || got["city"] != "Boston" {
+		t.Fatalf("b holds %v; want a's city Boston and budget 100", got)
+	}
+}
