@@ -112,7 +112,6 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 	if len(todo) == 0 {
 		return nil
 	}
-	ru.Stats.ReadBacks.Add(int64(len(todo)))
 	current, err := ru.readBack(ctx, stopping, reader, todo)
 	if err != nil {
 		if !errors.Is(err, ErrNoReader) {
@@ -121,6 +120,8 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 		}
 		return nil
 	}
+	ru.Stats.ReadBacks.Add(int64(len(todo)))
+	ru.log.Debug("read back records whose earlier write may have landed unsettled", "records", len(todo))
 	var st settlement
 	now := ru.now()
 	for i, r := range todo {
