@@ -17,6 +17,9 @@ type pending struct {
 	seq    uint64
 	mapped Mapped
 	key    string
+	// redelivered: the bus delivered the event before, and it was not
+	// acknowledged (the process stopped, or the batch was sent back).
+	redelivered bool
 }
 
 // errStopped says a batch was abandoned because the route is stopping.
@@ -35,7 +38,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	items := make([]pending, len(msgs))
 	var maxSeq uint64
 	for i, m := range msgs {
-		items[i] = pending{ev: m.Event, seq: m.Seq}
+		items[i] = pending{ev: m.Event, seq: m.Seq, redelivered: m.Delivered > 1}
 		if !m.backfill {
 			// The route's position is in the change-event stream; backfill
 			// events are numbered in a stream of their own.
@@ -123,6 +126,9 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		return res, fmt.Errorf("route %s: read ledger: %w: %w", ru.r.Name, errState, err)
 	}
 	res.Records = len(recs)
+	if err := ru.readBackUnsettled(ctx, stopping, recs); err != nil {
+		return res, err
+	}
 	outcomes, attempts, werr := ru.write(ctx, stopping, recs)
 	if errors.Is(werr, errState) || errors.Is(werr, ErrStateUnusable) {
 		return res, werr

@@ -59,10 +59,14 @@ type RouteStats struct {
 	InDoubt      atomic.Int64 // writes whose answer was lost (InDoubtError)
 	// Fenced counts records held back until an earlier in-doubt write of
 	// their fields could no longer land.
-	Fenced  atomic.Int64
-	Batches atomic.Int64
-	Settled atomic.Int64 // events acknowledged (written, skipped or dead-lettered)
-	LastSeq atomic.Uint64
+	Fenced atomic.Int64
+	// ReadBacks counts records read back from the target before they were
+	// written, because an earlier write of them may have landed without
+	// being settled (see readBackUnsettled). Zero in the steady state.
+	ReadBacks atomic.Int64
+	Batches   atomic.Int64
+	Settled   atomic.Int64 // events acknowledged (written, skipped or dead-lettered)
+	LastSeq   atomic.Uint64
 }
 
 // Runner runs one route.

@@ -67,7 +67,11 @@ type RouteStatus struct {
 	// StateRetries counts state failures the route retried instead of
 	// stopping.
 	StateRetries int64 `json:"state_retries"`
-	DeadLetters  int   `json:"dead_letters_open"`
+	// ReadBacks counts records read back from the target before a write,
+	// because an earlier write of them may have landed unsettled (a
+	// restart, a redelivery): zero in the steady state.
+	ReadBacks   int64 `json:"read_backs"`
+	DeadLetters int   `json:"dead_letters_open"`
 	// Lease, with state shared by instances: "held" when this instance
 	// runs the route, "standby" when another does.
 	Lease string `json:"lease,omitempty"`
@@ -130,7 +134,8 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	}
 	for _, ru := range a.Runners {
 		rs := RouteStatus{Name: ru.Name(), Events: ru.Stats.Events.Load(), Upserts: ru.Stats.Upserts.Load(),
-			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load(), StateRetries: ru.Stats.StateRetries.Load()}
+			Skipped: ru.Stats.Skipped.Load(), Retries: ru.Stats.Retries.Load(), StateRetries: ru.Stats.StateRetries.Load(),
+			ReadBacks: ru.Stats.ReadBacks.Load()}
 		rs.Position, _ = a.State.RoutePosition(ctx, ru.Name())
 		if b, ok := a.Bus.(backlogger); ok {
 			rs.Backlog, _ = b.Backlog(ctx, ru.Name())
@@ -230,6 +235,7 @@ var (
 	descSkipped     = prometheus.NewDesc("crmsync_route_skipped_total", "Records with nothing newer to write (no request).", []string{"route"}, nil)
 	descRetries     = prometheus.NewDesc("crmsync_route_retries_total", "Retries of transient failures.", []string{"route"}, nil)
 	descStateRetry  = prometheus.NewDesc("crmsync_route_state_retries_total", "State failures the route retried with backoff instead of stopping.", []string{"route"}, nil)
+	descReadBacks   = prometheus.NewDesc("crmsync_route_read_backs_total", "Records read back from the target before a write, because an earlier write may have landed unsettled (restart, redelivery).", []string{"route"}, nil)
 	descDead        = prometheus.NewDesc("crmsync_route_dead_letters_total", "Records dead-lettered by the route since start.", []string{"route"}, nil)
 	descDeadOpen    = prometheus.NewDesc("crmsync_dead_letters_open", "Open dead letters of the route.", []string{"route"}, nil)
 	descBatches     = prometheus.NewDesc("crmsync_route_batches_total", "Batches processed.", []string{"route"}, nil)
@@ -278,6 +284,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSkipped, float64(ru.Stats.Skipped.Load()), n)
 		counter(descRetries, float64(ru.Stats.Retries.Load()), n)
 		counter(descStateRetry, float64(ru.Stats.StateRetries.Load()), n)
+		counter(descReadBacks, float64(ru.Stats.ReadBacks.Load()), n)
 		counter(descDead, float64(ru.Stats.DeadLetters.Load()), n)
 		b := ru.Stats.Batches.Load()
 		counter(descBatches, float64(b), n)

@@ -123,14 +123,14 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, s.Cursor, last)
 	}
-	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS\tSTATE RETRIES")
+	fmt.Fprintln(tw, "\nROUTE\tPOSITION\tBACKLOG\tLAG\tBACKFILL BACKLOG\tEVENTS\tUPSERTS\tSKIPPED\tRETRIES\tDEAD LETTERS\tSTATE RETRIES\tREAD BACKS")
 	for _, r := range st.Routes {
 		name := r.Name
 		if r.Lease == "standby" {
 			name += " (standby: another instance runs it)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", name, r.Position, r.Backlog, r.LagSeconds,
-			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters, r.StateRetries)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fs\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", name, r.Position, r.Backlog, r.LagSeconds,
+			r.BackfillBacklog, r.Events, r.Upserts, r.Skipped, r.Retries, r.DeadLetters, r.StateRetries, r.ReadBacks)
 	}
 	fmt.Fprintln(tw, "\nACCOUNT\tQUOTA USED TODAY (UTC)\tLIMIT")
 	for _, q := range st.Quota {

@@ -1,0 +1,246 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Writes that landed without being settled.
+//
+// A route writes a batch, then settles it (ledger, identities, the bus
+// acknowledgement). A process stopped in between (SIGKILL, a drain that
+// ran out) leaves writes that may have landed at the target while crmsync
+// does not know it: the ledger still shows them as sent (FieldStamp.WroteAt,
+// Sent) or, on a route whose target nobody reads, shows nothing, and the
+// bus delivers the batch again. A user who edits the record in the target
+// in that window made a change newer than the batch, which crmsync cannot
+// see without reading the target: written again blindly, the batch turns
+// the user's edit back.
+//
+// So before such a record is written, the route reads it back (when its
+// sink is a TargetReader) and settles the earlier write by what the
+// target holds, field by field:
+//
+//   - the value crmsync sent: the write landed (the field is written again
+//     with the rest, which changes nothing);
+//   - the value known before the write (FieldStamp.Prev; empty when none
+//     was known): the write did not land there, and goes out again;
+//   - anything else: a change made at the target after the write landed, a
+//     user's edit newer than what the batch carries. The field is left out
+//     of the write, and the ledger records the earlier write as landed
+//     (as settling it would have), so that the edit is an ordinary change
+//     at the target from then on: kept against the same value carried
+//     again by later batches, and reported by the target's poller with
+//     its own time. When the record shows the earlier write did not land
+//     (some field still holds its value from before, none the value sent),
+//     a value read is not newer than the write, and nothing is left out.
+//
+// A field the batch now carries a newer value of than the write that may
+// have landed is written as in the steady state. The read happens only
+// for records with a write sent and never settled, or whose every event
+// in the batch is a bus redelivery; an ordinary batch reads nothing
+// (RouteStats.ReadBacks counts the records read). A sink that cannot read
+// its target, or a read that keeps failing, leaves the batch to be written
+// as before.
+
+// readBackAttempts bounds the reads of one batch's records.
+const readBackAttempts = 3
+
+// earlierWrite is what the ledger (or, without it, the batch) says crmsync
+// wrote into one field before.
+type earlierWrite struct {
+	wrote string    // "<vendor>:<hash>", as in FieldStamp.Wrote
+	hash  string    // the hash part of wrote
+	prev  string    // hash of the value known before it ("" when none)
+	at    time.Time // change time of the value
+	marks bool      // known from the ledger's marks (not only the redelivery)
+}
+
+// earlierWrites returns the fields of r, about to be written, whose
+// earlier write may have landed without being settled: marked in the
+// ledger as sent and not settled, or, when every event of the record is a
+// redelivery, the values the batch carries (what the earlier delivery
+// sent).
+func (ru *Runner) earlierWrites(r *Record) map[string]earlierWrite {
+	var out map[string]earlierWrite
+	for f, v := range r.Fields {
+		st := r.ledger.Fields[f]
+		var w earlierWrite
+		switch n := len(st.Wrote); {
+		case !st.WroteAt.IsZero() && n > 0:
+			last := st.Wrote[n-1]
+			w = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, at: st.WroteAt, marks: true}
+		case r.redelivered:
+			h := ValueHash(v)
+			w = earlierWrite{wrote: ru.srcVendor + ":" + h, hash: h, prev: st.Hash, at: r.Stamps[f]}
+		default:
+			continue
+		}
+		if out == nil {
+			out = map[string]earlierWrite{}
+		}
+		out[f] = w
+	}
+	return out
+}
+
+// readBackUnsettled reads back the records of recs whose earlier write may
+// have landed without being settled, and leaves out of their write the
+// fields a user changed at the target since (see the section comment).
+// It returns an error only for a state failure (wrapping errState).
+func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{}, recs []*Record) error {
+	reader, ok := ru.r.Sink.(TargetReader)
+	if !ok {
+		return nil
+	}
+	var todo []*Record
+	var earlier []map[string]earlierWrite
+	for _, r := range recs {
+		if len(r.Fields) == 0 {
+			continue
+		}
+		if w := ru.earlierWrites(r); len(w) > 0 {
+			todo = append(todo, r)
+			earlier = append(earlier, w)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	current, err := ru.readBack(ctx, stopping, reader, todo)
+	if err != nil {
+		if !errors.Is(err, ErrNoReader) {
+			ru.log.Warn("could not read back records whose earlier write may have landed unsettled; writing them as they are",
+				"records", len(todo), "err", err)
+		}
+		return nil
+	}
+	ru.Stats.ReadBacks.Add(int64(len(todo)))
+	ru.log.Debug("read back records whose earlier write may have landed unsettled", "records", len(todo))
+	var st settlement
+	now := ru.now()
+	for i, r := range todo {
+		edited := editedAtTarget(earlier[i], current[i])
+		if len(edited) == 0 {
+			continue
+		}
+		settled := map[string]earlierWrite{}
+		for _, f := range edited {
+			w := earlier[i][f]
+			if ValueHash(r.Fields[f]) != w.hash {
+				// The batch carries a newer change than the earlier write:
+				// written, as any change made at the source.
+				continue
+			}
+			ru.log.Debug("field not written: changed at the target after crmsync's earlier write landed unsettled",
+				"record", r.Key, "field", f)
+			delete(r.Fields, f)
+			delete(r.Stamps, f)
+			settled[f] = w
+		}
+		if len(settled) == 0 {
+			continue
+		}
+		apply := func(fields map[string]FieldStamp, check bool) {
+			for f, w := range settled {
+				fs := fields[f]
+				if n := len(fs.Wrote); check && w.marks && (n == 0 || fs.Wrote[n-1] != w.wrote || fs.WroteAt.IsZero()) {
+					continue // settled or written again meanwhile
+				}
+				if check && newer(fs.At, w.at) {
+					continue
+				}
+				fs.At, fs.Hash, fs.Seen, fs.WroteAt = w.at, w.hash, time.Time{}, time.Time{}
+				fs.Wrote = addWrote(fs.Wrote, w.wrote)
+				if now.After(fs.Sent) {
+					fs.Sent = now
+				}
+				fields[f] = fs
+			}
+		}
+		if r.ledger.Fields == nil {
+			r.ledger.Fields = map[string]FieldStamp{}
+		}
+		apply(r.ledger.Fields, false)
+		st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+			entry = withFields(entry)
+			apply(entry.Fields, true)
+			entry.ContentHash = ledgerHash(entry.Fields)
+			return entry, true
+		})
+	}
+	if len(st.ledger) == 0 {
+		return nil
+	}
+	// Nothing of the batch is written yet: a failure sends it back whole.
+	if err := ru.state.PutLedgers(ctx, st.ledger); err != nil {
+		return fmt.Errorf("route %s: settle writes read back: %w: %w", ru.r.Name, errState, err)
+	}
+	return nil
+}
+
+// editedAtTarget returns the fields of earlier that the target, read back
+// as current (nil: it has no such record), holds changed since an earlier
+// write that landed: neither the value sent nor the one known before.
+// None when the record shows the write did not land: some field holds
+// the value known before, none the value sent.
+func editedAtTarget(earlier map[string]earlierWrite, current map[string]string) []string {
+	if current == nil {
+		return nil
+	}
+	var edited []string
+	landed, notLanded := false, false
+	for f, w := range earlier {
+		v, ok := current[f]
+		if !ok {
+			continue // a field the target does not show
+		}
+		h := ValueHash(v)
+		wasPrev := h == w.prev || (w.prev == "" && h == emptyHash)
+		sentPrev := w.hash == w.prev || (w.prev == "" && w.hash == emptyHash)
+		switch {
+		case h == w.hash:
+			if !sentPrev {
+				landed = true
+			}
+		case wasPrev:
+			notLanded = true
+		default:
+			edited = append(edited, f)
+		}
+	}
+	if notLanded && !landed {
+		return nil
+	}
+	return edited
+}
+
+// readBack reads recs from the target, retrying a failure with the
+// route's backoff up to readBackAttempts times.
+func (ru *Runner) readBack(ctx context.Context, stopping <-chan struct{}, reader TargetReader, recs []*Record) ([]map[string]string, error) {
+	var bo backoff.BackOff
+	for attempt := 1; ; attempt++ {
+		current, err := reader.Read(ctx, recs)
+		if err == nil {
+			if len(current) != len(recs) {
+				return nil, errors.New("the target's read answered a different number of records")
+			}
+			return current, nil
+		}
+		if errors.Is(err, ErrNoReader) || attempt == readBackAttempts || ctx.Err() != nil {
+			return nil, err
+		}
+		if bo == nil {
+			bo = ru.newBackOff()
+		}
+		d := bo.NextBackOff()
+		if d == backoff.Stop || !sleepUntil(ctx, stopping, d) {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,276 @@
+package pipeline_test
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/internal/testenv"
+	"github.com/crmsync/crmsync/pipeline"
+)
+
+// targetSink is a target that holds its records (by canonical key) and
+// can read them back, where users edit records too.
+type targetSink struct {
+	mu      sync.Mutex
+	records map[string]map[string]string
+	writes  int
+	reads   int
+}
+
+func (s *targetSink) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]pipeline.Outcome, len(recs))
+	for i, r := range recs {
+		s.put(r.Key, r.Fields)
+		s.writes++
+		out[i] = pipeline.Outcome{TargetID: "t-" + r.Key}
+	}
+	return out
+}
+
+func (s *targetSink) Read(_ context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	out := make([]map[string]string, len(recs))
+	for i, r := range recs {
+		if rec, ok := s.records[r.Key]; ok {
+			out[i] = maps.Clone(rec)
+		}
+	}
+	return out, nil
+}
+
+func (s *targetSink) put(key string, fields map[string]string) {
+	if s.records == nil {
+		s.records = map[string]map[string]string{}
+	}
+	if s.records[key] == nil {
+		s.records[key] = map[string]string{}
+	}
+	maps.Copy(s.records[key], fields)
+}
+
+// edit is a user's edit of a record in the target.
+func (s *targetSink) edit(key string, fields map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.put(key, fields)
+}
+
+func (s *targetSink) record(key string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.records[key])
+}
+
+func (s *targetSink) counts() (writes, reads int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes, s.reads
+}
+
+// landedThenKilled stands for a process killed once its write landed, before
+// the answer was settled: the target holds the values, and the route sees
+// its write fail as the process stops.
+type landedThenKilled struct {
+	target *targetSink
+	kill   context.CancelFunc
+}
+
+func (s landedThenKilled) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	s.target.Write(ctx, recs)
+	s.kill()
+	out := make([]pipeline.Outcome, len(recs))
+	for i := range out {
+		out[i] = pipeline.Outcome{Err: &pipeline.RetryAfterError{After: time.Millisecond, Err: context.Canceled}}
+	}
+	return out
+}
+
+// key is the canonical id the copy routes give lead "k" (the key the
+// records are linked by).
+func canonicalK() string {
+	return pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
+}
+
+// TestARedeliveredBatchKeepsAUserEditMadeAfterItsWriteLanded: crmsync's
+// write of a's new lead lands in b, and the process stops before settling
+// it. A user then edits the lead's budget in b. When the batch is handled
+// again after the restart (together with a's newer change of the city),
+// b's budget keeps the user's edit, and the city, which the user did not
+// touch, gets a's change. Only that batch reads b back: an ordinary batch
+// afterwards does not.
+func TestARedeliveredBatchKeepsAUserEditMadeAfterItsWriteLanded(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	create := leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "100"})
+	edit := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "100"})
+
+	b := &targetSink{}
+	killed, kill := context.WithCancel(ctx)
+	first := copyRoute("a", "b", landedThenKilled{b, kill})
+	first.Reverse = true // b's poller reports what the route writes
+	if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{create}); err == nil {
+		t.Fatal("the write whose process stopped was settled")
+	}
+	k := canonicalK()
+	if got := b.record(k)["budget"]; got != "100" {
+		t.Fatalf("the first write did not land: budget %q", got)
+	}
+	b.edit(k, map[string]string{"budget": "200"})
+
+	again := copyRoute("a", "b", b)
+	again.Reverse = true
+	ru := newRunner(t, again, bus, state)
+	if _, err := ru.Apply(ctx, []pipeline.Event{create, edit}); err != nil {
+		t.Fatal(err)
+	}
+	got := b.record(k)
+	if got["budget"] != "200" {
+		t.Fatalf("the batch written again overwrote the user's edit made in b after its write landed: budget %q (record %v)", got["budget"], got)
+	}
+	if got["city"] != "Boston" {
+		t.Fatalf("a's newer change of a field the user did not touch did not reach b: city %q", got["city"])
+	}
+	if n := ru.Stats.ReadBacks.Load(); n != 1 {
+		t.Fatalf("records read back: %d, want 1", n)
+	}
+
+	// b's poller reports the user's edit: it is a change made at b, which
+	// the route back into a writes (no echo of crmsync's own write).
+	toA := &memorySink{}
+	ba := copyRoute("b", "a", toA)
+	ba.Reverse = true
+	report := leadEvent(t, "b", time.Now().Truncate(time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "200"})
+	if _, err := newRunner(t, ba, bus, state).Apply(ctx, []pipeline.Event{report}); err != nil {
+		t.Fatal(err)
+	}
+	if toA.count() != 1 || toA.writes[0]["budget"] != "200" {
+		t.Fatalf("the user's edit in b did not go back to a: writes %v", toA.writes)
+	}
+
+	// An ordinary batch: nothing unsettled, nothing redelivered, no read.
+	_, reads := b.counts()
+	later := leadEvent(t, "a", t0.Add(3*time.Second), map[string]string{"key": "k", "city": "Chicago", "budget": "100"})
+	if _, err := ru.Apply(ctx, []pipeline.Event{later}); err != nil {
+		t.Fatal(err)
+	}
+	if _, r := b.counts(); r != reads || ru.Stats.ReadBacks.Load() != 1 {
+		t.Fatalf("an ordinary batch read the target back: reads %d → %d", reads, r)
+	}
+	if got := b.record(k); got["city"] != "Chicago" || got["budget"] != "200" {
+		t.Fatalf("after an ordinary batch b holds %v; want city Chicago, budget 200", got)
+	}
+}
+
+// TestABatchRedeliveredByTheBusKeepsAUserEdit: the same hole on a route
+// whose target nobody reads (no values marked as sent before the write):
+// the write lands, the route stops before acknowledging, the user edits
+// the budget, and the bus delivers the batch again to the restarted
+// route. The redelivery is what tells the route to read b back.
+func TestABatchRedeliveredByTheBusKeepsAUserEdit(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	b := &targetSink{}
+
+	ctx, stop := context.WithCancel(context.Background())
+	first := copyRoute("a", "b", landedThenKilled{b, stop})
+	first.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond, Redeliver: 50 * time.Millisecond}
+	firstRunner := newRunner(t, first, bus, state)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = firstRunner.Run(ctx) }()
+	publishLead(t, bus, "a", "1", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "100"})
+	<-done
+	k := canonicalK()
+	if got := b.record(k)["budget"]; got != "100" {
+		t.Fatalf("the first write did not land: budget %q", got)
+	}
+	if firstRunner.Stats.Settled.Load() != 0 {
+		t.Fatal("the batch was acknowledged")
+	}
+	b.edit(k, map[string]string{"budget": "200"})
+
+	ru := runRoute(t, copyRoute("a", "b", b), bus, state)
+	testenv.Eventually(t, "the restarted route to settle the redelivered batch", func() bool { return ru.Stats.Settled.Load() >= 1 })
+	if got := b.record(k); got["budget"] != "200" || got["city"] != "Austin" {
+		t.Fatalf("b holds %v after the redelivery; want the user's budget 200 and city Austin", got)
+	}
+	if n := ru.Stats.ReadBacks.Load(); n != 1 {
+		t.Fatalf("records read back: %d, want 1", n)
+	}
+}
+
+// TestAWriteThatNeverLandedIsWrittenAgainOverTheOldValue: crmsync's write
+// of a's new budget never reaches b (the process stopped first). Read back
+// after the restart, b still holds the value from before that write: no
+// user edit, and the write goes out again.
+func TestAWriteThatNeverLandedIsWrittenAgainOverTheOldValue(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	b := &targetSink{}
+	route := copyRoute("a", "b", b)
+	route.Reverse = true
+	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{
+		leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "50"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	edit := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "100"})
+	killed, cancel := context.WithCancel(ctx)
+	lost := copyRoute("a", "b", lostSink{cancel})
+	lost.Reverse = true
+	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{edit}); err == nil {
+		t.Fatal("the write that never landed was settled")
+	}
+	ru := newRunner(t, route, bus, state)
+	if _, err := ru.Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(canonicalK()); got["budget"] != "100" {
+		t.Fatalf("the write that never landed was not written again: b holds %v", got)
+	}
+	if n := ru.Stats.ReadBacks.Load(); n != 1 {
+		t.Fatalf("records read back: %d, want 1", n)
+	}
+}
+
+// TestAValueReadWhereTheWriteNeverLandedIsNoNewerEdit: crmsync's write of
+// a's new city and budget never reaches b, where the budget had been
+// changed before (a change b's poller had not reported yet). Read back
+// after the restart, b shows the city from before the write: the write did
+// not land, so b's budget is no edit made after it, and a's newer values
+// are written.
+func TestAValueReadWhereTheWriteNeverLandedIsNoNewerEdit(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	b := &targetSink{}
+	route := copyRoute("a", "b", b)
+	route.Reverse = true
+	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{
+		leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "50"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.edit(canonicalK(), map[string]string{"budget": "70"})
+	edit := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "100"})
+	killed, cancel := context.WithCancel(ctx)
+	lost := copyRoute("a", "b", lostSink{cancel})
+	lost.Reverse = true
+	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{edit}); err == nil {
+		t.Fatal("the write that never landed was settled")
+	}
+	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(canonicalK()); got["budget"] != "100" || got["city"] != "Boston" {
+		t.Fatalf("b holds %v; want a's city Boston and budget 100", got)
+	}
+}
