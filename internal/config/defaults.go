@@ -76,7 +76,8 @@ func (c *Config) ApplyDefaults() {
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
-		setDefault(&r.BatchSize, 500)
+		limit, _ := maxBatch(r.To)
+		setDefault(&r.BatchSize, limit)
 		setDefault(&r.Linger, Duration(500*time.Millisecond))
 		if r.Reconcile.Interval > 0 {
 			setDefault(&r.Reconcile.Grace, Duration(min(5*time.Minute, r.Reconcile.Interval.Std())))
@@ -226,8 +227,12 @@ func (c *Config) Validate() error {
 				needKafka = true
 			}
 		}
-		if r.BatchSize < 1 || r.BatchSize > 500 {
-			add(p+".batch_size", "%d is outside 1..500 (SharpSpring takes at most 500 objects per request)", r.BatchSize)
+		if limit, title := maxBatch(r.To); r.BatchSize < 1 || r.BatchSize > limit {
+			why := "SharpSpring takes at most 500 objects per request"
+			if title != "" {
+				why = fmt.Sprintf("%s takes at most %d objects per write", title, limit)
+			}
+			add(p+".batch_size", "%d is outside 1..%d (%s)", r.BatchSize, limit, why)
 		}
 		if r.Linger < 0 || r.Linger.Std() > time.Minute {
 			add(p+".linger", "%s is outside 0..1m", r.Linger.Std())

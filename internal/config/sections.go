@@ -40,6 +40,26 @@ type Vendor struct {
 	ReadBack []string
 	// NewSection makes an empty section.
 	NewSection func() Section
+	// MaxBatch is the most records a route's batch (batch_size) may hold
+	// when it writes to the vendor: its limit of objects per write request
+	// when its sink sends a batch in one request; 0 is DefaultMaxBatch.
+	MaxBatch int
+}
+
+// DefaultMaxBatch is the largest batch_size of a route: SharpSpring's limit
+// of objects per request, and the most any built-in sink takes at once
+// (the others write a record, or LeadExec's max_leads_per_post, per
+// request).
+const DefaultMaxBatch = 500
+
+// maxBatch returns the largest batch_size of a route to target, and the
+// title of the vendor that sets it.
+func maxBatch(target string) (int, string) {
+	vendor, _, _ := strings.Cut(target, ".")
+	if v, ok := registered(vendor); ok && v.MaxBatch > 0 {
+		return v.MaxBatch, v.Title
+	}
+	return DefaultMaxBatch, ""
 }
 
 var registry struct {

@@ -605,3 +605,30 @@ func TestAcmeCodecTranslatesAcmesFieldsAndKeysByEmail(t *testing.T) {
 		t.Fatalf("a cleared field encoded as %v", got)
 	}
 }
+
+// A route's batch_size is checked against the limit of the vendor it
+// writes to, which a connector declares, and defaults to it.
+func TestARouteToAcmeTakesAcmesBatchLimit(t *testing.T) {
+	parse := func(route string) (*config.Config, error) {
+		return config.Parse([]byte(acmeBase+`
+acme: {endpoint: "https://api.acme-crm.example", api_key: k}
+sharpspring: {account_id: "1", secret_key: k}
+routes:
+  - `+route+`
+`), func(string) (string, bool) { return "", false })
+	}
+	_, err := parse(`{from: leadexec.lead, to: acme.lead, batch_size: 300}`)
+	if err == nil || !strings.Contains(err.Error(), "routes[0].batch_size: 300 is outside 1..100 (Acme CRM takes at most 100 objects per write)") {
+		t.Fatalf("err = %v", err)
+	}
+	cfg, err := parse(`{from: leadexec.lead, to: acme.lead}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Routes[0].BatchSize; got != acme.MaxBatch {
+		t.Fatalf("default batch_size of a route to Acme = %d, want %d", got, acme.MaxBatch)
+	}
+	if _, err := parse(`{from: acme.lead, to: sharpspring.lead, batch_size: 500}`); err != nil {
+		t.Fatalf("a route from Acme to SharpSpring keeps SharpSpring's limit: %v", err)
+	}
+}

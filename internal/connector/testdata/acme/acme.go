@@ -29,7 +29,7 @@ import (
 func init() {
 	connector.Register(connector.Connector{
 		Vendor: config.Vendor{Name: Vendor, Title: "Acme CRM", Reads: []string{Entity}, Writes: []string{Entity},
-			ReadBack: []string{Entity}, NewSection: func() config.Section { return &Section{} }},
+			ReadBack: []string{Entity}, NewSection: func() config.Section { return &Section{} }, MaxBatch: MaxBatch},
 		Open:  open,
 		Pages: true,
 		Sim:   startSim,
