@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/crmsync/crmsync/pipeline/statetest"
 )
 
 // Receipts written at once by many callers are each committed before their
@@ -90,30 +92,7 @@ func TestQueuedReceiptsAreFoundAtOnceAndWrittenByClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	const writers, each = 16, 200
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				id := fmt.Sprintf("w%d-%d", w, i%50) // each record four times, in order
-				if err := s.QueueDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
-					errs <- err
-					return
-				}
-				if got, err := s.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
-					errs <- fmt.Errorf("%s right after queueing h%d: %q, %v", id, i, got, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	statetest.QueueReceiptsAtOnce(t, s, writers, each)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,14 +101,7 @@ func TestQueuedReceiptsAreFoundAtOnceAndWrittenByClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for w := range writers {
-		for i := range 50 {
-			id := fmt.Sprintf("w%d-%d", w, i)
-			if got, err := s.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", 150+i) {
-				t.Fatalf("%s after reopening = %q, %v; want the last receipt h%d", id, got, err, 150+i)
-			}
-		}
-	}
+	statetest.CheckLastReceipts(t, s, writers, each)
 }
 
 // A queued receipt that cannot be committed is reported by the next call,

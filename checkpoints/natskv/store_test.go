@@ -73,41 +73,10 @@ func TestTwoInstancesResolveTheSameRecordToOneID(t *testing.T) {
 func TestQueuedReceiptsAreFoundAtOnceAndPutByClose(t *testing.T) {
 	url := testenv.NATS(t)
 	a, b := testenv.NATSState(t, testenv.JetStream(t, url)), testenv.NATSState(t, testenv.JetStream(t, url))
-	ctx := context.Background()
 	const writers, each = 8, 40
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				id := fmt.Sprintf("w%d-%d", w, i%10) // each record four times, in order
-				if err := a.QueueDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
-					errs <- err
-					return
-				}
-				if got, err := a.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
-					errs <- fmt.Errorf("%s right after queueing h%d: %q, %v", id, i, got, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	statetest.QueueReceiptsAtOnce(t, a, writers, each)
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for w := range writers {
-		for i := range 10 {
-			id := fmt.Sprintf("w%d-%d", w, i)
-			if got, err := b.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", 30+i) {
-				t.Fatalf("%s seen by the other instance = %q, %v; want the last receipt h%d", id, got, err, 30+i)
-			}
-		}
-	}
+	statetest.CheckLastReceipts(t, b, writers, each)
 }

@@ -759,3 +759,52 @@ func testLeases(t *testing.T, st pipeline.State) {
 		t.Fatalf("%d of 8 concurrent takers got one lease", n)
 	}
 }
+
+// QueueReceiptsAtOnce has writers goroutines queue each receipts in turn,
+// each writer's records receipt i%10 of "w<writer>-<i%10>" (so each record
+// gets each/10 receipts, in order, hash "h<i>"), and checks that Delivery
+// finds every receipt as soon as QueueDelivery returned. What a state
+// keeps after Close is the caller's to check: record "w<w>-<k>" must end
+// with hash "h<each-10+k>".
+func QueueReceiptsAtOnce(t testing.TB, q pipeline.QueuedReceipts, writers, each int) {
+	t.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i%10)
+				if err := q.QueueDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+					errs <- err
+					return
+				}
+				if got, err := q.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
+					errs <- fmt.Errorf("%s right after queueing h%d: %q, %v", id, i, got, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// CheckLastReceipts checks that r holds, for each record QueueReceiptsAtOnce
+// queued with the same writers and each, its last receipt.
+func CheckLastReceipts(t testing.TB, r pipeline.Receipts, writers, each int) {
+	t.Helper()
+	for w := range writers {
+		for k := range 10 {
+			id := fmt.Sprintf("w%d-%d", w, k)
+			if got, err := r.Delivery(context.Background(), "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", each-10+k) {
+				t.Fatalf("%s = %q, %v; want the last receipt h%d", id, got, err, each-10+k)
+			}
+		}
+	}
+}
