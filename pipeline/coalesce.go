@@ -55,8 +55,18 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		}
 		fields := it.mapped.Fields
 		if echoes {
-			fields = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
-			r.withhold(it.mapped.Fields, fields, at)
+			var dated time.Time
+			fields, dated = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
+			// A value left out dates from the change that produced it, no
+			// later than what the ledger gives the fields left out: a
+			// report's clock can be later than an edit made elsewhere
+			// before the report (a target stamping crmsync's write of the
+			// older value to the second, after the edit), which must win.
+			heldAt := at
+			if !dated.IsZero() && dated.Before(at) {
+				heldAt = dated
+			}
+			r.withhold(it.mapped.Fields, fields, heldAt)
 		}
 		times, stale := ru.fieldTimes(it, srcLedger[it.key], r.source, fields)
 		for f, v := range fields {

@@ -83,13 +83,26 @@ func addWrote(wrote []string, w string) []string {
 // field, what the source held, from its reports and from crmsync's writes
 // into it, and a source reporting a record for the first time cannot tell
 // its "no value" from a clear.
-func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]bool) map[string]string {
+//
+// dated is the earliest change time the ledger gives a field left out for
+// carrying crmsync's write (zero when none): the values left out date from
+// no later than that, whatever the clock of the report that carried them.
+func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]bool) (fields map[string]string, dated time.Time) {
 	src := it.mapped.SourceFields
 	if len(src) == 0 {
-		return it.mapped.Fields
+		return it.mapped.Fields, time.Time{}
 	}
 	echo := map[string]bool{}
 	stale := false // a field left out is behind crmsync's latest write
+	date := func(st FieldStamp) {
+		at := st.At
+		if !st.WroteAt.IsZero() {
+			at = st.WroteAt // the change a write still on its way carries
+		}
+		if !at.IsZero() && (dated.IsZero() || at.Before(dated)) {
+			dated = at
+		}
+	}
 	for f, v := range src {
 		st := known.Fields[f]
 		switch {
@@ -98,18 +111,20 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 			// field (a poll that read the record while the write was on
 			// its way): the write replaces it.
 			echo[f], stale = true, true
+			date(st)
 		case v == "" && neverReported(known, f, held):
 			echo[f] = true
 		case echoOfWrite(st, ru.r.To.Vendor, ValueHash(v), it.ev.ChangedAt):
 			echo[f] = true
+			date(st)
 		}
 	}
 	switch {
 	case len(echo) == 0:
-		return it.mapped.Fields
+		return it.mapped.Fields, time.Time{}
 	case len(echo) == len(src):
 		ru.log.Debug("event not written: no field carries a change made at the source", "event", it.ev.ID)
-		return nil
+		return nil, dated
 	}
 	ru.log.Debug("fields left out: they carry crmsync's own earlier writes or an empty value never set", "event", it.ev.ID, "fields", len(echo))
 	ev := it.ev
@@ -121,7 +136,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 	}
 	mp, err := ru.r.Mapper.Map(ev)
 	if err != nil {
-		return it.mapped.Fields
+		return it.mapped.Fields, time.Time{}
 	}
 	// A target field made from several source fields (Getlead's one name
 	// from first and last name) comes out of the shortened event without
@@ -138,7 +153,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 			}
 		}
 	}
-	return mp.Fields
+	return mp.Fields, dated
 }
 
 // neverReported reports whether a source field was never seen holding
