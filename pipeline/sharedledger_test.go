@@ -197,6 +197,31 @@ func TestAReportReadWhileAWriteWasOnItsWayIsNoChange(t *testing.T) {
 // contact without a first name): it is created with the value read, and the
 // newer one follows with the next report.
 func TestARecordNewToTheTargetIsCreatedWithFieldsReadBeforeAWriteLanded(t *testing.T) {
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	createdThenEdited(t, t0, t0.Add(time.Second), t0.Add(time.Second))
+}
+
+// A value restored into a record new to the target (read before crmsync's
+// newer write of it landed) takes the time of the change that produced it,
+// not the later clock of the report that carried it: an edit made at the
+// source in between, stamped earlier than that report's clock (sources
+// stamp to the millisecond, targets to the second), still reaches the
+// target. Before, the restored value took the report's time and the edit
+// was dropped as older.
+func TestARestoredValueDoesNotOutrankAnEditMadeBeforeItsReport(t *testing.T) {
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	// b stamps to the second: its report of the lead as crmsync created it
+	// there, read before the edit landed, is stamped after the edit.
+	createdThenEdited(t, t0.Add(100*time.Millisecond), t0.Add(300*time.Millisecond), t0.Add(time.Second))
+}
+
+// createdThenEdited has the two-way route a-b write a lead made at created
+// and its first name edited at edited, then b report the lead twice to the
+// route b-c: at reported, as crmsync created it (read before the edit
+// landed), then as edited. c must get the lead created whole and the edit
+// last.
+func createdThenEdited(t *testing.T, created, edited, reported time.Time) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	state := testenv.State(t)
@@ -210,10 +235,9 @@ func TestARecordNewToTheTargetIsCreatedWithFieldsReadBeforeAWriteLanded(t *testi
 	done := make(chan struct{})
 	go func() { defer close(done); _ = bc.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
 	for _, ev := range []pipeline.Event{
-		leadEvent(t, "a", t0, map[string]string{"key": "k1", "first": "Ann", "last": "Lee"}),
-		leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"}),
+		leadEvent(t, "a", created, map[string]string{"key": "k1", "first": "Ann", "last": "Lee"}),
+		leadEvent(t, "a", edited, map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"}),
 	} {
 		if _, err := ab.Apply(ctx, []pipeline.Event{ev}); err != nil {
 			t.Fatal(err)
@@ -226,63 +250,11 @@ func TestARecordNewToTheTargetIsCreatedWithFieldsReadBeforeAWriteLanded(t *testi
 		}
 		testenv.Eventually(t, "b-c to take b's report", func() bool { return bc.Stats.Settled.Load() == n })
 	}
-	// b's first report of the lead was read before the edit landed; the
-	// next one shows the edit.
-	report(1, t0.Add(time.Second), map[string]string{"key": "k1", "first": "Ann", "last": "Lee"})
+	report(1, reported, map[string]string{"key": "k1", "first": "Ann", "last": "Lee"})
 	report(2, time.Now(), map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"})
 	toC.mu.Lock()
 	defer toC.mu.Unlock()
 	if len(toC.writes) == 0 || toC.writes[0]["first"] != "Ann" || toC.writes[0]["last"] != "Lee" {
-		t.Fatalf("writes to c: %v; want the lead created whole, first name included", toC.writes)
-	}
-	if last := toC.writes[len(toC.writes)-1]; last["first"] != "Ann-edited" {
-		t.Fatalf("writes to c: %v; want the edited first name last", toC.writes)
-	}
-}
-
-// A value restored into a record new to the target (read before crmsync's
-// newer write of it landed) takes the time of the change that produced it,
-// not the later clock of the report that carried it: an edit made at the
-// source in between, stamped earlier than that report's clock (sources
-// stamp to the millisecond, targets to the second), still reaches the
-// target. Before, the restored value took the report's time and the edit
-// was dropped as older.
-func TestARestoredValueDoesNotOutrankAnEditMadeBeforeItsReport(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	state := testenv.State(t)
-	bus := testenv.Bus(t)
-	toB, toC := &memorySink{}, &memorySink{}
-	ab := newRunner(t, pipeline.Route{Name: "a-b", From: "a.lead", To: pipeline.Target{Vendor: "b", Entity: "lead"},
-		Mapper: copyMapper{"a", "b"}, Sink: toB, Reverse: true}, bus, state)
-	bc := newRunner(t, pipeline.Route{Name: "b-c", From: "b.lead", To: pipeline.Target{Vendor: "c", Entity: "lead"},
-		Mapper: copyMapper{"b", "c"}, Sink: toC, Batch: pipeline.BatchPolicy{Linger: 10 * time.Millisecond}}, bus, state)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = bc.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	for _, ev := range []pipeline.Event{
-		leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k1", "first": "Ann", "last": "Lee"}),
-		leadEvent(t, "a", t0.Add(300*time.Millisecond), map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"}),
-	} {
-		if _, err := ab.Apply(ctx, []pipeline.Event{ev}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	report := func(n int64, at time.Time, f map[string]string) {
-		t.Helper()
-		if err := bus.Publish(ctx, leadEvent(t, "b", at, f)); err != nil {
-			t.Fatal(err)
-		}
-		testenv.Eventually(t, "b-c to take b's report", func() bool { return bc.Stats.Settled.Load() == n })
-	}
-	// b stamps to the second: its report of the lead as crmsync created it
-	// there, read before the edit landed, is stamped after the edit.
-	report(1, t0.Add(time.Second), map[string]string{"key": "k1", "first": "Ann", "last": "Lee"})
-	report(2, time.Now(), map[string]string{"key": "k1", "first": "Ann-edited", "last": "Lee"})
-	toC.mu.Lock()
-	defer toC.mu.Unlock()
-	if len(toC.writes) == 0 || toC.writes[0]["first"] != "Ann" {
 		t.Fatalf("writes to c: %v; want the lead created whole, first name included", toC.writes)
 	}
 	if last := toC.writes[len(toC.writes)-1]; last["first"] != "Ann-edited" {
