@@ -206,6 +206,34 @@ func TestABatchRedeliveredByTheBusKeepsAUserEdit(t *testing.T) {
 	}
 }
 
+// leadWrittenToB has the two-way route a-b write a's lead k (city Austin,
+// budget 50, changed at at) into a new target b, and returns the route and
+// b.
+func leadWrittenToB(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, at time.Time) (pipeline.Route, *targetSink) {
+	t.Helper()
+	b := &targetSink{}
+	route := copyRoute("a", "b", b)
+	route.Reverse = true
+	if _, err := newRunner(t, route, bus, state).Apply(context.Background(), []pipeline.Event{
+		leadEvent(t, "a", at, map[string]string{"key": "k", "city": "Austin", "budget": "50"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return route, b
+}
+
+// loseWrite has the route a-b handle ev in a process that stops before its
+// write reaches b: nothing is written or settled.
+func loseWrite(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, ev pipeline.Event) {
+	t.Helper()
+	killed, cancel := context.WithCancel(context.Background())
+	lost := copyRoute("a", "b", lostSink{cancel})
+	lost.Reverse = true
+	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{ev}); err == nil {
+		t.Fatal("the write that never landed was settled")
+	}
+}
+
 // TestAWriteThatNeverLandedIsWrittenAgainOverTheOldValue: crmsync's write
 // of a's new budget never reaches b (the process stopped first). Read back
 // after the restart, b still holds the value from before that write: no
@@ -214,21 +242,9 @@ func TestAWriteThatNeverLandedIsWrittenAgainOverTheOldValue(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	b := &targetSink{}
-	route := copyRoute("a", "b", b)
-	route.Reverse = true
-	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{
-		leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "50"}),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	route, b := leadWrittenToB(t, bus, state, t0.Add(100*time.Millisecond))
 	edit := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "100"})
-	killed, cancel := context.WithCancel(ctx)
-	lost := copyRoute("a", "b", lostSink{cancel})
-	lost.Reverse = true
-	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{edit}); err == nil {
-		t.Fatal("the write that never landed was settled")
-	}
+	loseWrite(t, bus, state, edit)
 	ru := newRunner(t, route, bus, state)
 	if _, err := ru.Apply(ctx, []pipeline.Event{edit}); err != nil {
 		t.Fatal(err)
@@ -251,22 +267,10 @@ func TestAValueReadWhereTheWriteNeverLandedIsNoNewerEdit(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	b := &targetSink{}
-	route := copyRoute("a", "b", b)
-	route.Reverse = true
-	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{
-		leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "50"}),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	route, b := leadWrittenToB(t, bus, state, t0.Add(100*time.Millisecond))
 	b.edit(canonicalK(), map[string]string{"budget": "70"})
 	edit := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "100"})
-	killed, cancel := context.WithCancel(ctx)
-	lost := copyRoute("a", "b", lostSink{cancel})
-	lost.Reverse = true
-	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{edit}); err == nil {
-		t.Fatal("the write that never landed was settled")
-	}
+	loseWrite(t, bus, state, edit)
 	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{edit}); err != nil {
 		t.Fatal(err)
 	}
