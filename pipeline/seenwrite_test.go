@@ -54,3 +54,47 @@ func TestAChangeReportedAfterTheWriteWasSeenIsNotAnEcho(t *testing.T) {
 		t.Fatal("a report from the write's own second showing the value before it is no longer taken for a read before it")
 	}
 }
+
+// TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho: crmsync clears a
+// color at a target; a user there then sets it, and soon clears it again.
+// The second clear shows the value crmsync wrote last, but the target was
+// known to hold another value since, changed there after that write: it
+// is the user's change, not crmsync's write coming back.
+func TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho(t *testing.T) {
+	cleared := time.Date(2026, 12, 4, 21, 40, 0, 0, time.UTC)
+	written := cleared.Add(2 * time.Second)
+	set := written.Add(10 * time.Second)
+	clearedAgain := set.Add(2 * time.Second)
+	toTarget := &Runner{r: Route{To: Target{Vendor: "ivvy", Entity: "lead"}}, srcVendor: "sharpspring", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return written }}
+	fromTarget := &Runner{r: Route{To: Target{Vendor: "sharpspring", Entity: "lead"}}, srcVendor: "ivvy", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler)}
+	var e LedgerEntry
+	apply := func(st settlement) {
+		t.Helper()
+		for _, p := range st.ledger {
+			e, _ = p.Update(e)
+		}
+	}
+	report := func(v string, at time.Time) {
+		var st settlement
+		fromTarget.settleSource(&st, &Record{Key: "k", source: map[string]string{"color": v},
+			sourceStamps: map[string]time.Time{"color": at}, sourceHeld: map[string]bool{"color": v != ""}})
+		apply(st)
+	}
+	var st settlement
+	toTarget.settleWritten(&st, &Record{Key: "k", Fields: map[string]string{"color": ""},
+		Stamps: map[string]time.Time{"color": cleared}}, Outcome{})
+	apply(st)
+	if !echoOfWrite(e.Fields["color"], "", emptyHash, written) {
+		t.Fatal("crmsync's own clear reported back is not taken for an echo")
+	}
+	report("teal", set)
+	if echoOfWrite(e.Fields["color"], "", emptyHash, clearedAgain) {
+		t.Fatalf("the user's clear after setting the color at the target is taken for crmsync's earlier clear: %+v", e.Fields["color"])
+	}
+	report("", clearedAgain)
+	if got := e.Fields["color"]; got.Hash != emptyHash || !got.At.Equal(clearedAgain) || !got.Seen.IsZero() {
+		t.Fatalf("the clear is not recorded as the target's change: %+v", got)
+	}
+}
