@@ -447,6 +447,17 @@ func (s *SharpSpringConfig) Validate(add func(path, format string, args ...any))
 	if !absoluteURL(s.Endpoint) {
 		add("endpoint", "%q is not an absolute URL", s.Endpoint)
 	}
+	switch {
+	case s.TimeZone != "":
+		if _, err := sharpspring.LoadZone(s.TimeZone); err != nil {
+			add("time_zone", "%v", err)
+		}
+	case sharpspring.LocalTimeEndpoint(s.Endpoint):
+		add("time_zone", "is required with the v1 endpoint %q: v1 reads and writes times in the zone of the account's "+
+			"Company Profile, and without it poll windows and date-time values would be off by that zone's offset; "+
+			"set it to that zone (e.g. America/New_York), or use the v1.2 endpoint %q, which works in UTC",
+			s.Endpoint, sharpspring.DefaultEndpoint)
+	}
 	if s.AccountID == "" {
 		add("account_id", "is required")
 	}

@@ -198,6 +198,8 @@ type Field struct {
 	DataType     string `json:"dataType"`
 	IsCustom     string `json:"isCustom"`
 	IsActive     string `json:"isActive"`
+	// Options are a picklist's, radio's or checkbox's allowed values.
+	Options FieldOptions `json:"options"`
 }
 
 // GetFields returns every field definition (standard and custom, all
