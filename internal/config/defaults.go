@@ -234,6 +234,9 @@ func (c *Config) Validate() error {
 			}
 			add(p+".batch_size", "%d is outside 1..%d (%s)", r.BatchSize, limit, why)
 		}
+		if r.To == "sharpspring.lead" {
+			checkSharpSpringStatuses(add, p, r)
+		}
 		if r.Linger < 0 || r.Linger.Std() > time.Minute {
 			add(p+".linger", "%s is outside 0..1m", r.Linger.Std())
 		}
@@ -422,6 +425,20 @@ func absoluteURL(s string) bool {
 func checkInterval(add func(path, format string, args ...any), path string, d Duration) {
 	if d.Std() < time.Second {
 		add(path, "%s is under 1s", d.Std())
+	}
+}
+
+// checkSharpSpringStatuses checks the targets of a route's status_map
+// into SharpSpring leads: leadStatus is a picklist that takes only
+// SharpSpring's own statuses, so a lead with any other would be refused
+// (and every write carrying it dead-lettered).
+func checkSharpSpringStatuses(add func(path, format string, args ...any), p string, r RouteConfig) {
+	for _, from := range slices.Sorted(maps.Keys(r.StatusMap)) {
+		to := r.StatusMap[from]
+		if !slices.Contains(sharpspring.LeadStatuses, to) {
+			add(p+".status_map."+from, "route %q maps status %q to %q, which SharpSpring's leadStatus does not take; allowed: %s",
+				r.Name, from, to, strings.Join(sharpspring.LeadStatuses, ", "))
+		}
 	}
 }
 

@@ -10,6 +10,11 @@ import (
 // MaxObjects is the most objects one write request may carry (error 209).
 const MaxObjects = 500
 
+// LeadStatuses are the leadStatus values a write may set (spec §6.1).
+// contactWithOpp is set by SharpSpring itself and a write of it is
+// silently ignored, so it is not among them; other values are refused.
+var LeadStatuses = []string{"unqualified", "open", "qualified", "contact"}
+
 // NullableLeadFields take null, not "", to be cleared (sending "" gives 205).
 var NullableLeadFields = map[string]bool{
 	"accountID": true, "ownerID": true, "campaignID": true, "isUnsubscribed": true, "active": true,
