@@ -181,19 +181,6 @@ func (t *FieldTypes) Set(fields []Field) {
 	t.fields.Store(&m)
 }
 
-// Type returns a custom lead field's type; false when none is known.
-func (t *FieldTypes) Type(systemName string) (mappings.FieldType, bool) {
-	if t == nil {
-		return mappings.FieldType{}, false
-	}
-	m := t.fields.Load()
-	if m == nil {
-		return mappings.FieldType{}, false
-	}
-	f, ok := (*m)[systemName]
-	return f.typ, ok
-}
-
 // Convert writes v as field's type in SharpSpring's format. Fields without
 // a known type (standard fields, fields not read yet) are unchanged. The
 // error names the field, its label and the value.
