@@ -39,8 +39,8 @@
 //     105). The secret is never logged or stored in RequestLog.
 //   - Limits: per account, a fixed UTC-second counter (107) and a UTC-day
 //     counter (106), both at HTTP 200, never 429; more than MaxObjects
-//     objects → 209 with nothing applied; optional Expect: 100-continue rule
-//     (HTTP 502 HTML when URL + body > 1024 bytes).
+//     objects → 209 with nothing applied; the Expect: 100-continue rule, on
+//     unless NoExpectRule (HTTP 502 HTML when URL + body > 1024 bytes).
 //   - updateLeads follows the §7.6 matrix: silent success for an unknown id,
 //     unknown email or neither (updateLeadsV2: 404); a new email owned by
 //     another lead only bumps updateTimestamp and reports success; no change

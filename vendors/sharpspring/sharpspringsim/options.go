@@ -45,10 +45,10 @@ type Options struct {
 	// data.params lists the valid standard parameters.
 	IgnoreUnknownFields bool
 
-	// ExpectRule reproduces the Google front end: a request carrying
-	// "Expect: 100-continue" whose URL plus body exceeds 1024 bytes gets
-	// HTTP 502 with an HTML body. Default false.
-	ExpectRule bool
+	// NoExpectRule turns off the Google front end's rule, on by default:
+	// a request carrying "Expect: 100-continue" whose URL plus body exceeds
+	// 1024 bytes gets HTTP 502 with an HTML body (spec §5.3).
+	NoExpectRule bool
 
 	// RandomOrder shuffles getLeads and getLeadsDateRange results (before
 	// offset and limit are applied) to expose clients that rely on an order.
@@ -162,7 +162,7 @@ func (o Options) config() config {
 		zone:              o.CompanyTimeZone,
 		authAs200:         o.AuthErrorAs200,
 		ignoreUnknown:     o.IgnoreUnknownFields,
-		expectRule:        o.ExpectRule,
+		expectRule:        !o.NoExpectRule,
 		randomOrder:       o.RandomOrder,
 		dateRangeMaxLimit: o.DateRangeMaxLimit,
 		ignoreFieldTypes:  o.IgnoreFieldTypes,
