@@ -94,12 +94,12 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 			if changed[f] {
 				// A part of f, not what identifies the record: without sf,
 				// f is still made, only differently.
-				if w, ok := rest[f]; ok && w != v && behind(known.Fields[sf]) {
+				if w, ok := rest[f]; ok && w != v && behindAt(known.Fields[sf], src[sf]) {
 					stale[f] = true
 				}
 				continue
 			}
-			if w, ok := rest[f]; ok && w != v && behind(known.Fields[sf]) {
+			if w, ok := rest[f]; ok && w != v && behindAt(known.Fields[sf], src[sf]) {
 				// Made of unchanged parts, one of them behind (Getlead's
 				// name from LeadExec's first name, which never took the
 				// newer one crmsync sent): dated by its newest part, it
@@ -118,6 +118,16 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 		}
 	}
 	return times, stale
+}
+
+// behindAt reports whether a source reporting v in a field is behind (see
+// behind): not when v is crmsync's latest write itself, reported before
+// the write settled.
+func behindAt(st FieldStamp, v string) bool {
+	if n := len(st.Wrote); n > 0 && strings.HasSuffix(st.Wrote[n-1], ":"+ValueHash(v)) {
+		return false
+	}
+	return behind(st)
 }
 
 // behind reports whether the source holds a field's value that is older

@@ -223,3 +223,61 @@ func TestACompositeOfUnchangedPartsDoesNotCarryAPartThatIsBehind(t *testing.T) {
 		t.Fatalf("a's city change was not written: %v", last)
 	}
 }
+
+// reportingSink writes into b and, before its write settles, has b's
+// poller report the record: what a vendor that is polled often shows.
+type reportingSink struct {
+	memorySink
+	report func()
+}
+
+func (s *reportingSink) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	out := s.memorySink.Write(ctx, recs)
+	s.report()
+	return out
+}
+
+// TestACompositeWithAPartJustWrittenIsWritten: crmsync writes a's new last
+// name into b, and b reports it before the write settles. b's name for c,
+// made of its first name and that last name, carries crmsync's own write,
+// not a part that is behind: it is written.
+func TestACompositeWithAPartJustWrittenIsWritten(t *testing.T) {
+	state := testenv.State(t)
+	toC := &memorySink{}
+	var clock time.Time
+	var bc *pipeline.Runner
+	ctx := context.Background()
+	event := func(vendor string, at time.Time, f map[string]string) pipeline.Event {
+		t.Helper()
+		f["key"] = "k"
+		ev := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: vendor + "1", Fields: f, ChangedAt: at, Version: at.String()}
+		if err := ev.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	toB := &reportingSink{report: func() {
+		if _, err := bc.Apply(ctx, []pipeline.Event{event("b", t0.Add(3*time.Second), map[string]string{"first": "Ann", "last": "Kim"})}); err != nil {
+			t.Error(err)
+		}
+	}}
+	route := func(from, to string, mapper pipeline.Mapper, sink pipeline.Sink) *pipeline.Runner {
+		r := copyRoute(from, to, sink)
+		r.Mapper, r.Reverse, r.Now = mapper, true, func() time.Time { return clock }
+		return newRunner(t, r, nil, state)
+	}
+	bc = route("b", "c", nameFrom{"b"}, toC)
+	ab := route("a", "b", copyMapper{"a", "b"}, toB)
+	clock = t0.Add(300 * time.Millisecond)
+	if _, err := bc.Apply(ctx, []pipeline.Event{event("b", t0, map[string]string{"first": "Ann", "last": "Lee"})}); err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(2300 * time.Millisecond)
+	if _, err := ab.Apply(ctx, []pipeline.Event{event("a", t0.Add(2*time.Second), map[string]string{"last": "Kim"})}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(toC.writes); n != 2 || toC.writes[1]["name"] != "Ann Kim" {
+		t.Fatalf("c's name did not take the last name crmsync wrote into b: %v", toC.writes)
+	}
+}
