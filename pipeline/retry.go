@@ -248,6 +248,10 @@ func sleepUntil(ctx context.Context, stop <-chan struct{}, d time.Duration) bool
 // an unlucky draw of passing faults.
 const maxUnreadable = 5
 
+// CodeFieldType is the dead-letter code of a record with a value that is
+// not of its target field's declared type (mappings.ConvertError).
+const CodeFieldType = "field-type"
+
 // CodeUnreadableAnswer is the dead-letter code of a record whose writes
 // were answered in a way the vendor's client could not read, and which
 // reading it back did not show written.

@@ -47,6 +47,10 @@ type LeadReader interface {
 // not be read (LeadSinkConfig.MaxInDoubtPosts).
 const DefaultMaxInDoubtPosts = 3
 
+// CodeFieldType is the dead-letter code of a lead with a value that is not
+// of its LeadExec field's type (a date that is no date, say).
+const CodeFieldType = pipeline.CodeFieldType
+
 // CodeUnreadableAnswer is the dead-letter code of a lead whose posts were answered in a
 // way crmsync cannot read, and which the lead data API does not show.
 const CodeUnreadableAnswer = pipeline.CodeUnreadableAnswer
@@ -154,7 +158,11 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			out[i] = pipeline.Outcome{TargetID: r.TargetID, Skip: SkipNoUpdate}
 			continue
 		}
-		fields := s.postFields(r)
+		fields, err := s.postFields(r)
+		if err != nil {
+			out[i] = pipeline.Outcome{Err: err}
+			continue
+		}
 		if len(fields) == 0 {
 			out[i] = pipeline.Outcome{Skip: "no lead field to post"}
 			continue
@@ -254,9 +262,12 @@ func (s *LeadSink) outcome(p post, pr leadexec.PostResponse) pipeline.Outcome {
 
 // postFields are the lead's fields to post: the natural keys and the
 // fields, without empty values (a new lead has nothing to clear), under the
-// lead type's names, without those it lacks.
-func (s *LeadSink) postFields(r *pipeline.Record) map[string]string {
+// lead type's names, without those it lacks, and written as the lead type's
+// typed fields take them (LeadTypeFields.Type). A value that is not of its
+// field's type fails the record alone (CodeFieldType).
+func (s *LeadSink) postFields(r *pipeline.Record) (map[string]string, error) {
 	out := make(map[string]string, len(r.Fields)+len(r.NaturalKeys))
+	var bad error
 	put := func(k, v string) {
 		if strings.TrimSpace(v) == "" {
 			return
@@ -267,6 +278,16 @@ func (s *LeadSink) postFields(r *pipeline.Record) map[string]string {
 				return
 			}
 			k = name
+			if ft, ok := s.cfg.Fields.Type(name); ok {
+				cv, err := ft.Convert(v, leadexec.ValueFormat)
+				if err != nil {
+					if bad == nil {
+						bad = pipeline.Permanent(CodeFieldType, fmt.Errorf("leadexec: field %s: %w", name, err))
+					}
+					return
+				}
+				v = cv
+			}
 		}
 		out[k] = v
 	}
@@ -276,7 +297,7 @@ func (s *LeadSink) postFields(r *pipeline.Record) map[string]string {
 	for k, v := range r.Fields {
 		put(k, v)
 	}
-	return out
+	return out, bad
 }
 
 // classify turns a LeadExec call error into the pipeline's error classes.

@@ -194,7 +194,7 @@ func (s *LeadSink) convert(r *pipeline.Record) error {
 		}
 	}
 	if len(problems) > 0 {
-		return pipeline.Permanent("field-type", fmt.Errorf("%s; fix the value at the source or the field's type in SharpSpring, then retry the dead letter",
+		return pipeline.Permanent(pipeline.CodeFieldType, fmt.Errorf("%s; fix the value at the source or the field's type in SharpSpring, then retry the dead letter",
 			strings.Join(problems, "; ")))
 	}
 	for f, v := range converted {

@@ -32,15 +32,62 @@ type FieldCheck struct {
 type LeadTypeFields struct {
 	mu    sync.RWMutex
 	known bool
-	names map[string]string // folded name → the lead type's spelling
+	names map[string]string             // folded name → the lead type's spelling
+	types map[string]mappings.FieldType // the lead type's spelling → its type, for typed fields
 }
 
 // Set replaces the lead type's fields.
 func (t *LeadTypeFields) Set(fields []LeadField) {
 	names := postNames(fields)
+	types := map[string]mappings.FieldType{}
+	for _, f := range fields {
+		if ft, ok := f.Type(); ok {
+			types[f.Descriptor] = ft
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.known, t.names = true, names
+	t.known, t.names, t.types = true, names, types
+}
+
+// Type returns the type of the field the lead type names postName, when
+// values must be written as one (see LeadField.Type).
+func (t *LeadTypeFields) Type(postName string) (mappings.FieldType, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	ft, ok := t.types[postName]
+	return ft, ok
+}
+
+// ValueFormat is how LeadExec's lead receiver takes typed values: dates
+// and times as ASP.NET's en-US forms in Pacific Time (as every LeadExec
+// time), bits as 1 and 0.
+var ValueFormat = mappings.ValueFormat{Date: "1/2/2006", DateTime: "1/2/2006 3:04:05 PM", True: "1", False: "0", Location: Pacific}
+
+// Type is the field's type for the values crmsync posts, from its
+// FieldDataType: Int and Bigint are whole numbers, Money, Decimal and Float
+// numbers, Bit a boolean, DateTime a date-time. A field with a SpecialBit
+// (FirstName, PrimaryPhone, ...) is posted as it is: the receiver reads
+// those by their meaning (a phone is a Bigint there, sent with its
+// punctuation), and Varchar takes any text. ok is false for fields whose
+// values are not converted.
+func (f LeadField) Type() (ft mappings.FieldType, ok bool) {
+	if f.HasSpecialBit() {
+		return ft, false
+	}
+	switch f.FieldDataType {
+	case DataTypeInt, DataTypeBigint:
+		ft.Kind = mappings.KindInteger
+	case DataTypeMoney, DataTypeDecimal, DataTypeFloat:
+		ft.Kind = mappings.KindNumber
+	case DataTypeBit:
+		ft.Kind = mappings.KindBoolean
+	case DataTypeDateTime:
+		ft.Kind = mappings.KindDateTime
+	default:
+		return ft, false
+	}
+	return ft, true
 }
 
 // Known reports whether the fields were read.

@@ -63,11 +63,7 @@ func (s *Server) getLeadFields(r *http.Request) simAnswer {
 		d.int("LeadFieldUID", f.UID)
 		d.int("LeadTypeUID", lt.UID)
 		d.el("Descriptor", f.Name)
-		dt := "Varchar"
-		if f.Kind == KindPhone {
-			dt = "Bigint"
-		}
-		d.el("FieldDataType", dt)
+		d.el("FieldDataType", f.dataType())
 		d.bool("Required", f.Required)
 		d.bool("Status", true)
 		d.bool("Computed", false)

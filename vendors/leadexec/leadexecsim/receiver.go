@@ -380,7 +380,7 @@ func (s *Server) validate(lt *LeadType, posted map[string]string) (map[string]st
 			}
 			continue
 		}
-		if !validValue(f.Kind, v) {
+		if !validValue(f.Kind, v) || (f.Kind == KindText && !validOfType(f.dataType(), v)) {
 			problems = append(problems, f.Name+" is invalid")
 		}
 	}
@@ -398,6 +398,36 @@ func validValue(k FieldKind, v string) bool {
 		return usState[strings.ToUpper(v)]
 	case KindZip:
 		return zipRE.MatchString(v)
+	}
+	return true
+}
+
+// validOfType reports whether v is a value of the FieldDataType named dt.
+func validOfType(dt, v string) bool {
+	v = strings.TrimSpace(v)
+	switch dt {
+	case "Int":
+		_, err := strconv.ParseInt(v, 10, 32)
+		return err == nil
+	case "Bigint":
+		_, err := strconv.ParseInt(v, 10, 64)
+		return err == nil
+	case "Money", "Decimal", "Float":
+		_, err := strconv.ParseFloat(v, 64)
+		return err == nil && !strings.ContainsAny(v, "xXpP_nN")
+	case "Bit":
+		switch strings.ToLower(v) {
+		case "0", "1", "true", "false":
+			return true
+		}
+		return false
+	case "DateTime":
+		for _, l := range []string{"1/2/2006 3:04:05 PM", "1/2/2006 3:04 PM", "1/2/2006"} {
+			if _, err := time.Parse(l, v); err == nil {
+				return true
+			}
+		}
+		return false
 	}
 	return true
 }

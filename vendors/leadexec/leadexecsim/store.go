@@ -51,6 +51,25 @@ type LeadField struct {
 	// UID is the LeadFieldUID; 0 answers LeadTypeUID×1000 + the field's
 	// position (from 1).
 	UID int64
+	// DataType is the FieldDataType name GetLeadFields reports: Int,
+	// Bigint, Bit, Money, Decimal, Float, DateTime or Varchar; "" answers
+	// Bigint for a phone and Varchar otherwise. The receiver refuses a value
+	// of a text field (KindText) that is not of its type (Data_Errors):
+	// whole numbers for Int and Bigint, numbers for Money, Decimal and
+	// Float, 1/0/true/false for Bit, an en-US date or date-time
+	// (1/2/2006, 1/2/2006 3:04:05 PM) for DateTime.
+	DataType string
+}
+
+// dataType is the FieldDataType name GetLeadFields reports for f.
+func (f LeadField) dataType() string {
+	switch {
+	case f.DataType != "":
+		return f.DataType
+	case f.Kind == KindPhone:
+		return "Bigint"
+	}
+	return "Varchar"
 }
 
 // LeadType is a lead type (LID) and its fields. Posted field names are
