@@ -73,7 +73,7 @@ func TestLeadDeletedWhileAWindowIsPagedSkipsNoOther(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			gate := &leadPageGate{}
-			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore}, nil, gate.front)
+			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
 			ids := e.seed(5) // two leads a page
 			for range 2 {    // the second window finds out whether the filter is honoured
 				e.clk.Add(time.Second)
