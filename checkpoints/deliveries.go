@@ -156,23 +156,45 @@ func (s *Store) commitQueue(ctx context.Context) {
 
 func (s *Store) writeReceipts(ctx context.Context, batch []*receipt) error {
 	err := s.Update(ctx, func(tx *Tx) error {
+		// Groups of receiptRows rows share one statement, the rest go one
+		// by one: two statement texts in all, which the driver keeps
+		// prepared. A record received twice keeps its later receipt, as
+		// rows are applied in order.
+		args := make([]any, 0, 5*len(batch))
 		for _, r := range batch {
 			space, err := tx.space(ctx, r.vendor, r.entity, "")
 			if err != nil {
 				return err
 			}
-			if _, err := tx.exec(ctx, `INSERT INTO deliveries (space, external_id, content_hash, event_id, received_at)
-				VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (space, external_id) DO UPDATE SET content_hash = excluded.content_hash,
-					event_id = excluded.event_id, received_at = excluded.received_at`,
-				space, r.externalID, compact.ID(r.contentHash), compact.Prefixed(eventIDPrefix(r.vendor, r.entity), r.eventID),
-				tx.nowNs); err != nil {
+			args = append(args, space, r.externalID, compact.ID(r.contentHash),
+				compact.Prefixed(eventIDPrefix(r.vendor, r.entity), r.eventID), tx.nowNs)
+		}
+		for len(args) > 0 {
+			n := 1
+			if len(args) >= 5*receiptRows {
+				n = receiptRows
+			}
+			if _, err := tx.exec(ctx, receiptInsert(n), args[:5*n]...); err != nil {
 				return err
 			}
+			args = args[5*n:]
 		}
 		return nil
 	})
 	return wrap("record delivery", err)
+}
+
+// receiptRows is how many receipts one statement writes.
+const receiptRows = 16
+
+var receiptInserts = [...]string{1: receiptInsertOf(1), receiptRows: receiptInsertOf(receiptRows)}
+
+func receiptInsert(rows int) string { return receiptInserts[rows] }
+
+func receiptInsertOf(rows int) string {
+	return `INSERT INTO deliveries (space, external_id, content_hash, event_id, received_at) VALUES ` + rowsOf(rows, 5) + `
+		ON CONFLICT (space, external_id) DO UPDATE SET content_hash = excluded.content_hash,
+			event_id = excluded.event_id, received_at = excluded.received_at`
 }
 
 // eventIDPrefix is how the ids of a record's events start (see

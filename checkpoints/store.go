@@ -62,7 +62,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// memory; the driver's statement cache spares the statements run once
 	// per webhook delivery a parse each.
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate" +
-		"&_cache_size=-32768&_stmt_cache_size=32"
+		"&_cache_size=-32768&_stmt_cache_size=64"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
@@ -86,7 +86,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// The readers open the file once the writer made it a WAL database of
 	// the current schema; query_only keeps them from ever writing.
 	rdb, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_query_only=true&_txlock=deferred"+
-		fmt.Sprintf("&_cache_size=-%d&_stmt_cache_size=32", readCacheKiB))
+		fmt.Sprintf("&_cache_size=-%d&_stmt_cache_size=64", readCacheKiB))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state %s: %w", path, err)
@@ -224,11 +224,6 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	now := s.now().UTC()
 	tx := &Tx{tx: sqlTx, now: now.Format(timeFormat), nowNs: compact.Nanos(now)}
-	defer func() {
-		for _, st := range tx.stmts {
-			st.Close()
-		}
-	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		if unusable(err) && !errors.Is(err, pipeline.ErrStateUnusable) {
@@ -248,7 +243,6 @@ type Tx struct {
 	now    string
 	nowNs  int64 // now in Unix nanoseconds, the compact tables' time
 	links  int64 // identity rows written so far
-	stmts  map[string]*sql.Stmt
 	spaces map[spaceName]int64
 }
 
@@ -263,35 +257,16 @@ func (t *Tx) linkStamp() int64 {
 
 // exec runs a statement, preparing it once per transaction: a batch of 500
 // records runs the same few statements thousands of times.
+// exec and queryRow run a statement in the transaction. The driver keeps
+// the connection's recently used statements prepared
+// (_stmt_cache_size), so a statement run once per record or per batch is
+// parsed once, not once per transaction.
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := t.prepare(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
+	return t.tx.ExecContext(ctx, query, args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := t.prepare(ctx, query)
-	if err != nil {
-		return t.tx.QueryRowContext(ctx, query, args...)
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-func (t *Tx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := t.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := t.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	t.stmts[query] = st
-	return st, nil
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // ---- source cursors ----

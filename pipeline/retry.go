@@ -20,6 +20,7 @@ import (
 func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*Record) ([]Outcome, []int, error) {
 	outcomes := make([]Outcome, len(recs))
 	attempts := make([]int, len(recs))
+	unread := make([]int, len(recs))
 	var todo, fenced []int
 	var fence time.Time
 	now := ru.now()
@@ -43,7 +44,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		}
 	}
 	bo := ru.newBackOff()
-	if err := ru.send(ctx, stopping, recs, todo, outcomes, attempts, bo); err != nil {
+	if err := ru.send(ctx, stopping, recs, todo, outcomes, attempts, unread, bo); err != nil {
 		return nil, nil, err
 	}
 	if len(fenced) > 0 {
@@ -54,7 +55,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		if !sleepUntil(ctx, stopping, wait) {
 			return nil, nil, fmt.Errorf("route %s: stopped while holding back newer values over an in-doubt write", ru.r.Name)
 		}
-		if err := ru.send(ctx, stopping, recs, fenced, outcomes, attempts, bo); err != nil {
+		if err := ru.send(ctx, stopping, recs, fenced, outcomes, attempts, unread, bo); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -63,8 +64,11 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 
 // send writes the records todo of recs, retrying transient failures with
 // bo, and fills in their outcomes and attempts. A failure in doubt is
-// recorded in the write ledger before it is retried.
-func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts []int, bo backoff.BackOff) error {
+// recorded in the write ledger before it is retried; a write answered
+// with something the vendor's client cannot read is settled by reading
+// the record back, or dead-lettered after maxUnreadable such answers
+// (unread counts them; see settleUnreadable).
+func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts, unread []int, bo backoff.BackOff) error {
 	for len(todo) > 0 {
 		batch := make([]*Record, len(todo))
 		for j, i := range todo {
@@ -76,8 +80,12 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		var wait time.Duration
 		var lastErr, unclassified error
 		doubt := map[int]time.Time{}
+		var unreadable []int
 		for j, i := range todo {
 			o := res[j]
+			if o.Err != nil && apierr.IsUnreadable(o.Err) && apierr.Temporary(o.Err) {
+				unreadable = append(unreadable, i)
+			}
 			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
 				outcomes[i] = o
 				switch {
@@ -115,6 +123,10 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 			}); err != nil {
 				return err
 			}
+		}
+		if len(unreadable) > 0 {
+			done := ru.settleUnreadable(ctx, stopping, recs, unreadable, outcomes, unread, res, todo)
+			again = slices.DeleteFunc(again, func(i int) bool { return done[i] })
 		}
 		todo = again
 		if len(todo) == 0 {
@@ -214,4 +226,97 @@ func sleepUntil(ctx context.Context, stop <-chan struct{}, d time.Duration) bool
 	case <-t.C:
 		return true
 	}
+}
+
+// Writes answered with something unreadable.
+//
+// A vendor answer its client cannot read (cut-off JSON, an HTML page where
+// JSON belongs) may come after the vendor applied the write; retried
+// without end, a record the vendor keeps answering so is posted again
+// forever. So such a record is read back before it is sent again (when the
+// sink is a TargetReader): one that holds every value sent, and has a
+// target id, is settled as written. One that the read shows not written
+// (or that cannot be read: its sink has no reader) counts an unreadable
+// answer, and after maxUnreadable of them it is dead-lettered
+// (CodeUnreadableAnswer) with the last answer. A read that fails (the
+// vendor is down) counts nothing: an outage is retried, as ever. The count
+// lives as long as the batch's write; a restart starts it again.
+
+// maxUnreadable is how many unreadable answers, confirmed by a read that
+// the write did not land, a record's write gets before it is
+// dead-lettered. Five in a row is a record the vendor cannot take, not
+// an unlucky draw of passing faults.
+const maxUnreadable = 5
+
+// CodeUnreadableAnswer is the dead-letter code of a record whose writes
+// were answered in a way the vendor's client could not read, and which
+// reading it back did not show written.
+const CodeUnreadableAnswer = "unreadable_answer"
+
+// settleUnreadable handles the records idx of recs, whose write (todo,
+// answered res) was just answered unreadably: it reads them back, settles
+// as written (in outcomes) those that hold every value sent, and
+// dead-letters those past maxUnreadable (counted in unread). It returns
+// the records it decided.
+func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}, recs []*Record, idx []int, outcomes []Outcome,
+	unread []int, res []Outcome, todo []int) map[int]bool {
+	done := map[int]bool{}
+	unwritten := idx
+	if reader, ok := ru.r.Sink.(TargetReader); ok {
+		todo := make([]*Record, len(idx))
+		for k, i := range idx {
+			todo[k] = recs[i]
+		}
+		current, err := ru.readBack(ctx, stopping, reader, todo)
+		if err != nil {
+			ru.log.Warn("could not read back records whose write was answered unreadably; sending them again",
+				"records", len(todo), "err", err)
+			return nil
+		}
+		ru.Stats.ReadBacks.Add(int64(len(todo)))
+		unwritten = nil
+		for k, i := range idx {
+			switch r := recs[i]; {
+			case !holds(current[k], r.Fields):
+				unwritten = append(unwritten, i)
+			case r.TargetID != "":
+				outcomes[i] = Outcome{TargetID: r.TargetID}
+				ru.Stats.Upserts.Add(1)
+				done[i] = true
+			}
+			// A new record found holding the values is sent again: the
+			// sink's create of an existing record finds its id.
+		}
+		if len(done) > 0 {
+			ru.log.Info("writes answered unreadably were found applied by reading the records back", "records", len(done))
+		}
+	}
+	last := map[int]error{}
+	for j, i := range todo {
+		last[i] = res[j].Err
+	}
+	for _, i := range unwritten {
+		if unread[i]++; unread[i] < maxUnreadable {
+			continue
+		}
+		outcomes[i] = Outcome{Err: Permanent(CodeUnreadableAnswer, fmt.Errorf("%d answers could not be read and the record was not found written; "+
+			"check the target before retrying the dead letter: %w", unread[i], last[i]))}
+		done[i] = true
+	}
+	return done
+}
+
+// holds reports whether current, a record read back (nil: absent), shows
+// every field of sent with the value sent.
+func holds(current, sent map[string]string) bool {
+	if current == nil {
+		return false
+	}
+	for f, v := range sent {
+		got, ok := current[f]
+		if !ok || ValueHash(got) != ValueHash(v) {
+			return false
+		}
+	}
+	return true
 }

@@ -18,23 +18,18 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/sources/leadexec"
 )
 
 // App is one crmsync instance.
 type App struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	State    pipeline.State
-	Bus      Bus // nil when offline
-	Catalog  *mappings.Catalog
-	Receiver *leadexec.Receiver
-	// SafetyNet polls LeadExec for leads the webhook never received; nil
-	// unless configured.
-	SafetyNet *leadexec.SafetyNet
-	Sources   []pipeline.Source
-	Runners   []*pipeline.Runner
-	vendors   *vendorSet
+	cfg     *config.Config
+	log     *slog.Logger
+	State   pipeline.State
+	Bus     Bus // nil when offline
+	Catalog *mappings.Catalog
+	Sources []pipeline.Source
+	Runners []*pipeline.Runner
+	vendors *vendorSet
 	// ln and srv serve the webhooks (and, without adminLn, everything).
 	ln  net.Listener
 	srv *http.Server
@@ -205,8 +200,8 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error {
 		<-gctx.Done()
 		close(a.stopping)
-		if a.Receiver != nil {
-			a.Receiver.Stop()
+		for _, w := range a.vendors.webhooks() {
+			w.Stop()
 		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()

@@ -300,7 +300,7 @@ func TestRetriedDeliveryCreatesNoDuplicate(t *testing.T) {
 			}
 		}
 		h.settle(20)
-		if got := h.app.Receiver.Stats.Duplicates.Load(); got != 15 {
+		if got := h.app.Webhook().Duplicates; got != 15 {
 			t.Fatalf("duplicates counted = %d, want 15", got)
 		}
 		if n := h.assertOneLeadPerEmail(); n != 20 {

@@ -20,7 +20,6 @@ import (
 // requests against the account's daily quota.
 func TestBackfillSharpSpringLeads(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	ctx := context.Background()
 	created := time.Now().UTC().Add(-30 * 24 * time.Hour)
 	want := map[string]bool{}
 	for i := range 40 {
@@ -28,37 +27,7 @@ func TestBackfillSharpSpringLeads(t *testing.T) {
 		id := h.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bf%d@example.com", i)}, sharpspringsim.SeedTimestamps(at, at))
 		want[strconv.FormatInt(id, 10)] = true
 	}
-	pager, err := h.app.BackfillPager("sharpspring.lead", time.Time{}, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bf := &pipeline.Backfill{Source: "sharpspring.lead", Pager: pager, Publisher: h.app.Bus, State: h.app.State}
-	p, err := bf.Run(ctx)
-	if err != nil || !p.Done || p.Published != 40 || p.Total != 40 {
-		t.Fatalf("backfill: %+v, %v", p, err)
-	}
-	cons, err := h.app.Bus.Consumer(ctx, "test", pipeline.BackfillSubject("lead", "sharpspring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	for len(got) < len(want) {
-		ms, err := cons.Fetch(ctx, len(want)-len(got), 5*time.Second)
-		if err != nil || len(ms) == 0 {
-			t.Fatalf("backfill subject holds %d of %d leads (%v)", len(got), len(want), err)
-		}
-		for _, m := range ms {
-			if !want[m.Event.ExternalID] || m.Event.Origin != pipeline.OriginBackfill {
-				t.Fatalf("unexpected event %+v", m.Event)
-			}
-			got[m.Event.ExternalID] = true
-			m.Ack()
-		}
-	}
-	used, err := h.app.State.QuotaUsed(ctx, "sharpspring:"+testAccount, time.Now())
-	if err != nil || used != h.sim.Stats().Requests {
-		t.Fatalf("quota counted %d requests, the simulator saw %d (%v)", used, h.sim.Stats().Requests, err)
-	}
+	backfillPublishesOnBudget(t, h, "sharpspring.lead", want)
 	if _, err := h.app.BackfillPager("kafka.lead", time.Time{}, time.Time{}); err == nil {
 		t.Fatal("a source without a pager was accepted")
 	}
@@ -70,7 +39,6 @@ func TestBackfillSharpSpringLeads(t *testing.T) {
 // source whose config is missing says what to set.
 func TestBackfillSharpSpringClients(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	ctx := context.Background()
 	want := map[string]bool{}
 	for i := range 12 {
 		want[strconv.FormatInt(h.sim.SeedClient("", map[string]string{"companyName": fmt.Sprintf("Agency %d", i)}), 10)] = true
@@ -79,16 +47,33 @@ func TestBackfillSharpSpringClients(t *testing.T) {
 		!strings.Contains(err.Error(), "--since/--until cannot be used") {
 		t.Fatalf("a client backfill with --since: %v", err)
 	}
-	pager, err := h.app.BackfillPager("sharpspring.client", time.Time{}, time.Time{})
+	backfillPublishesOnBudget(t, h, "sharpspring.client", want)
+	if _, err := h.app.BackfillPager("getlead.lead", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "section is missing") {
+		t.Errorf("getlead.lead without its config section: %v", err)
+	}
+	if _, err := h.app.BackfillPager("leadexec.lead", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "lead_types") {
+		t.Errorf("leadexec.lead without lead types: %v", err)
+	}
+}
+
+// backfillPublishesOnBudget backfills source in full and checks that its
+// backfill subject holds every record of want once, as a backfill event,
+// and that every request the simulator saw was counted against the
+// account's daily quota.
+func backfillPublishesOnBudget(t *testing.T, h *harness, source string, want map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	pager, err := h.app.BackfillPager(source, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bf := &pipeline.Backfill{Source: "sharpspring.client", Pager: pager, Publisher: h.app.Bus, State: h.app.State}
+	bf := &pipeline.Backfill{Source: source, Pager: pager, Publisher: h.app.Bus, State: h.app.State}
 	p, err := bf.Run(ctx)
-	if err != nil || !p.Done || p.Published != 12 || p.Total != 12 {
+	if err != nil || !p.Done || p.Published != int64(len(want)) || p.Total != int64(len(want)) {
 		t.Fatalf("backfill: %+v, %v", p, err)
 	}
-	cons, err := h.app.Bus.Consumer(ctx, "test", pipeline.BackfillSubject("client", "sharpspring"))
+	vendor, entity, _ := strings.Cut(source, ".")
+	cons, err := h.app.Bus.Consumer(ctx, "test", pipeline.BackfillSubject(entity, vendor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +81,7 @@ func TestBackfillSharpSpringClients(t *testing.T) {
 	for len(got) < len(want) {
 		ms, err := cons.Fetch(ctx, len(want)-len(got), 5*time.Second)
 		if err != nil || len(ms) == 0 {
-			t.Fatalf("backfill subject holds %d of %d clients (%v)", len(got), len(want), err)
+			t.Fatalf("backfill subject holds %d of %d records (%v)", len(got), len(want), err)
 		}
 		for _, m := range ms {
 			if !want[m.Event.ExternalID] || got[m.Event.ExternalID] || m.Event.Origin != pipeline.OriginBackfill {
@@ -109,12 +94,6 @@ func TestBackfillSharpSpringClients(t *testing.T) {
 	used, err := h.app.State.QuotaUsed(ctx, "sharpspring:"+testAccount, time.Now())
 	if err != nil || used != h.sim.Stats().Requests {
 		t.Fatalf("quota counted %d requests, the simulator saw %d (%v)", used, h.sim.Stats().Requests, err)
-	}
-	if _, err := h.app.BackfillPager("getlead.lead", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "section is missing") {
-		t.Errorf("getlead.lead without its config section: %v", err)
-	}
-	if _, err := h.app.BackfillPager("leadexec.lead", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "lead_types") {
-		t.Errorf("leadexec.lead without lead types: %v", err)
 	}
 }
 

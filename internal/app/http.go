@@ -14,8 +14,8 @@ import (
 // when separate (http.admin_listen), on a mux of their own (admin non-nil).
 func (a *App) handlers(separate bool) (public, admin *http.ServeMux) {
 	public = http.NewServeMux()
-	if a.Receiver != nil {
-		public.Handle(a.Receiver.Path(), a.Receiver)
+	for _, w := range a.vendors.webhooks() {
+		public.Handle(w.Path, w.Handler)
 	}
 	mux := public
 	if separate {

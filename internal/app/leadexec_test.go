@@ -217,11 +217,11 @@ func TestLeadExecLeadsBothWays(t *testing.T) {
 		email := l.Fields["Email"]
 		w.wait("lead "+email+" in SharpSpring", func() bool { _, ok := w.ss.LeadByEmail(email); return ok })
 	}
-	w.wait("one missed delivery", func() bool { return w.app.SafetyNet.Missed() == 1 })
+	w.wait("one missed delivery", func() bool { return w.app.SafetyNet().MissedDeliveries == 1 })
 
 	// Quiet: over three more rounds of every poller nothing is published or
 	// posted again, and nothing new is missed.
-	polls := func() int { return int(w.app.SafetyNet.Polls()) }
+	polls := func() int { return int(w.app.SafetyNet().Polls) }
 	ssPolls := func() int { return w.ss.Stats().ByMethod["getLeadsDateRange"] }
 	w.rounds(3, polls, ssPolls)
 	w.wait("routes settled", func() bool { return w.settled("ss-le") && w.settled("le-ss") })
@@ -230,7 +230,7 @@ func TestLeadExecLeadsBothWays(t *testing.T) {
 	if n := inserts(); n != posted {
 		t.Fatalf("inserts went on without changes: %d → %d", posted, n)
 	}
-	if n := w.app.SafetyNet.Missed(); n != 1 {
+	if n := w.app.SafetyNet().MissedDeliveries; n != 1 {
 		t.Fatalf("missed deliveries = %d, want 1", n)
 	}
 	if n := len(w.le.Leads()); n != 3 {

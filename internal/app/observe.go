@@ -186,13 +186,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		}
 		st.Quota = append(st.Quota, QuotaStatus{Account: iv.Account(), Used: used})
 	}
-	if a.Receiver != nil {
-		st.Webhook = &WebhookStatus{Accepted: a.Receiver.Stats.Accepted.Load(), Duplicates: a.Receiver.Stats.Duplicates.Load(),
-			Rejected: a.Receiver.Stats.Rejected()}
-	}
-	if n := a.SafetyNet; n != nil {
-		st.SafetyNet = &SafetyNetStatus{Polls: n.Polls(), MissedDeliveries: n.Missed()}
-	}
+	st.Webhook, st.SafetyNet = a.Webhook(), a.SafetyNet()
 	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
 		acc := a.vendors.connected[name]
 		if acc.Stats == nil {
@@ -207,6 +201,42 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		}
 	}
 	return st, nil
+}
+
+// Webhook counts the deliveries of every webhook receiver since start; nil
+// when the instance serves none.
+func (a *App) Webhook() *WebhookStatus {
+	ws := a.vendors.webhooks()
+	if len(ws) == 0 {
+		return nil
+	}
+	st := &WebhookStatus{Rejected: map[string]int64{}}
+	for _, w := range ws {
+		n := w.Stats()
+		st.Accepted += n.Accepted
+		st.Duplicates += n.Duplicates
+		for reason, c := range n.Rejected {
+			st.Rejected[reason] += c
+		}
+	}
+	return st
+}
+
+// SafetyNet counts what the safety nets found since start; nil when none
+// runs.
+func (a *App) SafetyNet() *SafetyNetStatus {
+	var st *SafetyNetStatus
+	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
+		if f := a.vendors.connected[name].SafetyNet; f != nil {
+			if st == nil {
+				st = &SafetyNetStatus{}
+			}
+			polls, missed := f()
+			st.Polls += polls
+			st.MissedDeliveries += missed
+		}
+	}
+	return st
 }
 
 func (a *App) statusHandler(w http.ResponseWriter, r *http.Request) {
@@ -314,11 +344,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descQuota, float64(q.Used), q.Account)
 		gauge(descQuotaLimit, float64(q.Limit), q.Account)
 	}
-	if w := st.Webhook; w != nil {
-		counter(descWebhook, float64(w.Accepted), "leadexec", "accepted")
-		counter(descWebhook, float64(w.Duplicates), "leadexec", "duplicate")
-		for reason, n := range w.Rejected {
-			counter(descWebhook, float64(n), "leadexec", "rejected_"+reason)
+	for _, name := range slices.Sorted(maps.Keys(c.a.vendors.connected)) {
+		for _, w := range c.a.vendors.connected[name].Webhooks {
+			n := w.Stats()
+			counter(descWebhook, float64(n.Accepted), name, "accepted")
+			counter(descWebhook, float64(n.Duplicates), name, "duplicate")
+			for reason, k := range n.Rejected {
+				counter(descWebhook, float64(k), name, "rejected_"+reason)
+			}
 		}
 	}
 	if n := st.SafetyNet; n != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -13,35 +12,23 @@ import (
 	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	lesink "github.com/crmsync/crmsync/sinks/leadexec"
-	"github.com/crmsync/crmsync/sources/leadexec"
-	levendor "github.com/crmsync/crmsync/vendors/leadexec"
 )
 
 // vendorSet holds the configured vendor accounts: API clients, codecs and
 // sinks by "<vendor>.<entity>".
 type vendorSet struct {
-	leadexec     *levendor.Client
 	codecs       map[string]mappings.LeadCodec
 	clientCodecs map[string]mappings.ClientCodec
 	sinks        map[string]pipeline.Sink
 	budgets      []*pipeline.Budget
-	// connected are the accounts opened by their connectors (every vendor
-	// but LeadExec, which is wired here).
+	// connected are the accounts opened by their connectors.
 	connected connector.Opened
-	// leadFields holds the fields of the LeadExec lead type crmsync posts
-	// to; the lead sink posts by it and the field watch refreshes it.
-	leadFields *levendor.LeadTypeFields
 }
 
 // openVendors opens every configured vendor account. bus is nil in an
 // offline process, which builds no sources.
 func openVendors(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, state pipeline.State, bus pipeline.Publisher, log *slog.Logger) (*vendorSet, error) {
 	v := &vendorSet{codecs: map[string]mappings.LeadCodec{}, clientCodecs: map[string]mappings.ClientCodec{}, sinks: map[string]pipeline.Sink{}}
-	v.codecs["leadexec.lead"] = mappings.LeadExecLeads{Catalog: cat}
-	if err := v.openLeadExec(ctx, cfg, cat, log); err != nil {
-		return nil, err
-	}
 	if err := v.openConnected(ctx, connector.Env{Config: cfg, Catalog: cat, State: state, Bus: bus, Log: log}); err != nil {
 		v.close()
 		return nil, err
@@ -73,57 +60,21 @@ func (v *vendorSet) openConnected(ctx context.Context, env connector.Env) error 
 	return nil
 }
 
+// webhooks lists the webhook receivers of every opened account.
+func (v *vendorSet) webhooks() []connector.Webhook {
+	var out []connector.Webhook
+	for _, name := range slices.Sorted(maps.Keys(v.connected)) {
+		out = append(out, v.connected[name].Webhooks...)
+	}
+	return out
+}
+
 // close releases what the vendors hold open.
 func (v *vendorSet) close() {
 	if err := v.connected.Close(); err != nil {
 		slog.Warn("closing a vendor account", "err", err)
 	}
 	v.connected = nil
-}
-
-// openLeadExec prepares the LeadExec client and the sinks the routes
-// write to.
-func (v *vendorSet) openLeadExec(ctx context.Context, cfg *config.Config, cat *mappings.Catalog, log *slog.Logger) error {
-	l := cfg.LeadExec
-	if l == nil {
-		return nil
-	}
-	c, err := levendor.New(levendor.Config{APIURL: l.APIURL, LeadsURL: l.LeadsURL, DataURL: l.DataURL,
-		Key: l.Key.Value(), Namespace: l.ASMXNamespace, ClientID: l.ClientID, ClientSecret: l.ClientSecret.Value(),
-		HTTPClient: &http.Client{Timeout: l.Timeout.Std()}})
-	if err != nil {
-		return fmt.Errorf("leadexec: %w", err)
-	}
-	v.leadexec = c
-	v.leadFields = &levendor.LeadTypeFields{}
-	if fc := leadExecFieldCheck(cfg); fc.Post > 0 || len(fc.Read) > 0 {
-		if l.Key == "" {
-			return errNoLeadExecKey
-		}
-		if err := checkLeadExecFields(ctx, c, fc, cat, v.leadFields, log); err != nil {
-			return err
-		}
-	}
-	v.clientCodecs["leadexec.client"] = mappings.LeadExecClients{}
-	if routesTo(cfg, "leadexec.lead") {
-		r := l.Receiver
-		var readBack lesink.LeadReader
-		if l.ClientID != "" {
-			readBack = c // the lead data API settles posts whose answer was unreadable
-		}
-		sink, err := lesink.NewLeadSink(lesink.LeadSinkConfig{Version: r.Version, MaxLeadsPerPost: r.MaxLeadsPerPost, Logger: log,
-			Fields: v.leadFields, ReadBack: readBack,
-			Source: levendor.Source{VID: r.VID, LID: r.LID, AID: r.AID, APIKey: r.APIKey.Value(), Password: r.Password.Value(),
-				SendDelay: r.SendDelay}}, c)
-		if err != nil {
-			return err
-		}
-		v.sinks["leadexec.lead"] = sink
-	}
-	if routesTo(cfg, "leadexec.client") {
-		v.sinks["leadexec.client"] = lesink.NewClientSink(lesink.ClientSinkConfig{Logger: log}, c)
-	}
-	return nil
 }
 
 func routesTo(cfg *config.Config, target string) bool {
@@ -144,39 +95,9 @@ func routesFrom(cfg *config.Config, source string) bool {
 	return false
 }
 
-// buildSources creates webhook receivers and pollers.
+// buildSources takes in the pollers and webhook receivers of every
+// opened account.
 func (a *App) buildSources() error {
-	if l := a.cfg.LeadExec; l != nil && routesFrom(a.cfg, "leadexec.lead") {
-		w := l.Webhook
-		a.Receiver = leadexec.NewReceiver(leadexec.Config{
-			Path: w.Path, BasicUser: w.BasicUser, BasicPassword: w.BasicPassword.Value(), BearerToken: w.BearerToken.Value(),
-			SuccessText: w.SuccessText, IDField: w.IDField, ChangedAtField: w.ChangedAtField, MaxBody: w.MaxBodyBytes,
-		}, a.Bus, a.State, a.log.With("source", "leadexec.webhook"))
-		if n := l.SafetyNet; len(n.LeadTypes) > 0 {
-			sn, err := leadexec.NewSafetyNet(leadexec.SafetyNetConfig{LeadTypes: n.LeadTypes, Interval: n.Interval.Std(),
-				Lookback: n.Lookback.Std(), MinAge: n.MinAge.Std(), PageSize: n.PageSize, FieldMap: n.FieldMap,
-				Logger: a.log}, a.vendors.leadexec, a.Bus, a.State)
-			if err != nil {
-				return err
-			}
-			a.SafetyNet = sn
-			a.Sources = append(a.Sources, sn)
-		}
-	}
-	if routesFrom(a.cfg, "leadexec.client") {
-		p, err := leadexec.NewClientPoller(leadexec.ClientPollerConfig{Interval: a.cfg.LeadExec.ClientPoller.Interval.Std(),
-			Logger: a.log}, a.vendors.leadexec, a.Bus, a.State)
-		if err != nil {
-			return err
-		}
-		a.Sources = append(a.Sources, p)
-	}
-	if l := a.cfg.LeadExec; l != nil && l.FieldCheckInterval > 0 {
-		if fc := leadExecFieldCheck(a.cfg); fc.Post > 0 || len(fc.Read) > 0 {
-			a.Sources = append(a.Sources, &leadFieldWatch{c: a.vendors.leadexec, check: fc, cat: a.Catalog,
-				fields: a.vendors.leadFields, interval: l.FieldCheckInterval.Std(), log: a.log.With("source", "leadexec.fields")})
-		}
-	}
 	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
 		a.Sources = append(a.Sources, a.vendors.connected[name].Sources...)
 	}

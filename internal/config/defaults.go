@@ -44,26 +44,7 @@ func (c *Config) ApplyDefaults() {
 		g.ApplyDefaults()
 	}
 	if l := c.LeadExec; l != nil {
-		w := &l.Webhook
-		setDefault(&w.Path, levendor.DefaultWebhookPath)
-		setDefault(&w.SuccessText, levendor.DefaultWebhookSuccessText)
-		setDefault(&w.IDField, levendor.DefaultWebhookIDField)
-		setDefault(&w.MaxBodyBytes, levendor.DefaultWebhookMaxBody)
-		setDefault(&l.APIURL, levendor.DefaultAPIURL)
-		setDefault(&l.LeadsURL, levendor.DefaultLeadsURL)
-		setDefault(&l.DataURL, levendor.DefaultDataURL)
-		setDefault(&l.Timeout, Duration(60*time.Second))
-		setDefault(&l.FieldCheckInterval, Duration(time.Hour))
-		setDefault(&l.ASMXNamespace, levendor.DefaultNamespace)
-		r := &l.Receiver
-		setDefault(&r.Version, levendor.ReceiverV2)
-		setDefault(&r.MaxLeadsPerPost, levendor.DefaultMaxLeadsPerPost)
-		n := &l.SafetyNet
-		setDefault(&n.Interval, Duration(levendor.DefaultSafetyNetInterval))
-		setDefault(&n.Lookback, Duration(levendor.DefaultSafetyNetLookback))
-		setDefault(&n.MinAge, Duration(levendor.DefaultSafetyNetMinAge))
-		setDefault(&n.PageSize, levendor.DefaultSafetyNetPageSize)
-		setDefault(&l.ClientPoller.Interval, Duration(levendor.DefaultClientInterval))
+		l.ApplyDefaults()
 	}
 	if k := c.Kafka; k != nil {
 		if len(k.Brokers) == 0 && c.Bus.Kind == "kafka" {
@@ -292,11 +273,9 @@ func (c *Config) Validate() error {
 	if needLE && c.LeadExec == nil {
 		add("leadexec", "a route uses LeadExec but the leadexec section is missing")
 	}
-	if v := c.IVvy; v != nil {
-		v.ApplyDefaults()
-	}
 	if l := c.LeadExec; l != nil {
-		validateLeadExec(c, l, add)
+		l.Validate(prefixed(add, "leadexec"))
+		validateLeadExecParts(c, l, add)
 	}
 	validateSections(c, add)
 	if _, cerrs := mappings.NewCatalog(c.Catalog); len(cerrs) > 0 {
@@ -308,9 +287,52 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// validateLeadExec checks the leadexec section; what a part needs is
-// required only when a route uses that part.
-func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string, args ...any)) {
+// ApplyDefaults fills the LeadExec section's unset values.
+func (l *LeadExecConfig) ApplyDefaults() {
+	w := &l.Webhook
+	setDefault(&w.Path, levendor.DefaultWebhookPath)
+	setDefault(&w.SuccessText, levendor.DefaultWebhookSuccessText)
+	setDefault(&w.IDField, levendor.DefaultWebhookIDField)
+	setDefault(&w.MaxBodyBytes, levendor.DefaultWebhookMaxBody)
+	setDefault(&l.APIURL, levendor.DefaultAPIURL)
+	setDefault(&l.LeadsURL, levendor.DefaultLeadsURL)
+	setDefault(&l.DataURL, levendor.DefaultDataURL)
+	setDefault(&l.Timeout, Duration(60*time.Second))
+	setDefault(&l.FieldCheckInterval, Duration(time.Hour))
+	setDefault(&l.ASMXNamespace, levendor.DefaultNamespace)
+	r := &l.Receiver
+	setDefault(&r.Version, levendor.ReceiverV2)
+	setDefault(&r.MaxLeadsPerPost, levendor.DefaultMaxLeadsPerPost)
+	n := &l.SafetyNet
+	setDefault(&n.Interval, Duration(levendor.DefaultSafetyNetInterval))
+	setDefault(&n.Lookback, Duration(levendor.DefaultSafetyNetLookback))
+	setDefault(&n.MinAge, Duration(levendor.DefaultSafetyNetMinAge))
+	setDefault(&n.PageSize, levendor.DefaultSafetyNetPageSize)
+	setDefault(&l.ClientPoller.Interval, Duration(levendor.DefaultClientInterval))
+}
+
+// Validate reports the LeadExec section's problems that do not depend on
+// the routes, by path within it; validateLeadExecParts checks what the
+// parts the routes use need.
+func (l *LeadExecConfig) Validate(add func(path, format string, args ...any)) {
+	for _, u := range []struct{ path, v string }{{"api_url", l.APIURL}, {"leads_url", l.LeadsURL}, {"data_url", l.DataURL}} {
+		pu, err := url.Parse(u.v)
+		switch {
+		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
+			add(u.path, "%q is not an absolute http(s) URL", u.v)
+		case pu.User != nil || pu.RawQuery != "":
+			// Quoting it would print the credentials.
+			add(u.path, "must not carry credentials or a query (credentials have their own keys)")
+		}
+	}
+	if l.Timeout <= 0 {
+		add("timeout", "%s must be positive", l.Timeout.Std())
+	}
+}
+
+// validateLeadExecParts checks the leadexec section against the routes:
+// what a part needs is required only when a route uses that part.
+func validateLeadExecParts(c *Config, l *LeadExecConfig, add func(path, format string, args ...any)) {
 	from, to := routeSources(c), routeTargets(c)
 	readsLeads, writesLeads := contains(from, "leadexec.lead"), contains(to, "leadexec.lead")
 	readsClients, writesClients := contains(from, "leadexec.client"), contains(to, "leadexec.client")
@@ -328,19 +350,6 @@ func validateLeadExec(c *Config, l *LeadExecConfig, add func(path, format string
 		if w.MaxBodyBytes < 1024 || w.MaxBodyBytes > 16<<20 {
 			add("leadexec.webhook.max_body_bytes", "%d is outside 1024..16777216", w.MaxBodyBytes)
 		}
-	}
-	for _, u := range []struct{ path, v string }{{"leadexec.api_url", l.APIURL}, {"leadexec.leads_url", l.LeadsURL}, {"leadexec.data_url", l.DataURL}} {
-		pu, err := url.Parse(u.v)
-		switch {
-		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
-			add(u.path, "%q is not an absolute http(s) URL", u.v)
-		case pu.User != nil || pu.RawQuery != "":
-			// Quoting it would print the credentials.
-			add(u.path, "must not carry credentials or a query (credentials have their own keys)")
-		}
-	}
-	if l.Timeout <= 0 {
-		add("leadexec.timeout", "%s must be positive", l.Timeout.Std())
 	}
 	var keyFor []string
 	if readsClients || writesClients {

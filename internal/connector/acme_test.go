@@ -22,6 +22,7 @@ import (
 	"github.com/crmsync/crmsync/pipeline/sinktest"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/apierr"
+	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 )
 
 // Acme CRM is a vendor added as one connector under testdata/acme, with no
@@ -365,7 +366,17 @@ routes:
 // the sink, the poller, the pager, the budget and the request counts.
 func TestAcmeOpensFromTheRegistry(t *testing.T) {
 	sim, _, url := newAcme(t)
-	c, err := config.Parse([]byte(acmeBase+`
+	le := httptest.NewServer(leadexecsim.NewServer(leadexecsim.Options{}))
+	t.Cleanup(le.Close)
+	c, err := config.Parse([]byte(fmt.Sprintf(`
+leadexec:
+  webhook: {basic_user: u, basic_password: p}
+  receiver: {vid: %d, lid: %d, api_key: %s}
+  key: %s
+  api_url: %[5]s
+  leads_url: %[5]s
+  data_url: %[5]s
+`, leadexecsim.DefaultVID, leadexecsim.DefaultLID, leadexecsim.DefaultPostingKey, leadexecsim.DefaultKey, le.URL)+`
 acme: {endpoint: "`+url+`", api_key: acme_test_key}
 routes:
   - {from: leadexec.lead, to: acme.lead}
@@ -374,13 +385,25 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
+	cat, errs := mappings.NewCatalog(c.Catalog)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
 	state := testenv.State(t)
-	opened, err := connector.OpenAll(context.Background(), connector.Env{Config: c, State: state, Bus: testenv.Bus(t),
+	opened, err := connector.OpenAll(context.Background(), connector.Env{Config: c, Catalog: cat, State: state, Bus: testenv.Bus(t),
 		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = opened.Close() })
+	// LeadExec, the other end of both routes, opens from the registry too:
+	// its webhook receiver and lead sink.
+	if l := opened["leadexec"]; l == nil || len(l.Webhooks) != 1 || l.Webhooks[0].Path != "/webhooks/leadexec" || l.Webhooks[0].Stats == nil {
+		t.Fatalf("leadexec account %+v", l)
+	}
+	if _, ok := opened.Sink("leadexec.lead"); !ok {
+		t.Fatal("no leadexec.lead sink")
+	}
 	a := opened["acme"]
 	if a == nil || opened.LeadCodec("acme") == nil || len(a.Budgets) != 1 || a.Pager == nil || a.Stats == nil {
 		t.Fatalf("account %+v", a)

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -99,6 +100,13 @@ type Account struct {
 	// `crmsync backfill`, `crmsync verify` and reconciliation; since and
 	// until bound the history (zero: unbounded).
 	Pager func(entity string, since, until time.Time) (pipeline.Pager, error)
+	// Webhooks are the account's webhook receivers (only when Env.Bus is
+	// set), served on http.listen.
+	Webhooks []Webhook
+	// SafetyNet, when set, counts the polls of a source that looks for
+	// changes the vendor's webhook never delivered, and the changes it
+	// found (published in their place), for /status and the metrics.
+	SafetyNet func() (polls, missed int64)
 	// Budgets are the account's request budgets, shown on /status.
 	Budgets []*pipeline.Budget
 	// Stats, when set, counts the account's requests by API method and its
@@ -106,6 +114,25 @@ type Account struct {
 	Stats func() (requests, errors map[string]int64)
 	// Close releases what the account holds open; nil when nothing.
 	Close func() error
+}
+
+// Webhook is an endpoint a vendor delivers changes to.
+type Webhook struct {
+	// Path is where http.listen serves Handler.
+	Path    string
+	Handler http.Handler
+	// Stop makes the receiver refuse new deliveries (503, so that the
+	// vendor retries elsewhere or later): the instance is stopping.
+	Stop func()
+	// Stats counts the deliveries by outcome.
+	Stats func() WebhookStats
+}
+
+// WebhookStats counts a webhook's deliveries since start.
+type WebhookStats struct {
+	Accepted, Duplicates int64
+	// Rejected counts refused deliveries by reason.
+	Rejected map[string]int64
 }
 
 // Sim is a running simulator of a vendor.

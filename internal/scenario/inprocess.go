@@ -24,7 +24,7 @@ func (p InProcess) Idle(ctx context.Context) bool {
 }
 
 // Accepted implements AcceptCounter.
-func (p InProcess) Accepted() int64 { return p.App.Receiver.Stats.Accepted.Load() }
+func (p InProcess) Accepted() int64 { return p.App.Webhook().Accepted }
 
 // Observed implements Observed: the instance counts from its start.
 func (p InProcess) Observed() bool { return true }

@@ -49,7 +49,7 @@ const DefaultMaxInDoubtPosts = 3
 
 // CodeUnreadableAnswer is the dead-letter code of a lead whose posts were answered in a
 // way crmsync cannot read, and which the lead data API does not show.
-const CodeUnreadableAnswer = "unreadable_answer"
+const CodeUnreadableAnswer = pipeline.CodeUnreadableAnswer
 
 // LeadSinkConfig configures a LeadSink.
 type LeadSinkConfig struct {

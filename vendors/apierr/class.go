@@ -94,3 +94,15 @@ func IsUnclassified(err error) bool {
 // succeed later: Classify(err).Temporary(). Errors outside the vendor
 // clients are Unclassified and so Temporary; nil is not.
 func Temporary(err error) bool { return err != nil && Classify(err).Temporary() }
+
+// IsUnreadable reports whether err says the vendor answered a request with
+// something its client cannot read (cut-off JSON, an HTML page where JSON
+// belongs): the request may have been applied all the same. A vendor
+// error says so with an UnreadableAnswer method. Such a failure is
+// retried, but not without end: the pipeline settles a write answered so
+// by reading the record back, and dead-letters it with the answer after a
+// few tries.
+func IsUnreadable(err error) bool {
+	var u interface{ UnreadableAnswer() bool }
+	return errors.As(err, &u) && u.UnreadableAnswer()
+}

@@ -221,7 +221,7 @@ func parseClassicAnswer(op string, status int, h http.Header, raw []byte) error 
 		return &Error{API: "classic", Op: op, HTTPStatus: status, Message: scrub(msg), RetryAfter: retryAfterHeader(h)}
 	}
 	if jsonErr != nil {
-		return &Error{API: "classic", Op: op, Message: "malformed answer: " + snippet(raw)}
+		return &Error{API: "classic", Op: op, Message: "malformed answer: " + snippet(raw), Unreadable: true}
 	}
 	switch strings.ToLower(a.Status) {
 	case "success":

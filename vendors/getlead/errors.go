@@ -27,7 +27,14 @@ type Error struct {
 	// NoAnswer says the request was sent (or may have been) and no answer
 	// was read: it timed out or the connection dropped. See InDoubt.
 	NoAnswer bool
+	// Unreadable says an answer arrived that could not be read: the
+	// request may have been applied.
+	Unreadable bool
 }
+
+// UnreadableAnswer reports whether the answer could not be read (see
+// apierr.IsUnreadable).
+func (e *Error) UnreadableAnswer() bool { return e.Unreadable }
 
 func (e *Error) Error() string {
 	var b strings.Builder

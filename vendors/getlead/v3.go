@@ -367,7 +367,7 @@ func parseV3Answer(op string, status int, h http.Header, raw []byte, out any) er
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &Error{API: "v3", Op: op, HTTPStatus: status, Message: "malformed answer: " + snippet(raw)}
+		return &Error{API: "v3", Op: op, HTTPStatus: status, Message: "malformed answer: " + snippet(raw), Unreadable: true}
 	}
 	return nil
 }

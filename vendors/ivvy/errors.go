@@ -95,6 +95,10 @@ func (e *Error) status() int {
 	return e.HTTPStatus
 }
 
+// UnreadableAnswer reports whether an answer arrived that could not be
+// read (see apierr.IsUnreadable).
+func (e *Error) UnreadableAnswer() bool { return e.Malformed }
+
 // Class sorts the error into the shared classification. Transport
 // failures and answers that cannot be read are Transient (iVvy's writes
 // are add-or-update, safe to repeat). A stale request (23005: the clock is

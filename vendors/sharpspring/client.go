@@ -165,7 +165,7 @@ func (c *Client) call(ctx context.Context, method string, params any, out any) e
 func parseResponse(method string, raw []byte, out any) error {
 	var r response
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return &Error{Method: method, Message: "malformed response: " + scrub(snippet(raw))}
+		return &Error{Method: method, Message: "malformed response: " + scrub(snippet(raw)), Unreadable: true}
 	}
 	if e := decodeAPIError(method, r.Error); e != nil {
 		return e
@@ -175,7 +175,7 @@ func parseResponse(method string, raw []byte, out any) error {
 			return &Error{Method: method, Message: "response has no result"}
 		}
 		if err := json.Unmarshal(r.Result, out); err != nil {
-			return &Error{Method: method, Message: "malformed result: " + err.Error()}
+			return &Error{Method: method, Message: "malformed result: " + err.Error(), Unreadable: true}
 		}
 	}
 	return nil
@@ -191,7 +191,7 @@ func decodeAPIError(method string, raw json.RawMessage) error {
 	}
 	var ae apiError
 	if err := json.Unmarshal(t, &ae); err != nil {
-		return &Error{Method: method, Message: "malformed error: " + snippet(t)}
+		return &Error{Method: method, Message: "malformed error: " + snippet(t), Unreadable: true}
 	}
 	if ae.Code == 0 && ae.Message == "" {
 		return nil

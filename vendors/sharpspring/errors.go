@@ -19,7 +19,15 @@ type Error struct {
 	Message    string // the vendor's message
 	HTTPStatus int    // HTTP status when it was not 200
 	Data       json.RawMessage
+	// Unreadable says an answer arrived that could not be read (not the
+	// JSON-RPC envelope, or a result of another shape): the call may have
+	// been applied.
+	Unreadable bool
 }
+
+// UnreadableAnswer reports whether the answer could not be read (see
+// apierr.IsUnreadable).
+func (e *Error) UnreadableAnswer() bool { return e.Unreadable }
 
 func (e *Error) Error() string {
 	switch {

@@ -100,7 +100,9 @@
 //   - A hang after the write was applied (scripted FaultTimeoutAfterCommit):
 //     the write that timed out although it was applied.
 //   - Malformed answers (MalformedRate): HTTP 200 with JSON cut off
-//     mid-value or an HTML page, at even odds.
+//     mid-value or an HTML page, at even odds. Scripted
+//     FaultMalformedAfterCommit applies the write first: a write that
+//     landed with an answer nobody can read.
 //   - Latency before each request in scope.
 //
 // Only a dropped-after-commit request, and a scripted

@@ -89,6 +89,10 @@ const (
 	// the client gives up, Close or the timeout cap: a write that timed out
 	// although SharpSpring applied it. Scripted only.
 	FaultTimeoutAfterCommit
+	// FaultMalformedAfterCommit applies the call, then answers HTTP 200
+	// with cut-off JSON, as FaultMalformedJSON does: a write that landed
+	// although its answer cannot be read. Scripted only.
+	FaultMalformedAfterCommit
 )
 
 // String names the fault; the names are the keys of Stats.FaultsInjected.
@@ -118,6 +122,8 @@ func (f Fault) String() string {
 		return "malformedHTML"
 	case FaultTimeoutAfterCommit:
 		return "timeoutAfterCommit"
+	case FaultMalformedAfterCommit:
+		return "malformedAfterCommit"
 	}
 	return "fault(?)"
 }

@@ -291,6 +291,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		simkit.HangUp(w)
 		return
 	}
+	if fault == FaultMalformedAfterCommit {
+		contentType, body := malformedBody(FaultMalformedJSON, env.method)
+		s.replyText(w, &rec, http.StatusOK, contentType, body)
+		return
+	}
 	if fault == FaultTimeoutAfterCommit {
 		s.faults.Wait(r.Context(), d.Hold)
 		s.record(rec)

@@ -1,4 +1,4 @@
-package app
+package connector
 
 import (
 	"context"
@@ -10,44 +10,39 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/crmsync/crmsync/internal/config"
-	"github.com/crmsync/crmsync/internal/connector"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/apierr"
-	levendor "github.com/crmsync/crmsync/vendors/leadexec"
+	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
 // leadExecFieldCheck names the lead types this configuration uses: the
 // receiver's when a route writes LeadExec leads, the safety net's when a
 // route reads them.
-func leadExecFieldCheck(cfg *config.Config) levendor.FieldCheck {
-	var fc levendor.FieldCheck
-	l := cfg.LeadExec
-	if l == nil {
-		return fc
-	}
-	if routesTo(cfg, "leadexec.lead") {
+func leadExecFieldCheck(env Env, l *config.LeadExecConfig) leadexec.FieldCheck {
+	var fc leadexec.FieldCheck
+	if env.Writes("leadexec", "lead") {
 		fc.Post = l.Receiver.LID
 	}
-	if routesFrom(cfg, "leadexec.lead") {
+	if env.Reads("leadexec", "lead") {
 		fc.Read = l.SafetyNet.LeadTypes
 	}
 	return fc
 }
 
-// checkLeadExecFields runs levendor.CheckLeadFields at start-up (and before
+// checkLeadExecFields runs leadexec.CheckLeadFields at start-up (and before
 // a backfill): a passing LeadExec failure is retried for a while; a field
 // crmsync cannot fill, a catalog name no lead type has or refused
 // credentials stop start-up at once. The posted lead type's fields go to
 // fields; warnings are logged.
-func checkLeadExecFields(ctx context.Context, c *levendor.Client, fc levendor.FieldCheck, cat *mappings.Catalog,
-	fields *levendor.LeadTypeFields, log *slog.Logger) error {
-	var posted []levendor.LeadField
+func checkLeadExecFields(ctx context.Context, c *leadexec.Client, fc leadexec.FieldCheck, cat *mappings.Catalog,
+	fields *leadexec.LeadTypeFields, log *slog.Logger) error {
+	var posted []leadexec.LeadField
 	var warnings []string
 	bo := backoff.WithContext(backoff.WithMaxRetries(pipeline.DefaultBackOff(), 6), ctx)
 	err := backoff.Retry(func() error {
 		var cerr error
-		posted, warnings, cerr = levendor.CheckLeadFields(ctx, c, fc, cat)
+		posted, warnings, cerr = leadexec.CheckLeadFields(ctx, c, fc, cat)
 		if cerr != nil && (!isLeadExecAPIError(cerr) || apierr.Classify(cerr) != apierr.Transient) {
 			return backoff.Permanent(cerr)
 		}
@@ -68,7 +63,7 @@ func checkLeadExecFields(ctx context.Context, c *levendor.Client, fc levendor.Fi
 // isLeadExecAPIError reports whether err came from talking to LeadExec
 // (as opposed to a mismatch found by the check itself).
 func isLeadExecAPIError(err error) bool {
-	var e *levendor.Error
+	var e *leadexec.Error
 	return errors.As(err, &e)
 }
 
@@ -79,10 +74,10 @@ func isLeadExecAPIError(err error) bool {
 // field dead-letter with LeadExec's Data_Errors until the lead type or the
 // catalog is fixed). It is a pipeline.Source that publishes nothing.
 type leadFieldWatch struct {
-	c        *levendor.Client
-	check    levendor.FieldCheck
+	c        *leadexec.Client
+	check    leadexec.FieldCheck
 	cat      *mappings.Catalog
-	fields   *levendor.LeadTypeFields
+	fields   *leadexec.LeadTypeFields
 	interval time.Duration
 	log      *slog.Logger
 }
@@ -90,8 +85,8 @@ type leadFieldWatch struct {
 func (f *leadFieldWatch) Name() string { return "leadexec.fields" }
 
 func (f *leadFieldWatch) Run(ctx context.Context) error {
-	return connector.Watch(ctx, f.interval, func(ctx context.Context) ([]string, error) {
-		posted, warnings, err := levendor.CheckLeadFields(ctx, f.c, f.check, f.cat)
+	return Watch(ctx, f.interval, func(ctx context.Context) ([]string, error) {
+		posted, warnings, err := leadexec.CheckLeadFields(ctx, f.c, f.check, f.cat)
 		if f.check.Post > 0 && len(posted) > 0 && ctx.Err() == nil {
 			f.fields.Set(posted)
 		}
