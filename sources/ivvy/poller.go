@@ -12,11 +12,13 @@
 // modifiedDate itself. When iVvy refuses a filter instead (an error answer
 // such as 400/23016 to the filtered request that the same request without
 // the filter does not get), the poller reads without it for the rest of
-// the process the same way: the whole list, compared on modifiedDate. A contact edited in iVvy does not change its lead's
-// modifiedDate, so contacts are polled too (contact?action=getContactList
-// with fromModifiedDate): a changed contact that the identity map links to
-// its lead is published as a change of that lead's contact fields, without
-// a request; the leads of other changed contacts are read and published
+// the process the same way: the whole list, compared on modifiedDate.
+//
+// A contact edited in iVvy does not change its lead's modifiedDate, so
+// contacts are polled too (contact?action=getContactList with
+// fromModifiedDate): a changed contact that the identity map links to its
+// lead is published as a change of that lead's contact fields, without a
+// request; the leads of other changed contacts are read and published
 // again.
 //
 // The cursor (JSON, opaque to the store) holds the newest lead and contact
