@@ -112,7 +112,7 @@ func (t FieldType) Convert(v string, f ValueFormat) (string, error) {
 	case KindDate, KindDateTime:
 		tm, dateOnly, err := parseTime(s)
 		if err != nil {
-			return bad("want a date such as 2026-12-04 or 2026-12-04T15:04:05Z")
+			return bad("want a date such as 2026-12-04, 12/4/2026 or 2026-12-04T15:04:05Z")
 		}
 		loc := f.Location
 		if loc == nil {
@@ -209,7 +209,9 @@ func (t FieldType) optionList() string {
 }
 
 // timeLayouts are the written forms a date or time is read in. A form
-// without a zone is UTC: canonical times are UTC.
+// without a zone is UTC: canonical times are UTC. A date with slashes is
+// month/day/year, as LeadExec (an American product, ASP.NET's en-US
+// forms) writes dates; day/month/year is not read.
 var timeLayouts = []struct {
 	layout   string
 	dateOnly bool
@@ -222,6 +224,11 @@ var timeLayouts = []struct {
 	{"2006-01-02 15:04", false},
 	{"2006-01-02 15:04:05 MST", false},
 	{"2006-01-02", true},
+	{"1/2/2006 3:04:05 PM", false},
+	{"1/2/2006 3:04 PM", false},
+	{"1/2/2006 15:04:05", false},
+	{"1/2/2006 15:04", false},
+	{"1/2/2006", true},
 }
 
 func parseTime(s string) (time.Time, bool, error) {

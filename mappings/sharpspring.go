@@ -76,7 +76,21 @@ func sortStrings(s []string) { sort.Strings(s) }
 // the catalog. Decode HTML-unescapes every value (UI-entered values come
 // back encoded) and checks the email when one is present. The zero value
 // (no catalog) maps standard fields only.
-type SharpSpringLeads struct{ Catalog *Catalog }
+//
+// Values, when set, converts custom field values to the fields' SharpSpring
+// types on Encode, so that what a route records as written is what
+// SharpSpring will hold. A value it cannot convert is left as it is: the
+// sink converts again and dead-letters that record with the reason.
+type SharpSpringLeads struct {
+	Catalog *Catalog
+	Values  ValueConverter
+}
+
+// ValueConverter converts a value of a vendor field (by its vendor name)
+// to the field's type; fields it has no type for are returned unchanged.
+type ValueConverter interface {
+	Convert(field, value string) (string, error)
+}
 
 // Vendor implements LeadCodec.
 func (SharpSpringLeads) Vendor() string { return "sharpspring" }
@@ -95,7 +109,23 @@ func (c SharpSpringLeads) Decode(fields map[string]string) (Lead, error) {
 }
 
 // Encode implements LeadCodec.
-func (c SharpSpringLeads) Encode(l Lead) map[string]string { return ToSharpSpring(l, c.catalog()) }
+func (c SharpSpringLeads) Encode(l Lead) map[string]string {
+	out := ToSharpSpring(l, c.catalog())
+	if c.Values != nil {
+		for f, v := range out {
+			if _, std := sharpSpringStandardFields[f]; std || v == "" {
+				continue
+			}
+			if conv, err := c.Values.Convert(f, v); err == nil {
+				out[f] = conv
+			}
+		}
+	}
+	return out
+}
+
+// sharpSpringStandardFields are the SharpSpring names of SharpSpringStandard.
+var sharpSpringStandardFields = invert(SharpSpringStandard)
 
 // Keys implements LeadCodec: the lower-cased email (SharpSpring compares
 // emails case-insensitively); the SharpSpring id is assigned by SharpSpring.

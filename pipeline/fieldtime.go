@@ -27,10 +27,10 @@ import (
 // the same batch: a field that changed within the batch is no unchanged
 // field, even when it changed back to what the ledger knows.
 //
-// stale lists target fields made from a changed source field and an
-// unchanged one that is behind (see behind): such a field would carry an
-// old part along with the new one, and is left to the route from the
-// vendor that holds the part's newer value.
+// stale lists target fields made from several source fields, one of them
+// unchanged and behind (see behind): such a field would carry an old part
+// along with the others, and is left to the route from the vendor that
+// holds the part's newer value.
 func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[string]string) (times map[string]time.Time, stale map[string]bool) {
 	src, at := it.mapped.SourceFields, it.ev.ChangedAt
 	if len(src) == 0 || len(known.Fields) == 0 || len(fields) == 0 {
@@ -97,6 +97,14 @@ func (ru *Runner) fieldTimes(it pending, known LedgerEntry, earlier, fields map[
 				if w, ok := rest[f]; ok && w != v && behind(known.Fields[sf]) {
 					stale[f] = true
 				}
+				continue
+			}
+			if w, ok := rest[f]; ok && w != v && behind(known.Fields[sf]) {
+				// Made of unchanged parts, one of them behind (Getlead's
+				// name from LeadExec's first name, which never took the
+				// newer one crmsync sent): dated by its newest part, it
+				// would carry the old part over a newer value.
+				stale[f] = true
 				continue
 			}
 			if cur, seen := times[f]; !seen || t.After(cur) {

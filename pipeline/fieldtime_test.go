@@ -139,3 +139,87 @@ func TestCompositeFieldIsNeverTruncated(t *testing.T) {
 		t.Fatalf("the new first name did not reach b: %v", toB.writes)
 	}
 }
+
+// nameFrom maps vendor from's first and last name into one name field,
+// as nameMapper does for a.
+type nameFrom struct{ from string }
+
+func (m nameFrom) Map(ev pipeline.Event) (pipeline.Mapped, error) {
+	mp, err := copyMapper{m.from, "c"}.Map(ev)
+	if err != nil {
+		return mp, err
+	}
+	first, last := mp.Fields["first"], mp.Fields["last"]
+	delete(mp.Fields, "first")
+	delete(mp.Fields, "last")
+	mp.Fields["name"] = strings.TrimSpace(first + " " + last)
+	return mp, nil
+}
+
+// TestACompositeOfUnchangedPartsDoesNotCarryAPartThatIsBehind: a takes no
+// update (as LeadExec takes none), so a's first name stays behind b's
+// newer one. c's name is made of first and last name and holds b's "Bo
+// Kim". When a later reports its whole record for a change of another
+// field, its name "Ann Kim" is made only of unchanged parts, dated by its
+// newest (the last name, as new as c's name), and must not overwrite
+// c's name with a's old first name.
+func TestACompositeOfUnchangedPartsDoesNotCarryAPartThatIsBehind(t *testing.T) {
+	state := testenv.State(t)
+	toC, toB, toA := &memorySink{}, &memorySink{}, &skipSink{}
+	// crmsync handles each change a moment after it is made.
+	var clock time.Time
+	route := func(from, to string, mapper pipeline.Mapper, sink pipeline.Sink, reverse bool) *pipeline.Runner {
+		r := copyRoute(from, to, sink)
+		r.Mapper, r.Reverse, r.Now = mapper, reverse, func() time.Time { return clock }
+		return newRunner(t, r, nil, state)
+	}
+	ac := route("a", "c", nameFrom{"a"}, toC, false)
+	bc := route("b", "c", nameFrom{"b"}, toC, false)
+	ab := route("a", "b", copyMapper{"a", "b"}, toB, true)
+	ba := route("b", "a", copyMapper{"b", "a"}, toA, true)
+	ctx := context.Background()
+	apply := func(at time.Time, vendor string, f map[string]string, routes ...*pipeline.Runner) {
+		t.Helper()
+		f["key"] = "k"
+		clock = at.Add(300 * time.Millisecond)
+		ev := pipeline.Event{Vendor: vendor, Entity: "lead", ExternalID: vendor + "1", Fields: f, ChangedAt: at, Version: at.String()}
+		if err := ev.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ru := range routes {
+			if _, err := ru.Apply(ctx, []pipeline.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	apply(t0.Add(100*time.Millisecond), "a", map[string]string{"first": "Ann", "last": "Lee"}, ac, ab)
+	// A user changes the first name in b; a cannot take it.
+	apply(t0.Add(2*time.Second), "b", map[string]string{"first": "Bo", "last": "Lee"}, ba, bc)
+	if toA.calls != 1 {
+		t.Fatalf("a was not offered b's first name (%d calls)", toA.calls)
+	}
+	// a changes the last name; b takes it and reports it within the same
+	// second (b stamps to the second).
+	apply(t0.Add(4400*time.Millisecond), "a", map[string]string{"first": "Ann", "last": "Kim"}, ac, ab)
+	apply(t0.Add(4*time.Second), "b", map[string]string{"first": "Bo", "last": "Kim"}, ba, bc)
+	name := func() string {
+		for i := len(toC.writes) - 1; i >= 0; i-- {
+			if n, ok := toC.writes[i]["name"]; ok {
+				return n
+			}
+		}
+		return ""
+	}
+	if got := name(); got != "Bo Kim" {
+		t.Fatalf("c's name %q, want %q: %v", got, "Bo Kim", toC.writes)
+	}
+	// a reports its whole record for a change of its city.
+	apply(t0.Add(8200*time.Millisecond), "a", map[string]string{"first": "Ann", "last": "Kim", "city": "Austin"}, ac)
+	if got := name(); got != "Bo Kim" {
+		t.Fatalf("a's old first name reached c: its name is %q, want %q: %v", got, "Bo Kim", toC.writes)
+	}
+	if last := toC.writes[len(toC.writes)-1]; last["city"] != "Austin" {
+		t.Fatalf("a's city change was not written: %v", last)
+	}
+}

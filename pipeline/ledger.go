@@ -217,16 +217,29 @@ func newer(a, b time.Time) bool {
 // was sent (read before it landed; vendors stamp to the second, so the same
 // second counts). An earlier written value reported after that is a user
 // setting the field back to it, a change made at the vendor: clearing a
-// field crmsync once wrote empty, say.
+// field crmsync once wrote empty, say. So is the latest written value once
+// the vendor was known to hold another value by a change made there after
+// that write was sent.
 func echoOfWrite(st FieldStamp, from, h string, at time.Time) bool {
 	for i := len(st.Wrote) - 1; i >= 0; i-- {
 		w := st.Wrote[i]
 		if from != "" && w != from+":"+h || from == "" && !strings.HasSuffix(w, ":"+h) {
 			continue
 		}
-		return i == len(st.Wrote)-1 || st.Sent.IsZero() || !newer(at, st.Sent)
+		if i == len(st.Wrote)-1 {
+			return !changedSinceWrite(st, h)
+		}
+		return st.Sent.IsZero() || !newer(at, st.Sent)
 	}
 	return false
+}
+
+// changedSinceWrite reports whether the vendor is known to hold a value
+// other than h, crmsync's latest write, because of a change made there
+// after the write was sent: the ledger's value is no echo (Seen is zero)
+// and dates from after Sent.
+func changedSinceWrite(st FieldStamp, h string) bool {
+	return st.Hash != "" && st.Hash != h && st.Seen.IsZero() && !st.Sent.IsZero() && newer(st.At, st.Sent)
 }
 
 func ledgerHash(fields map[string]FieldStamp) string {

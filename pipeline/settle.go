@@ -57,7 +57,16 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 		for f, v := range fields {
 			h := ValueHash(v)
 			st := entry.Fields[f]
-			st.At, st.Hash, st.Seen, st.Wrote = stamps[f], h, time.Time{}, addWrote(st.Wrote, src+":"+h)
+			// A report of this very value that arrived before the write
+			// settled (it landed, then its answer was retried or slow) says
+			// when the vendor was seen holding it: kept, so that a later
+			// report showing another value is taken for the change it is
+			// (see readBeforeWrite).
+			seen := time.Time{}
+			if st.Hash == h {
+				seen = st.Seen
+			}
+			st.At, st.Hash, st.Seen, st.Wrote = stamps[f], h, seen, addWrote(st.Wrote, src+":"+h)
 			st.WroteAt = time.Time{}
 			if done.After(st.Sent) {
 				st.Sent = done
@@ -145,7 +154,9 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 // value known before the write, or one crmsync wrote earlier (a write that
 // landed without being settled: the process stopped, and the write after
 // the restart replaces it), not the written one. A value never known
-// before is a change made at the vendor, even in the same second.
+// before is a change made at the vendor, even in the same second; so is
+// any value reported after the vendor was seen holding the written one
+// (Seen).
 func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
 	n := len(st.Wrote)
 	if st.Sent.IsZero() || newer(at, st.Sent) || n == 0 {
@@ -153,6 +164,12 @@ func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
 	}
 	if strings.HasSuffix(st.Wrote[n-1], ":"+h) {
 		return false // the write itself
+	}
+	if !st.Seen.IsZero() && strings.HasSuffix(st.Wrote[n-1], ":"+st.Hash) && newer(at, st.Seen) {
+		// The vendor already reported the write's value (at Seen): it had
+		// landed, and a later report showing something else is a change
+		// made after it, however close to the write's last retry.
+		return false
 	}
 	if h == st.Prev || (st.Prev == "" && h == emptyHash) {
 		return true

@@ -105,7 +105,8 @@ type FieldStamp struct {
 	Hash string    `json:"h"`
 	// Seen is the latest time, on this vendor's own clock, at which its
 	// poller reported the value when the value itself was older (crmsync's
-	// own write echoing back). Zero when the report was the change itself.
+	// own write echoing back, also before the write settled). Zero when the
+	// report was the change itself.
 	Seen time.Time `json:"s,omitzero"`
 	// Wrote lists the values crmsync wrote into this field, as
 	// "<vendor the value came from>:<hash>", oldest first (a few at most):

@@ -41,6 +41,12 @@ type harness struct {
 	sys map[string]string
 }
 
+// typedField is a SharpSpring custom field of a given type.
+type typedField struct {
+	name, label, dataType string
+	options               []sharpspringsim.FieldOption
+}
+
 type harnessOptions struct {
 	sim       sharpspringsim.Options
 	batchSize int
@@ -48,6 +54,10 @@ type harnessOptions struct {
 	rate      float64
 	bus       string // "nats" (default) or "kafka" (an in-process kfake cluster)
 	ownership map[string]string
+	// typed are custom fields created in SharpSpring, with their type,
+	// besides favorite_color and budget (text); their LeadExec name is the
+	// label without spaces.
+	typed []typedField
 	// tweak changes the config before defaults and validation.
 	tweak func(*config.Config)
 }
@@ -64,8 +74,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	srv := httptest.NewServer(sim)
 	h := &harness{t: t, sim: sim, simSrv: srv, logs: &testenv.Log{}, sys: map[string]string{}}
 	var catalog []mappings.CatalogField
-	for _, f := range []struct{ name, label string }{{"favorite_color", "Favorite Color"}, {"budget", "Budget"}} {
-		h.sys[f.name] = sim.CreateField("lead", f.label, "text")
+	fields := append([]typedField{{"favorite_color", "Favorite Color", "text", nil}, {"budget", "Budget", "text", nil}}, o.typed...)
+	for _, f := range fields {
+		h.sys[f.name] = sim.CreateField("lead", f.label, f.dataType, f.options...)
 		catalog = append(catalog, mappings.CatalogField{Name: f.name, Label: f.label, SharpSpring: h.sys[f.name],
 			LeadExec: strings.ReplaceAll(f.label, " ", "")})
 	}

@@ -4,6 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"time"
+
+	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // An account label names one vendor account in the state: the key of its
@@ -15,6 +18,19 @@ import (
 
 // Account is the SharpSpring account's label: "sharpspring:<account id>".
 func (s *SharpSpringConfig) Account() string { return "sharpspring:" + s.AccountID }
+
+// Zone is the zone the endpoint reads and writes times in: the account's
+// TimeZone on the v1 endpoint, UTC on v1.2. Call it on a validated config.
+func (s *SharpSpringConfig) Zone() *time.Location {
+	if !sharpspring.LocalTimeEndpoint(s.Endpoint) {
+		return time.UTC
+	}
+	loc, err := sharpspring.LoadZone(s.TimeZone)
+	if err != nil {
+		return time.UTC // unreachable after Validate
+	}
+	return loc
+}
 
 // Account is the iVvy account's label: "ivvy:" and the first 12 hex digits
 // of the SHA-256 of the API key (the key itself is a credential).

@@ -175,7 +175,13 @@ type NATSConfig struct {
 // SharpSpringConfig is one SharpSpring account.
 type SharpSpringConfig struct {
 	// Endpoint; default https://api.sharpspring.com/pubapi/v1.2/ (UTC times).
-	Endpoint  string `yaml:"endpoint"`
+	Endpoint string `yaml:"endpoint"`
+	// TimeZone is the time zone of the account's Company Profile (an IANA
+	// name such as America/New_York). The v1 endpoint reads and writes
+	// times in it, so it is required with v1: without it every poll window
+	// and every date-time value would be off by the zone's offset. v1.2
+	// works in UTC and does not use it.
+	TimeZone  string `yaml:"time_zone"`
 	AccountID string `yaml:"account_id"`
 	SecretKey Secret `yaml:"secret_key"`
 	// RatePerSecond is the account's shared request rate; default 9,

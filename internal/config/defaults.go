@@ -215,6 +215,9 @@ func (c *Config) Validate() error {
 			}
 			add(p+".batch_size", "%d is outside 1..%d (%s)", r.BatchSize, limit, why)
 		}
+		if r.To == "sharpspring.lead" {
+			checkSharpSpringStatuses(add, p, r)
+		}
 		if r.Linger < 0 || r.Linger.Std() > time.Minute {
 			add(p+".linger", "%s is outside 0..1m", r.Linger.Std())
 		}
@@ -434,6 +437,20 @@ func checkInterval(add func(path, format string, args ...any), path string, d Du
 	}
 }
 
+// checkSharpSpringStatuses checks the targets of a route's status_map
+// into SharpSpring leads: leadStatus is a picklist that takes only
+// SharpSpring's own statuses, so a lead with any other would be refused
+// (and every write carrying it dead-lettered).
+func checkSharpSpringStatuses(add func(path, format string, args ...any), p string, r RouteConfig) {
+	for _, from := range slices.Sorted(maps.Keys(r.StatusMap)) {
+		to := r.StatusMap[from]
+		if !slices.Contains(sharpspring.LeadStatuses, to) {
+			add(p+".status_map."+from, "route %q maps status %q to %q, which SharpSpring's leadStatus does not take; allowed: %s",
+				r.Name, from, to, strings.Join(sharpspring.LeadStatuses, ", "))
+		}
+	}
+}
+
 // ApplyDefaults fills the SharpSpring section's unset values.
 func (s *SharpSpringConfig) ApplyDefaults() {
 	setDefault(&s.Endpoint, sharpspring.DefaultEndpoint)
@@ -455,6 +472,17 @@ func (s *SharpSpringConfig) ApplyDefaults() {
 func (s *SharpSpringConfig) Validate(add func(path, format string, args ...any)) {
 	if !absoluteURL(s.Endpoint) {
 		add("endpoint", "%q is not an absolute URL", s.Endpoint)
+	}
+	switch {
+	case s.TimeZone != "":
+		if _, err := sharpspring.LoadZone(s.TimeZone); err != nil {
+			add("time_zone", "%v", err)
+		}
+	case sharpspring.LocalTimeEndpoint(s.Endpoint):
+		add("time_zone", "is required with the v1 endpoint %q: v1 reads and writes times in the zone of the account's "+
+			"Company Profile, and without it poll windows and date-time values would be off by that zone's offset; "+
+			"set it to that zone (e.g. America/New_York), or use the v1.2 endpoint %q, which works in UTC",
+			s.Endpoint, sharpspring.DefaultEndpoint)
 	}
 	if s.AccountID == "" {
 		add("account_id", "is required")

@@ -56,15 +56,21 @@ func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFieldsAtStart(ctx, env, c); err != nil {
+	// The custom lead fields' types, read with the catalog check at
+	// start-up and on every scheduled check: the sink converts values to
+	// them, dates and times in the endpoint's zone.
+	zone := s.Zone()
+	types := sharpspring.NewFieldTypes(zone)
+	if err := checkFieldsAtStart(ctx, env, c, types); err != nil {
 		return nil, err
 	}
 	probe := s.QuotaProbeInterval.Std()
 	acc := &Account{
-		LeadCodec:   mappings.SharpSpringLeads{Catalog: env.Catalog},
+		LeadCodec:   mappings.SharpSpringLeads{Catalog: env.Catalog, Values: types},
 		ClientCodec: mappings.SharpSpringClients{},
 		Sinks: map[string]pipeline.Sink{
-			"lead":   ssink.NewLeadSinkWithConfig(ssink.LeadSinkConfig{Logger: env.Log, QuotaProbeInterval: probe}, c),
+			"lead": ssink.NewLeadSinkWithConfig(ssink.LeadSinkConfig{Logger: env.Log, QuotaProbeInterval: probe,
+				Types: types}, c),
 			"client": ssink.NewClientSink(ssink.ClientSinkConfig{Logger: env.Log, QuotaProbeInterval: probe}, c),
 		},
 		Budgets: []*pipeline.Budget{budget},
@@ -81,7 +87,7 @@ func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 			if entity == "client" {
 				return &ssrc.ClientPager{API: c}, nil
 			}
-			return &ssrc.LeadPager{API: c, Since: since, Until: until, Lag: s.Poller.Lag.Std(),
+			return &ssrc.LeadPager{API: c, Since: since, Until: until, Lag: s.Poller.Lag.Std(), Zone: zone,
 				Logger: env.Log.With("source", "sharpspring."+entity)}, nil
 		},
 	}
@@ -97,14 +103,14 @@ func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 		acc.Sources = append(acc.Sources, p)
 	}
 	if s.FieldCheckInterval > 0 {
-		acc.Sources = append(acc.Sources, &fieldWatch{c: c, cat: env.Catalog,
+		acc.Sources = append(acc.Sources, &fieldWatch{c: c, cat: env.Catalog, types: types,
 			interval: s.FieldCheckInterval.Std(), log: env.Log.With("source", "sharpspring.fields")})
 	}
 	if env.Reads("sharpspring", "lead") {
 		pc := s.Poller
 		p, err := ssrc.NewLeadPoller(ssrc.LeadPollerConfig{Name: "sharpspring.lead", Interval: pc.Interval.Std(),
 			Overlap: pc.Overlap.Std(), Lag: pc.Lag.Std(), PageSize: pc.PageSize, SweepInterval: pc.SweepInterval.Std(),
-			Since: pc.Since, QuotaProbeInterval: probe, Logger: env.Log}, c, env.Bus, env.State)
+			Since: pc.Since, Zone: zone, QuotaProbeInterval: probe, Logger: env.Log}, c, env.Bus, env.State)
 		if err != nil {
 			return nil, err
 		}
@@ -118,12 +124,12 @@ func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 // name or bad credentials stop start-up at once. With the daily limit
 // reached, start-up goes on: sinks and pollers pause and probe, and the
 // field watch checks once requests go through.
-func checkFieldsAtStart(ctx context.Context, env Env, c *sharpspring.Client) error {
+func checkFieldsAtStart(ctx context.Context, env Env, c *sharpspring.Client, types *sharpspring.FieldTypes) error {
 	var warnings []string
 	bo := backoff.WithContext(backoff.WithMaxRetries(pipeline.DefaultBackOff(), 6), ctx)
 	err := backoff.Retry(func() error {
 		var cerr error
-		warnings, cerr = sharpspring.CheckFields(ctx, c, env.Catalog)
+		warnings, cerr = sharpspring.CheckFields(ctx, c, env.Catalog, types)
 		if cerr != nil && (apierr.Classify(cerr) != apierr.Transient || !isAPIError(cerr)) {
 			return backoff.Permanent(cerr)
 		}

@@ -18,6 +18,7 @@ import (
 type fieldWatch struct {
 	c        *sharpspring.Client
 	cat      *mappings.Catalog
+	types    *sharpspring.FieldTypes // updated on every check
 	interval time.Duration
 	log      *slog.Logger
 }
@@ -26,7 +27,7 @@ func (f *fieldWatch) Name() string { return "sharpspring.fields" }
 
 func (f *fieldWatch) Run(ctx context.Context) error {
 	return Watch(ctx, f.interval, func(ctx context.Context) ([]string, error) {
-		return sharpspring.CheckFields(ctx, f.c, f.cat)
+		return sharpspring.CheckFields(ctx, f.c, f.cat, f.types)
 	}, func(warnings []string, err error) {
 		switch {
 		case err != nil && isQuota(err):

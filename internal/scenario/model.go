@@ -218,7 +218,7 @@ func generate(seed uint64, size scheduleSize) schedule {
 		created := rng.IntN(max(1, size.Rounds/2))
 		fields := map[string]string{mFirst: val("Ann"), mLast: val("Lee"), mCity: val("City"), mColor: val("teal"), mBudget: ""}
 		if rng.IntN(2) == 0 {
-			fields[mBudget] = val("budget")
+			fields[mBudget] = val("") // a number: SharpSpring's Budget field is an int
 		}
 		slots = append(slots, slot{created, modelOp{Kind: opLeadCreate, Side: id.Origin, Rec: i, Fields: fields}})
 		last := id.Origin
@@ -341,6 +341,12 @@ func editFields(rng *rand.Rand, val func(string) string, fields []string) map[st
 			f[name] = val("Bo")
 		case mLast:
 			f[name] = val("Kim")
+		case mBudget:
+			if rng.IntN(3) == 0 {
+				f[name] = ""
+			} else {
+				f[name] = val("") // a number: SharpSpring's Budget field is an int
+			}
 		default:
 			if rng.IntN(3) == 0 {
 				f[name] = ""

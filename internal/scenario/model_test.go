@@ -51,6 +51,8 @@ import (
 //	CRMSYNC_MODEL_SEED=1234     replay exactly this seed
 //	CRMSYNC_MODEL_LOG=FILE      append the instance's debug log to FILE
 //	                            (in-process or child)
+//	CRMSYNC_MODEL_KEEP=DIR      keep each seed's world (state, stream,
+//	                            config) in DIR/seed-N after the run
 //	CRMSYNC_MODEL_PROCESS=child run 'crmsync run' as a child process,
 //	                            SIGKILLed at each restart (the default
 //	                            once SEEDS or RECORDS is set); inprocess
@@ -202,7 +204,20 @@ func playModel(t *testing.T, s schedule, child bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(t.TempDir(), Options{Leads: 1, Listen: addr})
+	root := t.TempDir()
+	if keep := os.Getenv("CRMSYNC_MODEL_KEEP"); keep != "" {
+		// The world (state, stream, configuration) stays for a look after
+		// the run, failed or not.
+		root = filepath.Join(keep, fmt.Sprintf("seed-%d", s.Seed))
+		if err := os.RemoveAll(root); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(root, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("seed %d: keeping the world in %s", s.Seed, root)
+	}
+	w, err := New(root, Options{Leads: 1, Listen: addr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,12 +148,15 @@ func New(dataDir string, o Options) (*World, error) {
 	}
 	ssURL, ivURL, glURL, leURL := urls[0], urls[1], urls[2], urls[3]
 
-	custom := []struct{ name, label, ivvy string }{
-		{"favorite_color", "Favorite Color", "101"}, {"lead_source_detail", "Lead Source Detail", "102"}, {"budget", "Budget", "103"},
+	// SharpSpring's custom fields have the types of the values they carry
+	// (the simulator refuses others, as SharpSpring does).
+	custom := []struct{ name, label, ivvy, ssType string }{
+		{"favorite_color", "Favorite Color", "101", "text"}, {"lead_source_detail", "Lead Source Detail", "102", "text"},
+		{"budget", "Budget", "103", "int"},
 	}
 	var catalog []mappings.CatalogField
 	for _, c := range custom {
-		sys := w.SS.CreateField("lead", c.label, "text")
+		sys := w.SS.CreateField("lead", c.label, c.ssType)
 		lx := strings.ReplaceAll(c.label, " ", "")
 		catalog = append(catalog, mappings.CatalogField{Name: c.name, Label: c.label, SharpSpring: sys, LeadExec: lx, IVvy: c.ivvy})
 		w.leCustom = append(w.leCustom, lx)

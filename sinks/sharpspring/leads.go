@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,13 @@ type LeadSinkConfig struct {
 	// the route pauses and then probes with one request. SharpSpring does
 	// not document when its day resets. Default 1h.
 	QuotaProbeInterval time.Duration
+	// Types are the account's custom lead field types (read from getFields
+	// at start-up and on schedule). Every custom field value is converted
+	// to its field's type before it is sent; a record with a value that
+	// cannot be converted is dead-lettered with the field and the value,
+	// and the rest of the batch is written. Nil: values are sent as they
+	// are.
+	Types *sharpspring.FieldTypes
 }
 
 // LeadSink is a pipeline.Sink for SharpSpring leads.
@@ -42,6 +50,7 @@ type LeadSink struct {
 	c     *sharpspring.Client
 	log   *slog.Logger
 	probe time.Duration
+	types *sharpspring.FieldTypes
 }
 
 // NewLeadSink returns a sink that writes through c, with the defaults of
@@ -54,7 +63,7 @@ func NewLeadSink(c *sharpspring.Client, log *slog.Logger) *LeadSink {
 // through c.
 func NewLeadSinkWithConfig(cfg LeadSinkConfig, c *sharpspring.Client) *LeadSink {
 	log, probe := withDefaults(cfg.Logger, cfg.QuotaProbeInterval)
-	return &LeadSink{c: c, log: log, probe: probe}
+	return &LeadSink{c: c, log: log, probe: probe, types: cfg.Types}
 }
 
 // withDefaults returns a sink's logger and quota probe interval, the
@@ -111,6 +120,9 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 			it.id, it.step = id, stepUpdate
 		}
 		items[i] = it
+		if err := s.convert(r); err != nil {
+			it.fail(err)
+		}
 	}
 	// A lead unknown to us is most likely new: create first and fall back
 	// to an update on 301. That spends one request per batch of new leads
@@ -156,6 +168,39 @@ func (s *LeadSink) Write(ctx context.Context, recs []*pipeline.Record) []pipelin
 		logVendorQuota(s.log, "lead", waiting, s.probe, quotaError(st.quota, s.probe))
 	}
 	return out
+}
+
+// convert writes every custom field value of r as its field's SharpSpring
+// type (SharpSpring refuses a value of another type). A value that cannot
+// be converted is a permanent failure of r naming each such field and
+// value; r is then left as it was. Otherwise r's values are replaced by
+// their converted form, which is what SharpSpring holds once written and
+// so what the route records as written.
+func (s *LeadSink) convert(r *pipeline.Record) error {
+	if s.types == nil {
+		return nil
+	}
+	var problems []string
+	converted := map[string]string{}
+	for _, f := range slices.Sorted(maps.Keys(r.Fields)) {
+		v := r.Fields[f]
+		out, err := s.types.Convert(f, v)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		if out != v {
+			converted[f] = out
+		}
+	}
+	if len(problems) > 0 {
+		return pipeline.Permanent("field-type", fmt.Errorf("%s; fix the value at the source or the field's type in SharpSpring, then retry the dead letter",
+			strings.Join(problems, "; ")))
+	}
+	for f, v := range converted {
+		r.Fields[f] = v
+	}
+	return nil
 }
 
 // isVendorQuota reports whether err is SharpSpring's own 106 answer (as

@@ -28,8 +28,9 @@ func (s *limitSpy) GetLeadsDateRange(ctx context.Context, q sharpspring.DateRang
 }
 
 // A second holding more than 500 leads loses none of them, whether
-// SharpSpring honours a limit above 500 (observed) or caps it at 500 in
-// silence (what its documented 500 objects per request allows), and
+// SharpSpring honours a limit above 500 (observed), caps it at 500 in
+// silence or refuses it (what its documented 500 objects per request
+// allows), and
 // whatever page size is configured: no request asks for more than 500.
 // Before, the poller read such a second in one request with a doubled
 // limit, and under the cap took 500 leads for all 1,200.
@@ -43,8 +44,9 @@ func TestPollerLosesNoLeadOfABusySecondUnderASilent500Cap(t *testing.T) {
 		{"capped", 500, false, 0},
 		{"capped random order", 500, true, 0},
 		{"capped page size 5000", 500, false, 5000},
-		{"honoured", 0, false, 0},
-		{"honoured random order", 0, true, 0},
+		{"honoured", -1, false, 0},
+		{"honoured random order", -1, true, 0},
+		{"refused", 0, false, 5000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: tc.capAt, RandomOrder: tc.random})

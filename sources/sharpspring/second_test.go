@@ -36,7 +36,7 @@ func (b *beforeOffset) GetLeadsDateRange(ctx context.Context, q sharpspring.Date
 // boundary shift down and as many as had left are never read; the count
 // and the lookup by id catch it and the second is read again.
 func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
-	for _, capAt := range []int{0, 500} {
+	for _, capAt := range []int{-1, 0, 500} {
 		t.Run(fmt.Sprintf("limit cap %d", capAt), func(t *testing.T) {
 			const total, leaving = 1200, 35
 			e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: capAt})

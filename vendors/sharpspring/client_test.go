@@ -119,7 +119,7 @@ func TestHTTPFailuresAreClassifiedAndNeverCarryTheSecret(t *testing.T) {
 }
 
 func TestNoExpectHeaderOnLongRequests(t *testing.T) {
-	sim := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{"1": secret}, ExpectRule: true})
+	sim := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{"1": secret}})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	c, _ := New(Config{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: "1", SecretKey: secret})

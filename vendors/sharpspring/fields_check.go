@@ -21,10 +21,18 @@ type FieldLister interface {
 // label that differs from the catalog's, or a field marked inactive, is a
 // warning only: labels are display text and never a key, so a renamed
 // label changes nothing. Catalog entries without a label are not compared.
-func CheckFields(ctx context.Context, c FieldLister, cat *mappings.Catalog) (warnings []string, err error) {
+//
+// types, when not nil, takes the fields' types (dataType, options), which
+// the lead sink converts values to. A catalog picklist, radio or checkbox
+// whose options getFields does not list is a warning: its values are sent
+// unchecked.
+func CheckFields(ctx context.Context, c FieldLister, cat *mappings.Catalog, types *FieldTypes) (warnings []string, err error) {
 	fields, err := c.GetFields(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sharpspring: reading fields (getFields): %w", err)
+	}
+	if types != nil {
+		types.Set(fields)
 	}
 	lead := map[string]Field{}
 	other := map[string]string{}
@@ -51,6 +59,9 @@ func CheckFields(ctx context.Context, c FieldLister, cat *mappings.Catalog) (war
 		}
 		if cf.Label != "" && f.Label != cf.Label {
 			warnings = append(warnings, fmt.Sprintf("sharpspring field %s (catalog field %q) is labelled %q, the catalog says %q; the system name is the key, so nothing changes", cf.SharpSpring, cf.Name, f.Label, cf.Label))
+		}
+		if f.unchecked() {
+			warnings = append(warnings, fmt.Sprintf("sharpspring field %s (catalog field %q) is a %s whose options getFields does not list; its values are sent as they are, unchecked", cf.SharpSpring, cf.Name, f.DataType))
 		}
 		if f.IsActive == "0" {
 			warnings = append(warnings, fmt.Sprintf("sharpspring field %s (catalog field %q) is inactive", cf.SharpSpring, cf.Name))

@@ -26,12 +26,12 @@ func TestCheckFields(t *testing.T) {
 
 	ok := catalog(t, mappings.CatalogField{Name: "favorite_color", Label: "Favorite Color", SharpSpring: color},
 		mappings.CatalogField{Name: "budget", SharpSpring: budget})
-	if w, err := CheckFields(ctx, c, ok); err != nil || len(w) != 0 {
+	if w, err := CheckFields(ctx, c, ok, nil); err != nil || len(w) != 0 {
 		t.Fatalf("matching catalog: %v %v", w, err)
 	}
 
 	sim.RenameField(color, "Pet's Name")
-	w, err := CheckFields(ctx, c, ok)
+	w, err := CheckFields(ctx, c, ok, nil)
 	if err != nil || len(w) != 1 || !strings.Contains(w[0], "Pet's Name") || !strings.Contains(w[0], color) {
 		t.Fatalf("renamed label: %v %v", w, err)
 	}
@@ -44,7 +44,7 @@ func TestCheckFields(t *testing.T) {
 	bad := catalog(t, mappings.CatalogField{Name: "favorite_color", SharpSpring: color},
 		mappings.CatalogField{Name: "shoe_size", SharpSpring: "Shoe_Size_5a0dd86e6e291"},
 		mappings.CatalogField{Name: "region", SharpSpring: acct})
-	_, err = CheckFields(ctx, c, bad)
+	_, err = CheckFields(ctx, c, bad, nil)
 	if err == nil || !strings.Contains(err.Error(), "Shoe_Size_5a0dd86e6e291") || !strings.Contains(err.Error(), acct) || !strings.Contains(err.Error(), "account field") {
 		t.Fatalf("unknown system names: %v", err)
 	}

@@ -10,6 +10,11 @@ import (
 // MaxObjects is the most objects one write request may carry (error 209).
 const MaxObjects = 500
 
+// LeadStatuses are the leadStatus values a write may set (spec §6.1).
+// contactWithOpp is set by SharpSpring itself and a write of it is
+// silently ignored, so it is not among them; other values are refused.
+var LeadStatuses = []string{"unqualified", "open", "qualified", "contact"}
+
 // NullableLeadFields take null, not "", to be cleared (sending "" gives 205).
 var NullableLeadFields = map[string]bool{
 	"accountID": true, "ownerID": true, "campaignID": true, "isUnsubscribed": true, "active": true,
@@ -198,6 +203,8 @@ type Field struct {
 	DataType     string `json:"dataType"`
 	IsCustom     string `json:"isCustom"`
 	IsActive     string `json:"isActive"`
+	// Options are a picklist's, radio's or checkbox's allowed values.
+	Options FieldOptions `json:"options"`
 }
 
 // GetFields returns every field definition (standard and custom, all

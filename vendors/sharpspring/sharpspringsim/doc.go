@@ -39,8 +39,8 @@
 //     105). The secret is never logged or stored in RequestLog.
 //   - Limits: per account, a fixed UTC-second counter (107) and a UTC-day
 //     counter (106), both at HTTP 200, never 429; more than MaxObjects
-//     objects → 209 with nothing applied; optional Expect: 100-continue rule
-//     (HTTP 502 HTML when URL + body > 1024 bytes).
+//     objects → 209 with nothing applied; the Expect: 100-continue rule, on
+//     unless NoExpectRule (HTTP 502 HTML when URL + body > 1024 bytes).
 //   - updateLeads follows the §7.6 matrix: silent success for an unknown id,
 //     unknown email or neither (updateLeadsV2: 404); a new email owned by
 //     another lead only bumps updateTimestamp and reports success; no change
@@ -56,12 +56,20 @@
 //     (Options.RandomOrder shuffles). getLeadsDateRange reads and writes
 //     "Y-m-d H:i:s" in UTC on v1.2 and in Options.CompanyTimeZone on v1
 //     (getLead/getLeads on v1 too), excludes inactive leads, defaults to 500
-//     and accepts larger limits (Options.DateRangeMaxLimit caps them
-//     silently, as the vendor may).
+//     and refuses a larger limit with 209, the documented 500 objects per
+//     request (Options.DateRangeMaxLimit caps it silently or honours it,
+//     as observed).
 //   - Fields: getFields lists standard (isCustom "0") and custom fields of
 //     lead, account and opportunity; createFields generates systemName =
 //     slug(label) + "_" + 13 hex digits in PHP uniqid form; a new custom lead
 //     field reads "" on every lead; deleteFields on a standard field → 211.
+//   - Field types: custom lead field values must fit the field's dataType
+//     (int; date Y-m-d; datetime Y-m-d H:i:s; boolean and bit 0/1;
+//     picklist and radio one of the options' values; checkbox options
+//     separated by ","); others → object 205 naming the field
+//     (Options.IgnoreFieldTypes turns this off). "" clears any type.
+//     Picklist, radio and checkbox fields list their options in getFields
+//     and take them in createFields.
 //   - Agency clients: a reseller flag per account (Options.Resellers; not a
 //     reseller → 305). getClients lists the caller's active clients (id,
 //     companyName, streetAddress, zipCode, country, state, city; strings,
@@ -146,6 +154,14 @@
 //     and campaignID are not checked against other objects (no 303).
 //   - "<" is always encoded (the spec says "sometimes"); Options.RawLessThan
 //     turns it off. UI-entered custom fields use numeric entities (&#39;).
+//   - Field options are listed as "options": [{"label","value",
+//     "displayOrder"}] (the vendor documents no shape); a value must equal
+//     an option's value exactly (not its label, not in another case); a
+//     checkbox field with options takes several separated by ","; one
+//     without options is a single 0/1 box; int fields hold a signed 32-bit
+//     int(11). A wrong-typed value is object error 205, the documented code
+//     for invalid parameters.
+//   - getLeadsDateRange with a limit above 500 → API error 209.
 //   - createFields: source, when sent, must be "sharpspring"; unset
 //     dataLength defaults by dataType; standard fields report source
 //     "system".

@@ -27,9 +27,11 @@ type field struct {
 	editableCM   string // isEditableInContactManager
 	inForms      string // isAvailableInForms
 	isActive     string
+	options      []FieldOption // picklist, radio and checkbox custom fields
 }
 
-// knownDataTypes are the dataType values createFields accepts.
+// knownDataTypes are the dataType values createFields accepts. Custom lead
+// field values are checked against their type (fieldtypes.go).
 var knownDataTypes = []string{
 	"string", "text", "textarea", "hidden", "picklist", "country", "state", "boolean",
 	"checkbox", "radio", "phone", "date", "datetime", "url", "bit", "int", "upload", "attachment",
@@ -105,6 +107,9 @@ func fieldJSON(f *field) []byte {
 	o.add("isEditableInContactManager", quote(f.editableCM))
 	o.add("isAvailableInForms", quote(f.inForms))
 	o.add("isActive", quote(f.isActive))
+	if f.custom && choiceTypes[f.dataType] {
+		o.add("options", optionsJSON(f.options))
+	}
 	return o.bytes()
 }
 
@@ -175,12 +180,14 @@ func (s *Server) getFields(c *call) outcome {
 
 // fieldKeys are the keys a createFields object may carry. Server-assigned
 // id, systemName and isCustom are accepted and ignored, as are Freeform's
-// optional readOnlyValue, hidden and calculated.
+// optional readOnlyValue, hidden and calculated. options lists the allowed
+// values of a picklist, radio or checkbox field (see FieldOption).
 var fieldKeys = map[string]bool{
 	"relationship": true, "label": true, "dataType": true, "source": true, "dataLength": true,
 	"isRequired": true, "isAvailableInContactManager": true, "isEditableInContactManager": true,
 	"isAvailableInForms": true, "isActive": true,
 	"id": true, "systemName": true, "isCustom": true, "readOnlyValue": true, "hidden": true, "calculated": true,
+	"options": true,
 }
 
 var fieldFlagKeys = []string{"isRequired", "isAvailableInContactManager", "isEditableInContactManager", "isAvailableInForms", "isActive"}
@@ -235,6 +242,16 @@ func (s *Server) fieldFromObject(obj map[string]any) (*field, []paramInfo) {
 		f.dataLength = strconv.FormatInt(n, 10)
 	} else {
 		f.dataLength = defaultDataLength(f.dataType)
+	}
+	if v, ok := obj["options"]; ok && v != nil {
+		opts, err := parseOptions(v)
+		switch {
+		case err != nil:
+			bad = append(bad, paramInfo{"options", "Invalid format: " + err.Error(), &validFormat{Type: "list"}})
+		case !choiceTypes[f.dataType]:
+			bad = append(bad, paramInfo{"options", "Only picklist, radio and checkbox fields have options", &validFormat{Type: "list"}})
+		}
+		f.options = opts
 	}
 	flags := map[string]*string{
 		"isRequired": &f.isRequired, "isAvailableInContactManager": &f.inCM,

@@ -55,6 +55,10 @@ func TestGetFields(t *testing.T) {
 			var names []string
 			for _, f := range list {
 				for k, v := range f {
+					if k == "options" {
+						checkOptionsAreStrings(t, v)
+						continue
+					}
 					if _, ok := v.(string); !ok {
 						t.Fatalf("%s.%s = %#v, want a string", f["systemName"], k, v)
 					}

@@ -298,11 +298,21 @@ func (s *Server) snapshot(l *lead) Lead {
 // CreateField creates a custom field as createFields would (no request is
 // counted) and returns its systemName: slug(label) + "_" + 13 hex digits.
 // relationship is lead, account or opportunity; dataType one of the known
-// types. It panics on invalid arguments.
-func (s *Server) CreateField(relationship, label, dataType string) (systemName string) {
+// types; options are the allowed values of a picklist, radio or checkbox
+// field (a checkbox without options is a single tick box). It panics on
+// invalid arguments.
+func (s *Server) CreateField(relationship, label, dataType string, options ...FieldOption) (systemName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, bad := s.fieldFromObject(map[string]any{"relationship": relationship, "label": label, "dataType": dataType})
+	obj := map[string]any{"relationship": relationship, "label": label, "dataType": dataType}
+	if len(options) > 0 {
+		list := make([]any, len(options))
+		for i, o := range options {
+			list[i] = map[string]any{"label": o.Label, "value": o.Value}
+		}
+		obj["options"] = list
+	}
+	f, bad := s.fieldFromObject(obj)
 	if len(bad) > 0 {
 		panic(fmt.Sprintf("sharpspringsim: CreateField: invalid %s: %s", bad[0].Param, bad[0].Message))
 	}

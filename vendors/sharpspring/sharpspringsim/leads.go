@@ -11,11 +11,12 @@ import (
 )
 
 // Page sizes (spec §5.1): getLeads caps limit silently at 500;
-// getLeadsDateRange defaults to 500 and accepts more unless
-// Options.DateRangeMaxLimit caps it.
+// getLeadsDateRange defaults to 500 and refuses more (209) unless
+// Options.DateRangeMaxLimit says otherwise.
 const (
-	maxLeadsPage     = 500
-	defaultDateRange = 500
+	maxLeadsPage         = 500
+	defaultDateRange     = 500
+	maxObjectsPerRequest = 500
 )
 
 // lead is one stored lead. Values are kept in their stored (normalized,
@@ -107,6 +108,10 @@ func (s *Server) leadValues(c *call, index int, obj map[string]any, create bool)
 			continue
 		}
 		f := leadFieldByName[key]
+		var cf *field
+		if f == nil {
+			cf = s.customField("lead", key)
+		}
 		switch {
 		case f != nil && f.inLead && f.kind == kindStatus:
 			st, ok := v.(string)
@@ -134,10 +139,10 @@ func (s *Server) leadValues(c *call, index int, obj map[string]any, create bool)
 				continue
 			}
 			vals[key] = p
-		case s.customField("lead", key) != nil:
-			p, problem := normalize(kindString, 0, v, s.cfg.rawLessThan)
-			if problem != "" {
-				bad = append(bad, paramInfo{key, problem, &validFormat{Type: "string"}})
+		case cf != nil:
+			p, problem := s.customValue(cf, v)
+			if problem != nil {
+				bad = append(bad, *problem)
 				continue
 			}
 			vals[key] = p
@@ -654,9 +659,10 @@ func (s *Server) getLeads(c *call) outcome {
 // getLeadsDateRange: startDate/endDate ("Y-m-d H:i:s" in the version's
 // zone, both bounds inclusive at one-second resolution) and timestamp
 // create|update are required; inactive leads are left out; default limit
-// 500, larger limits allowed (capped silently at Options.DateRangeMaxLimit
-// when set); offset; fields. Objects omit
-// leadScoreWeighted, as in the vendor's sample, unless fields asks for it.
+// 500; a larger limit gives 209, as the documented 500 objects per request
+// allow (Options.DateRangeMaxLimit caps it silently or honours it instead);
+// offset; fields. Objects omit leadScoreWeighted, as in the vendor's
+// sample, unless fields asks for it.
 func (s *Server) getLeadsDateRange(c *call) outcome {
 	var bad []paramInfo
 	dates := make(map[string]time.Time, 2)
@@ -689,7 +695,14 @@ func (s *Server) getLeadsDateRange(c *call) outcome {
 	if len(bad) > 0 {
 		return failOutcome(paramError(bad...))
 	}
-	limit, offset, e := parsePaging(c.params, defaultDateRange, s.cfg.dateRangeMaxLimit)
+	maxLimit := max(s.cfg.dateRangeMaxLimit, 0)
+	if s.cfg.dateRangeMaxLimit == 0 {
+		if n, ok := looseIntParam(c.params["limit"]); ok && n > maxObjectsPerRequest {
+			c.note(fmt.Sprintf("limit %d is over the %d per request limit", n, maxObjectsPerRequest))
+			return failOutcome(newError(CodeTooManyObjects))
+		}
+	}
+	limit, offset, e := parsePaging(c.params, defaultDateRange, maxLimit)
 	if e != nil {
 		return failOutcome(e)
 	}

@@ -773,8 +773,8 @@ func TestGetLeadsDateRangeLimit(t *testing.T) {
 		want   int
 	}{
 		{"default 500", base, 500},
-		{"larger limit allowed", with("limit", 5000), 520},
-		{"offset", with("limit", 5000, "offset", 510), 10},
+		{"limit 500 allowed", with("limit", 500), 500},
+		{"offset", with("limit", 500, "offset", 510), 10},
 		{"fields", with("limit", 1, "fields", []string{"id"}), 1},
 	}
 	for _, tc := range tests {
@@ -783,6 +783,20 @@ func TestGetLeadsDateRangeLimit(t *testing.T) {
 				t.Errorf("got %d leads, want %d", got, tc.want)
 			}
 		})
+	}
+	// The documented 500 objects per request: a larger limit is refused
+	// by default, as a string too.
+	for _, limit := range []any{501, "5000"} {
+		if r := h.call("getLeadsDateRange", with("limit", limit)); r.errCode() != CodeTooManyObjects {
+			t.Errorf("limit %v: got %s, want API error 209", limit, r.Body)
+		}
+	}
+	honoured := newHarness(t, Options{DateRangeMaxLimit: -1})
+	for i := range 520 {
+		honoured.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("d%d@x.test", i)})
+	}
+	if got := len(honoured.call("getLeadsDateRange", with("limit", 5000)).objects("lead")); got != 520 {
+		t.Errorf("DateRangeMaxLimit -1: a limit of 5000 gave %d leads, want all 520", got)
 	}
 	capped := newHarness(t, Options{DateRangeMaxLimit: 500})
 	for i := range 520 {

@@ -45,23 +45,32 @@ type Options struct {
 	// data.params lists the valid standard parameters.
 	IgnoreUnknownFields bool
 
-	// ExpectRule reproduces the Google front end: a request carrying
-	// "Expect: 100-continue" whose URL plus body exceeds 1024 bytes gets
-	// HTTP 502 with an HTML body. Default false.
-	ExpectRule bool
+	// NoExpectRule turns off the Google front end's rule, on by default:
+	// a request carrying "Expect: 100-continue" whose URL plus body exceeds
+	// 1024 bytes gets HTTP 502 with an HTML body (spec §5.3).
+	NoExpectRule bool
 
 	// RandomOrder shuffles getLeads and getLeadsDateRange results (before
 	// offset and limit are applied) to expose clients that rely on an order.
 	// Default false: ascending id.
 	RandomOrder bool
 
-	// DateRangeMaxLimit, when positive, caps getLeadsDateRange's limit
-	// silently at that many leads, as getLeads caps at 500. The vendor
-	// documents at most 500 objects per request and no limit parameter for
-	// getLeadsDateRange; larger limits are only observed to work (spec
-	// §3.1), so a client must lose nothing when they are not honoured: 500
-	// reproduces that. Default 0: any limit is honoured.
+	// DateRangeMaxLimit is how getLeadsDateRange treats a limit above 500.
+	// The vendor documents at most 500 objects per request and no limit
+	// parameter for the method; larger limits are only observed to work
+	// (spec §3.1). Default 0: a limit above 500 is refused with API error
+	// 209 (the documented error for over 500 per request), so a client that
+	// relies on more fails in tests. Positive: limits above it are capped
+	// silently at that many leads (500 reproduces a vendor that ignores
+	// the larger limit). Negative: any limit is honoured, as observed.
 	DateRangeMaxLimit int
+
+	// IgnoreFieldTypes lets custom lead fields take any string whatever
+	// their dataType. Default false: a value not of the field's type (an
+	// int, a Y-m-d date, a Y-m-d H:i:s date-time, 0/1 for boolean and bit,
+	// one of the options for picklist and radio, options separated by ","
+	// for checkbox) is refused with object error 205 naming the field.
+	IgnoreFieldTypes bool
 
 	// PartialErrorNull puts "error": null at the top level of a write
 	// response with failed objects, as the vendor docs describe, instead of
@@ -129,7 +138,8 @@ type config struct {
 	ignoreUnknown     bool
 	expectRule        bool
 	randomOrder       bool
-	dateRangeMaxLimit int // ≤0: no cap
+	dateRangeMaxLimit int // 0: refuse above 500; >0: cap silently; <0: no cap
+	ignoreFieldTypes  bool
 	partialErrorNull  bool
 	missingEmailCode  int
 	firstID           int64
@@ -152,9 +162,10 @@ func (o Options) config() config {
 		zone:              o.CompanyTimeZone,
 		authAs200:         o.AuthErrorAs200,
 		ignoreUnknown:     o.IgnoreUnknownFields,
-		expectRule:        o.ExpectRule,
+		expectRule:        !o.NoExpectRule,
 		randomOrder:       o.RandomOrder,
 		dateRangeMaxLimit: o.DateRangeMaxLimit,
+		ignoreFieldTypes:  o.IgnoreFieldTypes,
 		partialErrorNull:  o.PartialErrorNull,
 		missingEmailCode:  o.MissingEmailCode,
 		firstID:           o.FirstID,

@@ -207,11 +207,11 @@ func TestExpectRule(t *testing.T) {
 		{"long with expect", true, "100-continue", long, 502},
 		{"short with expect", true, "100-continue", "short", 200},
 		{"long without expect", true, "", long, 200},
-		{"rule off", false, "100-continue", long, 200},
+		{"rule off (NoExpectRule)", false, "100-continue", long, 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, Options{ExpectRule: tc.rule})
+			h := newHarness(t, Options{NoExpectRule: !tc.rule})
 			hdr := http.Header{}
 			if tc.expect != "" {
 				hdr.Set("Expect", tc.expect)

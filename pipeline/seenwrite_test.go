@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// TestAChangeReportedAfterTheWriteWasSeenIsNotAnEcho: crmsync writes a
+// color into a new record at a target; the write lands but its answer comes
+// only after retries, and the target's poller reports the record holding
+// the color before the write settles. A user then clears the color in the
+// same second as the write's last retry (the target stamps to the second).
+// The clear is a change made at the target, not a read from before the
+// write landed: the target was already seen holding the written value.
+func TestAChangeReportedAfterTheWriteWasSeenIsNotAnEcho(t *testing.T) {
+	sent := time.Date(2026, 12, 4, 21, 44, 57, 900_000_000, time.UTC)
+	changed := sent.Add(-300 * time.Millisecond) // the color's change at the source
+	echoed := time.Date(2026, 12, 4, 21, 44, 58, 0, time.UTC)
+	settled := time.Date(2026, 12, 4, 21, 45, 0, 106_000_000, time.UTC)
+	cleared := time.Date(2026, 12, 4, 21, 45, 0, 0, time.UTC)
+	h := ValueHash("teal")
+	toTarget := &Runner{r: Route{To: Target{Vendor: "ivvy", Entity: "lead"}}, srcVendor: "sharpspring", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return settled }}
+	fromTarget := &Runner{r: Route{To: Target{Vendor: "sharpspring", Entity: "lead"}}, srcVendor: "ivvy", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return echoed }}
+	apply := func(st settlement, e LedgerEntry) LedgerEntry {
+		t.Helper()
+		if len(st.ledger) != 1 {
+			t.Fatalf("%d ledger puts", len(st.ledger))
+		}
+		e, _ = st.ledger[0].Update(e)
+		return e
+	}
+	// The write, sent (as markIntended leaves it).
+	e := LedgerEntry{Fields: map[string]FieldStamp{"color": {Wrote: []string{"sharpspring:" + h}, Sent: sent, WroteAt: changed}}}
+	// The target's poller reports the color before the write settles.
+	var echo settlement
+	fromTarget.settleSource(&echo, &Record{Key: "k", source: map[string]string{"color": "teal"},
+		sourceStamps: map[string]time.Time{"color": echoed}, sourceHeld: map[string]bool{"color": true}})
+	e = apply(echo, e)
+	// The write settles after its answer's retries.
+	var written settlement
+	toTarget.settleWritten(&written, &Record{Key: "k", Fields: map[string]string{"color": "teal"},
+		Stamps: map[string]time.Time{"color": changed}}, Outcome{})
+	e = apply(written, e)
+	if readBeforeWrite(e.Fields["color"], cleared, emptyHash) {
+		t.Fatalf("a clear reported after the target was seen holding the write is taken for a read from before it: %+v", e.Fields["color"])
+	}
+	// Without the earlier report, a report in the write's second showing
+	// the value from before it is still a read made before it landed.
+	fresh := FieldStamp{Wrote: []string{"sharpspring:" + h}, Hash: h, At: changed, Sent: settled}
+	if !readBeforeWrite(fresh, cleared, emptyHash) {
+		t.Fatal("a report from the write's own second showing the value before it is no longer taken for a read before it")
+	}
+}
+
+// TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho: crmsync clears a
+// color at a target; a user there then sets it, and soon clears it again.
+// The second clear shows the value crmsync wrote last, but the target was
+// known to hold another value since, changed there after that write: it
+// is the user's change, not crmsync's write coming back.
+func TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho(t *testing.T) {
+	cleared := time.Date(2026, 12, 4, 21, 40, 0, 0, time.UTC)
+	written := cleared.Add(2 * time.Second)
+	set := written.Add(10 * time.Second)
+	clearedAgain := set.Add(2 * time.Second)
+	toTarget := &Runner{r: Route{To: Target{Vendor: "ivvy", Entity: "lead"}}, srcVendor: "sharpspring", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return written }}
+	fromTarget := &Runner{r: Route{To: Target{Vendor: "sharpspring", Entity: "lead"}}, srcVendor: "ivvy", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler)}
+	var e LedgerEntry
+	apply := func(st settlement) {
+		t.Helper()
+		for _, p := range st.ledger {
+			e, _ = p.Update(e)
+		}
+	}
+	report := func(v string, at time.Time) {
+		var st settlement
+		fromTarget.settleSource(&st, &Record{Key: "k", source: map[string]string{"color": v},
+			sourceStamps: map[string]time.Time{"color": at}, sourceHeld: map[string]bool{"color": v != ""}})
+		apply(st)
+	}
+	var st settlement
+	toTarget.settleWritten(&st, &Record{Key: "k", Fields: map[string]string{"color": ""},
+		Stamps: map[string]time.Time{"color": cleared}}, Outcome{})
+	apply(st)
+	if !echoOfWrite(e.Fields["color"], "", emptyHash, written) {
+		t.Fatal("crmsync's own clear reported back is not taken for an echo")
+	}
+	report("teal", set)
+	if echoOfWrite(e.Fields["color"], "", emptyHash, clearedAgain) {
+		t.Fatalf("the user's clear after setting the color at the target is taken for crmsync's earlier clear: %+v", e.Fields["color"])
+	}
+	report("", clearedAgain)
+	if got := e.Fields["color"]; got.Hash != emptyHash || !got.At.Equal(clearedAgain) || !got.Seen.IsZero() {
+		t.Fatalf("the clear is not recorded as the target's change: %+v", got)
+	}
+}
