@@ -108,7 +108,9 @@ func Backfill(ctx context.Context, c BackfillConfig) (res BackfillResult, err er
 	defer os.RemoveAll(dir)
 
 	c.Say("backfill: seeding %s iVvy leads", thousands(float64(c.Leads)))
-	iv := ivvysim.New(ivvysim.Options{})
+	// Lead filters honoured, so that a live poller beside the backfill reads
+	// changes by modifiedDate instead of the whole history every poll.
+	iv := ivvysim.New(ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured})
 	defer iv.Close()
 	for i := range c.Leads {
 		cid := iv.SeedContact(ivvysim.Contact{FirstName: "Hist", LastName: strconv.Itoa(i), Email: fmt.Sprintf("h%d@example.com", i)})

@@ -285,7 +285,11 @@ func historyEmail(i int) string { return fmt.Sprintf("h%d@example.com", i) }
 func ivvyHistory(t *testing.T, n int) *killWorld {
 	var offset atomic.Int64
 	offset.Store(int64(-time.Hour))
-	iv := ivvysim.New(ivvysim.Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	// Lead filters honoured: the live poller beside the backfill reads
+	// changes by modifiedDate instead of the whole history every second
+	// (what it does where iVvy refuses the filter).
+	iv := ivvysim.New(ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
 	t.Cleanup(iv.Close)
 	for i := range n {
 		cid := iv.SeedContact(ivvysim.Contact{FirstName: "Hist", LastName: fmt.Sprint(i), Email: historyEmail(i)})

@@ -263,6 +263,10 @@ type GetleadConfig struct {
 	// how long to wait (Getlead documents no limits); default 1m.
 	RateLimitWait Duration     `yaml:"rate_limit_wait"`
 	Poller        PollerConfig `yaml:"poller"`
+	// FieldCheckInterval is how often, in v3 mode, the custom fields'
+	// types and options are read again from GET /meta after start-up;
+	// default 1h, negative: start-up only.
+	FieldCheckInterval Duration `yaml:"field_check_interval"`
 }
 
 // KafkaTargetConfig configures the Kafka change stream: routes to

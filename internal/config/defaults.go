@@ -548,6 +548,7 @@ func (g *GetleadConfig) ApplyDefaults() {
 	setDefault(&g.Timeout, Duration(30*time.Second))
 	setDefault(&g.RateLimitWait, Duration(time.Minute))
 	setDefault(&g.Poller.Interval, Duration(time.Minute))
+	setDefault(&g.FieldCheckInterval, Duration(time.Hour))
 }
 
 // Validate reports the Getlead section's problems, by path within it.

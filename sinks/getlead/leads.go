@@ -17,7 +17,15 @@
 // match → POST /leads. custom_fields on PATCH replaces the lead's whole set,
 // so when custom fields change the sink READS the lead (GET /leads/{id})
 // right before the PATCH and sends the merged full set. Status names are
-// resolved to ids through /meta (cached; re-read once on a miss).
+// resolved to ids through /meta (cached; re-read once on a miss). Custom
+// field values are written as their field's type from /meta
+// (mappings.FieldType.Convert: dates as YYYY-MM-DD, date-times as
+// YYYY-MM-DDTHH:mm:ss in UTC, numbers, booleans as true/false, selects as
+// their stored value, found by value or label); a value that cannot be
+// converted dead-letters its record, naming the field and the value, and
+// the rest of the batch is written. LoadFields reads /meta again (at
+// start-up and on a schedule); a field /meta does not list is sent as it
+// is. The classic API has no field types: values are sent as they are.
 //
 // Notes are append-only, so a note is written only when its text changed:
 // the route's write ledger drops a "note" field whose hash equals the last
@@ -107,6 +115,7 @@ type LeadSink struct {
 
 	metaMu sync.Mutex
 	meta   *getlead.Meta
+	types  map[string]mappings.FieldType // custom fields by key, from meta
 }
 
 // NewLeadSink builds the client of the configured mode and returns the sink.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -378,5 +379,143 @@ func TestReplayOfTheSameEventsAddsNoNote(t *testing.T) {
 	l, _ := sim.LeadByPhone("+919876543210")
 	if st := sim.Stats(); st.NotesAdded != 2 || len(l.Notes) != 1 || l.Name != "Asha Rao" {
 		t.Fatalf("notes added %d, lead %+v", st.NotesAdded, l)
+	}
+}
+
+// typedFields is an account whose custom fields have types, as /meta shows
+// them, and the catalog naming them.
+func typedFields(t *testing.T) ([]getleadsim.Field, mappings.GetleadLeads) {
+	t.Helper()
+	fields := []getleadsim.Field{
+		{Key: "visit_date", Type: "date"},
+		{Key: "call_at", Type: "datetime"},
+		{Key: "budget", Type: "select", Options: []getleadsim.Option{{Label: "25000", Value: "_25000"}, {Label: "50000", Value: "_50000"}}},
+		{Key: "seats", Type: "number"},
+		{Key: "vip", Type: "boolean"},
+	}
+	var cf []mappings.CatalogField
+	for _, f := range fields {
+		cf = append(cf, mappings.CatalogField{Name: f.Key, Getlead: f.Key})
+	}
+	cat, errs := mappings.NewCatalog(cf)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	return fields, mappings.GetleadLeads{Catalog: cat, CountryCode: "91"}
+}
+
+// Values reach Getlead written as their field's type from /meta: a date
+// field gets YYYY-MM-DD (an RFC 3339 time cut to its UTC date), a date-time
+// YYYY-MM-DDTHH:mm:ss, a select its stored value for a label, a number its
+// digits, a boolean true/false; the simulator refuses any other spelling.
+// Read gives the values back as the record spells them, so a replay sees
+// no drift.
+func TestV3CustomFieldsAreWrittenAsTheirTypes(t *testing.T) {
+	fields, c := typedFields(t)
+	sim, srv := newSim(t, getleadsim.Options{Fields: fields})
+	s := newSink(t, ModeV3, srv, nil)
+	whole := mappings.Lead{mappings.FirstName: "Asha", mappings.MobilePhone: "+91 98765 43210"}
+	change := mappings.Lead{mappings.FirstName: "Asha", mappings.MobilePhone: "+91 98765 43210",
+		"visit_date": "2026-12-04T22:30:00-05:00", "call_at": "2026-12-04 09:15", "budget": "25000", "seats": " 12.5 ", "vip": "Yes"}
+	r := &pipeline.Record{Key: "k", Fields: c.Encode(change), NaturalKeys: c.NaturalKeys(whole)}
+	out := mustWrite(t, s, r)
+	l, ok := sim.LeadByPhone("+919876543210")
+	want := map[string]string{"visit_date": "2026-12-05", "call_at": "2026-12-04T09:15:00", "budget": "_25000", "seats": "12.5", "vip": "true"}
+	if !ok {
+		t.Fatal("no lead in Getlead")
+	}
+	for k, v := range want {
+		if l.Custom[k] != v {
+			t.Errorf("%s stored %q, want %q (all: %v)", k, l.Custom[k], v, l.Custom)
+		}
+	}
+
+	// An update of one field merges with the stored values, which are
+	// already in Getlead's spelling.
+	up := &pipeline.Record{Key: "k", TargetID: out[0].TargetID, Fields: c.Encode(mappings.Lead{"budget": "_50000"}), NaturalKeys: c.NaturalKeys(whole)}
+	mustWrite(t, s, up)
+	if l, _ = sim.LeadByPhone("+919876543210"); l.Custom["budget"] != "_50000" || l.Custom["visit_date"] != "2026-12-05" {
+		t.Fatalf("after an update: %v", l.Custom)
+	}
+
+	r.TargetID = out[0].TargetID
+	r.Fields["budget"] = "50000"
+	got, err := s.Read(context.Background(), []*pipeline.Record{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range r.Fields {
+		if _, typed := want[k]; typed && got[0][k] != v {
+			t.Errorf("read back %s = %q, want the record's %q", k, got[0][k], v)
+		}
+	}
+}
+
+// A value that cannot be written as its field's type dead-letters its own
+// record with a reason naming the field and the value; the rest of the
+// batch is written.
+func TestV3UnconvertibleValueDeadLettersOnlyItsRecord(t *testing.T) {
+	fields, c := typedFields(t)
+	sim, srv := newSim(t, getleadsim.Options{Fields: fields})
+	s := newSink(t, ModeV3, srv, nil)
+	rec := func(key, phone string, custom mappings.Lead) *pipeline.Record {
+		whole := mappings.Lead{mappings.FirstName: key, mappings.MobilePhone: phone}
+		change := mappings.Lead{mappings.FirstName: key, mappings.MobilePhone: phone}
+		for k, v := range custom {
+			change[k] = v
+		}
+		return &pipeline.Record{Key: key, Fields: c.Encode(change), NaturalKeys: c.NaturalKeys(whole)}
+	}
+	recs := []*pipeline.Record{
+		rec("a", "+919000000001", mappings.Lead{"visit_date": "2026-12-04"}),
+		rec("b", "+919000000002", mappings.Lead{"visit_date": "next tuesday", "seats": "3"}),
+		rec("c", "+919000000003", mappings.Lead{"budget": "99999"}),
+		rec("d", "+919000000004", mappings.Lead{"seats": "4", "budget": "50000"}),
+	}
+	out := s.Write(context.Background(), recs)
+	for i, bad := range map[int][2]string{1: {"visit_date", "next tuesday"}, 2: {"budget", "99999"}} {
+		err := out[i].Err
+		if !errors.Is(err, pipeline.ErrPermanent) || !strings.Contains(err.Error(), bad[0]) || !strings.Contains(err.Error(), bad[1]) {
+			t.Errorf("record %s: %v, want a permanent failure naming %s and %q", recs[i].Key, err, bad[0], bad[1])
+		}
+	}
+	for _, i := range []int{0, 3} {
+		if out[i].Err != nil || out[i].TargetID == "" {
+			t.Errorf("record %s: %+v, want written", recs[i].Key, out[i])
+		}
+	}
+	if l, ok := sim.LeadByPhone("+919000000004"); !ok || l.Custom["budget"] != "_50000" || l.Custom["seats"] != "4" {
+		t.Errorf("record d in Getlead: %v %v", ok, l.Custom)
+	}
+	if _, ok := sim.LeadByPhone("+919000000002"); ok {
+		t.Error("record b reached Getlead")
+	}
+	if n := sim.Stats().ByEndpoint["leads.create"]; n != 2 {
+		t.Errorf("%d creates, want 2 (the convertible records only)", n)
+	}
+}
+
+// LoadFields reads /meta again: a field whose type changed in Getlead is
+// written as its new type from then on, and a catalog key /meta does not
+// list is a warning.
+func TestV3LoadFieldsFollowsTheAccount(t *testing.T) {
+	sim, srv := newSim(t, getleadsim.Options{CustomFields: []string{"visit_date"}})
+	s := newSink(t, ModeV3, srv, nil)
+	ctx := context.Background()
+	warnings, err := s.LoadFields(ctx, []string{"visit_date", "missing_key"})
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "missing_key") {
+		t.Fatalf("warnings %q, %v; want one naming missing_key", warnings, err)
+	}
+	sim.AddTypedField(getleadsim.Field{Key: "visit_date", Type: "date"})
+	if _, err := s.LoadFields(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := mappings.GetleadLeads{CountryCode: "91"}
+	whole := mappings.Lead{mappings.FirstName: "Asha", mappings.MobilePhone: "+919876543210"}
+	r := &pipeline.Record{Key: "k", Fields: map[string]string{"name": "Asha", "mobileno": "9876543210", "countrycode": "91", "visit_date": "2026-12-04T10:00:00Z"},
+		NaturalKeys: c.NaturalKeys(whole)}
+	mustWrite(t, s, r)
+	if l, _ := sim.LeadByPhone("+919876543210"); l.Custom["visit_date"] != "2026-12-04" {
+		t.Fatalf("stored %v", l.Custom)
 	}
 }

@@ -37,11 +37,14 @@ const (
 // email, status (the status name; one equal to the record's but for case is
 // given as the record spells it), countrycode and mobileno (the lead's
 // number equal to the record's, else its first one), and the custom
-// (additional) fields. The note and company_name cannot be read: notes are
-// append-only and V3 lists none, and V3 leads have no company. For those
-// two, when Config.Ledger is set, Read reports the record's value if the
-// write ledger says that value was the last one written (the same check
-// that keeps Write from appending a note twice); otherwise they are absent.
+// (additional) fields; a custom field's stored value that is the record's
+// value written as the field's type (V3: a select's label stored as its
+// value, a date-time stored as its date) is given as the record spells it.
+// The note and company_name cannot be read: notes are append-only and V3
+// lists none, and V3 leads have no company. For those two, when
+// Config.Ledger is set, Read reports the record's value if the write
+// ledger says that value was the last one written (the same check that
+// keeps Write from appending a note twice); otherwise they are absent.
 func (s *LeadSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
 	c, err := s.readClient()
 	if err != nil {
@@ -57,6 +60,13 @@ func (s *LeadSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[str
 			return nil, err
 		}
 	}
+	var types map[string]mappings.FieldType
+	if s.v3 != nil && len(recs) > 0 {
+		// V3 writes convert custom field values to their types.
+		if types, err = s.fieldTypes(ctx); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]map[string]string, len(recs))
 	for i, r := range recs {
 		l, err := s.readLead(ctx, c, r)
@@ -64,7 +74,7 @@ func (s *LeadSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[str
 			return nil, err
 		}
 		if l != nil {
-			out[i] = s.leadValues(r, *l, ledger[r.Key])
+			out[i] = s.leadValues(r, *l, ledger[r.Key], types)
 		}
 	}
 	return out, nil
@@ -149,11 +159,15 @@ func (s *LeadSink) search(ctx context.Context, c *getlead.V3, r *pipeline.Record
 var unreadable = []string{mappings.GetleadNote, mappings.GetleadCompany}
 
 // leadValues turns a V3 lead into record field names (see Read).
-func (s *LeadSink) leadValues(r *pipeline.Record, l getlead.Lead, written pipeline.LedgerEntry) map[string]string {
+func (s *LeadSink) leadValues(r *pipeline.Record, l getlead.Lead, written pipeline.LedgerEntry, types map[string]mappings.FieldType) map[string]string {
 	f := make(map[string]string, len(l.CustomFields)+5)
 	for k, v := range l.CustomFields {
-		if !standardFields[k] {
-			f[k] = v
+		if standardFields[k] {
+			continue
+		}
+		f[k] = v
+		if rv := r.Fields[k]; rv != v && s.sameValue(types, k, rv, v) {
+			f[k] = rv // the record's value, written as the field's type, is the stored one
 		}
 	}
 	f[mappings.GetleadName], f[mappings.GetleadEmail], f[mappings.GetleadStatus] = l.Name, l.Email, l.StatusName

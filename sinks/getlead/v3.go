@@ -25,11 +25,9 @@ func (s *LeadSink) writeV3(ctx context.Context, r *pipeline.Record) pipeline.Out
 	if err != nil {
 		return pipeline.Outcome{Err: err}
 	}
-	custom := map[string]string{}
-	for k, v := range r.Fields {
-		if !standardFields[k] {
-			custom[k] = v
-		}
+	custom, err := s.convertCustom(ctx, r)
+	if err != nil {
+		return pipeline.Outcome{Err: err}
 	}
 	_, numberChanged := r.Fields[mappings.GetleadMobile]
 	numberChanged = numberChanged && perr == nil
@@ -168,11 +166,9 @@ func (s *LeadSink) statusID(ctx context.Context, name string) (string, error) {
 	defer s.metaMu.Unlock()
 	for fresh := false; ; fresh = true {
 		if s.meta == nil || fresh {
-			m, err := s.v3.Meta(ctx)
-			if err != nil {
+			if err := s.loadMeta(ctx); err != nil {
 				return "", s.classify(err)
 			}
-			s.meta = &m
 		}
 		if id, ok := s.meta.StatusID(name); ok {
 			return id, nil

@@ -109,6 +109,37 @@ type LeadSink struct {
 	mu       sync.Mutex
 	lookups  map[ivvy.LookupList][]ivvy.LookupItem // loaded on first use
 	contacts map[int64]int64                       // lead id → contact id, learned from answers
+	// filtersRefused: iVvy refused a getLeadList filter (id, contactId)
+	// in this process; leads are looked up by reading the list instead.
+	filtersRefused bool
+}
+
+// leadFiltersRefused reports whether iVvy refused a getLeadList filter in
+// this process.
+func (s *LeadSink) leadFiltersRefused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filtersRefused
+}
+
+// refuseLeadFilters remembers that iVvy refuses getLeadList filters,
+// logging it the first time.
+func (s *LeadSink) refuseLeadFilters(err error) {
+	s.mu.Lock()
+	first := !s.filtersRefused
+	s.filtersRefused = true
+	s.mu.Unlock()
+	if first {
+		s.log.Warn("iVvy refuses getLeadList filters; looking leads up by reading the lead list", "answer", err)
+	}
+}
+
+// leadFilterRefused reports whether err is iVvy refusing a filtered
+// getLeadList request (see ivvy.IsRefused). Whether the filter or the
+// request is at fault is told by reading the list without it.
+func leadFilterRefused(err error) bool {
+	var e *ivvy.Error
+	return errors.As(err, &e) && e.Action == "getLeadList" && ivvy.IsRefused(err)
 }
 
 // NewLeadSink returns a sink writing through cfg.Client.
@@ -325,8 +356,18 @@ func (s *LeadSink) findContacts(ctx context.Context, items []*item, found, missi
 // listEach runs the list jobs, one per item, and hands each item its page
 // of results; an item whose job failed or whose answer is malformed fails.
 func listEach[T any](ctx context.Context, s *LeadSink, items []*item, jobs []ivvy.Job, each func(it *item, p ivvy.Page[T])) {
+	listEachOr(ctx, s, items, jobs, each, nil)
+}
+
+// listEachOr is listEach where a job's failure is first offered to failed
+// (when not nil), which reports whether it took the item over.
+func listEachOr[T any](ctx context.Context, s *LeadSink, items []*item, jobs []ivvy.Job, each func(it *item, p ivvy.Page[T]),
+	failed func(it *item, err error) bool) {
 	for i, r := range s.exec(ctx, jobs) {
 		it := items[i]
+		if r.err != nil && failed != nil && failed(it, r.err) {
+			continue
+		}
 		if r.err != nil {
 			it.fail(classify(r.err))
 			continue
@@ -343,7 +384,10 @@ func listEach[T any](ctx context.Context, s *LeadSink, items []*item, jobs []ivv
 // findLeads finds, for stepFindLead, the lead of a known contact, and for
 // stepContactOfLead, the contact of a known lead. It filters getLeadList by
 // contactId / id (undocumented filters); when iVvy ignores the filter, it
-// scans the whole list for that record.
+// scans the whole list for that record. When iVvy refuses the filters (an
+// error answer to the filtered request that the whole list does not get),
+// the records are found in one read of the whole list, and so for the rest
+// of the process.
 func (s *LeadSink) findLeads(ctx context.Context, items []*item, st step) {
 	if len(items) == 0 {
 		return
@@ -354,12 +398,42 @@ func (s *LeadSink) findLeads(ctx context.Context, items []*item, st step) {
 		}
 		return map[string]any{"id": it.leadID}, func(l ivvy.Lead) bool { return int64(l.ID) == it.leadID }
 	}
+	// scanFor finds every item of todo in one read of the whole list;
+	// failed is the error an item fails with when the read fails.
+	scanFor := func(todo []*item, failed error) {
+		matches := make([]func(ivvy.Lead) bool, len(todo))
+		for i, it := range todo {
+			_, matches[i] = filter(it)
+		}
+		found, err := s.scanEach(ctx, matches)
+		if err != nil {
+			if failed == nil {
+				failed = err
+			}
+			for _, it := range todo {
+				it.fail(classify(failed))
+			}
+			return
+		}
+		if failed != nil {
+			s.refuseLeadFilters(failed)
+		}
+		for i, it := range todo {
+			s.settleFound(it, st, found[i])
+		}
+	}
+	if s.leadFiltersRefused() {
+		scanFor(items, nil)
+		return
+	}
 	jobs := make([]ivvy.Job, len(items))
 	for i, it := range items {
 		f, _ := filter(it)
 		jobs[i] = ivvy.Job{Namespace: "crm", Action: "getLeadList", Params: map[string]any{"perPage": scanPerPage, "start": 0, "filter": f}}
 	}
-	listEach(ctx, s, items, jobs, func(it *item, p ivvy.Page[ivvy.Lead]) {
+	var refused []*item
+	var refusal error
+	listEachOr(ctx, s, items, jobs, func(it *item, p ivvy.Page[ivvy.Lead]) {
 		_, match := filter(it)
 		found, honoured := pick(p.Results, match)
 		if !honoured && !p.Done() {
@@ -369,21 +443,36 @@ func (s *LeadSink) findLeads(ctx context.Context, items []*item, st step) {
 				return
 			}
 		}
-		switch {
-		case found != nil && st == stepFindLead:
-			it.leadID = int64(found.ID)
-			s.remember(it.leadID, it.contactID)
-		case found != nil && found.Contact != nil && found.Contact.ID > 0:
-			it.contactID = int64(found.Contact.ID)
-			s.remember(it.leadID, it.contactID)
-		case st == stepContactOfLead && found == nil && !it.recreated:
-			// The lead is gone from iVvy: create it again, through the
-			// lookup in case an earlier create of ours exists.
-			it.leadID, it.recreated, it.step = 0, true, stepFindContact
-			return
+		s.settleFound(it, st, found)
+	}, func(it *item, err error) bool {
+		if !leadFilterRefused(err) {
+			return false
 		}
-		it.step = stepWrite
+		refused, refusal = append(refused, it), err
+		return true
 	})
+	if len(refused) > 0 {
+		scanFor(refused, refusal)
+	}
+}
+
+// settleFound moves an item of findLeads on with the lead found for it
+// (nil: none).
+func (s *LeadSink) settleFound(it *item, st step, found *ivvy.Lead) {
+	switch {
+	case found != nil && st == stepFindLead:
+		it.leadID = int64(found.ID)
+		s.remember(it.leadID, it.contactID)
+	case found != nil && found.Contact != nil && found.Contact.ID > 0:
+		it.contactID = int64(found.Contact.ID)
+		s.remember(it.leadID, it.contactID)
+	case st == stepContactOfLead && found == nil && !it.recreated:
+		// The lead is gone from iVvy: create it again, through the
+		// lookup in case an earlier create of ours exists.
+		it.leadID, it.recreated, it.step = 0, true, stepFindContact
+		return
+	}
+	it.step = stepWrite
 }
 
 // scanPerPage is the page size asked for when looking leads up.
@@ -408,15 +497,27 @@ func pick(leads []ivvy.Lead, match func(ivvy.Lead) bool) (*ivvy.Lead, bool) {
 
 // scan pages through every lead (one request per page).
 func (s *LeadSink) scan(ctx context.Context, match func(ivvy.Lead) bool) (*ivvy.Lead, error) {
-	var best *ivvy.Lead
+	found, err := s.scanEach(ctx, []func(ivvy.Lead) bool{match})
+	if err != nil {
+		return nil, err
+	}
+	return found[0], nil
+}
+
+// scanEach pages through every lead once (one request per page) and
+// returns the lowest-id match of each of matches.
+func (s *LeadSink) scanEach(ctx context.Context, matches []func(ivvy.Lead) bool) ([]*ivvy.Lead, error) {
+	best := make([]*ivvy.Lead, len(matches))
 	for start := 0; ; {
 		p, err := s.c.GetLeadList(ctx, ivvy.ListQuery{PerPage: scanPerPage, Start: start})
 		if err != nil {
 			return nil, err
 		}
-		if l, _ := pick(p.Results, match); l != nil && (best == nil || l.ID < best.ID) {
-			c := *l
-			best = &c
+		for i, match := range matches {
+			if l, _ := pick(p.Results, match); l != nil && (best[i] == nil || l.ID < best[i].ID) {
+				c := *l
+				best[i] = &c
+			}
 		}
 		if p.Done() {
 			return best, nil

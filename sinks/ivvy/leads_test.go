@@ -104,8 +104,9 @@ func TestUpdateOfContactOfAKnownLeadLearnsTheContactID(t *testing.T) {
 		name string
 		opts ivvysim.Options
 	}{
-		{"filter honoured", ivvysim.Options{}},
+		{"filter honoured", ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}},
 		{"filter ignored: scan", ivvysim.Options{IgnoreLeadFilters: true, PerPageCap: 2}},
+		{"filter refused: scan", ivvysim.Options{LeadFilters: ivvysim.LeadFiltersRefused, PerPageCap: 2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,11 +166,11 @@ func TestDeletedLeadIsCreatedAgain(t *testing.T) {
 
 // A create whose answer is lost (connection dropped after iVvy stored it)
 // is retried by the pipeline; the retry finds the lead instead of adding a
-// second one, also when iVvy ignores the lead filter.
+// second one, also when iVvy ignores or refuses the lead filter.
 func TestLostCreateAnswerDoesNotDuplicate(t *testing.T) {
-	for _, ignore := range []bool{false, true} {
-		t.Run(fmt.Sprintf("ignore filters %v", ignore), func(t *testing.T) {
-			s, sim, _ := newSink(t, ivvysim.Options{IgnoreLeadFilters: ignore}, nil)
+	for _, mode := range []ivvysim.LeadFilterMode{ivvysim.LeadFiltersHonoured, ivvysim.LeadFiltersIgnored, ivvysim.LeadFiltersRefused} {
+		t.Run(fmt.Sprintf("lead filter mode %d", mode), func(t *testing.T) {
+			s, sim, _ := newSink(t, ivvysim.Options{LeadFilters: mode}, nil)
 			sim.SeedLead(ivvysim.Lead{Name: "other", ContactID: sim.SeedContact(ivvysim.Contact{FirstName: "O", LastName: "O", Email: "o@example.com"})})
 			sim.Script("contact.addOrUpdateLead", ivvysim.FaultDropAfterCommit)
 			r := rec("c9", "lost@example.com", nil)

@@ -33,7 +33,9 @@ const maxReadPages = 1000
 // per record. When more than one lead is wanted, a first unfiltered page
 // tells how long the whole list is, and the list is paged through instead
 // when that takes no more requests; it is paged through too when iVvy
-// ignores the filter (no lead filter is documented). Pages are scanPerPage
+// ignores the filter (no lead filter is documented), and for the rest of
+// the process once iVvy refuses it (an error answer the whole list does
+// not get). Pages are scanPerPage
 // leads, at most maxReadPages of them. Requests go one at a time through
 // the client, and so through its Gate.
 func (s *LeadSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
@@ -113,9 +115,21 @@ func (s *LeadSink) readLeads(ctx context.Context, wants []leadWant) ([]*ivvy.Lea
 			return out, s.scanFor(ctx, wants, all, out, &first)
 		}
 	}
+	if s.leadFiltersRefused() {
+		return out, s.scanFor(ctx, wants, all, out, nil)
+	}
 	for n, k := range all {
 		w := wants[k]
 		p, err := s.c.GetLeadList(ctx, ivvy.ListQuery{PerPage: scanPerPage, Filter: w.filter()})
+		if leadFilterRefused(err) {
+			// Refused: the whole list, read once, tells whether the filter
+			// or the request is at fault.
+			if err2 := s.scanFor(ctx, wants, all[n:], out, nil); err2 != nil {
+				return nil, classify(err)
+			}
+			s.refuseLeadFilters(err)
+			return out, nil
+		}
 		if err != nil {
 			return nil, classify(err)
 		}

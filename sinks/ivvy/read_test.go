@@ -24,8 +24,9 @@ func TestReadBackWhatWasWritten(t *testing.T) {
 		name string
 		opts ivvysim.Options
 	}{
-		{"filters honoured", ivvysim.Options{}},
+		{"filters honoured", ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}},
 		{"filters ignored, small pages", ivvysim.Options{IgnoreLeadFilters: true, PerPageCap: 2}},
+		{"filters refused, small pages", ivvysim.Options{LeadFilters: ivvysim.LeadFiltersRefused, PerPageCap: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -88,7 +89,7 @@ func TestReadBackWhatWasWritten(t *testing.T) {
 // whole list paged once when that takes fewer requests.
 func TestReadRequestCounts(t *testing.T) {
 	ctx := context.Background()
-	s, sim, _ := newSink(t, ivvysim.Options{PerPageCap: 5}, nil)
+	s, sim, _ := newSink(t, ivvysim.Options{PerPageCap: 5, LeadFilters: ivvysim.LeadFiltersHonoured}, nil)
 	var recs []*pipeline.Record
 	for i := range 30 {
 		r := rec(fmt.Sprintf("k%d", i), fmt.Sprintf("p%d@example.com", i), map[string]string{"contact.lastName": strconv.Itoa(i)})

@@ -37,6 +37,9 @@ var errListShifted = errors.New("ivvy poller: getLeadList kept shifting while it
 // was read is kept, de-duplicated by id, the latest read of a lead winning),
 // at most maxListRestarts times.
 //
+// A keyset page refused by iVvy (ivvy.IsRefused) turns keyset paging off
+// for the process and the read goes on by offset.
+//
 // A lead added to the list while it is paged may be missed either way; the
 // poller reads it in a later window (its modifiedDate is past the
 // watermark, or at the watermark's open second).
@@ -64,41 +67,60 @@ func (p *LeadPoller) readLeads(ctx context.Context, filter map[string]any, keyse
 	if pg.Done() {
 		return out, nil
 	}
-	if keyset && ascending(pg.Results, 0) {
-		left := int(pg.Meta.TotalResults) - len(pg.Results)
-		for {
-			last := int64(pg.Results[len(pg.Results)-1].ID)
-			f := maps.Clone(filter)
-			if f == nil {
-				f = map[string]any{}
-			}
-			f["id__GREATERTHAN"] = last + 1
-			if pg, err = get(0, f); err != nil {
-				return nil, err
-			}
-			if int(pg.Meta.TotalResults) != left || !ascending(pg.Results, last) {
-				p.log.Debug("getLeadList is not paged by id; paging by offset", "filter", filter)
-				break
-			}
-			add(pg.Results)
-			if pg.Done() {
-				return out, nil
-			}
-			left -= len(pg.Results)
+	if !keyset || p.refused[filterID] || !ascending(pg.Results, 0) {
+		// Offset paging goes on from the page in hand.
+		if err := p.readLeadsByOffset(ctx, filter, add, &pg); err != nil {
+			return nil, err
 		}
+		return out, nil
 	}
-	if err := p.readLeadsByOffset(ctx, filter, add); err != nil {
+	left := int(pg.Meta.TotalResults) - len(pg.Results)
+	for {
+		last := int64(pg.Results[len(pg.Results)-1].ID)
+		f := maps.Clone(filter)
+		if f == nil {
+			f = map[string]any{}
+		}
+		f["id__GREATERTHAN"] = last + 1
+		if pg, err = get(0, f); ivvy.IsRefused(err) {
+			// The id filter is refused (the same list without it was
+			// just answered): page by offset from now on.
+			p.refuse(filterID, err)
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if int(pg.Meta.TotalResults) != left || !ascending(pg.Results, last) {
+			p.log.Debug("getLeadList is not paged by id; paging by offset", "filter", filter)
+			break
+		}
+		add(pg.Results)
+		if pg.Done() {
+			return out, nil
+		}
+		left -= len(pg.Results)
+	}
+	if err := p.readLeadsByOffset(ctx, filter, add, nil); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 // readLeadsByOffset pages the list by offset with one lead of overlap (see
-// readLeads), passing every page to add.
-func (p *LeadPoller) readLeadsByOffset(ctx context.Context, filter map[string]any, add func([]ivvy.Lead)) error {
+// readLeads), passing every page to add. first, when given, is the page at
+// offset 0, already passed to add and not done.
+func (p *LeadPoller) readLeadsByOffset(ctx context.Context, filter map[string]any, add func([]ivvy.Lead), first *ivvy.Page[ivvy.Lead]) error {
 	restarts := 0
 	var anchor int64 // last lead of the previous page; 0 at offset 0
-	for start := 0; ; {
+	start := 0
+	if first != nil {
+		if n := len(first.Results); n < 2 {
+			start = n
+		} else {
+			start, anchor = n-1, int64(first.Results[n-1].ID)
+		}
+	}
+	for {
 		pg, err := p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start, Filter: filter})
 		if err != nil {
 			return err

@@ -1,10 +1,14 @@
 package ivvy
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,7 +77,7 @@ func TestLeadDeletedWhileAWindowIsPagedSkipsNoOther(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			gate := &leadPageGate{}
-			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore}, nil, gate.front)
+			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
 			ids := e.seed(5) // two leads a page
 			for range 2 {    // the second window finds out whether the filter is honoured
 				e.clk.Add(time.Second)
@@ -174,5 +178,55 @@ func TestAListThatKeepsShiftingFailsThePollAndKeepsTheCursor(t *testing.T) {
 		if !deleted[id] && !got[itoa(id)] {
 			t.Errorf("lead %d, edited in the window, was never published", id)
 		}
+	}
+}
+
+// refuseContactFilter answers a getLeadList filtered by contactId as iVvy
+// answers a parameter that failed validation, and counts the refusals.
+type refuseContactFilter struct{ n atomic.Int64 }
+
+func (f *refuseContactFilter) front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.URL.Query().Get("action") == "getLeadList" && bytes.Contains(body, []byte(`"contactId"`)) {
+			f.n.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"errorCode":400,"message":"'filter' failed validation","specificCode":23016,"additionalMessages":["unknown filter \"contactId\""]}`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestRefusedContactFilterReadsTheListInstead: where iVvy honours the
+// modifiedDate filter but refuses contactId, the lead of a changed contact
+// is found by reading the whole list; contactId is not sent again.
+func TestRefusedContactFilterReadsTheListInstead(t *testing.T) {
+	ctx := context.Background()
+	f := &refuseContactFilter{}
+	e := newEnvBehind(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}, nil, f.front)
+	ids := e.seed(5)
+	if _, err := e.p.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	e.clk.Add(settleAfter + time.Second) // the leads' second is over: polls read changes only
+	for round, id := range ids[1:3] {
+		e.clk.Add(time.Minute)
+		l, _ := e.sim.LeadByID(id)
+		e.sim.EditContact(l.ContactID, func(c *ivvysim.Contact) { c.Phone = fmt.Sprint("555-010", round) })
+		n, err := e.p.Poll(ctx)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		evs := e.drain(t)
+		if n != 1 || len(evs) != 1 || evs[0].ExternalID != itoa(id) || evs[0].Fields["contact.phone"] != fmt.Sprint("555-010", round) {
+			t.Fatalf("round %d: published %d, bus %v; want lead %d with the new phone", round, n, evs, id)
+		}
+	}
+	if got := f.n.Load(); got != 1 {
+		t.Fatalf("contactId sent and refused %d times, want once", got)
 	}
 }

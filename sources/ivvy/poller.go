@@ -9,11 +9,16 @@
 // No lead filter is documented, so every answer is checked: when a result
 // older than the cursor comes back, the filter is taken as ignored and the
 // poller scans the whole list from then on, selecting changes on
-// modifiedDate itself. A contact edited in iVvy does not change its lead's
-// modifiedDate, so contacts are polled too (contact?action=getContactList
-// with fromModifiedDate): a changed contact that the identity map links to
-// its lead is published as a change of that lead's contact fields, without
-// a request; the leads of other changed contacts are read and published
+// modifiedDate itself. When iVvy refuses a filter instead (an error answer
+// such as 400/23016 to the filtered request that the same request without
+// the filter does not get), the poller reads without it for the rest of
+// the process the same way: the whole list, compared on modifiedDate.
+//
+// A contact edited in iVvy does not change its lead's modifiedDate, so
+// contacts are polled too (contact?action=getContactList with
+// fromModifiedDate): a changed contact that the identity map links to its
+// lead is published as a change of that lead's contact fields, without a
+// request; the leads of other changed contacts are read and published
 // again.
 //
 // The cursor (JSON, opaque to the store) holds the newest lead and contact
@@ -86,6 +91,10 @@ type Config struct {
 type LeadPoller struct {
 	cfg Config
 	log *slog.Logger
+	// refused holds the getLeadList filters iVvy refused in this process
+	// ("modifiedDate", "id", "contactId"): they are not sent again until
+	// a restart, which tries each once more.
+	refused map[string]bool
 }
 
 // NewLeadPoller returns a poller.
@@ -108,7 +117,7 @@ func NewLeadPoller(cfg Config) (*LeadPoller, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &LeadPoller{cfg: cfg, log: poll.Logger(cfg.Logger, cfg.Name)}, nil
+	return &LeadPoller{cfg: cfg, log: poll.Logger(cfg.Logger, cfg.Name), refused: map[string]bool{}}, nil
 }
 
 // Name implements pipeline.Source.
@@ -260,11 +269,21 @@ func (p *LeadPoller) Poll(ctx context.Context) (int, error) {
 // the answer is the whole list.
 func (p *LeadPoller) changedLeads(ctx context.Context, from string, next *cursor) (leads []ivvy.Lead, full bool, err error) {
 	var filter map[string]any
-	if from != "" && !next.Scan {
+	if from != "" && !next.Scan && !p.refused[filterModified] {
 		filter = map[string]any{"modifiedDate__GREATERTHAN": from}
 	}
 	full = filter == nil
 	leads, err = p.readLeads(ctx, filter, !next.Scan)
+	if filter != nil && ivvy.IsRefused(err) {
+		// Read once more without the filter: an answer means iVvy refuses
+		// the filter, not the request; an error is the poll's error.
+		all, err2 := p.readLeads(ctx, nil, false)
+		if err2 != nil {
+			return nil, false, err
+		}
+		p.refuse(filterModified, err)
+		leads, filter, full, err = all, nil, true, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -283,6 +302,28 @@ func (p *LeadPoller) changedLeads(ctx context.Context, from string, next *cursor
 		}
 	}
 	return leads, full, nil
+}
+
+// Filters on getLeadList the poller may find refused (LeadPoller.refused).
+const (
+	filterModified = "modifiedDate"
+	filterID       = "id"
+	filterContact  = "contactId"
+)
+
+// refuse remembers for the process that iVvy refused a getLeadList filter,
+// logging it the first time.
+func (p *LeadPoller) refuse(filter string, err error) {
+	if p.refused[filter] {
+		return
+	}
+	p.refused[filter] = true
+	msg := map[string]string{
+		filterModified: "iVvy refuses the getLeadList modifiedDate filter; reading the whole lead list every poll and selecting changes on modifiedDate",
+		filterID:       "iVvy refuses the getLeadList id filter; paging the lead list by offset",
+		filterContact:  "iVvy refuses the getLeadList contactId filter; reading the whole lead list to find the leads of changed contacts",
+	}[filter]
+	p.log.Warn(msg, "answer", err)
 }
 
 // changedContacts returns, by id, the contacts modified from the second
@@ -390,8 +431,28 @@ func (p *LeadPoller) leadsOfContacts(ctx context.Context, contacts map[int64]ivv
 			unknown = append(unknown, cid)
 		}
 	}
+	scan := func() ([]contactChange, error) {
+		leads, err := p.scanAll(ctx)
+		if err != nil {
+			return nil, err
+		}
+		add(leads)
+		return partial, nil
+	}
 	for _, cid := range unknown {
+		if p.refused[filterContact] {
+			return scan()
+		}
 		pg, err := p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Filter: map[string]any{"contactId": cid}})
+		if ivvy.IsRefused(err) {
+			// Refused, or the request is: the whole list tells which.
+			out, err2 := scan()
+			if err2 != nil {
+				return nil, err
+			}
+			p.refuse(filterContact, err)
+			return out, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -401,12 +462,7 @@ func (p *LeadPoller) leadsOfContacts(ctx context.Context, contacts map[int64]ivv
 		}
 		if !honoured {
 			// The contactId filter is ignored: read the whole list once.
-			leads, err := p.scanAll(ctx)
-			if err != nil {
-				return nil, err
-			}
-			add(leads)
-			return partial, nil
+			return scan()
 		}
 		add(pg.Results)
 	}

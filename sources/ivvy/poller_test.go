@@ -91,14 +91,13 @@ func (e *env) drain(t *testing.T) []pipeline.Event {
 }
 
 func TestPollerPublishesChanges(t *testing.T) {
-	for _, ignore := range []bool{false, true} {
-		name := "filter honoured"
-		if ignore {
-			name = "filter ignored: scan fallback"
-		}
+	for _, mode := range []ivvysim.LeadFilterMode{ivvysim.LeadFiltersHonoured, ivvysim.LeadFiltersIgnored, ivvysim.LeadFiltersRefused} {
+		name := map[ivvysim.LeadFilterMode]string{ivvysim.LeadFiltersHonoured: "filter honoured",
+			ivvysim.LeadFiltersIgnored: "filter ignored: scan fallback", ivvysim.LeadFiltersRefused: "filter refused: scan fallback"}[mode]
+		ignore := mode != ivvysim.LeadFiltersHonoured
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			e := newEnv(t, ivvysim.Options{IgnoreLeadFilters: ignore}, nil)
+			e := newEnv(t, ivvysim.Options{LeadFilters: mode}, nil)
 			ids := e.seed(5)
 			steps := []struct {
 				name  string
@@ -262,7 +261,7 @@ func (e *env) cost(t *testing.T, p *LeadPoller) (published int, st ivvysim.Stats
 func TestIdlePollCostIsFlat(t *testing.T) {
 	for _, size := range []int{500, 5000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
-			e := newEnv(t, ivvysim.Options{}, nil)
+			e := newEnv(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}, nil)
 			ids := e.seedMany(size)
 			p := e.poller(t)
 			// idle polls k times, each publishing nothing for at most two
@@ -332,7 +331,7 @@ func TestContactEditFindsItsLeadThroughTheIdentityMap(t *testing.T) {
 	for _, size := range []int{500, 5000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			ctx := context.Background()
-			e := newEnv(t, ivvysim.Options{}, nil)
+			e := newEnv(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}, nil)
 			ids := e.seedMany(size)
 			p := e.poller(t)
 			if _, err := p.Poll(ctx); err != nil {
@@ -376,4 +375,68 @@ func (e *env) seedMany(n int) []int64 {
 		ids[i] = e.sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
 	}
 	return ids
+}
+
+// TestRefusedLeadFilterFallsBackToScanning: iVvy documents no getLeadList
+// filter, so it may refuse modifiedDate__GREATERTHAN with an error answer.
+// The poller then reads the whole list without it, compares modifiedDate
+// itself and goes on polling: a lead created after the first window and one
+// edited later are both published. The refused filter is tried once per
+// process, so every later poll costs the list's pages and no more.
+func TestRefusedLeadFilterFallsBackToScanning(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersRefused}, nil)
+	ids := e.seed(5)
+	if n, err := e.p.Poll(ctx); err != nil || n != 5 {
+		t.Fatalf("first window: published %d (%v), want 5", n, err)
+	}
+	e.drain(t)
+
+	e.clk.Add(time.Minute)
+	cid := e.sim.SeedContact(ivvysim.Contact{FirstName: "New", LastName: "Lead", Email: "new@example.com"})
+	created := e.sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
+	e.sim.ResetStats()
+	n, err := e.p.Poll(ctx)
+	if err != nil {
+		t.Fatalf("poll with the filter refused: %v", err)
+	}
+	evs := e.drain(t)
+	if n != 1 || len(evs) != 1 || evs[0].ExternalID != itoa(created) {
+		t.Fatalf("after a lead was created: published %d, bus %v; want lead %d only", n, evs, created)
+	}
+	st := e.sim.Stats()
+	if st.BySpecific[ivvysim.CodeInvalidParameter] != 1 {
+		t.Fatalf("the filter was refused %d times in the poll, want 1 (tried once)", st.BySpecific[ivvysim.CodeInvalidParameter])
+	}
+
+	// Six leads two a page, read by offset with one lead of overlap: five
+	// pages per poll, plus the contact page.
+	const pages = 5
+	for i := range 3 {
+		e.clk.Add(time.Minute)
+		if i == 1 {
+			e.sim.EditLead(ids[2], func(l *ivvysim.Lead) { l.Description = "edited later" })
+		}
+		e.sim.ResetStats()
+		n, err := e.p.Poll(ctx)
+		if err != nil {
+			t.Fatalf("poll %d: %v", i, err)
+		}
+		evs := e.drain(t)
+		want := 0
+		if i == 1 {
+			want = 1
+			if len(evs) != 1 || evs[0].ExternalID != itoa(ids[2]) || evs[0].Fields["description"] != "edited later" {
+				t.Fatalf("poll %d after an edit: bus %v, want lead %d edited", i, evs, ids[2])
+			}
+		}
+		if n != want || len(evs) != want {
+			t.Fatalf("poll %d: published %d, bus has %d, want %d", i, n, len(evs), want)
+		}
+		st := e.sim.Stats()
+		if st.BySpecific[ivvysim.CodeInvalidParameter] != 0 || st.ByAction["crm.getLeadList"] > pages {
+			t.Fatalf("poll %d: %d refusals, %d lead pages (%v); want 0 refusals and at most %d pages",
+				i, st.BySpecific[ivvysim.CodeInvalidParameter], st.ByAction["crm.getLeadList"], st.ByAction, pages)
+		}
+	}
 }

@@ -288,3 +288,60 @@ func FuzzLeadUnmarshal(f *testing.F) {
 		_ = json.Unmarshal([]byte(s), &l) // must not panic
 	})
 }
+
+// /meta gives each custom field's type and a select's {label, value}
+// options; V3 refuses a value that does not fit its field's type (422,
+// naming the field), and takes it once it does, unless strictness is off.
+func TestV3TypedCustomFields(t *testing.T) {
+	fields := []getleadsim.Field{
+		{Key: "visit_date", Type: "date"},
+		{Key: "call_at", Type: "datetime"},
+		{Key: "budget", Type: "select", Options: []getleadsim.Option{{Label: "25000", Value: "_25000"}, {Label: "50000", Value: "_50000"}}},
+		{Key: "seats", Type: "number"},
+		{Key: "topics", Type: "multiselect", Options: []getleadsim.Option{{Label: "Food", Value: "food"}, {Label: "Music", Value: "music"}}},
+	}
+	_, v3, _, _ := setup(t, getleadsim.Options{CustomFields: []string{"city"}, Fields: fields})
+	ctx := context.Background()
+	meta, err := v3.Meta(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string]getlead.FieldDef{}
+	for _, d := range meta.CustomFields {
+		defs[d.Key] = d
+	}
+	if defs["city"].Type != "text" || defs["visit_date"].Type != "date" || defs["call_at"].Type != "datetime" ||
+		len(defs["budget"].AllowedValues) != 2 || defs["budget"].AllowedValues[0] != (getlead.FieldOption{Label: "25000", Value: "_25000"}) {
+		t.Fatalf("meta custom fields %+v", meta.CustomFields)
+	}
+	name := "Asha"
+	id, err := v3.CreateLead(ctx, getlead.LeadWrite{Name: &name, PhoneNumbers: []string{"+919876543210"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ key, bad, good string }{
+		{"visit_date", "2026-12-04T10:00:00", "2026-12-04"},
+		{"visit_date", "04/12/2026", "2026-12-04"},
+		{"call_at", "2026-12-04 10:00:00", "2026-12-04T10:00:00"},
+		{"call_at", "2026-12-04T10:00:00Z", "2026-12-04T10:00:00"},
+		{"budget", "25000", "_25000"},
+		{"seats", "twelve", "12.5"},
+		{"topics", "food,Music", "food,music"},
+	} {
+		err := v3.UpdateLead(ctx, id, getlead.LeadWrite{CustomFields: map[string]string{tc.key: tc.bad}})
+		var ge *getlead.Error
+		if !errors.As(err, &ge) || ge.HTTPStatus != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), tc.key) ||
+			apierr.Classify(err) != apierr.Permanent {
+			t.Errorf("%s = %q: %v, want a permanent 422 naming the field", tc.key, tc.bad, err)
+		}
+		if err := v3.UpdateLead(ctx, id, getlead.LeadWrite{CustomFields: map[string]string{tc.key: tc.good}}); err != nil {
+			t.Errorf("%s = %q: %v", tc.key, tc.good, err)
+		}
+	}
+
+	_, lenient, _, _ := setup(t, getleadsim.Options{Fields: fields, LenientFields: true})
+	if _, err := lenient.CreateLead(ctx, getlead.LeadWrite{Name: &name, PhoneNumbers: []string{"+919876543210"},
+		CustomFields: map[string]string{"visit_date": "04/12/2026", "budget": "25000"}}); err != nil {
+		t.Fatalf("lenient simulator: %v", err)
+	}
+}

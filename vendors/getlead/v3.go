@@ -50,10 +50,46 @@ type Status struct {
 	Name string
 }
 
-// FieldDef is a custom field from /meta (it has no label).
+// FieldDef is a custom field from /meta (it has no label): its key, its
+// type as Getlead names it (text, textarea, number, numeric, integer,
+// boolean, select, multiselect, date, datetime, email, phone, url) and, for
+// selects, the allowed values.
 type FieldDef struct {
-	Key  string `json:"field_key"`
-	Type string `json:"field_type"`
+	Key           string        `json:"field_key"`
+	Type          string        `json:"field_type"`
+	AllowedValues []FieldOption `json:"allowed_values"`
+}
+
+// FieldOption is one allowed value of a select: the value Getlead stores
+// (and takes) and the label its users see, which may differ (label
+// "25000", value "_25000").
+type FieldOption struct {
+	Label, Value string
+}
+
+// UnmarshalJSON reads {label, value} (either may be a number) or a bare
+// value, which is then its own label.
+func (o *FieldOption) UnmarshalJSON(b []byte) error {
+	var obj struct {
+		Label flexString `json:"label"`
+		Value flexString `json:"value"`
+	}
+	if strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+		o.Label, o.Value = string(obj.Label), string(obj.Value)
+		if o.Value == "" {
+			o.Value = o.Label
+		}
+		return nil
+	}
+	var v flexString
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o.Label, o.Value = string(v), string(v)
+	return nil
 }
 
 // Meta is the account metadata the sync uses.

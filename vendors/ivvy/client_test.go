@@ -144,7 +144,7 @@ func validLead(mod func(*ivvy.LeadInput)) ivvy.LeadInput {
 
 func TestLeadWriteAndReadBack(t *testing.T) {
 	ctx := context.Background()
-	_, url := newSim(t, ivvysim.Options{})
+	_, url := newSim(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured})
 	c := newClient(t, url, nil)
 	id, err := c.AddOrUpdateLead(ctx, validLead(func(l *ivvy.LeadInput) {
 		l.CustomFields = []ivvy.LeadCustomField{{FieldID: 101, FieldValue: "teal"}}

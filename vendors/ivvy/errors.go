@@ -155,3 +155,15 @@ func transportError(ns, action string, err error) *Error {
 	// The URL carries no secret, but is left out to keep messages short.
 	return &Error{Namespace: ns, Action: action, Transport: true, Message: errtext.Transport(err)}
 }
+
+// IsRefused reports whether err is iVvy refusing the request as sent: an
+// error answer classed Permanent (a parameter failed validation or is
+// missing, 400, 404, 405, 406, 461). A caller that sent an undocumented
+// parameter, such as a getLeadList filter, can take it as that parameter
+// being refused and ask again without it. Transport failures, unreadable
+// answers, rate limits, authentication failures and server errors are not
+// refusals.
+func IsRefused(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && !e.Transport && !e.Malformed && e.Class() == apierr.Permanent
+}

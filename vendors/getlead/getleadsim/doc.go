@@ -45,6 +45,15 @@
 //     sort_direction, status[] and created_at[from] (inclusive).
 //   - custom_fields on PATCH replaces the whole set: keys not sent are
 //     removed. Reads return custom_fields as [{field_key, value}].
+//   - /meta lists custom_fields as {field_key, field_type, allowed_values:
+//     [{label, value}]} (Options.Fields; keys without a type are text).
+//     Create and update refuse, with 422 validation_error naming
+//     custom_fields.<key>, a date not YYYY-MM-DD, a date-time not
+//     YYYY-MM-DDTHH:mm:ss (no offset), a number, numeric or integer value
+//     that is not one, a boolean not true/false/1/0, and a select value
+//     (or a multi-select item; comma-separated or a JSON list) that is not
+//     one of the stored values: the label "25000" of value "_25000" is
+//     refused. Options.LenientFields turns the checks off.
 //   - Errors: {"message", "error": {"message", "code", "context"}}; the
 //     V3RateLimit limiter's 429 carries "retry_after" (seconds) and a
 //     Retry-After header.

@@ -123,6 +123,14 @@ func (s *Server) AddField(key string) {
 	s.addField(key)
 }
 
+// AddTypedField makes a custom field known with its type and allowed
+// values, or changes them (as editing the field in the UI).
+func (s *Server) AddTypedField(f Field) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addTypedField(f)
+}
+
 // Fields returns the known additional-field keys in creation order.
 func (s *Server) Fields() []string {
 	s.mu.Lock()

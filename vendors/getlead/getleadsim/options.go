@@ -18,8 +18,18 @@ type Options struct {
 	// default DefaultStatuses. New leads get the first.
 	Statuses []string
 	// CustomFields are additional-field keys known from the start (V3
-	// accepts only known keys); the classic API adds keys on first use.
+	// accepts only known keys), of type text; the classic API adds keys on
+	// first use.
 	CustomFields []string
+	// Fields are typed custom fields known from the start, listed in /meta
+	// after CustomFields with their type and allowed values. V3 create and
+	// update refuse (422) a value that does not fit its field's type: a
+	// date not YYYY-MM-DD, a date-time not YYYY-MM-DDTHH:mm:ss, a number
+	// that is not numeric, a select or multi-select value that is not one
+	// of the stored values (labels are refused).
+	Fields []Field
+	// LenientFields turns those checks off: V3 stores any scalar.
+	LenientFields bool
 	// V3RateLimit is how many V3 requests are answered per V3RateWindow
 	// before 429; default 0 = no limit.
 	V3RateLimit int
@@ -31,6 +41,24 @@ type Options struct {
 	// Now is the clock for timestamps and rate windows; default time.Now.
 	// It must be safe for concurrent use.
 	Now func() time.Time
+}
+
+// Field is a custom field of the account as /meta shows it.
+type Field struct {
+	Key string
+	// Type is Getlead's field type: text (default), textarea, email, phone,
+	// url, number, numeric, integer, boolean, select, multiselect, date,
+	// datetime.
+	Type string
+	// Options are the allowed values of a select or multiselect.
+	Options []Option
+}
+
+// Option is an allowed value of a select: the stored value, which V3
+// takes and returns, and the label users see (label "25000", value
+// "_25000").
+type Option struct {
+	Label, Value string
 }
 
 // Defaults that the zero values of Options stand for.
@@ -49,6 +77,8 @@ type config struct {
 	token, apiKey  string
 	statuses       []string
 	customFields   []string
+	fields         []Field
+	lenient        bool
 	rateLimit      int
 	rateWindow     time.Duration
 	perPage, maxPP int
@@ -57,7 +87,7 @@ type config struct {
 
 func (o Options) config() config {
 	c := config{
-		token: o.Token, apiKey: o.APIKey, statuses: o.Statuses, customFields: o.CustomFields,
+		token: o.Token, apiKey: o.APIKey, statuses: o.Statuses, customFields: o.CustomFields, fields: o.Fields, lenient: o.LenientFields,
 		rateLimit: o.V3RateLimit, rateWindow: o.V3RateWindow, perPage: o.DefaultPerPage, maxPP: o.MaxPerPage, now: o.Now,
 	}
 	c.token = cmp.Or(c.token, DefaultToken)

@@ -29,6 +29,7 @@ type Server struct {
 	// checked against the lead).
 	byEmail    map[string][]string
 	fieldKnown map[string]bool
+	fieldDefs  map[string]Field // typed fields; a known key without one is text
 	fieldOrder []string
 	tasks      []task
 	deals      []deal
@@ -53,6 +54,7 @@ func New(opts Options) *Server {
 		byCreate:   simkit.NewTimeIndex[string](),
 		byEmail:    map[string][]string{},
 		fieldKnown: map[string]bool{},
+		fieldDefs:  map[string]Field{},
 		depts:      map[string]string{},
 		lateAfter:  1,
 		lateDelay:  DefaultLateDelay,
@@ -60,6 +62,9 @@ func New(opts Options) *Server {
 	s.held = simkit.NewLate[string](&s.mu)
 	for _, k := range s.cfg.customFields {
 		s.addField(k)
+	}
+	for _, f := range s.cfg.fields {
+		s.addTypedField(f)
 	}
 	s.stats.reset()
 	return s

@@ -172,6 +172,12 @@ func (s *Server) statusName(id int) string {
 	return ""
 }
 
+func (s *Server) addTypedField(f Field) {
+	s.addField(f.Key)
+	f.Options = append([]Option(nil), f.Options...)
+	s.fieldDefs[f.Key] = f
+}
+
 func (s *Server) addField(key string) {
 	if !s.fieldKnown[key] {
 		s.fieldKnown[key] = true

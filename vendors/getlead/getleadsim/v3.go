@@ -2,9 +2,11 @@ package getleadsim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -208,7 +210,12 @@ func (s *Server) v3Meta() v3Reply {
 	}
 	fields := make([]map[string]any, len(s.fieldOrder))
 	for i, k := range s.fieldOrder {
-		fields[i] = map[string]any{"field_key": k, "field_type": "text", "allowed_values": []any{}}
+		f := s.fieldDefs[k]
+		allowed := make([]map[string]any, len(f.Options))
+		for j, o := range f.Options {
+			allowed[j] = map[string]any{"label": o.Label, "value": o.Value}
+		}
+		fields[i] = map[string]any{"field_key": k, "field_type": cmp.Or(f.Type, "text"), "allowed_values": allowed}
 	}
 	return v3Reply{http.StatusOK, map[string]any{"data": map[string]any{
 		"statuses": statuses, "sources": []any{}, "agents": []any{}, "purposes": []any{}, "custom_fields": fields,
@@ -242,6 +249,85 @@ func scalarString(raw json.RawMessage) (string, bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// scalarList reads a JSON list of scalars as one comma-separated value.
+func scalarList(raw json.RawMessage) (string, bool) {
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return "", false
+	}
+	vals := make([]string, 0, len(list))
+	for _, item := range list {
+		v, ok := scalarString(item)
+		if !ok {
+			return "", false
+		}
+		vals = append(vals, v)
+	}
+	return strings.Join(vals, ","), true
+}
+
+// Layouts V3 takes for date and date-time custom fields.
+const (
+	dateLayout     = "2006-01-02"
+	dateTimeLayout = "2006-01-02T15:04:05"
+)
+
+// checkFieldValue says why v does not fit field f ("" when it does). A
+// multi-select value is its stored values separated by commas.
+func checkFieldValue(f Field, v string) string {
+	allowed := func(x string) bool {
+		for _, o := range f.Options {
+			if o.Value == x {
+				return true
+			}
+		}
+		return false
+	}
+	switch f.Type {
+	case "date":
+		if _, err := time.Parse(dateLayout, v); err != nil || len(v) != len(dateLayout) {
+			return "must be a date in YYYY-MM-DD format."
+		}
+	case "datetime":
+		if _, err := time.Parse(dateTimeLayout, v); err != nil || len(v) != len(dateTimeLayout) {
+			return "must be a date and time in YYYY-MM-DDTHH:mm:ss format."
+		}
+	case "number", "numeric":
+		if n, err := strconv.ParseFloat(v, 64); err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+			return "must be a number."
+		}
+	case "integer":
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return "must be an integer."
+		}
+	case "boolean":
+		switch v {
+		case "true", "false", "1", "0":
+		default:
+			return "must be true or false."
+		}
+	case "select":
+		if !allowed(v) {
+			return "must be one of the field's values (" + optionValues(f) + ")."
+		}
+	case "multiselect":
+		for _, x := range strings.Split(v, ",") {
+			if !allowed(strings.TrimSpace(x)) {
+				return "has " + strconv.Quote(x) + ", not one of the field's values (" + optionValues(f) + ")."
+			}
+		}
+	}
+	return ""
+}
+
+func optionValues(f Field) string {
+	vals := make([]string, len(f.Options))
+	for i, o := range f.Options {
+		vals[i] = o.Value
+	}
+	return strings.Join(vals, ", ")
 }
 
 // parseLeadInput validates a lead body without applying anything.
@@ -310,12 +396,21 @@ func (s *Server) parseLeadInput(body map[string]json.RawMessage) (leadInput, *v3
 				return fail(invalid("custom_fields."+k, "Unknown custom field "+strconv.Quote(k)+"."))
 			}
 			v, good := scalarString(rv)
+			if !good && s.fieldDefs[k].Type == "multiselect" {
+				v, good = scalarList(rv)
+			}
 			if !good {
 				return fail(invalid("custom_fields."+k, "The custom field "+strconv.Quote(k)+" must be a scalar."))
 			}
-			if string(bytes.TrimSpace(rv)) != "null" {
-				in.custom[k] = v
+			if string(bytes.TrimSpace(rv)) == "null" {
+				continue
 			}
+			if v != "" && !s.cfg.lenient {
+				if why := checkFieldValue(s.fieldDefs[k], v); why != "" {
+					return fail(invalid("custom_fields."+k, "The custom field "+strconv.Quote(k)+" "+why))
+				}
+			}
+			in.custom[k] = v
 		}
 	}
 	return in, nil

@@ -84,8 +84,10 @@
 //   - Authentication failures other than 23005 use specific codes 23001
 //     (header), 23002 (key), 23003 (signature), 23004 (Content-MD5) and 23006
 //     (date), all HTTP 401 "Unauthorized".
-//   - Unknown filter keys are ignored; getLeadList honours filters unless
-//     IgnoreLeadFilters is set. getLeadList items carry customFields
+//   - Unknown filter keys of contact and company lists are ignored.
+//     getLeadList, for which no filter is documented, refuses any filter
+//     key (400/23016 naming it) unless Options.LeadFilters says to honour
+//     or ignore them. getLeadList items carry customFields
 //     ({fieldId, fieldValue}) unless OmitLeadCustomFields is set.
 //   - Every successful write bumps modifiedDate, even when nothing changed;
 //     lead custom fields merge per field. Contact/company write errors use

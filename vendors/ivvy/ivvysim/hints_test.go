@@ -10,7 +10,7 @@ import (
 // Lookups by externalId, email, id and contactId answer from the records'
 // current values, also after the values changed.
 func TestFilteredListsFollowChanges(t *testing.T) {
-	a := newAPI(t, ivvysim.Options{})
+	a := newAPI(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured})
 	ids := map[string]int64{}
 	for _, n := range []string{"a", "b", "c"} {
 		ids[n] = a.sim.SeedContact(ivvysim.Contact{FirstName: n, Email: n + "@x.example", ExternalID: "ext-" + n})

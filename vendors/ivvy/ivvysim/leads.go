@@ -2,7 +2,9 @@ package ivvysim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 )
 
@@ -267,16 +269,24 @@ func (s *Server) renderLead(l *lead) map[string]any {
 	return item
 }
 
-// getLeadList lists leads by id. Filters apply to the item's top-level
-// scalar keys plus contactId and companyId, with the generic modifiers,
-// unless Options.IgnoreLeadFilters (no lead filters are documented).
+// getLeadList lists leads by id. No lead filters are documented: by
+// default (LeadFiltersRefused) any filter key is refused with 400/23016;
+// with LeadFiltersHonoured filters apply to the item's top-level scalar
+// keys plus contactId and companyId, with the generic modifiers; with
+// LeadFiltersIgnored they are dropped.
 func (s *Server) getLeadList(c *call) (any, *apiError) {
 	pg, e := s.pageParams(c.params)
 	if e != nil {
 		return nil, e
 	}
 	var conds []condition
-	if !s.cfg.ignoreLeadFilters {
+	switch s.cfg.leadFilters {
+	case LeadFiltersRefused:
+		if len(pg.filter) > 0 {
+			keys := slices.Sorted(maps.Keys(pg.filter))
+			return nil, invalid("filter", fmt.Sprintf("unknown filter %q", keys[0]))
+		}
+	case LeadFiltersHonoured:
 		if conds, e = conditions(pg.filter, func(string) bool { return true }); e != nil {
 			return nil, e
 		}

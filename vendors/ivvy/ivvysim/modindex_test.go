@@ -20,7 +20,7 @@ func TestModifiedDateFiltersAnswerAsAScan(t *testing.T) {
 	now := t0
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	set := func(t time.Time) { mu.Lock(); defer mu.Unlock(); now = t }
-	a := newAPI(t, ivvysim.Options{Now: clock, MaxSkew: 24 * time.Hour})
+	a := newAPI(t, ivvysim.Options{Now: clock, MaxSkew: 24 * time.Hour, LeadFilters: ivvysim.LeadFiltersHonoured})
 	var leads, contacts []int64
 	for i := range 40 {
 		set(t0.Add(time.Duration(i%7) * time.Second))

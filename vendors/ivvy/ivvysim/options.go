@@ -22,9 +22,13 @@ type Options struct {
 	PerPageCap int
 	// DefaultPerPage is used when perPage is not sent. Default 20 (assumed).
 	DefaultPerPage int
-	// IgnoreLeadFilters makes getLeadList ignore its filter object, as the
-	// real API may do (no lead filters are documented). Default false:
-	// filters on any top-level lead key, contactId and companyId apply.
+	// LeadFilters is what getLeadList does with a filter object, for which
+	// iVvy documents no keys. Default LeadFiltersRefused: any filter key is
+	// answered 400/23016 naming it, the most defensive reading of an
+	// undocumented filter.
+	LeadFilters LeadFilterMode
+	// IgnoreLeadFilters is LeadFilters: LeadFiltersIgnored (kept for
+	// existing set-ups); it wins over LeadFilters.
 	IgnoreLeadFilters bool
 	// OmitLeadCustomFields leaves customFields out of getLeadList items
 	// (whether iVvy returns them there is not documented). Default false.
@@ -44,6 +48,20 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
+// LeadFilterMode is how getLeadList treats its (undocumented) filters.
+type LeadFilterMode int
+
+const (
+	// LeadFiltersRefused answers a filtered getLeadList with 400/23016
+	// "'filter' failed validation", the unknown key in additionalMessages.
+	LeadFiltersRefused LeadFilterMode = iota
+	// LeadFiltersHonoured applies filters on any top-level lead key,
+	// contactId and companyId, with the generic modifiers.
+	LeadFiltersHonoured
+	// LeadFiltersIgnored answers as if no filter had been sent.
+	LeadFiltersIgnored
+)
+
 // Default credentials.
 const (
 	DefaultKey    = "sim-key"
@@ -51,24 +69,27 @@ const (
 )
 
 type config struct {
-	keys              map[string]string
-	now               func() time.Time
-	maxSkew           time.Duration
-	perPageCap        int
-	defaultPerPage    int
-	ignoreLeadFilters bool
-	omitLeadCustom    bool
-	leadCustom        map[int64]bool // nil: any
-	ratePerSecond     int
-	batchSteps        int
-	http              *http.Client
+	keys           map[string]string
+	now            func() time.Time
+	maxSkew        time.Duration
+	perPageCap     int
+	defaultPerPage int
+	leadFilters    LeadFilterMode
+	omitLeadCustom bool
+	leadCustom     map[int64]bool // nil: any
+	ratePerSecond  int
+	batchSteps     int
+	http           *http.Client
 }
 
 func (o Options) config() config {
 	c := config{
 		keys: map[string]string{DefaultKey: DefaultSecret}, now: o.Now, maxSkew: o.MaxSkew,
-		perPageCap: o.PerPageCap, defaultPerPage: o.DefaultPerPage, ignoreLeadFilters: o.IgnoreLeadFilters,
+		perPageCap: o.PerPageCap, defaultPerPage: o.DefaultPerPage, leadFilters: o.LeadFilters,
 		omitLeadCustom: o.OmitLeadCustomFields, ratePerSecond: o.RateLimitPerSecond, batchSteps: o.BatchProgressSteps,
+	}
+	if o.IgnoreLeadFilters {
+		c.leadFilters = LeadFiltersIgnored
 	}
 	if o.Keys != nil {
 		c.keys = maps.Clone(o.Keys)

@@ -13,7 +13,7 @@ import (
 // their own contact and time; lists from a modified date return the ones
 // at or after it, and the contacts by email find their lead's contact.
 func TestSeedLeadsStoresAHistoryTheListsFilter(t *testing.T) {
-	a := newAPI(t, ivvysim.Options{Now: func() time.Time { return t0 }, MaxSkew: 24 * time.Hour})
+	a := newAPI(t, ivvysim.Options{Now: func() time.Time { return t0 }, MaxSkew: 24 * time.Hour, LeadFilters: ivvysim.LeadFiltersHonoured})
 	const n = 300
 	at := func(i int) time.Time { return t0.Add(-time.Duration(n-i) * time.Minute) }
 	ids := a.sim.SeedLeads(n, func(i int) ivvysim.LeadSeed {

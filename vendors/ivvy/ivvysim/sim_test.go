@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -225,7 +226,7 @@ func TestLeadCreateRules(t *testing.T) {
 
 func TestListPagingAndFilters(t *testing.T) {
 	clk := t0
-	a := newAPI(t, ivvysim.Options{PerPageCap: 3, Now: func() time.Time { return clk }})
+	a := newAPI(t, ivvysim.Options{PerPageCap: 3, Now: func() time.Time { return clk }, LeadFilters: ivvysim.LeadFiltersHonoured})
 	for i, name := range []string{"Alpha", "Beta", "Gamma", "Delta", "Epsilon"} {
 		clk = t0.Add(time.Duration(i) * time.Minute)
 		r := a.call("contact.addOrUpdateLead", contactLead(func(m map[string]any) {
@@ -281,6 +282,20 @@ func TestListPagingAndFilters(t *testing.T) {
 		r = a.call("contact.getContactList", map[string]any{"filter": map[string]any{"externalId": "ext-1"}})
 		if res := r.body["results"].([]any); len(res) != 1 || res[0].(map[string]any)["firstName"] != "Alpha" {
 			t.Fatalf("%v", r.body)
+		}
+	})
+	t.Run("lead filters refused by default", func(t *testing.T) {
+		b := newAPI(t, ivvysim.Options{})
+		b.call("contact.addOrUpdateLead", contactLead(nil))
+		r := b.call("crm.getLeadList", map[string]any{"filter": map[string]any{"modifiedDate__GREATERTHAN": "2026-05-01 12:00:00"}})
+		more, _ := r.body["additionalMessages"].([]any)
+		if r.status != http.StatusBadRequest || r.body["specificCode"] != float64(ivvysim.CodeInvalidParameter) ||
+			len(more) != 1 || !strings.Contains(fmt.Sprint(more[0]), "modifiedDate__GREATERTHAN") {
+			t.Fatalf("filtered lead list: %d %v, want 400/23016 naming the filter", r.status, r.body)
+		}
+		r = b.call("crm.getLeadList", map[string]any{"perPage": 10, "filter": map[string]any{}})
+		if r.status != http.StatusOK || r.body["meta"].(map[string]any)["totalResults"] != float64(1) {
+			t.Fatalf("unfiltered lead list: %d %v", r.status, r.body)
 		}
 	})
 	t.Run("ignored lead filters", func(t *testing.T) {
