@@ -346,19 +346,24 @@ func (d *driver) play(ctx context.Context) error {
 	return nil
 }
 
-// settle waits until the given records hold their model state everywhere.
-// It does not wait for the pipeline to have nothing in flight: targets can
-// hold their values before crmsync settled the writes that put them there
-// (a process stopped between a write and its acknowledgement handles the
-// batch again once it is back), and a user's edit made in that window must
-// survive the batch handled again.
+// settle waits until the given records hold their model state everywhere,
+// and until Getlead holds no write back to apply late. It does not wait
+// for the pipeline to have nothing in flight: targets can hold their
+// values before crmsync settled the writes that put them there (a process
+// stopped between a write and its acknowledgement handles the batch again
+// once it is back), and a user's edit made in that window must survive the
+// batch handled again. A write the vendor holds and applies after the
+// client gave up is a change still on its way, which a user's edit of the
+// same record races: Getlead edits are never read back, and no Getlead
+// API lets a write be made conditional, so crmsync cannot win that race
+// (see pipeline.InDoubtError).
 func (d *driver) settle(ctx context.Context, leads, clients []int) error {
 	wait, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var last []recordDiff
 	err := waitUntil(wait, func() bool {
 		last = d.diff(d.snapshot(), &only{leads: leads, clients: clients})
-		return len(last) == 0
+		return len(last) == 0 && d.w.GL.HeldWrites() == 0
 	})
 	if err != nil {
 		for _, rd := range last {
