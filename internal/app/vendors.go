@@ -77,15 +77,6 @@ func (v *vendorSet) close() {
 	v.connected = nil
 }
 
-func routesTo(cfg *config.Config, target string) bool {
-	for _, r := range cfg.Routes {
-		if r.To == target {
-			return true
-		}
-	}
-	return false
-}
-
 func routesFrom(cfg *config.Config, source string) bool {
 	for _, r := range cfg.Routes {
 		if r.From == source {
