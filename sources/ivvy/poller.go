@@ -511,7 +511,13 @@ func (p *LeadPoller) scanAll(ctx context.Context) ([]ivvy.Lead, error) {
 func (p *LeadPoller) publish(ctx context.Context, l ivvy.Lead, c ivvy.Contact) (bool, error) {
 	fields := mappings.IVvyLeadFields(l)
 	changedAt := l.Modified()
-	if c.ID > 0 {
+	if c.ID > 0 && int64(c.ID) == contactOf(l) {
+		// The contact as the contact list gave it, not as the lead list
+		// embedded it: the lead list is read first, and a contact edited
+		// between the two reads shows its old fields there. Published from
+		// the lead list, the edit would be taken for content already
+		// published, while the cursor moved past it: never published.
+		maps.Copy(fields, mappings.IVvyContactFields(c))
 		if t, err := ivvy.ParseTime(c.ModifiedDate); err == nil && t.After(changedAt) {
 			changedAt = t
 		}

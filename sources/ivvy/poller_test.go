@@ -3,10 +3,12 @@ package ivvy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -438,5 +440,58 @@ func TestRefusedLeadFilterFallsBackToScanning(t *testing.T) {
 			t.Fatalf("poll %d: %d refusals, %d lead pages (%v); want 0 refusals and at most %d pages",
 				i, st.BySpecific[ivvysim.CodeInvalidParameter], st.ByAction["crm.getLeadList"], st.ByAction, pages)
 		}
+	}
+}
+
+// TestAContactEditedBetweenTheTwoListReadsIsPublished: a poll reads the
+// lead list, then the contact list. A user edits a lead's contact between
+// the two reads: the lead list shows the old name, the contact list the
+// new one. The lead is published with the new name, once.
+func TestAContactEditedBetweenTheTwoListReadsIsPublished(t *testing.T) {
+	for _, filters := range []ivvysim.LeadFilterMode{ivvysim.LeadFiltersRefused, ivvysim.LeadFiltersHonoured} {
+		t.Run(fmt.Sprint(filters), func(t *testing.T) {
+			ctx := context.Background()
+			var between func()
+			e := newEnvBehind(t, ivvysim.Options{LeadFilters: filters}, nil, func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if f := between; f != nil && strings.Contains(r.URL.RawQuery, "getContactList") {
+						between = nil
+						f()
+					}
+					next.ServeHTTP(w, r)
+				})
+			})
+			other := e.seed(1)[0]
+			cid := e.sim.SeedContact(ivvysim.Contact{FirstName: "Ann", LastName: "Lee", Email: "ann@example.com"})
+			lead := e.sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
+			if n, err := e.p.Poll(ctx); err != nil || n != 2 {
+				t.Fatalf("first window: published %d (%v), want 2", n, err)
+			}
+			e.drain(t)
+			e.clk.Add(time.Minute)
+			// Another lead's edit moves the leads' watermark past the
+			// second of this lead, which is not read again.
+			e.sim.EditLead(other, func(l *ivvysim.Lead) { l.Description = "edited" })
+			between = func() {
+				e.sim.EditContact(cid, func(c *ivvysim.Contact) { c.LastName = "Kim" })
+			}
+			if _, err := e.p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Add(time.Minute)
+			if _, err := e.p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			evs := e.drain(t)
+			var got []string
+			for _, ev := range evs {
+				if ev.ExternalID == itoa(lead) {
+					got = append(got, ev.Fields[mappings.IVvyLastName])
+				}
+			}
+			if len(got) == 0 || got[len(got)-1] != "Kim" {
+				t.Fatalf("the contact edit made between the poll's two reads was not published: last names %q", got)
+			}
+		})
 	}
 }
