@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -80,11 +81,11 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		var wait time.Duration
 		var lastErr, unclassified error
 		doubt := map[int]time.Time{}
-		var unreadable []int
+		unreadable := map[int]error{} // record → its unreadable answer
 		for j, i := range todo {
 			o := res[j]
 			if o.Err != nil && apierr.IsUnreadable(o.Err) && apierr.Temporary(o.Err) {
-				unreadable = append(unreadable, i)
+				unreadable[i] = o.Err
 			}
 			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
 				outcomes[i] = o
@@ -125,7 +126,7 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 			}
 		}
 		if len(unreadable) > 0 {
-			done := ru.settleUnreadable(ctx, stopping, recs, unreadable, outcomes, unread, res, todo)
+			done := ru.settleUnreadable(ctx, stopping, recs, unreadable, outcomes, unread)
 			again = slices.DeleteFunc(again, func(i int) bool { return done[i] })
 		}
 		todo = again
@@ -257,27 +258,28 @@ const CodeFieldType = "field-type"
 // reading it back did not show written.
 const CodeUnreadableAnswer = "unreadable_answer"
 
-// settleUnreadable handles the records idx of recs, whose write (todo,
-// answered res) was just answered unreadably: it reads them back, settles
-// as written (in outcomes) those that hold every value sent, and
-// dead-letters those past maxUnreadable (counted in unread). It returns
-// the records it decided.
-func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}, recs []*Record, idx []int, outcomes []Outcome,
-	unread []int, res []Outcome, todo []int) map[int]bool {
+// settleUnreadable handles the records of recs whose write was just
+// answered unreadably (answers, by index): it reads them back, settles as
+// written (in outcomes) those that hold every value sent, and dead-letters
+// those past maxUnreadable (counted in unread). It returns the records it
+// decided.
+func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}, recs []*Record, answers map[int]error,
+	outcomes []Outcome, unread []int) map[int]bool {
+	idx := slices.Sorted(maps.Keys(answers))
 	done := map[int]bool{}
 	unwritten := idx
 	if reader, ok := ru.r.Sink.(TargetReader); ok {
-		todo := make([]*Record, len(idx))
+		read := make([]*Record, len(idx))
 		for k, i := range idx {
-			todo[k] = recs[i]
+			read[k] = recs[i]
 		}
-		current, err := ru.readBack(ctx, stopping, reader, todo)
+		current, err := ru.readBack(ctx, stopping, reader, read)
 		if err != nil {
 			ru.log.Warn("could not read back records whose write was answered unreadably; sending them again",
-				"records", len(todo), "err", err)
+				"records", len(read), "err", err)
 			return nil
 		}
-		ru.Stats.ReadBacks.Add(int64(len(todo)))
+		ru.Stats.ReadBacks.Add(int64(len(read)))
 		unwritten = nil
 		for k, i := range idx {
 			switch r := recs[i]; {
@@ -295,16 +297,12 @@ func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}
 			ru.log.Info("writes answered unreadably were found applied by reading the records back", "records", len(done))
 		}
 	}
-	last := map[int]error{}
-	for j, i := range todo {
-		last[i] = res[j].Err
-	}
 	for _, i := range unwritten {
 		if unread[i]++; unread[i] < maxUnreadable {
 			continue
 		}
 		outcomes[i] = Outcome{Err: Permanent(CodeUnreadableAnswer, fmt.Errorf("%d answers could not be read and the record was not found written; "+
-			"check the target before retrying the dead letter: %w", unread[i], last[i]))}
+			"check the target before retrying the dead letter: %w", unread[i], answers[i]))}
 		done[i] = true
 	}
 	return done
