@@ -84,7 +84,9 @@ func (s *Server) serveClassic(w http.ResponseWriter, r *http.Request, rec *Logge
 	s.stats.byEndpoint[endpoint]++
 	s.stats.windows.Add(APIClassic, rec.Time)
 	d := s.faults.Next(endpoint)
+	release := s.lateDecided(d)
 	s.mu.Unlock()
+	defer release()
 	if s.inject(w, r, rec, d) {
 		return
 	}

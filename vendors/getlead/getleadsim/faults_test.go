@@ -439,3 +439,33 @@ func TestLateApplyLandsAfterANewerWriteOfTheSameLead(t *testing.T) {
 		}
 	})
 }
+
+// HeldWrites counts a late write from the moment it arrives, while its
+// client still waits for an answer, not only once the client gave up.
+func TestHeldWritesCountsALateWriteWhileItsClientWaits(t *testing.T) {
+	sim, srv, _ := faultSim(t, Options{})
+	sim.SetFaults(Faults{LateDelay: time.Hour})
+	sim.Script("gl-website-contacts", FaultLateApply)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := send(ctx, srv, "POST", "gl-website-contacts", contactForm("Ann"))
+		done <- err
+	}()
+	simtest.Eventually(t, "the late write to count while its client waits", func() bool { return sim.HeldWrites() == 1 })
+	if st := sim.Stats(); st.LateHeld != 0 {
+		t.Fatalf("held before the client gave up: %+v", st)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the client's cancel", err)
+	}
+	simtest.Eventually(t, "the write to be held", func() bool { return sim.Stats().LateHeld == 1 })
+	if n := sim.HeldWrites(); n != 1 {
+		t.Fatalf("once held: HeldWrites = %d, want 1", n)
+	}
+	mustSend(t, srv, "POST", "gl-website-contacts", contactForm("Bea"))
+	if n := sim.HeldWrites(); n != 0 {
+		t.Fatalf("after it landed: HeldWrites = %d, want 0", n)
+	}
+}

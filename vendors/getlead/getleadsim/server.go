@@ -40,8 +40,11 @@ type Server struct {
 	window     time.Time // start of the current V3 rate window
 	inWindow   int
 	held       *simkit.Late[string] // writes of FaultLateApply, by leadKey
-	lateAfter  int
-	lateDelay  time.Duration
+	// lateWaiting counts requests of FaultLateApply not yet held: they
+	// wait unanswered for the client to give up (HeldWrites).
+	lateWaiting int
+	lateAfter   int
+	lateDelay   time.Duration
 }
 
 // New returns a simulator configured by opts (zero values mean defaults).

@@ -96,7 +96,9 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request, rec *LoggedRequ
 		s.stats.byEndpoint[name]++
 		d = s.faults.Next(name)
 	}
+	release := s.lateDecided(d)
 	s.mu.Unlock()
+	defer release()
 	if !allowed {
 		s.tooMany(w, retryAfter)
 		return
