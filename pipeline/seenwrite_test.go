@@ -98,3 +98,44 @@ func TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho(t *testing.T) {
 		t.Fatalf("the clear is not recorded as the target's change: %+v", got)
 	}
 }
+
+// TestAChangeReportedTwiceIsStillTheTargetsChange: as above, but the
+// report of the user's value is settled twice with the same stamp: by each
+// of the source's two routes, which share its ledger entries, or redelivered
+// after a restart. The same report again is no echo: the clear that
+// follows is still the user's change.
+func TestAChangeReportedTwiceIsStillTheTargetsChange(t *testing.T) {
+	cleared := time.Date(2026, 12, 4, 21, 40, 0, 0, time.UTC)
+	written := cleared.Add(2 * time.Second)
+	set := written.Add(10*time.Second + 429*time.Millisecond)
+	clearedAgain := set.Add(18 * time.Second)
+	toTarget := &Runner{r: Route{To: Target{Vendor: "leadexec", Entity: "lead"}}, srcVendor: "sharpspring", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return written }}
+	fromTarget := &Runner{r: Route{To: Target{Vendor: "sharpspring", Entity: "lead"}}, srcVendor: "leadexec", srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler)}
+	var e LedgerEntry
+	apply := func(st settlement) {
+		t.Helper()
+		for _, p := range st.ledger {
+			e, _ = p.Update(e)
+		}
+	}
+	report := func(v string, at time.Time) {
+		var st settlement
+		fromTarget.settleSource(&st, &Record{Key: "k", source: map[string]string{"budget": v},
+			sourceStamps: map[string]time.Time{"budget": at}, sourceHeld: map[string]bool{"budget": v != ""}})
+		apply(st)
+	}
+	var st settlement
+	toTarget.settleWritten(&st, &Record{Key: "k", Fields: map[string]string{"budget": ""},
+		Stamps: map[string]time.Time{"budget": cleared}}, Outcome{})
+	apply(st)
+	report("126", set)
+	report("126", set)
+	if got := e.Fields["budget"]; !got.Seen.IsZero() || !got.At.Equal(set) {
+		t.Fatalf("the same report again is recorded as an echo of it: %+v", got)
+	}
+	if echoOfWrite(e.Fields["budget"], "", emptyHash, clearedAgain) {
+		t.Fatalf("the user's clear after the report came twice is taken for crmsync's earlier clear: %+v", e.Fields["budget"])
+	}
+}

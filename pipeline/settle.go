@@ -116,6 +116,12 @@ func (ru *Runner) settleSource(st *settlement, rec *Record) {
 				}
 				continue
 			}
+			if known && st.Hash == h && st.Seen.IsZero() && at.Equal(st.At) {
+				// The very report that recorded the change, settled again:
+				// by the source's other routes (they share its entries), or
+				// redelivered. Still the change itself, not an echo of it.
+				continue
+			}
 			if known && (st.Hash == h || echoOfWrite(st, "", h, at)) {
 				// The source reports a value crmsync already knows or wrote
 				// itself: not a change made at the source's (later) clock.
