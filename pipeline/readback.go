@@ -26,8 +26,10 @@ import (
 // sink is a TargetReader) and settles the earlier write by what the
 // target holds, field by field:
 //
-//   - the value crmsync sent: the write landed (the field is written again
-//     with the rest, which changes nothing);
+//   - the value crmsync sent: the write landed, and the field is settled
+//     as written and left out of the write (written again, it would change
+//     nothing, or turn back a user's edit made at the target between the
+//     read and the write, which can be seconds when the write is retried);
 //   - the value known before the write (FieldStamp.Prev; empty when none
 //     was known): the write did not land there, and goes out again;
 //   - anything else: a change made at the target after the write landed, a
@@ -125,12 +127,8 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 	var st settlement
 	now := ru.now()
 	for i, r := range todo {
-		edited := editedAtTarget(earlier[i], current[i])
-		if len(edited) == 0 {
-			continue
-		}
 		settled := map[string]earlierWrite{}
-		for _, f := range edited {
+		for _, f := range editedAtTarget(earlier[i], current[i]) {
 			w := earlier[i][f]
 			if ValueHash(r.Fields[f]) != w.hash {
 				// The batch carries a newer change than the earlier write:
@@ -139,9 +137,19 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 			}
 			ru.log.Debug("field not written: changed at the target after crmsync's earlier write landed unsettled",
 				"record", r.Key, "field", f)
+			settled[f] = w
+		}
+		for _, f := range holdsSent(earlier[i], current[i]) {
+			if ValueHash(r.Fields[f]) == earlier[i][f].hash {
+				// The target holds what the batch would write: the earlier
+				// write landed. Written again, it could only turn back an
+				// edit made at the target after this read.
+				settled[f] = earlier[i][f]
+			}
+		}
+		for f := range settled {
 			delete(r.Fields, f)
 			delete(r.Stamps, f)
-			settled[f] = w
 		}
 		if len(settled) == 0 {
 			continue
@@ -218,6 +226,18 @@ func editedAtTarget(earlier map[string]earlierWrite, current map[string]string) 
 		return nil
 	}
 	return edited
+}
+
+// holdsSent returns the fields of earlier that the target, read back as
+// current (nil: it has no such record), holds with the value sent.
+func holdsSent(earlier map[string]earlierWrite, current map[string]string) []string {
+	var out []string
+	for f, w := range earlier {
+		if v, ok := current[f]; ok && ValueHash(v) == w.hash {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // readBack reads recs from the target, retrying a failure with the
