@@ -55,6 +55,44 @@ func TestAChangeReportedAfterTheWriteWasSeenIsNotAnEcho(t *testing.T) {
 	}
 }
 
+// setBack is a field cleared by crmsync at a target (written at
+// written), then reported by the target's own poller; its ledger entry is
+// e, as both routes of the pair settle it.
+type setBack struct {
+	field      string
+	fromTarget *Runner
+	e          LedgerEntry
+}
+
+func newSetBack(target, source, field string, cleared, written time.Time) *setBack {
+	toTarget := &Runner{r: Route{To: Target{Vendor: target, Entity: "lead"}}, srcVendor: source, srcEntity: "lead",
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return written }}
+	sb := &setBack{field: field, fromTarget: &Runner{r: Route{To: Target{Vendor: source, Entity: "lead"}},
+		srcVendor: target, srcEntity: "lead", log: slog.New(slog.DiscardHandler)}}
+	var st settlement
+	toTarget.settleWritten(&st, &Record{Key: "k", Fields: map[string]string{field: ""},
+		Stamps: map[string]time.Time{field: cleared}}, Outcome{})
+	sb.apply(st)
+	return sb
+}
+
+func (sb *setBack) apply(st settlement) {
+	for _, p := range st.ledger {
+		sb.e, _ = p.Update(sb.e)
+	}
+}
+
+// report settles the target's report of v, stamped at, as a route from
+// the target does.
+func (sb *setBack) report(v string, at time.Time) {
+	var st settlement
+	sb.fromTarget.settleSource(&st, &Record{Key: "k", source: map[string]string{sb.field: v},
+		sourceStamps: map[string]time.Time{sb.field: at}, sourceHeld: map[string]bool{sb.field: v != ""}})
+	sb.apply(st)
+}
+
+func (sb *setBack) stamp() FieldStamp { return sb.e.Fields[sb.field] }
+
 // TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho: crmsync clears a
 // color at a target; a user there then sets it, and soon clears it again.
 // The second clear shows the value crmsync wrote last, but the target was
@@ -65,36 +103,16 @@ func TestAValueSetBackAfterAChangeAtTheTargetIsNotAnEcho(t *testing.T) {
 	written := cleared.Add(2 * time.Second)
 	set := written.Add(10 * time.Second)
 	clearedAgain := set.Add(2 * time.Second)
-	toTarget := &Runner{r: Route{To: Target{Vendor: "ivvy", Entity: "lead"}}, srcVendor: "sharpspring", srcEntity: "lead",
-		log: slog.New(slog.DiscardHandler), now: func() time.Time { return written }}
-	fromTarget := &Runner{r: Route{To: Target{Vendor: "sharpspring", Entity: "lead"}}, srcVendor: "ivvy", srcEntity: "lead",
-		log: slog.New(slog.DiscardHandler)}
-	var e LedgerEntry
-	apply := func(st settlement) {
-		t.Helper()
-		for _, p := range st.ledger {
-			e, _ = p.Update(e)
-		}
-	}
-	report := func(v string, at time.Time) {
-		var st settlement
-		fromTarget.settleSource(&st, &Record{Key: "k", source: map[string]string{"color": v},
-			sourceStamps: map[string]time.Time{"color": at}, sourceHeld: map[string]bool{"color": v != ""}})
-		apply(st)
-	}
-	var st settlement
-	toTarget.settleWritten(&st, &Record{Key: "k", Fields: map[string]string{"color": ""},
-		Stamps: map[string]time.Time{"color": cleared}}, Outcome{})
-	apply(st)
-	if !echoOfWrite(e.Fields["color"], "", emptyHash, written) {
+	sb := newSetBack("ivvy", "sharpspring", "color", cleared, written)
+	if !echoOfWrite(sb.stamp(), "", emptyHash, written) {
 		t.Fatal("crmsync's own clear reported back is not taken for an echo")
 	}
-	report("teal", set)
-	if echoOfWrite(e.Fields["color"], "", emptyHash, clearedAgain) {
-		t.Fatalf("the user's clear after setting the color at the target is taken for crmsync's earlier clear: %+v", e.Fields["color"])
+	sb.report("teal", set)
+	if echoOfWrite(sb.stamp(), "", emptyHash, clearedAgain) {
+		t.Fatalf("the user's clear after setting the color at the target is taken for crmsync's earlier clear: %+v", sb.stamp())
 	}
-	report("", clearedAgain)
-	if got := e.Fields["color"]; got.Hash != emptyHash || !got.At.Equal(clearedAgain) || !got.Seen.IsZero() {
+	sb.report("", clearedAgain)
+	if got := sb.stamp(); got.Hash != emptyHash || !got.At.Equal(clearedAgain) || !got.Seen.IsZero() {
 		t.Fatalf("the clear is not recorded as the target's change: %+v", got)
 	}
 }
@@ -108,34 +126,13 @@ func TestAChangeReportedTwiceIsStillTheTargetsChange(t *testing.T) {
 	cleared := time.Date(2026, 12, 4, 21, 40, 0, 0, time.UTC)
 	written := cleared.Add(2 * time.Second)
 	set := written.Add(10*time.Second + 429*time.Millisecond)
-	clearedAgain := set.Add(18 * time.Second)
-	toTarget := &Runner{r: Route{To: Target{Vendor: "leadexec", Entity: "lead"}}, srcVendor: "sharpspring", srcEntity: "lead",
-		log: slog.New(slog.DiscardHandler), now: func() time.Time { return written }}
-	fromTarget := &Runner{r: Route{To: Target{Vendor: "sharpspring", Entity: "lead"}}, srcVendor: "leadexec", srcEntity: "lead",
-		log: slog.New(slog.DiscardHandler)}
-	var e LedgerEntry
-	apply := func(st settlement) {
-		t.Helper()
-		for _, p := range st.ledger {
-			e, _ = p.Update(e)
-		}
-	}
-	report := func(v string, at time.Time) {
-		var st settlement
-		fromTarget.settleSource(&st, &Record{Key: "k", source: map[string]string{"budget": v},
-			sourceStamps: map[string]time.Time{"budget": at}, sourceHeld: map[string]bool{"budget": v != ""}})
-		apply(st)
-	}
-	var st settlement
-	toTarget.settleWritten(&st, &Record{Key: "k", Fields: map[string]string{"budget": ""},
-		Stamps: map[string]time.Time{"budget": cleared}}, Outcome{})
-	apply(st)
-	report("126", set)
-	report("126", set)
-	if got := e.Fields["budget"]; !got.Seen.IsZero() || !got.At.Equal(set) {
+	sb := newSetBack("leadexec", "sharpspring", "budget", cleared, written)
+	sb.report("126", set)
+	sb.report("126", set)
+	if got := sb.stamp(); !got.Seen.IsZero() || !got.At.Equal(set) {
 		t.Fatalf("the same report again is recorded as an echo of it: %+v", got)
 	}
-	if echoOfWrite(e.Fields["budget"], "", emptyHash, clearedAgain) {
-		t.Fatalf("the user's clear after the report came twice is taken for crmsync's earlier clear: %+v", e.Fields["budget"])
+	if echoOfWrite(sb.stamp(), "", emptyHash, set.Add(18*time.Second)) {
+		t.Fatalf("the user's clear after the report came twice is taken for crmsync's earlier clear: %+v", sb.stamp())
 	}
 }
