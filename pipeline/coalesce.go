@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"time"
 )
@@ -37,6 +38,11 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		return nil, err
 	}
 	byKey := map[string]*Record{}
+	// view is the source ledger as the batch's earlier events of a record
+	// leave it: a report that showed crmsync's write landed tells what a
+	// later one in the same batch showing another value is (a change made
+	// after it, not a read from before it).
+	view := map[string]LedgerEntry{}
 	var order []string
 	for _, it := range items {
 		r := byKey[it.key]
@@ -54,9 +60,13 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			continue
 		}
 		fields := it.mapped.Fields
+		known, ok := view[it.key]
+		if !ok {
+			known = srcLedger[it.key]
+		}
 		if echoes {
 			var dated time.Time
-			fields, dated = ru.withoutEchoes(it, srcLedger[it.key], r.sourceHeld)
+			fields, dated = ru.withoutEchoes(it, known, r.sourceHeld)
 			// A value left out dates from the change that produced it, no
 			// later than what the ledger gives the fields left out: a
 			// report's clock can be later than an edit made elsewhere
@@ -92,6 +102,16 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		}
 		if it.mapped.SourceFields != nil && r.source == nil {
 			r.source, r.sourceStamps, r.sourceHeld = map[string]string{}, map[string]time.Time{}, map[string]bool{}
+		}
+		if len(it.mapped.SourceFields) > 0 {
+			rp := sourceReport{fields: it.mapped.SourceFields, stamps: map[string]time.Time{}, held: maps.Clone(r.sourceHeld)}
+			for f := range it.mapped.SourceFields {
+				rp.stamps[f] = at
+			}
+			r.reports = append(r.reports, rp)
+			known = withFields(known)
+			applyReport(known.Fields, rp)
+			view[it.key] = known
 		}
 		for f, v := range it.mapped.SourceFields {
 			r.source[f] = v

@@ -215,7 +215,8 @@ func newer(a, b time.Time) bool {
 // from, or from any vendor when from is ""): the latest value crmsync wrote
 // into the field, or an earlier one reported no later than the latest write
 // was sent (read before it landed; vendors stamp to the second, so the same
-// second counts). An earlier written value reported after that is a user
+// second counts), unless the vendor was seen holding the latest write
+// before the report. An earlier written value reported after that is a user
 // setting the field back to it, a change made at the vendor: clearing a
 // field crmsync once wrote empty, say. So is the latest written value once
 // the vendor was known to hold another value by a change made there after
@@ -229,7 +230,7 @@ func echoOfWrite(st FieldStamp, from, h string, at time.Time) bool {
 		if i == len(st.Wrote)-1 {
 			return !changedSinceWrite(st, h)
 		}
-		return st.Sent.IsZero() || !newer(at, st.Sent)
+		return st.Sent.IsZero() || !newer(at, st.Sent) && !seenLanded(st, at)
 	}
 	return false
 }

@@ -56,6 +56,9 @@ type Record struct {
 	// of the batch: an empty value after one is a clear, even when the
 	// ledger had not seen the value yet.
 	sourceHeld map[string]bool
+	// reports are the batch's events of the record as source reports,
+	// oldest first: settled one after the other (settleSource).
+	reports []sourceReport
 
 	// Target fields written only when the record is created (Mapped.CreateOnly).
 	createOnly map[string]bool

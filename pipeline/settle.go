@@ -79,78 +79,104 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 }
 
 // settleSource records what the source record holds now, so that the
-// reverse route recognises it as known and does not write it back.
+// reverse route recognises it as known and does not write it back. The
+// batch's reports of the record are applied one after the other, oldest
+// first, as the batch judged them (see coalesce): one that showed
+// crmsync's write landed tells what a later one showing another value is.
 func (ru *Runner) settleSource(st *settlement, rec *Record) {
-	if len(rec.source) == 0 {
-		return
+	reports := rec.reports
+	if len(reports) == 0 {
+		if len(rec.source) == 0 {
+			return
+		}
+		reports = []sourceReport{{fields: rec.source, stamps: rec.sourceStamps, held: rec.sourceHeld}}
 	}
-	source, stamps, held := rec.source, rec.sourceStamps, rec.sourceHeld
 	st.updateLedger(ru.srcVendor, ru.srcEntity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
 		entry = withFields(entry)
-		fields := entry.Fields
 		changed := false
-		for f, v := range source {
-			at := stamps[f]
-			st, known := fields[f]
-			if known && lastSeen(st).After(at) {
-				continue
+		for _, rp := range reports {
+			if applyReport(entry.Fields, rp) {
+				changed = true
 			}
-			h := ValueHash(v)
-			if known && readBeforeWrite(st, at, h) {
-				// Reported as it was before crmsync's latest write of the
-				// field, which replaces it (or is still on its way).
-				continue
-			}
-			if v == "" && !heldSomething(st) && !held[f] {
-				// An empty field the source was never known to hold
-				// anything in (not even earlier in this batch): its own form
-				// of "no value" (see withoutEchoes), reported with the
-				// record's change time, which is often crmsync's own write
-				// of other fields. It is known now, but stamped as no
-				// change, so that an edit made elsewhere before that time
-				// still reaches the field.
-				if !known || st.Hash != h || !st.Seen.Equal(at) {
-					st.Seen, st.Hash = at, h
-					fields[f] = st
-					changed = true
-				}
-				continue
-			}
-			if known && st.Hash == h && st.Seen.IsZero() && at.Equal(st.At) {
-				// The very report that recorded the change, settled again:
-				// by the source's other routes (they share its entries), or
-				// redelivered. Still the change itself, not an echo of it.
-				continue
-			}
-			if known && (st.Hash == h || echoOfWrite(st, "", h, at)) {
-				// The source reports a value crmsync already knows or wrote
-				// itself: not a change made at the source's (later) clock.
-				// The field keeps the time of the change that produced the
-				// value, so that a later change from elsewhere, delayed on
-				// its way, still wins over the echo; Seen keeps the source's
-				// clock for ordering the source's own events.
-				if t, ok := unsettledWrite(st, h); ok {
-					// crmsync's latest write, reported before it settled:
-					// its value dates from the change it carries.
-					st.At = t
-				}
-				if st.Hash != h || !st.Seen.Equal(at) {
-					st.Seen, st.Hash = at, h
-					fields[f] = st
-					changed = true
-				}
-				continue
-			}
-			st.At, st.Seen, st.Hash = at, time.Time{}, h
-			fields[f] = st
-			changed = true
 		}
 		if !changed {
 			return entry, false
 		}
-		entry.ContentHash = ledgerHash(fields)
+		entry.ContentHash = ledgerHash(entry.Fields)
 		return entry, true
 	})
+}
+
+// sourceReport is one event's report of its source record: the source
+// fields, the time of each, and the fields that held a value in an earlier
+// event of the batch.
+type sourceReport struct {
+	fields map[string]string
+	stamps map[string]time.Time
+	held   map[string]bool
+}
+
+// applyReport records a source report in the source's ledger fields and
+// reports whether anything changed.
+func applyReport(fields map[string]FieldStamp, rp sourceReport) bool {
+	changed := false
+	for f, v := range rp.fields {
+		at := rp.stamps[f]
+		st, known := fields[f]
+		if known && lastSeen(st).After(at) {
+			continue
+		}
+		h := ValueHash(v)
+		if known && readBeforeWrite(st, at, h) {
+			// Reported as it was before crmsync's latest write of the
+			// field, which replaces it (or is still on its way).
+			continue
+		}
+		if v == "" && !heldSomething(st) && !rp.held[f] {
+			// An empty field the source was never known to hold
+			// anything in (not even earlier in this batch): its own form
+			// of "no value" (see withoutEchoes), reported with the
+			// record's change time, which is often crmsync's own write
+			// of other fields. It is known now, but stamped as no
+			// change, so that an edit made elsewhere before that time
+			// still reaches the field.
+			if !known || st.Hash != h || !st.Seen.Equal(at) {
+				st.Seen, st.Hash = at, h
+				fields[f] = st
+				changed = true
+			}
+			continue
+		}
+		if known && st.Hash == h && st.Seen.IsZero() && at.Equal(st.At) {
+			// The very report that recorded the change, settled again:
+			// by the source's other routes (they share its entries), or
+			// redelivered. Still the change itself, not an echo of it.
+			continue
+		}
+		if known && (st.Hash == h || echoOfWrite(st, "", h, at)) {
+			// The source reports a value crmsync already knows or wrote
+			// itself: not a change made at the source's (later) clock.
+			// The field keeps the time of the change that produced the
+			// value, so that a later change from elsewhere, delayed on
+			// its way, still wins over the echo; Seen keeps the source's
+			// clock for ordering the source's own events.
+			if t, ok := unsettledWrite(st, h); ok {
+				// crmsync's latest write, reported before it settled:
+				// its value dates from the change it carries.
+				st.At = t
+			}
+			if st.Hash != h || !st.Seen.Equal(at) {
+				st.Seen, st.Hash = at, h
+				fields[f] = st
+				changed = true
+			}
+			continue
+		}
+		st.At, st.Seen, st.Hash = at, time.Time{}, h
+		fields[f] = st
+		changed = true
+	}
+	return changed
 }
 
 // readBeforeWrite reports whether a report stamped at, showing the value
@@ -171,10 +197,7 @@ func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
 	if strings.HasSuffix(st.Wrote[n-1], ":"+h) {
 		return false // the write itself
 	}
-	if !st.Seen.IsZero() && strings.HasSuffix(st.Wrote[n-1], ":"+st.Hash) && newer(at, st.Seen) {
-		// The vendor already reported the write's value (at Seen): it had
-		// landed, and a later report showing something else is a change
-		// made after it, however close to the write's last retry.
+	if seenLanded(st, at) {
 		return false
 	}
 	if h == st.Prev || (st.Prev == "" && h == emptyHash) {
@@ -186,6 +209,15 @@ func readBeforeWrite(st FieldStamp, at time.Time, h string) bool {
 		}
 	}
 	return false
+}
+
+// seenLanded reports whether the vendor reported the value of crmsync's
+// latest write of a field (at Seen) before at: the write had landed, and a
+// report at at showing something else is a change made after it, however
+// close to the write's last retry.
+func seenLanded(st FieldStamp, at time.Time) bool {
+	n := len(st.Wrote)
+	return n > 0 && !st.Seen.IsZero() && strings.HasSuffix(st.Wrote[n-1], ":"+st.Hash) && newer(at, st.Seen)
 }
 
 // heldSomething reports whether a field is known to have held a value: its

@@ -204,3 +204,45 @@ func TestAFieldOnlyEverReportedEmptyIsNoClearForAnotherRoute(t *testing.T) {
 		t.Fatalf("a's color did not reach c: writes %v", toC.writes)
 	}
 }
+
+// TestAClearAfterTheWriteWasSeenInTheSameBatchIsAChange: crmsync writes
+// a's street into b, and the write's answer is slow. b's poller reports the
+// lead twice while the write is on its way, and the route from b gets both
+// reports in one batch: first the street crmsync wrote (it landed), then
+// the street cleared by a user there. The clear is a change made at b
+// after the write landed, not a read from before it, and reaches a.
+func TestAClearAfterTheWriteWasSeenInTheSameBatchIsAChange(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	made := leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "street": ""})
+	ab := copyRoute("a", "b", &memorySink{})
+	ab.Reverse = true
+	if _, err := newRunner(t, ab, bus, state).Apply(ctx, []pipeline.Event{made}); err != nil {
+		t.Fatal(err)
+	}
+	edit := leadEvent(t, "a", t0.Add(time.Second), map[string]string{"key": "k", "city": "Austin", "street": "Elm St"})
+	// a's other route settles the edit first: a is known to hold it.
+	if _, err := newRunner(t, copyRoute("a", "c", &memorySink{}), bus, state).Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	toA := &memorySink{}
+	toB := &hookSink{during: func() {
+		// Both reports are on the bus before the route from b starts: it
+		// takes them in one batch.
+		publishLead(t, bus, "b", "1", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "street": "Elm St"})
+		publishLead(t, bus, "b", "1", t0.Add(3*time.Second), map[string]string{"key": "k", "city": "Austin", "street": ""})
+		ba := copyRoute("b", "a", toA)
+		ba.Reverse = true
+		baRunner := runRoute(t, ba, bus, state)
+		testenv.Eventually(t, "b-a to settle b's reports", func() bool { return baRunner.Stats.Settled.Load() >= 2 })
+	}}
+	again := copyRoute("a", "b", toB)
+	again.Reverse = true
+	if _, err := newRunner(t, again, bus, state).Apply(ctx, []pipeline.Event{edit}); err != nil {
+		t.Fatal(err)
+	}
+	if toA.count() != 1 || toA.writes[0]["street"] != "" {
+		t.Fatalf("the user's clear in b, reported after b was seen holding crmsync's write, did not reach a: writes %v", toA.writes)
+	}
+}
