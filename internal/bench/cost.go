@@ -16,10 +16,7 @@ import (
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
-	gsrc "github.com/crmsync/crmsync/sources/getlead"
-	isrc "github.com/crmsync/crmsync/sources/ivvy"
 	lsrc "github.com/crmsync/crmsync/sources/leadexec"
-	ssrc "github.com/crmsync/crmsync/sources/sharpspring"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
@@ -432,26 +429,11 @@ func newCostInstance(ctx context.Context, say func(string, ...any), dir string, 
 	}
 	in := &costInstance{say: say, app: a, sources: map[string]*steppedSource{}, lastRun: map[string]time.Time{}}
 	for i, s := range a.Sources {
-		st := &steppedSource{name: s.Name(), from: s.Name(), req: make(chan chan pollOutcome)}
-		switch p := s.(type) {
-		case *ssrc.LeadPoller:
-			st.poll = func(ctx context.Context) (int, error) {
-				r, err := p.Poll(ctx)
-				return r.Published, err
-			}
-		case *isrc.LeadPoller:
-			st.poll = p.Poll
-		case *gsrc.Poller:
-			st.poll = p.Poll
-		case *lsrc.SafetyNet:
-			st.from = "leadexec.lead"
-			st.poll = func(ctx context.Context) (int, error) {
-				r, err := p.Poll(ctx)
-				return r.Missed, err
-			}
-		default:
+		p, ok := s.(pipeline.Stepper)
+		if !ok {
 			continue
 		}
+		st := &steppedSource{name: s.Name(), from: p.Publishes(), req: make(chan chan pollOutcome), poll: p.Step}
 		a.Sources[i] = st
 		in.sources[st.name] = st
 	}

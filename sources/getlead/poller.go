@@ -266,3 +266,9 @@ func isStandardName(k string) bool {
 	}
 	return false
 }
+
+// Step runs one Poll (pipeline.Stepper).
+func (p *Poller) Step(ctx context.Context) (int, error) { return p.Poll(ctx) }
+
+// Publishes is the poller's source name (pipeline.Stepper).
+func (p *Poller) Publishes() string { return p.cfg.Name }

@@ -575,3 +575,9 @@ func norm(s string) string {
 	}
 	return ivvy.FormatTime(t)
 }
+
+// Step runs one Poll (pipeline.Stepper).
+func (p *LeadPoller) Step(ctx context.Context) (int, error) { return p.Poll(ctx) }
+
+// Publishes is the poller's source name (pipeline.Stepper).
+func (p *LeadPoller) Publishes() string { return p.cfg.Name }

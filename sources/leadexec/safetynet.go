@@ -278,3 +278,13 @@ func firstN(s []string, n int) []string {
 	}
 	return s
 }
+
+// Step runs one Poll and returns the leads it published (pipeline.Stepper).
+func (n *SafetyNet) Step(ctx context.Context) (int, error) {
+	r, err := n.Poll(ctx)
+	return r.Missed, err
+}
+
+// Publishes is the source of the leads the safety net publishes: LeadExec's
+// leads, as the webhook publishes them (pipeline.Stepper).
+func (n *SafetyNet) Publishes() string { return "leadexec.lead" }

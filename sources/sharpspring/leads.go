@@ -659,3 +659,12 @@ func merge(out map[int64]sharpspring.Lead, page []sharpspring.Lead) {
 		out[id] = l
 	}
 }
+
+// Step runs one Poll (pipeline.Stepper).
+func (p *LeadPoller) Step(ctx context.Context) (int, error) {
+	r, err := p.Poll(ctx)
+	return r.Published, err
+}
+
+// Publishes is the poller's source name (pipeline.Stepper).
+func (p *LeadPoller) Publishes() string { return p.cfg.Name }
