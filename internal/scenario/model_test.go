@@ -336,6 +336,7 @@ func (d *driver) play(ctx context.Context) error {
 			return err
 		}
 		lastRound = time.Now()
+		d.t.Logf("round %d starts at %s", round[0].Round, lastRound.UTC().Format("15:04:05.000"))
 		for _, op := range round {
 			if err := d.apply(ctx, op); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
@@ -390,7 +391,10 @@ func (d *driver) apply(ctx context.Context, op modelOp) error {
 		return nil
 	case opRestart:
 		d.restarts++
-		return d.p.restart(ctx)
+		d.t.Logf("%s: restarting at %s", op, time.Now().UTC().Format("15:04:05.000"))
+		err := d.p.restart(ctx)
+		d.t.Logf("%s: restarted at %s", op, time.Now().UTC().Format("15:04:05.000"))
+		return err
 	}
 	sent := d.m.apply(op)
 	switch op.Kind {
@@ -739,6 +743,11 @@ func (d *driver) leadDiff(l *modelLead, s *worldSnapshot) []string {
 	} else {
 		if want := l.getleadName(); g.Name != want {
 			ds = append(ds, fmt.Sprintf("getlead name = %q, want %q", g.Name, want))
+			var names []string
+			for _, n := range g.NameHistory {
+				names = append(names, fmt.Sprintf("%s %s %q", n.At.Format("15:04:05.000"), n.By, n.Name))
+			}
+			ds = append(ds, "getlead names, oldest first: "+strings.Join(names, "; "))
 		}
 		if !strings.EqualFold(g.Email, l.Email) {
 			ds = append(ds, fmt.Sprintf("getlead email = %q, want %q", g.Email, l.Email))

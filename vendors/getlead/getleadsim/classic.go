@@ -269,7 +269,7 @@ func (s *Server) createLead(p map[string]string, now time.Time) classicAnswer {
 		switch k {
 		case "token", "countrycode", "mobileno", "status":
 		case "name":
-			l.name = v
+			s.rename(l, v, "classic", now)
 		case "email":
 			l.email = v
 			s.noteEmail(l)

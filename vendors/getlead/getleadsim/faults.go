@@ -252,7 +252,9 @@ func (s *Server) late(key string, apply func(now time.Time)) {
 	s.stats.lateHeld++
 	s.held.Hold(key, s.lateAfter, s.lateDelay, func() {
 		s.stats.lateApplied++
+		s.applyingLate = true
 		apply(s.cfg.now().UTC())
+		s.applyingLate = false
 	})
 }
 

@@ -399,6 +399,13 @@ func TestLateApplyLandsAfterANewerWriteOfTheSameLead(t *testing.T) {
 		if lg := sim.RequestLog()[0]; lg.Fault != FaultLateApply || lg.HTTPStatus != 0 {
 			t.Fatalf("log %+v", lg)
 		}
+		var names []string
+		for _, n := range l.NameHistory {
+			names = append(names, n.By+" "+n.Name)
+		}
+		if got := strings.Join(names, ", "); got != "classic Bea, late Ann" {
+			t.Fatalf("name history %q, want the answered Bea, then the late Ann", got)
+		}
 	})
 	t.Run("V3 after two later writes", func(t *testing.T) {
 		sim, srv, _ := faultSim(t, Options{})

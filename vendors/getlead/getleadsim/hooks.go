@@ -2,6 +2,7 @@ package getleadsim
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type Lead struct {
 	Notes      []string          // appended notes' contents, oldest first
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// NameHistory is every name the lead was given, oldest first.
+	NameHistory []NameChange
 }
 
 func (s *Server) snapshot(l *lead) Lead {
@@ -29,7 +32,7 @@ func (s *Server) snapshot(l *lead) Lead {
 	return Lead{
 		ID: l.id, Name: l.name, Email: l.email, Phones: append([]string(nil), l.phones...), Company: l.company,
 		Status: s.statusName(l.statusID), Source: l.source, NotesField: l.notesField, Custom: maps.Clone(l.custom),
-		Notes: notes, CreatedAt: l.created, UpdatedAt: l.updated,
+		Notes: notes, CreatedAt: l.created, UpdatedAt: l.updated, NameHistory: slices.Clone(l.names),
 	}
 }
 
@@ -155,6 +158,8 @@ func (s *Server) RenameLead(id, name string) bool {
 	if !ok {
 		return false
 	}
-	l.name, l.updated = name, s.cfg.now().UTC()
+	now := s.cfg.now().UTC()
+	s.rename(l, name, "user", now)
+	l.updated = now
 	return true
 }

@@ -43,8 +43,10 @@ type Server struct {
 	// lateWaiting counts requests of FaultLateApply not yet held: they
 	// wait unanswered for the client to give up (HeldWrites).
 	lateWaiting int
-	lateAfter   int
-	lateDelay   time.Duration
+	// applyingLate is set while a held late write is applied (rename).
+	applyingLate bool
+	lateAfter    int
+	lateDelay    time.Duration
 }
 
 // New returns a simulator configured by opts (zero values mean defaults).

@@ -26,6 +26,28 @@ type lead struct {
 	notes      []note
 	created    time.Time
 	updated    time.Time
+	// names is every name the lead was given, oldest first, with how
+	// (Lead.NameHistory).
+	names []NameChange
+}
+
+// NameChange is one name a lead was given: when, the name, and by what:
+// "classic", "v3" (an API write answered at once), "late" (a
+// FaultLateApply write applied after its client gave up) or "user"
+// (RenameLead).
+type NameChange struct {
+	At   time.Time
+	Name string
+	By   string
+}
+
+// rename gives l a name by way of by. Caller holds s.mu.
+func (s *Server) rename(l *lead, name, by string, now time.Time) {
+	if s.applyingLate {
+		by = "late"
+	}
+	l.name = name
+	l.names = append(l.names, NameChange{At: now, Name: name, By: by})
 }
 
 type note struct {

@@ -421,7 +421,7 @@ func (s *Server) parseLeadInput(body map[string]json.RawMessage) (leadInput, *v3
 // apply writes a validated input; custom_fields replaces the whole set.
 func (s *Server) apply(l *lead, in leadInput, now time.Time) {
 	if in.name != nil {
-		l.name = *in.name
+		s.rename(l, *in.name, "v3", now)
 	}
 	if in.email != nil {
 		l.email = *in.email
