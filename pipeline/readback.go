@@ -241,26 +241,75 @@ func holdsSent(earlier map[string]earlierWrite, current map[string]string) []str
 }
 
 // readBack reads recs from the target, retrying a failure with the
-// route's backoff up to readBackAttempts times.
+// route's backoff up to readBackAttempts times. After a failed read of
+// several records, each is read on its own, so that one failing request
+// does not leave the whole batch unread (under a vendor's error rate, a
+// batch read one record at a time almost never succeeds whole). A record
+// still unread after the last attempt is nil, like one the target does
+// not hold: it is written as it is. The error is returned only when no
+// record could be read.
 func (ru *Runner) readBack(ctx context.Context, stopping <-chan struct{}, reader TargetReader, recs []*Record) ([]map[string]string, error) {
+	current := make([]map[string]string, len(recs))
+	todo := make([]int, len(recs))
+	for i := range todo {
+		todo[i] = i
+	}
+	read := func(idx []int) error {
+		batch := make([]*Record, len(idx))
+		for j, i := range idx {
+			batch[j] = recs[i]
+		}
+		got, err := reader.Read(ctx, batch)
+		if err == nil && len(got) != len(batch) {
+			err = errors.New("the target's read answered a different number of records")
+		}
+		if err != nil {
+			return err
+		}
+		for j, i := range idx {
+			current[i] = got[j]
+		}
+		return nil
+	}
 	var bo backoff.BackOff
+	var lastErr error
 	for attempt := 1; ; attempt++ {
-		current, err := reader.Read(ctx, recs)
+		err := read(todo)
 		if err == nil {
-			if len(current) != len(recs) {
-				return nil, errors.New("the target's read answered a different number of records")
-			}
 			return current, nil
 		}
-		if errors.Is(err, ErrNoReader) || attempt == readBackAttempts || ctx.Err() != nil {
+		lastErr = err
+		if errors.Is(err, ErrNoReader) || ctx.Err() != nil {
 			return nil, err
+		}
+		if len(todo) > 1 {
+			var failed []int
+			for _, i := range todo {
+				if err := read([]int{i}); err != nil {
+					lastErr = err
+					failed = append(failed, i)
+				}
+			}
+			if len(failed) == 0 {
+				return current, nil
+			}
+			todo = failed
+		}
+		if attempt == readBackAttempts {
+			break
 		}
 		if bo == nil {
 			bo = ru.newBackOff()
 		}
 		d := bo.NextBackOff()
 		if d == backoff.Stop || !sleepUntil(ctx, stopping, d) {
-			return nil, err
+			break
 		}
 	}
+	if len(todo) == len(recs) {
+		return nil, lastErr
+	}
+	ru.log.Warn("could not read back some records whose earlier write may have landed unsettled; writing them as they are",
+		"records", len(todo), "of", len(recs), "err", lastErr)
+	return current, nil
 }

@@ -2,11 +2,13 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
@@ -336,5 +338,65 @@ func TestAWriteReadBackAsLandedIsNotWrittenAgain(t *testing.T) {
 	}
 	if got := b.record(k)["budget"]; got != "200" {
 		t.Fatalf("a later batch with the same old budget overwrote the user's edit: %q", got)
+	}
+}
+
+// failingRead is a target whose reads of one record always fail (the
+// vendor errors on it), as any read of a batch holding it does.
+type failingRead struct {
+	*targetSink
+	bad string // canonical key of the record whose read fails
+}
+
+func (s failingRead) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+	for _, r := range recs {
+		if r.Key == s.bad {
+			return nil, errors.New("HTTP 500")
+		}
+	}
+	return s.targetSink.Read(ctx, recs)
+}
+
+// TestAReadBackThatFailsForOneRecordStillReadsTheOthers: two leads'
+// writes landed unsettled; a user then edits one of them in b. When the
+// batch is handled again, reading the other lead keeps failing: the
+// edited lead is still read on its own, and the user's edit kept.
+func TestAReadBackThatFailsForOneRecordStillReadsTheOthers(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	lead := func(id, key string) pipeline.Event {
+		e := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: id, ChangedAt: t0.Add(100 * time.Millisecond),
+			Fields: map[string]string{"key": key, "city": "Austin", "budget": "100"}}
+		e.Version = e.ChangedAt.String()
+		if err := e.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	events := []pipeline.Event{lead("1", "k1"), lead("2", "k2")}
+	b := &targetSink{}
+	killed, kill := context.WithCancel(ctx)
+	first := copyRoute("a", "b", landedThenKilled{b, kill})
+	first.Reverse = true
+	if _, err := newRunner(t, first, bus, state).Apply(killed, events); err == nil {
+		t.Fatal("the writes whose process stopped were settled")
+	}
+	k1 := pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
+	k2 := pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "2"})
+	b.edit(k1, map[string]string{"budget": "200"})
+
+	again := copyRoute("a", "b", failingRead{b, k2})
+	again.Reverse = true
+	again.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+	ru := newRunner(t, again, bus, state)
+	if _, err := ru.Apply(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(k1)["budget"]; got != "200" {
+		t.Fatalf("the user's edit of the lead that could be read was overwritten: budget %q", got)
+	}
+	if got := b.record(k2)["budget"]; got != "100" {
+		t.Fatalf("the lead that could not be read back: budget %q, want it written as it is", got)
 	}
 }
