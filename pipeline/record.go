@@ -85,6 +85,10 @@ type Outcome struct {
 	// holds). The record is settled as skipped: counted with the skipped
 	// ones, and the write ledger is not told the values were written.
 	Skip string
+
+	// answered is when the route had this outcome from the sink (set by
+	// the route, not the sink): a written record had landed by then.
+	answered time.Time
 }
 
 // Sink writes batches of records to one target. Write returns exactly one

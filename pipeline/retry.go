@@ -88,6 +88,7 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 				unreadable[i] = o.Err
 			}
 			if o.Err == nil || errors.Is(o.Err, ErrPermanent) {
+				o.answered = ru.now()
 				outcomes[i] = o
 				switch {
 				case o.Err != nil:

@@ -46,12 +46,18 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 		return
 	}
 	fields, stamps, src := rec.Fields, rec.Stamps, ru.srcVendor
-	// The write is known to have landed by now: a report stamped up to now
-	// may have been read while it was landing (a sink that writes a record
-	// in several requests, such as iVvy's contact and lead, lands them one
-	// after the other, and the vendor stamps the record at the first), so
-	// Sent moves to now (see FieldStamp.Sent and echoOfWrite).
-	done := ru.now()
+	// The write is known to have landed once the sink answered: a report
+	// stamped up to then may have been read while it was landing (a sink
+	// that writes a record in several requests, such as iVvy's contact and
+	// lead, lands them one after the other, and the vendor stamps the
+	// record at the first), so Sent moves to the answer (see FieldStamp.Sent
+	// and echoOfWrite). Not to the batch's settling, which can come seconds
+	// later while other records are retried: a user's edit reported in
+	// between is no read from before the write.
+	done := o.answered
+	if done.IsZero() {
+		done = ru.now()
+	}
 	st.updateLedger(to.Vendor, to.Entity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
 		entry = withFields(entry)
 		for f, v := range fields {

@@ -2,9 +2,12 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
@@ -244,5 +247,74 @@ func TestAClearAfterTheWriteWasSeenInTheSameBatchIsAChange(t *testing.T) {
 	}
 	if toA.count() != 1 || toA.writes[0]["street"] != "" {
 		t.Fatalf("the user's clear in b, reported after b was seen holding crmsync's write, did not reach a: writes %v", toA.writes)
+	}
+}
+
+// oneFailsOnce writes every record but bad (a canonical key), whose first
+// write fails transiently; it notes when it answered the others.
+type oneFailsOnce struct {
+	memorySink
+	bad      string
+	failed   bool
+	answered time.Time
+}
+
+func (s *oneFailsOnce) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	out := s.memorySink.Write(ctx, recs)
+	for i, r := range recs {
+		if r.Key == s.bad && !s.failed {
+			s.failed = true
+			out[i] = pipeline.Outcome{Err: errors.New("HTTP 503")}
+		}
+	}
+	if s.answered.IsZero() {
+		s.answered = time.Now()
+	}
+	return out
+}
+
+// TestAnEditAfterTheWriteWasAnsweredIsAChangeWhileTheBatchRetries: a
+// batch writes two leads into b; the first is answered at once, the
+// second is retried. A user at b sets the first lead's city back to its
+// old value after that answer and before the batch settles. The report is
+// a change made at b after the write landed, not a read from before it.
+func TestAnEditAfterTheWriteWasAnsweredIsAChangeWhileTheBatchRetries(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	lead := func(id, key, city string, at time.Time) pipeline.Event {
+		e := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: id, ChangedAt: at,
+			Fields: map[string]string{"key": key, "city": city}}
+		e.Version = at.String()
+		if err := e.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	ab := copyRoute("a", "b", &memorySink{})
+	ab.Reverse = true
+	if _, err := newRunner(t, ab, bus, state).Apply(ctx, []pipeline.Event{lead("1", "k1", "Austin", t0), lead("2", "k2", "Austin", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	toB := &oneFailsOnce{bad: pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "2"})}
+	again := copyRoute("a", "b", toB)
+	again.Reverse = true
+	again.NewBackOff = func() backoff.BackOff { return backoff.NewConstantBackOff(300 * time.Millisecond) }
+	abRunner := runRoute(t, again, bus, state)
+	publishLead(t, bus, "a", "1", t0.Add(time.Second), map[string]string{"key": "k1", "city": "Boston"})
+	publishLead(t, bus, "a", "2", t0.Add(time.Second), map[string]string{"key": "k2", "city": "Boston"})
+	testenv.Eventually(t, "a-b to settle both leads", func() bool { return abRunner.Stats.Settled.Load() >= 2 })
+	if toB.count() != 3 {
+		t.Fatalf("writes into b: %v; want both leads, then the failed one again", toB.writes)
+	}
+	// b's report of the user's edit of k1, made while k2 was retried.
+	toA := &memorySink{}
+	ba := copyRoute("b", "a", toA)
+	ba.Reverse = true
+	baRunner := runRoute(t, ba, bus, state)
+	publishLead(t, bus, "b", "1", toB.answered.Add(100*time.Millisecond), map[string]string{"key": "k1", "city": "Austin"})
+	testenv.Eventually(t, "b-a to settle b's report", func() bool { return baRunner.Stats.Settled.Load() >= 1 })
+	if toA.count() != 1 || toA.writes[0]["city"] != "Austin" {
+		t.Fatalf("the user's edit in b, made after crmsync's write was answered, did not reach a: writes %v", toA.writes)
 	}
 }
