@@ -400,3 +400,59 @@ func TestAReadBackThatFailsForOneRecordStillReadsTheOthers(t *testing.T) {
 		t.Fatalf("the lead that could not be read back: budget %q, want it written as it is", got)
 	}
 }
+
+// failFirst fails its first write of each batch transiently, after running
+// meanwhile (what happens elsewhere while the route waits to retry).
+type failFirst struct {
+	*targetSink
+	meanwhile func()
+	once      sync.Once
+}
+
+func (s *failFirst) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	failed := false
+	s.once.Do(func() {
+		s.meanwhile()
+		failed = true
+	})
+	if failed {
+		out := make([]pipeline.Outcome, len(recs))
+		for i := range out {
+			out[i] = pipeline.Outcome{Err: errors.New("HTTP 503")}
+		}
+		return out
+	}
+	return s.targetSink.Write(ctx, recs)
+}
+
+// TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile: a's and b's
+// routes both carry the same new lead into c. b's write fails and waits to
+// be retried; meanwhile a's writes the lead and settles, and a user edits
+// its budget in c. b's retry finds c holding every value it carries and
+// sends nothing: the user's edit stays.
+func TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	fields := map[string]string{"key": "k", "city": "Austin", "budget": "100"}
+	c := &targetSink{}
+	k := canonicalK()
+	fromB := &failFirst{targetSink: c, meanwhile: func() {
+		if _, err := newRunner(t, copyRoute("a", "c", c), bus, state).Apply(ctx, []pipeline.Event{leadEvent(t, "a", t0, fields)}); err != nil {
+			t.Error(err)
+		}
+		c.edit(k, map[string]string{"budget": "200"})
+	}}
+	bc := copyRoute("b", "c", fromB)
+	bc.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+	ru := newRunner(t, bc, bus, state)
+	if _, err := ru.Apply(ctx, []pipeline.Event{leadEvent(t, "b", t0, fields)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.record(k)["budget"]; got != "200" {
+		t.Fatalf("b's retry wrote the lead again over the user's edit made after a's write: budget %q", got)
+	}
+	if w, _ := c.counts(); w != 1 {
+		t.Fatalf("writes into c: %d, want a's only", w)
+	}
+}

@@ -45,7 +45,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		}
 	}
 	bo := ru.newBackOff()
-	if err := ru.send(ctx, stopping, recs, todo, outcomes, attempts, unread, bo); err != nil {
+	if err := ru.send(ctx, stopping, recs, todo, outcomes, attempts, unread, bo, false); err != nil {
 		return nil, nil, err
 	}
 	if len(fenced) > 0 {
@@ -56,7 +56,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		if !sleepUntil(ctx, stopping, wait) {
 			return nil, nil, fmt.Errorf("route %s: stopped while holding back newer values over an in-doubt write", ru.r.Name)
 		}
-		if err := ru.send(ctx, stopping, recs, fenced, outcomes, attempts, unread, bo); err != nil {
+		if err := ru.send(ctx, stopping, recs, fenced, outcomes, attempts, unread, bo, true); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -68,9 +68,21 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 // recorded in the write ledger before it is retried; a write answered
 // with something the vendor's client cannot read is settled by reading
 // the record back, or dead-lettered after maxUnreadable such answers
-// (unread counts them; see settleUnreadable).
-func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts, unread []int, bo backoff.BackOff) error {
+// (unread counts them; see settleUnreadable). Records that waited
+// (recheck: held back by the fence; and every retry) are checked against
+// the write ledger first (see recheck).
+func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts, unread []int, bo backoff.BackOff, recheck bool) error {
 	for len(todo) > 0 {
+		if recheck {
+			var err error
+			if todo, err = ru.recheck(ctx, stopping, recs, todo, outcomes); err != nil {
+				return err
+			}
+			if len(todo) == 0 {
+				break
+			}
+		}
+		recheck = true
 		batch := make([]*Record, len(todo))
 		for j, i := range todo {
 			batch[j] = recs[i]
@@ -168,6 +180,63 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		}
 	}
 	return nil
+}
+
+// skipWrittenMeanwhile is the Outcome.Skip of a record found written
+// while its write waited (recheck).
+const skipWrittenMeanwhile = "the target holds its values already: written meanwhile"
+
+// recheck reads the write ledger again for the records todo, about to be
+// sent after a wait (a retry's backoff, the fence), and returns those
+// still to send. Another route may have written the same target record
+// meanwhile, and a user may have edited it at the target since: a record
+// the ledger now shows holding every value it carries is settled as
+// written without a request, so that sending it again late cannot turn
+// such an edit back; and a field the ledger knows a newer value of is
+// left out of a record the target knows (TargetID), so that the late
+// write does not carry an older value over the newer one.
+func (ru *Runner) recheck(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome) ([]int, error) {
+	keys := make([]string, len(todo))
+	for j, i := range todo {
+		keys[j] = recs[i].Key
+	}
+	var ledger map[string]LedgerEntry
+	err := ru.retryState(ctx, stopping, "read the write ledger before a retry", func() error {
+		var err error
+		ledger, err = ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, keys)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, i := range todo {
+		r := recs[i]
+		e, ok := ledger[r.Key]
+		if !ok {
+			out = append(out, i)
+			continue
+		}
+		held := true
+		for f, v := range r.Fields {
+			st, known := e.Fields[f]
+			if !known || st.Hash != ValueHash(v) || !st.WroteAt.IsZero() {
+				held = false
+			}
+			if known && r.TargetID != "" && st.Hash != ValueHash(v) && newer(st.At, r.Stamps[f]) {
+				ru.log.Debug("field not written: a newer value reached the target while the write waited", "record", r.Key, "field", f)
+				delete(r.Fields, f)
+				delete(r.Stamps, f)
+			}
+		}
+		if held || len(r.Fields) == 0 {
+			ru.Stats.Skipped.Add(1)
+			outcomes[i] = Outcome{TargetID: r.TargetID, Skip: skipWrittenMeanwhile}
+			continue
+		}
+		out = append(out, i)
+	}
+	return out, nil
 }
 
 // newBackOff is the route's retry policy: Route.NewBackOff, else the
