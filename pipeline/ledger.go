@@ -237,10 +237,15 @@ func echoOfWrite(st FieldStamp, from, h string, at time.Time) bool {
 
 // changedSinceWrite reports whether the vendor is known to hold a value
 // other than h, crmsync's latest write, because of a change made there
-// after the write was sent: the ledger's value is no echo (Seen is zero)
-// and dates from after Sent.
+// after the write was sent: the ledger's value dates from after Sent and
+// is no echo (Seen is zero, or the value is none crmsync wrote: a change
+// made there and reported again, when another field changed, keeps its
+// change time and is still that change).
 func changedSinceWrite(st FieldStamp, h string) bool {
-	return st.Hash != "" && st.Hash != h && st.Seen.IsZero() && !st.Sent.IsZero() && newer(st.At, st.Sent)
+	if st.Hash == "" || st.Hash == h || st.Sent.IsZero() || !newer(st.At, st.Sent) {
+		return false
+	}
+	return st.Seen.IsZero() || !slices.ContainsFunc(st.Wrote, func(w string) bool { return strings.HasSuffix(w, ":"+st.Hash) })
 }
 
 func ledgerHash(fields map[string]FieldStamp) string {

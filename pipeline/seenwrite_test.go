@@ -136,3 +136,19 @@ func TestAChangeReportedTwiceIsStillTheTargetsChange(t *testing.T) {
 		t.Fatalf("the user's clear after the report came twice is taken for crmsync's earlier clear: %+v", sb.stamp())
 	}
 }
+
+// TestAChangeReportedAgainLaterIsStillTheTargetsChange: as above, but the
+// user's value is reported again later, because another field of the
+// record changed. The value is still the target's own change, not an echo
+// of one of crmsync's writes: the clear that follows is the user's.
+func TestAChangeReportedAgainLaterIsStillTheTargetsChange(t *testing.T) {
+	cleared := time.Date(2026, 12, 4, 21, 40, 0, 0, time.UTC)
+	written := cleared.Add(2 * time.Second)
+	set := written.Add(10 * time.Second)
+	sb := newSetBack("leadexec", "sharpspring", "street", cleared, written)
+	sb.report("Elm St", set)
+	sb.report("Elm St", set.Add(5*time.Second))
+	if echoOfWrite(sb.stamp(), "", emptyHash, set.Add(9*time.Second)) {
+		t.Fatalf("the user's clear after the value was reported again is taken for crmsync's earlier clear: %+v", sb.stamp())
+	}
+}
