@@ -158,7 +158,9 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		if len(rec.Fields) > 0 && ru.log.Enabled(ctx, slog.LevelDebug) {
 			ru.log.Debug("record written", "record", rec.Key, "target", o.TargetID, "fields", slices.Sorted(maps.Keys(rec.Fields)))
 		}
-		ru.settleWritten(&st, rec, o)
+		if !o.settled {
+			ru.settleWritten(&st, rec, o)
+		}
 	}
 	// The records are written by now: a failing state is retried here
 	// rather than by redelivering the batch, which would write them again.

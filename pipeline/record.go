@@ -89,6 +89,9 @@ type Outcome struct {
 	// answered is when the route had this outcome from the sink (set by
 	// the route, not the sink): a written record had landed by then.
 	answered time.Time
+	// settled: the route stored the write in the ledger already, while
+	// other records of the batch were retried (see settleEarly).
+	settled bool
 }
 
 // Sink writes batches of records to one target. Write returns exactly one

@@ -89,7 +89,7 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 			attempts[i]++
 		}
 		res := ru.r.Sink.Write(ctx, batch)
-		var again []int
+		var again, written []int
 		var wait time.Duration
 		var lastErr, unclassified error
 		doubt := map[int]time.Time{}
@@ -108,6 +108,7 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 					ru.Stats.Skipped.Add(1)
 				default:
 					ru.Stats.Upserts.Add(1)
+					written = append(written, i)
 				}
 				continue
 			}
@@ -146,6 +147,11 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		if len(todo) == 0 {
 			break
 		}
+		if len(written) > 0 {
+			if err := ru.settleEarly(ctx, stopping, recs, written, outcomes); err != nil {
+				return err
+			}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -180,6 +186,27 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 		}
 	}
 	return nil
+}
+
+// settleEarly stores in the ledger the records of written, answered as
+// written while others of their batch are still to be retried, instead of
+// when the whole batch settles: the retries can take seconds, and until
+// the ledger shows a record written, another route carrying the same
+// change writes it again, over whatever a user changed at the target
+// meanwhile. The bus acknowledgement still waits for the batch.
+func (ru *Runner) settleEarly(ctx context.Context, stopping <-chan struct{}, recs []*Record, written []int, outcomes []Outcome) error {
+	var st settlement
+	for _, i := range written {
+		ru.settleWritten(&st, recs[i], outcomes[i])
+		outcomes[i].settled = true
+	}
+	if len(st.links)+len(st.ledger) == 0 {
+		return nil
+	}
+	return ru.retryState(ctx, stopping, "save the records written while others are retried", func() error {
+		_, err := ru.state.Settle(ctx, Settlement{Links: st.links, Ledger: st.ledger})
+		return err
+	})
 }
 
 // skipWrittenMeanwhile is the Outcome.Skip of a record found written

@@ -318,3 +318,53 @@ func TestAnEditAfterTheWriteWasAnsweredIsAChangeWhileTheBatchRetries(t *testing.
 		t.Fatalf("the user's edit in b, made after crmsync's write was answered, did not reach a: writes %v", toA.writes)
 	}
 }
+
+// TestARecordWrittenIsInTheLedgerWhileItsBatchRetries: of a batch of two
+// leads, the first is written at once and the second is retried. While
+// the retry waits, the ledger already shows the first written, so that
+// another route carrying the same change does not write it again.
+func TestARecordWrittenIsInTheLedgerWhileItsBatchRetries(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	k1 := pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
+	k2 := pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "2"})
+	var during pipeline.LedgerEntry
+	toB := &retryHook{oneFailsOnce: oneFailsOnce{bad: k2}, onRetry: func() {
+		l, err := state.Ledger(ctx, "b", "lead", []string{k1})
+		if err != nil {
+			t.Error(err)
+		}
+		during = l[k1]
+	}}
+	ab := copyRoute("a", "b", toB)
+	ab.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+	lead := func(id, key string) pipeline.Event {
+		e := pipeline.Event{Vendor: "a", Entity: "lead", ExternalID: id, ChangedAt: t0, Fields: map[string]string{"key": key, "city": "Austin"}}
+		e.Version = t0.String()
+		if err := e.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	if _, err := newRunner(t, ab, bus, state).Apply(ctx, []pipeline.Event{lead("1", "k1"), lead("2", "k2")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := during.Fields["city"].Hash; got != pipeline.ValueHash("Austin") {
+		t.Fatalf("while the batch was retried, the ledger showed the written lead's city as %q: %+v", got, during)
+	}
+}
+
+// retryHook is oneFailsOnce that runs onRetry when a batch is sent again.
+type retryHook struct {
+	oneFailsOnce
+	calls   int
+	onRetry func()
+}
+
+func (s *retryHook) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	if s.calls++; s.calls > 1 {
+		s.onRetry()
+	}
+	return s.oneFailsOnce.Write(ctx, recs)
+}
