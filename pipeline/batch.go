@@ -17,9 +17,6 @@ type pending struct {
 	seq    uint64
 	mapped Mapped
 	key    string
-	// redelivered: the bus delivered the event before, and it was not
-	// acknowledged (the process stopped, or the batch was sent back).
-	redelivered bool
 }
 
 // errStopped says a batch was abandoned because the route is stopping.
@@ -38,7 +35,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 	items := make([]pending, len(msgs))
 	var maxSeq uint64
 	for i, m := range msgs {
-		items[i] = pending{ev: m.Event, seq: m.Seq, redelivered: m.Delivered > 1}
+		items[i] = pending{ev: m.Event, seq: m.Seq}
 		if !m.backfill {
 			// The route's position is in the change-event stream; backfill
 			// events are numbered in a stream of their own.

@@ -47,13 +47,11 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 	for _, it := range items {
 		r := byKey[it.key]
 		if r == nil {
-			r = &Record{Key: it.key, Fields: map[string]string{}, Stamps: map[string]time.Time{}, NaturalKeys: map[string]string{},
-				redelivered: true}
+			r = &Record{Key: it.key, Fields: map[string]string{}, Stamps: map[string]time.Time{}, NaturalKeys: map[string]string{}}
 			byKey[it.key] = r
 			order = append(order, it.key)
 		}
 		r.EventIDs = append(r.EventIDs, it.ev.ID)
-		r.redelivered = r.redelivered && it.redelivered
 		at := it.ev.ChangedAt
 		if staleAtSource(srcLedger[it.key], it.mapped.SourceFields, at) {
 			ru.log.Debug("dropping an event older than what its source already holds", "event", it.ev.ID)

@@ -16,8 +16,8 @@ import (
 // acknowledgement). A process stopped in between (SIGKILL, a drain that
 // ran out) leaves writes that may have landed at the target while crmsync
 // does not know it: the ledger still shows them as sent (FieldStamp.WroteAt,
-// Sent) or, on a route whose target nobody reads, shows nothing, and the
-// bus delivers the batch again. A user who edits the record in the target
+// Sent: a route that can read its target back marks its writes so before
+// sending them), and the bus delivers the batch again. A user who edits the record in the target
 // in that window made a change newer than the batch, which crmsync cannot
 // see without reading the target: written again blindly, the batch turns
 // the user's edit back.
@@ -44,8 +44,9 @@ import (
 //
 // A field the batch now carries a newer value of than the write that may
 // have landed is written as in the steady state. The read happens only
-// for records with a write sent and never settled, or whose every event
-// in the batch is a bus redelivery; an ordinary batch reads nothing
+// for records with a write sent and never settled (a redelivered batch
+// whose first delivery never got to send reads nothing: no user edit can
+// postdate a write that was not made); an ordinary batch reads nothing
 // (RouteStats.ReadBacks counts the records read). A sink that cannot read
 // its target, or a read that keeps failing, leaves the batch to be written
 // as before.
@@ -60,33 +61,24 @@ type earlierWrite struct {
 	hash  string    // the hash part of wrote
 	prev  string    // hash of the value known before it ("" when none)
 	at    time.Time // change time of the value
-	marks bool      // known from the ledger's marks (not only the redelivery)
 }
 
 // earlierWrites returns the fields of r, about to be written, whose
 // earlier write may have landed without being settled: marked in the
-// ledger as sent and not settled, or, when every event of the record is a
-// redelivery, the values the batch carries (what the earlier delivery
-// sent).
-func (ru *Runner) earlierWrites(r *Record) map[string]earlierWrite {
+// ledger as sent and not settled.
+func earlierWrites(r *Record) map[string]earlierWrite {
 	var out map[string]earlierWrite
-	for f, v := range r.Fields {
+	for f := range r.Fields {
 		st := r.ledger.Fields[f]
-		var w earlierWrite
-		switch n := len(st.Wrote); {
-		case !st.WroteAt.IsZero() && n > 0:
-			last := st.Wrote[n-1]
-			w = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, at: st.WroteAt, marks: true}
-		case r.redelivered:
-			h := ValueHash(v)
-			w = earlierWrite{wrote: ru.srcVendor + ":" + h, hash: h, prev: st.Hash, at: r.Stamps[f]}
-		default:
+		n := len(st.Wrote)
+		if st.WroteAt.IsZero() || n == 0 {
 			continue
 		}
+		last := st.Wrote[n-1]
 		if out == nil {
 			out = map[string]earlierWrite{}
 		}
-		out[f] = w
+		out[f] = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, at: st.WroteAt}
 	}
 	return out
 }
@@ -106,7 +98,7 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 		if len(r.Fields) == 0 {
 			continue
 		}
-		if w := ru.earlierWrites(r); len(w) > 0 {
+		if w := earlierWrites(r); len(w) > 0 {
 			todo = append(todo, r)
 			earlier = append(earlier, w)
 		}
@@ -157,7 +149,7 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 		apply := func(fields map[string]FieldStamp, check bool) {
 			for f, w := range settled {
 				fs := fields[f]
-				if n := len(fs.Wrote); check && w.marks && (n == 0 || fs.Wrote[n-1] != w.wrote || fs.WroteAt.IsZero()) {
+				if n := len(fs.Wrote); check && (n == 0 || fs.Wrote[n-1] != w.wrote || fs.WroteAt.IsZero()) {
 					continue // settled or written again meanwhile
 				}
 				if check && newer(fs.At, w.at) {

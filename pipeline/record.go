@@ -44,9 +44,6 @@ type Record struct {
 	EventIDs    []string
 
 	ledger LedgerEntry // what was last written, if anything
-	// redelivered: every event of the record in this batch was delivered
-	// by the bus before (see readBackUnsettled).
-	redelivered bool
 
 	// The source record's current values (Mapped.SourceFields), newest per
 	// field, and what the ledger knew of the source record before.

@@ -84,6 +84,10 @@ type landedThenKilled struct {
 	kill   context.CancelFunc
 }
 
+func (s landedThenKilled) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+	return s.target.Read(ctx, recs)
+}
+
 func (s landedThenKilled) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	s.target.Write(ctx, recs)
 	s.kill()
@@ -172,10 +176,10 @@ func TestARedeliveredBatchKeepsAUserEditMadeAfterItsWriteLanded(t *testing.T) {
 }
 
 // TestABatchRedeliveredByTheBusKeepsAUserEdit: the same hole on a route
-// whose target nobody reads (no values marked as sent before the write):
-// the write lands, the route stops before acknowledging, the user edits
-// the budget, and the bus delivers the batch again to the restarted
-// route. The redelivery is what tells the route to read b back.
+// whose target nobody reads: the write lands, the route stops before
+// acknowledging, the user edits the budget, and the bus delivers the
+// batch again to the restarted route. The route marked its write as sent
+// because it can read b back, and the mark is what tells it to.
 func TestABatchRedeliveredByTheBusKeepsAUserEdit(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
@@ -454,5 +458,38 @@ func TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile(t *testing.T) {
 	}
 	if w, _ := c.counts(); w != 1 {
 		t.Fatalf("writes into c: %d, want a's only", w)
+	}
+}
+
+// TestABatchRedeliveredBeforeItWroteAnythingIsWritten: a's newer change of
+// a lead's budget is handed back to the bus before the route wrote
+// anything (the state failed), and delivered again. A user had edited the
+// budget in b before that change: the change is newer and is written; the
+// redelivery alone is no sign that an earlier write landed.
+func TestABatchRedeliveredBeforeItWroteAnythingIsWritten(t *testing.T) {
+	bus, real := testenv.Bus(t), testenv.State(t)
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	_, b := leadWrittenToB(t, bus, real, t0)
+	k := canonicalK()
+	b.edit(k, map[string]string{"budget": "200"})
+
+	flaky := &failingState{RouteState: real}
+	flaky.err.Store(&errDiskGone)
+	flaky.resolveFails.Store(1)
+	route := copyRoute("a", "b", b)
+	route.Reverse = true
+	route.Batch = pipeline.BatchPolicy{Linger: 10 * time.Millisecond, Redeliver: 50 * time.Millisecond}
+	ru := newRunner(t, route, bus, flaky)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ru.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	publishLead(t, bus, "a", "1", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
+	testenv.Eventually(t, "the redelivered batch to settle", func() bool { return ru.Stats.Settled.Load() >= 1 })
+	if got := b.record(k)["budget"]; got != "300" {
+		t.Fatalf("a's newer budget, delivered again after a state failure, was not written over the older edit: budget %q", got)
+	}
+	if n := ru.Stats.StateRetries.Load(); n < 1 {
+		t.Fatalf("the first delivery did not fail: %d state retries", n)
 	}
 }

@@ -39,7 +39,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 		}
 		todo = append(todo, i)
 	}
-	if ru.r.Reverse {
+	if _, reads := ru.r.Sink.(TargetReader); ru.r.Reverse || reads {
 		if err := ru.markIntended(ctx, recs, append(slices.Clone(todo), fenced...)); err != nil {
 			return nil, nil, fmt.Errorf("route %s: mark intended writes: %w: %w", ru.r.Name, errState, err)
 		}

@@ -41,7 +41,10 @@ type Route struct {
 	// reports come back as events). Values are then marked as crmsync's
 	// own, and as sent, before they are sent, so that those routes
 	// recognise their echo, and a report read while the write is on its
-	// way, even before this batch settles.
+	// way, even before this batch settles. A route whose sink can read its
+	// target (TargetReader) marks them too, so that a batch handled again
+	// after a restart knows which of its writes may have landed (see
+	// readBackUnsettled).
 	Reverse bool
 }
 
