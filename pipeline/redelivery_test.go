@@ -493,3 +493,36 @@ func TestABatchRedeliveredBeforeItWroteAnythingIsWritten(t *testing.T) {
 		t.Fatalf("the first delivery did not fail: %d state retries", n)
 	}
 }
+
+// TestARetryLeavesOutAFieldWrittenNewerMeanwhile: b's change of a lead's
+// city and budget fails and waits to be retried; meanwhile a's newer city
+// reaches c. The retry writes b's budget and leaves the city alone.
+func TestARetryLeavesOutAFieldWrittenNewerMeanwhile(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	c := &targetSink{}
+	k := canonicalK()
+	if _, err := newRunner(t, copyRoute("a", "c", c), bus, state).Apply(ctx, []pipeline.Event{
+		leadEvent(t, "a", t0, map[string]string{"key": "k", "city": "Austin", "budget": "100"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fromB := &failFirst{targetSink: c, meanwhile: func() {
+		if _, err := newRunner(t, copyRoute("a", "c", c), bus, state).Apply(ctx, []pipeline.Event{
+			leadEvent(t, "a", t0.Add(5*time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "100"}),
+		}); err != nil {
+			t.Error(err)
+		}
+	}}
+	bc := copyRoute("b", "c", fromB)
+	bc.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+	if _, err := newRunner(t, bc, bus, state).Apply(ctx, []pipeline.Event{
+		leadEvent(t, "b", t0.Add(time.Second), map[string]string{"key": "k", "city": "Erie", "budget": "150"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.record(k); got["city"] != "Boston" || got["budget"] != "150" {
+		t.Fatalf("c holds %v; want a's newer city Boston and b's budget 150", got)
+	}
+}
