@@ -5,12 +5,14 @@ import (
 	"errors"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // targetSink is a target that holds its records (by canonical key) and
@@ -524,5 +526,66 @@ func TestARetryLeavesOutAFieldWrittenNewerMeanwhile(t *testing.T) {
 	}
 	if got := c.record(k); got["city"] != "Boston" || got["budget"] != "150" {
 		t.Fatalf("c holds %v; want a's newer city Boston and b's budget 150", got)
+	}
+}
+
+// cutOff is an answer its client could not read.
+type cutOff struct{}
+
+func (cutOff) Error() string          { return `malformed answer: {"status":"succ` }
+func (cutOff) Class() apierr.Class    { return apierr.Transient }
+func (cutOff) UnreadableAnswer() bool { return true }
+
+// unreadableThenKilled answers every write unreadably without applying it,
+// and stops the process when the write is tried again.
+type unreadableThenKilled struct {
+	target *targetSink
+	kill   context.CancelFunc
+	writes *atomic.Int32
+}
+
+func (s unreadableThenKilled) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+	return s.target.Read(ctx, recs)
+}
+
+func (s unreadableThenKilled) Write(_ context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	if s.writes.Add(1) > 1 {
+		s.kill()
+	}
+	out := make([]pipeline.Outcome, len(recs))
+	for i := range out {
+		out[i] = pipeline.Outcome{Err: cutOff{}}
+	}
+	return out
+}
+
+// TestAnUnreadableAnswerReadBackAsNotWrittenIsWrittenAfterARestart: a
+// user edited a lead's budget in b, which nobody polls, so the ledger does
+// not know it. a's newer budget is answered unreadably and not applied;
+// the route reads the lead back (the user's budget), and the process stops
+// at the retry. When the batch comes back, b still holding the user's
+// budget is no edit made after crmsync's write: the write had not landed
+// when read. a's newer budget is written.
+func TestAnUnreadableAnswerReadBackAsNotWrittenIsWrittenAfterARestart(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	_, b := leadWrittenToB(t, bus, state, t0)
+	k := canonicalK()
+	b.edit(k, map[string]string{"budget": "200"})
+
+	newer := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
+	killed, kill := context.WithCancel(ctx)
+	first := copyRoute("a", "b", unreadableThenKilled{b, kill, new(atomic.Int32)})
+	first.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+	if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{newer}); err == nil {
+		t.Fatal("the write answered unreadably was settled")
+	}
+	ru := newRunner(t, copyRoute("a", "b", b), bus, state)
+	if _, err := ru.Apply(ctx, []pipeline.Event{newer}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(k)["budget"]; got != "300" {
+		t.Fatalf("a's newer budget, never applied before the restart, was taken for a write the user edited after: budget %q", got)
 	}
 }

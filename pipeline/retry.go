@@ -378,10 +378,12 @@ func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}
 		}
 		ru.Stats.ReadBacks.Add(int64(len(read)))
 		unwritten = nil
+		var st settlement
 		for k, i := range idx {
 			switch r := recs[i]; {
 			case !holds(current[k], r.Fields):
 				unwritten = append(unwritten, i)
+				ru.noteHeld(&st, r, current[k])
 			case r.TargetID != "":
 				outcomes[i] = Outcome{TargetID: r.TargetID}
 				ru.Stats.Upserts.Add(1)
@@ -392,6 +394,11 @@ func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}
 		}
 		if len(done) > 0 {
 			ru.log.Info("writes answered unreadably were found applied by reading the records back", "records", len(done))
+		}
+		if len(st.ledger) > 0 {
+			if err := ru.state.PutLedgers(ctx, st.ledger); err != nil {
+				ru.log.Warn("could not record what the target held after an unreadable answer", "records", len(st.ledger), "err", err)
+			}
 		}
 	}
 	for _, i := range unwritten {
@@ -407,6 +414,47 @@ func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}
 
 // holds reports whether current, a record read back (nil: absent), shows
 // every field of sent with the value sent.
+// noteHeld records, for the fields of r whose write is marked as sent and
+// which the target was just read holding another value (current; nil: not
+// read), that value as the one the field held before the write
+// (FieldStamp.Prev): the write had not landed when read, so should it come
+// back after a restart, the target still holding that value is no user's
+// edit made after it (see readBackUnsettled). For a target nobody polls,
+// the ledger's last written value is often not what the target holds.
+func (ru *Runner) noteHeld(st *settlement, r *Record, current map[string]string) {
+	if current == nil {
+		return
+	}
+	held := map[string]string{}
+	for f, v := range r.Fields {
+		if got, ok := current[f]; ok && ValueHash(got) != ValueHash(v) {
+			held[f] = ValueHash(got)
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	mark := func(fields map[string]FieldStamp) bool {
+		changed := false
+		for f, h := range held {
+			fs, ok := fields[f]
+			n := len(fs.Wrote)
+			if !ok || fs.WroteAt.IsZero() || n == 0 || fs.Wrote[n-1] != ru.srcVendor+":"+ValueHash(r.Fields[f]) {
+				continue // not this write's mark (settled, or written again)
+			}
+			fs.Prev = h
+			fields[f] = fs
+			changed = true
+		}
+		return changed
+	}
+	mark(r.ledger.Fields)
+	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+		entry = withFields(entry)
+		return entry, mark(entry.Fields)
+	})
+}
+
 func holds(current, sent map[string]string) bool {
 	if current == nil {
 		return false
