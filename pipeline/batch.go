@@ -150,6 +150,7 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		}
 		if o.Skip != "" {
 			ru.log.Debug("record not written", "record", rec.Key, "reason", o.Skip)
+			ru.settleSkipped(&st, rec)
 			continue
 		}
 		if len(rec.Fields) > 0 && ru.log.Enabled(ctx, slog.LevelDebug) {

@@ -84,6 +84,36 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 	})
 }
 
+// settleSkipped ends the marks of a write the sink did not make (it
+// answered Skip: LeadExec takes no lead update): the values are no longer
+// on their way (FieldStamp.WroteAt), so the target reporting one of them
+// later is no report of crmsync's write made before it settled, dated
+// from the change it carried. Wrote and Sent keep saying crmsync sent the
+// value, which tells the target is behind (see behind).
+func (ru *Runner) settleSkipped(st *settlement, rec *Record) {
+	if len(rec.Fields) == 0 {
+		return
+	}
+	marked := make(map[string]string, len(rec.Fields))
+	for f, v := range rec.Fields {
+		marked[f] = ru.srcVendor + ":" + ValueHash(v)
+	}
+	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+		entry = withFields(entry)
+		changed := false
+		for f, w := range marked {
+			fs, ok := entry.Fields[f]
+			if n := len(fs.Wrote); !ok || fs.WroteAt.IsZero() || n == 0 || fs.Wrote[n-1] != w {
+				continue
+			}
+			fs.WroteAt = time.Time{}
+			entry.Fields[f] = fs
+			changed = true
+		}
+		return entry, changed
+	})
+}
+
 // settleSource records what the source record holds now, so that the
 // reverse route recognises it as known and does not write it back. The
 // batch's reports of the record are applied one after the other, oldest

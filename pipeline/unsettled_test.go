@@ -368,3 +368,34 @@ func (s *retryHook) Write(ctx context.Context, recs []*pipeline.Record) []pipeli
 	}
 	return s.oneFailsOnce.Write(ctx, recs)
 }
+
+// TestAClearAtATargetThatSkippedTheSameClearIsItsOwnChange: l's lead
+// reaches s; a user clears its budget in s, and the route back into l
+// marks the clear as sent, but l takes no update and skips it. A user at l
+// then sets the budget (reaching s), and later clears it. That clear is
+// l's own change, made now: not crmsync's skipped write reported back,
+// dated from s's older clear, which s's newer budget would win over.
+func TestAClearAtATargetThatSkippedTheSameClearIsItsOwnChange(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	t0 := time.Now().Truncate(time.Second) // the stamps come after the writes' sent times, as they do live
+	toS := &memorySink{}
+	ls := copyRoute("l", "s", toS)
+	ls.Reverse = true
+	lsRunner := runRoute(t, ls, bus, state)
+	sl := copyRoute("s", "l", &skipSink{}) // l takes no update, as LeadExec
+	sl.Reverse = true
+	slRunner := runRoute(t, sl, bus, state)
+	step := func(what string, vendor string, at time.Time, budget string, ru *pipeline.Runner, settled int64) {
+		t.Helper()
+		publishLead(t, bus, vendor, "1", at, map[string]string{"key": "k", "budget": budget})
+		testenv.Eventually(t, what, func() bool { return ru.Stats.Settled.Load() >= settled })
+	}
+	step("l's new lead to reach s", "l", t0.Add(100*time.Millisecond), "125", lsRunner, 1)
+	step("s's clear to be skipped by l", "s", t0.Add(2*time.Second), "", slRunner, 1)
+	step("l's budget to reach s", "l", t0.Add(5*time.Second+300*time.Millisecond), "126", lsRunner, 2)
+	step("l's clear to be handled", "l", t0.Add(9*time.Second+700*time.Millisecond), "", lsRunner, 3)
+	n := toS.count()
+	if n == 0 || toS.writes[n-1]["budget"] != "" {
+		t.Fatalf("l's own clear did not reach s: writes into s %v", toS.writes)
+	}
+}
