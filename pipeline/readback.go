@@ -61,6 +61,7 @@ type earlierWrite struct {
 	hash  string    // the hash part of wrote
 	prev  string    // hash of the value known before it ("" when none)
 	at    time.Time // change time of the value
+	sent  time.Time // when the write was sent (FieldStamp.Sent)
 }
 
 // earlierWrites returns the fields of r, about to be written, whose
@@ -78,7 +79,7 @@ func earlierWrites(r *Record) map[string]earlierWrite {
 		if out == nil {
 			out = map[string]earlierWrite{}
 		}
-		out[f] = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, at: st.WroteAt}
+		out[f] = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, at: st.WroteAt, sent: st.Sent}
 	}
 	return out
 }
@@ -188,10 +189,20 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 // as current (nil: it has no such record), holds changed since an earlier
 // write that landed: neither the value sent nor the one known before.
 // None when the record shows the write did not land: some field holds
-// the value known before, none the value sent.
+// the value known before, none the value sent; or the target says it last
+// changed the record before the write was sent (ReadModified, more than a
+// second before: vendors stamp to the second), so what it holds is older
+// than the write, whatever the ledger last knew of it.
 func editedAtTarget(earlier map[string]earlierWrite, current map[string]string) []string {
 	if current == nil {
 		return nil
+	}
+	if modified, err := time.Parse(time.RFC3339Nano, current[ReadModified]); err == nil {
+		for _, w := range earlier {
+			if !w.sent.IsZero() && modified.Before(w.sent.Add(-time.Second)) {
+				return nil
+			}
+		}
 	}
 	var edited []string
 	landed, notLanded := false, false

@@ -589,3 +589,44 @@ func TestAnUnreadableAnswerReadBackAsNotWrittenIsWrittenAfterARestart(t *testing
 		t.Fatalf("a's newer budget, never applied before the restart, was taken for a write the user edited after: budget %q", got)
 	}
 }
+
+// modifiedSink is a targetSink that says when each record last changed.
+type modifiedSink struct {
+	*targetSink
+	modified map[string]time.Time
+}
+
+func (s modifiedSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+	out, err := s.targetSink.Read(ctx, recs)
+	for i, r := range recs {
+		if m, ok := s.modified[r.Key]; ok && out != nil && out[i] != nil {
+			out[i][pipeline.ReadModified] = m.Format(time.RFC3339Nano)
+		}
+	}
+	return out, err
+}
+
+// TestATargetChangedBeforeTheWriteWasSentIsNoEditAfterIt: b, which
+// nobody polls, holds a budget a user set there before a's newer change.
+// crmsync's write of that change is sent and the process stops before it
+// lands. Read back after the restart, b holds neither the value sent nor
+// the one the ledger knows, but b says it last changed the lead before the
+// write was sent: no edit made after the write. a's newer budget is
+// written.
+func TestATargetChangedBeforeTheWriteWasSentIsNoEditAfterIt(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	_, b := leadWrittenToB(t, bus, state, t0)
+	k := canonicalK()
+	b.edit(k, map[string]string{"budget": "200"})
+	newer := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
+	loseWrite(t, bus, state, newer)
+
+	target := modifiedSink{b, map[string]time.Time{k: time.Now().Add(-5 * time.Second)}}
+	if _, err := newRunner(t, copyRoute("a", "b", target), bus, state).Apply(context.Background(), []pipeline.Event{newer}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(k)["budget"]; got != "300" {
+		t.Fatalf("the user's older budget in b was taken for an edit made after crmsync's write: budget %q", got)
+	}
+}

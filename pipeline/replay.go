@@ -10,10 +10,16 @@ import (
 // TargetReader is the optional sink capability replays need: reading the
 // target's current values of records, addressed by TargetID or, when that is
 // empty, by NaturalKeys. Values are returned in the target's field names; a
-// record the target does not have is nil.
+// record the target does not have is nil. A reader may add ReadModified.
 type TargetReader interface {
 	Read(ctx context.Context, recs []*Record) ([]map[string]string, error)
 }
+
+// ReadModified is the key under which a TargetReader may give, with a
+// record's values, when the target last changed the record (RFC 3339, the
+// target's clock). It tells a user's edit made before crmsync's write from
+// one made after it, on a target nobody polls (see editedAtTarget).
+const ReadModified = "@modified"
 
 // CanRead reports whether the route's sink can read its target back
 // (replays, verify and reconciliation need it).

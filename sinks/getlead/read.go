@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
@@ -171,6 +172,9 @@ func (s *LeadSink) leadValues(r *pipeline.Record, l getlead.Lead, written pipeli
 		}
 	}
 	f[mappings.GetleadName], f[mappings.GetleadEmail], f[mappings.GetleadStatus] = l.Name, l.Email, l.StatusName
+	if !l.UpdatedAt.IsZero() {
+		f[pipeline.ReadModified] = l.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	}
 	if v := r.Fields[mappings.GetleadStatus]; v != l.StatusName && strings.EqualFold(strings.TrimSpace(v), l.StatusName) {
 		f[mappings.GetleadStatus] = v // Getlead matches status names case-insensitively
 	}
