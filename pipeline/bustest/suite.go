@@ -173,10 +173,11 @@ func consumer(t *testing.T, b Bus, route string) pipeline.Consumer {
 	return c
 }
 
-// fetchN fetches until n messages arrived; it fails the test after 20s.
-func fetchN(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
+// Fetch fetches from c until n messages arrived or wait passed and returns
+// what arrived; a fetch error is logged and fetching goes on.
+func Fetch(t testing.TB, c pipeline.Consumer, n int, wait time.Duration) []*pipeline.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	var got []*pipeline.Message
 	for len(got) < n && ctx.Err() == nil {
@@ -186,6 +187,13 @@ func fetchN(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
 		}
 		got = append(got, ms...)
 	}
+	return got
+}
+
+// FetchN fetches until n messages arrived; it fails the test after 20s.
+func FetchN(t testing.TB, c pipeline.Consumer, n int) []*pipeline.Message {
+	t.Helper()
+	got := Fetch(t, c, n, 20*time.Second)
 	if len(got) < n {
 		t.Fatalf("fetched %d messages, want %d: %v", len(got), n, ids(got))
 	}

@@ -25,7 +25,7 @@ func testPublishConsume(t *testing.T, f Factory) {
 	publish(t, b, other)
 	publish(t, b, evs...)
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 5)
+	got := FetchN(t, c, 5)
 	wantIDs(t, f, got, "0/1", "1/1", "2/1", "3/1", "4/1")
 	byID := map[string]pipeline.Event{}
 	for _, ev := range evs {
@@ -74,7 +74,7 @@ func testPublishBatch(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 2*records+1)
+	got := FetchN(t, c, 2*records+1)
 	last := map[string]int{}
 	for _, m := range got {
 		v, _ := strconv.Atoi(m.Event.Version)
@@ -99,7 +99,7 @@ func testDuplicatePublish(t *testing.T, f Factory) {
 	one, two := Event(t, "1", 1), Event(t, "2", 1)
 	publish(t, b, one, one, one, two)
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 2)
+	got := FetchN(t, c, 2)
 	wantIDs(t, f, got, "1/1", "2/1")
 	ackAll(t, got)
 	expectNone(t, c, 300*time.Millisecond)
@@ -127,7 +127,7 @@ func testDuplicatePublish(t *testing.T, f Factory) {
 		expectNone(t, c, 500*time.Millisecond)
 		return
 	}
-	again := fetchN(t, c, 1)
+	again := FetchN(t, c, 1)
 	if again[0].Event.ID != one.ID {
 		t.Fatalf("repeat carries id %s, want %s (the ledger drops repeats by id)", again[0].Event.ID, one.ID)
 	}
@@ -140,7 +140,7 @@ func testRedeliveryAfterRestart(t *testing.T, f Factory) {
 	for i := range 5 {
 		publish(t, b, Event(t, fmt.Sprint(i), 1))
 	}
-	got := fetchN(t, consumer(t, b, "r"), 5)
+	got := FetchN(t, consumer(t, b, "r"), 5)
 	ackAll(t, got[:2])
 	// The process goes away with three messages unacknowledged.
 	_ = b.Close()
@@ -151,7 +151,7 @@ func testRedeliveryAfterRestart(t *testing.T, f Factory) {
 	if f.Features.DurableAck {
 		// The first two delivered were acknowledged: per partition (or
 		// stream) they are a prefix, so exactly the other three come again.
-		again = fetchN(t, c, 3)
+		again = FetchN(t, c, 3)
 		wantIDs(t, f, again, ids(got[2:])...)
 	} else {
 		again = fetchAtLeast(t, c, 3)
@@ -181,7 +181,7 @@ func testNak(t *testing.T, f Factory) {
 	b := open(t, f.NewEnv(t))
 	publish(t, b, Event(t, "0", 1), Event(t, "1", 1), Event(t, "2", 1))
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 3)
+	got := FetchN(t, c, 3)
 	if err := got[0].Ack(); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func testNak(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	nakked := got[1].Event.ExternalID + "/1"
-	again := fetchN(t, c, 1)
+	again := FetchN(t, c, 1)
 	wantIDs(t, f, again, nakked)
 	if again[0].Delivered != 2 {
 		t.Errorf("delivery count %d, want 2", again[0].Delivered)
@@ -204,7 +204,7 @@ func testNak(t *testing.T, f Factory) {
 	}
 	start := time.Now()
 	expectNone(t, c, 100*time.Millisecond)
-	third := fetchN(t, c, 1)
+	third := FetchN(t, c, 1)
 	if waited := time.Since(start); waited < 1500*time.Millisecond {
 		t.Errorf("redelivered after %v, want the 2s delay", waited)
 	}
@@ -223,7 +223,7 @@ func testOrderPerKey(t *testing.T, f Factory) {
 		}
 	}
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, len(keys)*versions)
+	got := FetchN(t, c, len(keys)*versions)
 	last := map[string]int{}
 	for _, m := range got {
 		v, _ := strconv.Atoi(m.Event.Version)
@@ -238,7 +238,7 @@ func testOrderPerKey(t *testing.T, f Factory) {
 			t.Fatal(err)
 		}
 	}
-	again := fetchN(t, c, len(keys)*versions)
+	again := FetchN(t, c, len(keys)*versions)
 	clear(last)
 	for _, m := range again {
 		v, _ := strconv.Atoi(m.Event.Version)
@@ -255,8 +255,8 @@ func testIndependentRoutes(t *testing.T, f Factory) {
 	b := open(t, env)
 	publish(t, b, Event(t, "1", 1), Event(t, "2", 1))
 	ca, cb := consumer(t, b, "route-a"), consumer(t, b, "route.b")
-	ga := fetchN(t, ca, 2)
-	gb := fetchN(t, cb, 2)
+	ga := FetchN(t, ca, 2)
+	gb := FetchN(t, cb, 2)
 	wantIDs(t, f, ga, "1/1", "2/1")
 	wantIDs(t, f, gb, "1/1", "2/1")
 	// Route a is done; route b fails its batch.
@@ -267,7 +267,7 @@ func testIndependentRoutes(t *testing.T, f Factory) {
 		}
 	}
 	expectNone(t, ca, 300*time.Millisecond)
-	gb = fetchN(t, cb, 2)
+	gb = FetchN(t, cb, 2)
 	wantIDs(t, f, gb, "1/1", "2/1")
 	_ = b.Close()
 
@@ -277,7 +277,7 @@ func testIndependentRoutes(t *testing.T, f Factory) {
 		expectNone(t, consumer(t, b, "route-a"), 500*time.Millisecond)
 	}
 	cb = consumer(t, b, "route.b")
-	gb = fetchN(t, cb, 2)
+	gb = FetchN(t, cb, 2)
 	wantIDs(t, f, gb, "1/1", "2/1")
 	ackAll(t, gb)
 }
@@ -304,7 +304,7 @@ func testReplayFrom(t *testing.T, f Factory) {
 		}
 	}
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 12)
+	got := FetchN(t, c, 12)
 	ackAll(t, got)
 	// Replay from the position of b's third version.
 	var from *pipeline.Message
@@ -349,7 +349,7 @@ func testReplayFrom(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	ackAll(t, replayed[1:])
-	again := fetchN(t, rc, 1)
+	again := FetchN(t, rc, 1)
 	wantIDs(t, f, again, gotIDs[0])
 	ackAll(t, again)
 	expectNone(t, c, 300*time.Millisecond)
@@ -365,7 +365,7 @@ func samePartition(f Factory, a, b *pipeline.Message) bool {
 // until the bus is quiet for 500ms.
 func fetchAtLeast(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
 	t.Helper()
-	got := fetchN(t, c, n)
+	got := FetchN(t, c, n)
 	for {
 		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
 		if err != nil {
@@ -418,7 +418,7 @@ func testDeadLetters(t *testing.T, f Factory) {
 	poison := []byte(`{"not":"an event"`)
 	env.PublishRaw(t, b, subject, poison)
 	publish(t, b, Event(t, "good", 1))
-	got := fetchN(t, c, 1)
+	got := FetchN(t, c, 1)
 	wantIDs(t, f, got, "good/1")
 	ackAll(t, got)
 	expectNone(t, c, 300*time.Millisecond)
@@ -489,7 +489,7 @@ func testBacklogAndLag(t *testing.T, f Factory) {
 	waitBacklog(t, o, "r", 6)
 	checkLag(t, o, "r", start)
 
-	got := fetchN(t, c, 6)
+	got := FetchN(t, c, 6)
 	ackAll(t, got[:2])
 	// A Kafka-style consumer commits what was acknowledged at its next
 	// Fetch; nothing else is due, so this one delivers nothing.
