@@ -549,14 +549,24 @@ func testRateWindowConcurrent(t *testing.T, s pipeline.State) {
 // fails the test and ends that taker.
 func TakeSlotsAtOnce(t testing.TB, takers []pipeline.RateWindow, account string, now time.Time, n, limit int) int {
 	ctx := context.Background()
+	return admittedAtOnce(t, len(takers), n, func(i int) (bool, error) {
+		ok, _, err := takers[i].TakeSlot(ctx, account, now, limit, time.Second)
+		return ok, err
+	})
+}
+
+// admittedAtOnce runs workers goroutines at once, worker i calling take(i)
+// tries times, and returns how many calls were admitted. An error fails the
+// test and ends that worker.
+func admittedAtOnce(t testing.TB, workers, tries int, take func(i int) (bool, error)) int {
 	var admitted atomic.Int32
 	var wg sync.WaitGroup
-	for _, s := range takers {
+	for i := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range n {
-				ok, _, err := s.TakeSlot(ctx, account, now, limit, time.Second)
+			for range tries {
+				ok, err := take(i)
 				if err != nil {
 					t.Error(err)
 					return
@@ -609,26 +619,11 @@ func testTakeQuotaConcurrent(t *testing.T, s pipeline.State) {
 	ctx := context.Background()
 	day := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	const limit = 7
-	var admitted atomic.Int32
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 5 {
-				ok, _, err := s.TakeQuota(ctx, "ss:1", day, limit)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := admitted.Load(); n != limit {
+	n := admittedAtOnce(t, 4, 5, func(int) (bool, error) {
+		ok, _, err := s.TakeQuota(ctx, "ss:1", day, limit)
+		return ok, err
+	})
+	if n != limit {
 		t.Errorf("%d of 20 concurrent requests admitted against a limit of %d", n, limit)
 	}
 	if n, _ := s.QuotaUsed(ctx, "ss:1", day); n != limit {
