@@ -17,6 +17,8 @@ import (
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/kafkabus"
+	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
+	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -312,6 +314,39 @@ func ivvyConfig(url string, key, secret config.Secret) *config.IVvyConfig {
 func getleadConfig(url string, token, apiKey config.Secret) *config.GetleadConfig {
 	return &config.GetleadConfig{BaseURL: url, V3BaseURL: url + "/api/v1", Token: token, APIKey: apiKey,
 		RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}}
+}
+
+// serve serves h over real HTTP until the test ends and returns its base
+// URL.
+func serve(t testing.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// serveSharpSpring starts a SharpSpring simulator that knows the test
+// account and serves it until the test ends.
+func serveSharpSpring(t testing.TB) (*sharpspringsim.Server, string) {
+	sim := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
+	url := serve(t, sim)
+	t.Cleanup(sim.Close)
+	return sim, url
+}
+
+// serveIVvy starts an iVvy simulator and serves it until the test ends.
+func serveIVvy(t testing.TB, o ivvysim.Options) (*ivvysim.Server, string) {
+	sim := ivvysim.New(o)
+	url := serve(t, sim)
+	t.Cleanup(sim.Close)
+	return sim, url
+}
+
+// serveGetlead starts a Getlead simulator and serves it until the test ends.
+func serveGetlead(t testing.TB, o getleadsim.Options) (*getleadsim.Server, string) {
+	sim := getleadsim.New(o)
+	url := serve(t, sim)
+	t.Cleanup(sim.Close)
+	return sim, url
 }
 
 // validConfig applies cfg's defaults and fails the test when it does not
