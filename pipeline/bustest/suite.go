@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/conformance"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -104,25 +105,19 @@ type Factory struct {
 
 // Run runs the conformance suite as subtests of t.
 func Run(t *testing.T, f Factory) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, f Factory)
-	}{
-		{"PublishConsume", testPublishConsume},
-		{"PublishBatch", testPublishBatch},
-		{"DuplicatePublish", testDuplicatePublish},
-		{"RedeliveryAfterRestart", testRedeliveryAfterRestart},
-		{"Nak", testNak},
-		{"OrderPerKey", testOrderPerKey},
-		{"IndependentRoutes", testIndependentRoutes},
-		{"ReplayFromPosition", testReplayFrom},
-		{"ReplaySinceTime", testReplaySince},
-		{"DeadLetters", testDeadLetters},
-		{"BacklogAndLag", testBacklogAndLag},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
-	}
+	conformance.Run(t, f, []conformance.Test[Factory]{
+		{Name: "PublishConsume", Run: testPublishConsume},
+		{Name: "PublishBatch", Run: testPublishBatch},
+		{Name: "DuplicatePublish", Run: testDuplicatePublish},
+		{Name: "RedeliveryAfterRestart", Run: testRedeliveryAfterRestart},
+		{Name: "Nak", Run: testNak},
+		{Name: "OrderPerKey", Run: testOrderPerKey},
+		{Name: "IndependentRoutes", Run: testIndependentRoutes},
+		{Name: "ReplayFromPosition", Run: testReplayFrom},
+		{Name: "ReplaySinceTime", Run: testReplaySince},
+		{Name: "DeadLetters", Run: testDeadLetters},
+		{Name: "BacklogAndLag", Run: testBacklogAndLag},
+	})
 }
 
 const (
