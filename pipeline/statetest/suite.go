@@ -755,13 +755,27 @@ func testLeases(t *testing.T, st pipeline.State) {
 	}
 }
 
-// QueueReceiptsAtOnce has writers goroutines queue each receipts in turn,
-// each writer's records receipt i%10 of "w<writer>-<i%10>" (so each record
-// gets each/10 receipts, in order, hash "h<i>"), and checks that Delivery
-// finds every receipt as soon as QueueDelivery returned. What a state
-// keeps after Close is the caller's to check: record "w<w>-<k>" must end
-// with hash "h<each-10+k>".
+// RecordReceiptsAtOnce has writers goroutines record each receipts in
+// turn, each writer's receipt i going to record "w<writer>-<i%10>" with
+// hash "h<i>" (so each record gets each/10 receipts, in order), and checks
+// that Delivery finds every receipt as soon as RecordDelivery returned.
+// Record "w<w>-<k>" then ends with hash "h<each-10+k>" (CheckLastReceipts).
+func RecordReceiptsAtOnce(t testing.TB, r pipeline.Receipts, writers, each int) {
+	t.Helper()
+	receiptsAtOnce(t, r, "recording", r.RecordDelivery, writers, each)
+}
+
+// QueueReceiptsAtOnce is RecordReceiptsAtOnce through QueueDelivery. What a
+// state keeps after Close is the caller's to check (CheckLastReceipts).
 func QueueReceiptsAtOnce(t testing.TB, q pipeline.QueuedReceipts, writers, each int) {
+	t.Helper()
+	receiptsAtOnce(t, q, "queueing", q.QueueDelivery, writers, each)
+}
+
+// receiptsAtOnce is RecordReceiptsAtOnce through write; verb names write in
+// failures.
+func receiptsAtOnce(t testing.TB, r pipeline.Receipts, verb string,
+	write func(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error, writers, each int) {
 	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -772,12 +786,12 @@ func QueueReceiptsAtOnce(t testing.TB, q pipeline.QueuedReceipts, writers, each 
 			defer wg.Done()
 			for i := range each {
 				id := fmt.Sprintf("w%d-%d", w, i%10)
-				if err := q.QueueDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+				if err := write(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
 					errs <- err
 					return
 				}
-				if got, err := q.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
-					errs <- fmt.Errorf("%s right after queueing h%d: %q, %v", id, i, got, err)
+				if got, err := r.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
+					errs <- fmt.Errorf("%s right after %s h%d: %q, %v", id, verb, i, got, err)
 					return
 				}
 			}
