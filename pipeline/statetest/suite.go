@@ -302,27 +302,13 @@ func testLedgerUpdates(t *testing.T, s pipeline.State) {
 	// Routes settle concurrently, each adding its own fields to entries
 	// they share: no update undoes another.
 	const writers, rounds = 8, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range rounds {
-				f := fmt.Sprintf("w%d-%d", w, r)
-				_, err := s.Settle(ctx, pipeline.Settlement{Ledger: []pipeline.LedgerPut{up("shared", addField(f, f))}})
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("Settle: %v", err)
-	}
+	allAtOnce(t, writers, rounds, func(w, r int) error {
+		f := fmt.Sprintf("w%d-%d", w, r)
+		if _, err := s.Settle(ctx, pipeline.Settlement{Ledger: []pipeline.LedgerPut{up("shared", addField(f, f))}}); err != nil {
+			return fmt.Errorf("Settle: %w", err)
+		}
+		return nil
+	})
 	if got := get("shared"); len(got.Fields) != writers*rounds {
 		t.Errorf("the shared entry has %d fields after %d concurrent updates, each adding one", len(got.Fields), writers*rounds)
 	}
@@ -556,28 +542,17 @@ func TakeSlotsAtOnce(t testing.TB, takers []pipeline.RateWindow, account string,
 }
 
 // admittedAtOnce runs workers goroutines at once, worker i calling take(i)
-// tries times, and returns how many calls were admitted. An error fails the
-// test and ends that worker.
+// tries times, and returns how many calls were admitted. An error ends that
+// worker and fails the test.
 func admittedAtOnce(t testing.TB, workers, tries int, take func(i int) (bool, error)) int {
 	var admitted atomic.Int32
-	var wg sync.WaitGroup
-	for i := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range tries {
-				ok, err := take(i)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	allAtOnce(t, workers, tries, func(w, _ int) error {
+		ok, err := take(w)
+		if ok {
+			admitted.Add(1)
+		}
+		return err
+	})
 	return int(admitted.Load())
 }
 
@@ -778,20 +753,32 @@ func receiptsAtOnce(t testing.TB, r pipeline.Receipts, verb string,
 	write func(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error, writers, each int) {
 	t.Helper()
 	ctx := context.Background()
+	allAtOnce(t, writers, each, func(w, i int) error {
+		id := fmt.Sprintf("w%d-%d", w, i%10)
+		if err := write(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+			return err
+		}
+		if got, err := r.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
+			return fmt.Errorf("%s right after %s h%d: %q, %v", id, verb, i, got, err)
+		}
+		return nil
+	})
+}
+
+// allAtOnce runs writers goroutines at once, writer w calling do(w, i) for
+// i from 0 to n-1 and stopping at its first error, and then fails the test
+// with the writers' errors.
+func allAtOnce(t testing.TB, writers, n int, do func(w, i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range each {
-				id := fmt.Sprintf("w%d-%d", w, i%10)
-				if err := write(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+			for i := range n {
+				if err := do(w, i); err != nil {
 					errs <- err
-					return
-				}
-				if got, err := r.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
-					errs <- fmt.Errorf("%s right after %s h%d: %q, %v", id, verb, i, got, err)
 					return
 				}
 			}
