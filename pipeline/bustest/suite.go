@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -193,6 +194,22 @@ func FetchN(t testing.TB, c pipeline.Consumer, n int) []*pipeline.Message {
 		t.Fatalf("fetched %d messages, want %d: %v", len(got), n, ids(got))
 	}
 	return got
+}
+
+// versionsInOrder fails the test unless every record's events in ms come
+// in version order 1, 2, 3, …, and returns each record's last version. when
+// starts the failure ("after nak, ").
+func versionsInOrder(t *testing.T, when string, ms []*pipeline.Message) map[string]int {
+	t.Helper()
+	last := map[string]int{}
+	for _, m := range ms {
+		v, _ := strconv.Atoi(m.Event.Version)
+		if v != last[m.Event.ExternalID]+1 {
+			t.Fatalf("%srecord %s: version %d after %d", when, m.Event.ExternalID, v, last[m.Event.ExternalID])
+		}
+		last[m.Event.ExternalID] = v
+	}
+	return last
 }
 
 // expectNone fails when c delivers anything within wait.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -75,13 +74,8 @@ func testPublishBatch(t *testing.T, f Factory) {
 	}
 	c := consumer(t, b, "r")
 	got := FetchN(t, c, 2*records+1)
-	last := map[string]int{}
+	last := versionsInOrder(t, "", got)
 	for _, m := range got {
-		v, _ := strconv.Atoi(m.Event.Version)
-		if v != last[m.Event.ExternalID]+1 {
-			t.Fatalf("record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
-		}
-		last[m.Event.ExternalID] = v
 		if want := m.Event.ExternalID + "@example.com"; m.Event.Fields["Email"] != want {
 			t.Fatalf("record %s carries Email %q, want %q", m.Event.ExternalID, m.Event.Fields["Email"], want)
 		}
@@ -224,14 +218,7 @@ func testOrderPerKey(t *testing.T, f Factory) {
 	}
 	c := consumer(t, b, "r")
 	got := FetchN(t, c, len(keys)*versions)
-	last := map[string]int{}
-	for _, m := range got {
-		v, _ := strconv.Atoi(m.Event.Version)
-		if v != last[m.Event.ExternalID]+1 {
-			t.Fatalf("record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
-		}
-		last[m.Event.ExternalID] = v
-	}
+	versionsInOrder(t, "", got)
 	// A failed batch is redelivered in order too.
 	for _, m := range got {
 		if err := m.Nak(0); err != nil {
@@ -239,14 +226,7 @@ func testOrderPerKey(t *testing.T, f Factory) {
 		}
 	}
 	again := FetchN(t, c, len(keys)*versions)
-	clear(last)
-	for _, m := range again {
-		v, _ := strconv.Atoi(m.Event.Version)
-		if v != last[m.Event.ExternalID]+1 {
-			t.Fatalf("after nak, record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
-		}
-		last[m.Event.ExternalID] = v
-	}
+	versionsInOrder(t, "after nak, ", again)
 	ackAll(t, again)
 }
 
