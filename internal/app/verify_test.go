@@ -53,10 +53,8 @@ func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	stop := testenv.Go(t, "run", a.Run)
+	defer stop()
 	testenv.Eventually(t, "every iVvy lead in SharpSpring", func() bool { return len(ss.Leads()) == n })
 	testenv.Eventually(t, "a reconciliation pass that finds nothing", func() bool {
 		st, err := a.Status(ctx)
