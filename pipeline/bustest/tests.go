@@ -345,7 +345,14 @@ func samePartition(f Factory, a, b *pipeline.Message) bool {
 // until the bus is quiet for 500ms.
 func fetchAtLeast(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
 	t.Helper()
-	got := FetchN(t, c, n)
+	return append(FetchN(t, c, n), fetchUntilQuiet(t, c, nil)...)
+}
+
+// fetchUntilQuiet fetches whatever c delivers until it is quiet for 500ms,
+// handing each batch to each (when not nil) as it arrives.
+func fetchUntilQuiet(t *testing.T, c pipeline.Consumer, each func(ms []*pipeline.Message)) []*pipeline.Message {
+	t.Helper()
+	var got []*pipeline.Message
 	for {
 		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
 		if err != nil {
@@ -353,6 +360,9 @@ func fetchAtLeast(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message 
 		}
 		if len(ms) == 0 {
 			return got
+		}
+		if each != nil {
+			each(ms)
 		}
 		got = append(got, ms...)
 	}
@@ -432,18 +442,7 @@ func testDeadLetters(t *testing.T, f Factory) {
 // drain acknowledges whatever c delivers until it is quiet for 500ms.
 func drain(t *testing.T, c pipeline.Consumer) []*pipeline.Message {
 	t.Helper()
-	var got []*pipeline.Message
-	for {
-		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ms) == 0 {
-			return got
-		}
-		ackAll(t, ms)
-		got = append(got, ms...)
-	}
+	return fetchUntilQuiet(t, c, func(ms []*pipeline.Message) { ackAll(t, ms) })
 }
 
 func testBacklogAndLag(t *testing.T, f Factory) {
