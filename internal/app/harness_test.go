@@ -31,14 +31,13 @@ const (
 )
 
 type harness struct {
-	t      testing.TB
-	sim    *sharpspringsim.Server
-	simSrv *httptest.Server
-	cfg    *config.Config
-	logs   *testenv.Log
-	app    *App
-	cancel context.CancelFunc
-	done   chan error
+	t       testing.TB
+	sim     *sharpspringsim.Server
+	simSrv  *httptest.Server
+	cfg     *config.Config
+	logs    *testenv.Log
+	app     *App
+	stopRun func() // stops the running instance; nil when none runs
 	// System names of the custom fields, by canonical name.
 	sys map[string]string
 }
@@ -134,23 +133,18 @@ func (h *harness) open() {
 }
 
 func (h *harness) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
 	a := h.app
-	go func() { h.done <- a.Run(ctx) }()
+	h.stopRun = testenv.Go(h.t, "run", a.Run)
 	h.waitFor("http ready", func() bool { return ready("http://" + a.AdminAddr()) })
 }
 
 // stop shuts the instance down gracefully and waits for it.
 func (h *harness) stop() {
-	if h.cancel == nil {
+	if h.stopRun == nil {
 		return
 	}
-	h.cancel()
-	if err := <-h.done; err != nil {
-		h.t.Errorf("run: %v", err)
-	}
-	h.cancel = nil
+	h.stopRun()
+	h.stopRun = nil
 }
 
 func (h *harness) waitFor(what string, cond func() bool) {
