@@ -305,7 +305,7 @@ func testLedgerUpdates(t *testing.T, s pipeline.State) {
 	allAtOnce(t, writers, rounds, func(w, r int) error {
 		f := fmt.Sprintf("w%d-%d", w, r)
 		if _, err := s.Settle(ctx, pipeline.Settlement{Ledger: []pipeline.LedgerPut{up("shared", addField(f, f))}}); err != nil {
-			return fmt.Errorf("Settle: %w", err)
+			return fmt.Errorf("settle: %w", err)
 		}
 		return nil
 	})
