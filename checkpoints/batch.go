@@ -42,12 +42,7 @@ func (t *Tx) ResolveAll(ctx context.Context, keys [][]pipeline.Key) (ids []strin
 			}
 		}
 		if id == "" {
-			for _, k := range ks {
-				if k.Value != "" {
-					id = pipeline.CanonicalID(k)
-					break
-				}
-			}
+			id = newCanonicalID(ks)
 		}
 		if id == "" {
 			return nil, wrap("resolve", errNoUsableKey)

@@ -15,41 +15,10 @@ import (
 // one, as when they were written one transaction each.
 func TestConcurrentDeliveryReceipts(t *testing.T) {
 	s := openTest(t)
-	ctx := context.Background()
-	const writers, each = 32, 40
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				id := fmt.Sprintf("w%d-%d", w, i%10) // each record four times, in order
-				if err := s.RecordDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
-					errs <- err
-					return
-				}
-				// Committed when the call returns.
-				if got, err := s.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
-					errs <- fmt.Errorf("%s right after recording h%d: %q, %v", id, i, got, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	for w := 0; w < writers; w++ {
-		for i := 0; i < 10; i++ {
-			id := fmt.Sprintf("w%d-%d", w, i)
-			if got, _ := s.Delivery(ctx, "leadexec", "lead", id); got != fmt.Sprintf("h%d", 30+i) {
-				t.Fatalf("%s = %q, want the last receipt h%d", id, got, 30+i)
-			}
-		}
-	}
+	const writers, each = 32, 40 // each record four times, in order
+	// Each receipt is committed when its call returns.
+	statetest.RecordReceiptsAtOnce(t, s, writers, each)
+	statetest.CheckLastReceipts(t, s, writers, each)
 }
 
 // A caller whose context ends does not fail the receipts of the callers

@@ -9,6 +9,17 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 )
 
+// newCanonicalID is the canonical id a record with none yet gets: the one
+// derived from its first key with a value, or "" when no key has one.
+func newCanonicalID(keys []pipeline.Key) string {
+	for _, k := range keys {
+		if k.Value != "" {
+			return pipeline.CanonicalID(k)
+		}
+	}
+	return ""
+}
+
 // Resolve returns the canonical id that the first already-linked key points
 // at, or a new one derived from keys[0], and links every key that has no
 // owner yet to it. Keys with empty values are skipped.
@@ -28,12 +39,7 @@ func (t *Tx) Resolve(ctx context.Context, keys ...pipeline.Key) (string, error) 
 		}
 	}
 	if id == "" {
-		for _, k := range keys {
-			if k.Value != "" {
-				id = pipeline.CanonicalID(k)
-				break
-			}
-		}
+		id = newCanonicalID(keys)
 	}
 	if id == "" {
 		return "", errors.New("state: resolve: no usable key")

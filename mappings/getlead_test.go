@@ -11,13 +11,10 @@ import (
 
 func getleadCodec(t *testing.T) GetleadLeads {
 	t.Helper()
-	c, errs := NewCatalog([]CatalogField{
+	c := mustCatalog(t, []CatalogField{
 		{Name: "favorite_color", Label: "Favorite Color", Getlead: "favourite_colour"},
 		{Name: "budget", Label: "Budget", Getlead: "Budget"},
 	})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
 	return GetleadLeads{Catalog: c, CountryCode: "91"}
 }
 

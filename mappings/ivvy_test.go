@@ -10,14 +10,10 @@ import (
 
 func ivvyCatalog(t *testing.T) *Catalog {
 	t.Helper()
-	c, errs := NewCatalog([]CatalogField{
+	return mustCatalog(t, []CatalogField{
 		{Name: "favorite_color", SharpSpring: "Favorite_Color_5a0dd86e6e290", IVvy: "101"},
 		{Name: "budget", SharpSpring: "budget_6670699148d8a"},
 	})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	return c
 }
 
 func TestIVvyLeadsDecodeEncode(t *testing.T) {

@@ -13,16 +13,23 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 )
 
+// mustCatalog builds a catalog of fields and fails the test when they do
+// not make one.
+func mustCatalog(t *testing.T, fields []CatalogField) *Catalog {
+	t.Helper()
+	c, errs := NewCatalog(fields)
+	if len(errs) > 0 {
+		t.Fatal(errors.Join(errs...))
+	}
+	return c
+}
+
 func testCatalog(t *testing.T) *Catalog {
 	t.Helper()
-	c, errs := NewCatalog([]CatalogField{
+	return mustCatalog(t, []CatalogField{
 		{Name: "favorite_color", Label: "Favorite Color", SharpSpring: "Favorite_Color_5a0dd86e6e290", LeadExec: "FavoriteColor"},
 		{Name: "budget", Label: "Budget", SharpSpring: "budget_6670699148d8a", LeadExec: "Budget"},
 	})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	return c
 }
 
 func goldenJSON(t *testing.T, name string, got any) {

@@ -10,15 +10,11 @@ import (
 // only some vendors carry.
 func routeCatalog(t *testing.T) *Catalog {
 	t.Helper()
-	c, errs := NewCatalog([]CatalogField{
+	return mustCatalog(t, []CatalogField{
 		{Name: "favorite_color", Label: "Favorite Color", SharpSpring: "Favorite_Color_5a0dd86e6e290",
 			LeadExec: "FavoriteColor", IVvy: "101", Getlead: "favourite_colour"},
 		{Name: "budget", Label: "Budget", SharpSpring: "budget_6670699148d8a", LeadExec: "Budget", Getlead: "Budget"},
 	})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	return c
 }
 
 // routeGolden is what a golden file of a lead route holds: the canonical

@@ -1,7 +1,6 @@
 package mappings
 
 import (
-	"errors"
 	"testing"
 )
 
@@ -19,10 +18,7 @@ func (u typeMap) Convert(field, v string) (string, error) {
 // hold them; a value it cannot convert is left for the sink to refuse, and
 // standard fields are never converted.
 func TestSharpSpringEncodeConvertsCustomValues(t *testing.T) {
-	cat, errs := NewCatalog([]CatalogField{{Name: "visit", SharpSpring: "Visit_5a0dd86e6e290"}, {Name: "budget", SharpSpring: "Budget_5a0dd86e6e291"}})
-	if len(errs) > 0 {
-		t.Fatal(errors.Join(errs...))
-	}
+	cat := mustCatalog(t, []CatalogField{{Name: "visit", SharpSpring: "Visit_5a0dd86e6e290"}, {Name: "budget", SharpSpring: "Budget_5a0dd86e6e291"}})
 	types := typeMap{"Visit_5a0dd86e6e290": {Kind: KindDate}, "Budget_5a0dd86e6e291": {Kind: KindInteger},
 		"firstName": {Kind: KindInteger}}
 	codec := SharpSpringLeads{Catalog: cat, Values: types}

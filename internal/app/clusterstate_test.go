@@ -42,15 +42,7 @@ func TestTwoInstancesOnClusterStateShareIdentityAndRateWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a2.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("second instance: %v", err)
-		}
-	})
+	stopSecond := testenv.Go(t, "second instance", a2.Run)
 	second := &harness{t: t, app: a2, logs: h.logs}
 	second.waitFor("second instance ready", func() bool {
 		resp, err := http.Get("http://" + a2.Addr() + "/readyz")
@@ -139,11 +131,7 @@ func TestTwoInstancesOnClusterStateShareIdentityAndRateWindow(t *testing.T) {
 	survivor, survivorHarness := a2, second
 	if held(a2) {
 		survivor, survivorHarness = h.app, h
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		done <- nil // the cleanup waits for it once more
+		stopSecond()
 	} else {
 		h.stop()
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/kafkabus"
+	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
+	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -29,14 +31,13 @@ const (
 )
 
 type harness struct {
-	t      testing.TB
-	sim    *sharpspringsim.Server
-	simSrv *httptest.Server
-	cfg    *config.Config
-	logs   *testenv.Log
-	app    *App
-	cancel context.CancelFunc
-	done   chan error
+	t       testing.TB
+	sim     *sharpspringsim.Server
+	simSrv  *httptest.Server
+	cfg     *config.Config
+	logs    *testenv.Log
+	app     *App
+	stopRun func() // stops the running instance; nil when none runs
 	// System names of the custom fields, by canonical name.
 	sys map[string]string
 }
@@ -132,23 +133,18 @@ func (h *harness) open() {
 }
 
 func (h *harness) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
 	a := h.app
-	go func() { h.done <- a.Run(ctx) }()
+	h.stopRun = testenv.Go(h.t, "run", a.Run)
 	h.waitFor("http ready", func() bool { return ready("http://" + a.AdminAddr()) })
 }
 
 // stop shuts the instance down gracefully and waits for it.
 func (h *harness) stop() {
-	if h.cancel == nil {
+	if h.stopRun == nil {
 		return
 	}
-	h.cancel()
-	if err := <-h.done; err != nil {
-		h.t.Errorf("run: %v", err)
-	}
-	h.cancel = nil
+	h.stopRun()
+	h.stopRun = nil
 }
 
 func (h *harness) waitFor(what string, cond func() bool) {
@@ -312,6 +308,39 @@ func ivvyConfig(url string, key, secret config.Secret) *config.IVvyConfig {
 func getleadConfig(url string, token, apiKey config.Secret) *config.GetleadConfig {
 	return &config.GetleadConfig{BaseURL: url, V3BaseURL: url + "/api/v1", Token: token, APIKey: apiKey,
 		RatePerSecond: 50, Poller: config.PollerConfig{Interval: config.Duration(time.Second)}}
+}
+
+// serve serves h over real HTTP until the test ends and returns its base
+// URL.
+func serve(t testing.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// serveSharpSpring starts a SharpSpring simulator that knows the test
+// account and serves it until the test ends.
+func serveSharpSpring(t testing.TB) (*sharpspringsim.Server, string) {
+	sim := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
+	url := serve(t, sim)
+	t.Cleanup(sim.Close)
+	return sim, url
+}
+
+// serveIVvy starts an iVvy simulator and serves it until the test ends.
+func serveIVvy(t testing.TB, o ivvysim.Options) (*ivvysim.Server, string) {
+	sim := ivvysim.New(o)
+	url := serve(t, sim)
+	t.Cleanup(sim.Close)
+	return sim, url
+}
+
+// serveGetlead starts a Getlead simulator and serves it until the test ends.
+func serveGetlead(t testing.TB, o getleadsim.Options) (*getleadsim.Server, string) {
+	sim := getleadsim.New(o)
+	url := serve(t, sim)
+	t.Cleanup(sim.Close)
+	return sim, url
 }
 
 // validConfig applies cfg's defaults and fails the test when it does not

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,22 +11,18 @@ import (
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
-	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
 // leFieldsConfig is SharpSpring → LeadExec leads against the two simulators.
 func leFieldsConfig(t *testing.T, le *leadexecsim.Server, cat []mappings.CatalogField) *config.Config {
 	t.Helper()
-	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
-	ssSrv := httptest.NewServer(ss)
-	t.Cleanup(ssSrv.Close)
-	leSrv := httptest.NewServer(le)
-	t.Cleanup(leSrv.Close)
+	_, ssURL := serveSharpSpring(t)
+	leURL := serve(t, le)
 	cfg := &config.Config{
 		DataDir:     t.TempDir(),
 		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret},
-		LeadExec: &config.LeadExecConfig{APIURL: leSrv.URL, LeadsURL: leSrv.URL, DataURL: leSrv.URL, Key: leadexecsim.DefaultKey,
+		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret},
+		LeadExec: &config.LeadExecConfig{APIURL: leURL, LeadsURL: leURL, DataURL: leURL, Key: leadexecsim.DefaultKey,
 			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,
 				AID: leadexecsim.DefaultAID, APIKey: lePostingKey}},
 		Catalog: cat,
@@ -99,11 +94,9 @@ func TestLeadExecPostsByTheLeadTypesFields(t *testing.T) {
 			{Name: "First_Name", Required: true, SpecialBit: "FirstName"}, {Name: "Last_Name", SpecialBit: "LastName"},
 			{Name: "EmailAddress", Required: true, Kind: leadexecsim.KindEmail, SpecialBit: "Email"},
 		}}}})
-	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
+	ss, ssURL := serveSharpSpring(t)
 	cfg := leFieldsConfig(t, le, nil)
-	ssSrv := httptest.NewServer(ss)
-	t.Cleanup(ssSrv.Close)
-	cfg.SharpSpring.Endpoint = ssSrv.URL + "/pubapi/v1.2/"
+	cfg.SharpSpring.Endpoint = ssURL + "/pubapi/v1.2/"
 	cfg.SharpSpring.Poller = config.SharpSpringPollerConfig{Interval: config.Duration(time.Second),
 		Overlap: config.Duration(2 * time.Second), Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)}
 	cfg.LeadExec.FieldCheckInterval = config.Duration(50 * time.Millisecond)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,21 +35,17 @@ type leWorld struct {
 func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Config)) *leWorld {
 	t.Helper()
 	w := &leWorld{t: t, logs: &testenv.Log{}}
-	w.ss = sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
-	ssSrv := httptest.NewServer(w.ss)
-	t.Cleanup(ssSrv.Close)
-	w.ssURL = ssSrv.URL
+	w.ss, w.ssURL = serveSharpSpring(t)
 	w.le = leadexecsim.NewServer(leadexecsim.Options{PostingKey: lePostingKey})
-	leSrv := httptest.NewServer(w.le)
-	t.Cleanup(leSrv.Close)
+	leURL := serve(t, w.le)
 	w.cfg = &config.Config{
 		DataDir: t.TempDir(),
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret,
+		SharpSpring: &config.SharpSpringConfig{Endpoint: w.ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret,
 			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
 				Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)},
 			ClientPoller: config.ClientPollerConfig{Interval: config.Duration(time.Second)}},
-		LeadExec: &config.LeadExecConfig{APIURL: leSrv.URL, LeadsURL: leSrv.URL, DataURL: leSrv.URL,
+		LeadExec: &config.LeadExecConfig{APIURL: leURL, LeadsURL: leURL, DataURL: leURL,
 			Key: leadexecsim.DefaultKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leadexecsim.DefaultClientSecret,
 			Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass},
 			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,

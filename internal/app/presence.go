@@ -130,16 +130,22 @@ func (p *presence) withdraw() {
 // run renews the announcement until ctx ends.
 func (p *presence) run(ctx context.Context) error {
 	_ = p.announce(ctx) // the instance may have been built a while ago
-	t := time.NewTicker(presenceEvery)
+	// A failed renewal is retried at the next tick; the entry outlives two
+	// misses.
+	return everyTick(ctx, presenceEvery, func() { _ = p.announce(ctx) })
+}
+
+// everyTick calls f every interval, the first time a whole interval from
+// now, until ctx ends; it then returns nil.
+func everyTick(ctx context.Context, interval time.Duration, f func()) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			// A failed renewal is retried at the next tick; the entry
-			// outlives two misses.
-			_ = p.announce(ctx)
+			f()
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -25,22 +24,16 @@ import (
 // back once.
 func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 	ctx := context.Background()
-	iv := ivvysim.New(ivvysim.Options{})
-	ivSrv := httptest.NewServer(iv)
-	defer ivSrv.Close()
-	defer iv.Close()
-	gl := getleadsim.New(getleadsim.Options{})
-	glSrv := httptest.NewServer(gl)
-	defer glSrv.Close()
-	defer gl.Close()
+	iv, ivURL := serveIVvy(t, ivvysim.Options{})
+	gl, glURL := serveGetlead(t, getleadsim.Options{})
 
 	linger := config.Duration(30 * time.Millisecond)
 	cfg := &config.Config{
 		DataDir:  t.TempDir(),
 		HTTP:     config.HTTPConfig{Listen: "127.0.0.1:0"},
 		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
-		IVvy:     ivvyConfig(ivSrv.URL, ivvysim.DefaultKey, ivvysim.DefaultSecret),
-		Getlead: &config.GetleadConfig{BaseURL: glSrv.URL, V3BaseURL: glSrv.URL + "/api/v1", Token: getleadsim.DefaultToken,
+		IVvy:     ivvyConfig(ivURL, ivvysim.DefaultKey, ivvysim.DefaultSecret),
+		Getlead: &config.GetleadConfig{BaseURL: glURL, V3BaseURL: glURL + "/api/v1", Token: getleadsim.DefaultToken,
 			APIKey: getleadsim.DefaultAPIKey, RatePerSecond: 50},
 		Catalog: []mappings.CatalogField{{Name: "favorite_color", Label: "Favorite Color", LeadExec: "FavoriteColor", IVvy: "101",
 			Getlead: "favorite_color"}},
@@ -155,7 +148,7 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 	if !ok {
 		t.Fatal("Getlead has no lead 3")
 	}
-	v3, err := getlead.NewV3(getlead.V3Config{BaseURL: glSrv.URL + "/api/v1", APIKey: getleadsim.DefaultAPIKey})
+	v3, err := getlead.NewV3(getlead.V3Config{BaseURL: glURL + "/api/v1", APIKey: getleadsim.DefaultAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}

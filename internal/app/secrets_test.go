@@ -258,29 +258,20 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 	)
 	secrets := []string{testSecret, ivKey, ivSecret, glToken, glAPIKey, leKey, leSecret, lePostKey, lePostPass, hookPass, bearer, adminToken}
 
-	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
-	ssSrv := httptest.NewServer(ss)
-	defer ssSrv.Close()
-	iv := ivvysim.New(ivvysim.Options{Keys: map[string]string{ivKey: ivSecret}})
-	defer iv.Close()
-	ivSrv := httptest.NewServer(iv)
-	defer ivSrv.Close()
-	gl := getleadsim.New(getleadsim.Options{Token: glToken, APIKey: glAPIKey})
-	glSrv := httptest.NewServer(gl)
-	defer glSrv.Close()
-	le := leadexecsim.NewServer(leadexecsim.Options{Key: leKey, ClientSecret: leSecret, PostingKey: lePostKey})
-	leSrv := httptest.NewServer(le)
-	defer leSrv.Close()
+	ss, ssURL := serveSharpSpring(t)
+	iv, ivURL := serveIVvy(t, ivvysim.Options{Keys: map[string]string{ivKey: ivSecret}})
+	gl, glURL := serveGetlead(t, getleadsim.Options{Token: glToken, APIKey: glAPIKey})
+	leURL := serve(t, leadexecsim.NewServer(leadexecsim.Options{Key: leKey, ClientSecret: leSecret, PostingKey: lePostKey}))
 
 	linger := config.Duration(20 * time.Millisecond)
 	cfg := &config.Config{
 		DataDir: t.TempDir(),
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminToken: adminToken},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount,
+		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount,
 			SecretKey: testSecret, RatePerSecond: 10},
-		IVvy:    ivvyConfig(ivSrv.URL, ivKey, ivSecret),
-		Getlead: getleadConfig(glSrv.URL, glToken, glAPIKey),
-		LeadExec: &config.LeadExecConfig{APIURL: leSrv.URL, LeadsURL: leSrv.URL, DataURL: leSrv.URL,
+		IVvy:    ivvyConfig(ivURL, ivKey, ivSecret),
+		Getlead: getleadConfig(glURL, glToken, glAPIKey),
+		LeadExec: &config.LeadExecConfig{APIURL: leURL, LeadsURL: leURL, DataURL: leURL,
 			Key: leKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leSecret,
 			Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer},
 			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
-	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
 // TestSharpSpringAndIVvyTwoWay: a lead created in SharpSpring appears in
@@ -17,22 +15,17 @@ import (
 // value; nothing ping-pongs (write requests settle to zero over many poll
 // rounds); no duplicate on either side across a restart.
 func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
-	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
-	ssSrv := httptest.NewServer(ss)
-	defer ssSrv.Close()
-	iv := ivvysim.New(ivvysim.Options{})
-	ivSrv := httptest.NewServer(iv)
-	defer ivSrv.Close()
-	defer iv.Close()
+	ss, ssURL := serveSharpSpring(t)
+	iv, ivURL := serveIVvy(t, ivvysim.Options{})
 	colorSys := ss.CreateField("lead", "Favorite Color", "text")
 	start := time.Now().UTC().Add(-time.Minute)
 	cfg := &config.Config{
 		DataDir: t.TempDir(),
 		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret,
+		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret,
 			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
 				Lag: config.Duration(-1), Since: start}},
-		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 20,
+		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 20,
 			LeadDefaults: ivvyLeadDefaults,
 			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},
 		Catalog: []mappings.CatalogField{{Name: "favorite_color", Label: "Favorite Color", SharpSpring: colorSys, IVvy: "101"}},
@@ -97,7 +90,7 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 	_, stop = run()
 	defer stop()
 	sl, _ := ss.LeadByEmail("rio@example.com")
-	if _, err := sharpspringUpdate(ssSrv.URL, sl.ID, map[string]string{"lastName": "Lane-Smith"}); err != nil {
+	if _, err := sharpspringUpdate(ssURL, sl.ID, map[string]string{"lastName": "Lane-Smith"}); err != nil {
 		t.Fatal(err)
 	}
 	wait("the SharpSpring edit in iVvy", func() bool {

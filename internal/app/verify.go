@@ -214,16 +214,7 @@ func (r *reconciler) Name() string { return "reconcile:" + r.route }
 
 // Run passes once every interval, the first a full interval after start.
 func (r *reconciler) Run(ctx context.Context) error {
-	t := time.NewTicker(r.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		r.pass(ctx)
-	}
+	return everyTick(ctx, r.every, func() { r.pass(ctx) })
 }
 
 func (r *reconciler) pass(ctx context.Context) {

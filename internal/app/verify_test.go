@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
-	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
 // Drift made behind crmsync's back in a target (a field edited, a record
@@ -25,13 +23,8 @@ import (
 // reconciliation, which the drift metrics count.
 func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.T) {
 	ctx := context.Background()
-	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{testAccount: testSecret}})
-	ssSrv := httptest.NewServer(ss)
-	defer ssSrv.Close()
-	iv := ivvysim.New(ivvysim.Options{})
-	ivSrv := httptest.NewServer(iv)
-	defer ivSrv.Close()
-	defer iv.Close()
+	ss, ssURL := serveSharpSpring(t)
+	iv, ivURL := serveIVvy(t, ivvysim.Options{})
 	const n = 30
 	for i := range n {
 		cid := iv.SeedContact(ivvysim.Contact{FirstName: fmt.Sprint("First", i), LastName: fmt.Sprint("Last", i), Email: fmt.Sprintf("d%d@example.com", i)})
@@ -40,8 +33,8 @@ func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.
 	cfg := &config.Config{
 		DataDir:     t.TempDir(),
 		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret},
-		IVvy: &config.IVvyConfig{Endpoint: ivSrv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 50,
+		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret},
+		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 50,
 			Poller: config.PollerConfig{Interval: config.Duration(time.Second)}},
 		Routes: []config.RouteConfig{{Name: "iv-ss", From: "ivvy.lead", To: "sharpspring.lead", Linger: config.Duration(50 * time.Millisecond),
 			Reconcile: config.ReconcileConfig{Interval: config.Duration(time.Second), Grace: config.Duration(200 * time.Millisecond)}}},
@@ -60,10 +53,8 @@ func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	stop := testenv.Go(t, "run", a.Run)
+	defer stop()
 	testenv.Eventually(t, "every iVvy lead in SharpSpring", func() bool { return len(ss.Leads()) == n })
 	testenv.Eventually(t, "a reconciliation pass that finds nothing", func() bool {
 		st, err := a.Status(ctx)

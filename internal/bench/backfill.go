@@ -34,9 +34,7 @@ type BackfillConfig struct {
 }
 
 func (c *BackfillConfig) defaults() error {
-	if c.Leads <= 0 {
-		c.Leads = 1000000
-	}
+	c.Leads = positiveOr(c.Leads, 1000000)
 	if c.Executable == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -44,9 +42,7 @@ func (c *BackfillConfig) defaults() error {
 		}
 		c.Executable = exe
 	}
-	if c.Say == nil {
-		c.Say = func(string, ...any) {}
-	}
+	c.Say = quietIfNil(c.Say)
 	return nil
 }
 

@@ -125,3 +125,20 @@ func thousands(n float64) string {
 }
 
 const mib = 1 << 20
+
+// positiveOr returns v, or def when v is not positive: a setting left at
+// zero (or set below it) takes its default.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// quietIfNil returns say, or a reporter that says nothing when say is nil.
+func quietIfNil(say func(format string, args ...any)) func(format string, args ...any) {
+	if say == nil {
+		return func(string, ...any) {}
+	}
+	return say
+}

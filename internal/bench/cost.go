@@ -50,15 +50,9 @@ func (c *CostConfig) defaults() {
 	if len(c.Sizes) == 0 {
 		c.Sizes = []int{1000, 100000, 1000000}
 	}
-	if c.Edits <= 0 {
-		c.Edits = 100
-	}
-	if c.EchoLeads <= 0 {
-		c.EchoLeads = 100000
-	}
-	if c.Say == nil {
-		c.Say = func(string, ...any) {}
-	}
+	c.Edits = positiveOr(c.Edits, 100)
+	c.EchoLeads = positiveOr(c.EchoLeads, 100000)
+	c.Say = quietIfNil(c.Say)
 }
 
 // CostFigure is what one vendor's API was asked at one account size, in

@@ -28,21 +28,11 @@ type E2EConfig struct {
 }
 
 func (c *E2EConfig) defaults() {
-	if c.Leads <= 0 {
-		c.Leads = 20000
-	}
-	if c.Runs <= 0 {
-		c.Runs = 3
-	}
-	if c.Senders <= 0 {
-		c.Senders = 16
-	}
-	if c.Linger <= 0 {
-		c.Linger = 50 * time.Millisecond
-	}
-	if c.Say == nil {
-		c.Say = func(string, ...any) {}
-	}
+	c.Leads = positiveOr(c.Leads, 20000)
+	c.Runs = positiveOr(c.Runs, 3)
+	c.Senders = positiveOr(c.Senders, 16)
+	c.Linger = positiveOr(c.Linger, 50*time.Millisecond)
+	c.Say = quietIfNil(c.Say)
 }
 
 // E2EResult is leads per second from LeadExec's webhook into SharpSpring.

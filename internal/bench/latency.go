@@ -26,15 +26,9 @@ type LatencyConfig struct {
 }
 
 func (c *LatencyConfig) defaults() {
-	if c.Rate <= 0 {
-		c.Rate = 1000
-	}
-	if c.Duration <= 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.Say == nil {
-		c.Say = func(string, ...any) {}
-	}
+	c.Rate = positiveOr(c.Rate, 1000)
+	c.Duration = positiveOr(c.Duration, 10*time.Second)
+	c.Say = quietIfNil(c.Say)
 }
 
 // LatencyResult is the time from a webhook delivery to the moment

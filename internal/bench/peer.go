@@ -49,15 +49,9 @@ func (c *PeerConfig) defaults() error {
 	if c.Dir == "" {
 		c.Dir = filepath.Join(c.Src, DefaultPeerDir)
 	}
-	if c.Rounds <= 0 {
-		c.Rounds = 3
-	}
-	if c.Leads <= 0 {
-		c.Leads = 20000
-	}
-	if c.Say == nil {
-		c.Say = func(string, ...any) {}
-	}
+	c.Rounds = positiveOr(c.Rounds, 3)
+	c.Leads = positiveOr(c.Leads, 20000)
+	c.Say = quietIfNil(c.Say)
 	if _, err := os.Stat(filepath.Join(c.Dir, "run.sh")); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: no %s (--peer-dir)", ErrNoPeer, filepath.Join(c.Dir, "run.sh"))
 	}

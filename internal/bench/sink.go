@@ -20,15 +20,9 @@ type SinkConfig struct {
 }
 
 func (c *SinkConfig) defaults() {
-	if c.Backlog <= 0 {
-		c.Backlog = 50000
-	}
-	if c.Runs <= 0 {
-		c.Runs = 3
-	}
-	if c.Say == nil {
-		c.Say = func(string, ...any) {}
-	}
+	c.Backlog = positiveOr(c.Backlog, 50000)
+	c.Runs = positiveOr(c.Runs, 3)
+	c.Say = quietIfNil(c.Say)
 }
 
 // SinkResult is the SharpSpring sink's rate with SharpSpring's limits on.

@@ -48,9 +48,7 @@ func (r StateResult) Row() Row {
 // instance (which checkpoints the WAL into state.db) and measures state.db
 // and state.db-wal.
 func State(ctx context.Context, c StateConfig) (res StateResult, err error) {
-	if c.Leads <= 0 {
-		c.Leads = 100000
-	}
+	c.Leads = positiveOr(c.Leads, 100000)
 	dir := c.Dir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "crmsync-bench-*")

@@ -61,12 +61,10 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return code
 	}
 	if *source == "" {
-		fmt.Fprintln(stderr, "backfill: --source is required")
-		fs.Usage()
-		return 2
+		return usageError(fs, stderr, "backfill: --source is required")
 	}
 	var since, until time.Time
-	if !timeFlag(stderr, "backfill", "since", *sinceS, &since) || !timeFlag(stderr, "backfill", "until", *untilS, &until) {
+	if !timeWindow(stderr, "backfill", *sinceS, *untilS, &since, &until) {
 		return 2
 	}
 	off, code := openOffline(ctx, *path, stderr)

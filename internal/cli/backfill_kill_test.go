@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,29 +125,8 @@ func backfillSurvivesKills(t *testing.T, source string, n int, w *killWorld) {
 	// The instance that carries the route.
 	run := exec.Command(bin, "run", "--config", cfgPath)
 	run.Env = env
-	runLog := &testenv.Log{}
-	stderr, _ := run.StderrPipe()
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			runLog.WriteString(line + "\n")
-			if i := strings.Index(line, "http="); i >= 0 && strings.Contains(line, "crmsync running") {
-				addrCh <- strings.Fields(line[i+5:])[0]
-			}
-		}
-	}()
+	addr, runLog := startRun(t, run)
 	defer func() { run.Process.Signal(syscall.SIGTERM); run.Wait() }()
-	var addr string
-	select {
-	case addr = <-addrCh:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("crmsync run did not start:\n%s", runLog)
-	}
 	if w.started != nil {
 		w.started(t)
 	}

@@ -332,14 +332,7 @@ func (cl *cluster) Idle(ctx context.Context) bool {
 }
 
 // Quiesce waits for the kill schedule to finish.
-func (cl *cluster) Quiesce(ctx context.Context) error {
-	select {
-	case <-cl.allIn:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (cl *cluster) Quiesce(ctx context.Context) error { return waitClosed(ctx, cl.allIn) }
 
 // serve answers at addr, passing each request to the next live instance:
 // the one webhook address in front of the instances.
@@ -501,9 +494,13 @@ func (c *child) Idle(ctx context.Context) bool {
 
 // Quiesce waits for the kill schedule to finish, so that the verdict is
 // taken after the last restart.
-func (c *child) Quiesce(ctx context.Context) error {
+func (c *child) Quiesce(ctx context.Context) error { return waitClosed(ctx, c.allIn) }
+
+// waitClosed returns nil once done is closed, or ctx's error if ctx ends
+// first.
+func waitClosed(ctx context.Context, done <-chan struct{}) error {
 	select {
-	case <-c.allIn:
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -122,6 +123,27 @@ func timeFlag(stderr io.Writer, cmd, name, v string, t *time.Time) bool {
 	}
 	*t = parsed
 	return true
+}
+
+// timeWindow parses the RFC 3339 values of --since and --until into *since
+// and *until, as timeFlag does each.
+func timeWindow(stderr io.Writer, cmd, sinceV, untilV string, since, until *time.Time) bool {
+	return timeFlag(stderr, cmd, "since", sinceV, since) && timeFlag(stderr, cmd, "until", untilV, until)
+}
+
+// usageError reports a missing or conflicting flag, prints the command's
+// usage and returns the exit code of a usage error.
+func usageError(fs *flag.FlagSet, stderr io.Writer, msg string) int {
+	fmt.Fprintln(stderr, msg)
+	fs.Usage()
+	return 2
+}
+
+// writeJSON prints v to w as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -40,12 +40,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	if *route == "" || starts != 1 {
-		fmt.Fprintln(stderr, "replay: --route and exactly one of --from-seq, --since, --checkpoint are required")
-		fs.Usage()
-		return 2
+		return usageError(fs, stderr, "replay: --route and exactly one of --from-seq, --since, --checkpoint are required")
 	}
 	o := app.ReplayOptions{Route: *route, FromSeq: *fromSeq, Checkpoint: *checkpoint, EntityID: *entity, DryRun: *dry}
-	if !timeFlag(stderr, "replay", "since", *since, &o.Since) || !timeFlag(stderr, "replay", "until", *until, &o.Until) {
+	if !timeWindow(stderr, "replay", *since, *until, &o.Since, &o.Until) {
 		return 2
 	}
 	off, code := openOffline(ctx, *path, stderr)

@@ -19,6 +19,38 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
+// startRun starts cmd, a 'crmsync run', copying its stderr into logs, and
+// returns the address its HTTP listener took, which the "crmsync running"
+// line names. It kills cmd and fails the test when that line does not come
+// within a minute.
+func startRun(t *testing.T, cmd *exec.Cmd) (addr string, logs *testenv.Log) {
+	t.Helper()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs = &testenv.Log{}
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.WriteString(line + "\n")
+			if i := strings.Index(line, "http="); i >= 0 && strings.Contains(line, "crmsync running") {
+				addrCh <- strings.Fields(line[i+5:])[0]
+			}
+		}
+	}()
+	select {
+	case addr = <-addrCh:
+		return addr, logs
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("crmsync run did not start:\n%s", logs)
+		return "", nil
+	}
+}
+
 // TestRunStopsGracefullyOnSIGTERM runs the real binary, delivers leads, and
 // sends SIGTERM while they flow: the process answers further webhooks 503,
 // finishes its batch, and exits 0 within the grace period; a restart
@@ -48,30 +80,8 @@ routes: [{name: le-ss, from: leadexec.lead, to: sharpspring.lead, batch_size: 20
 	start := func() (*exec.Cmd, string, *testenv.Log) {
 		cmd := exec.Command(bin, "run", "--config", cfgPath)
 		cmd.Env = append(os.Environ(), "SS_SECRET=secret-key")
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		logs := &testenv.Log{}
-		addr := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				line := sc.Text()
-				logs.WriteString(line + "\n")
-				if i := strings.Index(line, "http="); i >= 0 && strings.Contains(line, "crmsync running") {
-					addr <- strings.Fields(line[i+5:])[0]
-				}
-			}
-		}()
-		select {
-		case a := <-addr:
-			return cmd, a, logs
-		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("crmsync did not start:\n%s", logs)
-		}
-		return nil, "", nil
+		addr, logs := startRun(t, cmd)
+		return cmd, addr, logs
 	}
 	deliver := func(addr string, i int) int {
 		body := url.Values{"LeadUID": {fmt.Sprint(i)}, "Email": {fmt.Sprintf("g%d@example.com", i)}, "FirstName": {"G"}}.Encode()

@@ -206,14 +206,8 @@ func TestSimServesEveryVendorAndWritesARunnableConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	appDone := make(chan error, 1)
-	go func() { appDone <- a.Run(appCtx) }()
-	defer func() {
-		stopApp()
-		if err := <-appDone; err != nil {
-			t.Errorf("app: %v", err)
-		}
-	}()
+	stopRun := testenv.Go(t, "app", a.Run)
+	defer stopRun()
 	pollUntil(t, 30*time.Second, "crmsync /readyz", func() bool {
 		resp, err := http.Get("http://" + a.Addr() + "/readyz")
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -53,15 +54,8 @@ routes: [{name: le-ss, from: leadexec.lead, to: sharpspring.lead}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	stop := testenv.Go(t, "run", a.Run)
+	defer stop()
 	// The config `crmsync status` reads names the addresses the instance
 	// took.
 	mine := *cfg

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -38,12 +37,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	if *route == "" {
-		fmt.Fprintln(stderr, "verify: --route is required")
-		fs.Usage()
-		return 2
+		return usageError(fs, stderr, "verify: --route is required")
 	}
 	o := app.VerifyOptions{Route: *route}
-	if !timeFlag(stderr, "verify", "since", *since, &o.Since) || !timeFlag(stderr, "verify", "until", *until, &o.Until) {
+	if !timeWindow(stderr, "verify", *since, *until, &o.Since, &o.Until) {
 		return 2
 	}
 	off, code := openOffline(ctx, *path, stderr)
@@ -60,9 +57,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"route": *route, "compared": d.Records, "pages": d.Pages,
+		if err := writeJSON(stdout, map[string]any{"route": *route, "compared": d.Records, "pages": d.Pages,
 			"differ": len(d.Diffs), "missing": d.Missing(), "records": d.Diffs}); err != nil {
 			fmt.Fprintf(stderr, "crmsync: %v\n", err)
 			return 1

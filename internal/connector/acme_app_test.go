@@ -51,14 +51,9 @@ func TestAcmeRunsInTheApplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	stop := testenv.Go(t, "run", a.Run)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+		stop()
 		if strings.Contains(logs.String(), "acme_test_key") {
 			t.Error("the Acme key is in the logs")
 		}

@@ -65,15 +65,8 @@ func TestAVendorAddedByAConnectorRunsInTheScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	stop := testenv.Go(t, "run", a.Run)
+	defer stop()
 	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: w.Config.SharpSpring.Account(), Shared: true}, a.State)
 	res, err := w.Play(ctx, scenario.InProcess{App: a}, sharpspring.Gate(gate))
 	if err != nil {

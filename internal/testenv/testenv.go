@@ -9,6 +9,7 @@
 //     connections, instances and NATS key-value states (checkpoints/natskv)
 //     share;
 //   - Eventually: polling for a condition instead of sleeping and hoping;
+//   - Go: an instance running in the background until the test stops it;
 //   - Drain: every event a consumer has, acked;
 //   - Log: output many goroutines write while the test reads it;
 //   - VendorError, RefusedAnswer: what a vendor client made of an answer,

@@ -21,9 +21,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/conformance"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -104,25 +106,19 @@ type Factory struct {
 
 // Run runs the conformance suite as subtests of t.
 func Run(t *testing.T, f Factory) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, f Factory)
-	}{
-		{"PublishConsume", testPublishConsume},
-		{"PublishBatch", testPublishBatch},
-		{"DuplicatePublish", testDuplicatePublish},
-		{"RedeliveryAfterRestart", testRedeliveryAfterRestart},
-		{"Nak", testNak},
-		{"OrderPerKey", testOrderPerKey},
-		{"IndependentRoutes", testIndependentRoutes},
-		{"ReplayFromPosition", testReplayFrom},
-		{"ReplaySinceTime", testReplaySince},
-		{"DeadLetters", testDeadLetters},
-		{"BacklogAndLag", testBacklogAndLag},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
-	}
+	conformance.Run(t, f, []conformance.Test[Factory]{
+		{Name: "PublishConsume", Run: testPublishConsume},
+		{Name: "PublishBatch", Run: testPublishBatch},
+		{Name: "DuplicatePublish", Run: testDuplicatePublish},
+		{Name: "RedeliveryAfterRestart", Run: testRedeliveryAfterRestart},
+		{Name: "Nak", Run: testNak},
+		{Name: "OrderPerKey", Run: testOrderPerKey},
+		{Name: "IndependentRoutes", Run: testIndependentRoutes},
+		{Name: "ReplayFromPosition", Run: testReplayFrom},
+		{Name: "ReplaySinceTime", Run: testReplaySince},
+		{Name: "DeadLetters", Run: testDeadLetters},
+		{Name: "BacklogAndLag", Run: testBacklogAndLag},
+	})
 }
 
 const (
@@ -173,10 +169,11 @@ func consumer(t *testing.T, b Bus, route string) pipeline.Consumer {
 	return c
 }
 
-// fetchN fetches until n messages arrived; it fails the test after 20s.
-func fetchN(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
+// Fetch fetches from c until n messages arrived or wait passed and returns
+// what arrived; a fetch error is logged and fetching goes on.
+func Fetch(t testing.TB, c pipeline.Consumer, n int, wait time.Duration) []*pipeline.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	var got []*pipeline.Message
 	for len(got) < n && ctx.Err() == nil {
@@ -186,10 +183,33 @@ func fetchN(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
 		}
 		got = append(got, ms...)
 	}
+	return got
+}
+
+// FetchN fetches until n messages arrived; it fails the test after 20s.
+func FetchN(t testing.TB, c pipeline.Consumer, n int) []*pipeline.Message {
+	t.Helper()
+	got := Fetch(t, c, n, 20*time.Second)
 	if len(got) < n {
 		t.Fatalf("fetched %d messages, want %d: %v", len(got), n, ids(got))
 	}
 	return got
+}
+
+// versionsInOrder fails the test unless every record's events in ms come
+// in version order 1, 2, 3, …, and returns each record's last version. when
+// starts the failure ("after nak, ").
+func versionsInOrder(t *testing.T, when string, ms []*pipeline.Message) map[string]int {
+	t.Helper()
+	last := map[string]int{}
+	for _, m := range ms {
+		v, _ := strconv.Atoi(m.Event.Version)
+		if v != last[m.Event.ExternalID]+1 {
+			t.Fatalf("%srecord %s: version %d after %d", when, m.Event.ExternalID, v, last[m.Event.ExternalID])
+		}
+		last[m.Event.ExternalID] = v
+	}
+	return last
 }
 
 // expectNone fails when c delivers anything within wait.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ func testPublishConsume(t *testing.T, f Factory) {
 	publish(t, b, other)
 	publish(t, b, evs...)
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 5)
+	got := FetchN(t, c, 5)
 	wantIDs(t, f, got, "0/1", "1/1", "2/1", "3/1", "4/1")
 	byID := map[string]pipeline.Event{}
 	for _, ev := range evs {
@@ -74,14 +73,9 @@ func testPublishBatch(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 2*records+1)
-	last := map[string]int{}
+	got := FetchN(t, c, 2*records+1)
+	last := versionsInOrder(t, "", got)
 	for _, m := range got {
-		v, _ := strconv.Atoi(m.Event.Version)
-		if v != last[m.Event.ExternalID]+1 {
-			t.Fatalf("record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
-		}
-		last[m.Event.ExternalID] = v
 		if want := m.Event.ExternalID + "@example.com"; m.Event.Fields["Email"] != want {
 			t.Fatalf("record %s carries Email %q, want %q", m.Event.ExternalID, m.Event.Fields["Email"], want)
 		}
@@ -99,7 +93,7 @@ func testDuplicatePublish(t *testing.T, f Factory) {
 	one, two := Event(t, "1", 1), Event(t, "2", 1)
 	publish(t, b, one, one, one, two)
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 2)
+	got := FetchN(t, c, 2)
 	wantIDs(t, f, got, "1/1", "2/1")
 	ackAll(t, got)
 	expectNone(t, c, 300*time.Millisecond)
@@ -127,7 +121,7 @@ func testDuplicatePublish(t *testing.T, f Factory) {
 		expectNone(t, c, 500*time.Millisecond)
 		return
 	}
-	again := fetchN(t, c, 1)
+	again := FetchN(t, c, 1)
 	if again[0].Event.ID != one.ID {
 		t.Fatalf("repeat carries id %s, want %s (the ledger drops repeats by id)", again[0].Event.ID, one.ID)
 	}
@@ -140,7 +134,7 @@ func testRedeliveryAfterRestart(t *testing.T, f Factory) {
 	for i := range 5 {
 		publish(t, b, Event(t, fmt.Sprint(i), 1))
 	}
-	got := fetchN(t, consumer(t, b, "r"), 5)
+	got := FetchN(t, consumer(t, b, "r"), 5)
 	ackAll(t, got[:2])
 	// The process goes away with three messages unacknowledged.
 	_ = b.Close()
@@ -151,7 +145,7 @@ func testRedeliveryAfterRestart(t *testing.T, f Factory) {
 	if f.Features.DurableAck {
 		// The first two delivered were acknowledged: per partition (or
 		// stream) they are a prefix, so exactly the other three come again.
-		again = fetchN(t, c, 3)
+		again = FetchN(t, c, 3)
 		wantIDs(t, f, again, ids(got[2:])...)
 	} else {
 		again = fetchAtLeast(t, c, 3)
@@ -181,7 +175,7 @@ func testNak(t *testing.T, f Factory) {
 	b := open(t, f.NewEnv(t))
 	publish(t, b, Event(t, "0", 1), Event(t, "1", 1), Event(t, "2", 1))
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 3)
+	got := FetchN(t, c, 3)
 	if err := got[0].Ack(); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +186,7 @@ func testNak(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	nakked := got[1].Event.ExternalID + "/1"
-	again := fetchN(t, c, 1)
+	again := FetchN(t, c, 1)
 	wantIDs(t, f, again, nakked)
 	if again[0].Delivered != 2 {
 		t.Errorf("delivery count %d, want 2", again[0].Delivered)
@@ -204,7 +198,7 @@ func testNak(t *testing.T, f Factory) {
 	}
 	start := time.Now()
 	expectNone(t, c, 100*time.Millisecond)
-	third := fetchN(t, c, 1)
+	third := FetchN(t, c, 1)
 	if waited := time.Since(start); waited < 1500*time.Millisecond {
 		t.Errorf("redelivered after %v, want the 2s delay", waited)
 	}
@@ -223,30 +217,16 @@ func testOrderPerKey(t *testing.T, f Factory) {
 		}
 	}
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, len(keys)*versions)
-	last := map[string]int{}
-	for _, m := range got {
-		v, _ := strconv.Atoi(m.Event.Version)
-		if v != last[m.Event.ExternalID]+1 {
-			t.Fatalf("record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
-		}
-		last[m.Event.ExternalID] = v
-	}
+	got := FetchN(t, c, len(keys)*versions)
+	versionsInOrder(t, "", got)
 	// A failed batch is redelivered in order too.
 	for _, m := range got {
 		if err := m.Nak(0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	again := fetchN(t, c, len(keys)*versions)
-	clear(last)
-	for _, m := range again {
-		v, _ := strconv.Atoi(m.Event.Version)
-		if v != last[m.Event.ExternalID]+1 {
-			t.Fatalf("after nak, record %s: version %d after %d", m.Event.ExternalID, v, last[m.Event.ExternalID])
-		}
-		last[m.Event.ExternalID] = v
-	}
+	again := FetchN(t, c, len(keys)*versions)
+	versionsInOrder(t, "after nak, ", again)
 	ackAll(t, again)
 }
 
@@ -255,8 +235,8 @@ func testIndependentRoutes(t *testing.T, f Factory) {
 	b := open(t, env)
 	publish(t, b, Event(t, "1", 1), Event(t, "2", 1))
 	ca, cb := consumer(t, b, "route-a"), consumer(t, b, "route.b")
-	ga := fetchN(t, ca, 2)
-	gb := fetchN(t, cb, 2)
+	ga := FetchN(t, ca, 2)
+	gb := FetchN(t, cb, 2)
 	wantIDs(t, f, ga, "1/1", "2/1")
 	wantIDs(t, f, gb, "1/1", "2/1")
 	// Route a is done; route b fails its batch.
@@ -267,7 +247,7 @@ func testIndependentRoutes(t *testing.T, f Factory) {
 		}
 	}
 	expectNone(t, ca, 300*time.Millisecond)
-	gb = fetchN(t, cb, 2)
+	gb = FetchN(t, cb, 2)
 	wantIDs(t, f, gb, "1/1", "2/1")
 	_ = b.Close()
 
@@ -277,7 +257,7 @@ func testIndependentRoutes(t *testing.T, f Factory) {
 		expectNone(t, consumer(t, b, "route-a"), 500*time.Millisecond)
 	}
 	cb = consumer(t, b, "route.b")
-	gb = fetchN(t, cb, 2)
+	gb = FetchN(t, cb, 2)
 	wantIDs(t, f, gb, "1/1", "2/1")
 	ackAll(t, gb)
 }
@@ -304,7 +284,7 @@ func testReplayFrom(t *testing.T, f Factory) {
 		}
 	}
 	c := consumer(t, b, "r")
-	got := fetchN(t, c, 12)
+	got := FetchN(t, c, 12)
 	ackAll(t, got)
 	// Replay from the position of b's third version.
 	var from *pipeline.Message
@@ -349,7 +329,7 @@ func testReplayFrom(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	ackAll(t, replayed[1:])
-	again := fetchN(t, rc, 1)
+	again := FetchN(t, rc, 1)
 	wantIDs(t, f, again, gotIDs[0])
 	ackAll(t, again)
 	expectNone(t, c, 300*time.Millisecond)
@@ -365,7 +345,14 @@ func samePartition(f Factory, a, b *pipeline.Message) bool {
 // until the bus is quiet for 500ms.
 func fetchAtLeast(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
 	t.Helper()
-	got := fetchN(t, c, n)
+	return append(FetchN(t, c, n), fetchUntilQuiet(t, c, nil)...)
+}
+
+// fetchUntilQuiet fetches whatever c delivers until it is quiet for 500ms,
+// handing each batch to each (when not nil) as it arrives.
+func fetchUntilQuiet(t *testing.T, c pipeline.Consumer, each func(ms []*pipeline.Message)) []*pipeline.Message {
+	t.Helper()
+	var got []*pipeline.Message
 	for {
 		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
 		if err != nil {
@@ -373,6 +360,9 @@ func fetchAtLeast(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message 
 		}
 		if len(ms) == 0 {
 			return got
+		}
+		if each != nil {
+			each(ms)
 		}
 		got = append(got, ms...)
 	}
@@ -418,7 +408,7 @@ func testDeadLetters(t *testing.T, f Factory) {
 	poison := []byte(`{"not":"an event"`)
 	env.PublishRaw(t, b, subject, poison)
 	publish(t, b, Event(t, "good", 1))
-	got := fetchN(t, c, 1)
+	got := FetchN(t, c, 1)
 	wantIDs(t, f, got, "good/1")
 	ackAll(t, got)
 	expectNone(t, c, 300*time.Millisecond)
@@ -452,18 +442,7 @@ func testDeadLetters(t *testing.T, f Factory) {
 // drain acknowledges whatever c delivers until it is quiet for 500ms.
 func drain(t *testing.T, c pipeline.Consumer) []*pipeline.Message {
 	t.Helper()
-	var got []*pipeline.Message
-	for {
-		ms, err := c.Fetch(context.Background(), 100, 500*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ms) == 0 {
-			return got
-		}
-		ackAll(t, ms)
-		got = append(got, ms...)
-	}
+	return fetchUntilQuiet(t, c, func(ms []*pipeline.Message) { ackAll(t, ms) })
 }
 
 func testBacklogAndLag(t *testing.T, f Factory) {
@@ -489,7 +468,7 @@ func testBacklogAndLag(t *testing.T, f Factory) {
 	waitBacklog(t, o, "r", 6)
 	checkLag(t, o, "r", start)
 
-	got := fetchN(t, c, 6)
+	got := FetchN(t, c, 6)
 	ackAll(t, got[:2])
 	// A Kafka-style consumer commits what was acknowledged at its next
 	// Fetch; nothing else is due, so this one delivers nothing.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/bustest"
 )
 
@@ -43,7 +42,7 @@ func TestBacklogAndLagOfAnotherProcess(t *testing.T) {
 				rounds = append(rounds, ids)
 			}
 			afterAll := time.Now()
-			msgs := fetchAll(t, c, 12)
+			msgs := bustest.FetchN(t, c, 12)
 			// Acknowledge the first round only (a prefix of every partition:
 			// each record key is published once).
 			first := map[string]bool{}
@@ -81,20 +80,4 @@ func TestBacklogAndLagOfAnotherProcess(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fetchAll fetches until n messages arrived, failing the test after 20s.
-func fetchAll(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var got []*pipeline.Message
-	for len(got) < n && ctx.Err() == nil {
-		ms, _ := c.Fetch(ctx, n-len(got), 200*time.Millisecond)
-		got = append(got, ms...)
-	}
-	if len(got) < n {
-		t.Fatalf("fetched %d of %d", len(got), n)
-	}
-	return got
 }

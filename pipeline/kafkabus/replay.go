@@ -22,12 +22,9 @@ import (
 // Nak rewinds as on a route's consumer. Close it when done; Bus.Close
 // closes it too.
 func (b *Bus) ReplayFrom(ctx context.Context, filter string, seq uint64) (pipeline.Consumer, error) {
-	if err := checkFilter(filter); err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	parts, err := b.partitions(ctx, filter)
+	parts, err := b.replayPartitions(ctx, filter)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, err
 	}
 	p0, off := Position(seq)
 	start := make(map[int]int64, len(parts))
@@ -46,12 +43,9 @@ func (b *Bus) ReplayFrom(ctx context.Context, filter string, seq uint64) (pipeli
 // record timestamp the writer set when publishing). A partition with no
 // such message starts at its end. See ReplayFrom for settling and Close.
 func (b *Bus) ReplaySince(ctx context.Context, filter string, since time.Time) (pipeline.Consumer, error) {
-	if err := checkFilter(filter); err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	parts, err := b.partitions(ctx, filter)
+	parts, err := b.replayPartitions(ctx, filter)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, err
 	}
 	req := make([]kafka.OffsetRequest, len(parts))
 	for i, p := range parts {
@@ -137,12 +131,9 @@ func (b *Bus) EndPosition(ctx context.Context) (pipeline.Position, error) {
 // was created after it, and is read from its oldest offset. See ReplayFrom
 // for settling and Close.
 func (b *Bus) ReplayAfter(ctx context.Context, filter string, pos pipeline.Position) (pipeline.Consumer, error) {
-	if err := checkFilter(filter); err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	parts, err := b.partitions(ctx, filter)
+	parts, err := b.replayPartitions(ctx, filter)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, err
 	}
 	start := make(map[int]int64, len(parts))
 	for _, p := range parts {
@@ -152,4 +143,17 @@ func (b *Bus) ReplayAfter(ctx context.Context, filter string, pos pipeline.Posit
 		}
 	}
 	return b.replay(filter, start)
+}
+
+// replayPartitions checks that filter names one topic and returns the
+// topic's partitions, for a replay of it.
+func (b *Bus) replayPartitions(ctx context.Context, filter string) ([]int, error) {
+	if err := checkFilter(filter); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	parts, err := b.partitions(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	return parts, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/bustest"
 )
 
 func backfillEvent(t *testing.T, id string) pipeline.Event {
@@ -59,7 +60,7 @@ func TestBackfillEventsHaveAStreamOfTheirOwn(t *testing.T) {
 	if n, err := b.Backlog(ctx, pipeline.BackfillConsumer("r")); err != nil || n != 2 {
 		t.Fatalf("backfill backlog = %d, %v; want 2", n, err)
 	}
-	got := fetchAll(t, c, 2)
+	got := bustest.Fetch(t, c, 2, fetchWait)
 	if len(got) != 2 || got[0].Event.ExternalID != "1" || got[1].Event.ExternalID != "2" {
 		t.Fatalf("backfill consumer got %d events", len(got))
 	}
@@ -67,7 +68,7 @@ func TestBackfillEventsHaveAStreamOfTheirOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fetchAll(t, lc, 1); len(got) != 1 || got[0].Event.ExternalID != "9" {
+	if got := bustest.Fetch(t, lc, 1, fetchWait); len(got) != 1 || got[0].Event.ExternalID != "9" {
 		t.Fatalf("live consumer got %v", got)
 	}
 }
@@ -112,7 +113,7 @@ func TestSharedBackfillStreamMovesOnceDrained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fetchAll(t, c, 2)
+	got := bustest.Fetch(t, c, 2, fetchWait)
 	if len(got) != 2 {
 		t.Fatalf("the backfill consumer took %d of the 2 events in the shared stream", len(got))
 	}
@@ -153,7 +154,7 @@ func TestSharedBackfillStreamMovesOnceDrained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fetchAll(t, c, 1); len(got) != 1 || got[0].Event.ExternalID != "3" {
+	if got := bustest.Fetch(t, c, 1, fetchWait); len(got) != 1 || got[0].Event.ExternalID != "3" {
 		t.Fatalf("after the move the backfill consumer got %v", got)
 	}
 }

@@ -243,14 +243,20 @@ func (b *Bus) streamFor(filter string) jetstream.Stream {
 	return b.stream
 }
 
-// routeConsumer finds a route's consumer (live or backfill) by name.
-func (b *Bus) routeConsumer(ctx context.Context, route string) (jetstream.Consumer, jetstream.Stream, error) {
-	c, err := b.stream.Consumer(ctx, durableName(route))
+// routeInfo finds a route's consumer (live or backfill) by name and
+// returns its state and the stream it reads.
+func (b *Bus) routeInfo(ctx context.Context, route string) (*jetstream.ConsumerInfo, jetstream.Stream, error) {
+	stream := b.stream
+	c, err := stream.Consumer(ctx, durableName(route))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) && b.backfill != b.stream {
-		c, err = b.backfill.Consumer(ctx, durableName(route))
-		return c, b.backfill, err
+		stream = b.backfill
+		c, err = stream.Consumer(ctx, durableName(route))
 	}
-	return c, b.stream, err
+	if err != nil {
+		return nil, stream, err
+	}
+	info, err := c.Info(ctx)
+	return info, stream, err
 }
 
 // JetStream is the bus's JetStream context, for state kept on the same
@@ -375,11 +381,7 @@ func (b *Bus) Consumer(ctx context.Context, route, filter string) (pipeline.Cons
 // Backlog reports how many events of the route are not yet acknowledged
 // (pending delivery plus delivered and unacknowledged).
 func (b *Bus) Backlog(ctx context.Context, route string) (uint64, error) {
-	c, _, err := b.routeConsumer(ctx, route)
-	if err != nil {
-		return 0, err
-	}
-	info, err := c.Info(ctx)
+	info, _, err := b.routeInfo(ctx, route)
 	if err != nil {
 		return 0, err
 	}
@@ -488,11 +490,7 @@ func splitHostPort(hp string) (string, int, error) {
 // Lag is the age of the oldest event of the route that is not yet
 // acknowledged (0 when the route is caught up).
 func (b *Bus) Lag(ctx context.Context, route string) (time.Duration, error) {
-	c, stream, err := b.routeConsumer(ctx, route)
-	if err != nil {
-		return 0, err
-	}
-	info, err := c.Info(ctx)
+	info, stream, err := b.routeInfo(ctx, route)
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/bustest"
 )
 
 func openBus(t *testing.T, dir string) *Bus {
@@ -18,6 +19,9 @@ func openBus(t *testing.T, dir string) *Bus {
 	return b
 }
 
+// fetchWait is how long a test waits for the messages it fetches.
+const fetchWait = 10 * time.Second
+
 func event(t *testing.T, id string, fields map[string]string) pipeline.Event {
 	t.Helper()
 	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Fields: fields, ChangedAt: time.Now().UTC()}
@@ -25,19 +29,6 @@ func event(t *testing.T, id string, fields map[string]string) pipeline.Event {
 		t.Fatal(err)
 	}
 	return ev
-}
-
-// fetchAll fetches until n messages arrived or the deadline passes.
-func fetchAll(t *testing.T, c pipeline.Consumer, n int) []*pipeline.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var got []*pipeline.Message
-	for len(got) < n && ctx.Err() == nil {
-		ms, _ := c.Fetch(ctx, n-len(got), 200*time.Millisecond)
-		got = append(got, ms...)
-	}
-	return got
 }
 
 func TestPublishDropsDuplicateIDs(t *testing.T) {
@@ -57,7 +48,7 @@ func TestPublishDropsDuplicateIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fetchAll(t, c, 2)
+	got := bustest.Fetch(t, c, 2, fetchWait)
 	if len(got) != 2 || got[0].Event.ExternalID != "1" || got[1].Event.ExternalID != "2" {
 		t.Fatalf("got %d messages", len(got))
 	}
@@ -84,7 +75,7 @@ func TestUnackedMessagesAreRedeliveredAfterRestart(t *testing.T) {
 		}
 	}
 	c, _ := b.Consumer(ctx, "r", pipeline.Subject("lead", "leadexec"))
-	got := fetchAll(t, c, 5)
+	got := bustest.Fetch(t, c, 5, fetchWait)
 	for _, m := range got[:2] {
 		if err := m.Ack(); err != nil {
 			t.Fatal(err)
@@ -101,7 +92,7 @@ func TestUnackedMessagesAreRedeliveredAfterRestart(t *testing.T) {
 	// come again too.
 	seen := map[string]bool{}
 	for !(seen["2"] && seen["3"] && seen["4"]) {
-		again := fetchAll(t, c, 1)
+		again := bustest.Fetch(t, c, 1, fetchWait)
 		if len(again) == 0 {
 			break
 		}
@@ -130,7 +121,7 @@ func TestConsumersOfRoutesAreIndependent(t *testing.T) {
 	c1, _ := b.Consumer(ctx, "route-a", pipeline.Subject("lead", "leadexec"))
 	c2, _ := b.Consumer(ctx, "route.b", pipeline.Subject("lead", "leadexec"))
 	for _, c := range []pipeline.Consumer{c1, c2} {
-		got := fetchAll(t, c, 1)
+		got := bustest.Fetch(t, c, 1, fetchWait)
 		if len(got) != 1 {
 			t.Fatal("a route did not get the event")
 		}

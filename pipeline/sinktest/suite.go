@@ -35,35 +35,17 @@ package sinktest
 import (
 	"testing"
 
+	"github.com/crmsync/crmsync/internal/conformance"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
-// Flag is one guarantee of the suite. The zero Flag claims it; Without
-// gives it up and says why, so no sink lacks a guarantee silently.
-type Flag struct{ without string }
+// Flag is one optional guarantee of the suite (see conformance.Flag): the
+// zero Flag claims it, Without gives it up and says why.
+type Flag = conformance.Flag
 
 // Without is a Flag the sink does not meet, for the given reason (which
 // must not be empty).
-func Without(reason string) Flag {
-	if reason == "" {
-		panic("sinktest.Without: a flag that is off needs its reason")
-	}
-	return Flag{without: reason}
-}
-
-// Claimed reports whether the sink gives the guarantee.
-func (f Flag) Claimed() bool { return f.without == "" }
-
-// Reason is why the sink does not give the guarantee ("" when it does).
-func (f Flag) Reason() string { return f.without }
-
-// require skips t unless f is claimed.
-func require(t *testing.T, name string, f Flag) {
-	t.Helper()
-	if !f.Claimed() {
-		t.Skipf("%s: %s", name, f.without)
-	}
-}
+func Without(reason string) Flag { return conformance.Without("sinktest", reason) }
 
 // Features are the guarantees of a sink beyond the ones every sink gives
 // (one outcome per record in order, a bad record failing alone, transient
@@ -132,18 +114,12 @@ func Run(t *testing.T, f Factory) {
 			t.Logf("without %s: %s", off.name, off.flag.Reason())
 		}
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, f Factory)
-	}{
-		{"NewRecordsAreWrittenAndReadBack", testWriteReadBack},
-		{"OutcomesAreOnePerRecordInOrder", testOutcomeOrder},
-		{"ABadRecordFailsAloneAsPermanent", testPartialSuccess},
-		{"AVendorFailureIsTransientAndTheRetryWritesOnce", testTransient},
-		{"WritingTheSameRecordsAgainAddsNothing", testRewrite},
-		{"ALostAnswerIsTransientAndTheRetryAddsNothing", testLostAnswer},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
-	}
+	conformance.Run(t, f, []conformance.Test[Factory]{
+		{Name: "NewRecordsAreWrittenAndReadBack", Run: testWriteReadBack},
+		{Name: "OutcomesAreOnePerRecordInOrder", Run: testOutcomeOrder},
+		{Name: "ABadRecordFailsAloneAsPermanent", Run: testPartialSuccess},
+		{Name: "AVendorFailureIsTransientAndTheRetryWritesOnce", Run: testTransient},
+		{Name: "WritingTheSameRecordsAgainAddsNothing", Run: testRewrite},
+		{Name: "ALostAnswerIsTransientAndTheRetryAddsNothing", Run: testLostAnswer},
+	})
 }

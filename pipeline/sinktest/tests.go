@@ -247,7 +247,7 @@ func testTransient(t *testing.T, f Factory) {
 // redelivery): every write succeeds, the target ids stay, and the target
 // holds each record once.
 func testRewrite(t *testing.T, f Factory) {
-	require(t, "Rewrite", f.Features.Rewrite)
+	f.Features.Rewrite.Require(t, "Rewrite")
 	env := f.NewEnv(t)
 	before := env.Held(t)
 	recs := records(env, 1, 3)
@@ -279,8 +279,8 @@ func testRewrite(t *testing.T, f Factory) {
 // records it carried fail transiently (none as permanent), and writing them
 // again adds no record.
 func testLostAnswer(t *testing.T, f Factory) {
-	require(t, "Rewrite", f.Features.Rewrite)
-	require(t, "LostAnswer", f.Features.LostAnswer)
+	f.Features.Rewrite.Require(t, "Rewrite")
+	f.Features.LostAnswer.Require(t, "LostAnswer")
 	env := f.NewEnv(t)
 	if env.LoseAnswer == nil {
 		t.Fatal("Features.LostAnswer is claimed but Env.LoseAnswer is nil")

@@ -27,27 +27,17 @@ import (
 	"context"
 	"testing"
 
+	"github.com/crmsync/crmsync/internal/conformance"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
-// Flag is one optional guarantee of the suite. The zero Flag claims it;
-// Without gives it up and says why, so no poller lacks one silently.
-type Flag struct{ without string }
+// Flag is one optional guarantee of the suite (see conformance.Flag): the
+// zero Flag claims it, Without gives it up and says why.
+type Flag = conformance.Flag
 
 // Without is a Flag the poller does not meet, for the given reason (which
 // must not be empty).
-func Without(reason string) Flag {
-	if reason == "" {
-		panic("sourcetest.Without: a flag that is off needs its reason")
-	}
-	return Flag{without: reason}
-}
-
-// Claimed reports whether the poller gives the guarantee.
-func (f Flag) Claimed() bool { return f.without == "" }
-
-// Reason is why the poller does not give the guarantee ("" when it does).
-func (f Flag) Reason() string { return f.without }
+func Without(reason string) Flag { return conformance.Without("sourcetest", reason) }
 
 // Features are the optional guarantees of a poller. Every field's zero
 // value claims the guarantee.
@@ -102,19 +92,13 @@ func Run(t *testing.T, f Factory) {
 	if !f.Features.Updates.Claimed() {
 		t.Logf("without Updates: %s", f.Features.Updates.Reason())
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, f Factory)
-	}{
-		{"PublishesWhatChangedOnce", testPublishes},
-		{"PublishesChangesOfKnownRecords", testUpdates},
-		{"TheCursorWaitsForTheBus", testCursorAfterAck},
-		{"ARestartResumesFromTheCursor", testRestart},
-		{"ARestartAfterACrashRepublishesTheSameEventIDs", testCrash},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, f) })
-	}
+	conformance.Run(t, f, []conformance.Test[Factory]{
+		{Name: "PublishesWhatChangedOnce", Run: testPublishes},
+		{Name: "PublishesChangesOfKnownRecords", Run: testUpdates},
+		{Name: "TheCursorWaitsForTheBus", Run: testCursorAfterAck},
+		{Name: "ARestartResumesFromTheCursor", Run: testRestart},
+		{Name: "ARestartAfterACrashRepublishesTheSameEventIDs", Run: testCrash},
+	})
 }
 
 // PollOf is the Poll of a poller whose Poll also returns a result, which

@@ -175,9 +175,7 @@ func testPublishes(t *testing.T, f Factory) {
 // testUpdates: a record changed after it was published is published again,
 // with a new event id, and only it.
 func testUpdates(t *testing.T, f Factory) {
-	if !f.Features.Updates.Claimed() {
-		t.Skipf("Updates: %s", f.Features.Updates.Reason())
-	}
+	f.Features.Updates.Require(t, "Updates")
 	env := f.NewEnv(t)
 	c := consumer(t, env)
 	ids := env.Create(t, 3)

@@ -302,27 +302,13 @@ func testLedgerUpdates(t *testing.T, s pipeline.State) {
 	// Routes settle concurrently, each adding its own fields to entries
 	// they share: no update undoes another.
 	const writers, rounds = 8, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range rounds {
-				f := fmt.Sprintf("w%d-%d", w, r)
-				_, err := s.Settle(ctx, pipeline.Settlement{Ledger: []pipeline.LedgerPut{up("shared", addField(f, f))}})
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("Settle: %v", err)
-	}
+	allAtOnce(t, writers, rounds, func(w, r int) error {
+		f := fmt.Sprintf("w%d-%d", w, r)
+		if _, err := s.Settle(ctx, pipeline.Settlement{Ledger: []pipeline.LedgerPut{up("shared", addField(f, f))}}); err != nil {
+			return fmt.Errorf("settle: %w", err)
+		}
+		return nil
+	})
 	if got := get("shared"); len(got.Fields) != writers*rounds {
 		t.Errorf("the shared entry has %d fields after %d concurrent updates, each adding one", len(got.Fields), writers*rounds)
 	}
@@ -549,25 +535,24 @@ func testRateWindowConcurrent(t *testing.T, s pipeline.State) {
 // fails the test and ends that taker.
 func TakeSlotsAtOnce(t testing.TB, takers []pipeline.RateWindow, account string, now time.Time, n, limit int) int {
 	ctx := context.Background()
+	return admittedAtOnce(t, len(takers), n, func(i int) (bool, error) {
+		ok, _, err := takers[i].TakeSlot(ctx, account, now, limit, time.Second)
+		return ok, err
+	})
+}
+
+// admittedAtOnce runs workers goroutines at once, worker i calling take(i)
+// tries times, and returns how many calls were admitted. An error ends that
+// worker and fails the test.
+func admittedAtOnce(t testing.TB, workers, tries int, take func(i int) (bool, error)) int {
 	var admitted atomic.Int32
-	var wg sync.WaitGroup
-	for _, s := range takers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range n {
-				ok, _, err := s.TakeSlot(ctx, account, now, limit, time.Second)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	allAtOnce(t, workers, tries, func(w, _ int) error {
+		ok, err := take(w)
+		if ok {
+			admitted.Add(1)
+		}
+		return err
+	})
 	return int(admitted.Load())
 }
 
@@ -609,26 +594,11 @@ func testTakeQuotaConcurrent(t *testing.T, s pipeline.State) {
 	ctx := context.Background()
 	day := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	const limit = 7
-	var admitted atomic.Int32
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 5 {
-				ok, _, err := s.TakeQuota(ctx, "ss:1", day, limit)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := admitted.Load(); n != limit {
+	n := admittedAtOnce(t, 4, 5, func(int) (bool, error) {
+		ok, _, err := s.TakeQuota(ctx, "ss:1", day, limit)
+		return ok, err
+	})
+	if n != limit {
 		t.Errorf("%d of 20 concurrent requests admitted against a limit of %d", n, limit)
 	}
 	if n, _ := s.QuotaUsed(ctx, "ss:1", day); n != limit {
@@ -760,29 +730,55 @@ func testLeases(t *testing.T, st pipeline.State) {
 	}
 }
 
-// QueueReceiptsAtOnce has writers goroutines queue each receipts in turn,
-// each writer's records receipt i%10 of "w<writer>-<i%10>" (so each record
-// gets each/10 receipts, in order, hash "h<i>"), and checks that Delivery
-// finds every receipt as soon as QueueDelivery returned. What a state
-// keeps after Close is the caller's to check: record "w<w>-<k>" must end
-// with hash "h<each-10+k>".
+// RecordReceiptsAtOnce has writers goroutines record each receipts in
+// turn, each writer's receipt i going to record "w<writer>-<i%10>" with
+// hash "h<i>" (so each record gets each/10 receipts, in order), and checks
+// that Delivery finds every receipt as soon as RecordDelivery returned.
+// Record "w<w>-<k>" then ends with hash "h<each-10+k>" (CheckLastReceipts).
+func RecordReceiptsAtOnce(t testing.TB, r pipeline.Receipts, writers, each int) {
+	t.Helper()
+	receiptsAtOnce(t, r, "recording", r.RecordDelivery, writers, each)
+}
+
+// QueueReceiptsAtOnce is RecordReceiptsAtOnce through QueueDelivery. What a
+// state keeps after Close is the caller's to check (CheckLastReceipts).
 func QueueReceiptsAtOnce(t testing.TB, q pipeline.QueuedReceipts, writers, each int) {
 	t.Helper()
+	receiptsAtOnce(t, q, "queueing", q.QueueDelivery, writers, each)
+}
+
+// receiptsAtOnce is RecordReceiptsAtOnce through write; verb names write in
+// failures.
+func receiptsAtOnce(t testing.TB, r pipeline.Receipts, verb string,
+	write func(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error, writers, each int) {
+	t.Helper()
 	ctx := context.Background()
+	allAtOnce(t, writers, each, func(w, i int) error {
+		id := fmt.Sprintf("w%d-%d", w, i%10)
+		if err := write(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+			return err
+		}
+		if got, err := r.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
+			return fmt.Errorf("%s right after %s h%d: %q, %v", id, verb, i, got, err)
+		}
+		return nil
+	})
+}
+
+// allAtOnce runs writers goroutines at once, writer w calling do(w, i) for
+// i from 0 to n-1 and stopping at its first error, and then fails the test
+// with the writers' errors.
+func allAtOnce(t testing.TB, writers, n int, do func(w, i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range each {
-				id := fmt.Sprintf("w%d-%d", w, i%10)
-				if err := q.QueueDelivery(ctx, "leadexec", "lead", id, fmt.Sprintf("h%d", i), "ev"); err != nil {
+			for i := range n {
+				if err := do(w, i); err != nil {
 					errs <- err
-					return
-				}
-				if got, err := q.Delivery(ctx, "leadexec", "lead", id); err != nil || got != fmt.Sprintf("h%d", i) {
-					errs <- fmt.Errorf("%s right after queueing h%d: %q, %v", id, i, got, err)
 					return
 				}
 			}
