@@ -607,9 +607,7 @@ func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspri
 		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
 			return p.page(ctx, at, at, limit, offset)
 		},
-		lookup: func(ctx context.Context, ids []int64) ([]sharpspring.Lead, error) {
-			return p.api.GetLeads(ctx, sharpspring.GetLeadsQuery{IDs: ids, Fields: busyFields})
-		},
+		api: p.api,
 		stillIn: func(l sharpspring.Lead) bool {
 			t, err := sharpspring.ParseTime(l["updateTimestamp"], p.cfg.Zone)
 			return err == nil && t.Equal(at) && html.UnescapeString(l["active"]) == "1"
