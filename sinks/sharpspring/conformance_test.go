@@ -10,6 +10,15 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
+// outage makes every SharpSpring request fail with a server error until it
+// ends.
+func outage(sim *sharpspringsim.Server) func(*testing.T) func() {
+	return func(*testing.T) func() {
+		sim.SetFaults(sharpspringsim.Faults{ServerErrorRate: 1})
+		return func() { sim.SetFaults(sharpspringsim.Faults{}) }
+	}
+}
+
 func TestLeadSinkConformance(t *testing.T) {
 	sinktest.Run(t, sinktest.Factory{
 		NewEnv: func(t *testing.T) *sinktest.Env {
@@ -24,11 +33,8 @@ func TestLeadSinkConformance(t *testing.T) {
 				Bad: func(i int) *pipeline.Record {
 					return rec(fmt.Sprintf("bad%d@example.com", i), map[string]string{"leadStatus": "not-a-status"})
 				},
-				Held: func(*testing.T) int { return len(sim.Leads()) },
-				Outage: func(*testing.T) func() {
-					sim.SetFaults(sharpspringsim.Faults{ServerErrorRate: 1})
-					return func() { sim.SetFaults(sharpspringsim.Faults{}) }
-				},
+				Held:       func(*testing.T) int { return len(sim.Leads()) },
+				Outage:     outage(sim),
 				LoseAnswer: func(*testing.T) { sim.Script("createLeads", sharpspringsim.FaultDropAfterCommit) },
 			}
 		},
@@ -54,11 +60,8 @@ func TestClientSinkConformance(t *testing.T) {
 					return client(fmt.Sprintf("bad%d", i), mappings.Client{mappings.Company: fmt.Sprintf("Bad %d", i),
 						mappings.Phone: "555", mappings.Country: "XX"})
 				},
-				Held: func(*testing.T) int { return len(sim.Clients()) },
-				Outage: func(*testing.T) func() {
-					sim.SetFaults(sharpspringsim.Faults{ServerErrorRate: 1})
-					return func() { sim.SetFaults(sharpspringsim.Faults{}) }
-				},
+				Held:       func(*testing.T) int { return len(sim.Clients()) },
+				Outage:     outage(sim),
 				LoseAnswer: func(*testing.T) { sim.Script("createClient", sharpspringsim.FaultDropAfterCommit) },
 			}
 		},

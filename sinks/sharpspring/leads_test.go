@@ -68,6 +68,21 @@ func TestUnchangedUpdateAnswered302IsSuccess(t *testing.T) {
 	}
 }
 
+// onlyRefused fails t unless out holds one failure, of the record at bad:
+// a permanent error with SharpSpring's code.
+func onlyRefused(t *testing.T, out []pipeline.Outcome, bad int, code string) {
+	t.Helper()
+	for i, o := range out {
+		if (i == bad) != (o.Err != nil) {
+			t.Fatalf("outcome %d = %v", i, o.Err)
+		}
+	}
+	var pe *pipeline.PermanentError
+	if !errors.As(out[bad].Err, &pe) || pe.Code != code {
+		t.Fatalf("record %d refused with %#v, want a permanent error with code %s", bad, out[bad].Err, code)
+	}
+}
+
 func TestPerObjectErrorsFailOnlyTheirObject(t *testing.T) {
 	s, sim := newSink(t, sharpspringsim.Options{})
 	recs := make([]*pipeline.Record, 5)
@@ -75,16 +90,7 @@ func TestPerObjectErrorsFailOnlyTheirObject(t *testing.T) {
 		recs[i] = rec(fmt.Sprintf("p%d@example.com", i), map[string]string{"firstName": "P"})
 	}
 	recs[2].Fields["leadStatus"] = "not-a-status"
-	out := s.Write(context.Background(), recs)
-	for i, o := range out {
-		if (i == 2) != (o.Err != nil) {
-			t.Fatalf("outcome %d = %v", i, o.Err)
-		}
-	}
-	var pe *pipeline.PermanentError
-	if !errors.As(out[2].Err, &pe) || pe.Code != "205" {
-		t.Fatalf("bad object error = %#v", out[2].Err)
-	}
+	onlyRefused(t, s.Write(context.Background(), recs), 2, "205")
 	if n := len(sim.Leads()); n != 4 || sim.Stats().ByMethod["createLeads"] != 1 {
 		t.Fatalf("%d leads, %d creates", n, sim.Stats().ByMethod["createLeads"])
 	}
@@ -115,16 +121,7 @@ func TestRequestRefusedAsAWholeIsSplitToTheBadObject(t *testing.T) {
 		recs[i] = rec(fmt.Sprintf("s%d@example.com", i), nil)
 	}
 	recs[5] = rec("poison@example.com", nil)
-	out := s.Write(context.Background(), recs)
-	for i, o := range out {
-		if (i == 5) != (o.Err != nil) {
-			t.Fatalf("outcome %d = %v", i, o.Err)
-		}
-	}
-	var pe *pipeline.PermanentError
-	if !errors.As(out[5].Err, &pe) || pe.Code != "205" {
-		t.Fatalf("poisoned object: %#v", out[5].Err)
-	}
+	onlyRefused(t, s.Write(context.Background(), recs), 5, "205")
 	if n := len(sim.Leads()); n != 7 {
 		t.Fatalf("%d leads written, want the 7 good ones", n)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/pagetest"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/simkit/simtest"
@@ -27,35 +28,6 @@ func backfillSim(t *testing.T, t0 time.Time) (*getleadsim.Server, *getlead.V3) {
 		t.Fatal(err)
 	}
 	return sim, api
-}
-
-// pageAll runs a backfill page by page, each page with a new pager started
-// from the stored cursor (as a restarted process would), and returns every
-// event in order. between, if set, runs after each page.
-func pageAll(t *testing.T, newPager func() *LeadPager, between func(page int)) []pipeline.Event {
-	t.Helper()
-	var all []pipeline.Event
-	cursor := ""
-	for page := 1; ; page++ {
-		if page > 1000 {
-			t.Fatal("the backfill does not end")
-		}
-		evs, next, err := newPager().Page(context.Background(), cursor)
-		if err != nil {
-			t.Fatalf("page %d: %v", page, err)
-		}
-		all = append(all, evs...)
-		if next == "" {
-			return all
-		}
-		if next == cursor && len(evs) == 0 {
-			t.Fatalf("page %d: no progress from cursor %s", page, cursor)
-		}
-		cursor = next
-		if between != nil {
-			between(page)
-		}
-	}
 }
 
 func countIDs(evs []pipeline.Event) map[string]int {
@@ -78,16 +50,8 @@ func TestBackfillPublishesEachLeadOnceThroughTiesLargerThanAPage(t *testing.T) {
 		ids = append(ids, sim.SeedLead(getleadsim.LeadSeed{Name: fmt.Sprintf("Lead %02d", i), Email: fmt.Sprintf("l%d@example.com", i),
 			Phones: []string{fmt.Sprintf("+9198765%05d", i)}, Custom: map[string]string{"Referred By": "ad"}, CreatedAt: t0.Add(d)}))
 	}
-	evs := pageAll(t, func() *LeadPager { return &LeadPager{API: api, PerPage: 2} }, nil)
-	got := countIDs(evs)
-	for _, id := range ids {
-		if got[id] != 1 {
-			t.Errorf("lead %s published %d times", id, got[id])
-		}
-	}
-	if len(evs) != len(ids) {
-		t.Errorf("%d events for %d leads", len(evs), len(ids))
-	}
+	evs := pagetest.All(t, func() *LeadPager { return &LeadPager{API: api, PerPage: 2} }, nil)
+	pagetest.OnceEach(t, evs, ids)
 	for i := 1; i < len(evs); i++ {
 		if evs[i].ChangedAt.Before(evs[i-1].ChangedAt) {
 			t.Errorf("event %d (%s) is older than the one before it", i, evs[i].ChangedAt)
@@ -114,7 +78,7 @@ func TestBackfillEventsEqualThePollersEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := pageAll(t, func() *LeadPager { return &LeadPager{API: api, PerPage: 4} }, nil)
+	evs := pagetest.All(t, func() *LeadPager { return &LeadPager{API: api, PerPage: 4} }, nil)
 	if len(evs) != 10 {
 		t.Fatalf("the backfill published %d events for 10 leads", len(evs))
 	}
@@ -138,7 +102,7 @@ func TestBackfillRangeSelectsByCreationTimeAndLeadsAddedDuringTheRunLandOnce(t *
 			CreatedAt: t0.Add(time.Duration(i) * time.Minute)})
 		names[id] = fmt.Sprintf("Lead %02d", i)
 	}
-	evs := pageAll(t, func() *LeadPager {
+	evs := pagetest.All(t, func() *LeadPager {
 		return &LeadPager{API: api, PerPage: 2, Since: t0.Add(3 * time.Minute), Until: t0.Add(6 * time.Minute)}
 	}, nil)
 	var got []string
@@ -151,7 +115,7 @@ func TestBackfillRangeSelectsByCreationTimeAndLeadsAddedDuringTheRunLandOnce(t *
 
 	// An open range: a lead created between pages is read once, at the end.
 	added := 0
-	evs = pageAll(t, func() *LeadPager { return &LeadPager{API: api, PerPage: 3} }, func(page int) {
+	evs = pagetest.All(t, func() *LeadPager { return &LeadPager{API: api, PerPage: 3} }, func(page int) {
 		if page == 1 {
 			sim.SeedLead(getleadsim.LeadSeed{Name: "Late", Phones: []string{"+919999900001"}, CreatedAt: t0.Add(time.Hour)})
 			added++

@@ -14,6 +14,7 @@
 package getlead
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,21 +75,11 @@ func NewPoller(cfg Config) (*Poller, error) {
 	if cfg.State == nil || cfg.Publisher == nil {
 		return nil, errors.New("getlead poller: state and publisher are required")
 	}
-	if cfg.Name == "" {
-		cfg.Name = "getlead.leads"
-	}
-	if cfg.CountryCode == "" {
-		cfg.CountryCode = mappings.DefaultGetleadCountryCode
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = time.Minute
-	}
-	if cfg.PerPage <= 0 {
-		cfg.PerPage = 50
-	}
-	if cfg.MaxPages <= 0 {
-		cfg.MaxPages = 10
-	}
+	cfg.Name = cmp.Or(cfg.Name, "getlead.leads")
+	cfg.CountryCode = cmp.Or(cfg.CountryCode, mappings.DefaultGetleadCountryCode)
+	cfg.Interval = poll.OrDefault(cfg.Interval, time.Minute)
+	cfg.PerPage = poll.OrDefault(cfg.PerPage, 50)
+	cfg.MaxPages = poll.OrDefault(cfg.MaxPages, 10)
 	api, err := getlead.NewV3(cfg.V3)
 	if err != nil {
 		return nil, err

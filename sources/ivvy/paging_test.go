@@ -63,6 +63,26 @@ func (g *leadPageGate) front(next http.Handler) http.Handler {
 	})
 }
 
+// seedPolledThenEdited seeds n leads, polls two windows (the second finds
+// out whether iVvy honours the lead filter), drains what they published,
+// then edits each lead at its own second, and returns the leads' ids.
+func (e *env) seedPolledThenEdited(t *testing.T, n int) []int64 {
+	t.Helper()
+	ids := e.seed(n)
+	for range 2 {
+		e.clk.Add(time.Second)
+		if _, err := e.p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.drain(t)
+	for _, id := range ids {
+		e.clk.Add(time.Second)
+		e.sim.EditLead(id, func(l *ivvysim.Lead) { l.Description = "edited" })
+	}
+	return ids
+}
+
 // TestLeadDeletedWhileAWindowIsPagedSkipsNoOther: a lead deleted in iVvy
 // after the poller read its page shifts every later lead of the list down
 // by one; the poller must still read the lead that crossed the page
@@ -78,21 +98,10 @@ func TestLeadDeletedWhileAWindowIsPagedSkipsNoOther(t *testing.T) {
 			ctx := context.Background()
 			gate := &leadPageGate{}
 			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
-			ids := e.seed(5) // two leads a page
-			for range 2 {    // the second window finds out whether the filter is honoured
-				e.clk.Add(time.Second)
-				if _, err := e.p.Poll(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			e.drain(t)
-
-			// Each lead edited at its own second: once the window is read,
-			// its watermark is the last lead's second, past every other.
-			for _, id := range ids {
-				e.clk.Add(time.Second)
-				e.sim.EditLead(id, func(l *ivvysim.Lead) { l.Description = "edited" })
-			}
+			// Two leads a page; each lead edited at its own second: once the
+			// window is read, its watermark is the last lead's second, past
+			// every other.
+			ids := e.seedPolledThenEdited(t, 5)
 			gate.arm(2, func() { e.sim.DeleteLead(ids[0]) })
 			e.sim.ResetStats()
 			if _, err := e.p.Poll(ctx); err != nil {
@@ -130,18 +139,7 @@ func TestAListThatKeepsShiftingFailsThePollAndKeepsTheCursor(t *testing.T) {
 	ctx := context.Background()
 	gate := &leadPageGate{}
 	e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: true}, nil, gate.front)
-	ids := e.seed(20)
-	for range 2 {
-		e.clk.Add(time.Second)
-		if _, err := e.p.Poll(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.drain(t)
-	for _, id := range ids {
-		e.clk.Add(time.Second)
-		e.sim.EditLead(id, func(l *ivvysim.Lead) { l.Description = "edited" })
-	}
+	ids := e.seedPolledThenEdited(t, 20)
 	before, _, err := e.state.Cursor(ctx, "ivvy.lead")
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@
 package ivvy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,18 +103,10 @@ func NewLeadPoller(cfg Config) (*LeadPoller, error) {
 	if cfg.Client == nil || cfg.Publisher == nil || cfg.State == nil {
 		return nil, errors.New("ivvy poller: client, publisher and state are required")
 	}
-	if cfg.Name == "" {
-		cfg.Name = "ivvy.lead"
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = time.Minute
-	}
-	if cfg.PerPage <= 0 {
-		cfg.PerPage = 100
-	}
-	if cfg.Origin == "" {
-		cfg.Origin = pipeline.OriginLive
-	}
+	cfg.Name = cmp.Or(cfg.Name, "ivvy.lead")
+	cfg.Interval = poll.OrDefault(cfg.Interval, time.Minute)
+	cfg.PerPage = poll.OrDefault(cfg.PerPage, 100)
+	cfg.Origin = cmp.Or(cfg.Origin, pipeline.OriginLive)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -11,50 +11,9 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/pagetest"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 )
-
-// backfillAll runs a backfill page by page, each page with a new pager
-// started from the stored cursor (as a restarted process would), and
-// returns every event in order. between, if set, runs after each page.
-func backfillAll(t *testing.T, newPager func() pipeline.Pager, between func(page int)) []pipeline.Event {
-	t.Helper()
-	var all []pipeline.Event
-	cursor := ""
-	for page := 1; ; page++ {
-		if page > 1000 {
-			t.Fatal("the backfill does not end")
-		}
-		evs, next, err := newPager().Page(context.Background(), cursor)
-		if err != nil {
-			t.Fatalf("page %d: %v", page, err)
-		}
-		all = append(all, evs...)
-		if next == "" {
-			return all
-		}
-		cursor = next
-		if between != nil {
-			between(page)
-		}
-	}
-}
-
-func onceEach(t *testing.T, evs []pipeline.Event, want []string) {
-	t.Helper()
-	n := map[string]int{}
-	for _, e := range evs {
-		n[e.ExternalID]++
-	}
-	for _, id := range want {
-		if n[id] != 1 {
-			t.Errorf("record %s published %d times", id, n[id])
-		}
-	}
-	if len(evs) != len(want) {
-		t.Errorf("%d events for %d records", len(evs), len(want))
-	}
-}
 
 func TestLeadBackfillPublishesEveryLeadTypeOnceThroughTiesLargerThanAPage(t *testing.T) {
 	fields := leadexecsim.DefaultLeadTypes()[0].Fields
@@ -85,8 +44,8 @@ func TestLeadBackfillPublishesEveryLeadTypeOnceThroughTiesLargerThanAPage(t *tes
 	if err != nil || total != int64(len(want)) {
 		t.Errorf("Total = %d, %v; want %d", total, err, len(want))
 	}
-	evs := backfillAll(t, pager, nil)
-	onceEach(t, evs, want)
+	evs := pagetest.All(t, pager, nil)
+	pagetest.OnceEach(t, evs, want)
 	for i := 1; i < len(evs); i++ {
 		if evs[i].ChangedAt.Before(evs[i-1].ChangedAt) && evs[i].Fields["Email"] != gen[24].Fields["Email"] {
 			t.Errorf("event %d (%s) is older than the one before it", i, evs[i].ChangedAt)
@@ -113,7 +72,7 @@ func TestLeadBackfillEventsEqualTheSafetyNetsEvents(t *testing.T) {
 	for _, ev := range e.drain("net", "lead") {
 		want[ev.ExternalID] = ev.ID
 	}
-	evs := backfillAll(t, func() pipeline.Pager {
+	evs := pagetest.All(t, func() pipeline.Pager {
 		return &LeadPager{API: e.c, LeadTypes: []int64{leadexecsim.DefaultLID}, FieldMap: fieldMap, PageSize: 4, Now: e.clock.Now}
 	}, nil)
 	if len(evs) != 6 {
@@ -144,7 +103,7 @@ func TestLeadBackfillRangeIsFixedOnTheFirstPage(t *testing.T) {
 		return &LeadPager{API: e.c, LeadTypes: []int64{leadexecsim.DefaultLID}, PageSize: 1, Now: e.clock.Now,
 			Since: base.Add(2 * time.Hour), Until: base.Add(5 * time.Hour)}
 	}
-	onceEach(t, backfillAll(t, pager, nil), in)
+	pagetest.OnceEach(t, pagetest.All(t, pager, nil), in)
 
 	// Open-ended: the end is now minus the lag as of the first page; leads
 	// added during the run (and later in DateAdded) are not read.
@@ -153,13 +112,13 @@ func TestLeadBackfillRangeIsFixedOnTheFirstPage(t *testing.T) {
 		all = append(all, strconv.FormatInt(l.UID, 10))
 	}
 	gen := leadexecsim.GenerateLeads(12, 9, nil)
-	evs := backfillAll(t, func() pipeline.Pager {
+	evs := pagetest.All(t, func() pipeline.Pager {
 		return &LeadPager{API: e.c, LeadTypes: []int64{leadexecsim.DefaultLID}, PageSize: 3, Now: e.clock.Now}
 	}, func(page int) {
 		e.clock.Add(time.Hour)
 		e.sim.AddLead(leadexecsim.StoredLead{DateAdded: e.clock.Now().Add(-2 * time.Minute), Fields: gen[10+page%2].Fields})
 	})
-	onceEach(t, evs, all)
+	pagetest.OnceEach(t, evs, all)
 }
 
 func TestLeadBackfillRefusesACursorItDidNotWrite(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/snapshots"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -68,9 +69,7 @@ func (p *ClientPager) Page(ctx context.Context, cursor string) ([]pipeline.Event
 		return nil, "", err
 	}
 	size := p.PageSize
-	if size <= 0 {
-		size = 50
-	}
+	size = poll.OrDefault(size, 50)
 	page, next, err := snapshots.PageIDs(ids, cursor, size, snapshots.CompareNumeric)
 	if err != nil {
 		return nil, "", fmt.Errorf("leadexec client backfill: %w", err)

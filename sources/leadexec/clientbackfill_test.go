@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/snapshots"
+	"github.com/crmsync/crmsync/sources/internal/pagetest"
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
 )
 
@@ -42,7 +43,7 @@ func TestClientBackfillPublishesEachClientOnceAsThePollerWould(t *testing.T) {
 		want = append(want, strconv.FormatInt(u, 10))
 	}
 	pages := 0
-	evs := backfillAll(t, func() pipeline.Pager { return &ClientPager{API: e.c, PageSize: 3, Now: e.clock.Now} }, func(page int) {
+	evs := pagetest.All(t, func() pipeline.Pager { return &ClientPager{API: e.c, PageSize: 3, Now: e.clock.Now} }, func(page int) {
 		pages++
 		if page == 1 {
 			// Behind the place: the live poller's. Ahead of it: read once.
@@ -51,7 +52,7 @@ func TestClientBackfillPublishesEachClientOnceAsThePollerWould(t *testing.T) {
 		}
 	})
 	want = append(want, strconv.FormatInt(uids[0]+1000, 10))
-	onceEach(t, evs, want)
+	pagetest.OnceEach(t, evs, want)
 	if pages+1 != 4 {
 		t.Errorf("%d pages of 3 for 12 clients", pages+1)
 	}
@@ -65,10 +66,10 @@ func TestClientBackfillPublishesEachClientOnceAsThePollerWould(t *testing.T) {
 	}
 
 	// Since/Until select by DateAdded.
-	evs = backfillAll(t, func() pipeline.Pager {
+	evs = pagetest.All(t, func() pipeline.Pager {
 		return &ClientPager{API: e.c, Since: added.Add(2 * 24 * time.Hour), Until: added.Add(4 * 24 * time.Hour), Now: e.clock.Now}
 	}, nil)
-	onceEach(t, evs, want[2:5])
+	pagetest.OnceEach(t, evs, want[2:5])
 	if n, err := (&ClientPager{API: e.c}).Total(ctx); err != nil || n != 13 {
 		t.Errorf("Total = %d, %v; want 13", n, err)
 	}

@@ -81,12 +81,8 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if api == nil || pub == nil || store == nil {
 		return nil, errors.New("leadexec client poller: api, publisher and store are required")
 	}
-	if cfg.Name == "" {
-		cfg.Name = DefaultClientSource
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultClientInterval
-	}
+	cfg.Name = cmp.Or(cfg.Name, DefaultClientSource)
+	cfg.Interval = poll.OrDefault(cfg.Interval, DefaultClientInterval)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

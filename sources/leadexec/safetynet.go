@@ -1,6 +1,7 @@
 package leadexec
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,23 +103,15 @@ func NewSafetyNet(cfg SafetyNetConfig, api LeadQueryAPI, pub pipeline.Publisher,
 	if len(cfg.LeadTypes) == 0 {
 		return nil, errors.New("leadexec safety net: at least one lead type is required")
 	}
-	if cfg.Name == "" {
-		cfg.Name = DefaultSafetyNetSource
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultSafetyNetInterval
-	}
-	if cfg.Lookback <= 0 {
-		cfg.Lookback = DefaultSafetyNetLookback
-	}
+	cfg.Name = cmp.Or(cfg.Name, DefaultSafetyNetSource)
+	cfg.Interval = poll.OrDefault(cfg.Interval, DefaultSafetyNetInterval)
+	cfg.Lookback = poll.OrDefault(cfg.Lookback, DefaultSafetyNetLookback)
 	if cfg.MinAge < 0 {
 		cfg.MinAge = 0
 	} else if cfg.MinAge == 0 {
 		cfg.MinAge = DefaultSafetyNetMinAge
 	}
-	if cfg.PageSize <= 0 {
-		cfg.PageSize = DefaultSafetyNetPageSize
-	}
+	cfg.PageSize = poll.OrDefault(cfg.PageSize, DefaultSafetyNetPageSize)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

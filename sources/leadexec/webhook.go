@@ -10,6 +10,7 @@ package leadexec
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -76,21 +78,11 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if c.Path == "" {
-		c.Path = DefaultPath
-	}
-	if c.SuccessText == "" {
-		c.SuccessText = DefaultSuccessText
-	}
-	if c.IDField == "" {
-		c.IDField = DefaultIDField
-	}
-	if c.MaxBody <= 0 {
-		c.MaxBody = DefaultMaxBody
-	}
-	if c.PublishTimeout <= 0 {
-		c.PublishTimeout = 10 * time.Second
-	}
+	c.Path = cmp.Or(c.Path, DefaultPath)
+	c.SuccessText = cmp.Or(c.SuccessText, DefaultSuccessText)
+	c.IDField = cmp.Or(c.IDField, DefaultIDField)
+	c.MaxBody = poll.OrDefault(c.MaxBody, DefaultMaxBody)
+	c.PublishTimeout = poll.OrDefault(c.PublishTimeout, 10*time.Second)
 }
 
 // Stats are the receiver's counts.

@@ -206,24 +206,27 @@ func TestRetriedDeliveryPublishesNothingNew(t *testing.T) {
 	}
 }
 
-func TestStoppingAnswers503(t *testing.T) {
-	f := newFixture(t, auth)
-	f.rcv.Stop()
-	code, _ := f.send(t, delivery{query: "LeadUID=1&Email=a@example.com", user: "le", pass: "pw"})
-	if code != 503 {
-		t.Fatalf("status = %d, want 503", code)
-	}
-}
-
-func TestBusDownAnswers503AndNothingRecorded(t *testing.T) {
-	f := newFixture(t, auth)
-	f.bus.Close()
-	code, _ := f.send(t, delivery{query: "LeadUID=9&Email=a@example.com", user: "le", pass: "pw"})
-	if code != 503 {
-		t.Fatalf("status = %d, want 503", code)
-	}
-	if _, err := f.state.Delivery(context.Background(), "leadexec", "lead", "9"); err == nil {
-		t.Fatal("a delivery the bus never stored was recorded as received")
+// A receiver that is stopping, or whose bus is down, answers 503 (LeadExec
+// delivers again) and records nothing.
+func TestUnavailableAnswers503AndNothingRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		down func(*fixture)
+	}{
+		{"stopping", func(f *fixture) { f.rcv.Stop() }},
+		{"bus down", func(f *fixture) { f.bus.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, auth)
+			tc.down(f)
+			code, _ := f.send(t, delivery{query: "LeadUID=9&Email=a@example.com", user: "le", pass: "pw"})
+			if code != 503 {
+				t.Fatalf("status = %d, want 503", code)
+			}
+			if _, err := f.state.Delivery(context.Background(), "leadexec", "lead", "9"); err == nil {
+				t.Fatal("a delivery the bus never stored was recorded as received")
+			}
+		})
 	}
 }
 

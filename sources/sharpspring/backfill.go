@@ -230,9 +230,7 @@ func (p *LeadPager) second(ctx context.Context, at time.Time, size int, first []
 		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
 			return p.read(ctx, at, at, limit, offset)
 		},
-		lookup: func(ctx context.Context, ids []int64) ([]sharpspring.Lead, error) {
-			return p.API.GetLeads(ctx, sharpspring.GetLeadsQuery{IDs: ids, Fields: busyFields})
-		},
+		api:     p.API,
 		stillIn: func(l sharpspring.Lead) bool { return html.UnescapeString(l["active"]) == "1" },
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/internal/golden"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/pagetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -466,22 +467,5 @@ func TestLeadBackfillFromLongAgo(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{})
 	ids := seedHistory(e)
 	pager := e.pager(LeadPager{Since: time.Date(1850, 1, 1, 0, 0, 0, 0, time.UTC)})
-	rec := &sourcetest.Recorder{}
-	for cursor, pages := "", 0; ; pages++ {
-		evs, next, err := pager.Page(context.Background(), cursor)
-		if err != nil {
-			t.Fatalf("page %d at %q: %v", pages, cursor, err)
-		}
-		for _, ev := range evs {
-			rec.Publish(context.Background(), ev)
-		}
-		if next == "" {
-			break
-		}
-		if pages > 200 {
-			t.Fatal("the backfill does not end")
-		}
-		cursor = next
-	}
-	checkOncePerLead(t, rec.Events(), ids)
+	checkOncePerLead(t, pagetest.All(t, func() *LeadPager { return pager }, nil), ids)
 }

@@ -65,11 +65,11 @@ func newBusySecond(at time.Time, size int, first []sharpspring.Lead) *busySecond
 }
 
 // busyCalls are the requests busySecond makes: a page of the second, and
-// the leads of up to 500 ids (fields busyFields) with stillIn deciding
-// whether one is still in the second.
+// the leads of up to 500 ids (api's getLeads, fields busyFields) with
+// stillIn deciding whether one is still in the second.
 type busyCalls struct {
 	page    func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error)
-	lookup  func(ctx context.Context, ids []int64) ([]sharpspring.Lead, error)
+	api     LeadAPI
 	stillIn func(sharpspring.Lead) bool
 }
 
@@ -135,7 +135,7 @@ func (b *busySecond) check(ctx context.Context, c busyCalls) error {
 	}
 	for len(todo) > 0 {
 		chunk := todo[:min(len(todo), sharpspring.MaxObjects)]
-		found, err := c.lookup(ctx, chunk)
+		found, err := c.api.GetLeads(ctx, sharpspring.GetLeadsQuery{IDs: chunk, Fields: busyFields})
 		if err != nil {
 			return err
 		}

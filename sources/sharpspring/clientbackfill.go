@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/snapshots"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -44,9 +45,7 @@ func (p *ClientPager) Page(ctx context.Context, cursor string) ([]pipeline.Event
 		ids = append(ids, r.ID)
 	}
 	size := p.PageSize
-	if size <= 0 {
-		size = sharpspring.MaxObjects
-	}
+	size = poll.OrDefault(size, sharpspring.MaxObjects)
 	page, next, err := snapshots.PageIDs(ids, cursor, size, snapshots.CompareNumeric)
 	if err != nil {
 		return nil, "", fmt.Errorf("sharpspring client backfill: %w", err)

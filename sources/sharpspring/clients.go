@@ -1,6 +1,7 @@
 package sharpspring
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,15 +74,9 @@ func NewClientPoller(cfg ClientPollerConfig, api ClientAPI, pub pipeline.Publish
 	if api == nil || pub == nil || store == nil {
 		return nil, errors.New("sharpspring client poller: api, publisher and store are required")
 	}
-	if cfg.Name == "" {
-		cfg.Name = DefaultClientSource
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultClientInterval
-	}
-	if cfg.QuotaProbeInterval <= 0 {
-		cfg.QuotaProbeInterval = DefaultQuotaProbeInterval
-	}
+	cfg.Name = cmp.Or(cfg.Name, DefaultClientSource)
+	cfg.Interval = poll.OrDefault(cfg.Interval, DefaultClientInterval)
+	cfg.QuotaProbeInterval = poll.OrDefault(cfg.QuotaProbeInterval, DefaultQuotaProbeInterval)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

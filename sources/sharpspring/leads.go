@@ -1,6 +1,7 @@
 package sharpspring
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,35 +85,25 @@ type LeadPollerConfig struct {
 }
 
 func (c *LeadPollerConfig) defaults() {
-	if c.Name == "" {
-		c.Name = DefaultLeadSource
-	}
+	c.Name = cmp.Or(c.Name, DefaultLeadSource)
 	if c.Zone == nil {
 		c.Zone = time.UTC
 	}
-	if c.Overlap <= 0 {
-		c.Overlap = DefaultOverlap
-	}
+	c.Overlap = poll.OrDefault(c.Overlap, DefaultOverlap)
 	if c.Lag < 0 {
 		c.Lag = 0
 	} else if c.Lag == 0 {
 		c.Lag = DefaultLag
 	}
-	if c.Interval <= 0 {
-		c.Interval = DefaultInterval
-	}
+	c.Interval = poll.OrDefault(c.Interval, DefaultInterval)
 	if c.PageSize <= 0 || c.PageSize > sharpspring.MaxObjects {
 		c.PageSize = DefaultPageSize
 	}
-	if c.MaxWindow <= 0 {
-		c.MaxWindow = DefaultMaxWindow
-	}
+	c.MaxWindow = poll.OrDefault(c.MaxWindow, DefaultMaxWindow)
 	if c.SweepInterval == 0 {
 		c.SweepInterval = DefaultSweepInterval
 	}
-	if c.QuotaProbeInterval <= 0 {
-		c.QuotaProbeInterval = DefaultQuotaProbeInterval
-	}
+	c.QuotaProbeInterval = poll.OrDefault(c.QuotaProbeInterval, DefaultQuotaProbeInterval)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -616,9 +607,7 @@ func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspri
 		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
 			return p.page(ctx, at, at, limit, offset)
 		},
-		lookup: func(ctx context.Context, ids []int64) ([]sharpspring.Lead, error) {
-			return p.api.GetLeads(ctx, sharpspring.GetLeadsQuery{IDs: ids, Fields: busyFields})
-		},
+		api: p.api,
 		stillIn: func(l sharpspring.Lead) bool {
 			t, err := sharpspring.ParseTime(l["updateTimestamp"], p.cfg.Zone)
 			return err == nil && t.Equal(at) && html.UnescapeString(l["active"]) == "1"

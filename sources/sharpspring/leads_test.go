@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,5 +343,285 @@ func TestKnownIDsRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeIDs("!!"); err == nil {
 		t.Fatal("corrupt set accepted")
+	}
+}
+
+const vendorQuotaLog = "SharpSpring reported its daily method call limit reached (error 106); its reset time is not documented"
+
+// runUntil runs run until cond holds (or fails after 10s), then stops it.
+func runUntil(t *testing.T, run func(context.Context) error, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	stopped := false
+	defer func() {
+		if !stopped { // Eventually failed the test: stop run before leaving
+			cancel()
+			<-done
+		}
+	}()
+	testenv.Eventually(t, what, cond)
+	stopped = true
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLeadPollerWaitsTheProbeIntervalAfterVendor106(t *testing.T) {
+	e := newEnv(t, sharpspringsim.Options{})
+	vendor106 := &sharpspring.Error{Method: "getLeadsDateRange", Code: 106, Message: "Exceeded daily method call limit."}
+	for _, tc := range []struct {
+		name  string
+		cfg   time.Duration
+		want  time.Duration
+		err   error
+		exact bool
+	}{
+		{"configured", 45 * time.Minute, 45 * time.Minute, vendor106, true},
+		{"default", 0, time.Hour, vendor106, true},
+		{"wrapped", 10 * time.Minute, 10 * time.Minute, fmt.Errorf("sharpspring.lead: %w", vendor106), true},
+		// crmsync's own daily count resets at 00:00 UTC: that wait stays.
+		{"own budget", 10 * time.Minute, 2 * time.Hour, &pipeline.QuotaError{Account: "sharpspring:1001", ResetAt: time.Now().Add(2 * time.Hour)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.poller(LeadPollerConfig{QuotaProbeInterval: tc.cfg}, &sourcetest.Recorder{})
+			got := p.retryWait(tc.err, 1)
+			if tc.exact && got != tc.want || !tc.exact && (got > tc.want || got < tc.want-time.Minute) {
+				t.Fatalf("retryWait = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLeadPollerProbesAfterVendor106(t *testing.T) {
+	e := newEnv(t, sharpspringsim.Options{})
+	seedSpread(e, 3, t0.Add(-5*time.Minute), time.Second)
+	logs := &testenv.Log{}
+	const probe = 200 * time.Millisecond
+	p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Interval: time.Hour,
+		QuotaProbeInterval: probe, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &sourcetest.Recorder{})
+	e.sim.Script("getLeadsDateRange", sharpspringsim.Fault106)
+	start := time.Now()
+	runUntil(t, p.Run, "the window read after the probe", func() bool { return p.Stats().Published == 3 })
+	if elapsed := time.Since(start); elapsed < probe {
+		t.Fatalf("polled again %s after a 106, before the probe interval (%s)", elapsed, probe)
+	}
+	if n := requests(e.sim, "getLeadsDateRange"); n != 2 {
+		t.Fatalf("%d getLeadsDateRange, want the refused one and the probe", n)
+	}
+	if !strings.Contains(logs.String(), vendorQuotaLog) || !strings.Contains(logs.String(), "probe_at=") {
+		t.Fatalf("the pause is not explained:\n%s", logs)
+	}
+}
+
+func TestClientPollerProbesAfterVendor106(t *testing.T) {
+	e := newEnv(t, sharpspringsim.Options{})
+	e.sim.SeedClient("", map[string]string{"companyName": "Acme"})
+	logs := &testenv.Log{}
+	const probe = 300 * time.Millisecond
+	rec := &sourcetest.Recorder{}
+	// Interval is far shorter than the probe interval: after a 106 the
+	// probe interval wins.
+	p, err := NewClientPoller(ClientPollerConfig{Interval: 10 * time.Millisecond, QuotaProbeInterval: probe, Now: e.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))}, e.client("v1.2"), rec, e.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Script("getClients", sharpspringsim.Fault106)
+	start := time.Now()
+	runUntil(t, p.Run, "the snapshot after the probe", func() bool { return len(rec.Events()) == 1 })
+	if elapsed := time.Since(start); elapsed < probe {
+		t.Fatalf("polled again %s after a 106, before the probe interval (%s)", elapsed, probe)
+	}
+	if !strings.Contains(logs.String(), vendorQuotaLog) {
+		t.Fatalf("the pause is not explained:\n%s", logs)
+	}
+}
+
+// Another integration spends half of the account's 10 requests a second
+// (5 lead updates a second through the same account, on the real clock),
+// so the poller's own 9 a second meet 107 answers all the time. The
+// poller still advances: its cursor passes the seeded hour and every lead
+// change, seeded or made by the other client, is published within a
+// bounded time. Before, a window needing a few dozen requests was thrown
+// away whole at its first 107 and started again, and the watermark never
+// moved.
+func TestLeadPollerAdvancesWhileAnotherClientSpendsTheRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs on the real clock for several seconds")
+	}
+	ctx := context.Background()
+	sim := sharpspringsim.New(sharpspringsim.Options{}) // 10 requests a second, 107 beyond
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close)
+	newClient := func(gate sharpspring.Gate) *sharpspring.Client {
+		c, err := sharpspring.New(sharpspring.Config{Endpoint: srv.URL + "/pubapi/v1.2/",
+			AccountID: sharpspringsim.DefaultAccountID, SecretKey: sharpspringsim.DefaultSecretKey, Gate: gate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	// An hour of history, dense enough that one window takes a few dozen
+	// requests.
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	const seeded = 6000
+	var ids []int64
+	for i := range seeded {
+		at := start.Add(time.Duration(i) * 55 * time.Minute / seeded)
+		ids = append(ids, sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("c%d@example.com", i), "firstName": "Seeded"},
+			sharpspringsim.SeedTimestamps(at, at)))
+	}
+	seedEnd := start.Add(55 * time.Minute)
+
+	// The other integration: 5 lead updates a second, each a change the
+	// poller must publish.
+	otherCtx, stopOther := context.WithCancel(ctx)
+	var otherWG sync.WaitGroup
+	otherWG.Add(1)
+	var otherSent, otherRefused int
+	go func() {
+		defer otherWG.Done()
+		other := newClient(nil)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-otherCtx.Done():
+				return
+			case <-tick.C:
+			}
+			obj := map[string]any{"id": strconv.FormatInt(ids[(i*7919)%len(ids)], 10), "city": "Town " + strconv.Itoa(i)}
+			otherSent++
+			if _, err := other.UpdateLeadsV2(otherCtx, []map[string]any{obj}); err != nil {
+				otherRefused++
+			}
+		}
+	}()
+	t.Cleanup(func() { stopOther(); otherWG.Wait() })
+
+	rec := &sourcetest.Recorder{}
+	store := testenv.State(t)
+	gate := pipeline.NewBudget(pipeline.BudgetConfig{Account: "sharpspring:" + sharpspringsim.DefaultAccountID, PerSecond: 9}, nil)
+	p, err := NewLeadPoller(LeadPollerConfig{Since: start, SweepInterval: -1, Interval: 100 * time.Millisecond,
+		Overlap: 5 * time.Second, Lag: time.Second, Logger: slog.New(slog.DiscardHandler)}, newClient(gate), rec, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stopPoller := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(pctx) }()
+	t.Cleanup(func() { stopPoller(); <-done })
+
+	watermark := func() time.Time {
+		s, _, err := store.Cursor(ctx, DefaultLeadSource)
+		if err != nil {
+			return time.Time{}
+		}
+		c, err := decodeLeadCursor(s)
+		if err != nil || c.Watermark == "" {
+			return time.Time{}
+		}
+		wm, _ := sharpspring.ParseTime(c.Watermark, time.UTC)
+		return wm
+	}
+	published := func(want map[change]bool) bool {
+		got := map[change]bool{}
+		for _, ev := range rec.Events() {
+			got[change{ev.ExternalID, ev.Version}] = true
+		}
+		for c := range want {
+			if !got[c] {
+				return false
+			}
+		}
+		return true
+	}
+	seededStates := map[change]bool{}
+	for _, id := range ids {
+		seededStates[change{strconv.FormatInt(id, 10), ""}] = true
+	}
+	seededPublished := func() bool {
+		got := map[string]bool{}
+		for _, ev := range rec.Events() {
+			got[ev.ExternalID] = true
+		}
+		for c := range seededStates {
+			if !got[c.id] {
+				return false
+			}
+		}
+		return true
+	}
+
+	began := time.Now()
+	testenv.Eventually(t, "the cursor to pass the seeded hour and every seeded lead to be published while the other client runs", func() bool {
+		return !watermark().Before(seedEnd) && seededPublished()
+	})
+	advanced := time.Since(began)
+	st := sim.Stats()
+	if st.Rejected107 == 0 {
+		t.Fatal("no 107 answer: the other client did not compete for the rate; the test proves nothing")
+	}
+
+	// The other client's changes so far are published too, while it keeps
+	// changing leads.
+	want := snapshot(sim)
+	testenv.Eventually(t, "every lead change made so far to be published", func() bool { return published(want) })
+	caughtUp := time.Since(began)
+	stopOther()
+	otherWG.Wait()
+	final := sim.Stats()
+	t.Logf("cursor past the seeded hour after %s, changes published after %s; %d requests (%d getLeadsDateRange), %d answered 107; other client: %d sent, %d refused",
+		advanced.Round(time.Millisecond), caughtUp.Round(time.Millisecond), final.Requests, final.ByMethod["getLeadsDateRange"], final.Rejected107, otherSent, otherRefused)
+}
+
+// TestNoLagPollerMissesNothingOnARealClock: leads written while the poller
+// polls with no lag, on the real clock, are all published.
+func TestNoLagPollerMissesNothingOnARealClock(t *testing.T) {
+	ctx := context.Background()
+	sim := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{"1": "k"}, RateLimitPerSecond: -1})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, _ := sharpspring.New(sharpspring.Config{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: "1", SecretKey: "k"})
+	bus := testenv.Bus(t)
+	store := testenv.State(t)
+	p, err := NewLeadPoller(LeadPollerConfig{Interval: time.Second, Overlap: 2 * time.Second, Lag: -1, Since: time.Now().Add(-time.Minute)}, c, bus, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(pctx) }()
+	n := 0
+	for b := 0; b < 12; b++ {
+		var objs []map[string]any
+		for i := 0; i < 25; i++ {
+			objs = append(objs, map[string]any{"emailAddress": fmt.Sprintf("l%d@example.com", n), "firstName": "x"})
+			n++
+		}
+		if _, err := c.CreateLeads(ctx, objs); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(230 * time.Millisecond)
+	}
+	cons, _ := bus.Consumer(ctx, "t", pipeline.Subject("lead", "sharpspring"))
+	seen := map[string]bool{}
+	defer func() { cancel(); <-done }()
+	testenv.Eventually(t, "every lead on the bus", func() bool {
+		ms, _ := cons.Fetch(ctx, 500, 200*time.Millisecond)
+		for _, m := range ms {
+			seen[m.Event.ExternalID] = true
+			m.Ack()
+		}
+		return len(seen) >= n
+	})
+	cancel()
+	if len(seen) != n {
+		t.Fatalf("published %d of %d leads", len(seen), n)
 	}
 }

@@ -1,6 +1,6 @@
 // Package poll holds what the sources' pollers share: the pause between
-// polls and the snapshot pollers of vendors that list records without a
-// change time.
+// polls, the snapshot pollers of vendors that list records without a
+// change time, and the defaults of settings left unset.
 package poll
 
 import (
@@ -71,4 +71,13 @@ func (s *Snapshots) Poll(ctx context.Context, read func(context.Context) ([]snap
 	})
 	res.Created, res.Changed, res.Removed = n.Created, n.Changed, n.Removed
 	return res, err
+}
+
+// OrDefault returns v, or def when v is zero or negative: the default of a
+// setting that means nothing below one.
+func OrDefault[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
