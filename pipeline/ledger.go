@@ -221,11 +221,19 @@ func newer(a, b time.Time) bool {
 // field crmsync once wrote empty, say. So is the latest written value once
 // the vendor was known to hold another value by a change made there after
 // that write was sent.
+//
+// A value crmsync wrote more than once, from different vendors, comes from
+// the latest of those writes: reported back, it is no echo of an earlier
+// write from another vendor, which still needs the value when it changed
+// the field since.
 func echoOfWrite(st FieldStamp, from, h string, at time.Time) bool {
 	for i := len(st.Wrote) - 1; i >= 0; i-- {
 		w := st.Wrote[i]
-		if from != "" && w != from+":"+h || from == "" && !strings.HasSuffix(w, ":"+h) {
+		if !strings.HasSuffix(w, ":"+h) {
 			continue
+		}
+		if from != "" && w != from+":"+h {
+			return false
 		}
 		if i == len(st.Wrote)-1 {
 			return !changedSinceWrite(st, h)

@@ -152,3 +152,31 @@ func TestAChangeReportedAgainLaterIsStillTheTargetsChange(t *testing.T) {
 		t.Fatalf("the user's clear after the value was reported again is taken for crmsync's earlier clear: %+v", sb.stamp())
 	}
 }
+
+// TestAValueWrittenLastFromAnotherVendorIsNotSentBack: a budget once
+// cleared at iVvy was written empty into SharpSpring; later a LeadExec
+// user set it and cleared it again, and crmsync wrote that clear into
+// SharpSpring too. SharpSpring's report of the empty budget, in the
+// second of that latest write, shows LeadExec's clear landing: iVvy,
+// which holds the budget set in between, still needs it. It is no echo
+// of iVvy's own earlier clear (full-size model test, seed 97: an iVvy
+// budget stayed set after a clear made at LeadExec).
+func TestAValueWrittenLastFromAnotherVendorIsNotSentBack(t *testing.T) {
+	sent := time.Date(2026, 12, 5, 3, 49, 5, 154_000_000, time.UTC)
+	st := FieldStamp{
+		At: sent.Add(-60 * time.Millisecond), Hash: emptyHash, Sent: sent, Prev: ValueHash("864"),
+		Wrote: []string{"leadexec:" + ValueHash("859"), "ivvy:" + emptyHash, "leadexec:" + ValueHash("864"), "leadexec:" + emptyHash},
+	}
+	reported := time.Date(2026, 12, 5, 3, 49, 5, 0, time.UTC)
+	if echoOfWrite(st, "ivvy", emptyHash, reported) {
+		t.Fatalf("the report of LeadExec's clear is taken for iVvy's earlier clear coming back: %+v", st)
+	}
+	if !echoOfWrite(st, "leadexec", emptyHash, reported) {
+		t.Fatalf("the report of LeadExec's clear is not its echo to LeadExec: %+v", st)
+	}
+	// Written last from iVvy, the same report is iVvy's own clear.
+	st.Wrote = []string{"leadexec:" + emptyHash, "leadexec:" + ValueHash("864"), "ivvy:" + emptyHash}
+	if !echoOfWrite(st, "ivvy", emptyHash, reported) {
+		t.Fatalf("the report of iVvy's clear is not its echo to iVvy: %+v", st)
+	}
+}
