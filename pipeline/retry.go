@@ -220,8 +220,11 @@ const skipWrittenMeanwhile = "the target holds its values already: written meanw
 // the ledger now shows holding every value it carries is settled as
 // written without a request, so that sending it again late cannot turn
 // such an edit back; and a field the ledger knows a newer value of is
-// left out of a record the target knows (TargetID), so that the late
-// write does not carry an older value over the newer one.
+// left out, so that the late write does not carry an older value over the
+// newer one. The ledger knows a value once a write of it settled or the
+// target reported it: the target holds the record then, and a create
+// still waiting to be sent is an update of it (sinks address a record
+// without a target id by its natural keys, which are never left out).
 func (ru *Runner) recheck(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome) ([]int, error) {
 	keys := make([]string, len(todo))
 	for j, i := range todo {
@@ -250,7 +253,7 @@ func (ru *Runner) recheck(ctx context.Context, stopping <-chan struct{}, recs []
 			if !known || st.Hash != ValueHash(v) || !st.WroteAt.IsZero() {
 				held = false
 			}
-			if known && r.TargetID != "" && st.Hash != ValueHash(v) && newer(st.At, r.Stamps[f]) {
+			if known && st.Hash != ValueHash(v) && newer(st.At, r.Stamps[f]) && !naturalKey(r, f) {
 				ru.log.Debug("field not written: a newer value reached the target while the write waited", "record", r.Key, "field", f)
 				delete(r.Fields, f)
 				delete(r.Stamps, f)
@@ -264,6 +267,13 @@ func (ru *Runner) recheck(ctx context.Context, stopping <-chan struct{}, recs []
 		out = append(out, i)
 	}
 	return out, nil
+}
+
+// naturalKey reports whether target field f is one the record is
+// addressed by when its target id is unknown.
+func naturalKey(r *Record, f string) bool {
+	_, ok := r.NaturalKeys[f]
+	return ok && r.TargetID == ""
 }
 
 // newBackOff is the route's retry policy: Route.NewBackOff, else the
