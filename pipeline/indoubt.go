@@ -67,10 +67,7 @@ func (ru *Runner) markInDoubt(ctx context.Context, recs []*Record, until map[int
 	var st settlement
 	for i, u := range until {
 		r := recs[i]
-		if r.ledger.Fields == nil {
-			r.ledger.Fields = map[string]FieldStamp{}
-		}
-		hold := func(fields map[string]FieldStamp) {
+		ru.updateRecord(&st, r, func(fields map[string]FieldStamp) bool {
 			for f := range r.Fields {
 				fs := fields[f]
 				if u.After(fs.Pending) {
@@ -78,12 +75,7 @@ func (ru *Runner) markInDoubt(ctx context.Context, recs []*Record, until map[int
 				}
 				fields[f] = fs
 			}
-		}
-		hold(r.ledger.Fields)
-		st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
-			entry = withFields(entry)
-			hold(entry.Fields)
-			return entry, true
+			return true
 		})
 	}
 	return ru.state.PutLedgers(ctx, st.ledger)

@@ -19,11 +19,11 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 	now := ru.now()
 	for _, i := range todo {
 		r := recs[i]
-		if r.ledger.Fields == nil {
-			r.ledger.Fields = map[string]FieldStamp{}
-		}
 		wrote := make(map[string]string, len(r.Fields))
-		intend := func(fields map[string]FieldStamp) {
+		for f, v := range r.Fields {
+			wrote[f] = ru.srcVendor + ":" + ValueHash(v)
+		}
+		ru.updateRecord(&st, r, func(fields map[string]FieldStamp) bool {
 			for f, w := range wrote {
 				fs := fields[f]
 				if len(fs.Wrote) == 0 || fs.Wrote[len(fs.Wrote)-1] != w || fs.Sent.IsZero() {
@@ -40,15 +40,7 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 				}
 				fields[f] = fs
 			}
-		}
-		for f, v := range r.Fields {
-			wrote[f] = ru.srcVendor + ":" + ValueHash(v)
-		}
-		intend(r.ledger.Fields)
-		st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
-			entry = withFields(entry)
-			intend(entry.Fields)
-			return entry, true
+			return true
 		})
 	}
 	return ru.state.PutLedgers(ctx, st.ledger)

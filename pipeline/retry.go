@@ -422,8 +422,6 @@ func (ru *Runner) settleUnreadable(ctx context.Context, stopping <-chan struct{}
 	return done
 }
 
-// holds reports whether current, a record read back (nil: absent), shows
-// every field of sent with the value sent.
 // noteHeld records, for the fields of r whose write is marked as sent and
 // which the target was just read holding another value (current; nil: not
 // read), that value as the one the field held before the write
@@ -444,7 +442,7 @@ func (ru *Runner) noteHeld(st *settlement, r *Record, current map[string]string)
 	if len(held) == 0 {
 		return
 	}
-	mark := func(fields map[string]FieldStamp) bool {
+	ru.updateRecord(st, r, func(fields map[string]FieldStamp) bool {
 		changed := false
 		for f, h := range held {
 			fs, ok := fields[f]
@@ -457,14 +455,11 @@ func (ru *Runner) noteHeld(st *settlement, r *Record, current map[string]string)
 			changed = true
 		}
 		return changed
-	}
-	mark(r.ledger.Fields)
-	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
-		entry = withFields(entry)
-		return entry, mark(entry.Fields)
 	})
 }
 
+// holds reports whether current, a record read back (nil: absent), shows
+// every field of sent with the value sent.
 func holds(current, sent map[string]string) bool {
 	if current == nil {
 		return false

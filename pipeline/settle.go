@@ -23,6 +23,21 @@ func (st *settlement) updateLedger(vendor, entity, key string, fn func(stored Le
 	st.ledger = append(st.ledger, LedgerPut{Vendor: vendor, Entity: entity, Key: key, Update: fn})
 }
 
+// updateRecord applies fn to the ledger entry the route read for r at
+// once, and adds an update that applies it to the entry as stored when the
+// settlement is stored (see updateLedger); fn reports whether it changed
+// anything.
+func (ru *Runner) updateRecord(st *settlement, r *Record, fn func(fields map[string]FieldStamp) bool) {
+	if r.ledger.Fields == nil {
+		r.ledger.Fields = map[string]FieldStamp{}
+	}
+	fn(r.ledger.Fields)
+	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+		entry = withFields(entry)
+		return entry, fn(entry.Fields)
+	})
+}
+
 // withFields returns the entry with a copy of its fields that the caller
 // may change (never nil).
 func withFields(e LedgerEntry) LedgerEntry {
