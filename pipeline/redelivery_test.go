@@ -662,3 +662,55 @@ func TestATargetChangedBeforeTheWriteWasSentIsNoEditAfterIt(t *testing.T) {
 		t.Fatalf("the user's older budget in b was taken for an edit made after crmsync's write: budget %q", got)
 	}
 }
+
+// lateThenEdited answers the first write as in doubt (its request timed
+// out); the write lands late, and then a user edits the record at the
+// target, all before the route's retry.
+type lateThenEdited struct {
+	*targetSink
+	edit  map[string]string
+	calls atomic.Int32
+}
+
+func (s *lateThenEdited) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	if s.calls.Add(1) > 1 {
+		return s.targetSink.Write(ctx, recs)
+	}
+	out := make([]pipeline.Outcome, len(recs))
+	for i, r := range recs {
+		s.targetSink.Write(ctx, []*pipeline.Record{r})
+		s.targetSink.edit(r.Key, s.edit)
+		out[i] = pipeline.Outcome{Err: pipeline.InDoubt(errors.New("request timed out"), time.Now().Add(time.Second))}
+	}
+	return out
+}
+
+// TestARetryAfterAnAnswerLostReadsBackFirst: crmsync's write of a's newer
+// budget into b times out; the request lands late, and a user then sets
+// another budget in b before the retry. The retry reads the record back
+// first: b holds neither the value sent nor the one before it, an edit
+// made at b after the write landed, which the retry leaves alone (full-size
+// model test, seed 60: a Getlead rename made while a timed-out write's
+// retry waited out another record's rate limit was turned back by it).
+func TestARetryAfterAnAnswerLostReadsBackFirst(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	_, b := leadWrittenToB(t, bus, state, t0)
+	k := canonicalK()
+	sink := &lateThenEdited{targetSink: b, edit: map[string]string{"budget": "999"}}
+	route := copyRoute("a", "b", sink)
+	route.Reverse = true
+	route.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
+	if _, err := newRunner(t, route, bus, state).Apply(ctx, []pipeline.Event{
+		leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(k); got["budget"] != "999" {
+		t.Fatalf("b holds %v; want the user's budget 999, edited after the late write landed", got)
+	}
+	if writes, reads := b.counts(); writes != 2 || reads != 1 {
+		t.Fatalf("b saw %d writes and %d reads; want the first lead, the late write, and one read before the retry, which sends nothing", writes, reads)
+	}
+}

@@ -70,12 +70,17 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 // the record back, or dead-lettered after maxUnreadable such answers
 // (unread counts them; see settleUnreadable). Records that waited
 // (recheck: held back by the fence; and every retry) are checked against
-// the write ledger first (see recheck).
+// the write ledger first (see recheck), and a record whose write was in
+// doubt is read back before it is sent again (see readBackInDoubt).
 func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts, unread []int, bo backoff.BackOff, recheck bool) error {
+	var doubted map[int]time.Time // records whose last attempt was in doubt
 	for len(todo) > 0 {
 		if recheck {
 			var err error
 			if todo, err = ru.recheck(ctx, stopping, recs, todo, outcomes); err != nil {
+				return err
+			}
+			if todo, err = ru.readBackInDoubt(ctx, stopping, recs, todo, doubted, outcomes); err != nil {
 				return err
 			}
 			if len(todo) == 0 {
@@ -129,6 +134,7 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 				doubt[i] = d.Until
 			}
 		}
+		doubted = doubt
 		if len(doubt) > 0 {
 			ru.Stats.InDoubt.Add(int64(len(doubt)))
 			// Some records of the batch may be written: the mark is
@@ -274,6 +280,47 @@ func (ru *Runner) recheck(ctx context.Context, stopping <-chan struct{}, recs []
 func naturalKey(r *Record, f string) bool {
 	_, ok := r.NaturalKeys[f]
 	return ok && r.TargetID == ""
+}
+
+// skipLandedLate is the Outcome.Skip of a record whose write was in doubt
+// and is found landed, or overtaken by an edit at the target, when read
+// back before its retry (readBackInDoubt).
+const skipLandedLate = "the write whose answer was lost is read back as landed"
+
+// readBackInDoubt reads back, before they are sent again, the records of
+// todo whose last write was in doubt (doubted), and returns those still to
+// send. The retry waits its backoff, and a rate limit met by another
+// record of the batch can make that seconds: meanwhile the lost request
+// may land and a user edit the record at the target, and a blind retry
+// would turn that edit back. Each field is settled by what the target
+// holds, as for a write that landed unsettled (readBackUnsettled): one
+// holding the value sent landed, one holding another value than the value
+// before the write was edited at the target since, and neither is sent
+// again; one still holding the value before the write is. A record with
+// nothing left to send is settled as skipped.
+func (ru *Runner) readBackInDoubt(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, doubted map[int]time.Time, outcomes []Outcome) ([]int, error) {
+	var read []*Record
+	for _, i := range todo {
+		if _, ok := doubted[i]; ok {
+			read = append(read, recs[i])
+		}
+	}
+	if len(read) == 0 {
+		return todo, nil
+	}
+	if err := ru.readBackUnsettled(ctx, stopping, read); err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, i := range todo {
+		if len(recs[i].Fields) == 0 {
+			ru.Stats.Skipped.Add(1)
+			outcomes[i] = Outcome{TargetID: recs[i].TargetID, Skip: skipLandedLate}
+			continue
+		}
+		out = append(out, i)
+	}
+	return out, nil
 }
 
 // newBackOff is the route's retry policy: Route.NewBackOff, else the
