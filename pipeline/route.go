@@ -65,7 +65,8 @@ type RouteStats struct {
 	Fenced atomic.Int64
 	// ReadBacks counts records read back from the target before they were
 	// written, because an earlier write of them may have landed without
-	// being settled (see readBackUnsettled). Zero in the steady state.
+	// being settled (see readBackUnsettled, readBackInDoubt). Zero in the
+	// steady state.
 	ReadBacks atomic.Int64
 	Batches   atomic.Int64
 	Settled   atomic.Int64 // events acknowledged (written, skipped or dead-lettered)

@@ -69,7 +69,8 @@ type RouteStatus struct {
 	StateRetries int64 `json:"state_retries"`
 	// ReadBacks counts records read back from the target before a write,
 	// because an earlier write of them may have landed unsettled (a
-	// restart, a redelivery): zero in the steady state.
+	// restart, a redelivery, a retry after a lost answer): zero in the
+	// steady state.
 	ReadBacks   int64 `json:"read_backs"`
 	DeadLetters int   `json:"dead_letters_open"`
 	// Lease, with state shared by instances: "held" when this instance
@@ -265,7 +266,7 @@ var (
 	descSkipped     = prometheus.NewDesc("crmsync_route_skipped_total", "Records with nothing newer to write (no request).", []string{"route"}, nil)
 	descRetries     = prometheus.NewDesc("crmsync_route_retries_total", "Retries of transient failures.", []string{"route"}, nil)
 	descStateRetry  = prometheus.NewDesc("crmsync_route_state_retries_total", "State failures the route retried with backoff instead of stopping.", []string{"route"}, nil)
-	descReadBacks   = prometheus.NewDesc("crmsync_route_read_backs_total", "Records read back from the target before a write, because an earlier write may have landed unsettled (restart, redelivery).", []string{"route"}, nil)
+	descReadBacks   = prometheus.NewDesc("crmsync_route_read_backs_total", "Records read back from the target before a write, because an earlier write may have landed unsettled (restart, redelivery, retry after a lost answer).", []string{"route"}, nil)
 	descDead        = prometheus.NewDesc("crmsync_route_dead_letters_total", "Records dead-lettered by the route since start.", []string{"route"}, nil)
 	descDeadOpen    = prometheus.NewDesc("crmsync_dead_letters_open", "Open dead letters of the route.", []string{"route"}, nil)
 	descBatches     = prometheus.NewDesc("crmsync_route_batches_total", "Batches processed.", []string{"route"}, nil)
