@@ -2,9 +2,7 @@ package pipeline_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +23,11 @@ func TestWholeRecordReportKeepsNewerEditsElsewhere(t *testing.T) {
 		r.Batch = pipeline.BatchPolicy{Linger: 20 * time.Millisecond}
 		runners = append(runners, newRunner(t, r, bus, state))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = r.Run(ctx) }()
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	var settled [2]int64
+	runUntilCleanup(t, runners...)
+	publish := reporter(t, bus, map[string]*pipeline.Runner{"a": runners[0], "b": runners[1]})
 	report := func(vendor string, at time.Time, city, color string) {
 		t.Helper()
-		i := 0
-		if vendor == "b" {
-			i = 1
-		}
-		publishLead(t, bus, vendor, vendor+"1", at, map[string]string{"key": "k", "city": city, "color": color})
-		settled[i]++
-		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", runners[i].Name(), settled[i]),
-			func() bool { return runners[i].Stats.Settled.Load() >= settled[i] })
+		publish(vendor, at, map[string]string{"city": city, "color": color})
 	}
 	t0 := time.Now().Truncate(time.Second)
 	report("a", t0, "Austin", "teal")
@@ -102,26 +87,8 @@ func TestCompositeFieldIsNeverTruncated(t *testing.T) {
 		r.Batch, r.Reverse = pipeline.BatchPolicy{Linger: 20 * time.Millisecond}, true
 		runners = append(runners, newRunner(t, r, bus, state))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = r.Run(ctx) }()
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	var settled [2]int64
-	report := func(vendor string, at time.Time, f map[string]string) {
-		t.Helper()
-		i := 0
-		if vendor == "b" {
-			i = 1
-		}
-		f["key"] = "k"
-		publishLead(t, bus, vendor, vendor+"1", at, f)
-		settled[i]++
-		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", runners[i].Name(), settled[i]),
-			func() bool { return runners[i].Stats.Settled.Load() >= settled[i] })
-	}
+	runUntilCleanup(t, runners...)
+	report := reporter(t, bus, map[string]*pipeline.Runner{"a": runners[0], "b": runners[1]})
 	t0 := time.Now().Truncate(time.Second)
 	// b's last name reaches a.
 	report("b", t0, map[string]string{"last": "Lee"})

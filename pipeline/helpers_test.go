@@ -2,10 +2,12 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -55,17 +57,39 @@ func runTwoWay(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteSt
 		return newRunner(t, r, bus, state)
 	}
 	ab, ba = twoWay("a", "b", toB), twoWay("b", "a", toA)
+	runUntilCleanup(t, ab, ba)
+	return ab, ba, toB, toA
+}
+
+// reporter returns a function that publishes a change of vendor's lead
+// (id vendor+"1", key "k") made at at, and waits until the route from that
+// vendor (from) settled it.
+func reporter(t *testing.T, bus pipeline.Publisher, from map[string]*pipeline.Runner) func(vendor string, at time.Time, f map[string]string) {
+	settled := map[string]int64{}
+	return func(vendor string, at time.Time, f map[string]string) {
+		t.Helper()
+		f["key"] = "k"
+		publishLead(t, bus, vendor, vendor+"1", at, f)
+		settled[vendor]++
+		ru, n := from[vendor], settled[vendor]
+		testenv.Eventually(t, fmt.Sprintf("%s to settle %d events", ru.Name(), n),
+			func() bool { return ru.Stats.Settled.Load() >= n })
+	}
+}
+
+// runUntilCleanup runs the routes until the test ends.
+func runUntilCleanup(t *testing.T, runners ...*pipeline.Runner) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, r := range []*pipeline.Runner{ab, ba} {
+	for _, r := range runners {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.Run(ctx) }()
+		go func() { defer wg.Done(); _ = r.Run(ctx) }()
 	}
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
 	})
-	return ab, ba, toB, toA
 }
 
 // publishLead publishes a sealed change of vendor's lead id made at at,
