@@ -40,9 +40,9 @@ var errListShifted = errors.New("ivvy poller: getLeadList kept shifting while it
 // A keyset page refused by iVvy (ivvy.IsRefused) turns keyset paging off
 // for the process and the read goes on by offset.
 //
-// A lead added to the list while it is paged may be missed either way; the
-// poller reads it in a later window (its modifiedDate is past the
-// watermark, or at the watermark's open second).
+// A lead added to the list, or edited, while it is paged may be missed
+// either way; the poller reads it in a later window, whose watermark the
+// read keeps low enough (see pagedWatermark).
 func (p *LeadPoller) readLeads(ctx context.Context, filter map[string]any, keyset bool) ([]ivvy.Lead, error) {
 	var out []ivvy.Lead
 	at := map[int64]int{} // id → index in out
@@ -57,11 +57,16 @@ func (p *LeadPoller) readLeads(ctx context.Context, filter map[string]any, keyse
 		}
 	}
 	get := func(start int, f map[string]any) (ivvy.Page[ivvy.Lead], error) {
+		p.leadPages++
 		return p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start, Filter: f})
 	}
 	pg, err := get(0, filter)
 	if err != nil {
 		return nil, err
+	}
+	p.firstPageNewest = ""
+	for _, l := range pg.Results {
+		p.firstPageNewest = max(p.firstPageNewest, norm(l.ModifiedDate))
 	}
 	add(pg.Results)
 	if pg.Done() {
@@ -121,6 +126,7 @@ func (p *LeadPoller) readLeadsByOffset(ctx context.Context, filter map[string]an
 		}
 	}
 	for {
+		p.leadPages++
 		pg, err := p.cfg.Client.GetLeadList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start, Filter: filter})
 		if err != nil {
 			return err

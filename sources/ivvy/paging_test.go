@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -126,6 +127,57 @@ func TestLeadDeletedWhileAWindowIsPagedSkipsNoOther(t *testing.T) {
 				if !got[itoa(id)] {
 					t.Errorf("lead %d, edited in the window, was never published (published %v)", id, got)
 				}
+			}
+		})
+	}
+}
+
+// TestALeadEditedWhileAWindowIsPagedIsReadByTheNext: a lead edited in
+// iVvy after the poller read its page is stamped later than that read, but
+// may be stamped earlier than a lead on a later page edited after it. The
+// window's watermark stays low enough that the next window reads the first
+// lead again (full-size model test, seed 148: an iVvy budget edited while
+// a busy window was paged never reached SharpSpring).
+func TestALeadEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		name := "filter honoured"
+		if ignore {
+			name = "filter ignored: scan fallback"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			gate := &leadPageGate{}
+			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
+			ids := e.seedPolledThenEdited(t, 5)
+			// Before the second page: the first lead (read on the first
+			// page) is edited again, and a second later the last lead.
+			gate.arm(2, func() {
+				e.clk.Add(time.Second)
+				e.sim.EditLead(ids[0], func(l *ivvysim.Lead) { l.Description = "edited again" })
+				e.clk.Add(time.Second)
+				e.sim.EditLead(ids[4], func(l *ivvysim.Lead) { l.Description = "edited again" })
+			})
+			if _, err := e.p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !gate.fired() {
+				t.Fatal("the window was read in one page: nothing was edited between pages")
+			}
+			// The edit is published by this window (where the list is not
+			// in id order, it moved past the pages read) or by the next.
+			published := e.drain(t)
+			e.clk.Add(time.Second)
+			if _, err := e.p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var again []string
+			for _, ev := range append(published, e.drain(t)...) {
+				if ev.Fields["description"] == "edited again" {
+					again = append(again, ev.ExternalID)
+				}
+			}
+			if !slices.Contains(again, itoa(ids[0])) {
+				t.Fatalf("lead %d, edited again after its page was read, was never published with the edit (published with it: %v)", ids[0], again)
 			}
 		})
 	}

@@ -96,6 +96,11 @@ type LeadPoller struct {
 	// ("modifiedDate", "id", "contactId"): they are not sent again until
 	// a restart, which tries each once more.
 	refused map[string]bool
+	// leadPages counts getLeadList requests made to read lead lists, and
+	// firstPageNewest is the newest modifiedDate on the first page of the
+	// last list read (see pagedWatermark).
+	leadPages       int
+	firstPageNewest string
 }
 
 // NewLeadPoller returns a poller.
@@ -266,6 +271,7 @@ func (p *LeadPoller) changedLeads(ctx context.Context, from string, next *cursor
 		filter = map[string]any{"modifiedDate__GREATERTHAN": from}
 	}
 	full = filter == nil
+	pages, began := p.leadPages, p.cfg.Now()
 	leads, err = p.readLeads(ctx, filter, !next.Scan)
 	if filter != nil && ivvy.IsRefused(err) {
 		// Read once more without the filter: an answer means iVvy refuses
@@ -289,12 +295,36 @@ func (p *LeadPoller) changedLeads(ctx context.Context, from string, next *cursor
 			break
 		}
 	}
+	newest := next.Leads
 	for _, l := range leads {
-		if ts := norm(l.ModifiedDate); ts > next.Leads {
-			next.Leads = ts
+		if ts := norm(l.ModifiedDate); ts > newest {
+			newest = ts
 		}
 	}
+	if p.leadPages-pages > 1 {
+		newest = pagedWatermark(newest, max(next.Leads, p.firstPageNewest), p.cfg.Now().Sub(began))
+	}
+	next.Leads = newest
 	return leads, full, nil
+}
+
+// pagedWatermark is the watermark of a window read in several pages over
+// span, whose newest modifiedDate is newest. A lead edited after its page
+// was read is stamped no earlier than the first page's read; a lead on a
+// later page edited after it can carry the newest stamp, past the first.
+// The first read came at most span before the newest stamp seen, and
+// after every stamp on the first page: the watermark stays at the later of
+// the two bounds (floor, the old watermark or the first page's newest
+// stamp, whichever is later), so that the next window reads such a lead
+// again (publishing it only if it changed). A window read within one
+// second of its first page's newest stamp costs nothing more.
+func pagedWatermark(newest, floor string, span time.Duration) string {
+	t, err := ivvy.ParseTime(newest)
+	if err != nil {
+		return newest
+	}
+	w := ivvy.FormatTime(t.Add(-span.Truncate(time.Second) - time.Second))
+	return min(newest, max(w, floor))
 }
 
 // Filters on getLeadList the poller may find refused (LeadPoller.refused).
