@@ -212,7 +212,8 @@ func newer(a, b time.Time) bool {
 // setting the field back to it, a change made at the vendor: clearing a
 // field crmsync once wrote empty, say. So is the latest written value once
 // the vendor was known to hold another value by a change made there after
-// that write was sent.
+// that write was sent, or once another route from the same source recorded
+// this report of it as such a change (recordedAsChange).
 //
 // A value crmsync wrote more than once, from different vendors, comes from
 // the latest of those writes: reported back, it is no echo of an earlier
@@ -228,7 +229,7 @@ func echoOfWrite(st FieldStamp, from, h string, at time.Time) bool {
 			return false
 		}
 		if i == len(st.Wrote)-1 {
-			return !changedSinceWrite(st, h)
+			return !changedSinceWrite(st, h) && !recordedAsChange(st, h, at)
 		}
 		return st.Sent.IsZero() || !newer(at, st.Sent) && !seenLanded(st, at)
 	}
@@ -246,6 +247,16 @@ func changedSinceWrite(st FieldStamp, h string) bool {
 		return false
 	}
 	return st.Seen.IsZero() || !slices.ContainsFunc(st.Wrote, func(w string) bool { return strings.HasSuffix(w, ":"+st.Hash) })
+}
+
+// recordedAsChange reports whether the ledger already holds the value with
+// hash h as a change made at the vendor after crmsync's latest write was
+// sent, reported no earlier than at: another route from the same source
+// settled this very report (or a later one) as a change, and the routes
+// share the source's ledger. The value is crmsync's latest write, but set
+// again at the vendor: no echo, for this route either.
+func recordedAsChange(st FieldStamp, h string, at time.Time) bool {
+	return st.Hash == h && st.Seen.IsZero() && !st.Sent.IsZero() && newer(st.At, st.Sent) && !newer(at, st.At)
 }
 
 func ledgerHash(fields map[string]FieldStamp) string {

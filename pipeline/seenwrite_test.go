@@ -180,3 +180,32 @@ func TestAValueWrittenLastFromAnotherVendorIsNotSentBack(t *testing.T) {
 		t.Fatalf("the report of iVvy's clear is not its echo to iVvy: %+v", st)
 	}
 }
+
+// TestAChangeAnotherRouteRecordedIsNotAnEchoForTheNext: crmsync once wrote
+// iVvy's color clear into SharpSpring; later a SharpSpring user set a
+// color, and then cleared it again. SharpSpring's report of the clear is
+// taken by each route from SharpSpring; the first to settle it records it
+// in the source's ledger as a change made there (the routes share that
+// ledger). The route into iVvy, judging the same report after that, must
+// still take it for a change, not for iVvy's own earlier clear coming back
+// (full-size model test, seed 131: an iVvy color stayed set after a
+// SharpSpring user cleared it).
+func TestAChangeAnotherRouteRecordedIsNotAnEchoForTheNext(t *testing.T) {
+	sent := time.Date(2026, 12, 5, 4, 33, 10, 811_000_000, time.UTC)
+	cleared := time.Date(2026, 12, 5, 4, 33, 47, 0, time.UTC)
+	wrote := []string{"leadexec:" + ValueHash("teal"), "ivvy:" + emptyHash}
+	before := FieldStamp{At: time.Date(2026, 12, 5, 4, 33, 38, 0, time.UTC), Hash: ValueHash("red"), Sent: sent, Prev: ValueHash("teal"), Wrote: wrote}
+	if echoOfWrite(before, "ivvy", emptyHash, cleared) {
+		t.Fatalf("the clear, judged first, is taken for iVvy's earlier clear coming back: %+v", before)
+	}
+	recorded := before
+	recorded.At, recorded.Hash = cleared, emptyHash
+	if echoOfWrite(recorded, "ivvy", emptyHash, cleared) {
+		t.Fatalf("the clear, judged after another route recorded it as a change, is taken for iVvy's earlier clear coming back: %+v", recorded)
+	}
+	// iVvy's clear itself, reported back after it was written, is an echo.
+	written := FieldStamp{At: sent.Add(-time.Second), Hash: emptyHash, Sent: sent, Prev: ValueHash("teal"), Wrote: wrote}
+	if !echoOfWrite(written, "ivvy", emptyHash, sent.Add(2*time.Second).Truncate(time.Second)) {
+		t.Fatalf("iVvy's clear coming back is not taken for an echo: %+v", written)
+	}
+}
