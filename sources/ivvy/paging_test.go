@@ -2,6 +2,7 @@ package ivvy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 // sees after being armed (arm), or before each one (every): a change made
 // in iVvy between two page requests of one window.
 type leadPageGate struct {
+	action string // "" = getLeadList
 	mu     sync.Mutex
 	left   int
 	repeat bool
@@ -48,7 +50,7 @@ func (g *leadPageGate) fired() bool {
 
 func (g *leadPageGate) front(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("action") == "getLeadList" {
+		if r.URL.Query().Get("action") == cmp.Or(g.action, "getLeadList") {
 			g.mu.Lock()
 			if g.run != nil {
 				if g.left--; g.left <= 0 {
@@ -180,6 +182,67 @@ func TestALeadEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
 				t.Fatalf("lead %d, edited again after its page was read, was never published with the edit (published with it: %v)", ids[0], again)
 			}
 		})
+	}
+}
+
+// TestAContactEditedWhileAWindowIsPagedIsReadByTheNext: as above, for the
+// contact list, which is paged too: a contact edited after its page was
+// read is read by the next window, and its lead published with the edit.
+func TestAContactEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
+	ctx := context.Background()
+	gate := &leadPageGate{action: "getContactList"}
+	e := newEnvBehind(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
+	ids := e.seed(5)
+	contacts := make([]int64, len(ids))
+	for i, id := range ids {
+		l, _ := e.sim.LeadByID(id)
+		contacts[i] = l.ContactID
+	}
+	for range 2 {
+		e.clk.Add(time.Second)
+		if _, err := e.p.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.drain(t)
+	// The leads' second is over: the next windows read no lead again,
+	// only the contacts changed since.
+	e.clk.Add(10 * time.Minute)
+	for _, c := range contacts {
+		e.clk.Add(time.Second)
+		e.sim.EditContact(c, func(c *ivvysim.Contact) { c.FirstName = "Edited" })
+	}
+	// Before the second contact page: the first contact (read on the
+	// first page) is edited again, and a second later the last one.
+	gate.arm(2, func() {
+		e.clk.Add(time.Second)
+		e.sim.EditContact(contacts[0], func(c *ivvysim.Contact) { c.FirstName = "Again" })
+		e.clk.Add(time.Second)
+		e.sim.EditContact(contacts[4], func(c *ivvysim.Contact) { c.FirstName = "Again" })
+	})
+	if _, err := e.p.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !gate.fired() {
+		t.Fatal("the contacts were read in one page: nothing was edited between pages")
+	}
+	published := e.drain(t)
+	e.clk.Add(time.Second)
+	if _, err := e.p.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{} // lead → the newest first name published
+	for _, ev := range append(published, e.drain(t)...) {
+		got[ev.ExternalID] = ev.Fields["contact.firstName"]
+	}
+	for i, id := range ids {
+		want := "Edited"
+		if i == 0 || i == 4 {
+			want = "Again"
+		}
+		if got[itoa(id)] != want {
+			t.Errorf("lead %d: published with first name %q, want %q (published %v)", id, got[itoa(id)], want, got)
+		}
 	}
 }
 

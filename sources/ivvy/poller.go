@@ -358,13 +358,21 @@ func (p *LeadPoller) changedContacts(ctx context.Context, cur cursor, from strin
 	if from != "" {
 		filter = map[string]any{"fromModifiedDate": from}
 	}
+	seen := map[int64][2]string{} // id → modifiedDate, hash
+	pages, began, firstNewest := 0, p.cfg.Now(), ""
 	for start := 0; ; {
 		pg, err := p.cfg.Client.GetContactList(ctx, ivvy.ListQuery{PerPage: p.cfg.PerPage, Start: start, Filter: filter})
 		if err != nil {
 			return nil, err
 		}
+		if pages++; pages == 1 {
+			for _, c := range pg.Results {
+				firstNewest = max(firstNewest, norm(c.ModifiedDate))
+			}
+		}
 		for _, c := range pg.Results {
 			ts, h, id := norm(c.ModifiedDate), contactHash(c), int64(c.ID)
+			seen[id] = [2]string{ts, h}
 			if from != "" && ts < from {
 				continue // the filter was not applied; seen before
 			}
@@ -385,6 +393,17 @@ func (p *LeadPoller) changedContacts(ctx context.Context, cur cursor, from strin
 			break
 		}
 		start += len(pg.Results)
+	}
+	if w := pagedWatermark(next.Contacts, max(cur.Contacts, firstNewest), p.cfg.Now().Sub(began)); pages > 1 && w < next.Contacts {
+		// A contact edited after its page was read can be stamped before
+		// the newest contact seen (see pagedWatermark): the next window
+		// reads from w, comparing the contacts seen at w by their hashes.
+		next.Contacts, next.ContactSeen = w, map[int64]string{}
+		for id, sh := range seen {
+			if sh[0] == w {
+				next.ContactSeen[id] = sh[1]
+			}
+		}
 	}
 	if cur.Contacts == "" {
 		// First window: every lead is published anyway; the contacts only
