@@ -73,7 +73,7 @@ func (ru *Runner) write(ctx context.Context, stopping <-chan struct{}, recs []*R
 // the write ledger first (see recheck), and a record whose write was in
 // doubt is read back before it is sent again (see readBackInDoubt).
 func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Record, todo []int, outcomes []Outcome, attempts, unread []int, bo backoff.BackOff, recheck bool) error {
-	var doubted map[int]time.Time // records whose last attempt was in doubt
+	doubted := map[int]time.Time{} // records a write of which was in doubt
 	for len(todo) > 0 {
 		if recheck {
 			var err error
@@ -134,7 +134,11 @@ func (ru *Runner) send(ctx context.Context, stopping <-chan struct{}, recs []*Re
 				doubt[i] = d.Until
 			}
 		}
-		doubted = doubt
+		// A write once in doubt may have landed until a read says which:
+		// the record is read back before every retry, not only after the
+		// attempt that lost its answer (a later attempt can fail without
+		// writing, and a read can fail).
+		maps.Copy(doubted, doubt)
 		if len(doubt) > 0 {
 			ru.Stats.InDoubt.Add(int64(len(doubt)))
 			// Some records of the batch may be written: the mark is
@@ -288,7 +292,7 @@ func naturalKey(r *Record, f string) bool {
 const skipLandedLate = "the write whose answer was lost is read back as landed"
 
 // readBackInDoubt reads back, before they are sent again, the records of
-// todo whose last write was in doubt (doubted), and returns those still to
+// todo a write of which was in doubt (doubted), and returns those still to
 // send. The retry waits its backoff, and a rate limit met by another
 // record of the batch can make that seconds: meanwhile the lost request
 // may land and a user edit the record at the target, and a blind retry
