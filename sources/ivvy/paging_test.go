@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 )
 
@@ -147,7 +148,6 @@ func TestALeadEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
 			name = "filter ignored: scan fallback"
 		}
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
 			gate := &leadPageGate{}
 			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
 			ids := e.seedPolledThenEdited(t, 5)
@@ -159,21 +159,10 @@ func TestALeadEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
 				e.clk.Add(time.Second)
 				e.sim.EditLead(ids[4], func(l *ivvysim.Lead) { l.Description = "edited again" })
 			})
-			if _, err := e.p.Poll(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if !gate.fired() {
-				t.Fatal("the window was read in one page: nothing was edited between pages")
-			}
 			// The edit is published by this window (where the list is not
 			// in id order, it moved past the pages read) or by the next.
-			published := e.drain(t)
-			e.clk.Add(time.Second)
-			if _, err := e.p.Poll(ctx); err != nil {
-				t.Fatal(err)
-			}
 			var again []string
-			for _, ev := range append(published, e.drain(t)...) {
+			for _, ev := range e.twoWindowsAcross(t, gate) {
 				if ev.Fields["description"] == "edited again" {
 					again = append(again, ev.ExternalID)
 				}
@@ -220,19 +209,8 @@ func TestAContactEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
 		e.clk.Add(time.Second)
 		e.sim.EditContact(contacts[4], func(c *ivvysim.Contact) { c.FirstName = "Again" })
 	})
-	if _, err := e.p.Poll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !gate.fired() {
-		t.Fatal("the contacts were read in one page: nothing was edited between pages")
-	}
-	published := e.drain(t)
-	e.clk.Add(time.Second)
-	if _, err := e.p.Poll(ctx); err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]string{} // lead → the newest first name published
-	for _, ev := range append(published, e.drain(t)...) {
+	for _, ev := range e.twoWindowsAcross(t, gate) {
 		got[ev.ExternalID] = ev.Fields["contact.firstName"]
 	}
 	for i, id := range ids {
@@ -244,6 +222,24 @@ func TestAContactEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
 			t.Errorf("lead %d: published with first name %q, want %q (published %v)", id, got[itoa(id)], want, got)
 		}
 	}
+}
+
+// twoWindowsAcross polls a window, whose paging the armed gate interrupts,
+// and the window after it, and returns what both published.
+func (e *env) twoWindowsAcross(t *testing.T, gate *leadPageGate) []pipeline.Event {
+	t.Helper()
+	if _, err := e.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !gate.fired() {
+		t.Fatal("the list was read in one page: nothing was edited between pages")
+	}
+	published := e.drain(t)
+	e.clk.Add(time.Second)
+	if _, err := e.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return append(published, e.drain(t)...)
 }
 
 // TestAListThatKeepsShiftingFailsThePollAndKeepsTheCursor: where leads can
