@@ -143,6 +143,7 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 	var st settlement
 	for i, rec := range recs {
 		ru.settleSource(&st, rec)
+		ru.endMarks(&st, rec.Key, rec.overtaken)
 		o := outcomes[i]
 		if o.Err != nil {
 			dead = append(dead, ru.deadLetter(rec.Key, byKey[rec.Key], codeOf(o.Err), o.Err, attempts[i]))

@@ -65,6 +65,13 @@ type Record struct {
 	// yet, so that a record is never created without them.
 	withheld   map[string]string
 	withheldAt map[string]time.Time
+
+	// overtaken lists the fields left out because the target holds a
+	// newer change, whose ledger still marks an earlier write of the value
+	// as on its way ("<vendor>:<hash>", as in FieldStamp.Wrote): a batch
+	// handled again after its write landed unsettled. The write is over;
+	// settling the batch ends the marks (endMarks).
+	overtaken map[string]string
 }
 
 // Outcome is the sink's answer for one record.

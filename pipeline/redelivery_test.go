@@ -762,3 +762,54 @@ func newerBudgetRetried(t *testing.T, sink func(b *targetSink) pipeline.Sink) ma
 	}
 	return b.record(canonicalK())
 }
+
+// TestAWriteOvertakenBeforeItsBatchCameBackIsNoLongerOnItsWay: crmsync's
+// write of a's budget lands in b, and the process stops before settling
+// it. A user then changes the budget in b, which reaches a. When the batch
+// comes back, b's newer budget wins and nothing is written: the earlier
+// write is over, and no longer on its way. So when the user later sets the
+// budget back to a's old value, that is the user's change, dated by b's
+// report, and it reaches a (full-size model test, seed 194: a SharpSpring
+// client's street cleared by a user never reached LeadExec, dated by an
+// older write of the same clear that had stayed marked as on its way).
+func TestAWriteOvertakenBeforeItsBatchCameBackIsNoLongerOnItsWay(t *testing.T) {
+	bus, state := testenv.Bus(t), testenv.State(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	create := leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "budget": "100"})
+
+	b := &targetSink{}
+	killed, kill := context.WithCancel(ctx)
+	first := copyRoute("a", "b", landedThenKilled{b, kill})
+	first.Reverse = true
+	if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{create}); err == nil {
+		t.Fatal("the write whose process stopped was settled")
+	}
+	toA := &memorySink{}
+	ba := copyRoute("b", "a", toA)
+	ba.Reverse = true
+	fromB := newRunner(t, ba, bus, state)
+	// The user's edit in b, reported by b's poller, reaches a.
+	b.edit(canonicalK(), map[string]string{"budget": "200"})
+	if _, err := fromB.Apply(ctx, []pipeline.Event{leadEvent(t, "b", t0.Add(5*time.Second), map[string]string{"key": "k", "budget": "200"})}); err != nil {
+		t.Fatal(err)
+	}
+	// The batch comes back: b's budget is newer, nothing is written.
+	again := copyRoute("a", "b", b)
+	again.Reverse = true
+	if _, err := newRunner(t, again, bus, state).Apply(ctx, []pipeline.Event{create}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.record(canonicalK())["budget"]; got != "200" {
+		t.Fatalf("b's newer budget was overwritten: %q", got)
+	}
+	// The user sets the budget back to 100 in b.
+	b.edit(canonicalK(), map[string]string{"budget": "100"})
+	before := toA.count()
+	if _, err := fromB.Apply(ctx, []pipeline.Event{leadEvent(t, "b", t0.Add(10*time.Second), map[string]string{"key": "k", "budget": "100"})}); err != nil {
+		t.Fatal(err)
+	}
+	if toA.count() != before+1 || toA.writes[len(toA.writes)-1]["budget"] != "100" {
+		t.Fatalf("the user's budget 100, set in b after its 200, did not reach a: writes %v", toA.writes)
+	}
+}

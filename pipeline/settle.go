@@ -106,14 +106,20 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 // from the change it carried. Wrote and Sent keep saying crmsync sent the
 // value, which tells the target is behind (see behind).
 func (ru *Runner) settleSkipped(st *settlement, rec *Record) {
-	if len(rec.Fields) == 0 {
-		return
-	}
 	marked := make(map[string]string, len(rec.Fields))
 	for f, v := range rec.Fields {
 		marked[f] = ru.srcVendor + ":" + ValueHash(v)
 	}
-	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, rec.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
+	ru.endMarks(st, rec.Key, marked)
+}
+
+// endMarks ends the marks of the writes marked (field → "<vendor>:<hash>")
+// of a record where the ledger still shows them on their way.
+func (ru *Runner) endMarks(st *settlement, key string, marked map[string]string) {
+	if len(marked) == 0 {
+		return
+	}
+	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, key, func(entry LedgerEntry) (LedgerEntry, bool) {
 		entry = withFields(entry)
 		changed := false
 		for f, w := range marked {
