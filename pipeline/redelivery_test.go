@@ -545,6 +545,14 @@ func TestARetryLeavesOutAFieldWrittenNewerMeanwhile(t *testing.T) {
 			if got := c.record(k); got["city"] != "Boston" || got["budget"] != "150" {
 				t.Fatalf("c holds %v; want a's newer city Boston and b's budget 150", got)
 			}
+			// b's city, left out, is not on its way to c.
+			l, err := state.Ledger(ctx, "c", "lead", []string{k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := l[k].Fields["city"]; !st.WroteAt.IsZero() {
+				t.Fatalf("c's city is still marked as written from b, on its way: %+v", st)
+			}
 		})
 	}
 }
