@@ -2,6 +2,8 @@ package getlead
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
@@ -50,7 +52,7 @@ func (s *LeadSink) writeClassic(ctx context.Context, r *pipeline.Record) pipelin
 	// A cleared status is not sent: Getlead has no "no status".
 	if st := r.Fields[mappings.GetleadStatus]; st != "" {
 		if err := followUp(func() error { return s.classic.ChangeStatus(ctx, ref, st) }); err != nil {
-			return pipeline.Outcome{Err: s.classifyWrite(err)}
+			return pipeline.Outcome{Err: s.partlyWritten(err, created)}
 		}
 	}
 	note, err := s.noteToWrite(ctx, r)
@@ -59,9 +61,24 @@ func (s *LeadSink) writeClassic(ctx context.Context, r *pipeline.Record) pipelin
 	}
 	if note != "" {
 		if err := followUp(func() error { return s.classic.AddNote(ctx, ref, note) }); err != nil {
-			return pipeline.Outcome{Err: s.classifyWrite(err)}
+			return pipeline.Outcome{Err: s.partlyWritten(err, created)}
 		}
 		s.noteWritten(ctx, r, note)
 	}
 	return pipeline.Outcome{Links: links(p, r)}
+}
+
+// partlyWritten classifies the failure of a status or note call made after
+// the record's contact post, which landed when posted is true: the record
+// is partly written. A transient failure is then in doubt (nothing is in
+// flight any more, so from now on), and the route reads the record back
+// before retrying it: the retry must not post the contact again blindly
+// over an edit made in Getlead since.
+func (s *LeadSink) partlyWritten(err error, posted bool) error {
+	c := s.classifyWrite(err)
+	var d *pipeline.InDoubtError
+	if !posted || errors.Is(c, pipeline.ErrPermanent) || errors.As(c, &d) {
+		return c
+	}
+	return pipeline.InDoubt(c, time.Now())
 }
