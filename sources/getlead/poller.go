@@ -16,7 +16,6 @@ package getlead
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,12 +28,6 @@ import (
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
-// CursorStore keeps the poller's cursor.
-type CursorStore interface {
-	Cursor(ctx context.Context, source string) (string, time.Time, error)
-	SetCursor(ctx context.Context, source, cursor string) error
-}
-
 // Config configures a Poller. The zero value of each field means its
 // default.
 type Config struct {
@@ -44,7 +37,7 @@ type Config struct {
 	// V3 configures the API client: BaseURL, APIKey (ik_…), Gate.
 	V3 getlead.V3Config
 	// State stores the cursor; required.
-	State CursorStore
+	State pipeline.Cursors
 	// Publisher is the bus; required.
 	Publisher pipeline.Publisher
 	// CountryCode splits numbers Getlead returns without a "+"; default
@@ -101,8 +94,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			var ce *cursorError
-			if errors.As(err, &ce) {
+			if _, ok := errors.AsType[*pipeline.UnreadableCursorError](err); ok {
 				return err
 			}
 			var ge *getlead.Error
@@ -123,39 +115,15 @@ type Cursor struct {
 	Seen []string  `json:"seen,omitempty"` // lead ids created at exactly From
 }
 
-type cursorError struct{ err error }
-
-func (e *cursorError) Error() string { return e.err.Error() }
-func (e *cursorError) Unwrap() error { return e.err }
-
-func (p *Poller) load(ctx context.Context) (Cursor, error) {
-	raw, _, err := p.cfg.State.Cursor(ctx, p.cfg.Name)
-	if errors.Is(err, pipeline.ErrNotFound) {
-		return Cursor{From: p.cfg.StartFrom.UTC()}, nil
-	}
-	if err != nil {
-		return Cursor{}, err
-	}
-	c, err := decodeCursor(raw)
-	if err != nil {
-		return Cursor{}, &cursorError{fmt.Errorf("getlead poller %s: %w", p.cfg.Name, err)}
-	}
-	return c, nil
-}
-
-func (p *Poller) save(ctx context.Context, c Cursor) error {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	return p.cfg.State.SetCursor(ctx, p.cfg.Name, string(b))
+func (p *Poller) cursor() pipeline.StoredCursor[Cursor] {
+	return pipeline.StoredCursor[Cursor]{Cursors: p.cfg.State, Source: p.cfg.Name, Decode: decodeCursor}
 }
 
 // Poll reads up to MaxPages pages of leads created at or after the cursor,
 // publishes the ones not seen yet, oldest first, and saves the cursor after
 // each page. It returns how many events it published.
 func (p *Poller) Poll(ctx context.Context) (int, error) {
-	cur, err := p.load(ctx)
+	cur, err := p.cursor().Load(ctx, Cursor{From: p.cfg.StartFrom.UTC()})
 	if err != nil {
 		return 0, err
 	}
@@ -196,7 +164,7 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 			}
 		}
 		if !next.From.Equal(cur.From) || len(next.Seen) != len(cur.Seen) {
-			if err := p.save(ctx, next); err != nil {
+			if err := p.cursor().Save(ctx, next); err != nil {
 				return published, err
 			}
 			cur = next

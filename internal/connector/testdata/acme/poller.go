@@ -91,8 +91,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			var ce *cursorError
-			if errors.As(err, &ce) {
+			if _, ok := errors.AsType[*pipeline.UnreadableCursorError](err); ok {
 				return err
 			}
 			var ae *Error
@@ -117,11 +116,6 @@ type Cursor struct {
 	After string    `json:"after,omitempty"` // Acme's keyset cursor; "" before the first lead
 }
 
-type cursorError struct{ err error }
-
-func (e *cursorError) Error() string { return e.err.Error() }
-func (e *cursorError) Unwrap() error { return e.err }
-
 // DecodeCursor reads a stored cursor. Anything the poller would not have
 // written is an error; in particular a value without "since" is not read
 // as "from the beginning", which would read all of Acme's history again.
@@ -144,27 +138,8 @@ func DecodeCursor(raw string) (Cursor, error) {
 	return Cursor{Since: c.Since.UTC(), After: c.After}, nil
 }
 
-func (p *Poller) load(ctx context.Context) (Cursor, error) {
-	raw, _, err := p.cfg.State.Cursor(ctx, p.cfg.Name)
-	if errors.Is(err, pipeline.ErrNotFound) {
-		return Cursor{Since: p.cfg.StartFrom.UTC()}, nil
-	}
-	if err != nil {
-		return Cursor{}, err
-	}
-	c, err := DecodeCursor(raw)
-	if err != nil {
-		return Cursor{}, &cursorError{fmt.Errorf("acme poller %s: %w", p.cfg.Name, err)}
-	}
-	return c, nil
-}
-
-func (p *Poller) save(ctx context.Context, c Cursor) error {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	return p.cfg.State.SetCursor(ctx, p.cfg.Name, string(b))
+func (p *Poller) cursor() pipeline.StoredCursor[Cursor] {
+	return pipeline.StoredCursor[Cursor]{Cursors: p.cfg.State, Source: p.cfg.Name, Decode: DecodeCursor}
 }
 
 // Poll reads up to MaxPages pages of leads changed after the cursor,
@@ -173,7 +148,7 @@ func (p *Poller) save(ctx context.Context, c Cursor) error {
 // a failed publish or request leaves the cursor after the last page
 // acknowledged.
 func (p *Poller) Poll(ctx context.Context) (int, error) {
-	cur, err := p.load(ctx)
+	cur, err := p.cursor().Load(ctx, Cursor{Since: p.cfg.StartFrom.UTC()})
 	if err != nil {
 		return 0, err
 	}
@@ -196,7 +171,7 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 		}
 		if page.Next != "" && page.Next != cur.After {
 			cur.After = page.Next
-			if err := p.save(ctx, cur); err != nil {
+			if err := p.cursor().Save(ctx, cur); err != nil {
 				return published, err
 			}
 		}
