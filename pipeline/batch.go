@@ -30,7 +30,7 @@ var errStopped = errors.New("route stopping")
 func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
 	ru.Stats.Events.Add(int64(len(msgs)))
 	ru.Stats.Batches.Add(1)
-	stopBeat := heartbeat(msgs, ru.r.Batch.heartbeat())
+	stopBeat := heartbeat(msgs, ru.r.Batch.Heartbeat)
 	defer stopBeat()
 	items := make([]pending, len(msgs))
 	var maxSeq uint64
@@ -46,7 +46,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 		// Settle nothing: the bus redelivers, and the ledger makes the
 		// rewrite of anything already written a no-op.
 		if errors.Is(err, errStopped) {
-			nakAll(msgs, ru.r.Batch.redeliver())
+			nakAll(msgs, ru.r.Batch.Redeliver)
 			return nil
 		}
 		return err

@@ -51,65 +51,35 @@ type BatchPolicy struct {
 	Redeliver time.Duration
 }
 
-func (p BatchPolicy) maxObjects() int {
-	if p.MaxObjects <= 0 {
-		return 500
-	}
-	return p.MaxObjects
-}
-
-func (p BatchPolicy) linger() time.Duration {
-	return orDefault(p.Linger, 500*time.Millisecond)
-}
-
-func (p BatchPolicy) lingerDuringBackfill() time.Duration {
-	return orDefault(p.LingerDuringBackfill, 20*time.Millisecond)
-}
-
-func (p BatchPolicy) backfillWait() time.Duration {
-	return orDefault(p.BackfillWait, 10*time.Millisecond)
-}
-
-func (p BatchPolicy) backfillProbe() time.Duration {
-	return orDefault(p.BackfillProbe, 2*time.Second)
-}
-
-func (p BatchPolicy) fetchRetry() time.Duration {
-	return orDefault(p.FetchRetry, time.Second)
-}
-
-func (p BatchPolicy) drainTimeout() time.Duration {
-	return orDefault(p.DrainTimeout, 30*time.Second)
-}
-
-func (p BatchPolicy) retryInitial() time.Duration {
-	return orDefault(p.RetryInitial, 200*time.Millisecond)
-}
-
-func (p BatchPolicy) retryMax() time.Duration {
-	return orDefault(p.RetryMax, 30*time.Second)
-}
-
-func (p BatchPolicy) heartbeat() time.Duration {
-	return orDefault(p.Heartbeat, 15*time.Second)
-}
-
-func (p BatchPolicy) redeliver() time.Duration {
-	return orDefault(p.Redeliver, time.Second)
+// withDefaults returns p with every setting left at zero (or below) at
+// its default.
+func (p BatchPolicy) withDefaults() BatchPolicy {
+	p.MaxObjects = orDefault(p.MaxObjects, 500)
+	p.Linger = orDefault(p.Linger, 500*time.Millisecond)
+	p.LingerDuringBackfill = orDefault(p.LingerDuringBackfill, 20*time.Millisecond)
+	p.BackfillWait = orDefault(p.BackfillWait, 10*time.Millisecond)
+	p.BackfillProbe = orDefault(p.BackfillProbe, 2*time.Second)
+	p.FetchRetry = orDefault(p.FetchRetry, time.Second)
+	p.DrainTimeout = orDefault(p.DrainTimeout, 30*time.Second)
+	p.RetryInitial = orDefault(p.RetryInitial, 200*time.Millisecond)
+	p.RetryMax = orDefault(p.RetryMax, 30*time.Second)
+	p.Heartbeat = orDefault(p.Heartbeat, 15*time.Second)
+	p.Redeliver = orDefault(p.Redeliver, time.Second)
+	return p
 }
 
 // backOff is the retry policy for transient write failures: exponential
-// from retryInitial to retryMax with ±50% jitter and no elapsed-time limit.
+// from RetryInitial to RetryMax with ±50% jitter and no elapsed-time limit.
 func (p BatchPolicy) backOff() backoff.BackOff {
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = p.retryInitial()
-	b.MaxInterval = p.retryMax()
+	b.InitialInterval = p.RetryInitial
+	b.MaxInterval = p.RetryMax
 	b.MaxElapsedTime = 0
 	b.Reset()
 	return b
 }
 
-func orDefault(d, def time.Duration) time.Duration {
+func orDefault[T int | time.Duration](d, def T) T {
 	if d <= 0 {
 		return def
 	}

@@ -8,37 +8,27 @@ import (
 )
 
 func TestBatchPolicyZeroValueTakesTheDocumentedDefaults(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		get  func(BatchPolicy) time.Duration
-		def  time.Duration
-	}{
-		{"Linger", BatchPolicy.linger, 500 * time.Millisecond},
-		{"LingerDuringBackfill", BatchPolicy.lingerDuringBackfill, 20 * time.Millisecond},
-		{"BackfillWait", BatchPolicy.backfillWait, 10 * time.Millisecond},
-		{"BackfillProbe", BatchPolicy.backfillProbe, 2 * time.Second},
-		{"FetchRetry", BatchPolicy.fetchRetry, time.Second},
-		{"DrainTimeout", BatchPolicy.drainTimeout, 30 * time.Second},
-		{"RetryInitial", BatchPolicy.retryInitial, 200 * time.Millisecond},
-		{"RetryMax", BatchPolicy.retryMax, 30 * time.Second},
-		{"Heartbeat", BatchPolicy.heartbeat, 15 * time.Second},
-		{"Redeliver", BatchPolicy.redeliver, time.Second},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.get(BatchPolicy{}); got != tc.def {
-				t.Errorf("zero value: %v, want %v", got, tc.def)
-			}
-			if got := tc.get(BatchPolicy{
-				Linger: time.Hour, LingerDuringBackfill: time.Hour, BackfillWait: time.Hour,
-				BackfillProbe: time.Hour, FetchRetry: time.Hour, DrainTimeout: time.Hour,
-				RetryInitial: time.Hour, RetryMax: time.Hour, Heartbeat: time.Hour, Redeliver: time.Hour,
-			}); got != time.Hour {
-				t.Errorf("set to 1h: %v", got)
-			}
-		})
+	want := BatchPolicy{
+		MaxObjects: 500, Linger: 500 * time.Millisecond, LingerDuringBackfill: 20 * time.Millisecond,
+		BackfillWait: 10 * time.Millisecond, BackfillProbe: 2 * time.Second, FetchRetry: time.Second,
+		DrainTimeout: 30 * time.Second, RetryInitial: 200 * time.Millisecond, RetryMax: 30 * time.Second,
+		Heartbeat: 15 * time.Second, Redeliver: time.Second,
 	}
-	if got := (BatchPolicy{}).maxObjects(); got != 500 {
-		t.Errorf("MaxObjects zero value: %d, want 500", got)
+	if got := (BatchPolicy{}).withDefaults(); got != want {
+		t.Errorf("zero value:\n got %+v\nwant %+v", got, want)
+	}
+	negative := BatchPolicy{MaxObjects: -1, Linger: -1, LingerDuringBackfill: -1, BackfillWait: -1, BackfillProbe: -1,
+		FetchRetry: -1, DrainTimeout: -1, RetryInitial: -1, RetryMax: -1, Heartbeat: -1, Redeliver: -1}
+	if got := negative.withDefaults(); got != want {
+		t.Errorf("negative settings:\n got %+v\nwant %+v", got, want)
+	}
+	set := BatchPolicy{
+		MaxObjects: 7, Linger: time.Hour, LingerDuringBackfill: time.Hour, BackfillWait: time.Hour,
+		BackfillProbe: time.Hour, FetchRetry: time.Hour, DrainTimeout: time.Hour,
+		RetryInitial: time.Hour, RetryMax: time.Hour, Heartbeat: time.Hour, Redeliver: time.Hour,
+	}
+	if got := set.withDefaults(); got != set {
+		t.Errorf("every setting set:\n got %+v\nwant it unchanged", got)
 	}
 }
 

@@ -346,7 +346,7 @@ func maxTime(a, b time.Time) time.Time {
 // DefaultBackOff is the retry policy of a route with a zero BatchPolicy:
 // exponential from 200ms to 30s with ±50% jitter and no elapsed-time limit.
 // A route retries a transient failure until it heals or the process stops.
-func DefaultBackOff() backoff.BackOff { return BatchPolicy{}.backOff() }
+func DefaultBackOff() backoff.BackOff { return BatchPolicy{}.withDefaults().backOff() }
 
 // heartbeat keeps the bus from redelivering messages while a long batch is in
 // the sink (retries, rate-limit waits), reporting them in progress every

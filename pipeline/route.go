@@ -102,6 +102,7 @@ func NewRunner(r Route, bus ConsumerSource, state RouteState) (*Runner, error) {
 	if now == nil {
 		now = time.Now
 	}
+	r.Batch = r.Batch.withDefaults()
 	return &Runner{r: r, srcVendor: v, srcEntity: e, bus: bus, state: state, log: log.With("route", r.Name), now: now}, nil
 }
 
@@ -146,14 +147,14 @@ func (ru *Runner) Run(ctx context.Context) error {
 	var lastProbe time.Time
 	var stateBO backoff.BackOff // while batches fail on the state
 	for ctx.Err() == nil {
-		wait := p.linger()
+		wait := p.Linger
 		if bfActive {
-			wait = p.lingerDuringBackfill()
+			wait = p.LingerDuringBackfill
 		}
-		msgs, err := cons.Fetch(ctx, p.maxObjects(), wait)
-		if room := p.maxObjects() - len(msgs); room > 0 && err == nil && ctx.Err() == nil &&
-			(bfActive || ru.now().Sub(lastProbe) > p.backfillProbe()) {
-			more, berr := backfill.Fetch(ctx, room, p.backfillWait())
+		msgs, err := cons.Fetch(ctx, p.MaxObjects, wait)
+		if room := p.MaxObjects - len(msgs); room > 0 && err == nil && ctx.Err() == nil &&
+			(bfActive || ru.now().Sub(lastProbe) > p.BackfillProbe) {
+			more, berr := backfill.Fetch(ctx, room, p.BackfillWait)
 			lastProbe, bfActive = ru.now(), len(more) > 0
 			for _, m := range more {
 				m.backfill = true
@@ -173,7 +174,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 		if err != nil && ctx.Err() == nil {
 			ru.log.Warn("fetch failed; retrying", "err", err)
-			if !Sleep(ctx, p.fetchRetry()) {
+			if !Sleep(ctx, p.FetchRetry) {
 				break
 			}
 		}
@@ -191,7 +192,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 // up.
 func (ru *Runner) stateFailed(ctx context.Context, msgs []*Message, err error, bo *backoff.BackOff) bool {
 	if errors.Is(err, ErrStateUnusable) || !errors.Is(err, errState) {
-		nakAll(msgs, ru.r.Batch.redeliver())
+		nakAll(msgs, ru.r.Batch.Redeliver)
 		return false
 	}
 	if *bo == nil {
@@ -199,12 +200,12 @@ func (ru *Runner) stateFailed(ctx context.Context, msgs []*Message, err error, b
 	}
 	d := (*bo).NextBackOff()
 	if d == backoff.Stop {
-		nakAll(msgs, ru.r.Batch.redeliver())
+		nakAll(msgs, ru.r.Batch.Redeliver)
 		return false
 	}
 	if ctx.Err() != nil {
 		// Stopping: the next start takes the batch up again.
-		nakAll(msgs, ru.r.Batch.redeliver())
+		nakAll(msgs, ru.r.Batch.Redeliver)
 		return true
 	}
 	ru.Stats.StateRetries.Add(1)
@@ -218,7 +219,7 @@ func (ru *Runner) stateFailed(ctx context.Context, msgs []*Message, err error, b
 // drainContext returns a context for one batch that outlives ctx by at most
 // Batch.DrainTimeout, so a batch in flight at shutdown can finish.
 func (ru *Runner) drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := ru.r.Batch.drainTimeout()
+	d := ru.r.Batch.DrainTimeout
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(d, cancel)
