@@ -147,17 +147,7 @@ func play(t *testing.T, leads int, setup func(*World)) (Result, *World) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	cfg := w.Config
-	cfg.Bus.NATS.AckWait = config.Duration(5 * time.Second)
-	cfg.SharpSpring.Timeout = config.Duration(2 * time.Second)
-	cfg.IVvy.Timeout = config.Duration(2 * time.Second)
-	cfg.Getlead.Timeout = config.Duration(2 * time.Second)
-	// A 429 without Retry-After pauses Getlead writes for 5s, not the
-	// default minute: the rows test the pause, not its length.
-	cfg.Getlead.RateLimitWait = config.Duration(5 * time.Second)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := underFaults(t, w)
 	logs := &testenv.Log{}
 	// CRMSYNC_SCENARIO_LOG_DIR=DIR writes each row's whole log, debug
 	// lines included, to DIR/<row>.log.
@@ -222,4 +212,23 @@ type withoutFaults struct {
 func (g withoutFaults) Wait(ctx context.Context) error {
 	g.w.SS.SetFaults(sharpspringsim.Faults{})
 	return g.gate.Wait(ctx)
+}
+
+// underFaults readies w's configuration for a run under vendor faults and
+// returns it: vendor calls time out after 2s and the bus redelivers after
+// 5s, so a fault costs seconds, not minutes; a 429 without Retry-After
+// pauses Getlead writes for 5s, not the default minute (the runs test the
+// pause, not its length).
+func underFaults(t *testing.T, w *World) *config.Config {
+	t.Helper()
+	cfg := w.Config
+	cfg.Bus.NATS.AckWait = config.Duration(5 * time.Second)
+	cfg.SharpSpring.Timeout = config.Duration(2 * time.Second)
+	cfg.IVvy.Timeout = config.Duration(2 * time.Second)
+	cfg.Getlead.Timeout = config.Duration(2 * time.Second)
+	cfg.Getlead.RateLimitWait = config.Duration(5 * time.Second)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

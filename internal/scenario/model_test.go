@@ -222,15 +222,7 @@ func playModel(t *testing.T, s schedule, child bool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	cfg := w.Config
-	cfg.Bus.NATS.AckWait = config.Duration(5 * time.Second)
-	cfg.SharpSpring.Timeout = config.Duration(2 * time.Second)
-	cfg.IVvy.Timeout = config.Duration(2 * time.Second)
-	cfg.Getlead.Timeout = config.Duration(2 * time.Second)
-	cfg.Getlead.RateLimitWait = config.Duration(5 * time.Second)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := underFaults(t, w)
 	// The pipeline keeps its address over restarts (LeadExec delivers to
 	// it), so it is picked up front; another process may take a free port
 	// before the first start listens on it, and then another is picked.
