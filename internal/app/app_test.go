@@ -392,6 +392,7 @@ func TestQuotaExhaustedPausesWithoutDeadLetters(t *testing.T) {
 }
 
 func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, harnessOptions{linger: 30 * time.Millisecond})
 	h.start()
@@ -462,6 +463,7 @@ func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
 }
 
 func TestFieldsAreCheckedOnASchedule(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	h.app.close()
 	h.cfg.SharpSpring.FieldCheckInterval = config.Duration(100 * time.Millisecond)

@@ -282,10 +282,14 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// buses runs a test on each bus implementation.
+// buses runs a test on each bus implementation, side by side: each run has
+// its own bus, state and simulators.
 func buses(t *testing.T, test func(t *testing.T, bus string)) {
 	for _, bus := range []string{"nats", "kafka"} {
-		t.Run(bus, func(t *testing.T) { test(t, bus) })
+		t.Run(bus, func(t *testing.T) {
+			t.Parallel()
+			test(t, bus)
+		})
 	}
 }
 

@@ -55,6 +55,7 @@ func (tr *topicReader) none(wait time.Duration) {
 }
 
 func TestRouteToKafkaPublishesTheCanonicalChangeStream(t *testing.T) {
+	t.Parallel()
 	brokers, stop, err := kafkabus.StartFake()
 	if err != nil {
 		t.Fatal(err)

@@ -89,6 +89,7 @@ func TestLeadExecStartRefusesLeadFieldsThatDoNotMatch(t *testing.T) {
 // those the lead type lacks (said once at start-up), and follows a change
 // of the lead type found by the scheduled check.
 func TestLeadExecPostsByTheLeadTypesFields(t *testing.T) {
+	t.Parallel()
 	le := leadexecsim.NewServer(leadexecsim.Options{PostingKey: lePostingKey, LeadTypes: []leadexecsim.LeadType{{
 		UID: leadexecsim.DefaultLID, Fields: []leadexecsim.LeadField{
 			{Name: "First_Name", Required: true, SpecialBit: "FirstName"}, {Name: "Last_Name", SpecialBit: "LastName"},
@@ -143,6 +144,7 @@ func TestLeadExecPostsByTheLeadTypesFields(t *testing.T) {
 // dead letter); the second is posted three times and dead-lettered with
 // LeadExec's answer.
 func TestLeadExecUnreadableAnswerEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := newLEWorld(t, []config.RouteConfig{{Name: "ss-le", From: "sharpspring.lead", To: "leadexec.lead"}}, nil)
 	ssLE, _ := w.app.Route("ss-le")
 	w.le.MalformNext(leadexecsim.EndpointInsertV2, 1)

@@ -139,6 +139,7 @@ func (w *leWorld) get(path string) string {
 // is found by the safety net exactly once, without a delivered lead being
 // published again.
 func TestLeadExecLeadsBothWays(t *testing.T) {
+	t.Parallel()
 	w := newLEWorld(t, []config.RouteConfig{
 		{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead"},
 		{Name: "ss-le", From: "sharpspring.lead", To: "leadexec.lead"},
@@ -249,6 +250,7 @@ func TestLeadExecLeadsBothWays(t *testing.T) {
 // token expiring mid-run changes nothing, and write requests settle to zero
 // (no ping-pong) with no duplicate on either side.
 func TestLeadExecClientsTwoWay(t *testing.T) {
+	t.Parallel()
 	w := newLEWorld(t, []config.RouteConfig{
 		{Name: "ss-le-clients", From: "sharpspring.client", To: "leadexec.client"},
 		{Name: "le-ss-clients", From: "leadexec.client", To: "sharpspring.client"},

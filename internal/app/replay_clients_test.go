@@ -17,6 +17,7 @@ import (
 // field in a dry run, which writes nothing; the replay then writes it back
 // with one request, and a further replay finds nothing.
 func TestReplayClientsWritesOnlyWhatDrifted(t *testing.T) {
+	t.Parallel()
 	// Default client fields of the LeadExec simulator, by SpecialBit.
 	const fCompany, fEmail, fPhone, fCity, fState = 1001, 1004, 1005, 1007, 1008
 

@@ -23,6 +23,7 @@ import (
 // shows in a dry run as exactly that field, and a real replay writes it
 // back once.
 func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	iv, ivURL := serveIVvy(t, ivvysim.Options{})
 	gl, glURL := serveGetlead(t, getleadsim.Options{})

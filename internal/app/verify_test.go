@@ -22,6 +22,7 @@ import (
 // by record and field by field, and repaired by the route's
 // reconciliation, which the drift metrics count.
 func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ss, ssURL := serveSharpSpring(t)
 	iv, ivURL := serveIVvy(t, ivvysim.Options{})
