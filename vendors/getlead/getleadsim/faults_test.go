@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -337,19 +336,7 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		}
 		return seq, sim
 	}
-	a, sim := run(6, 0)
-	b, _ := run(6, 0)
-	c, _ := run(7, 0)
-	if !slices.Equal(a, b) || slices.Equal(a, c) {
-		t.Fatalf("seed 6 twice:\n%v\n%v\nseed 7:\n%v", a, b, c)
-	}
-	withHint, _ := run(6, time.Second)
-	for i, f := range a {
-		// RetryAfter changes which 429 is sent, never the draws.
-		if g := withHint[i]; g != f && (f != Fault429NoRetryAfter || g != Fault429) {
-			t.Fatalf("call %d: %v without RetryAfter, %v with", i, f, g)
-		}
-	}
+	a, sim := simtest.SameDraws(t, 6, Fault429NoRetryAfter, Fault429, run)
 	seen := simtest.Tally(t, a, FaultNone, Fault429NoRetryAfter, Fault500, Fault503, FaultDropAfterCommit, FaultTimeout,
 		FaultMalformedJSON, FaultMalformedHTML)
 	applied := seen[FaultNone] + seen[FaultDropAfterCommit]

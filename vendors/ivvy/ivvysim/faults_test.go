@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,19 +267,7 @@ func TestEveryFaultTogetherIsSeeded(t *testing.T) {
 		}
 		return seq, l
 	}
-	a, l := run(8, 0)
-	b, _ := run(8, 0)
-	c, _ := run(9, 0)
-	if !slices.Equal(a, b) || slices.Equal(a, c) {
-		t.Fatalf("seed 8 twice:\n%v\n%v\nseed 9:\n%v", a, b, c)
-	}
-	withHeader, _ := run(8, time.Second)
-	for i, f := range a {
-		// RetryAfter changes which 429 is sent, never the draws.
-		if g := withHeader[i]; g != f && (f != ivvysim.Fault429 || g != ivvysim.Fault429RetryAfter) {
-			t.Fatalf("call %d: %v without RetryAfter, %v with", i, f, g)
-		}
-	}
+	a, l := simtest.SameDraws(t, 8, ivvysim.Fault429, ivvysim.Fault429RetryAfter, run)
 	seen := simtest.Tally(t, a, ivvysim.FaultNone, ivvysim.Fault429, ivvysim.Fault500, ivvysim.Fault503, ivvysim.FaultDropAfterCommit,
 		ivvysim.FaultTimeout, ivvysim.FaultMalformedJSON, ivvysim.FaultMalformedHTML)
 	applied := seen[ivvysim.FaultNone] + seen[ivvysim.FaultDropAfterCommit]

@@ -8,6 +8,7 @@ package simtest
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -134,4 +135,26 @@ func FaultCounts[F simkit.Fault](t testing.TB, counts map[string]int, seen map[F
 	if counts[simkit.LatencyKey] != calls {
 		t.Errorf("latency counted %d times for %d calls", counts[simkit.LatencyKey], calls)
 	}
+}
+
+// SameDraws fails the test unless run, which sends the same requests to a
+// fresh simulator with every random fault on, draws the same faults twice
+// with seed and others with seed+1, and unless a RetryAfter changes which
+// 429 is answered (plain to hinted), never the draws. It returns the
+// faults and the simulator of the first run.
+func SameDraws[F comparable, S any](t testing.TB, seed int64, plain, hinted F, run func(seed int64, retryAfter time.Duration) ([]F, S)) ([]F, S) {
+	t.Helper()
+	a, sim := run(seed, 0)
+	b, _ := run(seed, 0)
+	c, _ := run(seed+1, 0)
+	if !slices.Equal(a, b) || slices.Equal(a, c) {
+		t.Fatalf("seed %d twice:\n%v\n%v\nseed %d:\n%v", seed, a, b, seed+1, c)
+	}
+	withHint, _ := run(seed, time.Second)
+	for i, f := range a {
+		if g := withHint[i]; g != f && (f != plain || g != hinted) {
+			t.Fatalf("call %d: %v without RetryAfter, %v with", i, f, g)
+		}
+	}
+	return a, sim
 }
