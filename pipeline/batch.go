@@ -116,6 +116,17 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		for i := range items {
 			items[i].key = ids[i]
 		}
+		// What to send is decided from the target's ledger and recorded in
+		// it on settling: no other route writes these records meanwhile.
+		held := make([]string, len(items))
+		for i, it := range items {
+			held[i] = ru.r.To.Vendor + "." + ru.r.To.Entity + ":" + it.key
+		}
+		release, err := ru.r.Locks.hold(ctx, stopping, held)
+		if err != nil {
+			return res, err
+		}
+		defer release()
 	}
 
 	recs, err := ru.coalesce(ctx, items, redo)

@@ -18,6 +18,14 @@ func copyRoute(from, to string, sink pipeline.Sink) pipeline.Route {
 		Mapper: copyMapper{from, to}, Sink: sink}
 }
 
+// elsewhere is r run by another instance: it does not share this
+// process's record locks, so it writes a record while a route here holds
+// it (see pipeline.RecordLocks).
+func elsewhere(r pipeline.Route) pipeline.Route {
+	r.Locks = pipeline.NewRecordLocks()
+	return r
+}
+
 // newRunner makes the runner of r over bus and state, failing the test when
 // the route is refused.
 func newRunner(t *testing.T, r pipeline.Route, bus pipeline.ConsumerSource, state pipeline.RouteState) *pipeline.Runner {

@@ -435,7 +435,8 @@ func (s *failFirst) Write(ctx context.Context, recs []*pipeline.Record) []pipeli
 // routes both carry the same new lead into c. b's write fails and waits to
 // be retried; meanwhile a's writes the lead and settles, and a user edits
 // its budget in c. b's retry finds c holding every value it carries and
-// sends nothing: the user's edit stays.
+// sends nothing: the user's edit stays. (a's route runs elsewhere: in one
+// process the record locks keep it waiting until b's batch settled.)
 func TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
@@ -444,7 +445,7 @@ func TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile(t *testing.T) {
 	c := &targetSink{}
 	k := canonicalK()
 	fromB := &failFirst{targetSink: c, meanwhile: func() {
-		if _, err := newRunner(t, copyRoute("a", "c", c), bus, state).Apply(ctx, []pipeline.Event{leadEvent(t, "a", t0, fields)}); err != nil {
+		if _, err := newRunner(t, elsewhere(copyRoute("a", "c", c)), bus, state).Apply(ctx, []pipeline.Event{leadEvent(t, "a", t0, fields)}); err != nil {
 			t.Error(err)
 		}
 		c.edit(k, map[string]string{"budget": "200"})
@@ -503,7 +504,9 @@ func TestABatchRedeliveredBeforeItWroteAnythingIsWritten(t *testing.T) {
 // was a create: a's route creates the lead meanwhile, and the retry, now
 // an update of it, still leaves the city out (full-size model test, seed
 // 42: a Getlead name from LeadExec's creation, retried after its answer
-// was lost, overwrote SharpSpring's newer first name).
+// was lost, overwrote SharpSpring's newer first name). a's route runs
+// elsewhere: in one process the record locks keep it waiting until b's
+// batch settled.
 func TestARetryLeavesOutAFieldWrittenNewerMeanwhile(t *testing.T) {
 	for _, known := range []bool{true, false} {
 		name := "the target knows the lead"
@@ -529,7 +532,7 @@ func TestARetryLeavesOutAFieldWrittenNewerMeanwhile(t *testing.T) {
 				k = pipeline.CanonicalID(pipeline.Key{Vendor: "b", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
 			}
 			fromB := &failFirst{targetSink: c, meanwhile: func() {
-				if _, err := newRunner(t, copyRoute("a", "c", c), bus, state).Apply(ctx, []pipeline.Event{
+				if _, err := newRunner(t, elsewhere(copyRoute("a", "c", c)), bus, state).Apply(ctx, []pipeline.Event{
 					leadEvent(t, "a", t0.Add(5*time.Second), newer),
 				}); err != nil {
 					t.Error(err)

@@ -46,6 +46,10 @@ type Route struct {
 	// after a restart knows which of its writes may have landed (see
 	// readBackUnsettled).
 	Reverse bool
+	// Locks keep this route and the others given the same from writing
+	// one target record at the same time (see RecordLocks); nil: the
+	// locks every route of the process shares.
+	Locks *RecordLocks
 }
 
 // RouteStats are a route's running counts. Read them with Snapshot.
@@ -103,6 +107,9 @@ func NewRunner(r Route, bus ConsumerSource, state RouteState) (*Runner, error) {
 		now = time.Now
 	}
 	r.Batch = r.Batch.withDefaults()
+	if r.Locks == nil {
+		r.Locks = processLocks
+	}
 	return &Runner{r: r, srcVendor: v, srcEntity: e, bus: bus, state: state, log: log.With("route", r.Name), now: now}, nil
 }
 
