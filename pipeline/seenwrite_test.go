@@ -209,3 +209,31 @@ func TestAChangeAnotherRouteRecordedIsNotAnEchoForTheNext(t *testing.T) {
 		t.Fatalf("iVvy's clear coming back is not taken for an echo: %+v", written)
 	}
 }
+
+// TestAClearRecordedByOneRouteStaysAChangeForTheOthers: crmsync once wrote
+// iVvy's budget clear into SharpSpring, and never anything else; a
+// SharpSpring user then set a budget, and later cleared it. Every route
+// from SharpSpring settles that report into the ledger they share. The
+// first records the clear as a change made in SharpSpring; the next ones
+// must leave it so, not take the field (now empty, and only ever written
+// empty) for one never known to hold anything and restamp the clear as no
+// change, which the route into iVvy would then take for iVvy's own clear
+// coming back (full-size model test, seed 3143: an iVvy budget stayed set
+// after a SharpSpring user cleared it).
+func TestAClearRecordedByOneRouteStaysAChangeForTheOthers(t *testing.T) {
+	sent := time.Date(2026, 12, 5, 11, 25, 6, 94_000_000, time.UTC)
+	set := time.Date(2026, 12, 5, 11, 25, 33, 0, time.UTC)
+	cleared := time.Date(2026, 12, 5, 11, 25, 52, 0, time.UTC)
+	fields := map[string]FieldStamp{"budget": {At: set, Hash: ValueHash("2943"), Seen: set.Add(10 * time.Second),
+		Sent: sent, Prev: ValueHash("2942"), Wrote: []string{"ivvy:" + emptyHash}}}
+	report := sourceReport{fields: map[string]string{"budget": ""}, stamps: map[string]time.Time{"budget": cleared}}
+	for route := range 3 {
+		applyReport(fields, report)
+		if st := fields["budget"]; st.Hash != emptyHash || !st.At.Equal(cleared) || !st.Seen.IsZero() {
+			t.Fatalf("after route %d settled the clear: %+v; want it recorded as a change made at %v", route+1, st, cleared)
+		}
+	}
+	if echoOfWrite(fields["budget"], "ivvy", emptyHash, cleared) {
+		t.Fatalf("the clear is taken for iVvy's earlier clear coming back: %+v", fields["budget"])
+	}
+}

@@ -189,6 +189,15 @@ func applyReport(fields map[string]FieldStamp, rp sourceReport) bool {
 			// field, which replaces it (or is still on its way).
 			continue
 		}
+		if known && st.Hash == h && st.Seen.IsZero() && at.Equal(st.At) {
+			// The very report that recorded the change, settled again:
+			// by the source's other routes (they share its entries), or
+			// redelivered. Still the change itself, not an echo of it,
+			// nor, for a clear, an empty field never known to hold
+			// anything (the value it held before is no longer in the
+			// entry).
+			continue
+		}
 		if v == "" && !heldSomething(st) && !rp.held[f] {
 			// An empty field the source was never known to hold
 			// anything in (not even earlier in this batch): its own form
@@ -202,12 +211,6 @@ func applyReport(fields map[string]FieldStamp, rp sourceReport) bool {
 				fields[f] = st
 				changed = true
 			}
-			continue
-		}
-		if known && st.Hash == h && st.Seen.IsZero() && at.Equal(st.At) {
-			// The very report that recorded the change, settled again:
-			// by the source's other routes (they share its entries), or
-			// redelivered. Still the change itself, not an echo of it.
 			continue
 		}
 		if known && (st.Hash == h || echoOfWrite(st, "", h, at)) {
