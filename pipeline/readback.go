@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Writes that landed without being settled.
@@ -47,12 +51,11 @@ import (
 // for records with a write sent and never settled (a redelivered batch
 // whose first delivery never got to send reads nothing: no user edit can
 // postdate a write that was not made); an ordinary batch reads nothing
-// (RouteStats.ReadBacks counts the records read). A sink that cannot read
-// its target, or a read that keeps failing, leaves the batch to be written
-// as before.
-
-// readBackAttempts bounds the reads of one batch's records.
-const readBackAttempts = 3
+// (RouteStats.ReadBacks counts the records read). A read that fails is
+// retried until it succeeds or the route stops (see readBack): the batch
+// is never written blind. A sink that cannot read its target, or a read
+// refused for good (credentials, quota), leaves the batch to be written as
+// before.
 
 // earlierWrite is what the ledger (or, without it, the batch) says crmsync
 // wrote into one field before.
@@ -87,7 +90,8 @@ func earlierWrites(r *Record) map[string]earlierWrite {
 // readBackUnsettled reads back the records of recs whose earlier write may
 // have landed without being settled, and leaves out of their write the
 // fields a user changed at the target since (see the section comment).
-// It returns an error only for a state failure (wrapping errState).
+// It returns an error only for a state failure (wrapping errState), or
+// when the route stops before the records are read (wrapping errStopped).
 func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{}, recs []*Record) error {
 	reader, ok := ru.r.Sink.(TargetReader)
 	if !ok {
@@ -108,6 +112,9 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 		return nil
 	}
 	current, err := ru.readBack(ctx, stopping, reader, todo)
+	if errors.Is(err, errStopped) {
+		return err
+	}
 	if err != nil {
 		if !errors.Is(err, ErrNoReader) {
 			ru.log.Warn("could not read back records whose earlier write may have landed unsettled; writing them as they are",
@@ -243,14 +250,24 @@ func holdsSent(earlier map[string]earlierWrite, current map[string]string) []str
 	return out
 }
 
-// readBack reads recs from the target, retrying a failure with the
-// route's backoff up to readBackAttempts times. After a failed read of
+// readBack reads recs from the target. A failure that may heal (a
+// transport error, 5xx, a rate limit: apierr.Temporary) is retried with
+// the route's backoff until the record is read: a record whose write may
+// have landed is never written again blind, since a user may have edited
+// it at the target since, and only a read tells. After a failed read of
 // several records, each is read on its own, so that one failing request
 // does not leave the whole batch unread (under a vendor's error rate, a
-// batch read one record at a time almost never succeeds whole). A record
-// still unread after the last attempt is nil, like one the target does
-// not hold: it is written as it is. The error is returned only when no
-// record could be read.
+// batch read one record at a time almost never succeeds whole), and only
+// those still unread are read again.
+//
+// A record whose read is refused for good (refused credentials, a spent
+// quota, a request the vendor refuses: no backoff heals it) is nil in the
+// result, like one the target does not hold: it is written as it is, and
+// the write meets the refusal itself if it is the account's. The error is
+// returned when no record could be read for that reason, or, wrapping
+// errStopped, when the route stops or its backoff gives up before every
+// record is read: nothing of the batch is written then, and the bus
+// delivers it again.
 func (ru *Runner) readBack(ctx context.Context, stopping <-chan struct{}, reader TargetReader, recs []*Record) ([]map[string]string, error) {
 	current := make([]map[string]string, len(recs))
 	todo := make([]int, len(recs))
@@ -275,44 +292,65 @@ func (ru *Runner) readBack(ctx context.Context, stopping <-chan struct{}, reader
 		return nil
 	}
 	var bo backoff.BackOff
-	var lastErr error
-	for attempt := 1; ; attempt++ {
+	refused := 0 // records whose read is refused for good
+	var refusal error
+	for {
 		err := read(todo)
 		if err == nil {
-			return current, nil
+			break
 		}
-		lastErr = err
-		if errors.Is(err, ErrNoReader) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: reading back records: %w", errStopped, ctx.Err())
+		}
+		if errors.Is(err, ErrNoReader) {
 			return nil, err
 		}
+		failed := map[int]error{todo[0]: err}
 		if len(todo) > 1 {
-			var failed []int
+			failed = map[int]error{}
 			for _, i := range todo {
-				if err := read([]int{i}); err != nil {
-					lastErr = err
-					failed = append(failed, i)
+				if e := read([]int{i}); e != nil {
+					failed[i] = e
 				}
 			}
-			if len(failed) == 0 {
-				return current, nil
-			}
-			todo = failed
 		}
-		if attempt == readBackAttempts {
+		todo = todo[:0]
+		var lastErr error
+		for _, i := range slices.Sorted(maps.Keys(failed)) {
+			if e := failed[i]; !apierr.Temporary(e) {
+				refused++
+				refusal = e
+				continue
+			}
+			todo = append(todo, i)
+			lastErr = failed[i]
+		}
+		if len(todo) == 0 {
 			break
 		}
 		if bo == nil {
 			bo = ru.newBackOff()
 		}
 		d := bo.NextBackOff()
-		if d == backoff.Stop || !sleepUntil(ctx, stopping, d) {
-			break
+		if d == backoff.Stop {
+			return nil, fmt.Errorf("%w: reading back %d records: giving up: %w", errStopped, len(todo), lastErr)
+		}
+		var ra *RetryAfterError
+		if errors.As(lastErr, &ra) {
+			d = max(d, ra.After)
+		}
+		ru.log.Info("could not read back records whose write may have landed; reading them again before writing",
+			"records", len(todo), "in", d.Round(time.Millisecond), "err", lastErr)
+		if !sleepUntil(ctx, stopping, d) {
+			return nil, fmt.Errorf("%w: while reading back %d records: %w", errStopped, len(todo), lastErr)
 		}
 	}
-	if len(todo) == len(recs) {
-		return nil, lastErr
+	switch {
+	case refused == len(recs):
+		return nil, refusal
+	case refused > 0:
+		ru.log.Warn("the target refused to read back some records whose earlier write may have landed; writing them as they are",
+			"records", refused, "of", len(recs), "err", refusal)
 	}
-	ru.log.Warn("could not read back some records whose earlier write may have landed unsettled; writing them as they are",
-		"records", len(todo), "of", len(recs), "err", lastErr)
 	return current, nil
 }

@@ -347,27 +347,39 @@ func TestAWriteReadBackAsLandedIsNotWrittenAgain(t *testing.T) {
 	}
 }
 
-// failingRead is a target whose reads of one record always fail (the
-// vendor errors on it), as any read of a batch holding it does.
+// failingRead is a target whose reads of one record fail (the vendor
+// errors on it), as any read of a batch holding it does: the first fails
+// reads, or every read when fails is negative.
 type failingRead struct {
 	*targetSink
-	bad string // canonical key of the record whose read fails
+	bad   string // canonical key of the record whose read fails
+	err   error
+	fails int32
+	tried atomic.Int32 // reads of the bad record
 }
 
-func (s failingRead) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+func (s *failingRead) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
 	for _, r := range recs {
 		if r.Key == s.bad {
-			return nil, errors.New("HTTP 500")
+			if n := s.tried.Add(1); s.fails < 0 || n <= s.fails {
+				return nil, s.err
+			}
 		}
 	}
 	return s.targetSink.Read(ctx, recs)
 }
 
-// TestAReadBackThatFailsForOneRecordStillReadsTheOthers: two leads'
-// writes landed unsettled; a user then edits one of them in b. When the
-// batch is handled again, reading the other lead keeps failing: the
-// edited lead is still read on its own, and the user's edit kept.
-func TestAReadBackThatFailsForOneRecordStillReadsTheOthers(t *testing.T) {
+// refusal is a vendor's answer that no retry heals.
+type refusal struct{}
+
+func (refusal) Error() string       { return "HTTP 403: not allowed to read this lead" }
+func (refusal) Class() apierr.Class { return apierr.Permanent }
+
+// readBackWithOneFailing lands the writes of two leads unsettled; a user
+// then edits the first in b. The batch is handled again with reads of the
+// second lead failing as bad says. It returns b and both leads' keys.
+func readBackWithOneFailing(t *testing.T, bad func(b *targetSink, k2 string) pipeline.Sink) (b *targetSink, k1, k2 string) {
+	t.Helper()
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
@@ -381,29 +393,70 @@ func TestAReadBackThatFailsForOneRecordStillReadsTheOthers(t *testing.T) {
 		return e
 	}
 	events := []pipeline.Event{lead("1", "k1"), lead("2", "k2")}
-	b := &targetSink{}
+	b = &targetSink{}
 	killed, kill := context.WithCancel(ctx)
 	first := copyRoute("a", "b", landedThenKilled{b, kill})
 	first.Reverse = true
 	if _, err := newRunner(t, first, bus, state).Apply(killed, events); err == nil {
 		t.Fatal("the writes whose process stopped were settled")
 	}
-	k1 := pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
-	k2 := pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "2"})
+	k1 = pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
+	k2 = pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "2"})
 	b.edit(k1, map[string]string{"budget": "200"})
+	b.edit(k2, map[string]string{"budget": "300"})
 
-	again := copyRoute("a", "b", failingRead{b, k2})
+	again := copyRoute("a", "b", bad(b, k2))
 	again.Reverse = true
 	again.NewBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
-	ru := newRunner(t, again, bus, state)
-	if _, err := ru.Apply(ctx, events); err != nil {
+	if _, err := newRunner(t, again, bus, state).Apply(ctx, events); err != nil {
 		t.Fatal(err)
 	}
+	return b, k1, k2
+}
+
+// TestAReadBackThatFailsForOneRecordStillReadsTheOthers: two leads'
+// writes landed unsettled; a user then edits both in b. When the batch is
+// handled again, reading the second lead fails a number of times: the
+// first is still read on its own, and the second read again until its
+// read heals, not written blind; both users' edits are kept.
+func TestAReadBackThatFailsForOneRecordStillReadsTheOthers(t *testing.T) {
+	var s *failingRead
+	b, k1, k2 := readBackWithOneFailing(t, func(b *targetSink, k2 string) pipeline.Sink {
+		s = &failingRead{targetSink: b, bad: k2, err: errors.New("HTTP 500"), fails: 6}
+		return s
+	})
+	if got := b.record(k1)["budget"]; got != "200" {
+		t.Fatalf("the user's edit of the lead that could be read was overwritten: budget %q", got)
+	}
+	if got := b.record(k2)["budget"]; got != "300" {
+		t.Fatalf("the user's edit of the lead whose read failed was overwritten: budget %q", got)
+	}
+	if n := s.tried.Load(); n != s.fails+1 {
+		t.Fatalf("the failing lead was read %d times; want until its read healed (%d)", n, s.fails+1)
+	}
+	if writes, _ := b.counts(); writes != 2 {
+		t.Fatalf("b saw %d writes; want only the two landed before the restart", writes)
+	}
+}
+
+// TestAReadBackRefusedForGoodWritesTheRecordAsItIs: as above, but the
+// vendor refuses to read the second lead at all (no retry can heal that):
+// the first lead is still read and its edit kept; the second is written as
+// it is rather than held back for ever.
+func TestAReadBackRefusedForGoodWritesTheRecordAsItIs(t *testing.T) {
+	var s *failingRead
+	b, k1, k2 := readBackWithOneFailing(t, func(b *targetSink, k2 string) pipeline.Sink {
+		s = &failingRead{targetSink: b, bad: k2, err: refusal{}, fails: -1}
+		return s
+	})
 	if got := b.record(k1)["budget"]; got != "200" {
 		t.Fatalf("the user's edit of the lead that could be read was overwritten: budget %q", got)
 	}
 	if got := b.record(k2)["budget"]; got != "100" {
 		t.Fatalf("the lead that could not be read back: budget %q, want it written as it is", got)
+	}
+	if n := s.tried.Load(); n != 2 {
+		t.Fatalf("the refused lead was read %d times; want twice (in the batch, then alone), never again", n)
 	}
 }
 
@@ -705,13 +758,14 @@ func TestARetryAfterAnAnswerLostReadsBackFirst(t *testing.T) {
 	}
 }
 
-// doubtThenDown applies the first write but answers it as in doubt, cannot
-// be read for the next readBackAttempts reads, and refuses the second write
-// outright (nothing applied), after a user edited the record at the target.
+// doubtThenDown answers the first write as in doubt without applying it
+// (the request was lost before the vendor took it), and refuses the
+// second write outright (nothing applied), after a user edited the record
+// at the target.
 type doubtThenDown struct {
 	*targetSink
-	edit          map[string]string
-	writes, reads atomic.Int32
+	edit   map[string]string
+	writes atomic.Int32
 }
 
 func (s *doubtThenDown) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
@@ -722,7 +776,6 @@ func (s *doubtThenDown) Write(ctx context.Context, recs []*pipeline.Record) []pi
 	out := make([]pipeline.Outcome, len(recs))
 	for i, r := range recs {
 		if n == 1 {
-			s.targetSink.Write(ctx, []*pipeline.Record{r})
 			out[i] = pipeline.Outcome{Err: pipeline.InDoubt(errors.New("connection closed before the answer"), time.Now().Add(time.Second))}
 			continue
 		}
@@ -732,26 +785,78 @@ func (s *doubtThenDown) Write(ctx context.Context, recs []*pipeline.Record) []pi
 	return out
 }
 
-func (s *doubtThenDown) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
-	if s.reads.Add(1) <= 3 {
-		return nil, errors.New("HTTP 503")
-	}
-	return s.targetSink.Read(ctx, recs)
-}
-
-// TestARecordOnceInDoubtIsReadBackBeforeEveryRetry: as above, but the
-// read before the first retry fails, and so does that retry, without
-// writing anything; a user edits the record meanwhile. The retry after
-// that still reads the record back first: a write once in doubt may have
-// landed until a read says otherwise (full-size model test, seed 175: an
-// iVvy lead created, answered in doubt, then looked up in vain, was
-// written again over a user's edit made in between).
+// TestARecordOnceInDoubtIsReadBackBeforeEveryRetry: crmsync's write of
+// a's newer budget into b is answered in doubt; the read before the retry
+// shows it did not land, so the retry goes out, and fails without writing
+// anything while a user edits the record. The retry after that still reads
+// the record back first, although its own failure was no doubt: a write
+// once in doubt may have landed until a read says otherwise (full-size
+// model test, seed 175: an iVvy lead created, answered in doubt, then
+// looked up in vain, was written again over a user's edit made in between).
 func TestARecordOnceInDoubtIsReadBackBeforeEveryRetry(t *testing.T) {
 	got := newerBudgetRetried(t, func(b *targetSink) pipeline.Sink {
 		return &doubtThenDown{targetSink: b, edit: map[string]string{"budget": "999"}}
 	})
 	if got["budget"] != "999" {
 		t.Fatalf("b holds %v; want the user's budget 999, edited after the write in doubt landed", got)
+	}
+}
+
+// doubtThenUnreadable applies the first write but answers it as in doubt,
+// then fails the next reads (more than a handful), and a user edits the
+// record at the target while they fail.
+type doubtThenUnreadable struct {
+	*targetSink
+	edit   map[string]string
+	failed int32 // reads that fail
+	writes atomic.Int32
+	reads  atomic.Int32
+}
+
+func (s *doubtThenUnreadable) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
+	if s.writes.Add(1) > 1 {
+		return s.targetSink.Write(ctx, recs)
+	}
+	out := make([]pipeline.Outcome, len(recs))
+	for i, r := range recs {
+		s.targetSink.Write(ctx, []*pipeline.Record{r})
+		out[i] = pipeline.Outcome{Err: pipeline.InDoubt(errors.New("connection closed before the answer"), time.Now().Add(time.Second))}
+	}
+	return out
+}
+
+func (s *doubtThenUnreadable) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
+	n := s.reads.Add(1)
+	if n == 1 {
+		for _, r := range recs {
+			s.targetSink.edit(r.Key, s.edit)
+		}
+	}
+	if n <= s.failed {
+		return nil, errors.New("HTTP 503")
+	}
+	return s.targetSink.Read(ctx, recs)
+}
+
+// TestARecordInDoubtIsNeverWrittenBlind: crmsync's write of a's newer
+// budget into b lands but its answer is lost; reading the record back
+// before the retry fails again and again while a user edits the budget in
+// b. The retry waits until a read tells what b holds, and leaves the
+// user's edit alone, however many reads that takes (full-size model test,
+// seed 3012: an iVvy edit made a tenth of a second before a retried
+// SharpSpring write was overwritten by it, under a vendor dropping
+// answers after committing).
+func TestARecordInDoubtIsNeverWrittenBlind(t *testing.T) {
+	var s *doubtThenUnreadable
+	got := newerBudgetRetried(t, func(b *targetSink) pipeline.Sink {
+		s = &doubtThenUnreadable{targetSink: b, edit: map[string]string{"budget": "999"}, failed: 8}
+		return s
+	})
+	if got["budget"] != "999" {
+		t.Fatalf("b holds %v; want the user's budget 999, edited after the write in doubt landed", got)
+	}
+	if w, r := s.writes.Load(), s.reads.Load(); w != 1 || r != s.failed+1 {
+		t.Fatalf("the route wrote %d times and read %d times; want the write in doubt only, and reads until one succeeded (%d)", w, r, s.failed+1)
 	}
 }
 
