@@ -3,6 +3,7 @@ package checkpoints
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/crmsync/crmsync/checkpoints/internal/compact"
 )
@@ -11,7 +12,9 @@ import (
 // and every polled record writes one receipt; one transaction each would
 // spend most of the state database's time committing. Receipts queued while
 // a commit runs are written together by the next one, until the queue is
-// empty. No one waits on a timer: alone, a receipt is committed at once.
+// empty. A receipt queued behind the answer (QueueDelivery) waits up to
+// receiptLinger for others to share its commit; one a caller waits for
+// (RecordDelivery) is committed at once, with whatever is queued.
 //
 // RecordDelivery waits for the commit that holds its receipt. QueueDelivery
 // does not: the webhook answers LeadExec once the event is on the bus, and
@@ -29,6 +32,9 @@ type deliveryQueue struct {
 	// failed is the error of the last queued receipt that could not be
 	// committed; the next QueueDelivery returns it.
 	failed error
+	// hurry, while a commit run lingers before its first commit, ends the
+	// wait when closed (nil otherwise).
+	hurry chan struct{}
 }
 
 type receiptKey struct{ vendor, entity, externalID string }
@@ -42,6 +48,14 @@ type receipt struct {
 // not hold the writer connection for long.
 const maxReceiptsPerCommit = 512
 
+// receiptLinger is how long a receipt queued behind the webhook's answer
+// waits for more to share its commit. At thousands of deliveries a second
+// it turns commits of a few receipts into commits of dozens, and leaves the
+// writer connection to the routes in between; nobody waits on it (Delivery
+// finds a queued receipt in memory, and RecordDelivery and Close cut it
+// short).
+const receiptLinger = 10 * time.Millisecond
+
 // RecordDelivery stores the content hash of a pushed record once its event
 // is on the bus. It returns when the receipt is committed.
 func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, contentHash, eventID string) error {
@@ -51,6 +65,7 @@ func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, 
 	q.mu.Lock()
 	q.pending = append(q.pending, r)
 	if q.writing {
+		q.cutLinger()
 		q.mu.Unlock()
 		select {
 		case err := <-r.done:
@@ -85,11 +100,36 @@ func (s *Store) QueueDelivery(_ context.Context, vendor, entity, externalID, con
 	q.pending = append(q.pending, r)
 	err := q.failed
 	q.failed = nil
-	if !q.writing {
+	switch {
+	case !q.writing:
 		q.writing = true
-		go s.commitQueue(context.Background())
+		q.hurry = make(chan struct{})
+		go s.lingerThenCommit(q.hurry)
+	case len(q.pending) >= maxReceiptsPerCommit:
+		q.cutLinger()
 	}
 	return err
+}
+
+// lingerThenCommit waits receiptLinger, or until hurry is closed, and then
+// commits the queue. The caller has set q.writing.
+func (s *Store) lingerThenCommit(hurry <-chan struct{}) {
+	t := time.NewTimer(receiptLinger)
+	select {
+	case <-t.C:
+	case <-hurry:
+		t.Stop()
+	}
+	s.commitQueue(context.Background())
+}
+
+// cutLinger ends the wait of a commit run that has not committed yet; q.mu
+// is held.
+func (q *deliveryQueue) cutLinger() {
+	if q.hurry != nil {
+		close(q.hurry)
+		q.hurry = nil
+	}
 }
 
 // lookup returns the content hash of a record's receipt that is queued and
@@ -108,6 +148,7 @@ func (q *deliveryQueue) lookup(vendor, entity, externalID string) (string, bool)
 func (q *deliveryQueue) drain() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.cutLinger()
 	for q.writing {
 		q.wait()
 	}
@@ -126,6 +167,7 @@ func (q *deliveryQueue) wait() {
 func (s *Store) commitQueue(ctx context.Context) {
 	q := &s.deliveries
 	q.mu.Lock()
+	q.hurry = nil // the run has begun; nothing lingers any more
 	for len(q.pending) > 0 {
 		n := min(len(q.pending), maxReceiptsPerCommit)
 		batch := q.pending[:n:n]
