@@ -363,7 +363,10 @@ func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string)
 	if h, ok := s.deliveries.lookup(vendor, entity, externalID); ok {
 		return h, nil
 	}
-	err = s.rdb.QueryRowContext(ctx, deliveryQuery, vendor, entity, "", externalID).Scan(&h)
+	// A point read on the primary key, once per webhook delivery: with a
+	// context that can end, database/sql and the driver each start a
+	// goroutine to watch it, which costs more than the read.
+	err = s.rdb.QueryRowContext(context.WithoutCancel(ctx), deliveryQuery, vendor, entity, "", externalID).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", pipeline.ErrNotFound
 	}
