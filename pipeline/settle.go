@@ -181,6 +181,16 @@ func applyReport(fields map[string]FieldStamp, rp sourceReport) bool {
 		at := rp.stamps[f]
 		st, known := fields[f]
 		if known && lastSeen(st).After(at) {
+			if v != "" && noValue(st) {
+				// An older report shows a value in a field a later report
+				// showed empty, taken then for the source's "no value"
+				// (another route of the source settled the later report
+				// first). The field held something, so the empty report
+				// was a clear, made no later than it was seen.
+				st.At, st.Seen = st.Seen, time.Time{}
+				fields[f] = st
+				changed = true
+			}
 			continue
 		}
 		h := ValueHash(v)
@@ -299,6 +309,12 @@ func heldSomething(st FieldStamp) bool {
 		}
 	}
 	return false
+}
+
+// noValue reports whether a field's stamp is an empty value recorded as
+// the source's form of "no value" (see applyReport), not as a change.
+func noValue(st FieldStamp) bool {
+	return st.At.IsZero() && !st.Seen.IsZero() && st.Hash == emptyHash && !heldSomething(st)
 }
 
 // unsettledWrite reports whether the value with hash h is that of
