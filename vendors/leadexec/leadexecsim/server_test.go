@@ -12,19 +12,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
-
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *simClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var simT0 = time.Date(2026, 7, 1, 16, 0, 0, 0, time.UTC) // 9:00 AM PDT
 
@@ -32,12 +21,12 @@ type simFixture struct {
 	t   *testing.T
 	sim *leadexecsim.Server
 	url string
-	clk *simClock
+	clk *simtest.Clock
 }
 
 func newSim(t *testing.T, opts leadexecsim.Options) *simFixture {
 	t.Helper()
-	f := &simFixture{t: t, clk: &simClock{t: simT0}}
+	f := &simFixture{t: t, clk: simtest.NewClock(simT0)}
 	if opts.Now == nil {
 		opts.Now = f.clk.Now
 	}
