@@ -202,27 +202,14 @@ func TestClassicFollowUps(t *testing.T) {
 // v3 sends one V3 request and decodes the JSON answer (nil for 204).
 func v3(t *testing.T, srv *httptest.Server, method, path string, body any) (int, http.Header, map[string]any) {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, srv.URL+"/api/v1"+path, r)
-	req.Header.Set("Authorization", "Bearer "+DefaultAPIKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := mustSend(t, srv, method, path, body)
 	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+	if len(r.Body) > 0 {
+		if err := json.Unmarshal(r.Body, &out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, r.Body)
 		}
 	}
-	return resp.StatusCode, resp.Header, out
+	return r.Status, r.Header, out
 }
 
 func TestV3PatchReplacesCustomFields(t *testing.T) {

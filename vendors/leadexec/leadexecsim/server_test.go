@@ -2,7 +2,6 @@ package leadexecsim_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -64,13 +63,11 @@ func (f *simFixture) do(method, path, ctype, body string, header map[string]stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	a, err := simtest.Do(http.DefaultClient, req)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header, string(b)}
+	return reply{a.Status, a.Header, string(a.Body)}
 }
 
 const form = "application/x-www-form-urlencoded"
