@@ -2,12 +2,14 @@ package sharpspringsim
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync/vendors/sharpspring/internal/region"
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // DefaultFirstClientID is the first agency client id handed out.
@@ -359,26 +361,20 @@ type Client struct {
 func (s *Server) Clients() []Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.clients))
-	for id := range s.clients {
-		ids = append(ids, id)
+	return simkit.Copies(s.clients, (*agencyClient).snapshot)
+}
+
+// snapshot copies cl.
+func (cl *agencyClient) snapshot() Client {
+	var lim *int64
+	if cl.limit != nil {
+		n := *cl.limit
+		lim = &n
 	}
-	slices.Sort(ids)
-	out := make([]Client, len(ids))
-	for i, id := range ids {
-		cl := s.clients[id]
-		f := make(map[string]string, len(cl.vals))
-		for k, v := range cl.vals {
-			f[k] = v
-		}
-		var lim *int64
-		if cl.limit != nil {
-			n := *cl.limit
-			lim = &n
-		}
-		out[i] = Client{ID: id, Owner: cl.owner, Fields: f, EmailLimit: lim, SendingEnabled: cl.sending, Active: cl.active, UserID: cl.userID, UserEmail: cl.user}
-	}
-	return out
+	f := make(map[string]string, len(cl.vals))
+	maps.Copy(f, cl.vals)
+	return Client{ID: cl.id, Owner: cl.owner, Fields: f, EmailLimit: lim, SendingEnabled: cl.sending, Active: cl.active,
+		UserID: cl.userID, UserEmail: cl.user}
 }
 
 // SeedClient stores an active client managed by owner (default account
