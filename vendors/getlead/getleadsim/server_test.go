@@ -212,6 +212,35 @@ func v3(t *testing.T, srv *httptest.Server, method, path string, body any) (int,
 	return r.Status, r.Header, out
 }
 
+// listNames pages through a V3 lead list from path, following links.next,
+// which must carry meta.next_cursor, and returns the leads' names in
+// order. More than maxPages pages fails the test.
+func listNames(t *testing.T, srv *httptest.Server, path string, maxPages int) []string {
+	t.Helper()
+	var names []string
+	for pages := 0; path != ""; pages++ {
+		if pages > maxPages {
+			t.Fatal("pagination does not end")
+		}
+		code, _, out := v3(t, srv, "GET", path, nil)
+		if code != 200 {
+			t.Fatalf("%d %v", code, out)
+		}
+		for _, d := range out["data"].([]any) {
+			names = append(names, d.(map[string]any)["name"].(string))
+		}
+		path = ""
+		if c, _ := out["meta"].(map[string]any)["next_cursor"].(string); c != "" {
+			next, _ := url.Parse(out["links"].(map[string]any)["next"].(string))
+			if next.Query().Get("cursor") != c {
+				t.Fatalf("links.next %v does not carry the cursor", next)
+			}
+			path = "/leads?" + next.RawQuery
+		}
+	}
+	return names
+}
+
 func TestV3PatchReplacesCustomFields(t *testing.T) {
 	sim, srv, _ := newSim(t, Options{CustomFields: []string{"budget", "city", "colour"}})
 	code, _, out := v3(t, srv, "POST", "/leads", map[string]any{"name": "Asha", "phone_numbers": []string{"+919876543210"},
@@ -263,28 +292,7 @@ func TestV3CursorPaginationWithWatermark(t *testing.T) {
 		sim.SeedLead(LeadSeed{Name: "L" + string(rune('0'+i)), Phones: []string{"+91987654321" + string(rune('0'+i))}, CreatedAt: clk.Now().Add(time.Duration(i/2) * time.Minute)})
 	}
 	from := clk.Now().Add(time.Minute).Format(time.RFC3339)
-	path := "/leads?sort_by=created_at&sort_direction=asc&per_page=2&" + url.Values{"created_at[from]": {from}}.Encode()
-	var names []string
-	for pages := 0; path != ""; pages++ {
-		if pages > 5 {
-			t.Fatal("pagination does not end")
-		}
-		code, _, out := v3(t, srv, "GET", path, nil)
-		if code != 200 {
-			t.Fatalf("%d %v", code, out)
-		}
-		for _, d := range out["data"].([]any) {
-			names = append(names, d.(map[string]any)["name"].(string))
-		}
-		path = ""
-		if c, _ := out["meta"].(map[string]any)["next_cursor"].(string); c != "" {
-			next, _ := url.Parse(out["links"].(map[string]any)["next"].(string))
-			if next.Query().Get("cursor") != c {
-				t.Fatalf("links.next %v does not carry the cursor", next)
-			}
-			path = "/leads?" + next.RawQuery
-		}
-	}
+	names := listNames(t, srv, "/leads?sort_by=created_at&sort_direction=asc&per_page=2&"+url.Values{"created_at[from]": {from}}.Encode(), 5)
 	if got := strings.Join(names, ","); got != "L2,L3,L4,L5,L6" {
 		t.Fatalf("pages gave %s", got)
 	}
