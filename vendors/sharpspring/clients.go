@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/crmsync/crmsync/vendors/sharpspring/internal/region"
 )
 
 // AgencyClient is a client (sub-account) as getClients returns it: every
@@ -55,7 +57,7 @@ var (
 	// (companyName and the user keys are not among them).
 	ClientUpdateParams = slices.Clip(ClientParams[1:15])
 	// ClientLocales are the locale values the API accepts.
-	ClientLocales = []string{"en_US", "de_DE", "es_ES", "fr_FR", "it_IT", "nl_NL", "pt_PT", "ro_RO", "sk_SK", "tr_TR"}
+	ClientLocales = region.Locales()
 )
 
 // ClientObject turns string fields into createClient/updateClient
@@ -159,22 +161,7 @@ func ValidateClient(fields map[string]string, create bool) *Error {
 
 // IsCountryCode reports whether s is an ISO 3166-1 alpha-2 code (upper
 // case), or "UK", which the vendor documents as an example.
-func IsCountryCode(s string) bool { return countryCodes[s] }
-
-var countryCodes = func() map[string]bool {
-	m := map[string]bool{"UK": true}
-	for _, c := range strings.Fields(`AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL
-BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO
-DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
-HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR
-LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL
-NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ
-SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA
-VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`) {
-		m[c] = true
-	}
-	return m
-}()
+func IsCountryCode(s string) bool { return region.IsCountry(s) }
 
 // CreatedClient is createClient's answer.
 type CreatedClient struct {

@@ -2,6 +2,7 @@ package sharpspring
 
 import (
 	"context"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -71,14 +72,21 @@ func TestClientRoundTrip(t *testing.T) {
 func TestClientErrorsFromTheSimulator(t *testing.T) {
 	ok := map[string]any{"companyName": "C", "salesPhone": "1"}
 	with := func(extra map[string]any) map[string]any {
-		m := map[string]any{}
-		for k, v := range ok {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
+		m := maps.Clone(ok)
+		maps.Copy(m, extra)
 		return m
+	}
+	// create and update are the calls of the cases that need no set-up.
+	create := func(fields map[string]any) func(context.Context, *Client, *sharpspringsim.Server) error {
+		return func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
+			_, err := c.CreateClient(ctx, fields)
+			return err
+		}
+	}
+	update := func(fields map[string]any) func(context.Context, *Client, *sharpspringsim.Server) error {
+		return func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
+			return c.UpdateClient(ctx, 42, fields)
+		}
 	}
 	cases := []struct {
 		name    string
@@ -92,31 +100,11 @@ func TestClientErrorsFromTheSimulator(t *testing.T) {
 				_, err := c.GetClients(ctx)
 				return err
 			}, 305},
-		{"305 create by a non-reseller", sharpspringsim.Options{Resellers: map[string]bool{"2002": true}}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				_, err := c.CreateClient(ctx, ok)
-				return err
-			}, 305},
-		{"206 salesPhone missing", sharpspringsim.Options{}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				_, err := c.CreateClient(ctx, map[string]any{"companyName": "C"})
-				return err
-			}, 206},
-		{"215 country", sharpspringsim.Options{}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				_, err := c.CreateClient(ctx, with(map[string]any{"country": "USA"}))
-				return err
-			}, 215},
-		{"223 incomplete user", sharpspringsim.Options{}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				_, err := c.CreateClient(ctx, with(map[string]any{"userEmail": "a@b.example"}))
-				return err
-			}, 223},
-		{"218 user email", sharpspringsim.Options{}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				_, err := c.CreateClient(ctx, with(map[string]any{"userEmail": "nobody", "userPassword": "p", "userDisplayName": "N"}))
-				return err
-			}, 218},
+		{"305 create by a non-reseller", sharpspringsim.Options{Resellers: map[string]bool{"2002": true}}, "1001", create(ok), 305},
+		{"206 salesPhone missing", sharpspringsim.Options{}, "1001", create(map[string]any{"companyName": "C"}), 206},
+		{"215 country", sharpspringsim.Options{}, "1001", create(with(map[string]any{"country": "USA"})), 215},
+		{"223 incomplete user", sharpspringsim.Options{}, "1001", create(with(map[string]any{"userEmail": "a@b.example"})), 223},
+		{"218 user email", sharpspringsim.Options{}, "1001", create(with(map[string]any{"userEmail": "nobody", "userPassword": "p", "userDisplayName": "N"})), 218},
 		{"221 user email in use", sharpspringsim.Options{}, "1001",
 			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
 				u := map[string]any{"userEmail": "a@b.example", "userPassword": "p", "userDisplayName": "N"}
@@ -126,14 +114,8 @@ func TestClientErrorsFromTheSimulator(t *testing.T) {
 				_, err := c.CreateClient(ctx, with(u))
 				return err
 			}, 221},
-		{"307 update unknown", sharpspringsim.Options{}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				return c.UpdateClient(ctx, 42, map[string]any{"city": "X"})
-			}, 307},
-		{"216 update unknown", sharpspringsim.Options{UpdateClientNotFoundCode: 216}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				return c.UpdateClient(ctx, 42, map[string]any{"city": "X"})
-			}, 216},
+		{"307 update unknown", sharpspringsim.Options{}, "1001", update(map[string]any{"city": "X"}), 307},
+		{"216 update unknown", sharpspringsim.Options{UpdateClientNotFoundCode: 216}, "1001", update(map[string]any{"city": "X"}), 216},
 		{"307 send limit unknown", sharpspringsim.Options{}, "1001",
 			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
 				return c.UpdateAccountSendLimit(ctx, 42, 10)
@@ -152,11 +134,7 @@ func TestClientErrorsFromTheSimulator(t *testing.T) {
 			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
 				return c.update(ctx, "enableAccountSending", map[string]any{})
 			}, 304},
-		{"205 locale", sharpspringsim.Options{}, "1001",
-			func(ctx context.Context, c *Client, _ *sharpspringsim.Server) error {
-				_, err := c.CreateClient(ctx, with(map[string]any{"locale": "en_GB"}))
-				return err
-			}, 205},
+		{"205 locale", sharpspringsim.Options{}, "1001", create(with(map[string]any{"locale": "en_GB"})), 205},
 		{"205 companyName on update", sharpspringsim.Options{}, "1001",
 			func(ctx context.Context, c *Client, sim *sharpspringsim.Server) error {
 				return c.UpdateClient(ctx, sim.SeedClient("", map[string]string{"companyName": "A"}), map[string]any{"companyName": "B"})

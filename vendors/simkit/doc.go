@@ -13,6 +13,8 @@
 //     second and in any sliding second, and Window, a sliding-window limit.
 //   - Server helpers: Reply, HangUp and Abandon, Log (a bounded request
 //     log), ResetStats and Serve (a simulator on a loopback port).
+//   - Copies and CopyOf, the copies of stored records a simulator hands
+//     its tests.
 //
 // Test helpers shared by the simulators' tests are in simtest.
 //

@@ -15,6 +15,16 @@ type Fault interface {
 	String() string
 }
 
+// FaultName is the String of a simulator's Fault: names lists the faults'
+// names in the order of their values, from the zero fault; a value out of
+// that range is "fault(?)".
+func FaultName[F ~int](names []string, f F) string {
+	if f < 0 || int(f) >= len(names) {
+		return "fault(?)"
+	}
+	return names[f]
+}
+
 // DefaultTimeoutCap is the longest a request is held without an answer.
 const DefaultTimeoutCap = 2 * time.Minute
 

@@ -18,7 +18,15 @@ const (
 )
 
 func (f fault) String() string {
-	return [...]string{"none", "http500", "http503", "drop", "json", "html"}[f]
+	return FaultName([]string{"none", "http500", "http503", "drop", "json", "html"}, f)
+}
+
+func TestFaultNameNamesAValueOutOfRangeAsUnknown(t *testing.T) {
+	for f, want := range map[fault]string{none: "none", fHTML: "html", fHTML + 1: "fault(?)", -1: "fault(?)"} {
+		if got := f.String(); got != want {
+			t.Errorf("fault %d is %q, want %q", f, got, want)
+		}
+	}
 }
 
 func draws(in *Injector[fault], key string, n int) []fault {

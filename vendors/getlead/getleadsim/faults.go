@@ -34,14 +34,10 @@ const (
 )
 
 // String names the fault; the names are the keys of Stats.FaultsInjected.
-func (f Fault) String() string {
-	names := [...]string{"none", "http500", "http503", "http429RetryAfter", "dropAfterCommit", "timeout",
-		"http429", "malformedJSON", "malformedHTML", "lateApply"}
-	if f < 0 || int(f) >= len(names) {
-		return "fault(?)"
-	}
-	return names[f]
-}
+func (f Fault) String() string { return simkit.FaultName(faultNames[:], f) }
+
+var faultNames = [...]string{"none", "http500", "http503", "http429RetryAfter", "dropAfterCommit", "timeout",
+	"http429", "malformedJSON", "malformedHTML", "lateApply"}
 
 // ScriptedRetryAfter is the retry_after (seconds) of a scripted Fault429
 // when Faults.RetryAfter is 0.
@@ -191,21 +187,17 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, rec *LoggedReque
 		contentType, body := malformedBody(d.Fault, rec.API, rec.Endpoint)
 		s.count(http.StatusOK)
 		simkit.Reply(w, http.StatusOK, contentType, []byte(body))
-	case FaultTimeout:
+	case FaultTimeout, FaultLateApply:
 		s.faults.Wait(r.Context(), d.Hold)
 		if r.Context().Err() == nil {
 			s.hangUp(w) // cap passed or Close: still no answer
 		}
-	case FaultLateApply:
-		s.faults.Wait(r.Context(), d.Hold)
-		if r.Context().Err() == nil {
-			s.hangUp(w) // cap passed or Close: still no answer
-		}
-		select {
-		case <-s.faults.Done():
-			return true // closing: nothing is applied
-		default:
-			return false
+		if d.Fault == FaultLateApply {
+			select {
+			case <-s.faults.Done(): // closing: nothing is applied
+			default:
+				return false
+			}
 		}
 	default:
 		return false

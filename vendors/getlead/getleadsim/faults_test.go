@@ -16,19 +16,6 @@ import (
 	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
 
-// raw is one HTTP answer as received.
-type raw struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r raw) json() map[string]any {
-	var m map[string]any
-	_ = json.Unmarshal(r.body, &m)
-	return m
-}
-
 // faultSim starts a simulator whose held requests are released on cleanup.
 func faultSim(t *testing.T, opts Options) (*Server, *httptest.Server, *simtest.Clock) {
 	t.Helper()
@@ -39,7 +26,7 @@ func faultSim(t *testing.T, opts Options) (*Server, *httptest.Server, *simtest.C
 
 // send posts to the V3 API (path under /api/v1) or, for a path starting
 // with "gl-", to the classic API as a form; err is a transport error.
-func send(ctx context.Context, srv *httptest.Server, method, path string, body any) (raw, error) {
+func send(ctx context.Context, srv *httptest.Server, method, path string, body any) (simtest.Answer, error) {
 	var req *http.Request
 	if strings.HasPrefix(path, "gl-") {
 		form := body.(url.Values)
@@ -55,16 +42,10 @@ func send(ctx context.Context, srv *httptest.Server, method, path string, body a
 		req.Header.Set("Authorization", "Bearer "+DefaultAPIKey)
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		return raw{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return raw{res.StatusCode, res.Header, b}, err
+	return simtest.Do(srv.Client(), req)
 }
 
-func mustSend(t *testing.T, srv *httptest.Server, method, path string, body any) raw {
+func mustSend(t *testing.T, srv *httptest.Server, method, path string, body any) simtest.Answer {
 	t.Helper()
 	r, err := send(context.Background(), srv, method, path, body)
 	if err != nil {
@@ -101,7 +82,7 @@ func TestRateLimitFaultRetryAfter(t *testing.T) {
 				sim, srv, _ := faultSim(t, Options{})
 				sim.SetFaults(tc.faults)
 				sim.SeedLead(LeadSeed{Phones: []string{"+919876543210"}})
-				var r raw
+				var r simtest.Answer
 				if api == APIV3 {
 					sim.Script("leads.create", tc.script...)
 					r = mustSend(t, srv, "POST", "/leads", newLeadBody(1))
@@ -109,14 +90,14 @@ func TestRateLimitFaultRetryAfter(t *testing.T) {
 					sim.Script("gl-note-creation-api", tc.script...)
 					r = mustSend(t, srv, "POST", "gl-note-creation-api", noteForm())
 				}
-				body := r.json()
-				if r.status != 429 || body["message"] == nil {
-					t.Fatalf("HTTP %d %s", r.status, r.body)
+				body := r.JSON()
+				if r.Status != 429 || body["message"] == nil {
+					t.Fatalf("HTTP %d %s", r.Status, r.Body)
 				}
 				ra, inBody := body["retry_after"]
-				hdr, inHeader := r.header.Get("Retry-After"), len(r.header.Values("Retry-After")) > 0
+				hdr, inHeader := r.Header.Get("Retry-After"), len(r.Header.Values("Retry-After")) > 0
 				if tc.want == 0 && (inBody || inHeader) {
-					t.Fatalf("want no retry hint: body %s, header %q", r.body, hdr)
+					t.Fatalf("want no retry hint: body %s, header %q", r.Body, hdr)
 				}
 				if tc.want != 0 && (ra != float64(tc.want) || hdr != fmt.Sprint(tc.want)) {
 					t.Fatalf("retry_after %v, Retry-After %q, want %d", ra, hdr, tc.want)
@@ -152,16 +133,16 @@ func TestMalformedAnswers(t *testing.T) {
 				sim.SeedLead(LeadSeed{Phones: []string{"+919876543210"}})
 				sim.Script(tc.endpoint, f)
 				r := mustSend(t, srv, tc.method, tc.path, tc.body())
-				if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), wantType) || json.Valid(r.body) {
-					t.Fatalf("HTTP %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+				if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), wantType) || json.Valid(r.Body) {
+					t.Fatalf("HTTP %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 				}
 				if n := tc.applied(sim); n != 0 {
 					t.Fatalf("a malformed answer applied the write %d times", n)
 				}
 				// The retry is applied exactly once (a lead create would
 				// answer 409 if the first had been applied).
-				if r := mustSend(t, srv, tc.method, tc.path, tc.body()); r.status >= 300 || !json.Valid(r.body) {
-					t.Fatalf("retry: HTTP %d %s", r.status, r.body)
+				if r := mustSend(t, srv, tc.method, tc.path, tc.body()); r.Status >= 300 || !json.Valid(r.Body) {
+					t.Fatalf("retry: HTTP %d %s", r.Status, r.Body)
 				}
 				if n := tc.applied(sim); tc.method == "POST" && n != 1 {
 					t.Fatalf("applied %d times after the retry", n)
@@ -213,8 +194,8 @@ func TestTimeoutFault(t *testing.T) {
 		if len(sim.Leads()) != 0 || sim.Stats().HTTPStatus[0] != 1 || sim.Stats().Dropped != 0 {
 			t.Fatalf("leads %v, stats %+v", sim.Leads(), sim.Stats())
 		}
-		if r := mustSend(t, srv, "GET", "/meta", nil); r.status != 200 {
-			t.Fatalf("out of scope: %d", r.status)
+		if r := mustSend(t, srv, "GET", "/meta", nil); r.Status != 200 {
+			t.Fatalf("out of scope: %d", r.Status)
 		}
 	})
 	t.Run("Close releases a held request", func(t *testing.T) {
@@ -241,8 +222,8 @@ func TestLatency(t *testing.T) {
 	if _, err := send(ctx, srv, "POST", "/leads", newLeadBody(1)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	if r := mustSend(t, srv, "GET", "/meta", nil); r.status != 200 {
-		t.Fatalf("out of scope was delayed or failed: %d", r.status)
+	if r := mustSend(t, srv, "GET", "/meta", nil); r.Status != 200 {
+		t.Fatalf("out of scope was delayed or failed: %d", r.Status)
 	}
 	if len(sim.Leads()) != 0 || sim.Stats().FaultsInjected[LatencyKey] != 1 {
 		t.Fatalf("leads %v, stats %+v", sim.Leads(), sim.Stats())
@@ -259,8 +240,8 @@ func TestDropAfterCommitRate(t *testing.T) {
 		t.Fatal("the write was not applied before the drop")
 	}
 	// The client's retry finds the lead: an in-doubt write.
-	if r := mustSend(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876500001", "name": "x"}); r.status != 200 {
-		t.Fatalf("by-identifier %d %s", r.status, r.body)
+	if r := mustSend(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876500001", "name": "x"}); r.Status != 200 {
+		t.Fatalf("by-identifier %d %s", r.Status, r.Body)
 	}
 	if st := sim.Stats(); st.Dropped != 1 || st.FaultsInjected["dropAfterCommit"] != 1 || st.HTTPStatus[0] != 1 {
 		t.Fatalf("stats %+v", st)
@@ -273,9 +254,9 @@ func TestServerErrorBurst(t *testing.T) {
 	sim.SetFaults(Faults{Endpoint: "meta", ServerErrorRate: 0.08, ServerErrorBurst: burstLen, Seed: 2})
 	var statuses []int
 	for range 200 {
-		statuses = append(statuses, mustSend(t, srv, "GET", "/meta", nil).status)
-		if r := mustSend(t, srv, "GET", "/leads", nil); r.status != 200 {
-			t.Fatalf("out of scope: HTTP %d", r.status)
+		statuses = append(statuses, mustSend(t, srv, "GET", "/meta", nil).Status)
+		if r := mustSend(t, srv, "GET", "/leads", nil); r.Status != 200 {
+			t.Fatalf("out of scope: HTTP %d", r.Status)
 		}
 	}
 	// Every run of one 5xx status is one burst or several back to back.
@@ -402,8 +383,8 @@ func TestLateApplyLandsAfterANewerWriteOfTheSameLead(t *testing.T) {
 		giveUp(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876543210", "name": "Ann"})
 		simtest.Eventually(t, "the write to be held", func() bool { return sim.Stats().LateHeld == 1 })
 		mustSend(t, srv, "PATCH", "/leads/by-identifier", map[string]any{"phone_number": "+919876543210", "name": "Ann"})
-		if r := mustSend(t, srv, "GET", "/leads/"+id, nil); r.status != 200 || sim.Stats().LateApplied != 0 {
-			t.Fatalf("a read released it, or the get failed: %d %+v", r.status, sim.Stats())
+		if r := mustSend(t, srv, "GET", "/leads/"+id, nil); r.Status != 200 || sim.Stats().LateApplied != 0 {
+			t.Fatalf("a read released it, or the get failed: %d %+v", r.Status, sim.Stats())
 		}
 		mustSend(t, srv, "PATCH", "/leads/"+id, map[string]any{"name": "Bea"})
 		if l, _ := sim.LeadByPhone("+919876543210"); l.Name != "Ann" || sim.Stats().LateApplied != 1 {

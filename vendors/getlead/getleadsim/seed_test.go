@@ -36,25 +36,7 @@ func TestBulkSeededListsFromAWatermarkReadTheLeadsCreatedSince(t *testing.T) {
 		}
 	}
 	slices.SortFunc(expect, func(a, b want) int { return a.t.Compare(b.t) })
-	var names []string
-	path := "/leads?sort_by=created_at&sort_direction=asc&per_page=7&" + url.Values{"created_at[from]": {from.Format(time.RFC3339)}}.Encode()
-	for pages := 0; path != ""; pages++ {
-		if pages > n {
-			t.Fatal("pagination does not end")
-		}
-		code, _, out := v3(t, srv, "GET", path, nil)
-		if code != 200 {
-			t.Fatalf("%d %v", code, out)
-		}
-		for _, d := range out["data"].([]any) {
-			names = append(names, d.(map[string]any)["name"].(string))
-		}
-		path = ""
-		if next, _ := out["links"].(map[string]any)["next"].(string); next != "" {
-			u, _ := url.Parse(next)
-			path = "/leads?" + u.RawQuery
-		}
-	}
+	names := listNames(t, srv, "/leads?sort_by=created_at&sort_direction=asc&per_page=7&"+url.Values{"created_at[from]": {from.Format(time.RFC3339)}}.Encode(), n)
 	var wantNames []string
 	for _, w := range expect {
 		wantNames = append(wantNames, w.name)

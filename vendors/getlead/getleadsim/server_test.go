@@ -202,27 +202,43 @@ func TestClassicFollowUps(t *testing.T) {
 // v3 sends one V3 request and decodes the JSON answer (nil for 204).
 func v3(t *testing.T, srv *httptest.Server, method, path string, body any) (int, http.Header, map[string]any) {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, srv.URL+"/api/v1"+path, r)
-	req.Header.Set("Authorization", "Bearer "+DefaultAPIKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := mustSend(t, srv, method, path, body)
 	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+	if len(r.Body) > 0 {
+		if err := json.Unmarshal(r.Body, &out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, r.Body)
 		}
 	}
-	return resp.StatusCode, resp.Header, out
+	return r.Status, r.Header, out
+}
+
+// listNames pages through a V3 lead list from path, following links.next,
+// which must carry meta.next_cursor, and returns the leads' names in
+// order. More than maxPages pages fails the test.
+func listNames(t *testing.T, srv *httptest.Server, path string, maxPages int) []string {
+	t.Helper()
+	var names []string
+	for pages := 0; path != ""; pages++ {
+		if pages > maxPages {
+			t.Fatal("pagination does not end")
+		}
+		code, _, out := v3(t, srv, "GET", path, nil)
+		if code != 200 {
+			t.Fatalf("%d %v", code, out)
+		}
+		for _, d := range out["data"].([]any) {
+			names = append(names, d.(map[string]any)["name"].(string))
+		}
+		path = ""
+		if c, _ := out["meta"].(map[string]any)["next_cursor"].(string); c != "" {
+			next, _ := url.Parse(out["links"].(map[string]any)["next"].(string))
+			if next.Query().Get("cursor") != c {
+				t.Fatalf("links.next %v does not carry the cursor", next)
+			}
+			path = "/leads?" + next.RawQuery
+		}
+	}
+	return names
 }
 
 func TestV3PatchReplacesCustomFields(t *testing.T) {
@@ -276,28 +292,7 @@ func TestV3CursorPaginationWithWatermark(t *testing.T) {
 		sim.SeedLead(LeadSeed{Name: "L" + string(rune('0'+i)), Phones: []string{"+91987654321" + string(rune('0'+i))}, CreatedAt: clk.Now().Add(time.Duration(i/2) * time.Minute)})
 	}
 	from := clk.Now().Add(time.Minute).Format(time.RFC3339)
-	path := "/leads?sort_by=created_at&sort_direction=asc&per_page=2&" + url.Values{"created_at[from]": {from}}.Encode()
-	var names []string
-	for pages := 0; path != ""; pages++ {
-		if pages > 5 {
-			t.Fatal("pagination does not end")
-		}
-		code, _, out := v3(t, srv, "GET", path, nil)
-		if code != 200 {
-			t.Fatalf("%d %v", code, out)
-		}
-		for _, d := range out["data"].([]any) {
-			names = append(names, d.(map[string]any)["name"].(string))
-		}
-		path = ""
-		if c, _ := out["meta"].(map[string]any)["next_cursor"].(string); c != "" {
-			next, _ := url.Parse(out["links"].(map[string]any)["next"].(string))
-			if next.Query().Get("cursor") != c {
-				t.Fatalf("links.next %v does not carry the cursor", next)
-			}
-			path = "/leads?" + next.RawQuery
-		}
-	}
+	names := listNames(t, srv, "/leads?sort_by=created_at&sort_direction=asc&per_page=2&"+url.Values{"created_at[from]": {from}}.Encode(), 5)
 	if got := strings.Join(names, ","); got != "L2,L3,L4,L5,L6" {
 		t.Fatalf("pages gave %s", got)
 	}

@@ -3,6 +3,7 @@ package ivvysim
 import (
 	"net/mail"
 	"strings"
+	"sync"
 )
 
 // contactChange is a validated contact write, applied by apply.
@@ -302,13 +303,7 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 			(byID && itoa(ct.ID) != contactID) {
 			continue
 		}
-		var item map[string]any
-		render := func() map[string]any {
-			if item == nil {
-				item = s.renderContact(ct)
-			}
-			return item
-		}
+		render := sync.OnceValue(func() map[string]any { return s.renderContact(ct) })
 		ok := matches(conds, func(key string) (string, bool) {
 			switch key {
 			case "id":

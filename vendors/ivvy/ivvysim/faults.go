@@ -26,14 +26,10 @@ const (
 )
 
 // String names the fault; the names are the keys of Stats.FaultsInjected.
-func (f Fault) String() string {
-	names := [...]string{"none", "http429", "http500", "http503", "dropAfterCommit", "timeout",
-		"http429RetryAfter", "malformedJSON", "malformedHTML"}
-	if f < 0 || int(f) >= len(names) {
-		return "fault(?)"
-	}
-	return names[f]
-}
+func (f Fault) String() string { return simkit.FaultName(faultNames[:], f) }
+
+var faultNames = [...]string{"none", "http429", "http500", "http503", "dropAfterCommit", "timeout",
+	"http429RetryAfter", "malformedJSON", "malformedHTML"}
 
 // ScriptedRetryAfter is the Retry-After (seconds) of a scripted
 // Fault429RetryAfter when Faults.RetryAfter is 0.

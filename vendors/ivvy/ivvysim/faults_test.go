@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,21 +34,8 @@ func newLive(t *testing.T, opts ivvysim.Options) *live {
 	return l
 }
 
-// reply is one HTTP answer as received.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r reply) json() map[string]any {
-	var m map[string]any
-	_ = json.Unmarshal(r.body, &m)
-	return m
-}
-
 // post sends a signed call over HTTP; err is a transport error.
-func (l *live) post(ctx context.Context, action string, params any) (reply, error) {
+func (l *live) post(ctx context.Context, action string, params any) (simtest.Answer, error) {
 	l.t.Helper()
 	b, _ := json.Marshal(params)
 	sr := signed(l.t, action, string(b), l.clk.Now(), nil)
@@ -58,16 +44,10 @@ func (l *live) post(ctx context.Context, action string, params any) (reply, erro
 		l.t.Fatal(err)
 	}
 	req.Header = sr.Header
-	res, err := l.srv.Client().Do(req)
-	if err != nil {
-		return reply{}, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	return reply{res.StatusCode, res.Header, body}, err
+	return simtest.Do(l.srv.Client(), req)
 }
 
-func (l *live) call(action string, params any) reply {
+func (l *live) call(action string, params any) simtest.Answer {
 	l.t.Helper()
 	r, err := l.post(context.Background(), action, params)
 	if err != nil {
@@ -100,10 +80,10 @@ func TestRateLimitFaultRetryAfter(t *testing.T) {
 			l.sim.SetFaults(tc.faults)
 			l.sim.Script("contact.addOrUpdateContact", tc.script...)
 			r := l.call("contact.addOrUpdateContact", contact(1))
-			if r.status != 429 || r.json()["errorCode"] != float64(429) {
-				t.Fatalf("HTTP %d %s", r.status, r.body)
+			if r.Status != 429 || r.JSON()["errorCode"] != float64(429) {
+				t.Fatalf("HTTP %d %s", r.Status, r.Body)
 			}
-			if got, present := r.header.Get("Retry-After"), len(r.header.Values("Retry-After")) > 0; got != tc.want || present != (tc.want != "") {
+			if got, present := r.Header.Get("Retry-After"), len(r.Header.Values("Retry-After")) > 0; got != tc.want || present != (tc.want != "") {
 				t.Fatalf("Retry-After %q (present %v), want %q", got, present, tc.want)
 			}
 			if len(l.sim.Contacts()) != 0 {
@@ -128,15 +108,15 @@ func TestMalformedAnswers(t *testing.T) {
 				}
 				r := l.call(action, params)
 				wantType := map[ivvysim.Fault]string{ivvysim.FaultMalformedJSON: "application/json", ivvysim.FaultMalformedHTML: "text/html"}[f]
-				if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), wantType) || json.Valid(r.body) {
-					t.Fatalf("HTTP %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+				if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), wantType) || json.Valid(r.Body) {
+					t.Fatalf("HTTP %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 				}
 				if len(l.sim.Contacts()) != 0 {
 					t.Fatal("a malformed answer applied the write")
 				}
 				// The retry is applied exactly once.
-				if r := l.call(action, params); r.status != 200 || !json.Valid(r.body) {
-					t.Fatalf("retry: %d %s", r.status, r.body)
+				if r := l.call(action, params); r.Status != 200 || !json.Valid(r.Body) {
+					t.Fatalf("retry: %d %s", r.Status, r.Body)
 				}
 				if action == "contact.addOrUpdateContact" && len(l.sim.Contacts()) != 1 {
 					t.Fatalf("%d contacts after the retry", len(l.sim.Contacts()))
@@ -168,8 +148,8 @@ func TestTimeoutFault(t *testing.T) {
 		if len(l.sim.Contacts()) != 0 || l.sim.Stats().FaultsInjected["timeout"] != 1 {
 			t.Fatalf("applied or not counted: %+v", l.sim.Stats())
 		}
-		if r := l.call("test.ping", nil); r.status != 200 {
-			t.Fatalf("out of scope: %d", r.status)
+		if r := l.call("test.ping", nil); r.Status != 200 {
+			t.Fatalf("out of scope: %d", r.Status)
 		}
 	})
 	t.Run("cap closes the connection without an answer", func(t *testing.T) {
@@ -206,9 +186,9 @@ func TestServerErrorBurst(t *testing.T) {
 	l.sim.SetFaults(ivvysim.Faults{Action: "test.ping", ServerErrorRate: 0.12, ServerErrorBurst: burstLen, Seed: 5})
 	var statuses []int
 	for range 150 {
-		statuses = append(statuses, l.call("test.ping", nil).status)
-		if r := l.call("crm.getLeadSourceList", nil); r.status != 200 {
-			t.Fatalf("out of scope: HTTP %d", r.status)
+		statuses = append(statuses, l.call("test.ping", nil).Status)
+		if r := l.call("crm.getLeadSourceList", nil); r.Status != 200 {
+			t.Fatalf("out of scope: HTTP %d", r.Status)
 		}
 	}
 	// Every run of one 5xx status is one burst or several back to back.
@@ -231,7 +211,7 @@ func TestWindowCounts(t *testing.T) {
 	for _, p := range plan {
 		l.clk.Set(t0.Add(p.at))
 		for range p.n {
-			statuses[l.call("test.ping", nil).status]++
+			statuses[l.call("test.ping", nil).Status]++
 		}
 	}
 	st := l.sim.Stats()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"sync"
 )
 
 func leadInvalid(why string) *apiError {
@@ -314,13 +315,7 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 		// Rendered only when a condition needs it or the lead matches:
 		// rendering every lead for every filtered call made large lists
 		// quadratic.
-		var item map[string]any
-		render := func() map[string]any {
-			if item == nil {
-				item = s.renderLead(l)
-			}
-			return item
-		}
+		render := sync.OnceValue(func() map[string]any { return s.renderLead(l) })
 		ok := matches(conds, func(key string) (string, bool) {
 			switch key {
 			case "id":

@@ -182,11 +182,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch fault {
-	case Fault429:
-		s.reply(w, &rec, nil, newErr(http.StatusTooManyRequests, 0, "Too Many Requests"))
-		return
-	case Fault429RetryAfter:
-		w.Header().Set("Retry-After", strconv.Itoa(cmp.Or(d.RetryAfter, ScriptedRetryAfter)))
+	case Fault429, Fault429RetryAfter:
+		if fault == Fault429RetryAfter {
+			w.Header().Set("Retry-After", strconv.Itoa(cmp.Or(d.RetryAfter, ScriptedRetryAfter)))
+		}
 		s.reply(w, &rec, nil, newErr(http.StatusTooManyRequests, 0, "Too Many Requests"))
 		return
 	case FaultMalformedJSON, FaultMalformedHTML:

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // timeLayout is iVvy's timestamp format; values are written in UTC with a
@@ -260,46 +261,28 @@ func (s *Server) DeleteLead(id int64) {
 func (s *Server) Leads() []Lead {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Lead, 0, len(s.leads))
-	for _, l := range s.leads {
-		out = append(out, cloneLead(l))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return simkit.Copies(s.leads, cloneLead)
 }
 
 // LeadByID returns one lead.
 func (s *Server) LeadByID(id int64) (Lead, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.leads[id]
-	if !ok {
-		return Lead{}, false
-	}
-	return cloneLead(l), true
+	return simkit.CopyOf(s.leads, id, cloneLead)
 }
 
 // Contacts returns a snapshot of every contact, ordered by id.
 func (s *Server) Contacts() []Contact {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Contact, 0, len(s.contacts))
-	for _, c := range s.contacts {
-		out = append(out, cloneContact(c))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return simkit.Copies(s.contacts, cloneContact)
 }
 
 // ContactByID returns one contact.
 func (s *Server) ContactByID(id int64) (Contact, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.contacts[id]
-	if !ok {
-		return Contact{}, false
-	}
-	return cloneContact(c), true
+	return simkit.CopyOf(s.contacts, id, cloneContact)
 }
 
 // LeadsByEmail returns the leads whose contact has that email (compared

@@ -2,7 +2,6 @@ package leadexecsim_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,19 +11,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/leadexec/leadexecsim"
+	"github.com/crmsync/crmsync/vendors/simkit/simtest"
 )
-
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *simClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var simT0 = time.Date(2026, 7, 1, 16, 0, 0, 0, time.UTC) // 9:00 AM PDT
 
@@ -32,12 +20,12 @@ type simFixture struct {
 	t   *testing.T
 	sim *leadexecsim.Server
 	url string
-	clk *simClock
+	clk *simtest.Clock
 }
 
 func newSim(t *testing.T, opts leadexecsim.Options) *simFixture {
 	t.Helper()
-	f := &simFixture{t: t, clk: &simClock{t: simT0}}
+	f := &simFixture{t: t, clk: simtest.NewClock(simT0)}
 	if opts.Now == nil {
 		opts.Now = f.clk.Now
 	}
@@ -75,13 +63,11 @@ func (f *simFixture) do(method, path, ctype, body string, header map[string]stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	a, err := simtest.Do(http.DefaultClient, req)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header, string(b)}
+	return reply{a.Status, a.Header, string(a.Body)}
 }
 
 const form = "application/x-www-form-urlencoded"

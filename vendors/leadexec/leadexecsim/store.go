@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Default identifiers and credentials of a simulated account.
@@ -210,25 +212,6 @@ func cloneClient(c *Client) Client {
 	return out
 }
 
-// sortedCopies returns a copy of every record of m, by key.
-func sortedCopies[V any](m map[int64]*V, clone func(*V) V) []V {
-	out := make([]V, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, clone(m[k]))
-	}
-	return out
-}
-
-// copyOf returns a copy of the record m holds under k; ok is false when
-// there is none.
-func copyOf[V any](m map[int64]*V, k int64, clone func(*V) V) (v V, ok bool) {
-	p, ok := m[k]
-	if !ok {
-		return v, false
-	}
-	return clone(p), true
-}
-
 func cloneStoredLead(l *StoredLead) StoredLead {
 	out := *l
 	out.Fields = maps.Clone(l.Fields)
@@ -298,14 +281,14 @@ func (s *Server) SetClientField(uid, clientFieldUID int64, value string) error {
 func (s *Server) Clients() []Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sortedCopies(s.clients, cloneClient)
+	return simkit.Copies(s.clients, cloneClient)
 }
 
 // ClientByUID returns a copy of one client.
 func (s *Server) ClientByUID(uid int64) (Client, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return copyOf(s.clients, uid, cloneClient)
+	return simkit.CopyOf(s.clients, uid, cloneClient)
 }
 
 // AddLead stores a lead without posting it (no validation, no duplicate
@@ -363,14 +346,14 @@ func (s *Server) storeLead(l *StoredLead) {
 func (s *Server) Leads() []StoredLead {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sortedCopies(s.leads, cloneStoredLead)
+	return simkit.Copies(s.leads, cloneStoredLead)
 }
 
 // LeadByUID returns a copy of one stored lead.
 func (s *Server) LeadByUID(uid int64) (StoredLead, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return copyOf(s.leads, uid, cloneStoredLead)
+	return simkit.CopyOf(s.leads, uid, cloneStoredLead)
 }
 
 // SetCampaign adds or replaces a campaign (by AID).

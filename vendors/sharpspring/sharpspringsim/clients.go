@@ -2,10 +2,14 @@ package sharpspringsim
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/crmsync/crmsync/vendors/sharpspring/internal/region"
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // DefaultFirstClientID is the first agency client id handed out.
@@ -43,26 +47,7 @@ func init() {
 }
 
 // Locales are the values createClient and updateClient accept for locale.
-var Locales = []string{"en_US", "de_DE", "es_ES", "fr_FR", "it_IT", "nl_NL", "pt_PT", "ro_RO", "sk_SK", "tr_TR"}
-
-// isoCountries are the ISO 3166-1 alpha-2 codes, plus "UK", which the
-// vendor's own documentation gives as an example (assumption: accepted).
-var isoCountries = func() map[string]bool {
-	m := map[string]bool{"UK": true}
-	for _, c := range strings.Fields(isoCountryList) {
-		m[c] = true
-	}
-	return m
-}()
-
-const isoCountryList = `AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL
-BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO
-DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
-HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR
-LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL
-NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ
-SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA
-VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`
+var Locales = region.Locales()
 
 // agencyClient is one sub-account ("company profile managed by") of a
 // reseller account.
@@ -183,7 +168,7 @@ func clientValues(params map[string]any, create bool) (map[string]string, *apiEr
 	if len(bad) > 0 {
 		return nil, paramError(bad...)
 	}
-	if c, ok := vals["country"]; ok && c != "" && !isoCountries[c] {
+	if c, ok := vals["country"]; ok && c != "" && !region.IsCountry(c) {
 		return nil, newError(CodeInvalidCountry)
 	}
 	if l, ok := vals["locale"]; ok && l != "" && !slices.Contains(Locales, l) {
@@ -376,26 +361,20 @@ type Client struct {
 func (s *Server) Clients() []Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.clients))
-	for id := range s.clients {
-		ids = append(ids, id)
+	return simkit.Copies(s.clients, (*agencyClient).snapshot)
+}
+
+// snapshot copies cl.
+func (cl *agencyClient) snapshot() Client {
+	var lim *int64
+	if cl.limit != nil {
+		n := *cl.limit
+		lim = &n
 	}
-	slices.Sort(ids)
-	out := make([]Client, len(ids))
-	for i, id := range ids {
-		cl := s.clients[id]
-		f := make(map[string]string, len(cl.vals))
-		for k, v := range cl.vals {
-			f[k] = v
-		}
-		var lim *int64
-		if cl.limit != nil {
-			n := *cl.limit
-			lim = &n
-		}
-		out[i] = Client{ID: id, Owner: cl.owner, Fields: f, EmailLimit: lim, SendingEnabled: cl.sending, Active: cl.active, UserID: cl.userID, UserEmail: cl.user}
-	}
-	return out
+	f := make(map[string]string, len(cl.vals))
+	maps.Copy(f, cl.vals)
+	return Client{ID: cl.id, Owner: cl.owner, Fields: f, EmailLimit: lim, SendingEnabled: cl.sending, Active: cl.active,
+		UserID: cl.userID, UserEmail: cl.user}
 }
 
 // SeedClient stores an active client managed by owner (default account

@@ -96,37 +96,10 @@ const (
 )
 
 // String names the fault; the names are the keys of Stats.FaultsInjected.
-func (f Fault) String() string {
-	switch f {
-	case FaultNone:
-		return "none"
-	case Fault500:
-		return "http500"
-	case Fault999:
-		return "code999"
-	case FaultUnavailable:
-		return "unavailable"
-	case Fault107:
-		return "code107"
-	case Fault106:
-		return "code106"
-	case FaultDropAfterCommit:
-		return "dropAfterCommit"
-	case FaultTimeout:
-		return "timeout"
-	case Fault503:
-		return "http503"
-	case FaultMalformedJSON:
-		return "malformedJSON"
-	case FaultMalformedHTML:
-		return "malformedHTML"
-	case FaultTimeoutAfterCommit:
-		return "timeoutAfterCommit"
-	case FaultMalformedAfterCommit:
-		return "malformedAfterCommit"
-	}
-	return "fault(?)"
-}
+func (f Fault) String() string { return simkit.FaultName(faultNames[:], f) }
+
+var faultNames = [...]string{"none", "http500", "code999", "unavailable", "code107", "code106", "dropAfterCommit", "timeout",
+	"http503", "malformedJSON", "malformedHTML", "timeoutAfterCommit", "malformedAfterCommit"}
 
 // SetFaults replaces the random faults, reseeds their generator and ends
 // any server-error burst in progress.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,12 +57,10 @@ func (h *harness) urlWith(version, account, secret string) string {
 	return h.srv.URL + "/pubapi/" + version + "/?" + q.Encode()
 }
 
-// resp is a decoded HTTP answer.
+// resp is an HTTP answer with its envelope decoded.
 type resp struct {
-	Status int
-	Header http.Header
-	Body   []byte
-	env    map[string]json.RawMessage
+	simtest.Answer
+	env map[string]json.RawMessage
 }
 
 func (r resp) member(name string) json.RawMessage { return r.env[name] }
@@ -117,17 +114,12 @@ func (h *harness) post(ctx context.Context, target string, body []byte, header h
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	res, err := h.srv.Client().Do(req)
+	a, err := simtest.Do(h.srv.Client(), req)
 	if err != nil {
 		return resp{}, err
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return resp{}, err
-	}
-	r := resp{Status: res.StatusCode, Header: res.Header, Body: b}
-	_ = json.Unmarshal(b, &r.env)
+	r := resp{Answer: a}
+	_ = json.Unmarshal(a.Body, &r.env)
 	return r, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -243,16 +242,7 @@ func (s *Server) seedValues(fields map[string]string, cfg seedConfig) map[string
 func (s *Server) Leads() []Lead {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.leads))
-	for id := range s.leads {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := make([]Lead, len(ids))
-	for i, id := range ids {
-		out[i] = s.snapshot(s.leads[id])
-	}
-	return out
+	return simkit.Copies(s.leads, s.snapshot)
 }
 
 // LeadByEmail returns the lead with that email, compared case-insensitively,

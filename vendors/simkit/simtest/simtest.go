@@ -1,12 +1,14 @@
 // Package simtest holds the test helpers shared by the tests of the vendor
 // simulators and of the clients, sources and sinks run against them: a
-// settable clock for Options.Now (and the client's Now), polling for a condition instead
-// of sleeping, the check that server errors come in bursts, and the
+// settable clock for Options.Now (and the client's Now), an HTTP answer
+// read whole, polling for a condition instead of sleeping, the check that server errors come in bursts, and the
 // checks of a run under random faults.
 package simtest
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -44,6 +46,32 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// Answer is one HTTP answer as a client received it.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON is the body decoded as a JSON object; nil when it is not one.
+func (a Answer) JSON() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(a.Body, &m)
+	return m
+}
+
+// Do sends req with c and reads the whole answer. err is a transport error
+// or a failed read of the body.
+func Do(c *http.Client, req *http.Request) (Answer, error) {
+	res, err := c.Do(req)
+	if err != nil {
+		return Answer{}, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return Answer{res.StatusCode, res.Header, b}, err
 }
 
 // Eventually polls cond every 2 ms until it holds, and fails the test when

@@ -1,0 +1,28 @@
+package simkit
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+)
+
+// Copies returns a copy, made by clone, of every record of m, in key
+// order: what a simulator hands its tests, which must not share the
+// records it keeps changing.
+func Copies[K cmp.Ordered, V, C any](m map[K]*V, clone func(*V) C) []C {
+	out := make([]C, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, clone(m[k]))
+	}
+	return out
+}
+
+// CopyOf returns a copy, made by clone, of the record m holds under k; ok
+// is false when there is none.
+func CopyOf[K comparable, V, C any](m map[K]*V, k K, clone func(*V) C) (c C, ok bool) {
+	p, ok := m[k]
+	if !ok {
+		return c, false
+	}
+	return clone(p), true
+}
