@@ -81,3 +81,16 @@ func OrDefault[T ~int | ~int64](v, def T) T {
 	}
 	return v
 }
+
+// NoneOrDefault returns def when v is zero (unset), zero when v is
+// negative (set to none) and v otherwise: the default of a setting whose
+// zero is a value of its own, such as a lag.
+func NoneOrDefault[T ~int | ~int64](v, def T) T {
+	switch {
+	case v < 0:
+		return 0
+	case v == 0:
+		return def
+	}
+	return v
+}
