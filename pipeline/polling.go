@@ -29,12 +29,8 @@ func RunPolls(ctx context.Context, log *slog.Logger, interval time.Duration, pol
 			}
 			log.Warn("poll failed; trying again", "in", wait, "err", err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

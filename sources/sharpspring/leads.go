@@ -224,7 +224,7 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if !poll.Sleep(ctx, wait) {
+		if !pipeline.Sleep(ctx, wait) {
 			return nil
 		}
 	}
