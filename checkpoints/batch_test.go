@@ -3,7 +3,6 @@ package checkpoints
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -204,11 +203,7 @@ func rows(t *testing.T, s *Store, q string, args ...any) []string {
 // key, whatever the values' order.
 func TestVendorKeysAnswersTheLastLinkOfOneTransaction(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	for _, order := range [][]string{{"z", "a"}, {"b", "y"}} {
 		id := "c" + order[0]
 		var links []pipeline.Link

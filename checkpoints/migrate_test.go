@@ -248,11 +248,7 @@ func TestMigrationsStopAtTheirVersion(t *testing.T) {
 // space, on a state big enough for the plan to matter.
 func TestLookupsSearchTheirKeys(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	var keys [][]pipeline.Key
 	for i := range 2000 {
 		keys = append(keys, []pipeline.Key{

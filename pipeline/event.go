@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -124,6 +125,15 @@ func ValueHash(v string) string {
 
 // Marshal encodes the event for the bus.
 func (e *Event) Marshal() ([]byte, error) { return json.Marshal(e) }
+
+// Encode is Marshal for a bus's publish: it refuses an event that was
+// never sealed, since a bus tells a repeated publish by the event id.
+func (e *Event) Encode() ([]byte, error) {
+	if e.ID == "" {
+		return nil, errors.New("event has no id (call Seal)")
+	}
+	return e.Marshal()
+}
 
 // UnmarshalEvent decodes an event read from the bus.
 func UnmarshalEvent(b []byte) (Event, error) {

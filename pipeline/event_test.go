@@ -50,3 +50,20 @@ func TestUnmarshalEventRoundTrip(t *testing.T) {
 		t.Fatal("incomplete envelope accepted")
 	}
 }
+
+func TestEncodeRefusesAnEventThatWasNeverSealed(t *testing.T) {
+	ev := Event{Vendor: "leadexec", Entity: "lead", ExternalID: "42", Fields: map[string]string{"Email": "a@example.com"}}
+	if _, err := ev.Encode(); err == nil {
+		t.Fatal("an event without an id encoded")
+	}
+	if err := ev.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ev.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := UnmarshalEvent(got); err != nil || back.ID != ev.ID {
+		t.Fatalf("encoded %s, read back %+v (%v)", got, back, err)
+	}
+}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ func Backfill(ctx context.Context, c BackfillConfig) (res BackfillResult, err er
 		return res, err
 	}
 	defer stopIV()
-	ssSecret := token()
+	ssSecret := rand.Text()
 	ss := sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{"1": ssSecret}})
 	defer ss.Close()
 	ssURL, stopSS, err := simkit.Serve(ss, "")
@@ -146,7 +147,7 @@ routes: [{name: leadexec-to-sharpspring, from: leadexec.lead, to: sharpspring.le
 	}
 	env := append(os.Environ(), c.Env...)
 	env = append(env, "CRMSYNC_BENCH_SS_SECRET="+ssSecret, "CRMSYNC_BENCH_IVVY_SECRET="+ivvysim.DefaultSecret,
-		"CRMSYNC_BENCH_HOOK_PASSWORD="+token())
+		"CRMSYNC_BENCH_HOOK_PASSWORD="+rand.Text())
 
 	var run *child
 	if c.BesideRun {

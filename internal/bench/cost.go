@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -228,7 +229,7 @@ type costSims struct {
 const costAccount = "1001"
 
 func newCostSims() (*costSims, error) {
-	s := &costSims{ssSecret: token()}
+	s := &costSims{ssSecret: rand.Text()}
 	s.ss = sharpspringsim.New(sharpspringsim.Options{Accounts: map[string]string{costAccount: s.ssSecret},
 		RateLimitPerSecond: -1, DailyLimit: -1})
 	// The cost of the iVvy poller where iVvy honours the (undocumented)
@@ -402,7 +403,7 @@ func newCostInstance(ctx context.Context, say func(string, ...any), dir string, 
 			APIKey: getleadsim.DefaultAPIKey, RatePerSecond: 1000, Poller: config.PollerConfig{Since: since}},
 		LeadExec: &config.LeadExecConfig{APIURL: sims.leURL, LeadsURL: sims.leURL, DataURL: sims.leURL,
 			Key: leadexecsim.DefaultKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leadexecsim.DefaultClientSecret,
-			Webhook: config.WebhookConfig{BasicUser: "leadexec", BasicPassword: config.Secret(token())},
+			Webhook: config.WebhookConfig{BasicUser: "leadexec", BasicPassword: config.Secret(rand.Text())},
 			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,
 				AID: leadexecsim.DefaultAID, APIKey: leadexecsim.DefaultPostingKey},
 			SafetyNet: config.LeadExecSafetyNetConfig{LeadTypes: []int64{leadexecsim.DefaultLID}, MinAge: config.Duration(leMinAge)}},

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -63,7 +62,7 @@ func newInstance(ctx context.Context, dir string, o instanceOptions) (*instance,
 	if o.ratePerSecond == 0 {
 		o.ratePerSecond = ssRequestsPerSecond
 	}
-	account, secret := "1001", token()
+	account, secret := "1001", rand.Text()
 	simOpts := sharpspringsim.Options{Accounts: map[string]string{account: secret}}
 	if !o.limits {
 		simOpts.RateLimitPerSecond, simOpts.DailyLimit = -1, -1
@@ -78,7 +77,7 @@ func newInstance(ctx context.Context, dir string, o instanceOptions) (*instance,
 		sim.Close()
 		return nil, err
 	}
-	in := &instance{sim: sim, user: "leadexec", pass: token(),
+	in := &instance{sim: sim, user: "leadexec", pass: rand.Text(),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}}
 	in.stopSim = func() { stopSim(); sim.Close() }
 	var catalog []mappings.CatalogField
@@ -199,12 +198,6 @@ func poll(ctx context.Context, limit time.Duration, what string, cond func() boo
 		}
 	}
 	return nil
-}
-
-func token() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // errs joins the errors that are not nil.

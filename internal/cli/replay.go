@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/pipeline"
@@ -77,12 +78,7 @@ func printDiffs(w io.Writer, diffs []pipeline.Diff, dry bool) {
 			id = "(missing in target)"
 		}
 		fmt.Fprintf(w, "record %s target %s %s:\n", d.Key, id, verb)
-		fields := make([]string, 0, len(d.Fields))
-		for f := range d.Fields {
-			fields = append(fields, f)
-		}
-		sort.Strings(fields)
-		for _, f := range fields {
+		for _, f := range slices.Sorted(maps.Keys(d.Fields)) {
 			fmt.Fprintf(w, "  %s: %q → %q\n", f, d.Fields[f][0], d.Fields[f][1])
 		}
 	}

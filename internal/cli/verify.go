@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/crmsync/crmsync/internal/app"
 )
@@ -69,12 +70,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			} else {
 				fmt.Fprintf(stdout, "record %s (target %s) differs:\n", x.Key, x.TargetID)
 			}
-			fields := make([]string, 0, len(x.Fields))
-			for f := range x.Fields {
-				fields = append(fields, f)
-			}
-			sort.Strings(fields)
-			for _, f := range fields {
+			for _, f := range slices.Sorted(maps.Keys(x.Fields)) {
 				fmt.Fprintf(stdout, "  %s: target %q, source %q\n", f, x.Fields[f][0], x.Fields[f][1])
 			}
 		}

@@ -10,7 +10,6 @@ package scenario
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -119,7 +118,7 @@ func New(dataDir string, o Options) (*World, error) {
 	if o.Say == nil {
 		o.Say = func(string, ...any) {}
 	}
-	w := &World{o: o, account: "demo-account", secret: randomToken(), user: "leadexec", pass: randomToken(), postingKey: randomToken()}
+	w := &World{o: o, account: "demo-account", secret: rand.Text(), user: "leadexec", pass: rand.Text(), postingKey: rand.Text()}
 	if o.Account != "" {
 		w.account = o.Account
 	}
@@ -315,12 +314,6 @@ func (w *World) Secrets() []string {
 		out = append(out, sim.Secrets()...)
 	}
 	return out
-}
-
-func randomToken() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // waitUntil polls cond until it holds or ctx ends.

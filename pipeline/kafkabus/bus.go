@@ -86,15 +86,12 @@ func (b *Bus) Ready(ctx context.Context) error {
 // header; Kafka keeps repeated publishes, and consumers skip them (see the
 // package doc).
 func (b *Bus) Publish(ctx context.Context, ev pipeline.Event) error {
-	if ev.ID == "" {
-		return fmt.Errorf("publish: event has no id (call Seal)")
+	data, err := ev.Encode()
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
 	}
 	if b.isClosed() {
 		return ErrClosed
-	}
-	data, err := ev.Marshal()
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
 	}
 	topic := ev.Subject()
 	if err := b.ensureTopic(ctx, topic); err != nil {
@@ -115,10 +112,7 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []pipeline.Event) error {
 	}
 	msgs := make([]kafka.Message, len(evs))
 	for i, ev := range evs {
-		if ev.ID == "" {
-			return fmt.Errorf("publish: event has no id (call Seal)")
-		}
-		data, err := ev.Marshal()
+		data, err := ev.Encode()
 		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}

@@ -13,12 +13,8 @@ import (
 
 func backfillEvent(t *testing.T, id string) pipeline.Event {
 	t.Helper()
-	ev := pipeline.Event{Vendor: "ivvy", Entity: "lead", ExternalID: id, Fields: map[string]string{"email": id + "@example.com"},
-		ChangedAt: time.Now().UTC(), Origin: pipeline.OriginBackfill}
-	if err := ev.Seal(); err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return sealed(t, pipeline.Event{Vendor: "ivvy", Entity: "lead", ExternalID: id, Fields: map[string]string{"email": id + "@example.com"},
+		ChangedAt: time.Now().UTC(), Origin: pipeline.OriginBackfill})
 }
 
 // Backfill events are kept in a stream of their own with a short duplicate

@@ -285,10 +285,7 @@ func (b *Bus) Ready() error {
 // the duplicate window is dropped by the server and still reported as
 // success.
 func (b *Bus) Publish(ctx context.Context, ev pipeline.Event) error {
-	if ev.ID == "" {
-		return fmt.Errorf("publish: event has no id (call Seal)")
-	}
-	data, err := ev.Marshal()
+	data, err := ev.Encode()
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -331,10 +328,7 @@ func (b *Bus) publishAsync(ctx context.Context, evs []pipeline.Event) error {
 	}
 	acks := make([]jetstream.PubAckFuture, 0, len(evs))
 	for _, ev := range evs {
-		if ev.ID == "" {
-			return fmt.Errorf("publish: event has no id (call Seal)")
-		}
-		data, err := ev.Marshal()
+		data, err := ev.Encode()
 		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}

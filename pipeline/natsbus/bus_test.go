@@ -24,7 +24,12 @@ const fetchWait = 10 * time.Second
 
 func event(t *testing.T, id string, fields map[string]string) pipeline.Event {
 	t.Helper()
-	ev := pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Fields: fields, ChangedAt: time.Now().UTC()}
+	return sealed(t, pipeline.Event{Vendor: "leadexec", Entity: "lead", ExternalID: id, Fields: fields, ChangedAt: time.Now().UTC()})
+}
+
+// sealed is ev with its id.
+func sealed(t *testing.T, ev pipeline.Event) pipeline.Event {
+	t.Helper()
 	if err := ev.Seal(); err != nil {
 		t.Fatal(err)
 	}

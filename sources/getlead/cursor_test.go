@@ -1,9 +1,10 @@
 package getlead
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 )
 
 // TestCorruptCursor: a stored cursor the poller did not write is an error
@@ -31,21 +32,8 @@ func TestCorruptCursor(t *testing.T) {
 }
 
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(`{"from":"2026-03-01T10:00:00.123456Z","seen":["01HX","01HY"]}`)
-	f.Add(`{"from":"0001-01-01T00:00:00Z"}`)
-	f.Add(`{"from":"2026-03-01T10:00:00+05:30"}`)
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := decodeCursor(s)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "stored cursor") {
-				t.Fatalf("error does not name the cursor: %v", err)
-			}
-			return
-		}
-		b, _ := json.Marshal(c)
-		back, err := decodeCursor(string(b))
-		if err != nil || !back.From.Equal(c.From) || len(back.Seen) != len(c.Seen) {
-			t.Fatalf("%+v → %s → %+v (%v)", c, b, back, err)
-		}
-	})
+	sourcetest.FuzzCursorDecode(f, decodeCursor, "stored cursor", func(got, want Cursor) bool {
+		return got.From.Equal(want.From) && len(got.Seen) == len(want.Seen)
+	}, `{"from":"2026-03-01T10:00:00.123456Z","seen":["01HX","01HY"]}`, `{"from":"0001-01-01T00:00:00Z"}`,
+		`{"from":"2026-03-01T10:00:00+05:30"}`)
 }

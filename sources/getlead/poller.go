@@ -87,26 +87,12 @@ func (p *Poller) Name() string { return p.cfg.Name }
 // is logged and tried again at the next tick (after retry_after on 429). It
 // returns an error only when the stored cursor cannot be read.
 func (p *Poller) Run(ctx context.Context) error {
-	for {
-		wait := p.cfg.Interval
-		_, err := p.Poll(ctx)
-		if ctx.Err() != nil {
-			return nil
+	return pipeline.RunPolls(ctx, p.log, p.cfg.Interval, p.Poll, func(err error) time.Duration {
+		if ge, ok := errors.AsType[*getlead.Error](err); ok {
+			return ge.RetryAfter
 		}
-		if err != nil {
-			if _, ok := errors.AsType[*pipeline.UnreadableCursorError](err); ok {
-				return err
-			}
-			var ge *getlead.Error
-			if errors.As(err, &ge) && ge.RetryAfter > wait {
-				wait = ge.RetryAfter
-			}
-			p.log.Warn("getlead poll failed; trying again", "in", wait, "err", err)
-		}
-		if !poll.Sleep(ctx, wait) {
-			return nil
-		}
-	}
+		return 0
+	})
 }
 
 // Cursor is the poller's saved position.

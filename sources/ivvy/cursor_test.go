@@ -1,10 +1,11 @@
 package ivvy
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 )
 
 // TestCorruptStoredPositions: a stored cursor or offset that crmsync did
@@ -40,26 +41,10 @@ func TestCorruptStoredPositions(t *testing.T) {
 }
 
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(`{}`)
-	f.Add(`{"leads":"2026-03-02 11:30:00","lead_ids":[101,102],"contacts":"2026-03-02 11:30:01","contact_ids":[7]}`)
-	f.Add(`{"leads":"2026-03-02 11:30:00","scan":true}`)
-	f.Add(`{"leads":"0000-00-00 00:00:00"}`)
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := decodeCursor(s)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "ivvy poller: stored cursor") {
-				t.Fatalf("error does not name the cursor: %v", err)
-			}
-			return
-		}
-		// What is accepted is what the poller writes: it encodes and
-		// decodes back the same.
-		b, _ := json.Marshal(c)
-		back, err := decodeCursor(string(b))
-		if err != nil || back.Leads != c.Leads || back.Contacts != c.Contacts || back.Scan != c.Scan {
-			t.Fatalf("%+v → %s → %+v (%v)", c, b, back, err)
-		}
-	})
+	sourcetest.FuzzCursorDecode(f, decodeCursor, "ivvy poller: stored cursor", func(got, want cursor) bool {
+		return got.Leads == want.Leads && got.Contacts == want.Contacts && got.Scan == want.Scan
+	}, `{}`, `{"leads":"2026-03-02 11:30:00","lead_ids":[101,102],"contacts":"2026-03-02 11:30:01","contact_ids":[7]}`,
+		`{"leads":"2026-03-02 11:30:00","scan":true}`, `{"leads":"0000-00-00 00:00:00"}`)
 }
 
 func FuzzParseOffset(f *testing.F) {

@@ -93,46 +93,38 @@ func (e *env) seedPolledThenEdited(t *testing.T, n int) []int64 {
 // boundary, whose modifiedDate is below the watermark the window reaches,
 // so no later window would read it again.
 func TestLeadDeletedWhileAWindowIsPagedSkipsNoOther(t *testing.T) {
-	for _, ignore := range []bool{false, true} {
-		name := "filter honoured"
-		if ignore {
-			name = "filter ignored: scan fallback"
+	inBothFilterModes(t, func(t *testing.T, e *env, gate *leadPageGate, ignore bool) {
+		ctx := context.Background()
+		// Two leads a page; each lead edited at its own second: once the
+		// window is read, its watermark is the last lead's second, past
+		// every other.
+		ids := e.seedPolledThenEdited(t, 5)
+		gate.arm(2, func() { e.sim.DeleteLead(ids[0]) })
+		e.sim.ResetStats()
+		if _, err := e.p.Poll(ctx); err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			gate := &leadPageGate{}
-			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
-			// Two leads a page; each lead edited at its own second: once the
-			// window is read, its watermark is the last lead's second, past
-			// every other.
-			ids := e.seedPolledThenEdited(t, 5)
-			gate.arm(2, func() { e.sim.DeleteLead(ids[0]) })
-			e.sim.ResetStats()
-			if _, err := e.p.Poll(ctx); err != nil {
-				t.Fatal(err)
+		// Paged by id, the deletion costs nothing: a page per two
+		// leads, as without it.
+		if n := e.sim.Stats().ByAction["crm.getLeadList"]; !ignore && n != 3 {
+			t.Errorf("%d lead pages for five leads two a page, want 3", n)
+		}
+		if !gate.fired() {
+			t.Fatal("the window was read in one page: nothing was deleted between pages")
+		}
+		if _, ok := e.sim.LeadByID(ids[0]); ok {
+			t.Fatal("lead not deleted")
+		}
+		got := map[string]bool{}
+		for _, ev := range e.drain(t) {
+			got[ev.ExternalID] = true
+		}
+		for _, id := range ids[1:] {
+			if !got[itoa(id)] {
+				t.Errorf("lead %d, edited in the window, was never published (published %v)", id, got)
 			}
-			// Paged by id, the deletion costs nothing: a page per two
-			// leads, as without it.
-			if n := e.sim.Stats().ByAction["crm.getLeadList"]; !ignore && n != 3 {
-				t.Errorf("%d lead pages for five leads two a page, want 3", n)
-			}
-			if !gate.fired() {
-				t.Fatal("the window was read in one page: nothing was deleted between pages")
-			}
-			if _, ok := e.sim.LeadByID(ids[0]); ok {
-				t.Fatal("lead not deleted")
-			}
-			got := map[string]bool{}
-			for _, ev := range e.drain(t) {
-				got[ev.ExternalID] = true
-			}
-			for _, id := range ids[1:] {
-				if !got[itoa(id)] {
-					t.Errorf("lead %d, edited in the window, was never published (published %v)", id, got)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestALeadEditedWhileAWindowIsPagedIsReadByTheNext: a lead edited in
@@ -142,36 +134,28 @@ func TestLeadDeletedWhileAWindowIsPagedSkipsNoOther(t *testing.T) {
 // lead again (full-size model test, seed 148: an iVvy budget edited while
 // a busy window was paged never reached SharpSpring).
 func TestALeadEditedWhileAWindowIsPagedIsReadByTheNext(t *testing.T) {
-	for _, ignore := range []bool{false, true} {
-		name := "filter honoured"
-		if ignore {
-			name = "filter ignored: scan fallback"
-		}
-		t.Run(name, func(t *testing.T) {
-			gate := &leadPageGate{}
-			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
-			ids := e.seedPolledThenEdited(t, 5)
-			// Before the second page: the first lead (read on the first
-			// page) is edited again, and a second later the last lead.
-			gate.arm(2, func() {
-				e.clk.Add(time.Second)
-				e.sim.EditLead(ids[0], func(l *ivvysim.Lead) { l.Description = "edited again" })
-				e.clk.Add(time.Second)
-				e.sim.EditLead(ids[4], func(l *ivvysim.Lead) { l.Description = "edited again" })
-			})
-			// The edit is published by this window (where the list is not
-			// in id order, it moved past the pages read) or by the next.
-			var again []string
-			for _, ev := range e.twoWindowsAcross(t, gate) {
-				if ev.Fields["description"] == "edited again" {
-					again = append(again, ev.ExternalID)
-				}
-			}
-			if !slices.Contains(again, itoa(ids[0])) {
-				t.Fatalf("lead %d, edited again after its page was read, was never published with the edit (published with it: %v)", ids[0], again)
-			}
+	inBothFilterModes(t, func(t *testing.T, e *env, gate *leadPageGate, _ bool) {
+		ids := e.seedPolledThenEdited(t, 5)
+		// Before the second page: the first lead (read on the first
+		// page) is edited again, and a second later the last lead.
+		gate.arm(2, func() {
+			e.clk.Add(time.Second)
+			e.sim.EditLead(ids[0], func(l *ivvysim.Lead) { l.Description = "edited again" })
+			e.clk.Add(time.Second)
+			e.sim.EditLead(ids[4], func(l *ivvysim.Lead) { l.Description = "edited again" })
 		})
-	}
+		// The edit is published by this window (where the list is not
+		// in id order, it moved past the pages read) or by the next.
+		var again []string
+		for _, ev := range e.twoWindowsAcross(t, gate) {
+			if ev.Fields["description"] == "edited again" {
+				again = append(again, ev.ExternalID)
+			}
+		}
+		if !slices.Contains(again, itoa(ids[0])) {
+			t.Fatalf("lead %d, edited again after its page was read, was never published with the edit (published with it: %v)", ids[0], again)
+		}
+	})
 }
 
 // TestAContactEditedWhileAWindowIsPagedIsReadByTheNext: as above, for the
@@ -337,5 +321,21 @@ func TestRefusedContactFilterReadsTheListInstead(t *testing.T) {
 	}
 	if got := f.n.Load(); got != 1 {
 		t.Fatalf("contactId sent and refused %d times, want once", got)
+	}
+}
+
+// inBothFilterModes runs test with iVvy honouring the lead list's date
+// filter and again with iVvy ignoring it (the poller's scan fallback), each
+// time with a poller whose lead list requests pass through a fresh gate.
+func inBothFilterModes(t *testing.T, test func(t *testing.T, e *env, gate *leadPageGate, ignored bool)) {
+	for _, mode := range []struct {
+		name   string
+		ignore bool
+	}{{"filter honoured", false}, {"filter ignored: scan fallback", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			gate := &leadPageGate{}
+			e := newEnvBehind(t, ivvysim.Options{IgnoreLeadFilters: mode.ignore, LeadFilters: ivvysim.LeadFiltersHonoured}, nil, gate.front)
+			test(t, e, gate, mode.ignore)
+		})
 	}
 }

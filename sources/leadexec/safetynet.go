@@ -106,11 +106,7 @@ func NewSafetyNet(cfg SafetyNetConfig, api LeadQueryAPI, pub pipeline.Publisher,
 	cfg.Name = cmp.Or(cfg.Name, DefaultSafetyNetSource)
 	cfg.Interval = poll.OrDefault(cfg.Interval, DefaultSafetyNetInterval)
 	cfg.Lookback = poll.OrDefault(cfg.Lookback, DefaultSafetyNetLookback)
-	if cfg.MinAge < 0 {
-		cfg.MinAge = 0
-	} else if cfg.MinAge == 0 {
-		cfg.MinAge = DefaultSafetyNetMinAge
-	}
+	cfg.MinAge = poll.NoneOrDefault(cfg.MinAge, DefaultSafetyNetMinAge)
 	cfg.PageSize = poll.OrDefault(cfg.PageSize, DefaultSafetyNetPageSize)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

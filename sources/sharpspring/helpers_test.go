@@ -2,7 +2,6 @@ package sharpspring
 
 import (
 	"context"
-	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -76,26 +75,12 @@ func (e *env) poller(cfg LeadPollerConfig, pub pipeline.Publisher) *LeadPoller {
 // (with a fresh consumer), waiting until no more arrive.
 func (e *env) events(entity string) []pipeline.Event {
 	e.t.Helper()
-	ctx := context.Background()
 	name := "test-" + time.Now().Format("150405.000000000")
-	cons, err := e.bus.Consumer(ctx, name, pipeline.Subject(entity, "sharpspring"))
+	cons, err := e.bus.Consumer(context.Background(), name, pipeline.Subject(entity, "sharpspring"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []pipeline.Event
-	for {
-		msgs, err := cons.Fetch(ctx, 1000, 300*time.Millisecond)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			e.t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			return out
-		}
-		for _, m := range msgs {
-			out = append(out, m.Event)
-			_ = m.Ack()
-		}
-	}
+	return testenv.Drain(e.t, cons, 300*time.Millisecond)
 }
 
 // requests counts the simulator's authenticated calls of method.

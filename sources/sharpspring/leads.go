@@ -90,11 +90,7 @@ func (c *LeadPollerConfig) defaults() {
 		c.Zone = time.UTC
 	}
 	c.Overlap = poll.OrDefault(c.Overlap, DefaultOverlap)
-	if c.Lag < 0 {
-		c.Lag = 0
-	} else if c.Lag == 0 {
-		c.Lag = DefaultLag
-	}
+	c.Lag = poll.NoneOrDefault(c.Lag, DefaultLag)
 	c.Interval = poll.OrDefault(c.Interval, DefaultInterval)
 	if c.PageSize <= 0 || c.PageSize > sharpspring.MaxObjects {
 		c.PageSize = DefaultPageSize
@@ -228,7 +224,7 @@ func (p *LeadPoller) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if !poll.Sleep(ctx, wait) {
+		if !pipeline.Sleep(ctx, wait) {
 			return nil
 		}
 	}

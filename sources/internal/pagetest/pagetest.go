@@ -4,6 +4,7 @@ package pagetest
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"github.com/crmsync/crmsync/pipeline"
@@ -58,5 +59,21 @@ func OnceEach(t testing.TB, evs []pipeline.Event, want []string) {
 	}
 	if len(evs) != len(want) {
 		t.Errorf("%d events for %d records", len(evs), len(want))
+	}
+}
+
+// AsPolled fails t for each backfill event whose record the live poller
+// also published (polled) with other fields: a backfill must publish a
+// record as the poller would.
+func AsPolled(t testing.TB, backfill, polled []pipeline.Event) {
+	t.Helper()
+	live := map[string]map[string]string{}
+	for _, ev := range polled {
+		live[ev.ExternalID] = ev.Fields
+	}
+	for _, ev := range backfill {
+		if w, ok := live[ev.ExternalID]; ok && !maps.Equal(w, ev.Fields) {
+			t.Errorf("%s %s: backfill fields %v, the poller's %v", ev.Entity, ev.ExternalID, ev.Fields, w)
+		}
 	}
 }

@@ -1,5 +1,5 @@
-// Package poll holds what the sources' pollers share: the pause between
-// polls, the snapshot pollers of vendors that list records without a
+// Package poll holds what the sources' pollers share: polls at an
+// interval, the snapshot pollers of vendors that list records without a
 // change time, and the defaults of settings left unset.
 package poll
 
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/snapshots"
 )
 
@@ -21,23 +22,11 @@ func Logger(l *slog.Logger, name string) *slog.Logger {
 	return l.With("source", name)
 }
 
-// Sleep waits d and reports true, or returns false as soon as ctx ends.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // Every calls step until ctx ends, pausing after each call as long as step
 // says, then returns nil.
 func Every(ctx context.Context, step func(context.Context) time.Duration) error {
 	for ctx.Err() == nil {
-		if !Sleep(ctx, step(ctx)) {
+		if !pipeline.Sleep(ctx, step(ctx)) {
 			break
 		}
 	}
@@ -77,6 +66,19 @@ func (s *Snapshots) Poll(ctx context.Context, read func(context.Context) ([]snap
 // setting that means nothing below one.
 func OrDefault[T ~int | ~int64](v, def T) T {
 	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// NoneOrDefault returns def when v is zero (unset), zero when v is
+// negative (set to none) and v otherwise: the default of a setting whose
+// zero is a value of its own, such as a lag.
+func NoneOrDefault[T ~int | ~int64](v, def T) T {
+	switch {
+	case v < 0:
+		return 0
+	case v == 0:
 		return def
 	}
 	return v

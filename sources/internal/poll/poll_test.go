@@ -20,3 +20,16 @@ func TestOrDefaultReplacesOnlyASettingBelowOne(t *testing.T) {
 		t.Errorf("OrDefault(-3, 50) = %d, want 50", got)
 	}
 }
+
+func TestNoneOrDefaultKeepsANegativeSettingAsNone(t *testing.T) {
+	for _, tc := range []struct{ v, want time.Duration }{
+		{0, time.Minute},
+		{-time.Second, 0},
+		{time.Nanosecond, time.Nanosecond},
+		{time.Hour, time.Hour},
+	} {
+		if got := NoneOrDefault(tc.v, time.Minute); got != tc.want {
+			t.Errorf("NoneOrDefault(%v, 1m) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}

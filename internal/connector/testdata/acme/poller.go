@@ -84,30 +84,12 @@ func (p *Poller) Name() string { return p.cfg.Name }
 // wait longer). It returns an error only when the stored cursor cannot be
 // read.
 func (p *Poller) Run(ctx context.Context) error {
-	for {
-		wait := p.cfg.Interval
-		_, err := p.Poll(ctx)
-		if ctx.Err() != nil {
-			return nil
+	return pipeline.RunPolls(ctx, p.log, p.cfg.Interval, p.Poll, func(err error) time.Duration {
+		if ae, ok := errors.AsType[*Error](err); ok {
+			return ae.RetryAfter
 		}
-		if err != nil {
-			if _, ok := errors.AsType[*pipeline.UnreadableCursorError](err); ok {
-				return err
-			}
-			var ae *Error
-			if errors.As(err, &ae) && ae.RetryAfter > wait {
-				wait = ae.RetryAfter
-			}
-			p.log.Warn("acme poll failed; trying again", "in", wait, "err", err)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+		return 0
+	})
 }
 
 // Cursor is the poller's stored position.
