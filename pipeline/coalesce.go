@@ -37,6 +37,10 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 	if err != nil {
 		return nil, err
 	}
+	ledger, err := ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, keys)
+	if err != nil {
+		return nil, err
+	}
 	byKey := map[string]*Record{}
 	// view is the source ledger as the batch's earlier events of a record
 	// leave it: a report that showed crmsync's write landed tells what a
@@ -64,7 +68,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		}
 		if echoes {
 			var dated time.Time
-			fields, dated = ru.withoutEchoes(it, known, r.sourceHeld)
+			fields, dated = ru.withoutEchoes(it, known, ledger[it.key], r.sourceHeld)
 			// A value left out dates from the change that produced it, no
 			// later than what the ledger gives the fields left out: a
 			// report's clock can be later than an edit made elsewhere
@@ -120,10 +124,6 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		}
 	}
 	ids, err := ru.state.VendorKeys(ctx, ru.r.To.Vendor, ru.r.To.Entity, KindID, order)
-	if err != nil {
-		return nil, err
-	}
-	ledger, err := ru.state.Ledger(ctx, ru.r.To.Vendor, ru.r.To.Entity, order)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -69,7 +70,11 @@ func addWrote(wrote []string, w string) []string {
 //     (iVvy "" for a lead without a description, null or absent
 //     elsewhere), and that is not a user clearing it. A user who empties a
 //     field that held a value was seen with that value, and the clear is
-//     written.
+//     written. So is one of a field crmsync last wrote a value into, in
+//     the target, from this source (target, the target's ledger entry):
+//     the source held that value, even if the report of it never reached
+//     the source's ledger (its write never settled, and the report was
+//     then older than what another route of the source had settled).
 //
 // The rule lives here, not in each source: only the ledger knows, per
 // field, what the source held, from its reports and from crmsync's writes
@@ -79,7 +84,7 @@ func addWrote(wrote []string, w string) []string {
 // dated is the earliest change time the ledger gives a field left out for
 // carrying crmsync's write (zero when none): the values left out date from
 // no later than that, whatever the clock of the report that carried them.
-func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]bool) (fields map[string]string, dated time.Time) {
+func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[string]bool) (fields map[string]string, dated time.Time) {
 	src := it.mapped.SourceFields
 	if len(src) == 0 {
 		return it.mapped.Fields, time.Time{}
@@ -104,7 +109,7 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 			// its way): the write replaces it.
 			echo[f], stale = true, true
 			date(st)
-		case v == "" && neverReported(known, f, held):
+		case v == "" && neverReported(known, f, held) && !ru.clearsAWrite(it, f, target):
 			echo[f] = true
 		case echoOfWrite(st, ru.r.To.Vendor, ValueHash(v), it.ev.ChangedAt):
 			echo[f] = true
@@ -146,6 +151,46 @@ func (ru *Runner) withoutEchoes(it pending, known LedgerEntry, held map[string]b
 		}
 	}
 	return mp.Fields, dated
+}
+
+// clearsAWrite reports whether the event's empty source field f empties a
+// target field whose latest value crmsync wrote from this source was not
+// empty (target is the target's ledger entry of the record): the field
+// feeds a target field the event empties (it leaves it out without f).
+func (ru *Runner) clearsAWrite(it pending, f string, target LedgerEntry) bool {
+	var filled []string
+	for tf, v := range it.mapped.Fields {
+		if v == "" && lastWriteFrom(target.Fields[tf], ru.srcVendor) {
+			filled = append(filled, tf)
+		}
+	}
+	if len(filled) == 0 {
+		return false
+	}
+	ev := it.ev
+	ev.Fields = maps.Clone(it.ev.Fields)
+	delete(ev.Fields, f)
+	mp, err := ru.r.Mapper.Map(ev)
+	if err != nil {
+		return false
+	}
+	for _, tf := range filled {
+		if _, ok := mp.Fields[tf]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// lastWriteFrom reports whether crmsync's latest write of a value from
+// vendor into the field wrote something other than an empty value.
+func lastWriteFrom(st FieldStamp, vendor string) bool {
+	for i := len(st.Wrote) - 1; i >= 0; i-- {
+		if from, h, _ := strings.Cut(st.Wrote[i], ":"); from == vendor {
+			return h != emptyHash
+		}
+	}
+	return false
 }
 
 // neverReported reports whether a source field was never seen holding
