@@ -60,11 +60,12 @@ import (
 // earlierWrite is what the ledger (or, without it, the batch) says crmsync
 // wrote into one field before.
 type earlierWrite struct {
-	wrote string    // "<vendor>:<hash>", as in FieldStamp.Wrote
-	hash  string    // the hash part of wrote
-	prev  string    // hash of the value known before it ("" when none)
-	at    time.Time // change time of the value
-	sent  time.Time // when the write was sent (FieldStamp.Sent)
+	wrote  string    // "<vendor>:<hash>", as in FieldStamp.Wrote
+	hash   string    // the hash part of wrote
+	prev   string    // hash of the value known before it ("" when none)
+	before []string  // crmsync's writes of the field before it (FieldStamp.Wrote)
+	at     time.Time // change time of the value
+	sent   time.Time // when the write was sent (FieldStamp.Sent)
 }
 
 // earlierWrites returns the fields of r, about to be written, whose
@@ -82,7 +83,7 @@ func earlierWrites(r *Record) map[string]earlierWrite {
 		if out == nil {
 			out = map[string]earlierWrite{}
 		}
-		out[f] = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, at: st.WroteAt, sent: st.Sent}
+		out[f] = earlierWrite{wrote: last, hash: last[strings.LastIndexByte(last, ':')+1:], prev: st.Prev, before: st.Wrote[:n-1], at: st.WroteAt, sent: st.Sent}
 	}
 	return out
 }
@@ -194,9 +195,11 @@ func (ru *Runner) readBackUnsettled(ctx context.Context, stopping <-chan struct{
 
 // editedAtTarget returns the fields of earlier that the target, read back
 // as current (nil: it has no such record), holds changed since an earlier
-// write that landed: neither the value sent nor the one known before.
-// None when the record shows the write did not land: some field holds
-// the value known before, none the value sent; or the target says it last
+// write that landed: neither the value sent, nor the one known before, nor
+// one crmsync wrote before it. None when the record shows the write did
+// not land: some field holds the value known before or an earlier write of
+// crmsync's (the value known before may date from before that write
+// settled), none the value sent; or the target says it last
 // changed the record before the write was sent (ReadModified, more than a
 // second before: vendors stamp to the second), so what it holds is older
 // than the write, whatever the ledger last knew of it.
@@ -219,7 +222,8 @@ func editedAtTarget(earlier map[string]earlierWrite, current map[string]string) 
 			continue // a field the target does not show
 		}
 		h := ValueHash(v)
-		wasPrev := h == w.prev || (w.prev == "" && h == emptyHash)
+		wasPrev := h == w.prev || (w.prev == "" && h == emptyHash) ||
+			slices.ContainsFunc(w.before, func(b string) bool { return strings.HasSuffix(b, ":"+h) })
 		sentPrev := w.hash == w.prev || (w.prev == "" && w.hash == emptyHash)
 		switch {
 		case h == w.hash:
