@@ -66,40 +66,41 @@ var goldenEvents = []struct {
 		Version: "4:removed", Fields: map[string]string{},
 		ChangedAt: time.Date(2026, 3, 10, 12, 5, 0, 0, time.UTC),
 	}},
-	{"ivvy poller, live (modifiedDate version, flattened contact and custom fields)", Event{
-		Vendor: "ivvy", Entity: "lead", ExternalID: "5001",
-		Version: "2026-03-02 11:30:00",
-		Fields: map[string]string{"name": "Ann Lee", "description": "", "stageName": "New", "sourceName": "Web",
-			"type": "1", "quality": "2", "channelName": "", "contact.id": "33001", "contact.firstName": "Ann",
-			"contact.lastName": "Lee", "contact.email": "ann@example.com", "contact.phone": "555", "customFields.101": "teal"},
-		ChangedAt: time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC), Origin: OriginLive,
-	}},
-	{"ivvy backfill pager: the same lead, origin backfill (same id, backfill subject)", Event{
-		Vendor: "ivvy", Entity: "lead", ExternalID: "5001",
-		Version: "2026-03-02 11:30:00",
-		Fields: map[string]string{"name": "Ann Lee", "description": "", "stageName": "New", "sourceName": "Web",
-			"type": "1", "quality": "2", "channelName": "", "contact.id": "33001", "contact.firstName": "Ann",
-			"contact.lastName": "Lee", "contact.email": "ann@example.com", "contact.phone": "555", "customFields.101": "teal"},
-		ChangedAt: time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC), Origin: OriginBackfill,
-	}},
-	{"getlead poller, live (RFC 3339 nanosecond version, E.164 split)", Event{
-		Vendor: "getlead", Entity: "lead", ExternalID: "01HX5Z3K7Q",
-		Version: "2026-03-01T10:00:00.123456Z",
-		Fields: map[string]string{"name": "Asha Rao", "email": "asha@example.com", "countrycode": "91",
-			"mobileno": "9876543210", "status": "New", "favourite_colour": "teal"},
-		ChangedAt: time.Date(2026, 3, 1, 10, 0, 0, 123456000, time.UTC), Origin: OriginLive,
-	}},
-	{"replay of a getlead event, change time in a non-UTC zone", Event{
-		Vendor: "getlead", Entity: "lead", ExternalID: "01HX5Z3K7Q",
-		Version: "2026-03-01T10:00:00.123456Z",
-		Fields: map[string]string{"name": "Asha Rao", "email": "asha@example.com", "countrycode": "91",
-			"mobileno": "9876543210", "status": "New", "favourite_colour": "teal"},
-		ChangedAt: time.Date(2026, 3, 1, 15, 30, 0, 123456000, time.FixedZone("IST", 5*3600+1800)), Origin: OriginReplay,
-	}},
+	{"ivvy poller, live (modifiedDate version, flattened contact and custom fields)", ivvyLead(OriginLive)},
+	{"ivvy backfill pager: the same lead, origin backfill (same id, backfill subject)", ivvyLead(OriginBackfill)},
+	{"getlead poller, live (RFC 3339 nanosecond version, E.164 split)",
+		getleadLead(time.Date(2026, 3, 1, 10, 0, 0, 123456000, time.UTC), OriginLive)},
+	{"replay of a getlead event, change time in a non-UTC zone",
+		getleadLead(time.Date(2026, 3, 1, 15, 30, 0, 123456000, time.FixedZone("IST", 5*3600+1800)), OriginReplay)},
 	{"an event without fields (nil map)", Event{
 		Vendor: "leadexec", Entity: "lead", ExternalID: "7000000003", Op: OpDelete,
 		ChangedAt: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC),
 	}},
+}
+
+// ivvyLead is an iVvy lead as the poller and the backfill pager build it,
+// reached the bus by origin.
+func ivvyLead(origin Origin) Event {
+	return Event{
+		Vendor: "ivvy", Entity: "lead", ExternalID: "5001",
+		Version: "2026-03-02 11:30:00",
+		Fields: map[string]string{"name": "Ann Lee", "description": "", "stageName": "New", "sourceName": "Web",
+			"type": "1", "quality": "2", "channelName": "", "contact.id": "33001", "contact.firstName": "Ann",
+			"contact.lastName": "Lee", "contact.email": "ann@example.com", "contact.phone": "555", "customFields.101": "teal"},
+		ChangedAt: time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC), Origin: origin,
+	}
+}
+
+// getleadLead is a Getlead lead as the poller builds it, changed at at
+// (the same instant in any zone) and reached the bus by origin.
+func getleadLead(at time.Time, origin Origin) Event {
+	return Event{
+		Vendor: "getlead", Entity: "lead", ExternalID: "01HX5Z3K7Q",
+		Version: "2026-03-01T10:00:00.123456Z",
+		Fields: map[string]string{"name": "Asha Rao", "email": "asha@example.com", "countrycode": "91",
+			"mobileno": "9876543210", "status": "New", "favourite_colour": "teal"},
+		ChangedAt: at, Origin: origin,
+	}
 }
 
 // goldenValues are field values whose ValueHash the write ledger keeps: a

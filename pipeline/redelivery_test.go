@@ -728,11 +728,20 @@ func (s *lateThenEdited) Write(ctx context.Context, recs []*pipeline.Record) []p
 	if s.calls.Add(1) > 1 {
 		return s.targetSink.Write(ctx, recs)
 	}
+	return s.writeInDoubt(ctx, recs, "request timed out", func(key string) { s.targetSink.edit(key, s.edit) })
+}
+
+// writeInDoubt writes recs into s one by one, calls then (if not nil) with
+// each record's key once it is written, and answers every write as in
+// doubt for reason.
+func (s *targetSink) writeInDoubt(ctx context.Context, recs []*pipeline.Record, reason string, then func(key string)) []pipeline.Outcome {
 	out := make([]pipeline.Outcome, len(recs))
 	for i, r := range recs {
-		s.targetSink.Write(ctx, []*pipeline.Record{r})
-		s.targetSink.edit(r.Key, s.edit)
-		out[i] = pipeline.Outcome{Err: pipeline.InDoubt(errors.New("request timed out"), time.Now().Add(time.Second))}
+		s.Write(ctx, []*pipeline.Record{r})
+		if then != nil {
+			then(r.Key)
+		}
+		out[i] = pipeline.Outcome{Err: pipeline.InDoubt(errors.New(reason), time.Now().Add(time.Second))}
 	}
 	return out
 }
@@ -817,12 +826,7 @@ func (s *doubtThenUnreadable) Write(ctx context.Context, recs []*pipeline.Record
 	if s.writes.Add(1) > 1 {
 		return s.targetSink.Write(ctx, recs)
 	}
-	out := make([]pipeline.Outcome, len(recs))
-	for i, r := range recs {
-		s.targetSink.Write(ctx, []*pipeline.Record{r})
-		out[i] = pipeline.Outcome{Err: pipeline.InDoubt(errors.New("connection closed before the answer"), time.Now().Add(time.Second))}
-	}
-	return out
+	return s.writeInDoubt(ctx, recs, "connection closed before the answer", nil)
 }
 
 func (s *doubtThenUnreadable) Read(ctx context.Context, recs []*pipeline.Record) ([]map[string]string, error) {
