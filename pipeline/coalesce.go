@@ -66,9 +66,12 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 		if !ok {
 			known = srcLedger[it.key]
 		}
+		srcKnown := srcLedger[it.key]
 		if echoes {
 			var dated time.Time
-			fields, dated = ru.withoutEchoes(it, known, ledger[it.key], r.sourceHeld)
+			var clears []string
+			fields, dated, clears = ru.withoutEchoes(it, known, ledger[it.key], r.sourceHeld)
+			srcKnown = asClears(srcKnown, clears)
 			// A value left out dates from the change that produced it, no
 			// later than what the ledger gives the fields left out: a
 			// report's clock can be later than an edit made elsewhere
@@ -80,7 +83,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			}
 			r.withhold(it.mapped.Fields, fields, heldAt)
 		}
-		times, stale := ru.fieldTimes(it, srcLedger[it.key], r.source, fields)
+		times, stale := ru.fieldTimes(it, srcKnown, r.source, fields)
 		for f, v := range fields {
 			if stale[f] {
 				ru.log.Debug("field not written: part of it is behind at the source", "event", it.ev.ID, "field", f)

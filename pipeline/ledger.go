@@ -81,13 +81,17 @@ func addWrote(wrote []string, w string) []string {
 // into it, and a source reporting a record for the first time cannot tell
 // its "no value" from a clear.
 //
+// clears are the source fields whose empty value is taken for a clear
+// only because of what crmsync wrote into the target (see clearsAWrite):
+// the source's ledger still holds their "no value", undated.
+//
 // dated is the earliest change time the ledger gives a field left out for
 // carrying crmsync's write (zero when none): the values left out date from
 // no later than that, whatever the clock of the report that carried them.
-func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[string]bool) (fields map[string]string, dated time.Time) {
+func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[string]bool) (fields map[string]string, dated time.Time, clears []string) {
 	src := it.mapped.SourceFields
 	if len(src) == 0 {
-		return it.mapped.Fields, time.Time{}
+		return it.mapped.Fields, time.Time{}, nil
 	}
 	echo := map[string]bool{}
 	stale := false // a field left out is behind crmsync's latest write
@@ -109,7 +113,11 @@ func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[
 			// its way): the write replaces it.
 			echo[f], stale = true, true
 			date(st)
-		case v == "" && neverReported(known, f, held) && !ru.clearsAWrite(it, f, target):
+		case v == "" && neverReported(known, f, held):
+			if ru.clearsAWrite(it, f, target) {
+				clears = append(clears, f)
+				continue
+			}
 			echo[f] = true
 		case echoOfWrite(st, ru.r.To.Vendor, ValueHash(v), it.ev.ChangedAt):
 			echo[f] = true
@@ -118,10 +126,10 @@ func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[
 	}
 	switch {
 	case len(echo) == 0:
-		return it.mapped.Fields, time.Time{}
+		return it.mapped.Fields, time.Time{}, clears
 	case len(echo) == len(src):
 		ru.log.Debug("event not written: no field carries a change made at the source", "event", it.ev.ID)
-		return nil, dated
+		return nil, dated, nil
 	}
 	ru.log.Debug("fields left out: they carry crmsync's own earlier writes or an empty value never set", "event", it.ev.ID, "fields", len(echo))
 	ev := it.ev
@@ -133,7 +141,7 @@ func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[
 	}
 	mp, err := ru.r.Mapper.Map(ev)
 	if err != nil {
-		return it.mapped.Fields, time.Time{}
+		return it.mapped.Fields, time.Time{}, clears
 	}
 	// A target field made from several source fields (Getlead's one name
 	// from first and last name) comes out of the shortened event without
@@ -150,7 +158,7 @@ func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[
 			}
 		}
 	}
-	return mp.Fields, dated
+	return mp.Fields, dated, clears
 }
 
 // clearsAWrite reports whether the event's empty source field f empties a
@@ -180,6 +188,24 @@ func (ru *Runner) clearsAWrite(it pending, f string, target LedgerEntry) bool {
 		}
 	}
 	return false
+}
+
+// asClears returns known with the "no value" stamps of fields turned into
+// clears made no later than they were seen empty (as applyReport does
+// once an older report shows a value): the change time of their empty
+// value, for fieldTimes.
+func asClears(known LedgerEntry, fields []string) LedgerEntry {
+	if len(fields) == 0 {
+		return known
+	}
+	known.Fields = maps.Clone(known.Fields)
+	for _, f := range fields {
+		if st, ok := known.Fields[f]; ok && noValue(st) {
+			st.At, st.Seen = st.Seen, time.Time{}
+			known.Fields[f] = st
+		}
+	}
+	return known
 }
 
 // lastWriteFrom reports whether crmsync's latest write of a value from

@@ -11,7 +11,8 @@ import (
 
 // TestAClearAfterAnUnsettledWriteOfTheValueIsWritten: crmsync writes a's
 // new lead, budget and all, into b, and the process stops before the write
-// settles. Another route from a then settles a's edit that emptied the
+// settles; b's poller reports the lead with the write. Another route from
+// a then settles a's edit that emptied the
 // budget before it ever saw the creation: the ledger of a, which the
 // routes share, takes the empty budget for a's "no value". When the
 // restarted route into b gets the edit from the bus (alone, or after the
@@ -42,6 +43,11 @@ func TestAClearAfterAnUnsettledWriteOfTheValueIsWritten(t *testing.T) {
 			if got := b.record(k)["budget"]; got != "43500" {
 				t.Fatalf("the first write did not land: budget %q", got)
 			}
+			// b's poller reports the lead with crmsync's write: the route
+			// from b dates b's budget from the change the write carries.
+			bd := runRoute(t, copyRoute("b", "d", &memorySink{}), bus, state)
+			publishLead(t, bus, "b", "1", t0.Add(5*time.Second), creation)
+			testenv.Eventually(t, "b-d to settle b's report", func() bool { return bd.Stats.Settled.Load() >= 1 })
 			ac := runRoute(t, copyRoute("a", "c", &memorySink{}), bus, state)
 			publishLead(t, bus, "a", "1", edited, edit)
 			testenv.Eventually(t, "a-c to settle the edit", func() bool { return ac.Stats.Settled.Load() >= 1 })
