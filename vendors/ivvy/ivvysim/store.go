@@ -259,30 +259,22 @@ func (s *Server) DeleteLead(id int64) {
 
 // Leads returns a snapshot of every lead, ordered by id.
 func (s *Server) Leads() []Lead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.leads, cloneLead)
+	return simkit.Copies(&s.mu, s.leads, cloneLead)
 }
 
 // LeadByID returns one lead.
 func (s *Server) LeadByID(id int64) (Lead, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.CopyOf(s.leads, id, cloneLead)
+	return simkit.CopyOf(&s.mu, s.leads, id, cloneLead)
 }
 
 // Contacts returns a snapshot of every contact, ordered by id.
 func (s *Server) Contacts() []Contact {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.contacts, cloneContact)
+	return simkit.Copies(&s.mu, s.contacts, cloneContact)
 }
 
 // ContactByID returns one contact.
 func (s *Server) ContactByID(id int64) (Contact, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.CopyOf(s.contacts, id, cloneContact)
+	return simkit.CopyOf(&s.mu, s.contacts, id, cloneContact)
 }
 
 // LeadsByEmail returns the leads whose contact has that email (compared

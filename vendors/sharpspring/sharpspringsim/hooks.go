@@ -240,9 +240,7 @@ func (s *Server) seedValues(fields map[string]string, cfg seedConfig) map[string
 // Leads returns a snapshot of every stored lead, inactive ones included,
 // ordered by id.
 func (s *Server) Leads() []Lead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.leads, s.snapshot)
+	return simkit.Copies(&s.mu, s.leads, s.snapshot)
 }
 
 // LeadByEmail returns the lead with that email, compared case-insensitively,
