@@ -14,7 +14,7 @@
 //   - Server helpers: Reply, HangUp and Abandon, Log (a bounded request
 //     log), ResetStats and Serve (a simulator on a loopback port).
 //   - Copies and CopyOf, the copies of stored records a simulator hands
-//     its tests.
+//     its tests, and Fill, which stores many records under one lock.
 //
 // Test helpers shared by the simulators' tests are in simtest.
 //

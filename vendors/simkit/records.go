@@ -21,6 +21,19 @@ func Copies[K cmp.Ordered, V, C any](mu sync.Locker, m map[K]*V, clone func(*V) 
 	return out
 }
 
+// Fill returns fill(0), …, fill(n-1), called in that order while it holds
+// mu, the simulator's lock: how a simulator stores a large history in one
+// go.
+func Fill[T any](mu sync.Locker, n int, fill func(i int) T) []T {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]T, n)
+	for i := range n {
+		out[i] = fill(i)
+	}
+	return out
+}
+
 // CopyOf returns a copy, made by clone, of the record m holds under k; ok
 // is false when there is none. It holds mu, the lock that guards m, while
 // it copies.

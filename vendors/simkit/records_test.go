@@ -29,3 +29,19 @@ func TestCopiesAreInKeyOrderAndShareNothing(t *testing.T) {
 		t.Fatalf("no records: %#v, want an empty slice", got)
 	}
 }
+
+func TestFillCallsInOrderHoldingTheLock(t *testing.T) {
+	var mu sync.Mutex
+	got := Fill(&mu, 3, func(i int) int {
+		if mu.TryLock() {
+			t.Fatalf("fill(%d) ran without the lock held", i)
+		}
+		return i * 10
+	})
+	if !slices.Equal(got, []int{0, 10, 20}) {
+		t.Fatalf("Fill = %v", got)
+	}
+	if !mu.TryLock() {
+		t.Fatal("Fill kept the lock")
+	}
+}

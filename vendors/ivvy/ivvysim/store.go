@@ -192,10 +192,7 @@ type LeadSeed struct {
 // and under one lock, and returns the lead ids: lead i is seed(i). It is
 // the fast way to fill an account with a large history.
 func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]int64, n)
-	for i := range n {
+	return simkit.Fill(&s.mu, n, func(i int) int64 {
 		sd := seed(i)
 		at := sd.At.UTC()
 		if sd.At.IsZero() {
@@ -203,9 +200,8 @@ func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []int64 {
 		}
 		l := sd.Lead
 		l.ContactID = s.seedContact(sd.Contact, at)
-		ids[i] = s.seedLead(l, at)
-	}
-	return ids
+		return s.seedLead(l, at)
+	})
 }
 
 // EditLead changes a lead as a user of the iVvy UI would and bumps its

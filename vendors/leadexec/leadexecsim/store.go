@@ -300,13 +300,7 @@ func (s *Server) AddLead(l StoredLead) int64 {
 // their UIDs: lead i is lead(i). It is the fast way to fill an account
 // with a large history.
 func (s *Server) AddLeads(n int, lead func(i int) StoredLead) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	uids := make([]int64, n)
-	for i := range n {
-		uids[i] = s.addLead(lead(i))
-	}
-	return uids
+	return simkit.Fill(&s.mu, n, func(i int) int64 { return s.addLead(lead(i)) })
 }
 
 // addLead is AddLead. Caller holds s.mu.
