@@ -96,15 +96,9 @@ func (o Options) resolve() simConfig {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.tokenLifetime <= 0 {
-		c.tokenLifetime = DefaultTokenLifetime
-	}
-	if c.maxTake <= 0 {
-		c.maxTake = DefaultMaxTake
-	}
-	if c.maxV2Leads <= 0 {
-		c.maxV2Leads = DefaultMaxV2Leads
-	}
+	c.tokenLifetime = simkit.PositiveOr(c.tokenLifetime, DefaultTokenLifetime)
+	c.maxTake = simkit.PositiveOr(c.maxTake, DefaultMaxTake)
+	c.maxV2Leads = simkit.PositiveOr(c.maxV2Leads, DefaultMaxV2Leads)
 	lts := o.LeadTypes
 	if lts == nil {
 		lts = DefaultLeadTypes()
