@@ -14,7 +14,9 @@
 //   - Server helpers: Reply, HangUp and Abandon, Log (a bounded request
 //     log), ResetStats and Serve (a simulator on a loopback port).
 //   - Copies and CopyOf, the copies of stored records a simulator hands
-//     its tests.
+//     its tests, and Fill, which stores many records under one lock.
+//   - PositiveOr, the default of an option that only a value above zero
+//     sets.
 //
 // Test helpers shared by the simulators' tests are in simtest.
 //

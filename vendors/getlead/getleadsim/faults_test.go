@@ -201,16 +201,10 @@ func TestTimeoutFault(t *testing.T) {
 	t.Run("Close releases a held request", func(t *testing.T) {
 		sim, srv, _ := faultSim(t, Options{})
 		sim.Script("leads.create", FaultTimeout)
-		errc := make(chan error, 1)
-		go func() {
+		simtest.ReleasedByClose(t, func() error {
 			_, err := send(context.Background(), srv, "POST", "/leads", newLeadBody(1))
-			errc <- err
-		}()
-		simtest.Eventually(t, "the request to be held", func() bool { return sim.Stats().FaultsInjected["timeout"] == 1 })
-		sim.Close()
-		if err := <-errc; err == nil {
-			t.Fatal("a held request got an answer")
-		}
+			return err
+		}, func() bool { return sim.Stats().FaultsInjected["timeout"] == 1 }, sim.Close)
 	})
 }
 

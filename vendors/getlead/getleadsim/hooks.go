@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Lead is a snapshot of a stored lead, for test assertions.
@@ -79,13 +81,7 @@ func (s *Server) SeedLead(seed LeadSeed) string {
 // their ids: lead i is seed(i). It is the fast way to fill an account with
 // a large history.
 func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]string, n)
-	for i := range n {
-		ids[i] = s.seedLead(seed(i))
-	}
-	return ids
+	return simkit.Fill(&s.mu, n, func(i int) string { return s.seedLead(seed(i)) })
 }
 
 // seedLead is SeedLead. Caller holds s.mu.

@@ -3,6 +3,8 @@ package getleadsim
 import (
 	"cmp"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Options configure a simulator. The zero value of each field means the
@@ -95,15 +97,9 @@ func (o Options) config() config {
 	if len(c.statuses) == 0 {
 		c.statuses = DefaultStatuses
 	}
-	if c.rateWindow <= 0 {
-		c.rateWindow = DefaultV3RateWindow
-	}
-	if c.perPage <= 0 {
-		c.perPage = DefaultPerPage
-	}
-	if c.maxPP <= 0 {
-		c.maxPP = DefaultMaxPerPage
-	}
+	c.rateWindow = simkit.PositiveOr(c.rateWindow, DefaultV3RateWindow)
+	c.perPage = simkit.PositiveOr(c.perPage, DefaultPerPage)
+	c.maxPP = simkit.PositiveOr(c.maxPP, DefaultMaxPerPage)
 	if c.now == nil {
 		c.now = time.Now
 	}

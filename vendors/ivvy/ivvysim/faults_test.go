@@ -167,16 +167,10 @@ func TestTimeoutFault(t *testing.T) {
 	t.Run("Close releases a held request", func(t *testing.T) {
 		l := newLive(t, ivvysim.Options{})
 		l.sim.Script("test.ping", ivvysim.FaultTimeout)
-		errc := make(chan error, 1)
-		go func() {
+		simtest.ReleasedByClose(t, func() error {
 			_, err := l.post(context.Background(), "test.ping", nil)
-			errc <- err
-		}()
-		simtest.Eventually(t, "the request to be held", func() bool { return l.sim.Stats().FaultsInjected["timeout"] == 1 })
-		l.sim.Close()
-		if err := <-errc; err == nil {
-			t.Fatal("a held request got an answer")
-		}
+			return err
+		}, func() bool { return l.sim.Stats().FaultsInjected["timeout"] == 1 }, l.sim.Close)
 	})
 }
 

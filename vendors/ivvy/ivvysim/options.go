@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/http"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Options configure a simulator. The zero value of each field means the
@@ -101,15 +103,9 @@ func (o Options) config() config {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.maxSkew <= 0 {
-		c.maxSkew = 5 * time.Minute
-	}
-	if c.perPageCap <= 0 {
-		c.perPageCap = 100
-	}
-	if c.defaultPerPage <= 0 {
-		c.defaultPerPage = 20
-	}
+	c.maxSkew = simkit.PositiveOr(c.maxSkew, 5*time.Minute)
+	c.perPageCap = simkit.PositiveOr(c.perPageCap, 100)
+	c.defaultPerPage = simkit.PositiveOr(c.defaultPerPage, 20)
 	if o.LeadCustomFields != nil {
 		c.leadCustom = map[int64]bool{}
 		for _, id := range o.LeadCustomFields {

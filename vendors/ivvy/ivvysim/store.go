@@ -192,10 +192,7 @@ type LeadSeed struct {
 // and under one lock, and returns the lead ids: lead i is seed(i). It is
 // the fast way to fill an account with a large history.
 func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]int64, n)
-	for i := range n {
+	return simkit.Fill(&s.mu, n, func(i int) int64 {
 		sd := seed(i)
 		at := sd.At.UTC()
 		if sd.At.IsZero() {
@@ -203,9 +200,8 @@ func (s *Server) SeedLeads(n int, seed func(i int) LeadSeed) []int64 {
 		}
 		l := sd.Lead
 		l.ContactID = s.seedContact(sd.Contact, at)
-		ids[i] = s.seedLead(l, at)
-	}
-	return ids
+		return s.seedLead(l, at)
+	})
 }
 
 // EditLead changes a lead as a user of the iVvy UI would and bumps its
@@ -259,30 +255,22 @@ func (s *Server) DeleteLead(id int64) {
 
 // Leads returns a snapshot of every lead, ordered by id.
 func (s *Server) Leads() []Lead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.leads, cloneLead)
+	return simkit.Copies(&s.mu, s.leads, cloneLead)
 }
 
 // LeadByID returns one lead.
 func (s *Server) LeadByID(id int64) (Lead, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.CopyOf(s.leads, id, cloneLead)
+	return simkit.CopyOf(&s.mu, s.leads, id, cloneLead)
 }
 
 // Contacts returns a snapshot of every contact, ordered by id.
 func (s *Server) Contacts() []Contact {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.contacts, cloneContact)
+	return simkit.Copies(&s.mu, s.contacts, cloneContact)
 }
 
 // ContactByID returns one contact.
 func (s *Server) ContactByID(id int64) (Contact, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.CopyOf(s.contacts, id, cloneContact)
+	return simkit.CopyOf(&s.mu, s.contacts, id, cloneContact)
 }
 
 // LeadsByEmail returns the leads whose contact has that email (compared

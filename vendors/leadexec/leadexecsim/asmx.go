@@ -56,6 +56,28 @@ func (s *Server) asmxAuth(v url.Values, required ...string) *simAnswer {
 	return nil
 }
 
+// asmxInt64 reads the parameters of a method that takes one Int64 besides
+// Key, checks them as asmxAuth does and converts the Int64 as the framework
+// would: a value that is not one answers its conversion error. It returns
+// the value, or the failure answer.
+func (s *Server) asmxInt64(r *http.Request, name string) (int64, *simAnswer) {
+	v, bad := asmxParams(r)
+	if bad != nil {
+		return 0, bad
+	}
+	if bad := s.asmxAuth(v, name); bad != nil {
+		return 0, bad
+	}
+	raw := v.Get(name)
+	n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+	if err != nil {
+		a := textAnswer(http.StatusInternalServerError, "System.ArgumentException: Cannot convert "+raw+
+			" to System.Int64.\r\nParameter name: type ---> System.FormatException: Input string was not in a correct format.\r\n")
+		return 0, &a
+	}
+	return n, nil
+}
+
 // xmlDoc writes an XmlSerializer-style array document.
 type xmlDoc struct {
 	b bytes.Buffer
@@ -159,18 +181,9 @@ func (s *Server) getClientList(r *http.Request) simAnswer {
 // conversion error; an unknown client answers an empty array (LeadExec's
 // behaviour is not documented).
 func (s *Server) getClientData(r *http.Request) simAnswer {
-	v, bad := asmxParams(r)
+	uid, bad := s.asmxInt64(r, "ClientUID")
 	if bad != nil {
 		return *bad
-	}
-	if bad := s.asmxAuth(v, "ClientUID"); bad != nil {
-		return *bad
-	}
-	raw := v.Get("ClientUID")
-	uid, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-	if err != nil {
-		return textAnswer(http.StatusInternalServerError, "System.ArgumentException: Cannot convert "+raw+
-			" to System.Int64.\r\nParameter name: type ---> System.FormatException: Input string was not in a correct format.\r\n")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

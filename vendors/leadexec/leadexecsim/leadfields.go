@@ -3,8 +3,6 @@ package leadexecsim
 import (
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // SetLeadType adds a lead type or replaces one (by UID) with new fields, as
@@ -38,18 +36,9 @@ func (s *Server) LeadTypeByUID(uid int64) (LeadType, bool) {
 // unknown lead type answers an empty array, as GetClientData does for an
 // unknown client.
 func (s *Server) getLeadFields(r *http.Request) simAnswer {
-	v, bad := asmxParams(r)
+	lid, bad := s.asmxInt64(r, "LeadTypeUID")
 	if bad != nil {
 		return *bad
-	}
-	if bad := s.asmxAuth(v, "LeadTypeUID"); bad != nil {
-		return *bad
-	}
-	raw := v.Get("LeadTypeUID")
-	lid, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-	if err != nil {
-		return textAnswer(http.StatusInternalServerError, "System.ArgumentException: Cannot convert "+raw+
-			" to System.Int64.\r\nParameter name: type ---> System.FormatException: Input string was not in a correct format.\r\n")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

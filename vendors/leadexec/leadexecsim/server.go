@@ -96,15 +96,9 @@ func (o Options) resolve() simConfig {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.tokenLifetime <= 0 {
-		c.tokenLifetime = DefaultTokenLifetime
-	}
-	if c.maxTake <= 0 {
-		c.maxTake = DefaultMaxTake
-	}
-	if c.maxV2Leads <= 0 {
-		c.maxV2Leads = DefaultMaxV2Leads
-	}
+	c.tokenLifetime = simkit.PositiveOr(c.tokenLifetime, DefaultTokenLifetime)
+	c.maxTake = simkit.PositiveOr(c.maxTake, DefaultMaxTake)
+	c.maxV2Leads = simkit.PositiveOr(c.maxV2Leads, DefaultMaxV2Leads)
 	lts := o.LeadTypes
 	if lts == nil {
 		lts = DefaultLeadTypes()
@@ -252,25 +246,28 @@ func apiMessage(status int, msg string) simAnswer {
 	return jsonAnswer(status, map[string]string{"message": msg})
 }
 
+// paths maps the lower-case paths that name one endpoint each; route
+// reads the others.
+var paths = map[string]Endpoint{
+	"/processor/insert/general":   EndpointInsertV1,
+	"/v2/insert/general":          EndpointInsertV2,
+	"/v1/authorization/token":     EndpointToken,
+	"/service.asmx/getclientlist": EndpointGetClientList,
+	"/service.asmx/getclientdata": EndpointGetClientData,
+	"/service.asmx/getleadfields": EndpointGetLeadFields,
+	"/service.asmx/addeditclient": EndpointEditClient,
+}
+
 // route maps a request to its endpoint. Paths are case-insensitive, as
 // on IIS.
 func route(r *http.Request) (Endpoint, bool) {
 	p := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
+	if e, ok := paths[p]; ok {
+		return e, true
+	}
 	switch {
-	case p == "/processor/insert/general" || strings.HasPrefix(p, "/processor/insert/general/"):
+	case strings.HasPrefix(p, "/processor/insert/general/"):
 		return EndpointInsertV1, true
-	case p == "/v2/insert/general":
-		return EndpointInsertV2, true
-	case p == "/v1/authorization/token":
-		return EndpointToken, true
-	case p == "/service.asmx/getclientlist":
-		return EndpointGetClientList, true
-	case p == "/service.asmx/getclientdata":
-		return EndpointGetClientData, true
-	case p == "/service.asmx/getleadfields":
-		return EndpointGetLeadFields, true
-	case p == "/service.asmx/addeditclient":
-		return EndpointEditClient, true
 	case p == "/service.asmx" && r.Method == http.MethodPost && r.Header.Get("SOAPAction") != "":
 		return EndpointEditClient, true
 	case strings.HasPrefix(p, "/v1/leads/query/"):

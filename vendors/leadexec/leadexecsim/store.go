@@ -279,16 +279,12 @@ func (s *Server) SetClientField(uid, clientFieldUID int64, value string) error {
 
 // Clients returns copies of the stored clients, by ClientUID.
 func (s *Server) Clients() []Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.clients, cloneClient)
+	return simkit.Copies(&s.mu, s.clients, cloneClient)
 }
 
 // ClientByUID returns a copy of one client.
 func (s *Server) ClientByUID(uid int64) (Client, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.CopyOf(s.clients, uid, cloneClient)
+	return simkit.CopyOf(&s.mu, s.clients, uid, cloneClient)
 }
 
 // AddLead stores a lead without posting it (no validation, no duplicate
@@ -304,13 +300,7 @@ func (s *Server) AddLead(l StoredLead) int64 {
 // their UIDs: lead i is lead(i). It is the fast way to fill an account
 // with a large history.
 func (s *Server) AddLeads(n int, lead func(i int) StoredLead) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	uids := make([]int64, n)
-	for i := range n {
-		uids[i] = s.addLead(lead(i))
-	}
-	return uids
+	return simkit.Fill(&s.mu, n, func(i int) int64 { return s.addLead(lead(i)) })
 }
 
 // addLead is AddLead. Caller holds s.mu.
@@ -344,16 +334,12 @@ func (s *Server) storeLead(l *StoredLead) {
 
 // Leads returns copies of the stored leads, by UID.
 func (s *Server) Leads() []StoredLead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.leads, cloneStoredLead)
+	return simkit.Copies(&s.mu, s.leads, cloneStoredLead)
 }
 
 // LeadByUID returns a copy of one stored lead.
 func (s *Server) LeadByUID(uid int64) (StoredLead, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.CopyOf(s.leads, uid, cloneStoredLead)
+	return simkit.CopyOf(&s.mu, s.leads, uid, cloneStoredLead)
 }
 
 // SetCampaign adds or replaces a campaign (by AID).

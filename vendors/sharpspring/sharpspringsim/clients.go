@@ -359,9 +359,7 @@ type Client struct {
 // Clients returns every client of every account, inactive ones included,
 // ordered by id.
 func (s *Server) Clients() []Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.clients, (*agencyClient).snapshot)
+	return simkit.Copies(&s.mu, s.clients, (*agencyClient).snapshot)
 }
 
 // snapshot copies cl.

@@ -132,16 +132,10 @@ func TestRandomTimeout(t *testing.T) {
 	t.Run("Close releases a held request", func(t *testing.T) {
 		h := newHarness(t, Options{})
 		h.sim.Script("createLeads", FaultTimeout)
-		errc := make(chan error, 1)
-		go func() {
+		simtest.ReleasedByClose(t, func() error {
 			_, err := h.post(context.Background(), h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "t@x.test"})), nil)
-			errc <- err
-		}()
-		simtest.Eventually(t, "the request to be held", func() bool { return h.sim.Stats().FaultsInjected["timeout"] == 1 })
-		h.sim.Close()
-		if err := <-errc; err == nil {
-			t.Fatal("a held request got an answer")
-		}
+			return err
+		}, func() bool { return h.sim.Stats().FaultsInjected["timeout"] == 1 }, h.sim.Close)
 	})
 }
 

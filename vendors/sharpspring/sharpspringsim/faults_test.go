@@ -96,36 +96,34 @@ func TestDropAfterCommit(t *testing.T) {
 	}
 }
 
-func TestTimeoutFault(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.sim.Script("createLeads", FaultTimeout)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	_, err := h.post(ctx, h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "t@x.test"})), nil)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want deadline exceeded", err)
-	}
-	simtest.Eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
-	if len(h.sim.Leads()) != 0 {
-		t.Error("timed-out request was applied")
-	}
-}
-
-func TestTimeoutAfterCommitFault(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.sim.Script("createLeads", FaultTimeoutAfterCommit)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	_, err := h.post(ctx, h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "late@x.test"})), nil)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want deadline exceeded", err)
-	}
-	if _, ok := h.sim.LeadByEmail("late@x.test"); !ok {
-		t.Fatal("write was not applied")
-	}
-	simtest.Eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
-	if l := h.sim.RequestLog()[0]; l.HTTPStatus != 0 || l.Fault != FaultTimeoutAfterCommit {
-		t.Errorf("log %+v", l)
+// TestTimeoutFaults: both faults hold the request until the client gives
+// up; only FaultTimeoutAfterCommit applies it first.
+func TestTimeoutFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fault   Fault
+		applied bool
+	}{
+		{FaultTimeout, false},
+		{FaultTimeoutAfterCommit, true},
+	} {
+		t.Run(tc.fault.String(), func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.sim.Script("createLeads", tc.fault)
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			_, err := h.post(ctx, h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "t@x.test"})), nil)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want deadline exceeded", err)
+			}
+			simtest.Eventually(t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
+			leads := h.sim.Leads()
+			if _, ok := h.sim.LeadByEmail("t@x.test"); ok != tc.applied || (len(leads) > 0) != tc.applied {
+				t.Fatalf("applied = %v (%d leads stored), want %v", ok, len(leads), tc.applied)
+			}
+			if l := h.sim.RequestLog()[0]; l.HTTPStatus != 0 || l.Fault != tc.fault {
+				t.Errorf("log %+v", l)
+			}
+		})
 	}
 }
 

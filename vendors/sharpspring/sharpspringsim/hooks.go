@@ -138,17 +138,13 @@ func (s *Server) SeedLead(fields map[string]string, opts ...SeedOption) int64 {
 // opts(i) returns (opts may be nil). It is the fast way to fill an account
 // with a large history.
 func (s *Server) SeedLeads(n int, fields func(i int) map[string]string, opts func(i int) []SeedOption) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]int64, n)
-	for i := range n {
+	return simkit.Fill(&s.mu, n, func(i int) int64 {
 		var o []SeedOption
 		if opts != nil {
 			o = opts(i)
 		}
-		ids[i] = s.seedLead(fields(i), o)
-	}
-	return ids
+		return s.seedLead(fields(i), o)
+	})
 }
 
 // EditLead changes a lead as a user of the web UI would, without a request
@@ -240,9 +236,7 @@ func (s *Server) seedValues(fields map[string]string, cfg seedConfig) map[string
 // Leads returns a snapshot of every stored lead, inactive ones included,
 // ordered by id.
 func (s *Server) Leads() []Lead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return simkit.Copies(s.leads, s.snapshot)
+	return simkit.Copies(&s.mu, s.leads, s.snapshot)
 }
 
 // LeadByEmail returns the lead with that email, compared case-insensitively,

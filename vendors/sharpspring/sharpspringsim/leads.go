@@ -419,9 +419,10 @@ func (s *Server) getLead(c *call) outcome {
 
 // leadWhere is a parsed getLeads where clause.
 type leadWhere struct {
-	idList, emailList []string // non-nil when sent as a list
-	id                *int64
-	email             *string
+	idList    []int64  // non-nil when sent as a list
+	emailList []string // non-nil when sent as a list; lower case
+	id        *int64
+	email     *string // lower case
 }
 
 func (w leadWhere) empty() bool {
@@ -447,49 +448,53 @@ func parseLeadWhere(params map[string]json.RawMessage) (leadWhere, *apiError) {
 		return w, badWhere
 	}
 	for _, key := range sortedKeys(obj) {
-		v := obj[key]
-		switch key {
+		var e *apiError
+		switch v := obj[key]; key {
 		case "id":
-			if list, isList := v.([]any); isList {
-				w.idList = []string{}
-				for _, item := range list {
-					n, ok := looseInt(item)
-					if !ok {
-						return w, paramError(paramInfo{"id", msgInteger, &validFormat{Type: "int", Length: 20}})
-					}
-					w.idList = append(w.idList, strconv.FormatInt(n, 10))
-				}
-				continue
-			}
-			n, ok := looseInt(v)
-			if !ok {
-				return w, paramError(paramInfo{"id", msgInteger, &validFormat{Type: "int", Length: 20}})
-			}
-			w.id = &n
+			w.id, w.idList, e = whereValue(v, looseInt,
+				paramError(paramInfo{"id", msgInteger, &validFormat{Type: "int", Length: 20}}))
 		case "emailAddress":
-			if list, isList := v.([]any); isList {
-				w.emailList = []string{}
-				for _, item := range list {
-					e, ok := scalarString(item)
-					if !ok {
-						return w, paramError(paramInfo{"emailAddress", msgString, &validFormat{Type: "string", Length: 150}})
-					}
-					w.emailList = append(w.emailList, strings.ToLower(e))
-				}
-				continue
-			}
-			e, ok := scalarString(v)
-			if !ok {
-				return w, paramError(paramInfo{"emailAddress", msgString, &validFormat{Type: "string", Length: 150}})
-			}
-			e = strings.ToLower(e)
-			w.email = &e
+			w.email, w.emailList, e = whereValue(v, lowerString,
+				paramError(paramInfo{"emailAddress", msgString, &validFormat{Type: "string", Length: 150}}))
 		default:
-			return w, paramError(paramInfo{"id", "Valid where key", &validFormat{Type: "int", Length: 20}},
+			e = paramError(paramInfo{"id", "Valid where key", &validFormat{Type: "int", Length: 20}},
 				paramInfo{"emailAddress", "Valid where key", &validFormat{Type: "string", Length: 150}})
+		}
+		if e != nil {
+			return w, e
 		}
 	}
 	return w, nil
+}
+
+// whereValue reads the value of one where key, a scalar or a list of
+// them, each converted by read; bad is the answer when read refuses one.
+// It returns the scalar, or the list (non-nil, even when empty).
+func whereValue[T any](v any, read func(any) (T, bool), bad *apiError) (*T, []T, *apiError) {
+	items, isList := v.([]any)
+	if !isList {
+		x, ok := read(v)
+		if !ok {
+			return nil, nil, bad
+		}
+		return &x, nil, nil
+	}
+	list := make([]T, 0, len(items))
+	for _, item := range items {
+		x, ok := read(item)
+		if !ok {
+			return nil, nil, bad
+		}
+		list = append(list, x)
+	}
+	return nil, list, nil
+}
+
+// lowerString reads a scalar as a string in lower case, as emails are
+// compared.
+func lowerString(v any) (string, bool) {
+	s, ok := scalarString(v)
+	return strings.ToLower(s), ok
 }
 
 // match applies the vendor rule "if a list is used then non-list parameters
@@ -498,7 +503,7 @@ func parseLeadWhere(params map[string]json.RawMessage) (leadWhere, *apiError) {
 func (w leadWhere) match(l *lead) bool {
 	switch {
 	case w.idList != nil:
-		return slices.Contains(w.idList, strconv.FormatInt(l.id, 10))
+		return slices.Contains(w.idList, l.id)
 	case w.emailList != nil:
 		return l.emailKey() != "" && slices.Contains(w.emailList, l.emailKey())
 	}
@@ -595,10 +600,7 @@ func (s *Server) whereCandidates(w leadWhere) map[int64]*lead {
 	var ids []int64
 	switch {
 	case w.idList != nil:
-		for _, v := range w.idList {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			ids = append(ids, n)
-		}
+		ids = w.idList
 	case w.emailList != nil:
 		for _, e := range w.emailList {
 			if id, ok := s.emails[e]; ok {

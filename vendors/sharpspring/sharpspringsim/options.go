@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"maps"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/simkit"
 )
 
 // Options configure a simulator. The zero value of each field means the
@@ -187,9 +189,7 @@ func (o Options) config() config {
 	}
 	c.ratePerSecond = cmp.Or(c.ratePerSecond, DefaultRateLimitPerSecond)
 	c.daily = cmp.Or(c.daily, DefaultDailyLimit)
-	if c.maxObjects <= 0 {
-		c.maxObjects = DefaultMaxObjects
-	}
+	c.maxObjects = simkit.PositiveOr(c.maxObjects, DefaultMaxObjects)
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -197,9 +197,7 @@ func (o Options) config() config {
 		c.zone = defaultCompanyZone()
 	}
 	c.missingEmailCode = cmp.Or(c.missingEmailCode, DefaultMissingEmailCode)
-	if c.firstID <= 0 {
-		c.firstID = DefaultFirstID
-	}
+	c.firstID = simkit.PositiveOr(c.firstID, DefaultFirstID)
 	return c
 }
 

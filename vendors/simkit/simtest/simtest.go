@@ -1,8 +1,9 @@
 // Package simtest holds the test helpers shared by the tests of the vendor
 // simulators and of the clients, sources and sinks run against them: a
 // settable clock for Options.Now (and the client's Now), an HTTP answer
-// read whole, polling for a condition instead of sleeping, the check that server errors come in bursts, and the
-// checks of a run under random faults.
+// read whole, polling for a condition instead of sleeping, the check that Close
+// releases a held request, the check that server errors come in bursts,
+// and the checks of a run under random faults.
 package simtest
 
 import (
@@ -86,6 +87,21 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		<-tick.C
+	}
+}
+
+// ReleasedByClose fails the test unless a request held without an answer
+// ends, still without one, when the simulator closes: send makes the
+// request the simulator was scripted to hold, held reports that it holds
+// it, and closeSim closes the simulator.
+func ReleasedByClose(t testing.TB, send func() error, held func() bool, closeSim func()) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- send() }()
+	Eventually(t, "the request to be held", held)
+	closeSim()
+	if err := <-errc; err == nil {
+		t.Fatal("a held request got an answer")
 	}
 }
 
