@@ -400,20 +400,8 @@ func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
 		h.deliver(int64(i), leadFields(i))
 	}
 	h.settle(20)
-	off, err := NewOffline(ctx, h.cfg, nil2())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer off.Close()
-	bus, err := OpenBus(ctx, h.cfg) // joins the running instance's embedded server
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	writes := func() int {
-		st := h.sim.Stats()
-		return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"] + st.ByMethod["updateLeads"]
-	}
+	off, bus := openOffline(t, h.cfg)
+	writes := h.leadWrites
 	before := writes()
 
 	// From sequence 1, with nothing changed: nothing to write.

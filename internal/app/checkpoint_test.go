@@ -22,20 +22,8 @@ func TestACheckpointReplaysOnlyWhatCameAfterItOnEitherBus(t *testing.T) {
 			h.deliver(int64(i), leadFields(i))
 		}
 		h.settle(5)
-		off, err := NewOffline(ctx, h.cfg, nil2())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer off.Close()
-		b, err := OpenBus(ctx, h.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		writes := func() int {
-			st := h.sim.Stats()
-			return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"] + st.ByMethod["updateLeads"]
-		}
+		off, b := openOffline(t, h.cfg)
+		writes := h.leadWrites
 
 		pos, err := off.SaveCheckpoint(ctx, b, "before-batch-2")
 		if err != nil {
