@@ -158,7 +158,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	if err != nil {
 		return res, err
 	}
-	addr, err := freeAddr()
+	addr, err := scenario.FreeAddr()
 	if err != nil {
 		return res, err
 	}
@@ -201,7 +201,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	for i := range o.instances {
 		caddr, name := addr, "crmsync"
 		if o.instances > 1 {
-			if caddr, err = freeAddr(); err != nil {
+			if caddr, err = scenario.FreeAddr(); err != nil {
 				return res, err
 			}
 			name = fmt.Sprintf("crmsync-%d", i+1)
@@ -435,17 +435,6 @@ func (cl *cluster) allHeld(ctx context.Context) bool {
 		}
 	}
 	return true
-}
-
-// freeAddr returns a loopback address with a port free right now, for an
-// instance that restarts on the same address.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // child is a 'crmsync run' process that is killed and started again; it is

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -200,7 +199,7 @@ func playModel(t *testing.T, s schedule, child bool) {
 	timeout := 4*time.Minute + time.Duration(len(s.Leads))*200*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	addr, err := freeLoopback()
+	addr, err := FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +235,7 @@ func playModel(t *testing.T, s schedule, child bool) {
 		if err == nil || try == 4 || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
-		if addr, err = freeLoopback(); err != nil {
+		if addr, err = FreeAddr(); err != nil {
 			break
 		}
 		cfg.HTTP.Listen = addr
@@ -858,15 +857,6 @@ func (d *driver) fail(err error) {
 	}
 	fmt.Fprintf(&b, "pipeline log (end):\n%s", d.p.logTail())
 	t.Fatal(b.String())
-}
-
-func freeLoopback() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // inProcessModel is an instance in this process; a restart stops it (as
