@@ -1057,25 +1057,7 @@ func (c *childModel) startOnce(ctx context.Context) error {
 
 func (c *childModel) HookURL() string { return "http://" + c.addr }
 
-// Idle reads every route's backlogs from /status.
-func (c *childModel) Idle(ctx context.Context) bool {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.HookURL()+"/status", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var st app.Status
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil || len(st.Routes) == 0 {
-		return false
-	}
-	for _, r := range st.Routes {
-		if r.Backlog != 0 || r.BackfillBacklog != 0 {
-			return false
-		}
-	}
-	return true
-}
+func (c *childModel) Idle(ctx context.Context) bool { return StatusIdle(ctx, c.HookURL()) }
 
 func (c *childModel) restart(ctx context.Context) error {
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)
