@@ -125,10 +125,15 @@ func registered(name string) (Vendor, bool) {
 	return v, ok
 }
 
-// Section returns the section of a vendor added by a connector, nil when
-// the file has none.
+// Section returns the section of a vendor, built in or added by a
+// connector; nil when the file has none.
 func (c *Config) Section(vendor string) Section {
-	return c.Sections[vendor]
+	for _, s := range c.sections() {
+		if s.name == vendor {
+			return s.Section
+		}
+	}
+	return nil
 }
 
 // splitSections takes the top-level keys of registered vendors out of the
@@ -272,9 +277,43 @@ func readsBack(target string) bool {
 	return vendor != "kafka" && target != "leadexec.lead"
 }
 
-// validateSections applies each registered vendor's validation to its
-// section, and requires the section of every registered vendor a route
-// uses.
+// namedSection is a vendor's section, by the vendor's key and title.
+type namedSection struct {
+	name, title string
+	Section     // nil when the file has none
+}
+
+// sections are the sections of every vendor: first those this package
+// knows by type (fields of Config), then those of the registered vendors,
+// by name.
+func (c *Config) sections() []namedSection {
+	out := []namedSection{
+		{"sharpspring", "SharpSpring", present(c.SharpSpring)},
+		{"ivvy", "iVvy", present(c.IVvy)},
+		{"getlead", "Getlead", present(c.Getlead)},
+		{"kafka", "Kafka", present(c.Kafka)},
+		{"leadexec", "LeadExec", present(c.LeadExec)},
+	}
+	for _, v := range Registered() {
+		out = append(out, namedSection{v.Name, v.Title, c.Sections[v.Name]})
+	}
+	return out
+}
+
+// present is a section field of Config as a Section: nil (not a typed nil)
+// when the file has none.
+func present[T any, P interface {
+	*T
+	Section
+}](p P) Section {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+// validateSections applies each vendor's validation to its section, and
+// requires the section of every vendor a route uses.
 func validateSections(c *Config, add func(path, format string, args ...any)) {
 	used := map[string]bool{}
 	for _, r := range c.Routes {
@@ -283,15 +322,16 @@ func validateSections(c *Config, add func(path, format string, args ...any)) {
 			used[vendor] = true
 		}
 	}
-	for _, v := range Registered() {
-		s := c.Sections[v.Name]
-		if s == nil {
-			if used[v.Name] {
-				add(v.Name, "a route uses %s but the %s section is missing", v.Title, v.Name)
-			}
-			continue
+	for _, s := range c.sections() {
+		switch {
+		case s.Section != nil:
+			s.Validate(prefixed(add, s.name))
+		case !used[s.name]:
+		case s.name == "kafka":
+			add("kafka", "a route writes the Kafka change stream but the kafka section is missing (brokers, lead_topic, client_topic)")
+		default:
+			add(s.name, "a route uses %s but the %s section is missing", s.title, s.name)
 		}
-		s.Validate(prefixed(add, v.Name))
 	}
 }
 

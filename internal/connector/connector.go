@@ -40,11 +40,10 @@ type Connector struct {
 	// Vendor is the vendor's name, entities and configuration section;
 	// Register registers it with the configuration.
 	config.Vendor
-	// Builtin, set only by the vendors whose section is a field of
-	// config.Config, returns that section (nil when the file has none);
-	// their Vendor is not registered with the configuration, which knows
-	// them already.
-	Builtin func(*config.Config) config.Section
+	// Builtin is set only by the vendors whose section is a field of
+	// config.Config: their Vendor is not registered with the
+	// configuration, which knows them already.
+	Builtin bool
 	// Open prepares the vendor's account for the routes that use it. It is
 	// called once per process when the configuration has the vendor's
 	// section.
@@ -163,7 +162,7 @@ func Register(c Connector) {
 	if c.Open == nil {
 		panic("connector: " + c.Name + " has no Open")
 	}
-	if c.Builtin == nil {
+	if !c.Builtin {
 		config.RegisterVendor(c.Vendor)
 	}
 	registry.Lock()
@@ -194,26 +193,6 @@ func Lookup(name string) (Connector, bool) {
 	return c, ok
 }
 
-// section returns the connector's section of cfg, nil when there is none.
-func (c Connector) section(cfg *config.Config) config.Section {
-	if c.Builtin != nil {
-		return c.Builtin(cfg)
-	}
-	return cfg.Section(c.Name)
-}
-
-// section is a built-in vendor's section field as a config.Section: nil
-// (not a typed nil) when the file has none.
-func section[T any, P interface {
-	*T
-	config.Section
-}](p P) config.Section {
-	if p == nil {
-		return nil
-	}
-	return p
-}
-
 // Opened is every configured connector's account, by vendor name.
 type Opened map[string]*Account
 
@@ -222,7 +201,7 @@ type Opened map[string]*Account
 func OpenAll(ctx context.Context, env Env) (Opened, error) {
 	out := Opened{}
 	for _, c := range All() {
-		s := c.section(env.Config)
+		s := env.Config.Section(c.Name)
 		if s == nil {
 			continue
 		}
