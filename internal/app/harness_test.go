@@ -259,6 +259,33 @@ func (h *harness) lead(email string) map[string]string {
 	return out
 }
 
+// editLead edits the lead with that email in SharpSpring, as a user of
+// SharpSpring would.
+func (h *harness) editLead(email string, fields map[string]string) {
+	h.t.Helper()
+	l, ok := h.sim.LeadByEmail(email)
+	if !ok {
+		h.t.Fatalf("SharpSpring has no lead %s", email)
+	}
+	if _, err := sharpspringUpdate(h.simSrv.URL, l.ID, fields); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// deleteField deletes the custom field of the catalog name in SharpSpring,
+// as a user of SharpSpring would.
+func (h *harness) deleteField(name string) {
+	h.t.Helper()
+	c, err := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var res map[string]any
+	if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys[name]}}}, &res); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // leadWrites counts the lead write requests the simulator has answered.
 func (h *harness) leadWrites() int {
 	st := h.sim.Stats()
