@@ -8,9 +8,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crmsync/crmsync/internal/registry"
 )
 
 // Section is the configuration of a vendor that a connector adds: one
@@ -62,10 +63,8 @@ func maxBatch(target string) (int, string) {
 	return DefaultMaxBatch, ""
 }
 
-var registry struct {
-	sync.RWMutex
-	vendors map[string]Vendor
-}
+// vendors are the vendors added by connectors.
+var vendors registry.Of[Vendor]
 
 // builtin are the vendors this package knows by type (their sections are
 // fields of Config) and the key of the kafka change stream.
@@ -95,35 +94,15 @@ func RegisterVendor(v Vendor) {
 	if v.Title == "" {
 		v.Title = v.Name
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if _, taken := registry.vendors[v.Name]; taken || slices.Contains(builtin, v.Name) || fieldType(reflect.TypeFor[Config](), v.Name) != nil {
+	if slices.Contains(builtin, v.Name) || fieldType(reflect.TypeFor[Config](), v.Name) != nil || !vendors.Add(v.Name, v) {
 		panic("config: vendor " + v.Name + " is registered twice or clashes with a key of the file")
 	}
-	if registry.vendors == nil {
-		registry.vendors = map[string]Vendor{}
-	}
-	registry.vendors[v.Name] = v
 }
 
 // Registered lists the vendors added by connectors, by name.
-func Registered() []Vendor {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]Vendor, 0, len(registry.vendors))
-	for _, v := range registry.vendors {
-		out = append(out, v)
-	}
-	slices.SortFunc(out, func(a, b Vendor) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func Registered() []Vendor { return vendors.All() }
 
-func registered(name string) (Vendor, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	v, ok := registry.vendors[name]
-	return v, ok
-}
+func registered(name string) (Vendor, bool) { return vendors.Get(name) }
 
 // Section returns the section of a vendor, built in or added by a
 // connector; nil when the file has none.

@@ -27,10 +27,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/registry"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 )
@@ -151,10 +151,7 @@ type Sim interface {
 	Close()
 }
 
-var registry struct {
-	sync.RWMutex
-	byName map[string]Connector
-}
+var connectors registry.Of[Connector]
 
 // Register adds a connector (and its configuration section). It panics on
 // a connector without Open or on a name already taken: programming errors.
@@ -165,33 +162,16 @@ func Register(c Connector) {
 	if !c.Builtin {
 		config.RegisterVendor(c.Vendor)
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if registry.byName == nil {
-		registry.byName = map[string]Connector{}
+	if !connectors.Add(c.Name, c) {
+		panic("connector: " + c.Name + " is registered twice")
 	}
-	registry.byName[c.Name] = c
 }
 
 // All lists the registered connectors by name.
-func All() []Connector {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]Connector, 0, len(registry.byName))
-	for _, c := range registry.byName {
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b Connector) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func All() []Connector { return connectors.All() }
 
 // Lookup returns the connector of a vendor.
-func Lookup(name string) (Connector, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	c, ok := registry.byName[name]
-	return c, ok
-}
+func Lookup(name string) (Connector, bool) { return connectors.Get(name) }
 
 // Opened is every configured connector's account, by vendor name.
 type Opened map[string]*Account
