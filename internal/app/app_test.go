@@ -215,14 +215,7 @@ func TestOneBadObjectDeadLettersAlone(t *testing.T) {
 		h := newHarness(t, harnessOptions{bus: bus, linger: 300 * time.Millisecond})
 		// The Budget field is deleted in SharpSpring after crmsync started, so
 		// any lead carrying a budget is refused by SharpSpring (205).
-		c, err := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res map[string]any
-		if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys["budget"]}}}, &res); err != nil {
-			t.Fatal(err)
-		}
+		h.deleteField("budget")
 		h.sim.ResetStats()
 		for i := 0; i < 10; i++ {
 			f := leadFields(i)
@@ -400,20 +393,8 @@ func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
 		h.deliver(int64(i), leadFields(i))
 	}
 	h.settle(20)
-	off, err := NewOffline(ctx, h.cfg, nil2())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer off.Close()
-	bus, err := OpenBus(ctx, h.cfg) // joins the running instance's embedded server
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	writes := func() int {
-		st := h.sim.Stats()
-		return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"] + st.ByMethod["updateLeads"]
-	}
+	off, bus := openOffline(t, h.cfg)
+	writes := h.leadWrites
 	before := writes()
 
 	// From sequence 1, with nothing changed: nothing to write.
@@ -423,11 +404,8 @@ func TestReplayWritesOnlyWhatDrifted(t *testing.T) {
 	}
 
 	// Someone edits a lead in SharpSpring. The dry run shows exactly that.
-	c, _ := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
 	lead := h.lead("lead3@example.com")
-	if _, err := c.UpdateLeadsV2(ctx, []map[string]any{{"id": lead["id"], "firstName": "Edited"}}); err != nil {
-		t.Fatal(err)
-	}
+	h.editLead("lead3@example.com", map[string]string{"firstName": "Edited"})
 	before = writes()
 	sum, err = off.Replay(ctx, bus, ReplayOptions{Route: "le-ss", FromSeq: 1, DryRun: true})
 	if err != nil || sum.Changed != 1 || len(sum.Diffs) != 1 || writes() != before {
@@ -473,11 +451,7 @@ func TestFieldsAreCheckedOnASchedule(t *testing.T) {
 	h.sim.RenameField(h.sys["favorite_color"], "Colour (renamed)")
 	h.waitFor("a warning about the renamed label", func() bool { return strings.Contains(h.logs.String(), "Colour (renamed)") })
 	// A deleted field: an error naming it.
-	c, _ := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
-	var res map[string]any
-	if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys["budget"]}}}, &res); err != nil {
-		t.Fatal(err)
-	}
+	h.deleteField("budget")
 	h.waitFor("an error naming the deleted field", func() bool {
 		return strings.Contains(h.logs.String(), "level=ERROR") && strings.Contains(h.logs.String(), h.sys["budget"])
 	})

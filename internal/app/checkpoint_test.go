@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
 // `checkpoint save` then `replay --checkpoint` re-runs exactly what came
@@ -22,20 +20,8 @@ func TestACheckpointReplaysOnlyWhatCameAfterItOnEitherBus(t *testing.T) {
 			h.deliver(int64(i), leadFields(i))
 		}
 		h.settle(5)
-		off, err := NewOffline(ctx, h.cfg, nil2())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer off.Close()
-		b, err := OpenBus(ctx, h.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		writes := func() int {
-			st := h.sim.Stats()
-			return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"] + st.ByMethod["updateLeads"]
-		}
+		off, b := openOffline(t, h.cfg)
+		writes := h.leadWrites
 
 		pos, err := off.SaveCheckpoint(ctx, b, "before-batch-2")
 		if err != nil {
@@ -58,15 +44,8 @@ func TestACheckpointReplaysOnlyWhatCameAfterItOnEitherBus(t *testing.T) {
 		h.deliver(100, leadFields(100))
 		h.deliver(101, leadFields(101))
 		h.settle(7)
-		c, err := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, i := range []int{1, 100} {
-			lead := h.lead(fmt.Sprintf("lead%d@example.com", i))
-			if _, err := c.UpdateLeadsV2(ctx, []map[string]any{{"id": lead["id"], "firstName": "Edited"}}); err != nil {
-				t.Fatal(err)
-			}
+			h.editLead(fmt.Sprintf("lead%d@example.com", i), map[string]string{"firstName": "Edited"})
 		}
 		before = writes()
 		sum, err = off.Replay(ctx, b, ReplayOptions{Route: "le-ss", Checkpoint: "before-batch-2"})

@@ -259,6 +259,39 @@ func (h *harness) lead(email string) map[string]string {
 	return out
 }
 
+// editLead edits the lead with that email in SharpSpring, as a user of
+// SharpSpring would.
+func (h *harness) editLead(email string, fields map[string]string) {
+	h.t.Helper()
+	l, ok := h.sim.LeadByEmail(email)
+	if !ok {
+		h.t.Fatalf("SharpSpring has no lead %s", email)
+	}
+	if _, err := sharpspringUpdate(h.simSrv.URL, l.ID, fields); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// deleteField deletes the custom field of the catalog name in SharpSpring,
+// as a user of SharpSpring would.
+func (h *harness) deleteField(name string) {
+	h.t.Helper()
+	c, err := sharpspring.New(sharpspring.Config{Endpoint: h.cfg.SharpSpring.Endpoint, AccountID: testAccount, SecretKey: testSecret})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var res map[string]any
+	if err := c.Call(context.Background(), "deleteFields", map[string]any{"objects": []map[string]string{{"systemName": h.sys[name]}}}, &res); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// leadWrites counts the lead write requests the simulator has answered.
+func (h *harness) leadWrites() int {
+	st := h.sim.Stats()
+	return st.ByMethod["createLeads"] + st.ByMethod["updateLeadsV2"] + st.ByMethod["updateLeads"]
+}
+
 // assertOneLeadPerEmail fails on any duplicate email in the simulator.
 func (h *harness) assertOneLeadPerEmail() int {
 	h.t.Helper()
@@ -357,10 +390,12 @@ func validConfig(t testing.TB, cfg *config.Config) {
 	}
 }
 
-// startApp builds an instance from cfg, logging into logs, and runs it.
+// startApp applies cfg's defaults, fails the test when it does not
+// validate, builds an instance from it, logging into logs, and runs it.
 // stop cancels the run, waits for it and returns its error.
 func startApp(t testing.TB, cfg *config.Config, logs *testenv.Log) (a *App, stop func() error) {
 	t.Helper()
+	validConfig(t, cfg)
 	a, err := New(context.Background(), cfg, newTestLogger(logs))
 	if err != nil {
 		t.Fatal(err)
@@ -384,6 +419,25 @@ func runApp(t testing.TB, cfg *config.Config, logs *testenv.Log) (*App, func()) 
 			t.Errorf("run: %v", err)
 		}
 	}
+}
+
+// openOffline opens cfg's routes and state as the commands beside a
+// running instance do, and its bus (on NATS, joining the running
+// instance's embedded server); both are closed when the test ends.
+func openOffline(t testing.TB, cfg *config.Config) (*App, Bus) {
+	t.Helper()
+	ctx := context.Background()
+	off, err := NewOffline(ctx, cfg, nil2())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(off.Close)
+	bus, err := OpenBus(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bus.Close() })
+	return off, bus
 }
 
 // waitLogged polls cond until it holds and fails the test after a minute,

@@ -59,7 +59,6 @@ func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Co
 	if tweak != nil {
 		tweak(w.cfg)
 	}
-	validConfig(t, w.cfg)
 	w.app, w.stop = runApp(t, w.cfg, w.logs)
 	t.Cleanup(func() {
 		w.stop()

@@ -84,16 +84,7 @@ func TestReplayClientsWritesOnlyWhatDrifted(t *testing.T) {
 			tc.seed(w)
 			w.wait("the route settled", func() bool { return w.settled(tc.route) })
 
-			off, err := NewOffline(ctx, w.cfg, nil2())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer off.Close()
-			bus, err := OpenBus(ctx, w.cfg) // joins the running instance's embedded server
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer bus.Close()
+			off, bus := openOffline(t, w.cfg)
 
 			// From sequence 1, nothing changed: nothing to write.
 			before := tc.writes(w)

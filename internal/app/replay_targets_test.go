@@ -43,7 +43,6 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 			{Name: "le-gl", From: "leadexec.lead", To: "getlead.lead", Linger: linger},
 		},
 	}
-	validConfig(t, cfg)
 	logs := &testenv.Log{}
 	a, stop := runApp(t, cfg, logs)
 	defer stop()
@@ -76,16 +75,7 @@ func TestReplayIntoIVvyAndGetleadWritesOnlyWhatDrifted(t *testing.T) {
 		t.Fatalf("%d iVvy and %d Getlead leads, want %d", len(iv.Leads()), len(gl.Leads()), n)
 	}
 
-	off, err := NewOffline(ctx, cfg, nil2())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer off.Close()
-	bus, err := OpenBus(ctx, cfg) // joins the running instance's embedded server
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
+	off, bus := openOffline(t, cfg)
 
 	ivWrites := func() int {
 		st := iv.Stats()

@@ -34,7 +34,6 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 			{Name: "iv-ss", From: "ivvy.lead", To: "sharpspring.lead", Linger: config.Duration(50 * time.Millisecond)},
 		},
 	}
-	validConfig(t, cfg)
 	logs := &testenv.Log{}
 	run := func() (*App, func()) { return runApp(t, cfg, logs) }
 	wait := waiter(t, logs)

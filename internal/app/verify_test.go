@@ -40,21 +40,13 @@ func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.
 		Routes: []config.RouteConfig{{Name: "iv-ss", From: "ivvy.lead", To: "sharpspring.lead", Linger: config.Duration(50 * time.Millisecond),
 			Reconcile: config.ReconcileConfig{Interval: config.Duration(time.Second), Grace: config.Duration(200 * time.Millisecond)}}},
 	}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	logs := &testenv.Log{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(tail(logs.String()))
 		}
 	})
-	a, err := New(ctx, cfg, newTestLogger(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := testenv.Go(t, "run", a.Run)
+	a, stop := runApp(t, cfg, logs)
 	defer stop()
 	testenv.Eventually(t, "every iVvy lead in SharpSpring", func() bool { return len(ss.Leads()) == n })
 	testenv.Eventually(t, "a reconciliation pass that finds nothing", func() bool {

@@ -153,20 +153,26 @@ func throughputRun(ctx context.Context, c E2EConfig) (fig runFigures, err error)
 
 // deliverAll delivers leads 0..n-1, senders at a time.
 func deliverAll(ctx context.Context, in *instance, n, senders int) error {
+	return inParallel(ctx, n, senders, func(ctx context.Context, i int) error { return in.deliver(ctx, i, leadFields(i)) })
+}
+
+// inParallel calls do for 0..n-1, workers at a time. The first error stops
+// the others and is returned; otherwise ctx's error is.
+func inParallel(ctx context.Context, n, workers int, do func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
-	for range senders {
+	for range workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
 				}
-				if err := in.deliver(ctx, i, leadFields(i)); err != nil {
+				if err := do(ctx, i); err != nil {
 					once.Do(func() { first = err; cancel() })
 					return
 				}

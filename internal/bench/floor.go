@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -28,39 +26,25 @@ func httpFloor(ctx context.Context, posts, senders int) (cpuPerPost time.Duratio
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
 	defer client.CloseIdleConnections()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
 	start, cpu := time.Now(), processCPU()
-	for range senders {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= posts {
-					return
-				}
-				v := url.Values{"LeadUID": {fmt.Sprint(i)}}
-				for k, x := range leadFields(i) {
-					v.Set(k, x)
-				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(v.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("leadexec", "password")
-				resp, e := client.Do(req)
-				if e == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if e != nil {
-					once.Do(func() { err = e })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	err = inParallel(ctx, posts, senders, func(ctx context.Context, i int) error {
+		v := url.Values{"LeadUID": {fmt.Sprint(i)}}
+		for k, x := range leadFields(i) {
+			v.Set(k, x)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("leadexec", "password")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil
+	})
 	if err != nil {
 		return 0, 0, err
 	}
-	return (processCPU() - cpu) / time.Duration(posts), float64(posts) / time.Since(start).Seconds(), ctx.Err()
+	return (processCPU() - cpu) / time.Duration(posts), float64(posts) / time.Since(start).Seconds(), nil
 }

@@ -234,17 +234,27 @@ func sharpspringTarget(t *testing.T) (*sharpspringsim.Server, string) {
 	return ss, fmt.Sprintf(`sharpspring: {endpoint: "%s/pubapi/v1.2/", account_id: "1", secret_key: "${SS_SECRET}"}`, url) + "\n"
 }
 
+// countBy returns how many records there are and how many have each key;
+// a record without a key ("") counts in the total only.
+func countBy[R any](records []R, key func(R) string) (int, map[string]int) {
+	seen := make(map[string]int, len(records))
+	for _, r := range records {
+		if k := key(r); k != "" {
+			seen[k]++
+		}
+	}
+	return len(records), seen
+}
+
 // sharpspringLeads counts SharpSpring's leads by email.
 func sharpspringLeads(ss *sharpspringsim.Server) func() (int, map[string]int) {
 	return func() (int, map[string]int) {
-		leads := ss.Leads()
-		seen := make(map[string]int, len(leads))
-		for _, l := range leads {
+		return countBy(ss.Leads(), func(l sharpspringsim.Lead) string {
 			if p := l.Fields["emailAddress"]; p != nil {
-				seen[strings.ToLower(*p)]++
+				return strings.ToLower(*p)
 			}
-		}
-		return len(leads), seen
+			return ""
+		})
 	}
 }
 
@@ -392,12 +402,7 @@ func sharpspringClientHistory(t *testing.T, n int) *killWorld {
 		perPage:    500,
 		totalKnown: true,
 		target: func() (int, map[string]int) {
-			cl := le.Clients()
-			seen := make(map[string]int, len(cl))
-			for _, c := range cl {
-				seen[c.Fields[1001]]++
-			}
-			return len(cl), seen
+			return countBy(le.Clients(), func(c leadexecsim.Client) string { return c.Fields[1001] })
 		},
 		key:   historyCompany,
 		check: sharpspringLimits(ss),
@@ -427,12 +432,7 @@ func leadexecClientHistory(t *testing.T, n int) *killWorld {
 		perPage:    50,
 		totalKnown: true,
 		target: func() (int, map[string]int) {
-			cl := ss.Clients()
-			seen := make(map[string]int, len(cl))
-			for _, c := range cl {
-				seen[c.Fields["companyName"]]++
-			}
-			return len(cl), seen
+			return countBy(ss.Clients(), func(c sharpspringsim.Client) string { return c.Fields["companyName"] })
 		},
 		key:   historyCompany,
 		check: sharpspringLimits(ss),

@@ -21,7 +21,6 @@ import (
 
 	"github.com/crmsync/crmsync/checkpoints"
 	"github.com/crmsync/crmsync/checkpoints/natskv"
-	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/scenario"
 	"github.com/crmsync/crmsync/pipeline"
@@ -158,7 +157,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	if err != nil {
 		return res, err
 	}
-	addr, err := freeAddr()
+	addr, err := scenario.FreeAddr()
 	if err != nil {
 		return res, err
 	}
@@ -201,7 +200,7 @@ func chaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) {
 	for i := range o.instances {
 		caddr, name := addr, "crmsync"
 		if o.instances > 1 {
-			if caddr, err = freeAddr(); err != nil {
+			if caddr, err = scenario.FreeAddr(); err != nil {
 				return res, err
 			}
 			name = fmt.Sprintf("crmsync-%d", i+1)
@@ -409,7 +408,7 @@ func (cl *cluster) maxFailover() time.Duration {
 func (cl *cluster) allHeld(ctx context.Context) bool {
 	leased, held := map[string]bool{}, map[string]bool{}
 	for _, c := range cl.children {
-		st, ok := c.status(ctx)
+		st, ok := scenario.ReadStatus(ctx, c.HookURL())
 		if !ok {
 			continue
 		}
@@ -437,17 +436,6 @@ func (cl *cluster) allHeld(ctx context.Context) bool {
 	return true
 }
 
-// freeAddr returns a loopback address with a port free right now, for an
-// instance that restarts on the same address.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // child is a 'crmsync run' process that is killed and started again; it is
 // the scenario's Pipeline.
 type child struct {
@@ -468,29 +456,7 @@ type child struct {
 
 func (c *child) HookURL() string { return "http://" + c.addr }
 
-// Idle sums every backlog figure of every route in /status.
-func (c *child) Idle(ctx context.Context) bool {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.HookURL()+"/status", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Routes []map[string]any `json:"routes"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.Routes) == 0 {
-		return false
-	}
-	for _, r := range st.Routes {
-		for k, v := range r {
-			if f, ok := v.(float64); ok && strings.Contains(k, "backlog") && f != 0 {
-				return false
-			}
-		}
-	}
-	return true
-}
+func (c *child) Idle(ctx context.Context) bool { return scenario.StatusIdle(ctx, c.HookURL()) }
 
 // Quiesce waits for the kill schedule to finish, so that the verdict is
 // taken after the last restart.
@@ -627,21 +593,6 @@ func (c *child) lastKill() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.killedAt
-}
-
-// status reads the child's /status; ok is false while it is down.
-func (c *child) status(ctx context.Context) (app.Status, bool) {
-	var st app.Status
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.HookURL()+"/status", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return st, false
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return st, false
-	}
-	return st, true
 }
 
 // missedTotal reads how many leads the LeadExec safety net published as

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/scenario"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/vendors/getlead"
 	"github.com/crmsync/crmsync/vendors/ivvy"
@@ -45,7 +46,7 @@ func TestSimServesEveryVendorAndWritesARunnableConfig(t *testing.T) {
 	cfgPath := filepath.Join(dir, "sim.yaml")
 	envPath := filepath.Join(dir, "sim.env")
 	dataDir := filepath.Join(dir, "data")
-	addr, err := freeAddr()
+	addr, err := scenario.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,26 +34,13 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bus.NATS.Replicas, 1)
 	setDefault(&c.Bus.NATS.DuplicateWindow, Duration(time.Hour))
 	setDefault(&c.Bus.NATS.BackfillDuplicateWindow, Duration(10*time.Second))
-	if s := c.SharpSpring; s != nil {
-		s.ApplyDefaults()
+	if k := c.Kafka; k != nil && len(k.Brokers) == 0 && c.Bus.Kind == "kafka" {
+		k.Brokers = slices.Clone(c.Bus.Kafka.Brokers)
 	}
-	if v := c.IVvy; v != nil {
-		v.ApplyDefaults()
-	}
-	if g := c.Getlead; g != nil {
-		g.ApplyDefaults()
-	}
-	if l := c.LeadExec; l != nil {
-		l.ApplyDefaults()
-	}
-	if k := c.Kafka; k != nil {
-		if len(k.Brokers) == 0 && c.Bus.Kind == "kafka" {
-			k.Brokers = slices.Clone(c.Bus.Kafka.Brokers)
+	for _, s := range c.sections() {
+		if s.Section != nil {
+			s.ApplyDefaults()
 		}
-		k.ApplyDefaults()
-	}
-	for _, s := range c.Sections {
-		s.ApplyDefaults()
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
@@ -170,7 +157,6 @@ func (c *Config) Validate() error {
 	case r > 1 && c.Bus.Kind == "nats" && c.Bus.NATS.URL == "":
 		add("bus.nats.replicas", "%d needs a NATS cluster (bus.nats.url): the embedded server is one node", r)
 	}
-	needSS, needLE, needIV, needGL, needKafka := false, false, false, false, false
 	names := map[string]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -193,20 +179,6 @@ func (c *Config) Validate() error {
 		}
 		if fromOK && toOK && fromEntity != toEntity {
 			add(p, "route %s → %s connects a %s to a %s; a route keeps its entity", r.From, r.To, fromEntity, toEntity)
-		}
-		for _, v := range []string{fromVendor, toVendor} {
-			switch v {
-			case "sharpspring":
-				needSS = true
-			case "leadexec":
-				needLE = true
-			case "ivvy":
-				needIV = true
-			case "getlead":
-				needGL = true
-			case "kafka":
-				needKafka = true
-			}
 		}
 		if limit, title := maxBatch(r.To); r.BatchSize < 1 || r.BatchSize > limit {
 			why := "SharpSpring takes at most 500 objects per request"
@@ -246,41 +218,13 @@ func (c *Config) Validate() error {
 			add("ownership."+f, "%q is not a vendor (%s)", v, strings.Join(vendors, ", "))
 		}
 	}
-	if needSS && c.SharpSpring == nil {
-		add("sharpspring", "a route uses SharpSpring but the sharpspring section is missing")
-	}
-	if s := c.SharpSpring; s != nil {
-		s.Validate(prefixed(add, "sharpspring"))
-	}
-	if needIV && c.IVvy == nil {
-		add("ivvy", "a route uses iVvy but the ivvy section is missing")
-	}
-	if v := c.IVvy; v != nil {
-		v.Validate(prefixed(add, "ivvy"))
-	}
-	if needGL && c.Getlead == nil {
-		add("getlead", "a route uses Getlead but the getlead section is missing")
-	}
-	if g := c.Getlead; g != nil {
-		g.Validate(prefixed(add, "getlead"))
-		if g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
-			add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")
-		}
-	}
-	if needKafka && c.Kafka == nil {
-		add("kafka", "a route writes the Kafka change stream but the kafka section is missing (brokers, lead_topic, client_topic)")
-	}
-	if k := c.Kafka; k != nil {
-		k.Validate(prefixed(add, "kafka"))
-	}
-	if needLE && c.LeadExec == nil {
-		add("leadexec", "a route uses LeadExec but the leadexec section is missing")
+	validateSections(c, add)
+	if g := c.Getlead; g != nil && g.APIKey == "" && contains(routeSources(c), "getlead.lead") {
+		add("getlead.api_key", "is required to read Getlead leads (the poller uses the V3 API)")
 	}
 	if l := c.LeadExec; l != nil {
-		l.Validate(prefixed(add, "leadexec"))
 		validateLeadExecParts(c, l, add)
 	}
-	validateSections(c, add)
 	if _, cerrs := mappings.NewCatalog(c.Catalog); len(cerrs) > 0 {
 		errs = append(errs, cerrs...)
 	}

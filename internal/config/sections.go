@@ -8,9 +8,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crmsync/crmsync/internal/registry"
 )
 
 // Section is the configuration of a vendor that a connector adds: one
@@ -62,10 +63,8 @@ func maxBatch(target string) (int, string) {
 	return DefaultMaxBatch, ""
 }
 
-var registry struct {
-	sync.RWMutex
-	vendors map[string]Vendor
-}
+// vendors are the vendors added by connectors.
+var vendors registry.Of[Vendor]
 
 // builtin are the vendors this package knows by type (their sections are
 // fields of Config) and the key of the kafka change stream.
@@ -95,40 +94,25 @@ func RegisterVendor(v Vendor) {
 	if v.Title == "" {
 		v.Title = v.Name
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if _, taken := registry.vendors[v.Name]; taken || slices.Contains(builtin, v.Name) || fieldType(reflect.TypeFor[Config](), v.Name) != nil {
+	if slices.Contains(builtin, v.Name) || fieldType(reflect.TypeFor[Config](), v.Name) != nil || !vendors.Add(v.Name, v) {
 		panic("config: vendor " + v.Name + " is registered twice or clashes with a key of the file")
 	}
-	if registry.vendors == nil {
-		registry.vendors = map[string]Vendor{}
-	}
-	registry.vendors[v.Name] = v
 }
 
 // Registered lists the vendors added by connectors, by name.
-func Registered() []Vendor {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]Vendor, 0, len(registry.vendors))
-	for _, v := range registry.vendors {
-		out = append(out, v)
-	}
-	slices.SortFunc(out, func(a, b Vendor) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func Registered() []Vendor { return vendors.All() }
 
-func registered(name string) (Vendor, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	v, ok := registry.vendors[name]
-	return v, ok
-}
+func registered(name string) (Vendor, bool) { return vendors.Get(name) }
 
-// Section returns the section of a vendor added by a connector, nil when
-// the file has none.
+// Section returns the section of a vendor, built in or added by a
+// connector; nil when the file has none.
 func (c *Config) Section(vendor string) Section {
-	return c.Sections[vendor]
+	for _, s := range c.sections() {
+		if s.name == vendor {
+			return s.Section
+		}
+	}
+	return nil
 }
 
 // splitSections takes the top-level keys of registered vendors out of the
@@ -272,9 +256,43 @@ func readsBack(target string) bool {
 	return vendor != "kafka" && target != "leadexec.lead"
 }
 
-// validateSections applies each registered vendor's validation to its
-// section, and requires the section of every registered vendor a route
-// uses.
+// namedSection is a vendor's section, by the vendor's key and title.
+type namedSection struct {
+	name, title string
+	Section     // nil when the file has none
+}
+
+// sections are the sections of every vendor: first those this package
+// knows by type (fields of Config), then those of the registered vendors,
+// by name.
+func (c *Config) sections() []namedSection {
+	out := []namedSection{
+		{"sharpspring", "SharpSpring", present(c.SharpSpring)},
+		{"ivvy", "iVvy", present(c.IVvy)},
+		{"getlead", "Getlead", present(c.Getlead)},
+		{"kafka", "Kafka", present(c.Kafka)},
+		{"leadexec", "LeadExec", present(c.LeadExec)},
+	}
+	for _, v := range Registered() {
+		out = append(out, namedSection{v.Name, v.Title, c.Sections[v.Name]})
+	}
+	return out
+}
+
+// present is a section field of Config as a Section: nil (not a typed nil)
+// when the file has none.
+func present[T any, P interface {
+	*T
+	Section
+}](p P) Section {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+// validateSections applies each vendor's validation to its section, and
+// requires the section of every vendor a route uses.
 func validateSections(c *Config, add func(path, format string, args ...any)) {
 	used := map[string]bool{}
 	for _, r := range c.Routes {
@@ -283,15 +301,16 @@ func validateSections(c *Config, add func(path, format string, args ...any)) {
 			used[vendor] = true
 		}
 	}
-	for _, v := range Registered() {
-		s := c.Sections[v.Name]
-		if s == nil {
-			if used[v.Name] {
-				add(v.Name, "a route uses %s but the %s section is missing", v.Title, v.Name)
-			}
-			continue
+	for _, s := range c.sections() {
+		switch {
+		case s.Section != nil:
+			s.Validate(prefixed(add, s.name))
+		case !used[s.name]:
+		case s.name == "kafka":
+			add("kafka", "a route writes the Kafka change stream but the kafka section is missing (brokers, lead_topic, client_topic)")
+		default:
+			add(s.name, "a route uses %s but the %s section is missing", s.title, s.name)
 		}
-		s.Validate(prefixed(add, v.Name))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -368,7 +367,7 @@ func TestAcmeOpensFromTheRegistry(t *testing.T) {
 	sim, _, url := newAcme(t)
 	le := httptest.NewServer(leadexecsim.NewServer(leadexecsim.Options{}))
 	t.Cleanup(le.Close)
-	c, err := config.Parse([]byte(fmt.Sprintf(`
+	opened := connector.OpenFile(t, fmt.Sprintf(`
 leadexec:
   webhook: {basic_user: u, basic_password: p}
   receiver: {vid: %d, lid: %d, api_key: %s}
@@ -381,21 +380,7 @@ acme: {endpoint: "`+url+`", api_key: acme_test_key}
 routes:
   - {from: leadexec.lead, to: acme.lead}
   - {from: acme.lead, to: leadexec.lead}
-`), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, errs := mappings.NewCatalog(c.Catalog)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	state := testenv.State(t)
-	opened, err := connector.OpenAll(context.Background(), connector.Env{Config: c, Catalog: cat, State: state, Bus: testenv.Bus(t),
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = opened.Close() })
+`, testenv.Bus(t))
 	// LeadExec, the other end of both routes, opens from the registry too:
 	// its webhook receiver and lead sink.
 	if l := opened["leadexec"]; l == nil || len(l.Webhooks) != 1 || l.Webhooks[0].Path != "/webhooks/leadexec" || l.Webhooks[0].Stats == nil {
@@ -564,20 +549,11 @@ func TestAcmeAccountKeepsToItsRate(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	t.Cleanup(sim.Close)
-	c, err := config.Parse([]byte(acmeBase+`
+	opened := connector.OpenFile(t, acmeBase+`
 acme: {endpoint: "`+srv.URL+`", api_key: acme_test_key, rate_per_second: 3}
 routes:
   - {from: leadexec.lead, to: acme.lead}
-`), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	opened, err := connector.OpenAll(context.Background(), connector.Env{Config: c, State: testenv.State(t),
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = opened.Close() })
+`, nil)
 	sink, _ := opened.Sink("acme.lead")
 	errs := make(chan error, 8)
 	for i := range cap(errs) {

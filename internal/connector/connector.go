@@ -27,10 +27,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/registry"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 )
@@ -40,11 +40,10 @@ type Connector struct {
 	// Vendor is the vendor's name, entities and configuration section;
 	// Register registers it with the configuration.
 	config.Vendor
-	// Builtin, set only by the vendors whose section is a field of
-	// config.Config, returns that section (nil when the file has none);
-	// their Vendor is not registered with the configuration, which knows
-	// them already.
-	Builtin func(*config.Config) config.Section
+	// Builtin is set only by the vendors whose section is a field of
+	// config.Config: their Vendor is not registered with the
+	// configuration, which knows them already.
+	Builtin bool
 	// Open prepares the vendor's account for the routes that use it. It is
 	// called once per process when the configuration has the vendor's
 	// section.
@@ -152,10 +151,7 @@ type Sim interface {
 	Close()
 }
 
-var registry struct {
-	sync.RWMutex
-	byName map[string]Connector
-}
+var connectors registry.Of[Connector]
 
 // Register adds a connector (and its configuration section). It panics on
 // a connector without Open or on a name already taken: programming errors.
@@ -163,56 +159,19 @@ func Register(c Connector) {
 	if c.Open == nil {
 		panic("connector: " + c.Name + " has no Open")
 	}
-	if c.Builtin == nil {
+	if !c.Builtin {
 		config.RegisterVendor(c.Vendor)
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if registry.byName == nil {
-		registry.byName = map[string]Connector{}
+	if !connectors.Add(c.Name, c) {
+		panic("connector: " + c.Name + " is registered twice")
 	}
-	registry.byName[c.Name] = c
 }
 
 // All lists the registered connectors by name.
-func All() []Connector {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]Connector, 0, len(registry.byName))
-	for _, c := range registry.byName {
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b Connector) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func All() []Connector { return connectors.All() }
 
 // Lookup returns the connector of a vendor.
-func Lookup(name string) (Connector, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	c, ok := registry.byName[name]
-	return c, ok
-}
-
-// section returns the connector's section of cfg, nil when there is none.
-func (c Connector) section(cfg *config.Config) config.Section {
-	if c.Builtin != nil {
-		return c.Builtin(cfg)
-	}
-	return cfg.Section(c.Name)
-}
-
-// section is a built-in vendor's section field as a config.Section: nil
-// (not a typed nil) when the file has none.
-func section[T any, P interface {
-	*T
-	config.Section
-}](p P) config.Section {
-	if p == nil {
-		return nil
-	}
-	return p
-}
+func Lookup(name string) (Connector, bool) { return connectors.Get(name) }
 
 // Opened is every configured connector's account, by vendor name.
 type Opened map[string]*Account
@@ -222,7 +181,7 @@ type Opened map[string]*Account
 func OpenAll(ctx context.Context, env Env) (Opened, error) {
 	out := Opened{}
 	for _, c := range All() {
-		s := c.section(env.Config)
+		s := env.Config.Section(c.Name)
 		if s == nil {
 			continue
 		}

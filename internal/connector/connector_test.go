@@ -17,6 +17,29 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
+// OpenFile parses doc as a configuration file, with no environment
+// variables set, and opens every account it configures as the application
+// does, with the configuration's catalog, a new state and bus (nil: no
+// sources). The accounts are closed when the test ends.
+func OpenFile(t testing.TB, doc string, bus pipeline.Publisher) Opened {
+	t.Helper()
+	c, err := config.Parse([]byte(doc), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, errs := mappings.NewCatalog(c.Catalog)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	opened, err := OpenAll(context.Background(), Env{Config: c, Catalog: cat, State: testenv.State(t), Bus: bus,
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = opened.Close() })
+	return opened
+}
+
 func TestEveryBuiltInVendorButLeadExecIsAConnector(t *testing.T) {
 	var names []string
 	for _, c := range All() {
@@ -130,25 +153,13 @@ func TestSharpSpringV1WorksInTheConfiguredZone(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(sim.Close)
 	callAt := sim.CreateField("lead", "Call At", "datetime")
-	c, err := config.Parse([]byte(`
+	opened := OpenFile(t, `
 sharpspring: {endpoint: "`+srv.URL+`/pubapi/v1/", time_zone: America/New_York, account_id: "`+sharpspringsim.DefaultAccountID+`",
   secret_key: "`+sharpspringsim.DefaultSecretKey+`"}
 leadexec: {webhook: {bearer_token: t}}
 catalog: [{name: call_at, sharpspring: `+callAt+`}]
 routes: [{from: leadexec.lead, to: sharpspring.lead}]
-`), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, errs := mappings.NewCatalog(c.Catalog)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	opened, err := OpenAll(context.Background(), Env{Config: c, Catalog: cat, State: testenv.State(t), Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = opened.Close() })
+`, nil)
 	sink, _ := opened.Sink("sharpspring.lead")
 	r := &pipeline.Record{Key: "k", Fields: map[string]string{"emailAddress": "tz@example.com", callAt: "2026-03-10T13:30:00Z"},
 		NaturalKeys: map[string]string{"emailAddress": "tz@example.com"}}

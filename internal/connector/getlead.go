@@ -21,7 +21,7 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "getlead", Title: "Getlead", Reads: []string{"lead"}, Writes: []string{"lead"},
 			ReadBack: []string{"lead"}},
-		Builtin: func(c *config.Config) config.Section { return section(c.Getlead) },
+		Builtin: true,
 		Open:    openGetlead,
 		Pages:   true,
 	})

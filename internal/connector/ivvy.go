@@ -21,7 +21,7 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "ivvy", Title: "iVvy", Reads: []string{"lead"}, Writes: []string{"lead"},
 			ReadBack: []string{"lead"}},
-		Builtin: func(c *config.Config) config.Section { return section(c.IVvy) },
+		Builtin: true,
 		Open:    openIVvy,
 		Pages:   true,
 	})

@@ -19,7 +19,7 @@ import (
 func init() {
 	Register(Connector{
 		Vendor:  config.Vendor{Name: "kafka", Title: "the Kafka change stream", Writes: []string{"lead", "client"}},
-		Builtin: func(c *config.Config) config.Section { return section(c.Kafka) },
+		Builtin: true,
 		Open:    openKafka,
 	})
 }

@@ -23,7 +23,7 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "leadexec", Title: "LeadExec", Reads: []string{"lead", "client"},
 			Writes: []string{"lead", "client"}},
-		Builtin: func(c *config.Config) config.Section { return section(c.LeadExec) },
+		Builtin: true,
 		Open:    openLeadExec,
 		Pages:   true,
 	})

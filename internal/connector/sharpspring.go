@@ -31,7 +31,7 @@ func init() {
 	Register(Connector{
 		Vendor: config.Vendor{Name: "sharpspring", Title: "SharpSpring", Reads: []string{"lead", "client"},
 			Writes: []string{"lead", "client"}, ReadBack: []string{"lead", "client"}},
-		Builtin: func(c *config.Config) config.Section { return section(c.SharpSpring) },
+		Builtin: true,
 		Open:    openSharpSpring,
 		Pages:   true,
 	})

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -200,7 +199,7 @@ func playModel(t *testing.T, s schedule, child bool) {
 	timeout := 4*time.Minute + time.Duration(len(s.Leads))*200*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	addr, err := freeLoopback()
+	addr, err := FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +235,7 @@ func playModel(t *testing.T, s schedule, child bool) {
 		if err == nil || try == 4 || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
-		if addr, err = freeLoopback(); err != nil {
+		if addr, err = FreeAddr(); err != nil {
 			break
 		}
 		cfg.HTTP.Listen = addr
@@ -860,15 +859,6 @@ func (d *driver) fail(err error) {
 	t.Fatal(b.String())
 }
 
-func freeLoopback() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // inProcessModel is an instance in this process; a restart stops it (as
 // SIGTERM would) and builds a new one on the same state, bus and address.
 type inProcessModel struct {
@@ -1067,25 +1057,7 @@ func (c *childModel) startOnce(ctx context.Context) error {
 
 func (c *childModel) HookURL() string { return "http://" + c.addr }
 
-// Idle reads every route's backlogs from /status.
-func (c *childModel) Idle(ctx context.Context) bool {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.HookURL()+"/status", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var st app.Status
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil || len(st.Routes) == 0 {
-		return false
-	}
-	for _, r := range st.Routes {
-		if r.Backlog != 0 || r.BackfillBacklog != 0 {
-			return false
-		}
-	}
-	return true
-}
+func (c *childModel) Idle(ctx context.Context) bool { return StatusIdle(ctx, c.HookURL()) }
 
 func (c *childModel) restart(ctx context.Context) error {
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/app"
 )
 
 // Observed is implemented by pipelines whose /status and /metrics count
@@ -25,10 +27,48 @@ type observedCounts struct {
 	webhookAccepted     int64
 }
 
+// get GETs url; the caller closes the answer's body.
+func get(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// ReadStatus reads the /status of the instance serving base
+// ("http://host:port"); ok is false while it does not answer.
+func ReadStatus(ctx context.Context, base string) (st app.Status, ok bool) {
+	resp, err := get(ctx, base+"/status")
+	if err != nil {
+		return st, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return st, false
+	}
+	return st, true
+}
+
+// StatusIdle is Pipeline.Idle of an instance in another process, serving
+// base: its /status answers with routes, and none of them has events left
+// to deliver, backfill events included.
+func StatusIdle(ctx context.Context, base string) bool {
+	st, ok := ReadStatus(ctx, base)
+	if !ok || len(st.Routes) == 0 {
+		return false
+	}
+	for _, r := range st.Routes {
+		if r.Backlog != 0 || r.BackfillBacklog != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func statusCounts(ctx context.Context, base string) (observedCounts, error) {
 	var c observedCounts
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := get(ctx, base+"/status")
 	if err != nil {
 		return c, err
 	}
@@ -58,8 +98,7 @@ func statusCounts(ctx context.Context, base string) (observedCounts, error) {
 
 func metricsCounts(ctx context.Context, base string) (observedCounts, error) {
 	var c observedCounts
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := get(ctx, base+"/metrics")
 	if err != nil {
 		return c, err
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,6 +56,18 @@ type Options struct {
 	// SimListen are the simulators' addresses; an empty one is a free
 	// loopback port.
 	SimListen SimAddrs
+}
+
+// FreeAddr returns a loopback address with a port free right now, for the
+// Listen of a pipeline that restarts on the same address. Another process
+// may take the port before the pipeline listens on it.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // SimAddrs are listen addresses (host:port) of the four simulators.
