@@ -30,7 +30,7 @@ type BatchPolicy struct {
 	// FetchRetry is the pause after a failed fetch before the next one;
 	// default 1s.
 	FetchRetry time.Duration
-	// DrainTimeout bounds how long the batch in flight may take to finish
+	// DrainTimeout bounds how long the batches in flight may take to finish
 	// after Run's ctx is cancelled; default 30s. Unfinished messages are
 	// not acknowledged and are redelivered on the next start.
 	DrainTimeout time.Duration

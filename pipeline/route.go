@@ -150,7 +150,7 @@ func (ru *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	// Live events come first: backfill events only fill what room a batch
-	// has left, so a live event waits at most for one batch in flight.
+	// has left, so a live event waits at most for the batches in flight.
 	// While backfill events are flowing the live fetch does not linger; when
 	// there are none, the backfill consumer is only probed now and then.
 	p := ru.r.Batch
