@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -27,7 +28,15 @@ var errStopped = errors.New("route stopping")
 // failures are no longer retried (the bus redelivers them after a restart).
 // On any other error the batch is neither acknowledged nor nakked: Run
 // decides whether and when the bus delivers it again.
-func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message) error {
+//
+// held, if not nil, is closed once the batch holds its records (see
+// RecordLocks), or when process returns before that.
+func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []*Message, held chan<- struct{}) error {
+	signal := func() {}
+	if held != nil {
+		signal = sync.OnceFunc(func() { close(held) })
+	}
+	defer signal()
 	ru.Stats.Events.Add(int64(len(msgs)))
 	ru.Stats.Batches.Add(1)
 	stopBeat := heartbeat(msgs, ru.r.Batch.Heartbeat)
@@ -42,7 +51,7 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 			maxSeq = max(maxSeq, m.Seq)
 		}
 	}
-	if _, err := ru.handle(ctx, stopping, items, maxSeq, false); err != nil {
+	if _, err := ru.handle(ctx, stopping, items, maxSeq, false, signal); err != nil {
 		// Settle nothing: the bus redelivers, and the ledger makes the
 		// rewrite of anything already written a no-op.
 		if errors.Is(err, errStopped) {
@@ -56,8 +65,10 @@ func (ru *Runner) process(ctx context.Context, stopping <-chan struct{}, msgs []
 			ru.log.Warn("ack failed; the event will be redelivered and skipped", "seq", m.Seq, "err", err)
 		}
 	}
-	if maxSeq > 0 {
-		ru.Stats.LastSeq.Store(maxSeq)
+	for last := ru.Stats.LastSeq.Load(); maxSeq > last; last = ru.Stats.LastSeq.Load() {
+		if ru.Stats.LastSeq.CompareAndSwap(last, maxSeq) {
+			break
+		}
 	}
 	ru.Stats.Settled.Add(int64(len(msgs)))
 	return nil
@@ -79,12 +90,12 @@ func (ru *Runner) Apply(ctx context.Context, evs []Event) (Result, error) {
 	for i, ev := range evs {
 		items[i] = pending{ev: ev}
 	}
-	return ru.handle(ctx, nil, items, 0, true)
+	return ru.handle(ctx, nil, items, 0, true, func() {})
 }
 
 // handle runs events through map, coalesce, sink and settle. redo marks
 // events sent again on purpose (dead-letter retries, replays).
-func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64, redo bool) (Result, error) {
+func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pending, seq uint64, redo bool, held func()) (Result, error) {
 	var res Result
 	var items []pending
 	var dead []DeadLetter
@@ -118,26 +129,29 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		}
 		// What to send is decided from the target's ledger and recorded in
 		// it on settling: no other route writes these records meanwhile.
-		held := make([]string, len(items))
+		names := make([]string, len(items))
 		for i, it := range items {
-			held[i] = ru.r.To.Vendor + "." + ru.r.To.Entity + ":" + it.key
+			names[i] = ru.r.To.Vendor + "." + ru.r.To.Entity + ":" + it.key
 		}
-		release, err := ru.r.Locks.hold(ctx, stopping, held)
+		release, err := ru.r.Locks.hold(ctx, stopping, names)
 		if err != nil {
 			return res, err
 		}
 		defer release()
 	}
+	held()
 
 	recs, err := ru.coalesce(ctx, items, redo)
 	if err != nil {
 		return res, fmt.Errorf("route %s: read ledger: %w: %w", ru.r.Name, errState, err)
 	}
 	res.Records = len(recs)
-	if err := ru.readBackUnsettled(ctx, stopping, recs); err != nil {
-		return res, err
+	ru.target.Lock()
+	outcomes, attempts, rerr, werr := ru.readBackAndWrite(ctx, stopping, recs)
+	ru.target.Unlock()
+	if rerr != nil {
+		return res, rerr
 	}
-	outcomes, attempts, werr := ru.write(ctx, stopping, recs)
 	if errors.Is(werr, errState) || errors.Is(werr, ErrStateUnusable) {
 		return res, werr
 	}
@@ -198,6 +212,17 @@ func (ru *Runner) handle(ctx context.Context, stopping <-chan struct{}, all []pe
 		ru.log.Warn("dead-lettered", "record", d.RecordKey, "code", d.Code, "message", d.Message, "attempts", d.Attempts)
 	}
 	return res, nil
+}
+
+// readBackAndWrite settles what earlier writes of recs left unsettled (see
+// readBackUnsettled; its failure is rerr) and then writes recs (see write;
+// its failure is werr).
+func (ru *Runner) readBackAndWrite(ctx context.Context, stopping <-chan struct{}, recs []*Record) (outcomes []Outcome, attempts []int, rerr, werr error) {
+	if rerr = ru.readBackUnsettled(ctx, stopping, recs); rerr != nil {
+		return nil, nil, rerr, nil
+	}
+	outcomes, attempts, werr = ru.write(ctx, stopping, recs)
+	return outcomes, attempts, nil, werr
 }
 
 // retryState runs op, a state operation of a batch whose records are

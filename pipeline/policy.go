@@ -30,7 +30,7 @@ type BatchPolicy struct {
 	// FetchRetry is the pause after a failed fetch before the next one;
 	// default 1s.
 	FetchRetry time.Duration
-	// DrainTimeout bounds how long the batch in flight may take to finish
+	// DrainTimeout bounds how long the batches in flight may take to finish
 	// after Run's ctx is cancelled; default 30s. Unfinished messages are
 	// not acknowledged and are redelivered on the next start.
 	DrainTimeout time.Duration
@@ -49,6 +49,13 @@ type BatchPolicy struct {
 	// Redeliver is how long the bus waits before delivering again the
 	// messages of a batch that could not be handled; default 1s.
 	Redeliver time.Duration
+	// InFlight is how many fetched batches a route handles at once; default
+	// 2. The next batch is fetched, mapped, resolved and read against the
+	// ledger while the one before it is written and settled. Writes to the
+	// target (and reads of it) stay one at a time, and a record in two
+	// batches is handled by the later one only once the earlier one settled
+	// it (see RecordLocks). 1 handles one batch at a time.
+	InFlight int
 }
 
 // withDefaults returns p with every setting left at zero (or below) at
@@ -65,6 +72,7 @@ func (p BatchPolicy) withDefaults() BatchPolicy {
 	p.RetryMax = orDefault(p.RetryMax, 30*time.Second)
 	p.Heartbeat = orDefault(p.Heartbeat, 15*time.Second)
 	p.Redeliver = orDefault(p.Redeliver, time.Second)
+	p.InFlight = orDefault(p.InFlight, 2)
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +88,9 @@ type Runner struct {
 	log                  *slog.Logger
 	now                  func() time.Time
 	Stats                RouteStats
+	// target is held while a batch reads or writes the target: batches in
+	// flight at once take turns at the vendor.
+	target sync.Mutex
 }
 
 // NewRunner prepares a route for Run.
@@ -124,8 +128,8 @@ func BackfillConsumer(route string) string { return route + "_backfill" }
 // From is the route's source, "<vendor>.<entity>".
 func (ru *Runner) From() string { return ru.r.From }
 
-// Run consumes the route until ctx is cancelled, then finishes the batch in
-// flight (bounded by Batch.DrainTimeout) and returns nil. A failing state
+// Run consumes the route until ctx is cancelled, then finishes the batches
+// in flight (Batch.InFlight, bounded by Batch.DrainTimeout) and returns nil. A failing state
 // does not stop it: the batch is retried with the route's backoff (see
 // stateFailed) and counted in Stats.StateRetries. It returns an error only
 // when the route cannot go on: its consumers cannot be opened, or the state
@@ -146,13 +150,37 @@ func (ru *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	// Live events come first: backfill events only fill what room a batch
-	// has left, so a live event waits at most for one batch in flight.
+	// has left, so a live event waits at most for the batches in flight.
 	// While backfill events are flowing the live fetch does not linger; when
 	// there are none, the backfill consumer is only probed now and then.
 	p := ru.r.Batch
 	var bfActive bool
 	var lastProbe time.Time
 	var stateBO backoff.BackOff // while batches fail on the state
+	var inFlight []*batchRun    // oldest first
+	// finish waits for the oldest batch in flight and deals with its
+	// failure; false: the route cannot go on (err).
+	finish := func() (err error, ok bool) {
+		b := inFlight[0]
+		inFlight = inFlight[1:]
+		perr := <-b.done
+		if perr == nil {
+			stateBO = nil
+			return nil, true
+		}
+		if !ru.stateFailed(ctx, b.msgs, perr, &stateBO) {
+			return perr, false
+		}
+		return nil, true
+	}
+	defer func() {
+		// Stopping: the batches in flight finish (bounded by DrainTimeout).
+		for _, b := range inFlight {
+			if perr := <-b.done; perr != nil {
+				nakAll(b.msgs, p.Redeliver)
+			}
+		}
+	}()
 	for ctx.Err() == nil {
 		wait := p.Linger
 		if bfActive {
@@ -170,13 +198,19 @@ func (ru *Runner) Run(ctx context.Context) error {
 			err = berr
 		}
 		if len(msgs) > 0 {
-			pctx, cancel := ru.drainContext(ctx)
-			perr := ru.process(pctx, ctx.Done(), msgs)
-			cancel()
-			if perr == nil {
-				stateBO = nil
-			} else if !ru.stateFailed(ctx, msgs, perr, &stateBO) {
-				return perr
+			if len(inFlight) >= p.InFlight {
+				if ferr, ok := finish(); !ok {
+					nakAll(msgs, p.Redeliver)
+					return ferr
+				}
+			}
+			inFlight = append(inFlight, ru.start(ctx, msgs))
+		}
+		if len(inFlight) > 0 && (len(msgs) == 0 || inFlight[0].finished()) {
+			// Nothing new came, or the oldest batch is done: deal with it
+			// now rather than when the next batch needs its place.
+			if ferr, ok := finish(); !ok {
+				return ferr
 			}
 		}
 		if err != nil && ctx.Err() == nil {
@@ -187,6 +221,40 @@ func (ru *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// batchRun is one batch being handled by Runner.start.
+type batchRun struct {
+	msgs []*Message
+	done chan error // receives process's outcome, once
+	end  chan struct{}
+}
+
+// finished reports whether the batch's outcome is ready.
+func (b *batchRun) finished() bool {
+	select {
+	case <-b.end:
+		return true
+	default:
+		return false
+	}
+}
+
+// start handles msgs in a goroutine of its own and returns once the batch
+// holds its records (or ended): a batch started after it can then only
+// wait for it, never overtake it, on a record they share.
+func (ru *Runner) start(ctx context.Context, msgs []*Message) *batchRun {
+	b := &batchRun{msgs: msgs, done: make(chan error, 1), end: make(chan struct{})}
+	held := make(chan struct{})
+	go func() {
+		pctx, cancel := ru.drainContext(ctx)
+		err := ru.process(pctx, ctx.Done(), msgs, held)
+		cancel()
+		b.done <- err
+		close(b.end)
+	}()
+	<-held
+	return b
 }
 
 // stateFailed settles a batch that process could not handle. A passing

@@ -117,7 +117,7 @@ func (a *App) buildRoutes() error {
 			Name: rc.Name, From: rc.From, To: pipeline.Target{Vendor: vendor, Entity: entity},
 			Mapper: mapper, Sink: sink,
 			Reverse: routesFrom(a.cfg, rc.To),
-			Batch:   pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std()},
+			Batch:   pipeline.BatchPolicy{MaxObjects: rc.BatchSize, Linger: rc.Linger.Std(), InFlight: rc.BatchesInFlight},
 			Logger:  a.log,
 		}, a.Bus, a.State)
 		if err != nil {

@@ -424,6 +424,10 @@ type RouteConfig struct {
 	To        string   `yaml:"to"`         // <vendor>.<entity>
 	BatchSize int      `yaml:"batch_size"` // objects per write; default 500, at most 500
 	Linger    Duration `yaml:"linger"`     // wait for a batch to fill; default 500ms
+	// BatchesInFlight is how many batches the route handles at once: the
+	// next is read against the state while one is written; default 2, at
+	// most 4. Writes to the target stay one at a time.
+	BatchesInFlight int `yaml:"batches_in_flight"`
 	// StatusMap translates lead statuses from the source's vocabulary to
 	// the target's (e.g. SharpSpring "qualified" → Getlead "Hot"). Statuses
 	// without an entry are not written; without a map none are.

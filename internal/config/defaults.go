@@ -47,6 +47,7 @@ func (c *Config) ApplyDefaults() {
 		limit, _ := maxBatch(r.To)
 		setDefault(&r.BatchSize, limit)
 		setDefault(&r.Linger, Duration(500*time.Millisecond))
+		setDefault(&r.BatchesInFlight, 2)
 		if r.Reconcile.Interval > 0 {
 			setDefault(&r.Reconcile.Grace, Duration(min(5*time.Minute, r.Reconcile.Interval.Std())))
 		}
@@ -57,6 +58,10 @@ func (c *Config) ApplyDefaults() {
 }
 
 // setDefault sets *v to def when it is unset (the zero value).
+// maxBatchesInFlight bounds routes[].batches_in_flight: more batches in
+// flight only wait longer for the one write at a time.
+const maxBatchesInFlight = 4
+
 func setDefault[T comparable](v *T, def T) {
 	var zero T
 	if *v == zero {
@@ -192,6 +197,9 @@ func (c *Config) Validate() error {
 		}
 		if r.Linger < 0 || r.Linger.Std() > time.Minute {
 			add(p+".linger", "%s is outside 0..1m", r.Linger.Std())
+		}
+		if r.BatchesInFlight < 1 || r.BatchesInFlight > maxBatchesInFlight {
+			add(p+".batches_in_flight", "%d is outside 1..%d", r.BatchesInFlight, maxBatchesInFlight)
 		}
 		if rc := r.Reconcile; rc.Interval != 0 {
 			switch {

@@ -37,6 +37,7 @@ routes:
   - {name: a, from: leadexec.lead, to: sharpspring.lead, linger: soon}
   - {name: a, from: salesforce.lead, to: ivy.lead, batch_size: [1]}
   - {name: b, from: ivvy.lead, to: ivvy.lead, batch_size: 0}
+  - {name: c, from: leadexec.lead, to: ivvy.lead, batches_in_flight: 9}
 `
 
 // checkProblems checks that err is an *Errors of exactly as many problems
@@ -86,6 +87,7 @@ func TestAllProblemsAtOnce(t *testing.T) {
 		`routes[1].from: "salesforce.lead" cannot be read`,
 		`routes[1].to: "ivy.lead" cannot be written`,
 		"routes[2]: route ivvy.lead → ivvy.lead stays within one vendor",
+		"routes[3].batches_in_flight: 9 is outside 1..4",
 		"sharpspring.account_id: is required",
 		"sharpspring.poller.page_size: 9000 is outside 1..500",
 		`ivvy.region: "mars" is not au, us, eu or uk`,
