@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -211,8 +211,7 @@ func (c leadCursorJSON) encode() string {
 }
 
 func (p *LeadPager) bad(s, why string) error {
-	return fmt.Errorf("leadexec lead backfill: stored cursor %s: %s: %w (start a new run: give other --since/--until)",
-		quoteShort(s), why, ErrBadBackfillCursor)
+	return poll.BadBackfillCursor("leadexec lead backfill", s, why, ErrBadBackfillCursor)
 }
 
 func (p *LeadPager) decode(s string) (leadCursorJSON, error) {
@@ -233,13 +232,4 @@ func (p *LeadPager) decode(s string) (leadCursorJSON, error) {
 	}
 	c.From, c.End = c.From.UTC(), c.End.UTC()
 	return c, nil
-}
-
-// quoteShort quotes a stored value for a message, shortened.
-func quoteShort(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(strings.ToValidUTF8(s[:max], "")) + "…"
 }

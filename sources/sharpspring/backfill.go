@@ -8,10 +8,10 @@ import (
 	"html"
 	"log/slog"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -356,12 +356,7 @@ func (p *LeadPager) decode(s string) (backfillCursor, error) {
 		return backfillCursor{next: p.start()}, nil
 	}
 	bad := func(why string) error {
-		shown := s
-		if len(shown) > 80 {
-			shown = shown[:80] + "…"
-		}
-		return fmt.Errorf("sharpspring lead backfill: stored cursor %s: %s: %w (start a new run: give other --since/--until)",
-			strconv.Quote(shown), why, ErrBadBackfillCursor)
+		return poll.BadBackfillCursor("sharpspring lead backfill", s, why, ErrBadBackfillCursor)
 	}
 	var j backfillCursorJSON
 	if err := json.Unmarshal([]byte(s), &j); err != nil {
