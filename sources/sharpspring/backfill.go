@@ -220,12 +220,7 @@ func (p *LeadPager) Page(ctx context.Context, cursor string) ([]pipeline.Event, 
 // lead's creation time never changes, so a lead leaves the second only by
 // being deactivated or deleted.
 func (p *LeadPager) second(ctx context.Context, at time.Time, size int, first []sharpspring.Lead) (map[int64]sharpspring.Lead, error) {
-	if p.busy == nil || !p.busy.at.Equal(at) || p.busy.size != size {
-		p.logger().Debug("a page of leads or more created in one second; reading it page by page", "second", at, "page", size)
-		p.busy = newBusySecond(at, size, first)
-	} else {
-		merge(p.busy.seen, first)
-	}
+	p.busy = p.busy.resume(at, size, first, p.logger())
 	leads, err := p.busy.read(ctx, busyCalls{
 		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
 			return p.read(ctx, at, at, limit, offset)
