@@ -76,13 +76,6 @@ type leadCursorJSON struct {
 
 const leadCursorVersion = 1
 
-func (p *LeadPager) now() time.Time {
-	if p.Now == nil {
-		return time.Now()
-	}
-	return p.Now()
-}
-
 func (p *LeadPager) start() time.Time {
 	if p.Since.IsZero() {
 		return HistoryStart
@@ -90,16 +83,15 @@ func (p *LeadPager) start() time.Time {
 	return p.Since.UTC()
 }
 
+func (p *LeadPager) now() time.Time {
+	if p.Now == nil {
+		return time.Now()
+	}
+	return p.Now()
+}
+
 func (p *LeadPager) end() time.Time {
-	lag := p.Lag
-	if lag == 0 {
-		lag = DefaultBackfillLag
-	}
-	end := p.now().UTC().Add(-max(lag, 0))
-	if !p.Until.IsZero() && p.Until.Before(end) {
-		end = p.Until.UTC()
-	}
-	return end
+	return poll.RangeEnd(p.now, poll.NoneOrDefault(p.Lag, DefaultBackfillLag), p.Until)
 }
 
 func (p *LeadPager) pageSize() int {

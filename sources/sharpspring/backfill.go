@@ -98,13 +98,6 @@ func (p *LeadPager) pageSize() int {
 	return p.PageSize
 }
 
-func (p *LeadPager) now() time.Time {
-	if p.Now == nil {
-		return time.Now()
-	}
-	return p.Now()
-}
-
 func (p *LeadPager) logger() *slog.Logger {
 	if p.Logger == nil {
 		return slog.Default()
@@ -122,15 +115,7 @@ func (p *LeadPager) start() time.Time {
 
 // end is the last creation second of the range as of now.
 func (p *LeadPager) end() time.Time {
-	lag := p.Lag
-	if lag == 0 {
-		lag = DefaultLag
-	}
-	end := p.now().UTC().Add(-max(lag, 0)).Truncate(time.Second)
-	if u := p.Until.UTC().Truncate(time.Second); !p.Until.IsZero() && u.Before(end) {
-		end = u
-	}
-	return end
+	return poll.RangeEnd(p.Now, poll.NoneOrDefault(p.Lag, DefaultLag), p.Until).Truncate(time.Second)
 }
 
 // Page implements pipeline.Pager: it publishes nothing itself, it returns

@@ -66,3 +66,22 @@ func TestDecodeCursorRefusesWhatWasNotWritten(t *testing.T) {
 		}
 	}
 }
+
+func TestRangeEndIsLagBeforeNowOrAnEarlierUntil(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.FixedZone("", 3600))
+	clock := func() time.Time { return now }
+	for _, tc := range []struct {
+		lag   time.Duration
+		until time.Time
+		want  time.Time
+	}{
+		{time.Minute, time.Time{}, now.UTC().Add(-time.Minute)},
+		{0, time.Time{}, now.UTC()},
+		{time.Minute, now.Add(-time.Hour), now.UTC().Add(-time.Hour)},
+		{time.Minute, now.Add(time.Hour), now.UTC().Add(-time.Minute)},
+	} {
+		if got := RangeEnd(clock, tc.lag, tc.until); !got.Equal(tc.want) || got.Location() != time.UTC {
+			t.Errorf("RangeEnd(lag %v, until %v) = %v, want %v in UTC", tc.lag, tc.until, got, tc.want)
+		}
+	}
+}
