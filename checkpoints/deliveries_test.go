@@ -54,21 +54,14 @@ func TestCancelledReceiptDoesNotFailOthers(t *testing.T) {
 // before its commit, and the newest of a record's receipts wins. Close
 // writes what is still queued: every receipt is there after a reopen.
 func TestQueuedReceiptsAreFoundAtOnceAndWrittenByClose(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	const writers, each = 16, 200
 	statetest.QueueReceiptsAtOnce(t, s, writers, each)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	statetest.CheckLastReceipts(t, s, writers, each)
 }

@@ -2,7 +2,6 @@ package checkpoints
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,11 +16,7 @@ func FuzzStoredPositions(f *testing.F) {
 	f.Add(int64(0), "abc", `{"firstName":`, int64(2), int64(-1), int64(-5))
 	f.Add(int64(-9223372036854775808), "1e3", `[]`, int64(-1), int64(9223372036854775807), int64(1))
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(f.TempDir(), "state.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.Close() })
+	s := openTest(f)
 	f.Fuzz(func(t *testing.T, seq int64, seqText, fields string, done, published, pages int64) {
 		exec := func(q string, args ...any) {
 			t.Helper()

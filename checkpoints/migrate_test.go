@@ -128,10 +128,7 @@ func TestMigration5ReadsBackEveryValueOfAVersion4State(t *testing.T) {
 	// Pages smaller than every table, and not dividing any of them.
 	defer func(n int) { convertPage = n }(convertPage)
 	convertPage = 8
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	defer s.Close()
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 5 {
 		t.Fatalf("schema version after open = %d, %v; want 5", v, err)

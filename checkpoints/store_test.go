@@ -12,12 +12,21 @@ import (
 	"github.com/crmsync/crmsync/pipeline"
 )
 
-func openTest(t *testing.T) *Store {
+// openAt opens the state file at path, failing t when it cannot. The
+// caller closes it.
+func openAt(t testing.TB, path string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	s, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// openTest opens a new state file, closed when the test ends.
+func openTest(t testing.TB) *Store {
+	t.Helper()
+	s := openAt(t, filepath.Join(t.TempDir(), "state.db"))
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -25,10 +34,7 @@ func openTest(t *testing.T) *Store {
 func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	ms, _ := loadMigrations()
 	v, err := s.SchemaVersion(ctx)
 	if err != nil || v != ms[len(ms)-1].version {
@@ -36,10 +42,7 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 	}
 	mustUpdate(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "sharpspring.lead", "2026-01-01 00:00:00") })
 	s.Close()
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	c, _, err := s.Cursor(ctx, "sharpspring.lead")
 	if err != nil || c != "2026-01-01 00:00:00" {
@@ -54,10 +57,7 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (999, 'future', 'x')`); err != nil {
 		t.Fatal(err)
 	}
@@ -243,10 +243,7 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 	}{
 		{"new file", func(*testing.T, string) {}},
 		{"existing world-readable file", func(t *testing.T, path string) {
-			s, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openAt(t, path)
 			s.Close()
 			for _, p := range []string{path, path + "-wal", path + "-shm"} {
 				if err := os.Chmod(p, 0o644); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -258,10 +255,7 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.db")
 			tc.prep(t, path)
-			s, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openAt(t, path)
 			defer s.Close()
 			// A write makes SQLite open the WAL and its shared memory.
 			mustUpdate(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "getlead.lead", "c1") })
@@ -282,10 +276,7 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 // heal) and retries anything else; the store says which is which.
 func TestClosedStateIsUnusable(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, filepath.Join(t.TempDir(), "state.db"))
 	keys := [][]pipeline.Key{{{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"}}}
 	if _, err := s.ResolveAll(ctx, keys); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package kafkabus
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 )
@@ -42,72 +43,24 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) partitions() int {
-	if c.Partitions <= 0 {
-		return 1
-	}
-	return c.Partitions
-}
+// Config's defaults, applied where a setting is read. A negative
+// DuplicateWindow is kept: it turns the window off.
 
-func (c Config) replicas() int {
-	if c.Replicas <= 0 {
-		return 1
-	}
-	return c.Replicas
-}
+func (c Config) partitions() int               { return orDefault(c.Partitions, 1) }
+func (c Config) replicas() int                 { return orDefault(c.Replicas, 1) }
+func (c Config) groupPrefix() string           { return cmp.Or(c.GroupPrefix, "crmsync.route.") }
+func (c Config) deadLetterTopic() string       { return cmp.Or(c.DeadLetterTopic, "crm.deadletter") }
+func (c Config) batchTimeout() time.Duration   { return orDefault(c.BatchTimeout, time.Millisecond) }
+func (c Config) batchSize() int                { return orDefault(c.BatchSize, 500) }
+func (c Config) writeTimeout() time.Duration   { return orDefault(c.WriteTimeout, 10*time.Second) }
+func (c Config) dupWindow() time.Duration      { return cmp.Or(c.DuplicateWindow, time.Hour) }
+func (c Config) sessionTimeout() time.Duration { return orDefault(c.SessionTimeout, 10*time.Second) }
+func (c Config) logger() *slog.Logger          { return cmp.Or(c.Logger, slog.Default()) }
 
-func (c Config) groupPrefix() string {
-	if c.GroupPrefix == "" {
-		return "crmsync.route."
+// orDefault returns v, or def when v is zero or negative.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	return c.GroupPrefix
-}
-
-func (c Config) deadLetterTopic() string {
-	if c.DeadLetterTopic == "" {
-		return "crm.deadletter"
-	}
-	return c.DeadLetterTopic
-}
-
-func (c Config) batchTimeout() time.Duration {
-	if c.BatchTimeout <= 0 {
-		return time.Millisecond
-	}
-	return c.BatchTimeout
-}
-
-func (c Config) batchSize() int {
-	if c.BatchSize <= 0 {
-		return 500
-	}
-	return c.BatchSize
-}
-
-func (c Config) writeTimeout() time.Duration {
-	if c.WriteTimeout <= 0 {
-		return 10 * time.Second
-	}
-	return c.WriteTimeout
-}
-
-func (c Config) dupWindow() time.Duration {
-	if c.DuplicateWindow == 0 {
-		return time.Hour
-	}
-	return c.DuplicateWindow
-}
-
-func (c Config) sessionTimeout() time.Duration {
-	if c.SessionTimeout <= 0 {
-		return 10 * time.Second
-	}
-	return c.SessionTimeout
-}
-
-func (c Config) logger() *slog.Logger {
-	if c.Logger == nil {
-		return slog.Default()
-	}
-	return c.Logger
+	return v
 }

@@ -6,6 +6,19 @@ import (
 	"testing"
 )
 
+// CheckCorruptCursors fails t for each stored cursor of corrupt (stored
+// value → what its error must say) that decode reads, or refuses with an
+// error that does not say it: a cursor the source did not write is an
+// error naming what is corrupt, never a fresh start.
+func CheckCorruptCursors[C any](t testing.TB, decode func(string) (C, error), corrupt map[string]string) {
+	t.Helper()
+	for stored, want := range corrupt {
+		if c, err := decode(stored); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: cursor %+v, err %v; want an error saying %q", stored, c, err, want)
+		}
+	}
+}
+
 // FuzzCursorDecode fuzzes a source's cursor decoder from seeds: whatever
 // is stored, decode does not panic, and either fails with an error that
 // starts with errPrefix (it names the cursor) or reads a position that,

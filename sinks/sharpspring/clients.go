@@ -5,7 +5,6 @@ import (
 	"errors"
 	"html"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,7 +73,7 @@ type ClientSink struct {
 
 // lostWrite is a client write whose answer was lost.
 type lostWrite struct {
-	fields string // the record's fields when it was sent (fieldsKey)
+	fields string // the hash of the record's fields when it was sent
 	method string // createClient or updateClient
 	id     int64  // the client updated; 0 for a create
 }
@@ -156,7 +155,7 @@ func appendOnce(ids []int64, id int64) []int64 {
 // write applies one record and returns the client id (0 when there is no
 // client to write to).
 func (s *ClientSink) write(ctx context.Context, r *pipeline.Record, existing func() (*clientList, error)) (int64, error) {
-	sent := fieldsKey(r.Fields)
+	sent := pipeline.FieldsHash(r.Fields)
 	doubt, inDoubt := s.takeLost(r.Key, sent)
 	params := map[string]string{}
 	var limit, sending *string
@@ -334,21 +333,4 @@ func landed(c sharpspring.AgencyClient, params map[string]string, all bool) bool
 		}
 	}
 	return true
-}
-
-// fieldsKey is a record's fields as one comparable string.
-func fieldsKey(fields map[string]string) string {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(strconv.Quote(k))
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(fields[k]))
-		b.WriteByte(';')
-	}
-	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
@@ -164,8 +165,7 @@ func decodeBackfillCursor(s string) (Cursor, error) {
 		return Cursor{}, nil
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("getlead lead backfill: stored cursor %s: %s: %w (start a new run: give other --since/--until)",
-			quoteShort(s), why, ErrBadBackfillCursor)
+		return poll.BadBackfillCursor("getlead lead backfill", s, why, ErrBadBackfillCursor)
 	}
 	var j backfillCursorJSON
 	dec := json.NewDecoder(strings.NewReader(s))

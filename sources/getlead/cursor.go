@@ -1,13 +1,11 @@
 package getlead
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/sources/internal/poll"
 )
 
 // decodeCursor reads the poller's stored cursor. Anything the poller would
@@ -19,16 +17,11 @@ func decodeCursor(raw string) (Cursor, error) {
 		From *time.Time `json:"from"`
 		Seen []string   `json:"seen"`
 	}
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Cursor{}, fmt.Errorf("stored cursor %s is not readable: %w", quoteShort(raw), err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Cursor{}, fmt.Errorf("stored cursor %s has data after the object", quoteShort(raw))
+	if err := poll.DecodeCursor(raw, &c); err != nil {
+		return Cursor{}, err
 	}
 	if c.From == nil {
-		return Cursor{}, fmt.Errorf("stored cursor %s has no \"from\" time", quoteShort(raw))
+		return Cursor{}, fmt.Errorf("stored cursor %s has no \"from\" time", poll.QuoteShort(raw, 120))
 	}
 	for i, id := range c.Seen {
 		if strings.TrimSpace(id) == "" {
@@ -36,13 +29,4 @@ func decodeCursor(raw string) (Cursor, error) {
 		}
 	}
 	return Cursor{From: c.From.UTC(), Seen: c.Seen}, nil
-}
-
-// quoteShort quotes a stored value for a message, shortened.
-func quoteShort(s string) string {
-	const max = 120
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(strings.ToValidUTF8(s[:max], "")) + "…"
 }

@@ -1,7 +1,6 @@
 package getlead
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
@@ -10,21 +9,17 @@ import (
 // TestCorruptCursor: a stored cursor the poller did not write is an error
 // naming what is corrupt, never a restart from the beginning.
 func TestCorruptCursor(t *testing.T) {
-	for _, tc := range []struct{ stored, want string }{
-		{`{}`, `no "from"`},
-		{`null`, `no "from"`},
-		{`{"seen":["a"]}`, `no "from"`},
-		{`{"from":"yesterday"}`, "not readable"},
-		{`{"from":"2026-03-01T10:00:00Z","seen":[""]}`, "seen[0]"},
-		{`{"from":"2026-03-01T10:00:00Z","next":"x"}`, "unknown field"},
-		{`{"from":"2026-03-01T10:00:00Z"}x`, "data after"},
-		{``, "not readable"},
-		{`[1]`, "not readable"},
-	} {
-		if c, err := decodeCursor(tc.stored); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: cursor %+v, err %v; want an error saying %q", tc.stored, c, err, tc.want)
-		}
-	}
+	sourcetest.CheckCorruptCursors(t, decodeCursor, map[string]string{
+		`{}`:                   `no "from"`,
+		`null`:                 `no "from"`,
+		`{"seen":["a"]}`:       `no "from"`,
+		`{"from":"yesterday"}`: "not readable",
+		`{"from":"2026-03-01T10:00:00Z","seen":[""]}`: "seen[0]",
+		`{"from":"2026-03-01T10:00:00Z","next":"x"}`:  "unknown field",
+		`{"from":"2026-03-01T10:00:00Z"}x`:            "data after",
+		``:                                            "not readable",
+		`[1]`:                                         "not readable",
+	})
 	// A first poll from the whole history stores the zero time: valid.
 	if _, err := decodeCursor(`{"from":"0001-01-01T00:00:00Z"}`); err != nil {
 		t.Fatal(err)

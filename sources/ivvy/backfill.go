@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
@@ -68,5 +69,5 @@ func (p *Pager) Total(ctx context.Context) (int64, error) {
 type pipelineCursorError struct{ cursor string }
 
 func (e *pipelineCursorError) Error() string {
-	return "ivvy backfill: stored cursor " + quoteShort(e.cursor) + " is not a record offset"
+	return "ivvy backfill: stored cursor " + poll.QuoteShort(e.cursor, 120) + " is not a record offset"
 }

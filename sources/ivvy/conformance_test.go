@@ -2,31 +2,20 @@ package ivvy
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/vendors/simkit/simtest"
-
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
-	"github.com/crmsync/crmsync/vendors/ivvy"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 )
 
 func TestConformance(t *testing.T) {
 	sourcetest.Run(t, sourcetest.Factory{
 		NewEnv: func(t *testing.T) *sourcetest.Env {
-			clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-			sim := ivvysim.New(ivvysim.Options{Now: clk.Now})
-			srv := httptest.NewServer(sim)
-			t.Cleanup(func() { sim.Close(); srv.Close() })
-			c, err := ivvy.New(ivvy.Config{Endpoint: srv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, Now: clk.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, clk, c := newSim(t, ivvysim.Options{}, nil)
 			state := testenv.State(t)
 			n := 0
 			return &sourcetest.Env{

@@ -1,15 +1,12 @@
 package ivvy
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
 
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/ivvy"
 )
 
@@ -20,19 +17,14 @@ import (
 func decodeCursor(raw string) (cursor, error) {
 	var cur cursor
 	if t := strings.TrimSpace(raw); !strings.HasPrefix(t, "{") {
-		return cursor{}, fmt.Errorf("ivvy poller: stored cursor %s is not a JSON object", quoteShort(raw))
+		return cursor{}, fmt.Errorf("ivvy poller: stored cursor %s is not a JSON object", poll.QuoteShort(raw, 120))
 	}
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cur); err != nil {
-		return cursor{}, fmt.Errorf("ivvy poller: stored cursor %s: %w", quoteShort(raw), err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return cursor{}, fmt.Errorf("ivvy poller: stored cursor %s has data after the object", quoteShort(raw))
+	if err := poll.DecodeCursor(raw, &cur); err != nil {
+		return cursor{}, fmt.Errorf("ivvy poller: %w", err)
 	}
 	for _, f := range []struct{ name, ts string }{{"leads", cur.Leads}, {"contacts", cur.Contacts}} {
 		if f.ts != "" && norm(f.ts) != f.ts {
-			return cursor{}, fmt.Errorf("ivvy poller: stored cursor: %s watermark %s is not an iVvy time (%s)", f.name, quoteShort(f.ts), ivvy.TimeLayout)
+			return cursor{}, fmt.Errorf("ivvy poller: stored cursor: %s watermark %s is not an iVvy time (%s)", f.name, poll.QuoteShort(f.ts, 120), ivvy.TimeLayout)
 		}
 	}
 	return cur, nil
@@ -50,13 +42,4 @@ func parseOffset(cursor string) (int, error) {
 		return 0, &pipelineCursorError{cursor}
 	}
 	return n, nil
-}
-
-// quoteShort quotes a stored value for a message, shortened.
-func quoteShort(s string) string {
-	const max = 120
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(string(bytes.ToValidUTF8([]byte(s[:max]), nil))) + "…"
 }

@@ -12,22 +12,18 @@ import (
 // not write is an error naming what is corrupt, never a fresh start or a
 // watermark past every record.
 func TestCorruptStoredPositions(t *testing.T) {
-	for _, tc := range []struct{ stored, want string }{
-		{`null`, "not a JSON object"},
-		{`[]`, "not a JSON object"},
-		{``, "not a JSON object"},
-		{`{"leads":"garbage"}`, "leads watermark"},
-		{`{"contacts":"2026-03-02T11:30:00Z"}`, "contacts watermark"},
-		{`{"leads":"2026-03-02 11:30:00 UTC"}`, "leads watermark"},
-		{`{"lead":"2026-03-02 11:30:00"}`, "unknown field"},
-		{`{"leads":"2026-03-02 11:30:00"} {}`, "data after"},
-		{`{"lead_ids":"1"}`, "lead_ids"},
-		{`{"leads":`, "stored cursor"},
-	} {
-		if c, err := decodeCursor(tc.stored); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: cursor %+v, err %v; want an error saying %q", tc.stored, c, err, tc.want)
-		}
-	}
+	sourcetest.CheckCorruptCursors(t, decodeCursor, map[string]string{
+		`null`:                                "not a JSON object",
+		`[]`:                                  "not a JSON object",
+		``:                                    "not a JSON object",
+		`{"leads":"garbage"}`:                 "leads watermark",
+		`{"contacts":"2026-03-02T11:30:00Z"}`: "contacts watermark",
+		`{"leads":"2026-03-02 11:30:00 UTC"}`: "leads watermark",
+		`{"lead":"2026-03-02 11:30:00"}`:      "unknown field",
+		`{"leads":"2026-03-02 11:30:00"} {}`:  "data after",
+		`{"lead_ids":"1"}`:                    "lead_ids",
+		`{"leads":`:                           "stored cursor",
+	})
 	for _, ok := range []string{`{}`, `{"leads":"2026-03-02 11:30:00","lead_ids":[5,6],"contacts":"2026-03-02 11:30:01","scan":true}`, `{"lead_ids":[0]}`} {
 		if _, err := decodeCursor(ok); err != nil {
 			t.Errorf("%s refused: %v", ok, err)

@@ -24,6 +24,26 @@ import (
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 )
 
+// newSim starts a simulator on a test clock, served behind front (nil:
+// directly), and returns it with the clock and a client of it.
+func newSim(t *testing.T, opts ivvysim.Options, front func(http.Handler) http.Handler) (*ivvysim.Server, *simtest.Clock, *ivvy.Client) {
+	t.Helper()
+	clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	opts.Now = clk.Now
+	sim := ivvysim.New(opts)
+	var h http.Handler = sim
+	if front != nil {
+		h = front(sim)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { sim.Close(); srv.Close() })
+	c, err := ivvy.New(ivvy.Config{Endpoint: srv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, clk, c
+}
+
 type env struct {
 	sim   *ivvysim.Server
 	clk   *simtest.Clock
@@ -44,19 +64,7 @@ func newEnvBehind(t *testing.T, opts ivvysim.Options, pub func(pipeline.Publishe
 	front func(http.Handler) http.Handler) *env {
 	t.Helper()
 	ctx := context.Background()
-	clk := simtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	opts.Now = clk.Now
-	sim := ivvysim.New(opts)
-	var h http.Handler = sim
-	if front != nil {
-		h = front(sim)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { sim.Close(); srv.Close() })
-	c, err := ivvy.New(ivvy.Config{Endpoint: srv.URL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, clk, c := newSim(t, opts, front)
 	bus := testenv.Bus(t)
 	state := testenv.State(t)
 	cons, err := bus.Consumer(ctx, "test", pipeline.Subject("lead", "ivvy"))

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -76,13 +76,6 @@ type leadCursorJSON struct {
 
 const leadCursorVersion = 1
 
-func (p *LeadPager) now() time.Time {
-	if p.Now == nil {
-		return time.Now()
-	}
-	return p.Now()
-}
-
 func (p *LeadPager) start() time.Time {
 	if p.Since.IsZero() {
 		return HistoryStart
@@ -90,16 +83,15 @@ func (p *LeadPager) start() time.Time {
 	return p.Since.UTC()
 }
 
+func (p *LeadPager) now() time.Time {
+	if p.Now == nil {
+		return time.Now()
+	}
+	return p.Now()
+}
+
 func (p *LeadPager) end() time.Time {
-	lag := p.Lag
-	if lag == 0 {
-		lag = DefaultBackfillLag
-	}
-	end := p.now().UTC().Add(-max(lag, 0))
-	if !p.Until.IsZero() && p.Until.Before(end) {
-		end = p.Until.UTC()
-	}
-	return end
+	return poll.RangeEnd(p.now, poll.NoneOrDefault(p.Lag, DefaultBackfillLag), p.Until)
 }
 
 func (p *LeadPager) pageSize() int {
@@ -211,8 +203,7 @@ func (c leadCursorJSON) encode() string {
 }
 
 func (p *LeadPager) bad(s, why string) error {
-	return fmt.Errorf("leadexec lead backfill: stored cursor %s: %s: %w (start a new run: give other --since/--until)",
-		quoteShort(s), why, ErrBadBackfillCursor)
+	return poll.BadBackfillCursor("leadexec lead backfill", s, why, ErrBadBackfillCursor)
 }
 
 func (p *LeadPager) decode(s string) (leadCursorJSON, error) {
@@ -233,13 +224,4 @@ func (p *LeadPager) decode(s string) (leadCursorJSON, error) {
 	}
 	c.From, c.End = c.From.UTC(), c.End.UTC()
 	return c, nil
-}
-
-// quoteShort quotes a stored value for a message, shortened.
-func quoteShort(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(strings.ToValidUTF8(s[:max], "")) + "…"
 }

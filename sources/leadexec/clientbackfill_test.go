@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -25,11 +23,7 @@ func TestClientBackfillPublishesEachClientOnceAsThePollerWould(t *testing.T) {
 		uids = append(uids, e.sim.AddClient(leadexecsim.Client{Username: fmt.Sprintf("buyer%d", i), DateAdded: added.Add(time.Duration(i) * 24 * time.Hour),
 			Fields: map[int64]string{1001: fmt.Sprintf("Buyer %d", i), 1004: fmt.Sprintf("b%d@example.com", i), 1007: ""}}))
 	}
-	p, err := NewClientPoller(ClientPollerConfig{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, e.c, e.bus, e.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Poll(ctx); err != nil {
+	if _, err := e.clientPoller(e.bus).Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	live := e.drain("poll", "client")

@@ -2,8 +2,6 @@ package leadexec
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"testing"
 
@@ -23,8 +21,7 @@ func TestClientPollerConformance(t *testing.T) {
 			return &sourcetest.Env{
 				Bus: e.bus, Cursors: e.state, Cursor: "leadexec.client", Subject: pipeline.Subject("client", "leadexec"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
-					p, err := NewClientPoller(ClientPollerConfig{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, e.c, pub, e.state)
-					return sourcetest.PollOf(t, p.Poll, err)
+					return sourcetest.PollOf(t, e.clientPoller(pub).Poll, nil)
 				},
 				Create: func(_ *testing.T, k int) []string {
 					var ids []string

@@ -48,6 +48,17 @@ func newPollEnv(t *testing.T, opts leadexecsim.Options) *pollEnv {
 	return &pollEnv{t: t, clock: ck, sim: sim, c: c, bus: bus, state: state}
 }
 
+// clientPoller returns a client poller on the env's clock and state,
+// publishing to pub.
+func (e *pollEnv) clientPoller(pub pipeline.Publisher) *ClientPoller {
+	e.t.Helper()
+	p, err := NewClientPoller(ClientPollerConfig{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler)}, e.c, pub, e.state)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
 // drain reads every event of the entity from the start of the stream.
 func (e *pollEnv) drain(consumer, entity string) []pipeline.Event {
 	e.t.Helper()
@@ -73,15 +84,8 @@ func TestClientPollerDiffsSnapshots(t *testing.T) {
 	a := e.sim.AddClient(leadexecsim.Client{Username: "acme", DateAdded: added, Fields: map[int64]string{11: "Acme", 12: "5125550100", 13: "Austin", 14: "Old", 15: "Not the company", 16: "44"}})
 	b := e.sim.AddClient(leadexecsim.Client{Fields: map[int64]string{11: "Beta"}})
 	ctx := context.Background()
-	newPoller := func(pub pipeline.Publisher) *ClientPoller {
-		p, err := NewClientPoller(ClientPollerConfig{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, e.c, pub, e.state)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 
-	if res, err := newPoller(e.bus).Poll(ctx); err != nil || res != (ClientPollResult{Listed: 2, Created: 2}) {
+	if res, err := e.clientPoller(e.bus).Poll(ctx); err != nil || res != (ClientPollResult{Listed: 2, Created: 2}) {
 		t.Fatalf("first poll %+v %v", res, err)
 	}
 	evs := e.drain("t1", "client")
@@ -114,11 +118,11 @@ func TestClientPollerDiffsSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	if _, err := newPoller(&sourcetest.CrashAfter{Inner: e.bus, After: 1, Cancel: cancel}).Poll(cctx); err == nil {
+	if _, err := e.clientPoller(&sourcetest.CrashAfter{Inner: e.bus, After: 1, Cancel: cancel}).Poll(cctx); err == nil {
 		t.Fatal("the cut-short poll reported success")
 	}
 	cancel()
-	if res, err := newPoller(e.bus).Poll(ctx); err != nil || res != (ClientPollResult{Listed: 2, Changed: 2}) {
+	if res, err := e.clientPoller(e.bus).Poll(ctx); err != nil || res != (ClientPollResult{Listed: 2, Changed: 2}) {
 		t.Fatalf("second poll %+v %v", res, err)
 	}
 	evs = e.drain("t2", "client")
@@ -129,7 +133,7 @@ func TestClientPollerDiffsSnapshots(t *testing.T) {
 	if v, ok := ch["PrimaryPhone"]; !ok || v != "" || ch["City"] != "Dallas" {
 		t.Fatalf("change %v: want City Dallas and PrimaryPhone cleared", ch)
 	}
-	if res, err := newPoller(e.bus).Poll(ctx); err != nil || res != (ClientPollResult{Listed: 2}) {
+	if res, err := e.clientPoller(e.bus).Poll(ctx); err != nil || res != (ClientPollResult{Listed: 2}) {
 		t.Fatalf("quiet poll %+v %v", res, err)
 	}
 
@@ -138,10 +142,10 @@ func TestClientPollerDiffsSnapshots(t *testing.T) {
 	if err := e.sim.SetClientField(b, 13, "Waco"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newPoller(e.bus).Poll(ctx); err == nil {
+	if _, err := e.clientPoller(e.bus).Poll(ctx); err == nil {
 		t.Fatal("a failed GetClientData was not reported")
 	}
-	if res, err := newPoller(e.bus).Poll(ctx); err != nil || res.Changed != 1 {
+	if res, err := e.clientPoller(e.bus).Poll(ctx); err != nil || res.Changed != 1 {
 		t.Fatalf("poll after the failure %+v %v", res, err)
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"html"
 	"log/slog"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/sources/internal/poll"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 )
 
@@ -98,13 +98,6 @@ func (p *LeadPager) pageSize() int {
 	return p.PageSize
 }
 
-func (p *LeadPager) now() time.Time {
-	if p.Now == nil {
-		return time.Now()
-	}
-	return p.Now()
-}
-
 func (p *LeadPager) logger() *slog.Logger {
 	if p.Logger == nil {
 		return slog.Default()
@@ -122,15 +115,7 @@ func (p *LeadPager) start() time.Time {
 
 // end is the last creation second of the range as of now.
 func (p *LeadPager) end() time.Time {
-	lag := p.Lag
-	if lag == 0 {
-		lag = DefaultLag
-	}
-	end := p.now().UTC().Add(-max(lag, 0)).Truncate(time.Second)
-	if u := p.Until.UTC().Truncate(time.Second); !p.Until.IsZero() && u.Before(end) {
-		end = u
-	}
-	return end
+	return poll.RangeEnd(p.Now, poll.NoneOrDefault(p.Lag, DefaultLag), p.Until).Truncate(time.Second)
 }
 
 // Page implements pipeline.Pager: it publishes nothing itself, it returns
@@ -220,12 +205,7 @@ func (p *LeadPager) Page(ctx context.Context, cursor string) ([]pipeline.Event, 
 // lead's creation time never changes, so a lead leaves the second only by
 // being deactivated or deleted.
 func (p *LeadPager) second(ctx context.Context, at time.Time, size int, first []sharpspring.Lead) (map[int64]sharpspring.Lead, error) {
-	if p.busy == nil || !p.busy.at.Equal(at) || p.busy.size != size {
-		p.logger().Debug("a page of leads or more created in one second; reading it page by page", "second", at, "page", size)
-		p.busy = newBusySecond(at, size, first)
-	} else {
-		merge(p.busy.seen, first)
-	}
+	p.busy = p.busy.resume(at, size, first, p.logger())
 	leads, err := p.busy.read(ctx, busyCalls{
 		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
 			return p.read(ctx, at, at, limit, offset)
@@ -356,12 +336,7 @@ func (p *LeadPager) decode(s string) (backfillCursor, error) {
 		return backfillCursor{next: p.start()}, nil
 	}
 	bad := func(why string) error {
-		shown := s
-		if len(shown) > 80 {
-			shown = shown[:80] + "…"
-		}
-		return fmt.Errorf("sharpspring lead backfill: stored cursor %s: %s: %w (start a new run: give other --since/--until)",
-			strconv.Quote(shown), why, ErrBadBackfillCursor)
+		return poll.BadBackfillCursor("sharpspring lead backfill", s, why, ErrBadBackfillCursor)
 	}
 	var j backfillCursorJSON
 	if err := json.Unmarshal([]byte(s), &j); err != nil {

@@ -3,6 +3,7 @@ package sharpspring
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -60,6 +61,19 @@ type busySecond struct {
 // back full (size leads).
 func newBusySecond(at time.Time, size int, first []sharpspring.Lead) *busySecond {
 	b := &busySecond{at: at, size: size, seen: map[int64]sharpspring.Lead{}, paging: true, offset: size}
+	merge(b.seen, first)
+	return b
+}
+
+// resume returns the busySecond that goes on reading second at in pages of
+// size, adding first, that second's first page (nil when it is being read
+// already): b when it reads that second already, else a new one (b may be
+// nil).
+func (b *busySecond) resume(at time.Time, size int, first []sharpspring.Lead, log *slog.Logger) *busySecond {
+	if b == nil || !b.at.Equal(at) || b.size != size {
+		log.Debug("a page of leads or more in one second; reading it page by page", "second", at, "page", size)
+		return newBusySecond(at, size, first)
+	}
 	merge(b.seen, first)
 	return b
 }

@@ -5,31 +5,28 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/pipeline/sourcetest"
 )
 
 // TestCorruptLeadCursor: a stored cursor that is not what the poller
 // wrote is an error naming the corrupt part, never a fresh start.
 func TestCorruptLeadCursor(t *testing.T) {
-	for _, tc := range []struct{ stored, want string }{
-		{`{}`, "no version"},
-		{`null`, "no version"},
-		{`{"v":2}`, "version 2"},
-		{`[1]`, "lead cursor"},
-		{`{"v":1,"watermark":"yesterday"}`, "watermark"},
-		{`{"v":1,"swept_at":"2026-03-10"}`, "swept_at"},
-		{`{"v":1,"recent":{"abc":{"ts":"2026-03-10 11:59:30"}}}`, "recent lead id"},
-		{`{"v":1,"recent":{"5":{"ts":"now"}}}`, "recent lead 5"},
-		{`{"v":1,"known":"!!"}`, "known ids"},
-		{`{"v":1,"known":"gqiH/McC/"}`, "known ids"},
-		{`{"v":1,"known":"AA"}`, "out of order"}, // a zero delta
-		{`{"v":1,"known":"gA"}`, "cut off"},      // a varint without its end
-		{`{"v":1,"known":"////////////AQ"}`, ""}, // an id past int64
-	} {
-		c, err := decodeLeadCursor(tc.stored)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: cursor %+v, err %v; want an error saying %q", tc.stored, c, err, tc.want)
-		}
-	}
+	sourcetest.CheckCorruptCursors(t, decodeLeadCursor, map[string]string{
+		`{}`:                              "no version",
+		`null`:                            "no version",
+		`{"v":2}`:                         "version 2",
+		`[1]`:                             "lead cursor",
+		`{"v":1,"watermark":"yesterday"}`: "watermark",
+		`{"v":1,"swept_at":"2026-03-10"}`: "swept_at",
+		`{"v":1,"recent":{"abc":{"ts":"2026-03-10 11:59:30"}}}`: "recent lead id",
+		`{"v":1,"recent":{"5":{"ts":"now"}}}`:                   "recent lead 5",
+		`{"v":1,"known":"!!"}`:                                  "known ids",
+		`{"v":1,"known":"gqiH/McC/"}`:                           "known ids",
+		`{"v":1,"known":"AA"}`:                                  "out of order", // a zero delta
+		`{"v":1,"known":"gA"}`:                                  "cut off",      // a varint without its end
+		`{"v":1,"known":"////////////AQ"}`:                      "",             // an id past int64
+	})
 }
 
 // FuzzDecodeLeadCursor: whatever is stored, decoding does not panic and

@@ -593,12 +593,7 @@ func splitSpan(w span, parts int) []span {
 // being its first page (nil when the second is being read already). What
 // was read of the second is kept across a failed request.
 func (p *LeadPoller) second(ctx context.Context, at time.Time, first []sharpspring.Lead) (map[int64]sharpspring.Lead, error) {
-	if p.busy == nil || !p.busy.at.Equal(at) {
-		p.log.Debug("a page of leads or more in one second; reading it page by page", "second", at, "page", p.cfg.PageSize)
-		p.busy = newBusySecond(at, p.cfg.PageSize, first)
-	} else {
-		merge(p.busy.seen, first)
-	}
+	p.busy = p.busy.resume(at, p.cfg.PageSize, first, p.log)
 	leads, err := p.busy.read(ctx, busyCalls{
 		page: func(ctx context.Context, limit, offset int) ([]sharpspring.Lead, error) {
 			return p.page(ctx, at, at, limit, offset)

@@ -69,6 +69,16 @@ func seedSpread(e *env, n int, from time.Time, step time.Duration) {
 	}
 }
 
+// seedBulk seeds n leads created at the same second, at, and last updated
+// at updated, and returns their ids.
+func seedBulk(e *env, n int, at, updated time.Time) []int64 {
+	ids := make([]int64, 0, n)
+	for i := range n {
+		ids = append(ids, e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(at, updated)))
+	}
+	return ids
+}
+
 // pollUntilCaughtUp polls until a window reaches now − lag.
 func pollUntilCaughtUp(t *testing.T, p *LeadPoller) {
 	t.Helper()
@@ -156,9 +166,7 @@ func TestPollerReadsMoreThanAPageInOneSecond(t *testing.T) {
 		t.Run(fmt.Sprintf("random order %v", random), func(t *testing.T) {
 			e := newEnv(t, sharpspringsim.Options{RandomOrder: random})
 			bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
-			for i := range 1200 {
-				e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk.Add(300*time.Millisecond)))
-			}
+			seedBulk(e, 1200, bulk, bulk.Add(300*time.Millisecond))
 			seedSpread(e, 30, t0.Add(-20*time.Minute), 30*time.Second)
 			rec := &sourcetest.Recorder{}
 			p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1}, rec)

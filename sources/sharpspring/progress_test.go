@@ -24,9 +24,7 @@ func TestPollerRepeatsOnlyTheRefusedRequestOfAWindow(t *testing.T) {
 	seed := func(e *env) {
 		seedSpread(e, 1700, t0.Add(-50*time.Minute), time.Second)
 		bulk := t0.Add(-15 * time.Minute).Truncate(time.Second)
-		for i := range 1100 { // a busy second in the middle
-			e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk))
-		}
+		seedBulk(e, 1100, bulk, bulk) // a busy second in the middle
 	}
 	cfg := LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, PageSize: 200}
 

@@ -41,10 +41,7 @@ func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
 			const total, leaving = 1200, 35
 			e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: capAt})
 			bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
-			var ids []int64
-			for i := range total {
-				ids = append(ids, e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk)))
-			}
+			ids := seedBulk(e, total, bulk, bulk)
 			api := e.client("v1.2")
 			// Leads of the first page are changed by someone while the
 			// second is read: they move to now, which a later window reads.
@@ -88,9 +85,7 @@ func TestPollerStopsAtABusySecondWhoseOffsetsAreIgnored(t *testing.T) {
 	e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: 500})
 	seedSpread(e, 20, t0.Add(-30*time.Minute), time.Second)
 	bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
-	for i := range 1200 {
-		e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk))
-	}
+	seedBulk(e, 1200, bulk, bulk)
 	rec := &sourcetest.Recorder{}
 	p, err := NewLeadPoller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1, Now: e.clock.Now},
 		offsetIgnored{e.client("v1.2")}, rec, e.store)
@@ -145,9 +140,7 @@ func TestPollerLosesNoLeadOfABusySecondUnderASilent500Cap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, sharpspringsim.Options{DateRangeMaxLimit: tc.capAt, RandomOrder: tc.random})
 			bulk := t0.Add(-10 * time.Minute).Truncate(time.Second)
-			for i := range 1200 {
-				e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bulk%d@example.com", i)}, sharpspringsim.SeedTimestamps(bulk, bulk.Add(300*time.Millisecond)))
-			}
+			seedBulk(e, 1200, bulk, bulk.Add(300*time.Millisecond))
 			seedSpread(e, 30, t0.Add(-20*time.Minute), 30*time.Second)
 			rec := &sourcetest.Recorder{}
 			spy := &limitSpy{LeadAPI: e.client("v1.2")}

@@ -77,3 +77,28 @@ func AsPolled(t testing.TB, backfill, polled []pipeline.Event) {
 		}
 	}
 }
+
+// SameIDs fails t unless backfill holds one event for each event of polled
+// and each, sealed as the backfill runner seals it, has the id of the
+// polled event of its record: a backfill that publishes a change the
+// poller published already must publish it under the same id, which the
+// bus then drops.
+func SameIDs(t testing.TB, backfill, polled []pipeline.Event) {
+	t.Helper()
+	if len(backfill) != len(polled) {
+		t.Fatalf("the backfill published %d events, the poller %d", len(backfill), len(polled))
+	}
+	want := map[string]string{}
+	for _, ev := range polled {
+		want[ev.ExternalID] = ev.ID
+	}
+	for _, ev := range backfill {
+		ev.Origin = pipeline.OriginBackfill
+		if err := ev.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		if want[ev.ExternalID] != ev.ID {
+			t.Errorf("%s %s: backfill event id %s, the poller's %s", ev.Entity, ev.ExternalID, ev.ID, want[ev.ExternalID])
+		}
+	}
+}

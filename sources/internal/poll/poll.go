@@ -1,6 +1,7 @@
-// Package poll holds what the sources' pollers share: polls at an
-// interval, the snapshot pollers of vendors that list records without a
-// change time, and the defaults of settings left unset.
+// Package poll holds what the sources' pollers and backfill pagers share:
+// polls at an interval, the snapshot pollers of vendors that list records
+// without a change time, the defaults of settings left unset, and the
+// reading of stored cursors.
 package poll
 
 import (
