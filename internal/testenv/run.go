@@ -26,3 +26,15 @@ func Go(t testing.TB, what string, run func(ctx context.Context) error) (stop fu
 	t.Cleanup(stop)
 	return stop
 }
+
+// SkipUnderRace skips t when the race detector is on. It is for the long
+// proofs of one goroutine's logic (a poller paging through thousands of
+// records, case after case): the detector slows them tenfold and finds
+// nothing the shorter tests of the same code do not. CI runs them without
+// it in the full `go test ./...`.
+func SkipUnderRace(t testing.TB) {
+	t.Helper()
+	if Race {
+		t.Skip("a long single-goroutine proof: run without the race detector")
+	}
+}

@@ -269,6 +269,7 @@ func (e *env) cost(t *testing.T, p *LeadPoller) (published int, st ivvysim.Stats
 // read again, a page per 100 records, until it is over, never a lead read
 // per contact; then polls cost two requests again.
 func TestIdlePollCostIsFlat(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	for _, size := range []int{500, 5000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			e := newEnv(t, ivvysim.Options{LeadFilters: ivvysim.LeadFiltersHonoured}, nil)
@@ -338,6 +339,7 @@ func TestIdlePollCostIsFlat(t *testing.T) {
 // undocumented contactId filter, or the whole list where that filter is
 // ignored): the poll costs its two pages.
 func TestContactEditFindsItsLeadThroughTheIdentityMap(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	for _, size := range []int{500, 5000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			ctx := context.Background()

@@ -162,6 +162,7 @@ func TestPollerStoppedAtAnyPointPublishesEveryChangeOnce(t *testing.T) {
 }
 
 func TestPollerReadsMoreThanAPageInOneSecond(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	for _, random := range []bool{false, true} {
 		t.Run(fmt.Sprintf("random order %v", random), func(t *testing.T) {
 			e := newEnv(t, sharpspringsim.Options{RandomOrder: random})

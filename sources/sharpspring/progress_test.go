@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -21,6 +22,7 @@ import (
 // its start, and with other clients spending the account's rate it was
 // never read through.
 func TestPollerRepeatsOnlyTheRefusedRequestOfAWindow(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	seed := func(e *env) {
 		seedSpread(e, 1700, t0.Add(-50*time.Minute), time.Second)
 		bulk := t0.Add(-15 * time.Minute).Truncate(time.Second)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline/sourcetest"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
@@ -36,6 +37,7 @@ func (b *beforeOffset) GetLeadsDateRange(ctx context.Context, q sharpspring.Date
 // boundary shift down and as many as had left are never read; the count
 // and the lookup by id catch it and the second is read again.
 func TestPollerMissesNoLeadWhenLeadsLeaveABusySecond(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	for _, capAt := range []int{-1, 0, 500} {
 		t.Run(fmt.Sprintf("limit cap %d", capAt), func(t *testing.T) {
 			const total, leaving = 1200, 35
@@ -124,6 +126,7 @@ func (s *limitSpy) GetLeadsDateRange(ctx context.Context, q sharpspring.DateRang
 // Before, the poller read such a second in one request with a doubled
 // limit, and under the cap took 500 leads for all 1,200.
 func TestPollerLosesNoLeadOfABusySecondUnderASilent500Cap(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	for _, tc := range []struct {
 		name     string
 		capAt    int
