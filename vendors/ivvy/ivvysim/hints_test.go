@@ -62,3 +62,27 @@ func TestFilteredListsFollowChanges(t *testing.T) {
 		t.Fatal("a deleted lead is still listed")
 	}
 }
+
+// An edit that drops a record's custom fields leaves an empty set behind:
+// the next API write of a custom field stores it.
+func TestEditKeepsCustomFieldsWritable(t *testing.T) {
+	a := newAPI(t, ivvysim.Options{})
+	contact := a.sim.SeedContact(ivvysim.Contact{FirstName: "Ann", Email: "ann@x.example"})
+	lead := a.sim.SeedLead(ivvysim.Lead{Name: "L", ContactID: contact, SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1})
+	a.sim.EditContact(contact, func(c *ivvysim.Contact) { c.CustomFields = nil })
+	a.sim.EditLead(lead, func(l *ivvysim.Lead) { l.CustomFields = nil })
+	if r := a.call("contact.addOrUpdateContact", map[string]any{"id": contact,
+		"customFields": []any{map[string]any{"fieldId": 201, "value": "blue"}}}); r.status != 200 || r.specific() != 0 {
+		t.Fatalf("contact write: %d %v", r.status, r.body)
+	}
+	if r := a.call("contact.addOrUpdateLead", map[string]any{"id": lead,
+		"customFields": []any{map[string]any{"fieldId": 201, "fieldValue": "blue"}}}); r.status != 200 || r.specific() != 0 {
+		t.Fatalf("lead write: %d %v", r.status, r.body)
+	}
+	if c, _ := a.sim.ContactByID(contact); c.CustomFields[201] != "blue" {
+		t.Fatalf("contact custom fields: %v", c.CustomFields)
+	}
+	if l, _ := a.sim.LeadByID(lead); l.CustomFields[201] != "blue" {
+		t.Fatalf("lead custom fields: %v", l.CustomFields)
+	}
+}

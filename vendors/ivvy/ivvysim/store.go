@@ -148,13 +148,10 @@ func (s *Server) SeedContact(c Contact) int64 {
 
 // seedContact stores c as new, made at at; s.mu is held.
 func (s *Server) seedContact(c Contact, at time.Time) int64 {
-	c.ID, c.Created, c.Modified = s.newID("contact"), at, at
-	if c.CustomFields == nil {
-		c.CustomFields = map[int64]string{}
-	}
+	c.ID, c.Created = s.newID("contact"), at
 	s.contacts[c.ID] = &c
 	s.contactOrder = append(s.contactOrder, c.ID)
-	s.contactMod.set(c.ID, c.Modified)
+	touch(c.ID, &c.CustomFields, &c.Modified, at, s.contactMod)
 	s.noteContact(&c)
 	return c.ID
 }
@@ -168,13 +165,10 @@ func (s *Server) SeedLead(l Lead) int64 {
 
 // seedLead stores l as new, made at at; s.mu is held.
 func (s *Server) seedLead(l Lead, at time.Time) int64 {
-	l.ID, l.Created, l.Modified = s.newID("lead"), at, at
-	if l.CustomFields == nil {
-		l.CustomFields = map[int64]string{}
-	}
+	l.ID, l.Created = s.newID("lead"), at
 	s.leads[l.ID] = &l
 	s.leadOrder = append(s.leadOrder, l.ID)
-	s.leadMod.set(l.ID, l.Modified)
+	touch(l.ID, &l.CustomFields, &l.Modified, at, s.leadMod)
 	s.noteLead(&l)
 	return l.ID
 }
@@ -213,14 +207,11 @@ func (s *Server) EditLead(id int64, edit func(*Lead)) bool {
 	if !ok {
 		return false
 	}
-	if l.CustomFields == nil {
-		l.CustomFields = map[int64]string{}
-	}
+	ensureCustom(&l.CustomFields)
 	edit(l)
 	l.ID = id
+	touch(id, &l.CustomFields, &l.Modified, s.cfg.now().UTC(), s.leadMod)
 	s.noteLead(l)
-	l.Modified = s.cfg.now().UTC()
-	s.leadMod.set(id, l.Modified)
 	return true
 }
 
@@ -233,15 +224,28 @@ func (s *Server) EditContact(id int64, edit func(*Contact)) bool {
 	if !ok {
 		return false
 	}
-	if c.CustomFields == nil {
-		c.CustomFields = map[int64]string{}
-	}
+	ensureCustom(&c.CustomFields)
 	edit(c)
 	c.ID = id
+	touch(id, &c.CustomFields, &c.Modified, s.cfg.now().UTC(), s.contactMod)
 	s.noteContact(c)
-	c.Modified = s.cfg.now().UTC()
-	s.contactMod.set(id, c.Modified)
 	return true
+}
+
+// touch finishes a seed or an edit of the stored record id: its custom
+// fields exist for the API to write into, and its modifiedDate is at, in
+// the record and in mod. s.mu is held.
+func touch(id int64, custom *map[int64]string, modified *time.Time, at time.Time, mod *modIndex) {
+	ensureCustom(custom)
+	*modified = at
+	mod.set(id, at)
+}
+
+// ensureCustom makes a nil custom fields map an empty one.
+func ensureCustom(custom *map[int64]string) {
+	if *custom == nil {
+		*custom = map[int64]string{}
+	}
 }
 
 // DeleteLead removes a lead; later writes to its id answer 24216.
