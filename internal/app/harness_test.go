@@ -339,6 +339,16 @@ func sharpSpringConfig(url string, rate float64) *config.SharpSpringConfig {
 	return &config.SharpSpringConfig{Endpoint: url + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret, RatePerSecond: rate}
 }
 
+// sharpSpringPolling is sharpSpringConfig at the default rate with its
+// lead poller polling every second, from a minute ago, with a 2 s overlap
+// and no lag.
+func sharpSpringPolling(url string) *config.SharpSpringConfig {
+	c := sharpSpringConfig(url, 0)
+	c.Poller = config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
+		Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)}
+	return c
+}
+
 // ivvyConfig is the iVvy section for the simulator at url with the key and
 // secret, 50 requests a second.
 func ivvyConfig(url string, key, secret config.Secret) *config.IVvyConfig {
