@@ -85,14 +85,13 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		o.rate = 9
 	}
 	h.cfg = &config.Config{
-		DataDir: t.TempDir(),
-		Log:     config.LogConfig{Level: "debug"},
-		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: srv.URL + "/pubapi/v1.2/", AccountID: testAccount,
-			SecretKey: testSecret, RatePerSecond: o.rate},
-		LeadExec:  &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
-		Catalog:   catalog,
-		Ownership: o.ownership,
+		DataDir:     t.TempDir(),
+		Log:         config.LogConfig{Level: "debug"},
+		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
+		SharpSpring: sharpSpringConfig(srv.URL, o.rate),
+		LeadExec:    &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass}},
+		Catalog:     catalog,
+		Ownership:   o.ownership,
 		Routes: []config.RouteConfig{{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead",
 			BatchSize: o.batchSize, Linger: config.Duration(o.linger)}},
 	}
@@ -332,6 +331,23 @@ func newTestLogger(w *testenv.Log) *slog.Logger {
 
 // ivvyLeadDefaults are the settings of a lead crmsync creates in iVvy.
 var ivvyLeadDefaults = config.IVvyLeadDefaults{Source: "Website", Type: "Conference", Stage: "New", Quality: "Warm", Industry: "Other"}
+
+// sharpSpringConfig is the SharpSpring section for the simulator at url
+// (its v1.2 endpoint) with the test account, rate requests a second (0:
+// the default).
+func sharpSpringConfig(url string, rate float64) *config.SharpSpringConfig {
+	return &config.SharpSpringConfig{Endpoint: url + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret, RatePerSecond: rate}
+}
+
+// sharpSpringPolling is sharpSpringConfig at the default rate with its
+// lead poller polling every second, from a minute ago, with a 2 s overlap
+// and no lag.
+func sharpSpringPolling(url string) *config.SharpSpringConfig {
+	c := sharpSpringConfig(url, 0)
+	c.Poller = config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
+		Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)}
+	return c
+}
 
 // ivvyConfig is the iVvy section for the simulator at url with the key and
 // secret, 50 requests a second.

@@ -21,7 +21,7 @@ func leFieldsConfig(t *testing.T, le *leadexecsim.Server, cat []mappings.Catalog
 	cfg := &config.Config{
 		DataDir:     t.TempDir(),
 		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret},
+		SharpSpring: sharpSpringConfig(ssURL, 0),
 		LeadExec: &config.LeadExecConfig{APIURL: leURL, LeadsURL: leURL, DataURL: leURL, Key: leadexecsim.DefaultKey,
 			Receiver: config.LeadExecReceiverConfig{VID: leadexecsim.DefaultVID, LID: leadexecsim.DefaultLID,
 				AID: leadexecsim.DefaultAID, APIKey: lePostingKey}},

@@ -39,12 +39,9 @@ func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Co
 	w.le = leadexecsim.NewServer(leadexecsim.Options{PostingKey: lePostingKey})
 	leURL := serve(t, w.le)
 	w.cfg = &config.Config{
-		DataDir: t.TempDir(),
-		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: w.ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret,
-			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
-				Lag: config.Duration(-1), Since: time.Now().UTC().Add(-time.Minute)},
-			ClientPoller: config.ClientPollerConfig{Interval: config.Duration(time.Second)}},
+		DataDir:     t.TempDir(),
+		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
+		SharpSpring: sharpSpringPolling(w.ssURL),
 		LeadExec: &config.LeadExecConfig{APIURL: leURL, LeadsURL: leURL, DataURL: leURL,
 			Key: leadexecsim.DefaultKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leadexecsim.DefaultClientSecret,
 			Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass},
@@ -53,6 +50,7 @@ func newLEWorld(t *testing.T, routes []config.RouteConfig, tweak func(*config.Co
 			ClientPoller: config.ClientPollerConfig{Interval: config.Duration(time.Second)}},
 		Routes: routes,
 	}
+	w.cfg.SharpSpring.ClientPoller = config.ClientPollerConfig{Interval: config.Duration(time.Second)}
 	for i := range w.cfg.Routes {
 		w.cfg.Routes[i].Linger = config.Duration(50 * time.Millisecond)
 	}

@@ -91,14 +91,13 @@ func TestNoSecretAnywhere(t *testing.T) {
 
 	linger := config.Duration(20 * time.Millisecond)
 	cfg := &config.Config{
-		DataDir: t.TempDir(),
-		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
-		Log:     config.LogConfig{Level: "debug"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssSrv.URL + "/pubapi/v1.2/", AccountID: testAccount,
-			SecretKey: testSecret, RatePerSecond: 10},
-		IVvy:     ivvyConfig(ivSrv.URL, ivKey, ivSecret),
-		Getlead:  getleadConfig(glSrv.URL, glToken, glAPIKey),
-		LeadExec: &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer}},
+		DataDir:     t.TempDir(),
+		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
+		Log:         config.LogConfig{Level: "debug"},
+		SharpSpring: sharpSpringConfig(ssSrv.URL, 10),
+		IVvy:        ivvyConfig(ivSrv.URL, ivKey, ivSecret),
+		Getlead:     getleadConfig(glSrv.URL, glToken, glAPIKey),
+		LeadExec:    &config.LeadExecConfig{Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer}},
 		Routes: []config.RouteConfig{
 			{Name: "le-ss", From: "leadexec.lead", To: "sharpspring.lead", Linger: linger},
 			{Name: "le-iv", From: "leadexec.lead", To: "ivvy.lead", Linger: linger},
@@ -264,12 +263,11 @@ func TestStatusAndMetricsShowNoConfiguredSecret(t *testing.T) {
 
 	linger := config.Duration(20 * time.Millisecond)
 	cfg := &config.Config{
-		DataDir: t.TempDir(),
-		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminToken: adminToken},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount,
-			SecretKey: testSecret, RatePerSecond: 10},
-		IVvy:    ivvyConfig(ivURL, ivKey, ivSecret),
-		Getlead: getleadConfig(glURL, glToken, glAPIKey),
+		DataDir:     t.TempDir(),
+		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminToken: adminToken},
+		SharpSpring: sharpSpringConfig(ssURL, 10),
+		IVvy:        ivvyConfig(ivURL, ivKey, ivSecret),
+		Getlead:     getleadConfig(glURL, glToken, glAPIKey),
 		LeadExec: &config.LeadExecConfig{APIURL: leURL, LeadsURL: leURL, DataURL: leURL,
 			Key: leKey, ClientID: leadexecsim.DefaultClientID, ClientSecret: leSecret,
 			Webhook: config.WebhookConfig{BasicUser: hookUser, BasicPassword: hookPass, BearerToken: bearer},

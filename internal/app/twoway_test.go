@@ -18,13 +18,10 @@ func TestSharpSpringAndIVvyTwoWay(t *testing.T) {
 	ss, ssURL := serveSharpSpring(t)
 	iv, ivURL := serveIVvy(t, ivvysim.Options{})
 	colorSys := ss.CreateField("lead", "Favorite Color", "text")
-	start := time.Now().UTC().Add(-time.Minute)
 	cfg := &config.Config{
-		DataDir: t.TempDir(),
-		HTTP:    config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret,
-			Poller: config.SharpSpringPollerConfig{Interval: config.Duration(time.Second), Overlap: config.Duration(2 * time.Second),
-				Lag: config.Duration(-1), Since: start}},
+		DataDir:     t.TempDir(),
+		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
+		SharpSpring: sharpSpringPolling(ssURL),
 		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 20,
 			LeadDefaults: ivvyLeadDefaults,
 			Poller:       config.PollerConfig{Interval: config.Duration(time.Second)}},

@@ -34,7 +34,7 @@ func TestDriftInATargetIsReportedByVerifyAndRepairedByReconciliation(t *testing.
 	cfg := &config.Config{
 		DataDir:     t.TempDir(),
 		HTTP:        config.HTTPConfig{Listen: "127.0.0.1:0"},
-		SharpSpring: &config.SharpSpringConfig{Endpoint: ssURL + "/pubapi/v1.2/", AccountID: testAccount, SecretKey: testSecret},
+		SharpSpring: sharpSpringConfig(ssURL, 0),
 		IVvy: &config.IVvyConfig{Endpoint: ivURL, APIKey: ivvysim.DefaultKey, APISecret: ivvysim.DefaultSecret, RatePerSecond: 50,
 			Poller: config.PollerConfig{Interval: config.Duration(time.Second)}},
 		Routes: []config.RouteConfig{{Name: "iv-ss", From: "ivvy.lead", To: "sharpspring.lead", Linger: config.Duration(50 * time.Millisecond),

@@ -97,7 +97,8 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 }
 
 // Drain fetches from cons until wait passes with nothing more, acks every
-// message and returns the events in the order they were fetched.
+// message (a failed ack fails the test) and returns the events in the
+// order they were fetched.
 func Drain(t testing.TB, cons pipeline.Consumer, wait time.Duration) []pipeline.Event {
 	t.Helper()
 	var out []pipeline.Event
@@ -111,7 +112,9 @@ func Drain(t testing.TB, cons pipeline.Consumer, wait time.Duration) []pipeline.
 		}
 		for _, m := range msgs {
 			out = append(out, m.Event)
-			_ = m.Ack()
+			if err := m.Ack(); err != nil {
+				t.Fatalf("testenv: ack: %v", err)
+			}
 		}
 	}
 }

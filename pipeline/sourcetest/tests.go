@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -94,22 +95,7 @@ func consumer(t *testing.T, env *Env) pipeline.Consumer {
 // quiet for a while.
 func drain(t *testing.T, c pipeline.Consumer) []pipeline.Event {
 	t.Helper()
-	var out []pipeline.Event
-	for {
-		ms, err := c.Fetch(context.Background(), 500, quiet)
-		if err != nil {
-			t.Fatalf("fetch: %v", err)
-		}
-		if len(ms) == 0 {
-			return out
-		}
-		for _, m := range ms {
-			out = append(out, m.Event)
-			if err := m.Ack(); err != nil {
-				t.Fatalf("ack: %v", err)
-			}
-		}
-	}
+	return testenv.Drain(t, c, quiet)
 }
 
 func cursor(t *testing.T, env *Env) string {
