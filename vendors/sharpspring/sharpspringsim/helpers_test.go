@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -133,6 +134,22 @@ func envelopeBody(method string, params any) []byte {
 
 // callV calls method on the given version and fails the test on transport
 // errors.
+// heldCreate posts one createLeads that the simulator holds without an
+// answer (a timeout fault) until the client gives up after 100 ms, and
+// returns the request's log entry once the simulator logged it.
+func (h *harness) heldCreate() LoggedRequest {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := h.post(ctx, h.url(VersionV12), envelopeBody("createLeads", objs(map[string]any{"emailAddress": "t@x.test"})), nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		h.t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	// The handler returns once it sees the client leave.
+	simtest.Eventually(h.t, "the hung request to be logged", func() bool { return len(h.sim.RequestLog()) == 1 })
+	return h.sim.RequestLog()[0]
+}
+
 func (h *harness) callV(version, method string, params any) resp {
 	h.t.Helper()
 	r, err := h.post(context.Background(), h.url(version), envelopeBody(method, params), nil)
