@@ -168,7 +168,7 @@ func (ru *Runner) withoutEchoes(it pending, known, target LedgerEntry, held map[
 func (ru *Runner) clearsAWrite(it pending, f string, target LedgerEntry) bool {
 	var filled []string
 	for tf, v := range it.mapped.Fields {
-		if v == "" && lastWriteFrom(target.Fields[tf], ru.srcVendor) {
+		if v == "" && lastWriteFilled(target.Fields[tf], ru.srcVendor) {
 			filled = append(filled, tf)
 		}
 	}
@@ -208,9 +208,9 @@ func asClears(known LedgerEntry, fields []string) LedgerEntry {
 	return known
 }
 
-// lastWriteFrom reports whether crmsync's latest write of a value from
-// vendor into the field wrote something other than an empty value.
-func lastWriteFrom(st FieldStamp, vendor string) bool {
+// lastWriteFilled reports whether crmsync's latest write into the field of
+// a value from vendor filled it: wrote something other than an empty value.
+func lastWriteFilled(st FieldStamp, vendor string) bool {
 	for i := len(st.Wrote) - 1; i >= 0; i-- {
 		if from, h, _ := strings.Cut(st.Wrote[i], ":"); from == vendor {
 			return h != emptyHash

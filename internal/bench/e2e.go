@@ -91,8 +91,7 @@ func E2E(ctx context.Context, c E2EConfig) (E2EResult, error) {
 			return res, fmt.Errorf("e2e run %d: %w", run, err)
 		}
 		c.Say("e2e run %d/%d: %.0f leads/s, %s CPU per lead; every post answered after %s, the last lead written %s later",
-			run, c.Runs, r.rate, r.cpuPerLead, r.posted.Round(time.Millisecond),
-			(time.Duration(float64(c.Leads)/r.rate*float64(time.Second)) - r.posted).Round(time.Millisecond))
+			run, c.Runs, r.rate, r.cpuPerLead, r.posted.Round(time.Millisecond), (r.elapsed - r.posted).Round(time.Millisecond))
 		res.Rates = append(res.Rates, r.rate)
 		cpu = append(cpu, float64(r.cpuPerLead))
 	}
@@ -112,6 +111,7 @@ type runFigures struct {
 	rate       float64 // leads/s
 	cpuPerLead time.Duration
 	posted     time.Duration // from the first post until every post was answered
+	elapsed    time.Duration // from the first post until the last lead was written
 }
 
 // throughputRun runs one end-to-end run in a fresh instance, stopped again
@@ -144,7 +144,7 @@ func throughputRun(ctx context.Context, c E2EConfig) (fig runFigures, err error)
 		return fig, fmt.Errorf("%w (%d of %d written)", err, in.upserts(), want)
 	}
 	elapsed := time.Since(start)
-	fig = runFigures{rate: float64(c.Leads) / elapsed.Seconds(), cpuPerLead: (processCPU() - cpu) / time.Duration(c.Leads), posted: posted}
+	fig = runFigures{rate: float64(c.Leads) / elapsed.Seconds(), cpuPerLead: (processCPU() - cpu) / time.Duration(c.Leads), posted: posted, elapsed: elapsed}
 	if n := len(in.sim.Leads()); n != c.Leads {
 		return fig, fmt.Errorf("SharpSpring holds %d leads, want %d", n, c.Leads)
 	}
