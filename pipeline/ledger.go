@@ -191,9 +191,8 @@ func (ru *Runner) clearsAWrite(it pending, f string, target LedgerEntry) bool {
 }
 
 // asClears returns known with the "no value" stamps of fields turned into
-// clears made no later than they were seen empty (as applyReport does
-// once an older report shows a value): the change time of their empty
-// value, for fieldTimes.
+// clears (asClear, as applyReport does once an older report shows a
+// value): the change time of their empty value, for fieldTimes.
 func asClears(known LedgerEntry, fields []string) LedgerEntry {
 	if len(fields) == 0 {
 		return known
@@ -201,8 +200,7 @@ func asClears(known LedgerEntry, fields []string) LedgerEntry {
 	known.Fields = maps.Clone(known.Fields)
 	for _, f := range fields {
 		if st, ok := known.Fields[f]; ok && noValue(st) {
-			st.At, st.Seen = st.Seen, time.Time{}
-			known.Fields[f] = st
+			known.Fields[f] = asClear(st)
 		}
 	}
 	return known

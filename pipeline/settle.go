@@ -187,8 +187,7 @@ func applyReport(fields map[string]FieldStamp, rp sourceReport) bool {
 				// (another route of the source settled the later report
 				// first). The field held something, so the empty report
 				// was a clear, made no later than it was seen.
-				st.At, st.Seen = st.Seen, time.Time{}
-				fields[f] = st
+				fields[f] = asClear(st)
 				changed = true
 			}
 			continue
@@ -309,6 +308,14 @@ func heldSomething(st FieldStamp) bool {
 		}
 	}
 	return false
+}
+
+// asClear returns a "no value" stamp (see noValue) as the clear it turned
+// out to be once the field is known to have held a value: made no later
+// than the empty value was seen.
+func asClear(st FieldStamp) FieldStamp {
+	st.At, st.Seen = st.Seen, time.Time{}
+	return st
 }
 
 // noValue reports whether a field's stamp is an empty value recorded as
