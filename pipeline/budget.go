@@ -25,7 +25,10 @@ type Budget struct {
 	account string
 	limiter *rate.Limiter
 	window  *slidingWindow // in-process window, when there is no store
-	perSec  int            // the window's size
+	// answers keeps this process's requests under the rate as the vendor
+	// counts them, on arrival (see answerWindow).
+	answers *answerWindow
+	perSec  int // the window's size
 	daily   int
 	store   BudgetState
 	now     func() time.Time
@@ -63,6 +66,7 @@ func NewBudget(cfg BudgetConfig, store BudgetState) *Budget {
 		// With a store the window lives in it and holds across processes
 		// (run, backfill, replay on one state file).
 		b.perSec = max(1, int(cfg.PerSecond))
+		b.answers = newAnswerWindow(b.perSec, time.Second)
 		if store == nil || !cfg.Shared {
 			b.window = newSlidingWindow(b.perSec, time.Second+windowMargin)
 		}
@@ -104,8 +108,10 @@ func (b *Budget) sharedWindow(ctx context.Context) error {
 func (b *Budget) Account() string { return b.account }
 
 // Wait blocks until a request may be sent and counts it against the daily
-// quota. It returns a *QuotaError when the day's quota is spent.
-func (b *Budget) Wait(ctx context.Context) error {
+// quota. It returns a *QuotaError when the day's quota is spent. The caller
+// calls Answered once the request's answer is in (see gate.Answerer); until
+// a second after that, the request holds a place in the budget's window.
+func (b *Budget) Wait(ctx context.Context) (err error) {
 	// The daily count comes first and the rate window last: the window's
 	// slot is recorded as the request's sending time, so nothing that takes
 	// a round trip may stand between the slot and the request.
@@ -121,6 +127,14 @@ func (b *Budget) Wait(ctx context.Context) error {
 		}
 	}
 	if b.limiter != nil {
+		if err := b.answers.take(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				b.answers.giveBack()
+			}
+		}()
 		if err := b.limiter.Wait(ctx); err != nil {
 			return err
 		}
@@ -138,6 +152,14 @@ func (b *Budget) Wait(ctx context.Context) error {
 		return b.countLater(ctx, b.now())
 	}
 	return nil
+}
+
+// Answered tells the budget that a request Wait let through was answered
+// (or failed without an answer).
+func (b *Budget) Answered() {
+	if b.limiter != nil {
+		b.answers.answered()
+	}
 }
 
 // IsQuota reports whether err is a spent daily quota.
@@ -190,6 +212,95 @@ func (w *slidingWindow) wait(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// answerWindow admits a request only while fewer than n requests are
+// unanswered or were answered within span. A vendor counts a request when
+// it arrives, some time between its sending and its answer, so a window of
+// sending times is only as good as its margin for the trip; this one holds
+// whatever the trip takes. Take any n+1 requests that arrived within one
+// span, and the last of them admitted: it was sent after it was admitted
+// and arrived at most span after any of the others, so each of the others,
+// admitted before it and answered after its own arrival, was unanswered or
+// answered within span when the last was admitted: the window was full,
+// and the last could not have been admitted.
+type answerWindow struct {
+	mu      sync.Mutex
+	n       int
+	span    time.Duration
+	open    int         // admitted, not yet answered
+	answers []time.Time // answer times within span, oldest first
+	changed chan struct{}
+	now     func() time.Time
+}
+
+func newAnswerWindow(n int, span time.Duration) *answerWindow {
+	return &answerWindow{n: n, span: span, changed: make(chan struct{}), now: time.Now}
+}
+
+// take waits for a place and holds it until answered or giveBack.
+func (w *answerWindow) take(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		now := w.now()
+		i := 0
+		for i < len(w.answers) && !now.Before(w.answers[i].Add(w.span)) {
+			i++
+		}
+		w.answers = w.answers[i:]
+		if w.open+len(w.answers) < w.n {
+			w.open++
+			w.mu.Unlock()
+			return nil
+		}
+		// Full: wait for the oldest answer to age out, or for an answer.
+		var timer *time.Timer
+		var aged <-chan time.Time
+		if len(w.answers) > 0 {
+			timer = time.NewTimer(w.answers[0].Add(w.span).Sub(now))
+			aged = timer.C
+		}
+		changed := w.changed
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-aged:
+		case <-changed:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// answered ends a place's request: the place is free span later.
+func (w *answerWindow) answered() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open == 0 {
+		return
+	}
+	w.open--
+	w.answers = append(w.answers, w.now())
+	w.signal()
+}
+
+// giveBack frees a place whose request was never sent.
+func (w *answerWindow) giveBack() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open > 0 {
+		w.open--
+		w.signal()
+	}
+}
+
+func (w *answerWindow) signal() {
+	close(w.changed)
+	w.changed = make(chan struct{})
 }
 
 // unflushedMax is how many requests of a budget without a daily quota are

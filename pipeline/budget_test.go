@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"sync"
 	"testing"
@@ -9,15 +11,18 @@ import (
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/gate"
 )
 
-// spend has b admit n requests, failing the test on the first it refuses.
+// spend has b admit n requests, each answered at once, failing the test on
+// the first it refuses.
 func spend(t *testing.T, b *pipeline.Budget, n int) {
 	t.Helper()
 	for range n {
 		if err := b.Wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		b.Answered()
 	}
 }
 
@@ -45,6 +50,7 @@ func TestBudgetNeverLetsASecondCarryMoreThanTheRate(t *testing.T) {
 			t.Fatal(err)
 		}
 		ts = append(ts, time.Now())
+		b.Answered()
 	}
 	if got := maxInWindow(ts, time.Second); got > 10 {
 		t.Fatalf("%d requests within one second, want at most 10", got)
@@ -92,6 +98,7 @@ func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
 				mu.Lock()
 				ts = append(ts, time.Now())
 				mu.Unlock()
+				bud.Answered()
 			}
 		}()
 	}
@@ -117,5 +124,50 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 	}
 	if _, ok := pipeline.IsQuota(live.Wait(ctx)); !ok {
 		t.Fatal("live went past the daily quota")
+	}
+}
+
+// TestBudgetCountsARequestUntilASecondAfterItsAnswer: a vendor counts a
+// request when it arrives. One held up on its way (here the first, for
+// 300 ms) must not let the requests sent after it fill the vendor's second
+// around its late arrival.
+func TestBudgetCountsARequestUntilASecondAfterItsAnswer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about two seconds")
+	}
+	var mu sync.Mutex
+	var arrivals []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, testenv.State(t))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 25 {
+		done, err := gate.Enter(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer done()
+			if i == 0 {
+				time.Sleep(300 * time.Millisecond) // the trip, held up
+			}
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	if got := maxInWindow(arrivals, time.Second); got > 10 {
+		t.Fatalf("%d requests arrived within one second, want at most 10", got)
 	}
 }

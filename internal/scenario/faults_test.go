@@ -15,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/vendors/gate"
 	"github.com/crmsync/crmsync/vendors/getlead/getleadsim"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
 	"github.com/crmsync/crmsync/vendors/sharpspring"
@@ -212,6 +213,13 @@ type withoutFaults struct {
 func (g withoutFaults) Wait(ctx context.Context) error {
 	g.w.SS.SetFaults(sharpspringsim.Faults{})
 	return g.gate.Wait(ctx)
+}
+
+// Answered passes the answer on to the budget it wraps.
+func (g withoutFaults) Answered() {
+	if a, ok := g.gate.(gate.Answerer); ok {
+		a.Answered()
+	}
 }
 
 // underFaults readies w's configuration for a run under vendor faults and

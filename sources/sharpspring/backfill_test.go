@@ -388,6 +388,7 @@ func TestLeadBackfillLeavesTheLiveReserve(t *testing.T) {
 		if err := live.Wait(context.Background()); err != nil {
 			t.Fatalf("live traffic lost its reserve: %v", err)
 		}
+		live.Answered()
 	}
 }
 

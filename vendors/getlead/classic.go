@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/crmsync/crmsync/vendors/gate"
 )
 
 // DefaultClassicBaseURL is the classic API host (UK accounts:
@@ -22,10 +24,9 @@ import (
 const DefaultClassicBaseURL = "https://app.getleadcrm.com"
 
 // Gate is consulted before every request, for the shared rate limit and the
-// daily quota. A non-nil error stops the request.
-type Gate interface {
-	Wait(ctx context.Context) error
-}
+// daily quota. A non-nil error stops the request. A gate.Answerer also hears
+// when each request was answered.
+type Gate = gate.Gate
 
 // ClassicConfig configures a Classic client.
 type ClassicConfig struct {
@@ -193,9 +194,11 @@ type classicAnswer struct {
 }
 
 func (c *Classic) call(ctx context.Context, op, path string, p url.Values) error {
-	if err := c.wait(ctx); err != nil {
+	done, err := gate.Enter(ctx, c.gate)
+	if err != nil {
 		return err
 	}
+	defer done()
 	if !strings.HasPrefix(path, "/api/gl-department") {
 		p.Set("token", c.token)
 	}

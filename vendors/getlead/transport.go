@@ -35,14 +35,6 @@ func newTransport(api, what, base, def string, hc *http.Client, gate Gate) (tran
 	return transport{api: api, base: strings.TrimSuffix(base, "/"), http: hc, gate: gate}, nil
 }
 
-// wait waits on the gate, if there is one.
-func (t transport) wait(ctx context.Context) error {
-	if t.gate == nil {
-		return nil
-	}
-	return t.gate.Wait(ctx)
-}
-
 // send sends one request to base+path with header and reads at most limit
 // bytes of the answer. Its errors are *Error: the request could not be
 // made, or had no (complete) answer.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/gate"
 )
 
 // DefaultV3BaseURL is the V3 REST API root.
@@ -373,9 +375,11 @@ func firstNonEmpty(s ...string) string {
 
 // do sends one request and decodes a 2xx body into out (nil: ignore it).
 func (c *V3) do(ctx context.Context, op, method, path string, body any, out any) error {
-	if err := c.wait(ctx); err != nil {
+	done, err := gate.Enter(ctx, c.gate)
+	if err != nil {
 		return err
 	}
+	defer done()
 	h := http.Header{"Authorization": {"Bearer " + c.key}, "Accept": {"application/json"}}
 	var rd io.Reader
 	if body != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/errtext"
+	"github.com/crmsync/crmsync/vendors/gate"
 )
 
 // Region hosts (spec §2.1). Keys belong to one region.
@@ -38,10 +39,9 @@ var Regions = map[string]string{"au": HostAU, "us": HostUS, "eu": HostEU, "uk": 
 const DefaultContentType = "application/json"
 
 // Gate is consulted before every request, for the shared rate limit and
-// daily quota. A non-nil error stops the request and is returned as is.
-type Gate interface {
-	Wait(ctx context.Context) error
-}
+// daily quota. A non-nil error stops the request and is returned as is. A
+// gate.Answerer also hears when each request was answered.
+type Gate = gate.Gate
 
 // Config configures a Client. Endpoint or Region is required.
 type Config struct {
@@ -142,11 +142,11 @@ func decodeAnswer(namespace, action string, raw []byte, out any) error {
 // CallRaw sends body as is (it is hashed and sent byte for byte) and
 // returns the raw answer of a successful call.
 func (c *Client) CallRaw(ctx context.Context, namespace, action string, body []byte) ([]byte, error) {
-	if c.gate != nil {
-		if err := c.gate.Wait(ctx); err != nil {
-			return nil, err
-		}
+	done, err := gate.Enter(ctx, c.gate)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	req, err := c.newRequest(ctx, namespace, action, body)
 	if err != nil {
 		return nil, transportError(namespace, action, err)

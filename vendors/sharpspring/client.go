@@ -20,16 +20,16 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/vendors/errtext"
+	"github.com/crmsync/crmsync/vendors/gate"
 )
 
 // DefaultEndpoint is the v1.2 API, which reads and writes times in UTC.
 const DefaultEndpoint = "https://api.sharpspring.com/pubapi/v1.2/"
 
 // Gate is consulted before every request, for the shared rate limit and the
-// daily quota. A non-nil error stops the request.
-type Gate interface {
-	Wait(ctx context.Context) error
-}
+// daily quota. A non-nil error stops the request. A gate.Answerer also hears
+// when each request was answered.
+type Gate = gate.Gate
 
 // Config configures a Client.
 type Config struct {
@@ -121,11 +121,11 @@ func (c *Client) Call(ctx context.Context, method string, params any, out any) e
 }
 
 func (c *Client) call(ctx context.Context, method string, params any, out any) error {
-	if c.gate != nil {
-		if err := c.gate.Wait(ctx); err != nil {
-			return err
-		}
+	done, err := gate.Enter(ctx, c.gate)
+	if err != nil {
+		return err
 	}
+	defer done()
 	id := "crmsync-" + strconv.FormatUint(c.seq.Add(1), 10)
 	body, err := json.Marshal(request{Method: method, Params: params, ID: id})
 	if err != nil {

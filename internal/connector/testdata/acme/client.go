@@ -18,13 +18,12 @@ import (
 
 	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/errtext"
+	"github.com/crmsync/crmsync/vendors/gate"
 )
 
 // Gate is waited on before every request: the account's shared rate
-// budget (*pipeline.Budget).
-type Gate interface {
-	Wait(ctx context.Context) error
-}
+// budget (*pipeline.Budget), told of each answer (gate.Answerer).
+type Gate = gate.Gate
 
 // ClientConfig configures a Client.
 type ClientConfig struct {
@@ -330,11 +329,11 @@ func (c *Client) do(ctx context.Context, name, op, method, path string, body, ou
 		}
 		rd = bytes.NewReader(b)
 	}
-	if c.gate != nil {
-		if err := c.gate.Wait(ctx); err != nil {
-			return err
-		}
+	done, err := gate.Enter(ctx, c.gate)
+	if err != nil {
+		return err
 	}
+	defer done()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return c.count(&Error{Op: op, Message: errtext.Transport(err)})
