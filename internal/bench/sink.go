@@ -45,7 +45,7 @@ func (r SinkResult) Row() Row {
 		Result: fmt.Sprintf("%.3f (%s leads/s); %d × 107", r.Median, thousands(r.Median*ssCeiling), r.Rejected107),
 		Target: "≥ 0.95; 0 × 107", Met: verdict(r.Median >= SinkTarget && r.Rejected107 == 0),
 		Notes: fmt.Sprintf("median of %d drains of %s new leads into a fresh state, from the instance's start (%s), %d requests; "+
-			"rate_per_second 10 (default 9): the client sends ≥ 100 ms apart and ≤ 10 per 1.05 s, so at most 0.952 in steady state",
+			"rate_per_second 10 (default 9): the client sends ≥ 100 ms apart, ≤ 10 per 1.05 s and ≤ 10 unanswered or answered within 1 s, so at most 0.952 in steady state",
 			len(r.Fractions), thousands(float64(r.Backlog)), joinFloats(r.Fractions, "%.3f"), r.Requests)}
 }
 
