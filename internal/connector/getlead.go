@@ -47,7 +47,6 @@ func openGetlead(ctx context.Context, env Env) (*Account, error) {
 			if g.APIKey.Value() == "" {
 				return nil, fmt.Errorf("getlead.api_key (the V3 ik_ key) is needed to read Getlead's leads")
 			}
-			budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: g.Account(), PerSecond: g.RatePerSecond, Shared: true}, env.State)
 			api, err := getlead.NewV3(getlead.V3Config{BaseURL: g.V3BaseURL, APIKey: g.APIKey.Value(),
 				HTTPClient: &http.Client{Timeout: g.Timeout.Std()}, Gate: budget})
 			if err != nil {

@@ -29,13 +29,13 @@ func init() {
 
 func openIVvy(ctx context.Context, env Env) (*Account, error) {
 	iv := env.Section.(*config.IVvyConfig)
-	client := func() (*ivvy.Client, *pipeline.Budget, error) {
-		budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond, Shared: true}, env.State)
-		c, err := ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(),
+	// One budget for every request of the account in this process.
+	budget := pipeline.NewBudget(pipeline.BudgetConfig{Account: iv.Account(), PerSecond: iv.RatePerSecond, Shared: true}, env.State)
+	client := func() (*ivvy.Client, error) {
+		return ivvy.New(ivvy.Config{Endpoint: iv.Endpoint, Region: iv.Region, APIKey: iv.APIKey.Value(),
 			APISecret: iv.APISecret.Value(), HTTPClient: &http.Client{Timeout: iv.Timeout.Std()}, Gate: budget})
-		return c, budget, err
 	}
-	c, budget, err := client()
+	c, err := client()
 	if err != nil {
 		return nil, err
 	}
@@ -54,10 +54,9 @@ func openIVvy(ctx context.Context, env Env) (*Account, error) {
 		LeadCodec: mappings.IVvyLeads{Catalog: env.Catalog},
 		Sinks:     map[string]pipeline.Sink{"lead": sink},
 		Budgets:   []*pipeline.Budget{budget},
-		// A history pager has a client of its own on the same shared
-		// window.
+		// A history pager has a client of its own on the same budget.
 		Pager: func(_ string, since, until time.Time) (pipeline.Pager, error) {
-			c, _, err := client()
+			c, err := client()
 			if err != nil {
 				return nil, err
 			}

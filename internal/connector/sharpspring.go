@@ -39,20 +39,19 @@ func init() {
 
 func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 	s := env.Section.(*config.SharpSpringConfig)
-	client := func(reserve int) (*sharpspring.Client, *pipeline.Budget, error) {
-		bc := pipeline.BudgetConfig{Account: s.Account(), PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
-		if s.Unlimited {
-			bc.PerSecond = 0
-		}
-		budget := pipeline.NewBudget(bc, env.State)
-		if reserve > 0 {
-			budget = budget.WithReserve(reserve)
-		}
-		c, err := sharpspring.New(sharpspring.Config{Endpoint: s.Endpoint, AccountID: s.AccountID, SecretKey: s.SecretKey.Value(),
-			HTTPClient: &http.Client{Timeout: s.Timeout.Std()}, Gate: budget})
-		return c, budget, err
+	// One budget for every request of the account in this process; a
+	// history pager's view of it leaves the live reserve of the daily
+	// quota untouched.
+	bc := pipeline.BudgetConfig{Account: s.Account(), PerSecond: s.RatePerSecond, Daily: s.DailyQuota, Shared: true}
+	if s.Unlimited {
+		bc.PerSecond = 0
 	}
-	c, budget, err := client(0)
+	budget := pipeline.NewBudget(bc, env.State)
+	client := func(gate *pipeline.Budget) (*sharpspring.Client, error) {
+		return sharpspring.New(sharpspring.Config{Endpoint: s.Endpoint, AccountID: s.AccountID, SecretKey: s.SecretKey.Value(),
+			HTTPClient: &http.Client{Timeout: s.Timeout.Std()}, Gate: gate})
+	}
+	c, err := client(budget)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +79,7 @@ func openSharpSpring(ctx context.Context, env Env) (*Account, error) {
 				return nil, errors.New("--since/--until cannot be used: SharpSpring keeps no creation or change time " +
 					"for clients, so the backfill always publishes every active client")
 			}
-			c, _, err := client(int(float64(s.DailyQuota) * BackfillReserve))
+			c, err := client(budget.WithReserve(int(float64(s.DailyQuota) * BackfillReserve)))
 			if err != nil {
 				return nil, err
 			}
