@@ -44,6 +44,27 @@ func (s *Store) TakeSlot(ctx context.Context, account string, now time.Time, lim
 	return true, 0, nil
 }
 
+// AnswerSlot implements pipeline.RateWindow.
+func (s *Store) AnswerSlot(ctx context.Context, account string, sent, answered time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("answer slot", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE rate_slots SET at_ns = ? WHERE rowid = (SELECT rowid FROM rate_slots
+		WHERE account = ? AND at_ns >= ? AND at_ns <= ? ORDER BY at_ns LIMIT 1)`,
+		answered.UnixNano(), account, sent.UnixNano(), answered.UnixNano())
+	if err != nil {
+		return wrap("answer slot", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rate_slots (account, at_ns) VALUES (?, ?)`, account, answered.UnixNano()); err != nil {
+			return wrap("answer slot", err)
+		}
+	}
+	return wrap("answer slot", tx.Commit())
+}
+
 // BackfillRun returns the stored run, or ErrNotFound.
 func (s *Store) BackfillRun(ctx context.Context, source, since, until string) (pipeline.BackfillRun, error) {
 	r := pipeline.BackfillRun{Source: source, Since: since, Until: until}

@@ -88,17 +88,20 @@ func (b *Budget) WithReserve(reserve int) *Budget {
 // Daily is the daily quota this budget may spend (0: unlimited).
 func (b *Budget) Daily() int { return b.daily }
 
-func (b *Budget) sharedWindow(ctx context.Context) error {
+// sharedWindow takes a slot of the state's window and returns the time it
+// was asked for.
+func (b *Budget) sharedWindow(ctx context.Context) (time.Time, error) {
 	for {
-		ok, wait, err := b.store.TakeSlot(ctx, b.account, b.now(), b.perSec, time.Second+windowMargin)
+		now := b.now()
+		ok, wait, err := b.store.TakeSlot(ctx, b.account, now, b.perSec, time.Second+windowMargin)
 		if err != nil || ok {
-			return err
+			return now, err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return time.Time{}, ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -110,7 +113,8 @@ func (b *Budget) Account() string { return b.account }
 // Wait blocks until a request may be sent and counts it against the daily
 // quota. It returns a *QuotaError when the day's quota is spent. The caller
 // calls Answered once the request's answer is in (see gate.Answerer); until
-// a second after that, the request holds a place in the budget's window.
+// a second after that, the request holds a place in the budget's window,
+// and in a shared window its slot stands at the answer's time.
 func (b *Budget) Wait(ctx context.Context) (err error) {
 	// The daily count comes first and the rate window last: the window's
 	// slot is recorded as the request's sending time, so nothing that takes
@@ -138,13 +142,19 @@ func (b *Budget) Wait(ctx context.Context) (err error) {
 		if err := b.limiter.Wait(ctx); err != nil {
 			return err
 		}
+		var sent time.Time
 		if b.window != nil {
 			if err := b.window.wait(ctx); err != nil {
 				return err
 			}
-		} else if err := b.sharedWindow(ctx); err != nil {
+		} else if sent, err = b.sharedWindow(ctx); err != nil {
 			return err
 		}
+		defer func() {
+			if err == nil && !sent.IsZero() {
+				b.answers.sending(sent)
+			}
+		}()
 	}
 	if b.store != nil && b.daily <= 0 {
 		// No quota to enforce: the count is for status and metrics only,
@@ -157,10 +167,29 @@ func (b *Budget) Wait(ctx context.Context) (err error) {
 // Answered tells the budget that a request Wait let through was answered
 // (or failed without an answer).
 func (b *Budget) Answered() {
-	if b.limiter != nil {
-		b.answers.answered()
+	if b.limiter == nil {
+		return
 	}
+	sent, ok := b.answers.answered()
+	if !ok {
+		return
+	}
+	// The request's slot in the state's window moves to its answer, so
+	// that the other processes on the state count it from there too. Not
+	// on the caller's way: the state's writer may be busy. Should the move
+	// fail, the slot stays at the sending time, which still bounds the
+	// rate by sending times.
+	answered := b.now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), answerSlotTimeout)
+		defer cancel()
+		_ = b.store.AnswerSlot(ctx, b.account, sent, answered)
+	}()
 }
+
+// answerSlotTimeout bounds moving a slot to its answer: past a second it
+// no longer matters.
+const answerSlotTimeout = 5 * time.Second
 
 // IsQuota reports whether err is a spent daily quota.
 func IsQuota(err error) (*QuotaError, bool) {
@@ -230,6 +259,7 @@ type answerWindow struct {
 	span    time.Duration
 	open    int         // admitted, not yet answered
 	answers []time.Time // answer times within span, oldest first
+	sends   []time.Time // shared-window slots of unanswered requests, oldest first
 	changed chan struct{}
 	now     func() time.Time
 }
@@ -276,16 +306,32 @@ func (w *answerWindow) take(ctx context.Context) error {
 	}
 }
 
-// answered ends a place's request: the place is free span later.
-func (w *answerWindow) answered() {
+// sending records the shared-window slot of a request just admitted.
+func (w *answerWindow) sending(slot time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sends = append(w.sends, slot)
+}
+
+// answered ends a place's request: the place is free span later. It
+// returns the oldest shared-window slot still waiting for an answer:
+// answers may come in any order, and moving the oldest slot to this
+// answer never leaves a slot earlier than its own request's answer.
+func (w *answerWindow) answered() (slot time.Time, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.open == 0 {
-		return
+		return time.Time{}, false
 	}
 	w.open--
 	w.answers = append(w.answers, w.now())
 	w.signal()
+	if len(w.sends) == 0 {
+		return time.Time{}, false
+	}
+	slot = w.sends[0]
+	w.sends = w.sends[1:]
+	return slot, true
 }
 
 // giveBack frees a place whose request was never sent.

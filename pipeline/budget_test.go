@@ -127,6 +127,58 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 	}
 }
 
+// TestBudgetsOnOneStateCountARequestFromItsAnswer: two processes on one
+// state (two budgets of one account). The first one's request is held up
+// on its way for 300 ms; the second sends all it may from 100 ms on. The
+// held-up request's slot in the state's window moves to its answer, so the
+// second does not fill the vendor's second around its late arrival.
+func TestBudgetsOnOneStateCountARequestFromItsAnswer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about two seconds")
+	}
+	var mu sync.Mutex
+	var arrivals []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	state := testenv.State(t)
+	a := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, state)
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, state)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	send := func(g *pipeline.Budget, delay time.Duration) {
+		t.Helper()
+		done, err := gate.Enter(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer done()
+			time.Sleep(delay) // the trip, held up
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	send(a, 300*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the second process starts sending
+	for range 20 {
+		send(b, 0)
+	}
+	wg.Wait()
+	if got := maxInWindow(arrivals, time.Second); got > 10 {
+		t.Fatalf("%d requests arrived within one second, want at most 10", got)
+	}
+}
+
 // TestBudgetCountsARequestUntilASecondAfterItsAnswer: a vendor counts a
 // request when it arrives. One held up on its way (here the first, for
 // 300 ms) must not let the requests sent after it fill the vendor's second

@@ -261,6 +261,15 @@ type RateWindow interface {
 	// were admitted in the span before now. Otherwise it admits nothing and
 	// returns how long to wait before asking again.
 	TakeSlot(ctx context.Context, account string, now time.Time, limit int, span time.Duration) (ok bool, wait time.Duration, err error)
+	// AnswerSlot moves a request of account admitted at sent to answered,
+	// when its answer came: the vendor counted it on arrival, no later
+	// than that. It moves the earliest slot at or after sent and not after
+	// answered (sent is when the caller asked; a slot taken after a retry
+	// stands a little later); when there is none (the slot left the
+	// window while the request was on its way), it adds one at answered.
+	// A slot only ever moves later, so the window never holds less than
+	// the vendor counts.
+	AnswerSlot(ctx context.Context, account string, sent, answered time.Time) error
 }
 
 // Quota counts each vendor account's requests per UTC day.

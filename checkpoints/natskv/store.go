@@ -621,6 +621,23 @@ func (s *Store) TakeSlot(ctx context.Context, account string, now time.Time, lim
 	return ok, wait, nil
 }
 
+// AnswerSlot implements pipeline.RateWindow.
+func (s *Store) AnswerSlot(ctx context.Context, account string, sent, answered time.Time) error {
+	from, to := sent.UnixNano(), answered.UnixNano()
+	err := update(ctx, s, key("rate", account), func(w *window, _ bool) (bool, error) {
+		// w.At is sorted: the first at or after sent is the earliest.
+		i, _ := slices.BinarySearch(w.At, from)
+		if i < len(w.At) && w.At[i] <= to {
+			w.At[i] = to
+		} else {
+			w.At = append(w.At, to)
+		}
+		slices.Sort(w.At)
+		return true, nil
+	})
+	return wrap("answer slot", err)
+}
+
 type count struct {
 	N int `json:"n"`
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"ReceiptsRoundTripAndSurviveConcurrentWriters", testReceipts},
 		{"RateWindowNeverAdmitsMoreThanTheLimitInASpan", testRateWindow},
 		{"RateWindowHoldsUnderConcurrentTakers", testRateWindowConcurrent},
+		{"RateWindowCountsARequestFromItsAnswer", testRateWindowAnswers},
 		{"QuotaCountsPerAccountAndUTCDay", testQuota},
 		{"TakeQuotaStopsAtTheLimitUnderConcurrentTakers", testTakeQuotaConcurrent},
 		{"NamedCheckpointsRoundTrip", testCheckpoints},
@@ -517,6 +518,52 @@ func testRateWindow(t *testing.T, s pipeline.State) {
 	}
 	if ok, _ := take("ss:1", t0.Add(span+time.Millisecond)); !ok {
 		t.Error("a slot was refused after the oldest left the window")
+	}
+}
+
+func testRateWindowAnswers(t *testing.T, s pipeline.State) {
+	ctx := context.Background()
+	const limit, span = 3, time.Second
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	take := func(account string, at time.Time) bool {
+		t.Helper()
+		ok, _, err := s.TakeSlot(ctx, account, at, limit, span)
+		if err != nil {
+			t.Fatalf("TakeSlot: %v", err)
+		}
+		return ok
+	}
+	answer := func(account string, sent, answered time.Time) {
+		t.Helper()
+		if err := s.AnswerSlot(ctx, account, sent, answered); err != nil {
+			t.Fatalf("AnswerSlot: %v", err)
+		}
+	}
+	for i := range limit {
+		if !take("ss:1", ms(100*i)) {
+			t.Fatalf("slot %d of %d refused", i+1, limit)
+		}
+	}
+	// All three were answered at 500 ms; the first is answered as sent
+	// a little before its slot (a taker that retried stands later).
+	answer("ss:1", ms(-5), ms(500))
+	answer("ss:1", ms(100), ms(500))
+	answer("ss:1", ms(200), ms(500))
+	if take("ss:1", ms(1300)) {
+		t.Fatal("a request was admitted within a second of three answers")
+	}
+	if !take("ss:1", ms(1501)) {
+		t.Fatal("a request was refused a second after the answers")
+	}
+	// A request whose slot left the window before its answer came counts
+	// from its answer.
+	if !take("ss:2", ms(0)) || !take("ss:2", ms(1200)) {
+		t.Fatal("a slot of ss:2 refused")
+	}
+	answer("ss:2", ms(0), ms(1100))
+	if !take("ss:2", ms(1300)) || take("ss:2", ms(1400)) {
+		t.Fatal("a request answered after its slot left the window does not count from its answer")
 	}
 }
 
