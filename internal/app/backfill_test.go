@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
@@ -100,12 +101,13 @@ func backfillPublishesOnBudget(t *testing.T, h *harness, source string, want map
 // TestBackfillLeavesTheLiveReserve: a SharpSpring backfill stops with a
 // quota error when only the live reserve of the daily quota is left.
 func TestBackfillLeavesTheLiveReserve(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	h := newHarness(t, harnessOptions{tweak: func(c *config.Config) {
+		c.SharpSpring.DailyQuota = 100 // a reserve of 10
+	}})
 	ctx := context.Background()
 	for i := range 5 {
 		h.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("bf%d@example.com", i)})
 	}
-	h.cfg.SharpSpring.DailyQuota = 100 // a reserve of 10
 	account := "sharpspring:" + testAccount
 	used, err := h.app.State.QuotaUsed(ctx, account, time.Now())
 	if err != nil {
