@@ -127,55 +127,59 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 	}
 }
 
-// TestBudgetsOnOneStateCountARequestFromItsAnswer: two processes on one
-// state (two budgets of one account). The first one's request is held up
-// on its way for 300 ms; the second sends all it may from 100 ms on. The
-// held-up request's slot in the state's window moves to its answer, so the
-// second does not fill the vendor's second around its late arrival.
-func TestBudgetsOnOneStateCountARequestFromItsAnswer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes about two seconds")
-	}
-	var mu sync.Mutex
-	var arrivals []time.Time
+// vendor is a server that records when each request arrives, and sends
+// requests to it through budgets, each held up on its way as asked.
+type vendor struct {
+	t        *testing.T
+	url      string
+	mu       sync.Mutex
+	arrivals []time.Time
+	wg       sync.WaitGroup
+}
+
+func newVendor(t *testing.T) *vendor {
+	v := &vendor{t: t}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		arrivals = append(arrivals, time.Now())
-		mu.Unlock()
+		v.mu.Lock()
+		v.arrivals = append(v.arrivals, time.Now())
+		v.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
-	state := testenv.State(t)
-	a := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, state)
-	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, state)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	send := func(g *pipeline.Budget, delay time.Duration) {
-		t.Helper()
-		done, err := gate.Enter(ctx, g)
+	v.url = srv.URL
+	return v
+}
+
+// send waits on g and sends one request, held up for trip on its way, in a
+// goroutine of its own; the budget hears of its answer.
+func (v *vendor) send(g *pipeline.Budget, trip time.Duration) {
+	v.t.Helper()
+	done, err := gate.Enter(context.Background(), g)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		defer done()
+		time.Sleep(trip)
+		resp, err := http.Get(v.url)
 		if err != nil {
-			t.Fatal(err)
+			v.t.Error(err)
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer done()
-			time.Sleep(delay) // the trip, held up
-			resp, err := http.Get(srv.URL)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-		}()
-	}
-	send(a, 300*time.Millisecond)
-	time.Sleep(100 * time.Millisecond) // the second process starts sending
-	for range 20 {
-		send(b, 0)
-	}
-	wg.Wait()
-	if got := maxInWindow(arrivals, time.Second); got > 10 {
-		t.Fatalf("%d requests arrived within one second, want at most 10", got)
+		resp.Body.Close()
+	}()
+}
+
+// atMostPerSecond waits for every request and fails the test when more
+// than n arrived within one second.
+func (v *vendor) atMostPerSecond(n int) {
+	v.t.Helper()
+	v.wg.Wait()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if got := maxInWindow(v.arrivals, time.Second); got > n {
+		v.t.Fatalf("%d requests arrived within one second, want at most %d", got, n)
 	}
 }
 
@@ -187,39 +191,32 @@ func TestBudgetCountsARequestUntilASecondAfterItsAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about two seconds")
 	}
-	var mu sync.Mutex
-	var arrivals []time.Time
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		arrivals = append(arrivals, time.Now())
-		mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
+	v := newVendor(t)
 	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, testenv.State(t))
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	for i := range 25 {
-		done, err := gate.Enter(ctx, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer done()
-			if i == 0 {
-				time.Sleep(300 * time.Millisecond) // the trip, held up
-			}
-			resp, err := http.Get(srv.URL)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-		}()
+	v.send(b, 300*time.Millisecond)
+	for range 24 {
+		v.send(b, 0)
 	}
-	wg.Wait()
-	if got := maxInWindow(arrivals, time.Second); got > 10 {
-		t.Fatalf("%d requests arrived within one second, want at most 10", got)
+	v.atMostPerSecond(10)
+}
+
+// TestBudgetsOnOneStateCountARequestFromItsAnswer: two processes on one
+// state (two budgets of one account). The first one's request is held up
+// on its way for 300 ms; the second sends all it may from 100 ms on. The
+// held-up request's slot in the state's window moves to its answer, so the
+// second does not fill the vendor's second around its late arrival.
+func TestBudgetsOnOneStateCountARequestFromItsAnswer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about two seconds")
 	}
+	v := newVendor(t)
+	state := testenv.State(t)
+	a := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, state)
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 10, Shared: true}, state)
+	v.send(a, 300*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the second process starts sending
+	for range 20 {
+		v.send(b, 0)
+	}
+	v.atMostPerSecond(10)
 }
