@@ -131,6 +131,7 @@ func (b *Budget) Wait(ctx context.Context) (err error) {
 		}
 	}
 	if b.limiter != nil {
+		defer b.answers.waited(time.Now())
 		if err := b.answers.take(ctx); err != nil {
 			return err
 		}
@@ -162,6 +163,24 @@ func (b *Budget) Wait(ctx context.Context) (err error) {
 		return b.countLater(ctx, b.now())
 	}
 	return nil
+}
+
+// RateStats is what a budget's rate limits did since start.
+type RateStats struct {
+	// Waited is the time requests spent waiting for the rate: the
+	// token bucket and the windows, not the daily quota.
+	Waited time.Duration
+	// InFlight counts the requests let through and not yet answered.
+	InFlight int
+}
+
+// RateStats returns what the budget's rate limits did since start; zero
+// for a budget without a rate.
+func (b *Budget) RateStats() RateStats {
+	if b.limiter == nil {
+		return RateStats{}
+	}
+	return b.answers.stats()
 }
 
 // Answered tells the budget that a request Wait let through was answered
@@ -257,9 +276,10 @@ type answerWindow struct {
 	mu      sync.Mutex
 	n       int
 	span    time.Duration
-	open    int         // admitted, not yet answered
-	answers []time.Time // answer times within span, oldest first
-	sends   []time.Time // shared-window slots of unanswered requests, oldest first
+	open    int           // admitted, not yet answered
+	answers []time.Time   // answer times within span, oldest first
+	sends   []time.Time   // shared-window slots of unanswered requests, oldest first
+	wait    time.Duration // spent in Wait for the rate, every request together
 	changed chan struct{}
 	now     func() time.Time
 }
@@ -304,6 +324,20 @@ func (w *answerWindow) take(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// waited adds the time since start to the time spent waiting for the rate.
+func (w *answerWindow) waited(start time.Time) {
+	d := time.Since(start)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.wait += d
+}
+
+func (w *answerWindow) stats() RateStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return RateStats{Waited: w.wait, InFlight: w.open}
 }
 
 // sending records the shared-window slot of a request just admitted.

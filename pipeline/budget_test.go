@@ -127,6 +127,33 @@ func TestReserveIsKeptForLiveTraffic(t *testing.T) {
 	}
 }
 
+func TestBudgetRateStats(t *testing.T) {
+	ctx := context.Background()
+	// 2 per second, burst 1: the second and third request wait about
+	// half a second each for the token bucket. The first two are
+	// answered at once, the third not yet.
+	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "t", PerSecond: 2}, nil)
+	for i := range 3 {
+		if err := b.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			b.Answered()
+		}
+	}
+	st := b.RateStats()
+	if st.InFlight != 1 || st.Waited < 900*time.Millisecond {
+		t.Fatalf("%+v, want 1 in flight and about a second waited", st)
+	}
+	b.WithReserve(0).Answered() // a view shares its budget's counts
+	if st := b.RateStats(); st.InFlight != 0 {
+		t.Fatalf("%d in flight after every answer, want 0", st.InFlight)
+	}
+	if st := pipeline.NewBudget(pipeline.BudgetConfig{Account: "t"}, nil).RateStats(); st != (pipeline.RateStats{}) {
+		t.Fatalf("a budget without a rate reports %+v", st)
+	}
+}
+
 // vendor is a server that records when each request arrives, and sends
 // requests to it through budgets, each held up on its way as asked.
 type vendor struct {

@@ -18,10 +18,14 @@ import (
 // Status is the instance's state as /status reports it and `crmsync status`
 // prints it.
 type Status struct {
-	Time    time.Time       `json:"time"`
-	Sources []SourceStatus  `json:"sources"`
-	Routes  []RouteStatus   `json:"routes"`
-	Quota   []QuotaStatus   `json:"quota"`
+	Time    time.Time      `json:"time"`
+	Sources []SourceStatus `json:"sources"`
+	Routes  []RouteStatus  `json:"routes"`
+	Quota   []QuotaStatus  `json:"quota"`
+	// Rate is each rate-limited account's budget in this process, once it
+	// sent a request: live counters, absent when the instance is not
+	// running.
+	Rate    []RateStatus    `json:"rate,omitempty"`
 	Webhook *WebhookStatus  `json:"webhook,omitempty"`
 	Vendors []VendorCounter `json:"vendor_requests,omitempty"`
 	// SafetyNet is the LeadExec safety net's count, when it runs.
@@ -92,6 +96,16 @@ type DriftStatus struct {
 	Repaired  int64     `json:"repaired_records"`
 	LastPass  time.Time `json:"last_pass,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+}
+
+// RateStatus is what one account's request rate did since start: the time
+// its requests waited for the rate (summed over requests; growing about
+// as fast as the clock means the rate is what paces the sync) and the
+// requests sent and not yet answered.
+type RateStatus struct {
+	Account       string  `json:"account"`
+	WaitedSeconds float64 `json:"waited_seconds"`
+	InFlight      int     `json:"in_flight"`
 }
 
 // QuotaStatus is one vendor account's requests today (UTC).
@@ -187,6 +201,11 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		}
 		st.Quota = append(st.Quota, QuotaStatus{Account: iv.Account(), Used: used})
 	}
+	for _, b := range a.vendors.budgets {
+		if r := b.RateStats(); r != (pipeline.RateStats{}) {
+			st.Rate = append(st.Rate, RateStatus{Account: b.Account(), WaitedSeconds: r.Waited.Seconds(), InFlight: r.InFlight})
+		}
+	}
 	st.Webhook, st.SafetyNet = a.Webhook(), a.SafetyNet()
 	for _, name := range slices.Sorted(maps.Keys(a.vendors.connected)) {
 		acc := a.vendors.connected[name]
@@ -277,6 +296,8 @@ var (
 	descErrors      = prometheus.NewDesc("crmsync_vendor_errors_total", "Error answers from a vendor API, by vendor code.", []string{"vendor", "code"}, nil)
 	descQuota       = prometheus.NewDesc("crmsync_quota_used", "Requests counted against the account's daily quota today (UTC).", []string{"account"}, nil)
 	descQuotaLimit  = prometheus.NewDesc("crmsync_quota_limit", "The account's daily quota.", []string{"account"}, nil)
+	descRateWait    = prometheus.NewDesc("crmsync_rate_wait_seconds_total", "Time the account's requests waited for its request rate, summed over requests.", []string{"account"}, nil)
+	descInFlight    = prometheus.NewDesc("crmsync_requests_in_flight", "Requests to the account sent and not yet answered.", []string{"account"}, nil)
 	descWebhook     = prometheus.NewDesc("crmsync_webhook_deliveries_total", "Webhook deliveries by outcome.", []string{"source", "outcome"}, nil)
 	descBatchSizeSu = prometheus.NewDesc("crmsync_route_batch_events_avg", "Average events per batch.", []string{"route"}, nil)
 	descDrift       = prometheus.NewDesc("crmsync_drift_records_total",
@@ -344,6 +365,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, q := range st.Quota {
 		gauge(descQuota, float64(q.Used), q.Account)
 		gauge(descQuotaLimit, float64(q.Limit), q.Account)
+	}
+	for _, r := range st.Rate {
+		counter(descRateWait, r.WaitedSeconds, r.Account)
+		gauge(descInFlight, float64(r.InFlight), r.Account)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.a.vendors.connected)) {
 		for _, w := range c.a.vendors.connected[name].Webhooks {

@@ -79,6 +79,9 @@ func TestStatusAndMetricsAgreeWithTheSimulator(t *testing.T) {
 	if st.Webhook == nil || st.Webhook.Accepted != 36 {
 		t.Fatalf("status webhook = %+v", st.Webhook)
 	}
+	if len(st.Rate) != 1 || st.Rate[0].Account != "sharpspring:"+testAccount || st.Rate[0].InFlight != 0 || st.Rate[0].WaitedSeconds <= 0 {
+		t.Fatalf("status rate = %+v, want the SharpSpring account's, nothing in flight once settled", st.Rate)
+	}
 
 	m := get(t, base+"/metrics")
 	for method, n := range sim.ByMethod {
@@ -88,6 +91,12 @@ func TestStatusAndMetricsAgreeWithTheSimulator(t *testing.T) {
 	}
 	if got := metric(t, m, "crmsync_quota_used"); got != float64(sim.Requests) {
 		t.Errorf("quota used: metrics %v, simulator %d", got, sim.Requests)
+	}
+	if got := metric(t, m, "crmsync_requests_in_flight"); got != 0 {
+		t.Errorf("requests in flight once settled: %v", got)
+	}
+	if got := metric(t, m, "crmsync_rate_wait_seconds_total"); got < st.Rate[0].WaitedSeconds {
+		t.Errorf("rate wait: metrics %v, less than /status said before (%v)", got, st.Rate[0].WaitedSeconds)
 	}
 	if got := metric(t, m, "crmsync_route_events_total", `route="le-ss"`); got != 36 {
 		t.Errorf("events = %v", got)

@@ -134,6 +134,12 @@ func printStatus(w io.Writer, st app.Status, live bool) {
 	for _, q := range st.Quota {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", q.Account, q.Used, q.Limit)
 	}
+	if len(st.Rate) > 0 {
+		fmt.Fprintln(tw, "\nACCOUNT\tWAITED FOR THE RATE\tIN FLIGHT")
+		for _, r := range st.Rate {
+			fmt.Fprintf(tw, "%s\t%.1fs\t%d\n", r.Account, r.WaitedSeconds, r.InFlight)
+		}
+	}
 	if wh := st.Webhook; wh != nil {
 		var rej []string
 		for k, v := range wh.Rejected {
