@@ -15,7 +15,9 @@ type Gate interface {
 // request when it arrives, which is some time between its sending and its
 // answer; a gate that frees the request's place in its per-second window
 // only a second after the answer keeps the vendor's count under the limit
-// however long the request took to get there.
+// however long the request took to get there. A gate that wraps an
+// Answerer must pass Answered on: a budget that never hears its answers
+// fills its places after rate_per_second requests and admits no more.
 type Answerer interface {
 	Gate
 	// Answered is called once for every Wait that returned nil, after
