@@ -39,6 +39,7 @@ type Store struct {
 	rdb        *sql.DB // readers
 	now        func() time.Time
 	deliveries deliveryQueue
+	ckpt       *checkpointer // nil until Open is done
 }
 
 // readConns is the size of the read pool. Each connection keeps its own
@@ -75,11 +76,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
-	// The write-ahead log is copied back into the file every 8,192 pages
-	// (32 MiB) rather than SQLite's 1,000: a page that many route batches
-	// touch (the identity map's and ledger's keys are random) is copied
-	// once, not once per few batches.
-	if _, err := db.ExecContext(ctx, "PRAGMA wal_autocheckpoint=8192"); err != nil {
+	// The writer copies the write-ahead log back into the file only past
+	// writerCheckpointPages; the checkpointer does it in the background
+	// long before (see checkpointEvery).
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", writerCheckpointPages)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
@@ -94,6 +94,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	s.rdb = rdb
+	cdb, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_synchronous=NORMAL")
+	if err != nil {
+		rdb.Close()
+		db.Close()
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	s.ckpt = startCheckpointer(cdb)
 	return s, nil
 }
 
@@ -124,7 +132,13 @@ func private(path string) error {
 // Close writes the delivery receipts still queued and closes the database.
 func (s *Store) Close() error {
 	s.deliveries.drain()
-	return errors.Join(s.rdb.Close(), s.db.Close())
+	var ckpt error
+	if s.ckpt != nil {
+		ckpt = s.ckpt.stop()
+	}
+	// The writer closes last: the last connection to close copies the
+	// log into the file and removes it.
+	return errors.Join(ckpt, s.rdb.Close(), s.db.Close())
 }
 
 // Ping checks that the database answers.
@@ -233,6 +247,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return wrap("commit", err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.committed()
 	}
 	return nil
 }
