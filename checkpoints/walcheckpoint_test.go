@@ -50,3 +50,32 @@ func TestTheLogIsCopiedIntoTheFileInTheBackground(t *testing.T) {
 		}
 	}
 }
+
+// At a clean stop the log is in the file and gone: every connection of the
+// state closes, the background checkpoints' one too, and the last to close
+// copies the log into the file and removes it.
+func TestACleanStopLeavesNoLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := checkpoints.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := s.Update(ctx, func(tx *checkpoints.Tx) error {
+			return tx.SetCursor(ctx, fmt.Sprintf("source-%02d", i), strings.Repeat("c", 4000))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Fatalf("state.db-wal after a clean stop: %v", err)
+	}
+	s = testenv.StateAt(t, path)
+	if got, _, err := s.Cursor(ctx, "source-49"); err != nil || len(got) != 4000 {
+		t.Fatalf("cursor after reopening: %d bytes, %v", len(got), err)
+	}
+}
