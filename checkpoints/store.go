@@ -33,13 +33,14 @@ const timeFormat = time.RFC3339Nano
 // serialised on one connection, and the reads on the hot paths (a webhook
 // delivery's receipt, a route batch's identities and ledger) run on a small
 // pool of read connections, so that they never wait behind a write: in WAL
-// mode a reader sees every transaction committed before it began.
+// mode a reader sees every transaction committed before it began. A
+// connection of its own copies the log into the file (checkpointer).
 type Store struct {
 	db         *sql.DB // the writer
 	rdb        *sql.DB // readers
 	now        func() time.Time
 	deliveries deliveryQueue
-	ckpt       *checkpointer // nil until Open is done
+	ckpt       *checkpointer // nil in a Store not made by Open
 }
 
 // readConns is the size of the read pool. Each connection keeps its own

@@ -24,7 +24,7 @@ func main() {
 // gcPercent is the heap growth, in percent of the live heap, that starts a
 // collection (GOGC) unless the environment sets GOGC. At Go's default, 100,
 // the collector took about a quarter of a sync's CPU (the route's and the
-// webhook's per-lead maps and events are short-lived). 200 spares 5–10%
+// webhook's per-lead maps and events are short-lived). 200 spares about 5%
 // of the CPU per lead (bench --only peer) and keeps the 1,000,000-lead
 // backfill beside `crmsync run` under 256 MiB; 300 went past it.
 const gcPercent = 200
