@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // ErrPermanent marks an error that retrying cannot fix: the record goes to
@@ -49,6 +51,36 @@ type RetryAfterError struct {
 
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// AuthWait is how long a batch waits after the vendor refused crmsync's
+// credentials before it is tried again.
+const AuthWait = time.Minute
+
+// FromVendor turns a vendor client's failed call into the pipeline's error
+// classes, by its apierr.Class:
+//
+//   - Auth waits AuthWait: the credentials, not the records, are at fault,
+//     so the batch is kept and tried again slowly until an operator fixes
+//     the configuration;
+//   - RateLimited waits rateWait (the vendor's Retry-After when it gave
+//     one, else the sink's least wait);
+//   - Permanent dead-letters the records under code, the vendor's own
+//     (e.g. SharpSpring's "205");
+//   - anything else is returned as it is: Transient and Unclassified are
+//     retried with backoff, and a sink that knows a vendor's daily limit
+//     turns Quota into a *QuotaError before it asks.
+func FromVendor(err error, code string, rateWait time.Duration) error {
+	switch apierr.Classify(err) {
+	case apierr.Auth:
+		return &RetryAfterError{After: AuthWait, Err: err}
+	case apierr.RateLimited:
+		return &RetryAfterError{After: rateWait, Err: err}
+	case apierr.Permanent:
+		return Permanent(code, err)
+	default:
+		return err
+	}
+}
 
 // QuotaError says a vendor account's daily quota is spent until ResetAt.
 // Probe marks a limit the vendor reported, whose reset time is not known:

@@ -51,7 +51,6 @@ import (
 
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/getlead"
 )
 
@@ -280,22 +279,11 @@ func (s *LeadSink) classify(err error) error {
 		// meanwhile): retry, and the next attempt looks the lead up again.
 		return err
 	}
-	switch apierr.Classify(err) {
-	case apierr.Auth:
-		// A wrong token is not the records' fault: keep them and retry
-		// slowly until the operator fixes it.
-		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	case apierr.RateLimited:
-		after := ge.RetryAfter
-		if after <= 0 {
-			after = s.cfg.RateLimitWait
-		}
-		return &pipeline.RetryAfterError{After: after, Err: err}
-	case apierr.Permanent:
-		return pipeline.Permanent(errorCode(ge), err)
-	default: // transient
-		return err
+	wait := ge.RetryAfter
+	if wait <= 0 {
+		wait = s.cfg.RateLimitWait
 	}
+	return pipeline.FromVendor(err, errorCode(ge), wait)
 }
 
 // classifyWrite is classify for a request that changes the lead. One

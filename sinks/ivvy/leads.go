@@ -845,17 +845,7 @@ func classify(err error) error {
 	if !errors.As(err, &ie) {
 		return err // ctx, gate (quota) and pipeline errors pass through
 	}
-	switch apierr.Classify(err) {
-	case apierr.Permanent:
-		return pipeline.Permanent(strconv.Itoa(ie.Code()), err)
-	case apierr.RateLimited:
-		// iVvy documents no Retry-After; wait at least two seconds.
-		return &pipeline.RetryAfterError{After: 2 * time.Second, Err: err}
-	case apierr.Auth:
-		// The key, not the record, is at fault: keep the records and retry
-		// slowly until the operator fixes it.
-		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	default: // transient, stale included (clock resync)
-		return err
-	}
+	// iVvy documents no Retry-After; a rate-limit answer waits two seconds.
+	// A stale request (clock resync) is transient.
+	return pipeline.FromVendor(err, strconv.Itoa(ie.Code()), 2*time.Second)
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/vendors/apierr"
 	"github.com/crmsync/crmsync/vendors/leadexec"
 )
 
@@ -306,23 +305,13 @@ func classify(err error) error {
 	if !errors.As(err, &e) {
 		return err // ctx errors and the like: transient
 	}
-	switch e.Class() {
-	case apierr.Permanent:
-		if errors.Is(err, leadexec.ErrMissingCredentials) {
-			// A configuration fault, not the record's: keep it.
-			return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-		}
-		code := "invalid_request"
-		if e.HTTPStatus != 0 {
-			code = "http-" + strconv.Itoa(e.HTTPStatus)
-		}
-		return pipeline.Permanent(code, err)
-	case apierr.RateLimited:
-		return &pipeline.RetryAfterError{After: max(e.RetryAfter, time.Second), Err: err}
-	case apierr.Auth:
-		// Bad credentials are not the records' fault: keep them and retry
-		// slowly until the operator fixes the configuration.
-		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
+	if errors.Is(err, leadexec.ErrMissingCredentials) {
+		// A configuration fault, not the record's: keep it.
+		return &pipeline.RetryAfterError{After: pipeline.AuthWait, Err: err}
 	}
-	return err
+	code := "invalid_request"
+	if e.HTTPStatus != 0 {
+		code = "http-" + strconv.Itoa(e.HTTPStatus)
+	}
+	return pipeline.FromVendor(err, code, max(e.RetryAfter, time.Second))
 }

@@ -455,22 +455,12 @@ func classify(err error, probe time.Duration) error {
 	if !errors.As(err, &se) {
 		return err // ctx errors, gate errors (quota) pass through
 	}
-	switch apierr.Classify(err) {
-	case apierr.Auth:
-		// Bad credentials are not the records' fault: keep them and retry
-		// slowly until the operator fixes the key.
-		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	case apierr.Permanent:
-		code := strconv.Itoa(se.Code)
-		if se.Code == 0 {
-			code = "http-" + strconv.Itoa(se.HTTPStatus)
-		}
-		return pipeline.Permanent(code, err)
-	case apierr.RateLimited:
-		return &pipeline.RetryAfterError{After: time.Second, Err: err}
-	case apierr.Quota:
+	if apierr.Classify(err) == apierr.Quota {
 		return quotaError(err, probe)
-	default:
-		return err
 	}
+	code := strconv.Itoa(se.Code)
+	if se.Code == 0 {
+		code = "http-" + strconv.Itoa(se.HTTPStatus)
+	}
+	return pipeline.FromVendor(err, code, time.Second)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
 // Target vendor and entity, as in routes, events and the write ledger.
@@ -162,23 +161,15 @@ func (s *Sink) classify(err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	switch apierr.Classify(err) {
-	case apierr.Auth:
-		return &pipeline.RetryAfterError{After: time.Minute, Err: err}
-	case apierr.RateLimited:
-		after := e.RetryAfter
-		if after <= 0 {
-			after = s.cfg.RateLimitWait
-		}
-		return &pipeline.RetryAfterError{After: after, Err: err}
-	case apierr.Permanent:
-		c := e.Code
-		if c == "" {
-			c = "acme-refused"
-		}
-		return pipeline.Permanent(c, err)
+	wait := e.RetryAfter
+	if wait <= 0 {
+		wait = s.cfg.RateLimitWait
 	}
-	return err
+	code := e.Code
+	if code == "" {
+		code = "acme-refused"
+	}
+	return pipeline.FromVendor(err, code, wait)
 }
 
 // classifyWrite is classify for a batch request: one whose answer was
