@@ -2,6 +2,7 @@ package leadexec_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,19 @@ func readTestdata(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// parseTestdata reads testdata/name with parse, which must find n items.
+func parseTestdata[T any](t *testing.T, name string, parse func(io.Reader) ([]T, error), n int) []T {
+	t.Helper()
+	items, err := parse(bytes.NewReader(readTestdata(t, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != n {
+		t.Fatalf("%s: %d items, want %d", name, len(items), n)
+	}
+	return items
 }
 
 func TestParsePostResponse(t *testing.T) {
@@ -147,13 +161,7 @@ func TestPostResponseErr(t *testing.T) {
 }
 
 func TestParseClientList(t *testing.T) {
-	cl, err := leadexec.ParseClientList(bytes.NewReader(readTestdata(t, "client_list.xml")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cl) != 2 {
-		t.Fatalf("%d clients", len(cl))
-	}
+	cl := parseTestdata(t, "client_list.xml", leadexec.ParseClientList, 2)
 	a := cl[0]
 	wantAdded := time.Date(2014, 1, 5, 18, 50, 54, 0, time.UTC) // PST is UTC-8 in January
 	if a.ClientUID != 20001 || a.AccountUID != 1 || !a.DateAdded.Equal(wantAdded) || a.Status != 6 || a.UserUID != 12 ||
@@ -230,13 +238,7 @@ func equalInts(a, b []int64) bool {
 }
 
 func TestParseClientData(t *testing.T) {
-	fs, err := leadexec.ParseClientData(bytes.NewReader(readTestdata(t, "client_data.xml")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fs) != 3 {
-		t.Fatalf("%d fields", len(fs))
-	}
+	fs := parseTestdata(t, "client_data.xml", leadexec.ParseClientData, 3)
 	c := fs[0]
 	if c.ClientFieldUID != 1001 || c.Descriptor != "Company Name" || c.DataType != leadexec.DataTypeVarchar || !c.Required ||
 		c.SpecialBit != leadexec.SpecialCompany || c.FieldValue != "Acme Roofing <West>" || len(c.PastValues) != 1 ||
