@@ -67,3 +67,24 @@ func TestEncodeRefusesAnEventThatWasNeverSealed(t *testing.T) {
 		t.Fatalf("encoded %s, read back %+v (%v)", got, back, err)
 	}
 }
+
+// SizeBound is never below the encoded size, whatever the strings hold:
+// characters JSON escapes six bytes long (control characters, <, >, &,
+// bytes that are not UTF-8, U+2028), empty values and the latest time.
+func FuzzSizeBoundCoversTheEncoding(f *testing.F) {
+	f.Add("42", "Email", "a@example.com", "v1", int64(1700000000))
+	f.Add("\x01\x02<>&", "\xff\xfe", "\u2028\u2029\"\\", "", int64(253402300799))
+	f.Add("", "", "", "", int64(-62135596800))
+	f.Fuzz(func(t *testing.T, id, field, value, version string, unix int64) {
+		ev := Event{ID: id, Vendor: "leadexec", Entity: "lead", ExternalID: id, Op: OpUpsert, Version: version,
+			Fields: map[string]string{field: value, value: field}, ChangedAt: time.Unix(unix, 999999999).UTC(),
+			Origin: OriginBackfill}
+		data, err := ev.Marshal()
+		if err != nil {
+			return // a time JSON cannot hold: Marshal itself refuses it
+		}
+		if bound := ev.SizeBound(); len(data) > bound {
+			t.Fatalf("encoded %d bytes, over the bound %d: %s", len(data), bound, data)
+		}
+	})
+}

@@ -216,9 +216,13 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) error {
 	}
 	// An event the bus cannot store would be answered 503 on every retry,
 	// and LeadExec would retry it forever.
-	if data, err := ev.Marshal(); err != nil || len(data) > MaxEventBytes {
-		return &httpError{http.StatusRequestEntityTooLarge, "too_large",
-			fmt.Sprintf("lead is %d bytes as an event, over the %d bytes the event bus takes", len(data), MaxEventBytes)}
+	// Only an event that may be over the limit is encoded to measure it:
+	// the bus encodes the event when it publishes it.
+	if ev.SizeBound() > MaxEventBytes {
+		if data, err := ev.Marshal(); err != nil || len(data) > MaxEventBytes {
+			return &httpError{http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("lead is %d bytes as an event, over the %d bytes the event bus takes", len(data), MaxEventBytes)}
+		}
 	}
 	if err := r.pub.Publish(ctx, ev); err != nil {
 		r.log.Error("publish failed", "lead", ev.ExternalID, "err", err)
