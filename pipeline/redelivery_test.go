@@ -222,6 +222,17 @@ func leadWrittenToB(t *testing.T, bus pipeline.ConsumerSource, state pipeline.Ro
 	return route, b
 }
 
+// budgetEditedInB is leadWrittenToB followed by a user's edit in b, made
+// before anything else happens: the lead's budget became 200. It returns b
+// and the lead's canonical id.
+func budgetEditedInB(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, at time.Time) (*targetSink, string) {
+	t.Helper()
+	_, b := leadWrittenToB(t, bus, state, at)
+	k := canonicalK()
+	b.edit(k, map[string]string{"budget": "200"})
+	return b, k
+}
+
 // loseWrite has the route a-b handle evs in a process that stops before
 // its write reaches b: nothing is written or settled.
 func loseWrite(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, evs ...pipeline.Event) {
@@ -526,9 +537,7 @@ func TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile(t *testing.T) {
 func TestABatchRedeliveredBeforeItWroteAnythingIsWritten(t *testing.T) {
 	bus, real := testenv.Bus(t), testenv.State(t)
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	_, b := leadWrittenToB(t, bus, real, t0)
-	k := canonicalK()
-	b.edit(k, map[string]string{"budget": "200"})
+	b, k := budgetEditedInB(t, bus, real, t0)
 
 	flaky := &failingState{RouteState: real}
 	flaky.err.Store(&errDiskGone)
@@ -655,9 +664,7 @@ func TestAnUnreadableAnswerReadBackAsNotWrittenIsWrittenAfterARestart(t *testing
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	_, b := leadWrittenToB(t, bus, state, t0)
-	k := canonicalK()
-	b.edit(k, map[string]string{"budget": "200"})
+	b, k := budgetEditedInB(t, bus, state, t0)
 
 	newer := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
 	killed, kill := context.WithCancel(ctx)
@@ -701,9 +708,7 @@ func (s modifiedSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[
 func TestATargetChangedBeforeTheWriteWasSentIsNoEditAfterIt(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	_, b := leadWrittenToB(t, bus, state, t0)
-	k := canonicalK()
-	b.edit(k, map[string]string{"budget": "200"})
+	b, k := budgetEditedInB(t, bus, state, t0)
 	newer := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
 	loseWrite(t, bus, state, newer)
 
