@@ -39,20 +39,41 @@ func maxInWindow(ts []time.Time, span time.Duration) int {
 	return best
 }
 
+// busiestSecond has every budget, each in its own goroutine and all at
+// once, admit n requests, each answered at once, and returns the most
+// admitted within one second. A refusal fails the test and stops that
+// budget.
+func busiestSecond(t *testing.T, n int, buds ...*pipeline.Budget) int {
+	t.Helper()
+	var mu sync.Mutex
+	var ts []time.Time
+	var wg sync.WaitGroup
+	for _, bud := range buds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if err := bud.Wait(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ts = append(ts, time.Now())
+				mu.Unlock()
+				bud.Answered()
+			}
+		}()
+	}
+	wg.Wait()
+	return maxInWindow(ts, time.Second)
+}
+
 func TestBudgetNeverLetsASecondCarryMoreThanTheRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about two seconds")
 	}
 	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "t", PerSecond: 10}, nil)
-	var ts []time.Time
-	for i := 0; i < 25; i++ {
-		if err := b.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, time.Now())
-		b.Answered()
-	}
-	if got := maxInWindow(ts, time.Second); got > 10 {
+	if got := busiestSecond(t, 25, b); got > 10 {
 		t.Fatalf("%d requests within one second, want at most 10", got)
 	}
 }
@@ -77,33 +98,12 @@ func TestBudgetWindowHoldsAcrossInstances(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about two seconds")
 	}
-	ctx := context.Background()
 	store := testenv.State(t)
 	// Two budgets of one account on one state file, as `run` and
 	// `backfill` would hold: together they stay within the rate.
 	a := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store)
 	b := pipeline.NewBudget(pipeline.BudgetConfig{Account: "ss:1", PerSecond: 5, Shared: true}, store).WithReserve(10)
-	var mu sync.Mutex
-	var ts []time.Time
-	var wg sync.WaitGroup
-	for _, bud := range []*pipeline.Budget{a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 8; i++ {
-				if err := bud.Wait(ctx); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				ts = append(ts, time.Now())
-				mu.Unlock()
-				bud.Answered()
-			}
-		}()
-	}
-	wg.Wait()
-	if got := maxInWindow(ts, time.Second); got > 5 {
+	if got := busiestSecond(t, 8, a, b); got > 5 {
 		t.Fatalf("%d requests within one second from two budgets of one account, want at most 5", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sinktest"
 	"github.com/crmsync/crmsync/vendors/apierr"
 )
 
@@ -93,11 +94,7 @@ func (s landedThenKilled) Read(ctx context.Context, recs []*pipeline.Record) ([]
 func (s landedThenKilled) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	s.target.Write(ctx, recs)
 	s.kill()
-	out := make([]pipeline.Outcome, len(recs))
-	for i := range out {
-		out[i] = pipeline.Outcome{Err: &pipeline.RetryAfterError{After: time.Millisecond, Err: context.Canceled}}
-	}
-	return out
+	return sinktest.Unanswered(len(recs))
 }
 
 // key is the canonical id the copy routes give lead "k" (the key the
@@ -121,12 +118,7 @@ func TestARedeliveredBatchKeepsAUserEditMadeAfterItsWriteLanded(t *testing.T) {
 	edit := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Boston", "budget": "100"})
 
 	b := &targetSink{}
-	killed, kill := context.WithCancel(ctx)
-	first := copyRoute("a", "b", landedThenKilled{b, kill})
-	first.Reverse = true // b's poller reports what the route writes
-	if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{create}); err == nil {
-		t.Fatal("the write whose process stopped was settled")
-	}
+	landThenStop(t, bus, state, b, create)
 	k := canonicalK()
 	if got := b.record(k)["budget"]; got != "100" {
 		t.Fatalf("the first write did not land: budget %q", got)
@@ -230,15 +222,45 @@ func leadWrittenToB(t *testing.T, bus pipeline.ConsumerSource, state pipeline.Ro
 	return route, b
 }
 
-// loseWrite has the route a-b handle ev in a process that stops before its
-// write reaches b: nothing is written or settled.
-func loseWrite(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, ev pipeline.Event) {
+// budgetEditedInB is leadWrittenToB followed by a user's edit in b, made
+// before anything else happens: the lead's budget became 200. It returns b
+// and the lead's canonical id.
+func budgetEditedInB(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, at time.Time) (*targetSink, string) {
 	t.Helper()
-	killed, cancel := context.WithCancel(context.Background())
-	lost := copyRoute("a", "b", lostSink{cancel})
-	lost.Reverse = true
-	if _, err := newRunner(t, lost, bus, state).Apply(killed, []pipeline.Event{ev}); err == nil {
-		t.Fatal("the write that never landed was settled")
+	_, b := leadWrittenToB(t, bus, state, at)
+	k := canonicalK()
+	b.edit(k, map[string]string{"budget": "200"})
+	return b, k
+}
+
+// loseWrite has the route a-b handle evs in a process that stops before
+// its write reaches b: nothing is written or settled.
+func loseWrite(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, evs ...pipeline.Event) {
+	t.Helper()
+	stopWhileWriting(t, bus, state, "the write that never landed was settled", evs,
+		func(kill context.CancelFunc) pipeline.Sink { return lostSink{kill} })
+}
+
+// landThenStop has the route a-b write evs into b in a process that stops
+// once the write landed, before it is settled (landedThenKilled).
+func landThenStop(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, b *targetSink, evs ...pipeline.Event) {
+	t.Helper()
+	stopWhileWriting(t, bus, state, "the write whose process stopped was settled", evs,
+		func(kill context.CancelFunc) pipeline.Sink { return landedThenKilled{b, kill} })
+}
+
+// stopWhileWriting has the route a-b (on which b's poller reports what the
+// route writes) apply evs through the sink that sink makes, which stops
+// the process with kill during the write. The route must settle nothing;
+// failure is the test's failure when it did.
+func stopWhileWriting(t *testing.T, bus pipeline.ConsumerSource, state pipeline.RouteState, failure string, evs []pipeline.Event,
+	sink func(kill context.CancelFunc) pipeline.Sink) {
+	t.Helper()
+	killed, kill := context.WithCancel(context.Background())
+	r := copyRoute("a", "b", sink(kill))
+	r.Reverse = true
+	if _, err := newRunner(t, r, bus, state).Apply(killed, evs); err == nil {
+		t.Fatal(failure)
 	}
 }
 
@@ -314,12 +336,7 @@ func TestAWriteReadBackAsLandedIsNotWrittenAgain(t *testing.T) {
 	create := leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "city": "Austin", "budget": "100"})
 
 	b := &targetSink{}
-	killed, kill := context.WithCancel(ctx)
-	first := copyRoute("a", "b", landedThenKilled{b, kill})
-	first.Reverse = true
-	if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{create}); err == nil {
-		t.Fatal("the write whose process stopped was settled")
-	}
+	landThenStop(t, bus, state, b, create)
 	k := canonicalK()
 	writes, _ := b.counts()
 
@@ -394,12 +411,7 @@ func readBackWithOneFailing(t *testing.T, bad func(b *targetSink, k2 string) pip
 	}
 	events := []pipeline.Event{lead("1", "k1"), lead("2", "k2")}
 	b = &targetSink{}
-	killed, kill := context.WithCancel(ctx)
-	first := copyRoute("a", "b", landedThenKilled{b, kill})
-	first.Reverse = true
-	if _, err := newRunner(t, first, bus, state).Apply(killed, events); err == nil {
-		t.Fatal("the writes whose process stopped were settled")
-	}
+	landThenStop(t, bus, state, b, events...)
 	k1 = pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "1"})
 	k2 = pipeline.CanonicalID(pipeline.Key{Vendor: "a", Entity: "lead", Kind: pipeline.KindID, Value: "2"})
 	b.edit(k1, map[string]string{"budget": "200"})
@@ -525,9 +537,7 @@ func TestARetryDoesNotRewriteWhatAnotherRouteWroteMeanwhile(t *testing.T) {
 func TestABatchRedeliveredBeforeItWroteAnythingIsWritten(t *testing.T) {
 	bus, real := testenv.Bus(t), testenv.State(t)
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	_, b := leadWrittenToB(t, bus, real, t0)
-	k := canonicalK()
-	b.edit(k, map[string]string{"budget": "200"})
+	b, k := budgetEditedInB(t, bus, real, t0)
 
 	flaky := &failingState{RouteState: real}
 	flaky.err.Store(&errDiskGone)
@@ -654,9 +664,7 @@ func TestAnUnreadableAnswerReadBackAsNotWrittenIsWrittenAfterARestart(t *testing
 	bus, state := testenv.Bus(t), testenv.State(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	_, b := leadWrittenToB(t, bus, state, t0)
-	k := canonicalK()
-	b.edit(k, map[string]string{"budget": "200"})
+	b, k := budgetEditedInB(t, bus, state, t0)
 
 	newer := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
 	killed, kill := context.WithCancel(ctx)
@@ -700,9 +708,7 @@ func (s modifiedSink) Read(ctx context.Context, recs []*pipeline.Record) ([]map[
 func TestATargetChangedBeforeTheWriteWasSentIsNoEditAfterIt(t *testing.T) {
 	bus, state := testenv.Bus(t), testenv.State(t)
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	_, b := leadWrittenToB(t, bus, state, t0)
-	k := canonicalK()
-	b.edit(k, map[string]string{"budget": "200"})
+	b, k := budgetEditedInB(t, bus, state, t0)
 	newer := leadEvent(t, "a", t0.Add(2*time.Second), map[string]string{"key": "k", "city": "Austin", "budget": "300"})
 	loseWrite(t, bus, state, newer)
 
@@ -899,12 +905,7 @@ func TestAWriteOvertakenBeforeItsBatchCameBackIsNoLongerOnItsWay(t *testing.T) {
 	create := leadEvent(t, "a", t0.Add(100*time.Millisecond), map[string]string{"key": "k", "budget": "100"})
 
 	b := &targetSink{}
-	killed, kill := context.WithCancel(ctx)
-	first := copyRoute("a", "b", landedThenKilled{b, kill})
-	first.Reverse = true
-	if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{create}); err == nil {
-		t.Fatal("the write whose process stopped was settled")
-	}
+	landThenStop(t, bus, state, b, create)
 	toA := &memorySink{}
 	ba := copyRoute("b", "a", toA)
 	ba.Reverse = true

@@ -1,12 +1,10 @@
 package pipeline_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/internal/testenv"
-	"github.com/crmsync/crmsync/pipeline"
 )
 
 // TestAClearAfterAnUnsettledWriteOfTheValueIsWritten: crmsync writes a's
@@ -31,14 +29,8 @@ func TestAClearAfterAnUnsettledWriteOfTheValueIsWritten(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			bus, state := testenv.Bus(t), testenv.State(t)
-			ctx := context.Background()
 			b := &targetSink{}
-			killed, kill := context.WithCancel(ctx)
-			first := copyRoute("a", "b", landedThenKilled{b, kill})
-			first.Reverse = true
-			if _, err := newRunner(t, first, bus, state).Apply(killed, []pipeline.Event{leadEvent(t, "a", created, creation)}); err == nil {
-				t.Fatal("the write whose process stopped was settled")
-			}
+			landThenStop(t, bus, state, b, leadEvent(t, "a", created, creation))
 			k := canonicalK()
 			if got := b.record(k)["budget"]; got != "43500" {
 				t.Fatalf("the first write did not land: budget %q", got)

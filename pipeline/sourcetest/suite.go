@@ -25,6 +25,7 @@ package sourcetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/crmsync/crmsync/internal/conformance"
@@ -112,5 +113,21 @@ func PollOf[R any](t *testing.T, poll func(context.Context) (R, error), err erro
 	return func(ctx context.Context) error {
 		_, err := poll(ctx)
 		return err
+	}
+}
+
+// Seeded is an Env.Create that adds the records one at a time: seed adds
+// record number n at the vendor, n counting 1, 2, 3, … across every call
+// of the Create, and returns its external id (an id the vendor numbers is
+// formatted in decimal).
+func Seeded[ID ~string | ~int64](seed func(n int) ID) func(t *testing.T, k int) []string {
+	n := 0
+	return func(_ *testing.T, k int) []string {
+		var ids []string
+		for range k {
+			n++
+			ids = append(ids, fmt.Sprint(seed(n)))
+		}
+		return ids
 	}
 }

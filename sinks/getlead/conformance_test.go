@@ -39,11 +39,8 @@ func TestConformance(t *testing.T) {
 							return record(fmt.Sprintf("bad%d", i), mappings.Lead{mappings.FirstName: "Bad",
 								mappings.MobilePhone: fmt.Sprintf("91234%05d", i), mappings.LeadStatus: "Bogus"}, nil)
 						},
-						Held: func(*testing.T) int { return len(sim.Leads()) },
-						Outage: func(*testing.T) func() {
-							sim.SetFaults(getleadsim.Faults{ServerErrorRate: 1})
-							return func() { sim.SetFaults(getleadsim.Faults{}) }
-						},
+						Held:       func(*testing.T) int { return len(sim.Leads()) },
+						Outage:     sinktest.FaultsOutage(sim.SetFaults, getleadsim.Faults{ServerErrorRate: 1}),
 						LoseAnswer: func(*testing.T) { sim.Script(tc.create, getleadsim.FaultDropAfterCommit) },
 					}
 				},

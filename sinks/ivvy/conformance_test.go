@@ -24,11 +24,8 @@ func TestConformance(t *testing.T) {
 				Bad: func(i int) *pipeline.Record {
 					return rec(fmt.Sprintf("bad%d", i), "not-an-address", nil)
 				},
-				Held: func(*testing.T) int { return len(sim.Leads()) },
-				Outage: func(*testing.T) func() {
-					sim.SetFaults(ivvysim.Faults{ServerErrorRate: 1})
-					return func() { sim.SetFaults(ivvysim.Faults{}) }
-				},
+				Held:       func(*testing.T) int { return len(sim.Leads()) },
+				Outage:     sinktest.FaultsOutage(sim.SetFaults, ivvysim.Faults{ServerErrorRate: 1}),
 				LoseAnswer: func(*testing.T) { sim.Script("contact.addOrUpdateLead", ivvysim.FaultDropAfterCommit) },
 			}
 		},

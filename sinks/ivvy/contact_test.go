@@ -2,11 +2,10 @@ package ivvy
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/crmsync/crmsync/checkpoints"
+	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/mappings"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/vendors/ivvy/ivvysim"
@@ -23,11 +22,7 @@ func TestContactEditCostIsFlat(t *testing.T) {
 	for _, size := range []int{500, 5000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			ctx := context.Background()
-			state, err := checkpoints.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { state.Close() })
+			state := testenv.State(t)
 			s, sim, _ := newSink(t, ivvysim.Options{IgnoreLeadFilters: true}, func(c *Config) { c.Identity = state })
 			for i := range size {
 				cid := sim.SeedContact(ivvysim.Contact{FirstName: "F", LastName: strconv.Itoa(i), Email: "p" + strconv.Itoa(i) + "@example.com"})

@@ -10,15 +10,6 @@ import (
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
-// outage makes every SharpSpring request fail with a server error until it
-// ends.
-func outage(sim *sharpspringsim.Server) func(*testing.T) func() {
-	return func(*testing.T) func() {
-		sim.SetFaults(sharpspringsim.Faults{ServerErrorRate: 1})
-		return func() { sim.SetFaults(sharpspringsim.Faults{}) }
-	}
-}
-
 func TestLeadSinkConformance(t *testing.T) {
 	sinktest.Run(t, sinktest.Factory{
 		NewEnv: func(t *testing.T) *sinktest.Env {
@@ -34,7 +25,7 @@ func TestLeadSinkConformance(t *testing.T) {
 					return rec(fmt.Sprintf("bad%d@example.com", i), map[string]string{"leadStatus": "not-a-status"})
 				},
 				Held:       func(*testing.T) int { return len(sim.Leads()) },
-				Outage:     outage(sim),
+				Outage:     sinktest.FaultsOutage(sim.SetFaults, sharpspringsim.Faults{ServerErrorRate: 1}),
 				LoseAnswer: func(*testing.T) { sim.Script("createLeads", sharpspringsim.FaultDropAfterCommit) },
 			}
 		},
@@ -61,7 +52,7 @@ func TestClientSinkConformance(t *testing.T) {
 						mappings.Phone: "555", mappings.Country: "XX"})
 				},
 				Held:       func(*testing.T) int { return len(sim.Clients()) },
-				Outage:     outage(sim),
+				Outage:     sinktest.FaultsOutage(sim.SetFaults, sharpspringsim.Faults{ServerErrorRate: 1}),
 				LoseAnswer: func(*testing.T) { sim.Script("createClient", sharpspringsim.FaultDropAfterCommit) },
 			}
 		},

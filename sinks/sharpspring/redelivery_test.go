@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/internal/testenv"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/pipeline/sinktest"
 	"github.com/crmsync/crmsync/vendors/sharpspring/sharpspringsim"
 )
 
@@ -37,11 +38,7 @@ type stoppedAfterWrite struct {
 func (s stoppedAfterWrite) Write(ctx context.Context, recs []*pipeline.Record) []pipeline.Outcome {
 	s.sink.Write(ctx, recs)
 	s.stop()
-	out := make([]pipeline.Outcome, len(recs))
-	for i := range out {
-		out[i] = pipeline.Outcome{Err: &pipeline.RetryAfterError{After: time.Millisecond, Err: context.Canceled}}
-	}
-	return out
+	return sinktest.Unanswered(len(recs))
 }
 
 // TestAUserEditMadeBeforeTheRedeliveryIsKept: crmsync creates a lead in

@@ -26,7 +26,6 @@ func TestConformance(t *testing.T) {
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
 			state := testenv.State(t)
-			n := 0
 			return &sourcetest.Env{
 				Bus: testenv.Bus(t), Cursors: state, Cursor: "getlead.leads", Subject: pipeline.Subject("lead", "getlead"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
@@ -34,15 +33,10 @@ func TestConformance(t *testing.T) {
 						Publisher: pub, PerPage: 2})
 					return sourcetest.PollOf(t, p.Poll, err)
 				},
-				Create: func(_ *testing.T, k int) []string {
-					var ids []string
-					for range k {
-						n++
-						ids = append(ids, sim.SeedLead(getleadsim.LeadSeed{Name: fmt.Sprintf("Lead %02d", n),
-							Phones: []string{fmt.Sprintf("+9198765%05d", n)}, CreatedAt: t0.Add(time.Duration(n) * time.Minute)}))
-					}
-					return ids
-				},
+				Create: sourcetest.Seeded(func(n int) string {
+					return sim.SeedLead(getleadsim.LeadSeed{Name: fmt.Sprintf("Lead %02d", n),
+						Phones: []string{fmt.Sprintf("+9198765%05d", n)}, CreatedAt: t0.Add(time.Duration(n) * time.Minute)})
+				}),
 			}
 		},
 	})

@@ -17,23 +17,19 @@ func TestConformance(t *testing.T) {
 		NewEnv: func(t *testing.T) *sourcetest.Env {
 			sim, clk, c := newSim(t, ivvysim.Options{}, nil)
 			state := testenv.State(t)
-			n := 0
+			seed := sourcetest.Seeded(func(n int) int64 {
+				cid := sim.SeedContact(ivvysim.Contact{FirstName: "F", LastName: fmt.Sprint("L", n), Email: fmt.Sprintf("p%d@example.com", n)})
+				return sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
+			})
 			return &sourcetest.Env{
 				Bus: testenv.Bus(t), Cursors: state, Cursor: "ivvy.lead", Subject: pipeline.Subject("lead", "ivvy"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 					p, err := NewLeadPoller(Config{Client: c, Publisher: pub, State: state, PerPage: 2})
 					return sourcetest.PollOf(t, p.Poll, err)
 				},
-				Create: func(_ *testing.T, k int) []string {
+				Create: func(t *testing.T, k int) []string {
 					clk.Add(time.Minute)
-					var ids []string
-					for range k {
-						n++
-						cid := sim.SeedContact(ivvysim.Contact{FirstName: "F", LastName: fmt.Sprint("L", n), Email: fmt.Sprintf("p%d@example.com", n)})
-						id := sim.SeedLead(ivvysim.Lead{Name: "L", SourceID: 1, TypeID: 1, StageID: 1, QualityID: 1, IndustryID: 1, ContactID: cid})
-						ids = append(ids, strconv.FormatInt(id, 10))
-					}
-					return ids
+					return seed(t, k)
 				},
 				Change: func(t *testing.T, ids ...string) {
 					clk.Add(time.Minute)

@@ -17,22 +17,15 @@ func TestClientPollerConformance(t *testing.T) {
 				{ClientFieldUID: 11, Descriptor: "Company", SpecialBit: "Company"},
 				{ClientFieldUID: 13, Descriptor: "City", SpecialBit: "City"},
 			}})
-			n := 0
 			return &sourcetest.Env{
 				Bus: e.bus, Cursors: e.state, Cursor: "leadexec.client", Subject: pipeline.Subject("client", "leadexec"),
 				Start: func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 					return sourcetest.PollOf(t, e.clientPoller(pub).Poll, nil)
 				},
-				Create: func(_ *testing.T, k int) []string {
-					var ids []string
-					for range k {
-						n++
-						uid := e.sim.AddClient(leadexecsim.Client{Username: fmt.Sprintf("client-%d", n),
-							Fields: map[int64]string{11: fmt.Sprintf("Acme %d", n), 13: "Austin"}})
-						ids = append(ids, strconv.FormatInt(uid, 10))
-					}
-					return ids
-				},
+				Create: sourcetest.Seeded(func(n int) int64 {
+					return e.sim.AddClient(leadexecsim.Client{Username: fmt.Sprintf("client-%d", n),
+						Fields: map[int64]string{11: fmt.Sprintf("Acme %d", n), 13: "Austin"}})
+				}),
 				Change: func(t *testing.T, ids ...string) {
 					for _, id := range ids {
 						uid, _ := strconv.ParseInt(id, 10, 64)

@@ -14,7 +14,6 @@ import (
 
 func TestLeadPollerConformance(t *testing.T) {
 	runConformance(t, "lead", func(e *env, env *sourcetest.Env) {
-		n := 0
 		env.Start = func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 			p := e.poller(LeadPollerConfig{Since: t0.Add(-time.Hour), SweepInterval: -1}, pub)
 			// One poll of the suite is the windows up to now − Lag.
@@ -28,15 +27,13 @@ func TestLeadPollerConformance(t *testing.T) {
 			}
 		}
 		// Leads changed now; the clock then moves past the poller's lag.
-		env.Create = func(_ *testing.T, k int) []string {
+		seed := sourcetest.Seeded(func(n int) int64 {
 			now := e.clock.Now()
-			var ids []string
-			for range k {
-				n++
-				id := e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("lead%d@example.com", n), "firstName": "Lead",
-					"lastName": strconv.Itoa(n)}, sharpspringsim.SeedTimestamps(now, now))
-				ids = append(ids, strconv.FormatInt(id, 10))
-			}
+			return e.sim.SeedLead(map[string]string{"emailAddress": fmt.Sprintf("lead%d@example.com", n), "firstName": "Lead",
+				"lastName": strconv.Itoa(n)}, sharpspringsim.SeedTimestamps(now, now))
+		})
+		env.Create = func(t *testing.T, k int) []string {
+			ids := seed(t, k)
 			e.clock.Add(time.Minute)
 			return ids
 		}
@@ -55,19 +52,12 @@ func TestLeadPollerConformance(t *testing.T) {
 
 func TestClientPollerConformance(t *testing.T) {
 	runConformance(t, "client", func(e *env, env *sourcetest.Env) {
-		n := 0
 		env.Start = func(t *testing.T, pub pipeline.Publisher) sourcetest.Poll {
 			return sourcetest.PollOf(t, e.clientPoller(pub).Poll, nil)
 		}
-		env.Create = func(_ *testing.T, k int) []string {
-			var ids []string
-			for range k {
-				n++
-				id := e.sim.SeedClient("", map[string]string{"companyName": fmt.Sprintf("Acme %d", n), "city": "Austin"})
-				ids = append(ids, strconv.FormatInt(id, 10))
-			}
-			return ids
-		}
+		env.Create = sourcetest.Seeded(func(n int) int64 {
+			return e.sim.SeedClient("", map[string]string{"companyName": fmt.Sprintf("Acme %d", n), "city": "Austin"})
+		})
 		env.Change = func(_ *testing.T, ids ...string) {
 			for _, id := range ids {
 				n, _ := strconv.ParseInt(id, 10, 64)
