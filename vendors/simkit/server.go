@@ -3,6 +3,7 @@ package simkit
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,6 +52,44 @@ func Abandon(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() == nil {
 		HangUp(w)
 	}
+}
+
+// ReadBody reads the request body, at most limit bytes. It reports false
+// when the body could not be read: after calling tooLarge, which answers
+// HTTP 413 as the vendor does, for a body over limit, and without an
+// answer when the client went away.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64, tooLarge func()) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			tooLarge()
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// Admit delays a request as d says and counts its fault (Delay). It
+// reports false when the request ended first (the client gave up, or
+// Close): then logged records the request, which is abandoned (Abandon),
+// and the handler must stop without applying anything.
+func (in *Injector[F]) Admit(w http.ResponseWriter, r *http.Request, d Decision[F], logged func()) bool {
+	if in.Delay(r.Context(), d) {
+		return true
+	}
+	logged()
+	Abandon(w, r)
+	return false
+}
+
+// Unanswered holds a request without an answer for d.Hold, until the
+// client gives up or Close, then has logged record it and abandons it
+// (Abandon): a timeout as the client sees it.
+func (in *Injector[F]) Unanswered(w http.ResponseWriter, r *http.Request, d Decision[F], logged func()) {
+	in.Wait(r.Context(), d.Hold)
+	logged()
+	Abandon(w, r)
 }
 
 // MaxLog is how many entries a Log keeps.

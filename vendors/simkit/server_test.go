@@ -3,8 +3,12 @@ package simkit
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestServeAnswersUntilStopAndHangUpSendsNothing(t *testing.T) {
@@ -81,5 +85,52 @@ func TestResetStatsClearsCountersLogAndFaultCountsButNotScripts(t *testing.T) {
 	}
 	if !mu.TryLock() {
 		t.Error("lock still held")
+	}
+}
+
+func TestReadBodyAnswersTooLargeOnlyForABodyOverTheLimit(t *testing.T) {
+	for body, over := range map[string]bool{"12345": false, "123456": true} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		tooLarge := false
+		got, ok := ReadBody(httptest.NewRecorder(), r, 5, func() { tooLarge = true })
+		if ok == over || tooLarge != over || (ok && string(got) != body) {
+			t.Errorf("body %q: got %q, ok %v, tooLarge %v", body, got, ok, tooLarge)
+		}
+	}
+}
+
+func TestAdmitAndUnansweredLogBeforeAbandoning(t *testing.T) {
+	in := NewInjector[fault](1)
+	var logged atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := Decision[fault]{Fault: f500, Latency: time.Hour, Hold: time.Millisecond}
+		if r.URL.Path == "/hold" {
+			d.Latency = 0
+			if !in.Admit(w, r, d, func() { t.Error("an admitted request was logged as abandoned") }) {
+				return
+			}
+			in.Unanswered(w, r, d, func() { logged.Add(1) })
+			return
+		}
+		if in.Admit(w, r, d, func() { logged.Add(1) }) {
+			t.Error("a request released by Close was admitted")
+		}
+	})
+	base, stop, err := Serve(h, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if resp, err := http.Get(base + "/hold"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a held request got %d", resp.StatusCode)
+	}
+	in.Close()
+	if resp, err := http.Get(base + "/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a delayed request got %d after Close", resp.StatusCode)
+	}
+	if logged.Load() != 2 || in.Counts()["http500"] != 1 || in.Counts()[LatencyKey] != 1 {
+		t.Errorf("logged %d, counts %v", logged.Load(), in.Counts())
 	}
 }

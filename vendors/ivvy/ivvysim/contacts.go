@@ -3,7 +3,6 @@ package ivvysim
 import (
 	"net/mail"
 	"strings"
-	"sync"
 )
 
 // contactChange is a validated contact write, applied by apply.
@@ -293,46 +292,39 @@ func (s *Server) getContactList(c *call) (any, *apiError) {
 		return nil, e
 	}
 	conds = append(conds, special...)
-	var items []func() map[string]any
 	extID, byExt := exactValue(conds, "externalId")
 	email, byEmail := exactValue(conds, "email")
 	contactID, byID := exactValue(conds, "id")
-	for _, id := range s.contactCandidates(contactID, byID, extID, byExt, email, byEmail, conds) {
-		ct := s.contacts[id]
-		if ct == nil || (byExt && !strings.EqualFold(ct.ExternalID, extID)) || (byEmail && !strings.EqualFold(ct.Email, email)) ||
-			(byID && itoa(ct.ID) != contactID) {
-			continue
-		}
-		render := sync.OnceValue(func() map[string]any { return s.renderContact(ct) })
-		ok := matches(conds, func(key string) (string, bool) {
-			switch key {
-			case "id":
-				return itoa(ct.ID), true
-			case "externalId":
-				return ct.ExternalID, true
-			case "email":
-				return ct.Email, true
-			case "companyId":
-				for _, cid := range ct.Companies {
-					for _, cond := range conds {
-						if cond.key == "companyId" && compare(itoa(cid), cond.value) == 0 {
-							return itoa(cid), true
-						}
+	exact := func(ct *contact) bool {
+		return (!byExt || strings.EqualFold(ct.ExternalID, extID)) && (!byEmail || strings.EqualFold(ct.Email, email)) &&
+			(!byID || itoa(ct.ID) == contactID)
+	}
+	field := func(ct *contact, key string) (v string, present, known bool) {
+		switch key {
+		case "id":
+			return itoa(ct.ID), true, true
+		case "externalId":
+			return ct.ExternalID, true, true
+		case "email":
+			return ct.Email, true, true
+		case "companyId":
+			for _, cid := range ct.Companies {
+				for _, cond := range conds {
+					if cond.key == "companyId" && compare(itoa(cid), cond.value) == 0 {
+						return itoa(cid), true, true
 					}
 				}
-				return "", len(ct.Companies) > 0
-			case "modifiedDate":
-				// From the record, as rendered: a date filter over a large
-				// history must not render every contact.
-				return normTime(ivvyTime(ct.Modified)), true
 			}
-			return scalar(render()[key])
-		})
-		if ok {
-			items = append(items, render)
+			return "", len(ct.Companies) > 0, true
+		case "modifiedDate":
+			// From the record, as rendered: a date filter over a large
+			// history must not render every contact.
+			return normTime(ivvyTime(ct.Modified)), true, true
 		}
+		return "", false, false
 	}
-	return lazyCollection(items, pg), nil
+	ids := s.contactCandidates(contactID, byID, extID, byExt, email, byEmail, conds)
+	return matching(ids, s.contacts, exact, s.renderContact, field, conds, pg), nil
 }
 
 func (s *Server) getCustomFieldDefinition(c *call) (any, *apiError) {

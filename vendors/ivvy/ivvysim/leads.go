@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"sync"
 )
 
 func leadInvalid(why string) *apiError {
@@ -304,38 +303,28 @@ func (s *Server) getLeadList(c *call) (any, *apiError) {
 		}
 		return pageOf(items, total, pg), nil
 	}
-	var items []func() map[string]any
 	contactID, byContact := exactValue(conds, "contactId")
 	leadID, byID := exactValue(conds, "id")
-	for _, id := range s.leadCandidates(leadID, byID, contactID, byContact, conds) {
-		l := s.leads[id]
-		if l == nil || (byContact && itoa(l.ContactID) != contactID) || (byID && itoa(l.ID) != leadID) {
-			continue
-		}
-		// Rendered only when a condition needs it or the lead matches:
-		// rendering every lead for every filtered call made large lists
-		// quadratic.
-		render := sync.OnceValue(func() map[string]any { return s.renderLead(l) })
-		ok := matches(conds, func(key string) (string, bool) {
-			switch key {
-			case "id":
-				return itoa(l.ID), true
-			case "contactId":
-				return itoa(l.ContactID), l.ContactID != 0
-			case "companyId":
-				return itoa(l.CompanyID), l.CompanyID != 0
-			case "modifiedDate":
-				// From the record, not its rendering: a date filter over
-				// a large history must not render every lead.
-				return normTime(ivvyTime(l.Modified)), true
-			case "createdDate":
-				return normTime(ivvyTime(l.Created)), true
-			}
-			return scalar(render()[key])
-		})
-		if ok {
-			items = append(items, render)
-		}
+	exact := func(l *lead) bool {
+		return (!byContact || itoa(l.ContactID) == contactID) && (!byID || itoa(l.ID) == leadID)
 	}
-	return lazyCollection(items, pg), nil
+	field := func(l *lead, key string) (v string, present, known bool) {
+		switch key {
+		case "id":
+			return itoa(l.ID), true, true
+		case "contactId":
+			return itoa(l.ContactID), l.ContactID != 0, true
+		case "companyId":
+			return itoa(l.CompanyID), l.CompanyID != 0, true
+		case "modifiedDate":
+			// From the record, not its rendering: a date filter over
+			// a large history must not render every lead.
+			return normTime(ivvyTime(l.Modified)), true, true
+		case "createdDate":
+			return normTime(ivvyTime(l.Created)), true, true
+		}
+		return "", false, false
+	}
+	ids := s.leadCandidates(leadID, byID, contactID, byContact, conds)
+	return matching(ids, s.leads, exact, s.renderLead, field, conds, pg), nil
 }

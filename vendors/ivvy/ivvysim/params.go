@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 type params = map[string]json.RawMessage
@@ -166,6 +167,35 @@ func lazyCollection(items []func() map[string]any, pg page) map[string]any {
 		res = append(res, render())
 	}
 	return pageOf(res, total, pg)
+}
+
+// matching answers the page at pg of the records of ids (in records) that
+// pass exact, the checks of the exact values that chose ids, and match
+// conds. field answers a condition key from the record itself (known
+// false: the key is read from the record's rendering instead). A record is
+// rendered once, and only when a condition needs it or it is on the page:
+// rendering every record for every filtered call made large lists
+// quadratic.
+func matching[T any](ids []int64, records map[int64]*T, exact func(*T) bool, render func(*T) map[string]any,
+	field func(rec *T, key string) (v string, present, known bool), conds []condition, pg page) map[string]any {
+	var items []func() map[string]any
+	for _, id := range ids {
+		rec := records[id]
+		if rec == nil || !exact(rec) {
+			continue
+		}
+		item := sync.OnceValue(func() map[string]any { return render(rec) })
+		ok := matches(conds, func(key string) (string, bool) {
+			if v, present, known := field(rec, key); known {
+				return v, present
+			}
+			return scalar(item()[key])
+		})
+		if ok {
+			items = append(items, item)
+		}
+	}
+	return lazyCollection(items, pg)
 }
 
 // pageOf answers res, the page at pg of a list of total items.

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"sort"
@@ -137,12 +136,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, &rec, nil, newErr(http.StatusMethodNotAllowed, 0, "Method Not Allowed"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.reply(w, &rec, nil, newErr(http.StatusRequestEntityTooLarge, 0, "Request Entity Too Large"))
-		}
+	body, ok := simkit.ReadBody(w, r, maxBody, func() {
+		s.reply(w, &rec, nil, newErr(http.StatusRequestEntityTooLarge, 0, "Request Entity Too Large"))
+	})
+	if !ok {
 		return
 	}
 	key, aerr := s.verify(r, body, now)
@@ -176,10 +173,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, &rec, nil, newErr(http.StatusNotFound, 0, "Unknown action '"+rec.Action+"'"))
 		return
 	}
-	if !s.faults.Delay(r.Context(), d) {
-		s.record(rec) // the client gave up or Close; nothing applied, nothing sent
-		simkit.Abandon(w, r)
-		return
+	if !s.faults.Admit(w, r, d, func() { s.record(rec) }) {
+		return // the client gave up or Close; nothing applied, nothing sent
 	}
 	switch fault {
 	case Fault429, Fault429RetryAfter:
@@ -199,9 +194,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.replyRaw(w, &rec, http.StatusServiceUnavailable, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>\n")
 		return
 	case FaultTimeout:
-		s.faults.Wait(r.Context(), d.Hold)
-		s.record(rec)
-		simkit.Abandon(w, r) // cap passed or Close: still no answer
+		s.faults.Unanswered(w, r, d, func() { s.record(rec) }) // cap passed or Close: still no answer
 		return
 	}
 

@@ -78,6 +78,21 @@ func (s *Server) asmxInt64(r *http.Request, name string) (int64, *simAnswer) {
 	return n, nil
 }
 
+// asmxArrayOf answers a method that takes one Int64, name, besides Key
+// (read as asmxInt64 does) with the array document array, its items
+// written by write with s.mu held.
+func (s *Server) asmxArrayOf(r *http.Request, name, array string, write func(d *xmlDoc, n int64)) simAnswer {
+	n, bad := s.asmxInt64(r, name)
+	if bad != nil {
+		return *bad
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.newArray(array)
+	write(d, n)
+	return d.end(array)
+}
+
 // xmlDoc writes an XmlSerializer-style array document.
 type xmlDoc struct {
 	b bytes.Buffer
@@ -181,16 +196,15 @@ func (s *Server) getClientList(r *http.Request) simAnswer {
 // conversion error; an unknown client answers an empty array (LeadExec's
 // behaviour is not documented).
 func (s *Server) getClientData(r *http.Request) simAnswer {
-	uid, bad := s.asmxInt64(r, "ClientUID")
-	if bad != nil {
-		return *bad
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.newArray("ArrayOfClientFieldItemType")
+	return s.asmxArrayOf(r, "ClientUID", "ArrayOfClientFieldItemType", s.writeClientData)
+}
+
+// writeClientData writes GetClientData's items for client uid, none for an
+// unknown client. Caller holds s.mu.
+func (s *Server) writeClientData(d *xmlDoc, uid int64) {
 	c := s.clients[uid]
 	if c == nil {
-		return d.end("ArrayOfClientFieldItemType")
+		return
 	}
 	for _, f := range s.cfg.clientFields {
 		d.open("ClientFieldItemType")
@@ -221,5 +235,4 @@ func (s *Server) getClientData(r *http.Request) simAnswer {
 		d.strings("PastValues", nil)
 		d.close("ClientFieldItemType")
 	}
-	return d.end("ArrayOfClientFieldItemType")
 }

@@ -36,16 +36,15 @@ func (s *Server) LeadTypeByUID(uid int64) (LeadType, bool) {
 // unknown lead type answers an empty array, as GetClientData does for an
 // unknown client.
 func (s *Server) getLeadFields(r *http.Request) simAnswer {
-	lid, bad := s.asmxInt64(r, "LeadTypeUID")
-	if bad != nil {
-		return *bad
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.newArray("ArrayOfLeadFieldItemType")
+	return s.asmxArrayOf(r, "LeadTypeUID", "ArrayOfLeadFieldItemType", s.writeLeadFields)
+}
+
+// writeLeadFields writes GetLeadFields' items for lead type lid, none for
+// an unknown lead type. Caller holds s.mu.
+func (s *Server) writeLeadFields(d *xmlDoc, lid int64) {
 	lt := s.cfg.leadTypes[lid]
 	if lt == nil {
-		return d.end("ArrayOfLeadFieldItemType")
+		return
 	}
 	for _, f := range lt.Fields {
 		d.open("LeadFieldItemType")
@@ -75,5 +74,4 @@ func (s *Server) getLeadFields(r *http.Request) simAnswer {
 		d.strings("FieldEnums", nil)
 		d.close("LeadFieldItemType")
 	}
-	return d.end("ArrayOfLeadFieldItemType")
 }

@@ -3,7 +3,6 @@ package sharpspringsim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -172,13 +171,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.replyText(w, &rec, http.StatusRequestEntityTooLarge, "text/plain; charset=utf-8", "Request Entity Too Large\n")
-		}
-		return // otherwise the client went away
+	body, ok := simkit.ReadBody(w, r, maxBody, func() {
+		s.replyText(w, &rec, http.StatusRequestEntityTooLarge, "text/plain; charset=utf-8", "Request Entity Too Large\n")
+	})
+	if !ok {
+		return
 	}
 	env := parseEnvelope(body)
 	rec.Method = env.method
@@ -230,10 +227,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := s.faults.Next(env.method)
 	fault := d.Fault
 	rec.Fault = fault
-	if !s.faults.Delay(r.Context(), d) {
-		s.record(rec) // the client gave up or Close; nothing applied, nothing sent
-		simkit.Abandon(w, r)
-		return
+	if !s.faults.Admit(w, r, d, func() { s.record(rec) }) {
+		return // the client gave up or Close; nothing applied, nothing sent
 	}
 	switch fault {
 	case Fault500, Fault503:
@@ -260,9 +255,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.replyText(w, &rec, http.StatusOK, contentType, body)
 		return
 	case FaultTimeout:
-		s.faults.Wait(r.Context(), d.Hold)
-		s.record(rec)
-		simkit.Abandon(w, r) // cap passed or Close: still no answer
+		s.faults.Unanswered(w, r, d, func() { s.record(rec) }) // cap passed or Close: still no answer
 		return
 	}
 
@@ -297,9 +290,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fault == FaultTimeoutAfterCommit {
-		s.faults.Wait(r.Context(), d.Hold)
-		s.record(rec)
-		simkit.Abandon(w, r) // applied; the client gave up, or cap passed or Close
+		s.faults.Unanswered(w, r, d, func() { s.record(rec) }) // applied; the client gave up, or cap passed or Close
 		return
 	}
 	rec.HTTPStatus = http.StatusOK
