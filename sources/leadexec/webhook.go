@@ -342,6 +342,13 @@ func (r *Receiver) event(fields map[string]string) (pipeline.Event, error) {
 		if err != nil {
 			return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "malformed", fmt.Sprintf("field %s: %v", f, err)}
 		}
+		// An event carries its change time in RFC 3339, which holds the
+		// years 0000 to 9999 only: a time outside them could never be put
+		// on the bus, and the delivery would be retried forever.
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return pipeline.Event{}, &httpError{http.StatusUnprocessableEntity, "malformed",
+				fmt.Sprintf("field %s: %s is outside the years 0000 to 9999 in UTC", f, quoteName(fields[f]))}
+		}
 		changed, version = t.UTC(), t.UTC().Format(time.RFC3339Nano)
 	}
 	evFields := make(map[string]string, len(fields))

@@ -244,8 +244,13 @@ func TestChangedAtField(t *testing.T) {
 	if _, ok := evs[0].Fields["DateModified"]; ok {
 		t.Fatal("the change-time field is carried as a lead field")
 	}
-	code, _ := f.send(t, delivery{query: "LeadUID=2&Email=b@example.com&DateModified=yesterday", user: "le", pass: "pw"})
-	if code != 422 {
-		t.Fatalf("bad date answered %d", code)
+	for _, bad := range []string{"yesterday", "9999-12-31T23:00:00-05:00", "0000-01-01T00:30:00+01:00"} {
+		q := url.Values{"LeadUID": {"2"}, "Email": {"b@example.com"}, "DateModified": {bad}}.Encode()
+		if code, _ := f.send(t, delivery{query: q, user: "le", pass: "pw"}); code != 422 {
+			t.Fatalf("date %q answered %d, want 422", bad, code)
+		}
+	}
+	if evs := f.published(t); len(evs) != 0 {
+		t.Fatalf("refused deliveries published %d events", len(evs))
 	}
 }
