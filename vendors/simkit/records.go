@@ -21,25 +21,17 @@ func Copies[K cmp.Ordered, V, C any](mu sync.Locker, m map[K]*V, clone func(*V) 
 	return out
 }
 
-// Locked returns f(), called while it holds mu, the simulator's lock: how
-// a simulator stores one record without a request.
-func Locked[T any](mu sync.Locker, f func() T) T {
-	mu.Lock()
-	defer mu.Unlock()
-	return f()
-}
-
 // Fill returns fill(0), …, fill(n-1), called in that order while it holds
 // mu, the simulator's lock: how a simulator stores a large history in one
 // go.
 func Fill[T any](mu sync.Locker, n int, fill func(i int) T) []T {
-	return Locked(mu, func() []T {
-		out := make([]T, n)
-		for i := range n {
-			out[i] = fill(i)
-		}
-		return out
-	})
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]T, n)
+	for i := range n {
+		out[i] = fill(i)
+	}
+	return out
 }
 
 // CopyOf returns a copy, made by clone, of the record m holds under k; ok

@@ -45,21 +45,3 @@ func TestFillCallsInOrderHoldingTheLock(t *testing.T) {
 		t.Fatal("Fill kept the lock")
 	}
 }
-
-func TestLockedCallsOnceHoldingTheLock(t *testing.T) {
-	var mu sync.Mutex
-	calls := 0
-	got := Locked(&mu, func() string {
-		if mu.TryLock() {
-			t.Fatal("f ran without the lock held")
-		}
-		calls++
-		return "done"
-	})
-	if got != "done" || calls != 1 {
-		t.Fatalf("Locked = %q after %d calls", got, calls)
-	}
-	if !mu.TryLock() {
-		t.Fatal("Locked kept the lock")
-	}
-}

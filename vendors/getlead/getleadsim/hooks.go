@@ -72,7 +72,9 @@ type LeadSeed struct {
 // its id. Custom keys become known fields. It panics on a missing or taken
 // phone or an unknown status, as those are bugs in the test.
 func (s *Server) SeedLead(seed LeadSeed) string {
-	return simkit.Locked(&s.mu, func() string { return s.seedLead(seed) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seedLead(seed)
 }
 
 // SeedLeads stores n leads as SeedLead would, under one lock, and returns

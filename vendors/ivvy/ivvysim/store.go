@@ -141,7 +141,9 @@ func cloneLead(l *Lead) Lead {
 // SeedContact stores a contact without a request and returns its id (ID,
 // Created and Modified are set by the simulator).
 func (s *Server) SeedContact(c Contact) int64 {
-	return simkit.Locked(&s.mu, func() int64 { return s.seedContact(c, s.cfg.now().UTC()) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seedContact(c, s.cfg.now().UTC())
 }
 
 // seedContact stores c as new, made at at; s.mu is held.
@@ -156,7 +158,9 @@ func (s *Server) seedContact(c Contact, at time.Time) int64 {
 
 // SeedLead stores a lead without a request or validation and returns its id.
 func (s *Server) SeedLead(l Lead) int64 {
-	return simkit.Locked(&s.mu, func() int64 { return s.seedLead(l, s.cfg.now().UTC()) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seedLead(l, s.cfg.now().UTC())
 }
 
 // seedLead stores l as new, made at at; s.mu is held.

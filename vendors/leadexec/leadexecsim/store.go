@@ -291,7 +291,9 @@ func (s *Server) ClientByUID(uid int64) (Client, bool) {
 // check), for query tests. Zero values get defaults: UID from the id
 // generator, LeadTypeUID DefaultLID, DateAdded now. It returns the UID.
 func (s *Server) AddLead(l StoredLead) int64 {
-	return simkit.Locked(&s.mu, func() int64 { return s.addLead(l) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addLead(l)
 }
 
 // AddLeads stores n leads as AddLead would, under one lock, and returns

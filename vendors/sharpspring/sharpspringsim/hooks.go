@@ -128,7 +128,9 @@ func SeedTimestamps(created, updated time.Time) SeedOption {
 // an invalid value or an email that already exists, as those are bugs in
 // the test.
 func (s *Server) SeedLead(fields map[string]string, opts ...SeedOption) int64 {
-	return simkit.Locked(&s.mu, func() int64 { return s.seedLead(fields, opts) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seedLead(fields, opts)
 }
 
 // SeedLeads stores n leads as SeedLead would, under one lock, and returns
