@@ -108,6 +108,26 @@ func getleadLead(at time.Time, origin Origin) Event {
 // echo once after an upgrade.
 var goldenValues = []string{"", "teal", "Ann.ONeil@Example.com", "+919876543210", "línea 1\nline 2"}
 
+// goldenKeys are first keys of new records. Their canonical ids are the
+// keys of the canonical change stream's messages, and a state rebuilt from
+// the bus gives its records these ids again: a changed id moves a record
+// to another key and partition. Numbered keys keep their order (see
+// CanonicalID); "007" is not the number 7.
+var goldenKeys = []Key{
+	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "7000000001"},
+	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "7000000002"},
+	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "0"},
+	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "18446744073709551615"},
+	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "18446744073709551616"},
+	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "007"},
+	{Vendor: "leadexec", Entity: "client", Kind: KindID, Value: "20001"},
+	{Vendor: "sharpspring", Entity: "lead", Kind: KindID, Value: "88038560770"},
+	{Vendor: "sharpspring", Entity: "lead", Kind: KindEmail, Value: "ann@example.com"},
+	{Vendor: "ivvy", Entity: "lead", Kind: KindID, Value: "5001"},
+	{Vendor: "getlead", Entity: "lead", Kind: KindPhone, Value: "+919876543210"},
+	{Vendor: "getlead", Entity: "lead", Kind: KindID, Value: "01HX5Z3K7Q"},
+}
+
 // renderGoldenEvents writes the ids, hashes, subjects and bus bytes of the
 // golden events, one block per event.
 func renderGoldenEvents(t *testing.T) string {
@@ -130,6 +150,10 @@ func renderGoldenEvents(t *testing.T) string {
 	b.WriteString("\n== write ledger value hashes\n")
 	for _, v := range goldenValues {
 		fmt.Fprintf(&b, "%s %q\n", ValueHash(v), v)
+	}
+	b.WriteString("\n== canonical ids of new records by their first key\n")
+	for _, k := range goldenKeys {
+		fmt.Fprintf(&b, "%s %s/%s/%s %q\n", CanonicalID(k), k.Vendor, k.Entity, k.Kind, k.Value)
 	}
 	return b.String()
 }
@@ -183,5 +207,38 @@ func TestGoldenEnvelopesDecode(t *testing.T) {
 		if err := got.Seal(); err != nil || got.ID != id {
 			t.Errorf("%s: sealed again: id %s (%v), bus carried %s", g.name, got.ID, err, id)
 		}
+	}
+}
+
+// TestCanonicalIDKeepsNumberOrder: within one vendor, entity and kind,
+// numbered keys' ids sort as their numbers do (the state stores records by
+// id, so a vendor's new records are stored side by side), and no two keys
+// share an id.
+func TestCanonicalIDKeepsNumberOrder(t *testing.T) {
+	lead := func(v string) Key { return Key{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: v} }
+	numbers := []string{"0", "1", "9", "10", "99", "100", "1000000", "4294967296", "18446744073709551615"}
+	for i := 1; i < len(numbers); i++ {
+		a, b := CanonicalID(lead(numbers[i-1])), CanonicalID(lead(numbers[i]))
+		if a >= b {
+			t.Errorf("id of %s (%s) does not sort before the id of %s (%s)", numbers[i-1], a, numbers[i], b)
+		}
+	}
+	keys := []Key{
+		lead("7"), lead("07"), lead("+7"), lead("7 "), lead("18446744073709551616"),
+		{Vendor: "leadexec", Entity: "client", Kind: KindID, Value: "7"},
+		{Vendor: "sharpspring", Entity: "lead", Kind: KindID, Value: "7"},
+		{Vendor: "leadexec", Entity: "lead", Kind: KindExternal, Value: "7"},
+		{Vendor: "leadexec", Entity: "lead", Kind: KindEmail, Value: "7@example.com"},
+	}
+	seen := map[string]Key{}
+	for _, k := range keys {
+		id := CanonicalID(k)
+		if id != CanonicalID(k) {
+			t.Fatalf("the id of %+v changes from call to call", k)
+		}
+		if other, ok := seen[id]; ok {
+			t.Errorf("%+v and %+v share the id %s", other, k, id)
+		}
+		seen[id] = k
 	}
 }

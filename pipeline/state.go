@@ -3,10 +3,12 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -64,9 +66,42 @@ const (
 // key seen for it. Deriving it (instead of drawing a random one) makes a
 // rebuilt state agree with the old one, and two instances that resolve the
 // same new record at once agree on its id.
+//
+// A key whose value is a decimal number (every vendor's own ids) keeps its
+// order: the id is "c", 16 hex digits naming the key's vendor, entity and
+// kind, and the number as 16 hex digits. The state stores its records by
+// canonical id, so records that arrive in the order the vendor numbered
+// them are stored side by side: a batch of new leads adds to a few pages
+// of the write ledger and the identity map's index instead of one page per
+// lead. Any other value (an email, a phone) gets "c" and 24 hex digits of a
+// hash of the whole key. The two forms differ in length and never meet; two
+// numbered ids meet only if their vendor, entity and kind hash alike in 64
+// bits.
 func CanonicalID(k Key) string {
+	if n, ok := decimalID(k.Value); ok {
+		var b [16]byte
+		space := sha256.Sum256([]byte(k.Vendor + "\x00" + k.Entity + "\x00" + k.Kind))
+		copy(b[:8], space[:8])
+		binary.BigEndian.PutUint64(b[8:], n)
+		return "c" + hex.EncodeToString(b[:])
+	}
 	h := sha256.Sum256([]byte(k.Vendor + "\x00" + k.Entity + "\x00" + k.Kind + "\x00" + k.Value))
 	return "c" + hex.EncodeToString(h[:12])
+}
+
+// decimalID reads s as a number written in decimal with no sign and no
+// leading zero ("0" itself is one), so that one number has one spelling.
+func decimalID(s string) (uint64, bool) {
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil
 }
 
 // Link points one key at a canonical id.

@@ -74,7 +74,8 @@ func TestIDsReadBackEqualAndPackHex(t *testing.T) {
 		packed int // bytes of the BLOB, 0 for TEXT
 	}{
 		{"f290c817f8d693b69f61910b6c13c575", "", 17},
-		{pipeline.CanonicalID(pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "0"}), "", 13},
+		{pipeline.CanonicalID(pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: "id", Value: "0"}), "", 17},
+		{pipeline.CanonicalID(pipeline.Key{Vendor: "leadexec", Entity: "lead", Kind: "email", Value: "a@example.com"}), "", 13},
 		{"leadexec-lead-5877386ca1723afef2de0f7cd64c5c75", "leadexec-lead-", 17},
 		{"ivvy-lead-5877386ca1723afef2de0f7cd64c5c75", "leadexec-lead-", 0},
 		{"cz", "", 0}, {"c", "", 0}, {"c1", "", 2}, {"", "", 0}, {"h1", "", 0}, {"ABCD", "", 0}, {"abc", "", 0},
