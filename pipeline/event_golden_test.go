@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,19 +114,21 @@ var goldenValues = []string{"", "teal", "Ann.ONeil@Example.com", "+919876543210"
 // the bus gives its records these ids again: a changed id moves a record
 // to another key and partition. Numbered keys keep their order (see
 // CanonicalID); "007" is not the number 7.
-var goldenKeys = []Key{
-	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "7000000001"},
-	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "7000000002"},
-	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "0"},
-	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "18446744073709551615"},
-	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "18446744073709551616"},
-	{Vendor: "leadexec", Entity: "lead", Kind: KindID, Value: "007"},
-	{Vendor: "leadexec", Entity: "client", Kind: KindID, Value: "20001"},
-	{Vendor: "sharpspring", Entity: "lead", Kind: KindID, Value: "88038560770"},
-	{Vendor: "sharpspring", Entity: "lead", Kind: KindEmail, Value: "ann@example.com"},
-	{Vendor: "ivvy", Entity: "lead", Kind: KindID, Value: "5001"},
-	{Vendor: "getlead", Entity: "lead", Kind: KindPhone, Value: "+919876543210"},
-	{Vendor: "getlead", Entity: "lead", Kind: KindID, Value: "01HX5Z3K7Q"},
+var goldenKeys = slices.Concat(
+	keysOf("leadexec", "lead", KindID, "7000000001", "7000000002", "0", "18446744073709551615", "18446744073709551616", "007"),
+	keysOf("sharpspring", "lead", KindID, "88038560770"),
+	keysOf("sharpspring", "lead", KindEmail, "ann@example.com"),
+	keysOf("getlead", "lead", KindPhone, "+919876543210"),
+	keysOf("getlead", "lead", KindID, "01HX5Z3K7Q"),
+)
+
+// keysOf is a key of the vendor, entity and kind for each value.
+func keysOf(vendor, entity, kind string, values ...string) []Key {
+	keys := make([]Key, len(values))
+	for i, v := range values {
+		keys[i] = Key{Vendor: vendor, Entity: entity, Kind: kind, Value: v}
+	}
+	return keys
 }
 
 // renderGoldenEvents writes the ids, hashes, subjects and bus bytes of the
