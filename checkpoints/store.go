@@ -60,8 +60,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
 	// A 32 MiB page cache (SQLite's default is 2 MiB) keeps the identity
-	// map's and ledger's pages that a route's batch touches at random in
-	// memory; the driver's statement cache spares the statements run once
+	// map's and ledger's pages that a route's batch touches at random
+	// (hashed keys: emails, phones) in memory; the driver's statement cache spares the statements run once
 	// per webhook delivery a parse each.
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate" +
 		"&_cache_size=-32768&_stmt_cache_size=64"

@@ -10,9 +10,10 @@ import (
 // The write-ahead log is copied back into the database file (a checkpoint)
 // by a connection of its own, in the background, checkpointEvery after a
 // transaction committed, so that the writer's commits do not wait for the
-// copy. A route's batch touches thousands of pages at random (the identity
-// map's and the ledger's keys are hashes), and copying them back took about
-// as long as writing them. Waiting copies a page that several batches wrote
+// copy. A route's batch can touch thousands of pages at random (emails and
+// phones in the identity map, and the canonical ids of records first seen
+// by such a key, are hashes: see pipeline.CanonicalID), and copying them
+// back took about as long as writing them. Waiting copies a page that several batches wrote
 // within checkpointEvery once.
 //
 // The writer's own automatic checkpoint stays (writerCheckpointPages): a
