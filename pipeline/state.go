@@ -75,8 +75,9 @@ const (
 // of the write ledger and the identity map's index instead of one page per
 // lead. Any other value (an email, a phone) gets "c" and 24 hex digits of a
 // hash of the whole key. The two forms differ in length and never meet; two
-// numbered ids meet only if their vendor, entity and kind hash alike in 64
-// bits.
+// numbered keys of the same number share an id only if their vendor, entity
+// and kind hash alike in 64 bits. Ids already stored keep their form: a
+// record is found by its links before an id is derived.
 func CanonicalID(k Key) string {
 	if n, ok := decimalID(k.Value); ok {
 		var b [16]byte
