@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 	}{
 		{"ResolveAllAssignsDerivedIDsAndLinksNewKeys", testResolveAll},
 		{"ResolveAllNeverMovesAnOwnedKey", testResolveKeepsOwners},
+		{"ResolveAllKeepsAStoredIDOfAnyForm", testResolveKeepsStoredForm},
 		{"ResolveAllRefusesAListWithoutUsableKey", testResolveNoKey},
 		{"LookupOfAnUnknownKeyIsNotFound", testLookupNotFound},
 		{"SettleLinksMoveKeysAndVendorKeysGiveTheNewest", testSettleLinks},
@@ -119,6 +120,29 @@ func testResolveAll(t *testing.T, s pipeline.State) {
 	again := resolve(t, s, []pipeline.Key{em2}, []pipeline.Key{le1})
 	if again[0] != ids[1] || again[1] != ids[0] {
 		t.Errorf("resolving known keys again gave %v, want [%s %s]", again, ids[1], ids[0])
+	}
+}
+
+// testResolveKeepsStoredForm: a record an older crmsync created keeps the
+// id it was given then (a hash of its first key, whatever that key looks
+// like), and keys seen later join it; only a new record gets a derived id.
+func testResolveKeepsStoredForm(t *testing.T, s pipeline.State) {
+	ctx := context.Background()
+	le, email := key("leadexec", pipeline.KindID, "7000000001"), key("sharpspring", pipeline.KindEmail, "ann@example.com")
+	const older = "c3b9f1d2a4e5c6b7a8d9e0f1" // 24 hex digits: the hashed form
+	if _, err := s.Settle(ctx, pipeline.Settlement{Links: []pipeline.Link{{CanonicalID: older, Key: le}}}); err != nil {
+		t.Fatalf("Settle: %v", err)
+	}
+	fresh := key("leadexec", pipeline.KindID, "7000000002")
+	ids := resolve(t, s, []pipeline.Key{le, email}, []pipeline.Key{fresh})
+	if ids[0] != older {
+		t.Errorf("a record linked to %s resolved to %s", older, ids[0])
+	}
+	if got := lookup(t, s, email); got != older {
+		t.Errorf("a key seen later joined %s, want the stored %s", got, older)
+	}
+	if want := pipeline.CanonicalID(fresh); ids[1] != want || ids[1] == older {
+		t.Errorf("a new record got %s, want its derived id %s", ids[1], want)
 	}
 }
 
