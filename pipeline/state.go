@@ -93,14 +93,10 @@ func CanonicalID(k Key) string {
 // decimalID reads s as a number written in decimal with no sign and no
 // leading zero ("0" itself is one), so that one number has one spelling.
 func decimalID(s string) (uint64, bool) {
-	if s == "" || (s[0] == '0' && len(s) > 1) {
+	if len(s) > 1 && s[0] == '0' {
 		return 0, false
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
+	// Base 10 takes digits only: no sign, space or underscore.
 	n, err := strconv.ParseUint(s, 10, 64)
 	return n, err == nil
 }
