@@ -40,16 +40,32 @@ func ID(s string) any { return Prefixed("", s) }
 func Prefixed(prefix, s string) any {
 	switch {
 	case isHex(s):
-		b, _ := hex.DecodeString(s)
-		return append([]byte{tagHex}, b...)
+		return packHex(tagHex, s)
 	case len(s) > 1 && s[0] == 'c' && isHex(s[1:]):
-		b, _ := hex.DecodeString(s[1:])
-		return append([]byte{tagCanonical}, b...)
+		return packHex(tagCanonical, s[1:])
 	case prefix != "" && strings.HasPrefix(s, prefix) && isHex(s[len(prefix):]):
-		b, _ := hex.DecodeString(s[len(prefix):])
-		return append([]byte{tagPrefixed}, b...)
+		return packHex(tagPrefixed, s[len(prefix):])
 	}
 	return s
+}
+
+// packHex is tag followed by the bytes of h, which isHex accepted, in one
+// allocation: every id the state writes goes through here.
+func packHex(tag byte, h string) []byte {
+	b := make([]byte, 1+len(h)/2)
+	b[0] = tag
+	for i := 1; i < len(b); i++ {
+		b[i] = unhex(h[2*i-2])<<4 | unhex(h[2*i-1])
+	}
+	return b
+}
+
+// unhex is the value of a lower-case hex digit.
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
 }
 
 // ParseID reads back what ID stored (a string, or a BLOB as []byte).
@@ -66,17 +82,31 @@ func ParsePrefixed(prefix string, v any) (string, error) {
 		}
 		switch v[0] {
 		case tagHex:
-			return hex.EncodeToString(v[1:]), nil
+			return unpackHex("", v[1:]), nil
 		case tagCanonical:
-			return "c" + hex.EncodeToString(v[1:]), nil
+			return unpackHex("c", v[1:]), nil
 		case tagPrefixed:
-			return prefix + hex.EncodeToString(v[1:]), nil
+			return unpackHex(prefix, v[1:]), nil
 		}
 		return "", fmt.Errorf("packed id with unknown tag %#x", v[0])
 	case nil:
 		return "", errors.New("id is NULL")
 	}
 	return "", fmt.Errorf("id of type %T", v)
+}
+
+// unpackHex is prefix followed by the lower-case hex of b, in one
+// allocation.
+func unpackHex(prefix string, b []byte) string {
+	const digits = "0123456789abcdef"
+	var s strings.Builder
+	s.Grow(len(prefix) + 2*len(b))
+	s.WriteString(prefix)
+	for _, c := range b {
+		s.WriteByte(digits[c>>4])
+		s.WriteByte(digits[c&0x0f])
+	}
+	return s.String()
 }
 
 // isHex reports whether s is non-empty lower-case hex of even length (upper
