@@ -51,7 +51,9 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 	for _, it := range items {
 		r := byKey[it.key]
 		if r == nil {
-			r = &Record{Key: it.key, Fields: map[string]string{}, Stamps: map[string]time.Time{}, NaturalKeys: map[string]string{}}
+			n := len(it.mapped.Fields)
+			r = &Record{Key: it.key, Fields: make(map[string]string, n), Stamps: make(map[string]time.Time, n),
+				NaturalKeys: make(map[string]string, len(it.mapped.NaturalKeys))}
 			byKey[it.key] = r
 			order = append(order, it.key)
 		}
@@ -106,10 +108,11 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 			r.createOnly[f] = true
 		}
 		if it.mapped.SourceFields != nil && r.source == nil {
-			r.source, r.sourceStamps, r.sourceHeld = map[string]string{}, map[string]time.Time{}, map[string]bool{}
+			n := len(it.mapped.SourceFields)
+			r.source, r.sourceStamps, r.sourceHeld = make(map[string]string, n), make(map[string]time.Time, n), make(map[string]bool, n)
 		}
 		if len(it.mapped.SourceFields) > 0 {
-			rp := sourceReport{fields: it.mapped.SourceFields, stamps: map[string]time.Time{}, held: maps.Clone(r.sourceHeld)}
+			rp := sourceReport{fields: it.mapped.SourceFields, stamps: make(map[string]time.Time, len(it.mapped.SourceFields)), held: maps.Clone(r.sourceHeld)}
 			for f := range it.mapped.SourceFields {
 				rp.stamps[f] = at
 			}

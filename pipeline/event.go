@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -103,24 +102,32 @@ func (e *Event) Seal() error {
 // the same hash whatever the map order.
 func FieldsHash(fields map[string]string) string {
 	keys := make([]string, 0, len(fields))
-	for k := range fields {
+	n := 0
+	for k, v := range fields {
 		keys = append(keys, k)
+		n += len(k) + len(v) + 2
 	}
 	sort.Strings(keys)
-	h := sha256.New()
+	b := make([]byte, 0, n)
 	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(fields[k]))
-		h.Write([]byte{0})
+		b = append(b, k...)
+		b = append(b, 0)
+		b = append(b, fields[k]...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:16])
 }
 
 // ValueHash is the hash of a single field value, kept in the write ledger.
 func ValueHash(v string) string {
+	return string(appendValueHash(make([]byte, 0, 16), v))
+}
+
+// appendValueHash appends ValueHash(v) to b.
+func appendValueHash(b []byte, v string) []byte {
 	s := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(s[:8])
+	return hex.AppendEncode(b, s[:8])
 }
 
 // SizeBound is a bound on len(Marshal()) that costs no encoding: JSON
@@ -153,11 +160,11 @@ func (e *Event) Encode() ([]byte, error) {
 	return e.Marshal()
 }
 
-// UnmarshalEvent decodes an event read from the bus.
+// UnmarshalEvent decodes an event read from the bus: one JSON object and
+// nothing after it.
 func UnmarshalEvent(b []byte) (Event, error) {
 	var e Event
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	if err := dec.Decode(&e); err != nil {
+	if err := json.Unmarshal(b, &e); err != nil {
 		return Event{}, fmt.Errorf("decode event: %w", err)
 	}
 	if e.ID == "" || e.Vendor == "" || e.Entity == "" || e.ExternalID == "" {

@@ -49,6 +49,12 @@ func TestUnmarshalEventRoundTrip(t *testing.T) {
 	if _, err := UnmarshalEvent([]byte(`{"vendor":"x"}`)); err == nil {
 		t.Fatal("incomplete envelope accepted")
 	}
+	if _, err := UnmarshalEvent(append(b, " \n"...)); err != nil {
+		t.Fatalf("event followed by white space refused: %v", err)
+	}
+	if _, err := UnmarshalEvent(append(b, `{}`...)); err == nil {
+		t.Fatal("event followed by more data accepted")
+	}
 }
 
 func TestEncodeRefusesAnEventThatWasNeverSealed(t *testing.T) {

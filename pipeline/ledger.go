@@ -22,7 +22,7 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 		r := recs[i]
 		wrote := make(map[string]string, len(r.Fields))
 		for f, v := range r.Fields {
-			wrote[f] = ru.srcVendor + ":" + ValueHash(v)
+			wrote[f] = wroteMark(ru.srcVendor, v)
 		}
 		ru.updateRecord(&st, r, func(fields map[string]FieldStamp) bool {
 			for f, w := range wrote {
@@ -36,7 +36,7 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 				if now.After(fs.Sent) {
 					fs.Sent = now
 				}
-				if fs.Hash != strings.TrimPrefix(w, ru.srcVendor+":") {
+				if fs.Hash != w[len(ru.srcVendor)+1:] {
 					fs.WroteAt = r.Stamps[f]
 				}
 				fields[f] = fs
@@ -47,8 +47,25 @@ func (ru *Runner) markIntended(ctx context.Context, recs []*Record, todo []int) 
 	return ru.state.PutLedgers(ctx, st.ledger)
 }
 
+// wroteMark is how FieldStamp.Wrote names crmsync's write of value v from
+// vendor: "<vendor>:<ValueHash(v)>".
+func wroteMark(vendor, v string) string {
+	var buf [64]byte
+	b := append(buf[:0], vendor...)
+	b = append(b, ':')
+	return string(appendValueHash(b, v))
+}
+
+// addWrote returns a new list: wrote without w, then w. wrote may be shared
+// with an entry the caller does not own.
 func addWrote(wrote []string, w string) []string {
-	out := append(slices.DeleteFunc(slices.Clone(wrote), func(x string) bool { return x == w }), w)
+	out := make([]string, 0, len(wrote)+1)
+	for _, x := range wrote {
+		if x != w {
+			out = append(out, x)
+		}
+	}
+	out = append(out, w)
 	if len(out) > MaxWrote {
 		out = out[len(out)-MaxWrote:]
 	}

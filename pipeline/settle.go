@@ -29,7 +29,7 @@ func (st *settlement) updateLedger(vendor, entity, key string, fn func(stored Le
 // anything.
 func (ru *Runner) updateRecord(st *settlement, r *Record, fn func(fields map[string]FieldStamp) bool) {
 	if r.ledger.Fields == nil {
-		r.ledger.Fields = map[string]FieldStamp{}
+		r.ledger.Fields = make(map[string]FieldStamp, len(r.Fields))
 	}
 	fn(r.ledger.Fields)
 	st.updateLedger(ru.r.To.Vendor, ru.r.To.Entity, r.Key, func(entry LedgerEntry) (LedgerEntry, bool) {
@@ -108,7 +108,7 @@ func (ru *Runner) settleWritten(st *settlement, rec *Record, o Outcome) {
 func (ru *Runner) settleSkipped(st *settlement, rec *Record) {
 	marked := make(map[string]string, len(rec.Fields))
 	for f, v := range rec.Fields {
-		marked[f] = ru.srcVendor + ":" + ValueHash(v)
+		marked[f] = wroteMark(ru.srcVendor, v)
 	}
 	ru.endMarks(st, rec.Key, marked)
 }
