@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,19 +180,22 @@ func (s *LeadSink) convert(r *pipeline.Record) error {
 		return nil
 	}
 	var problems []string
-	converted := map[string]string{}
-	for _, f := range slices.Sorted(maps.Keys(r.Fields)) {
-		v := r.Fields[f]
+	var converted map[string]string
+	for f, v := range r.Fields {
 		out, err := s.types.Convert(f, v)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
 		if out != v {
+			if converted == nil {
+				converted = map[string]string{}
+			}
 			converted[f] = out
 		}
 	}
 	if len(problems) > 0 {
+		slices.Sort(problems) // each names its field first
 		return pipeline.Permanent(pipeline.CodeFieldType, fmt.Errorf("%s; fix the value at the source or the field's type in SharpSpring, then retry the dead letter",
 			strings.Join(problems, "; ")))
 	}
@@ -206,6 +208,9 @@ func (s *LeadSink) convert(r *pipeline.Record) error {
 // isVendorQuota reports whether err is SharpSpring's own 106 answer (as
 // opposed to crmsync's daily budget running out, whose reset is known).
 func isVendorQuota(err error) bool {
+	if err == nil {
+		return false // asked of every record's outcome: no allocation
+	}
 	var se *sharpspring.Error
 	return errors.As(err, &se) && se.Class() == apierr.Quota
 }
