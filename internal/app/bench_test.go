@@ -18,7 +18,7 @@ import (
 //	go test -run '^$' -bench WebhookToSharpSpring -benchtime 3x ./internal/app/
 func BenchmarkWebhookToSharpSpring(b *testing.B) {
 	const perRun = 5000
-	h := newHarness(b, harnessOptions{linger: 50 * time.Millisecond, rate: 10,
+	h := newHarness(b, harnessOptions{linger: 50 * time.Millisecond, rate: 10, infoLogs: true,
 		sim: sharpspringsim.Options{RateLimitPerSecond: -1, DailyLimit: -1}})
 	// The client's own 10/s budget would cap this run at 5,000 leads/s;
 	// lift it to measure the pipeline.
@@ -70,7 +70,7 @@ func BenchmarkSharpSpringSinkLimited(b *testing.B) {
 			var total time.Duration
 			var rejected int
 			for i := 0; i < b.N; i++ {
-				h := newHarness(b, harnessOptions{linger: 100 * time.Millisecond, rate: rate})
+				h := newHarness(b, harnessOptions{linger: 100 * time.Millisecond, rate: rate, infoLogs: true})
 				for j := 0; j < backlog; j++ {
 					h.publish(int64(j), time.Now(), leadFields(j))
 				}

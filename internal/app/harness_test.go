@@ -39,7 +39,8 @@ type harness struct {
 	app     *App
 	stopRun func() // stops the running instance; nil when none runs
 	// System names of the custom fields, by canonical name.
-	sys map[string]string
+	sys      map[string]string
+	infoLogs bool // see harnessOptions
 }
 
 // typedField is a SharpSpring custom field of a given type.
@@ -61,6 +62,9 @@ type harnessOptions struct {
 	typed []typedField
 	// tweak changes the config before defaults and validation.
 	tweak func(*config.Config)
+	// infoLogs logs at info, as `crmsync run` does by default, instead of
+	// debug: benchmarks measure the pipeline, not debug formatting.
+	infoLogs bool
 }
 
 // newHarness starts the SharpSpring simulator over real HTTP and prepares a
@@ -73,7 +77,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	sim := sharpspringsim.New(o.sim)
 	srv := httptest.NewServer(sim)
-	h := &harness{t: t, sim: sim, simSrv: srv, logs: &testenv.Log{}, sys: map[string]string{}}
+	h := &harness{t: t, sim: sim, simSrv: srv, logs: &testenv.Log{}, sys: map[string]string{}, infoLogs: o.infoLogs}
 	var catalog []mappings.CatalogField
 	fields := append([]typedField{{"favorite_color", "Favorite Color", "text", nil}, {"budget", "Budget", "text", nil}}, o.typed...)
 	for _, f := range fields {
@@ -123,7 +127,11 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if h.infoLogs {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: level}))
 	a, err := New(context.Background(), h.cfg, log)
 	if err != nil {
 		h.t.Fatal(err)
