@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -101,18 +101,23 @@ func (e *Event) Seal() error {
 // FieldsHash is a stable hash of a field set: the same names and values give
 // the same hash whatever the map order.
 func FieldsHash(fields map[string]string) string {
-	keys := make([]string, 0, len(fields))
+	return sortedHash(fields, func(v string) string { return v })
+}
+
+// sortedHash hashes each name of m and val of its value, in name order.
+func sortedHash[V any](m map[string]V, val func(V) string) string {
+	keys := make([]string, 0, len(m))
 	n := 0
-	for k, v := range fields {
+	for k, v := range m {
 		keys = append(keys, k)
-		n += len(k) + len(v) + 2
+		n += len(k) + len(val(v)) + 2
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	b := make([]byte, 0, n)
 	for _, k := range keys {
 		b = append(b, k...)
 		b = append(b, 0)
-		b = append(b, fields[k]...)
+		b = append(b, val(m[k])...)
 		b = append(b, 0)
 	}
 	s := sha256.Sum256(b)

@@ -346,9 +346,5 @@ func recordedAsChange(st FieldStamp, h string, at time.Time) bool {
 }
 
 func ledgerHash(fields map[string]FieldStamp) string {
-	m := make(map[string]string, len(fields))
-	for k, v := range fields {
-		m[k] = v.Hash
-	}
-	return FieldsHash(m)
+	return sortedHash(fields, func(st FieldStamp) string { return st.Hash })
 }
