@@ -163,7 +163,7 @@ func (ru *Runner) coalesceFor(ctx context.Context, items []pending, dropSame, ec
 					if newer(st.At, r.Stamps[f]) {
 						ru.log.Debug("field not written: the target holds a newer change", "record", k, "field", f,
 							"target_at", st.At, "event_at", r.Stamps[f])
-						if w, n := ru.srcVendor+":"+ValueHash(v), len(st.Wrote); !st.WroteAt.IsZero() && n > 0 && st.Wrote[n-1] == w {
+						if w, n := wroteMark(ru.srcVendor, v), len(st.Wrote); !st.WroteAt.IsZero() && n > 0 && st.Wrote[n-1] == w {
 							if r.overtaken == nil {
 								r.overtaken = map[string]string{}
 							}

@@ -498,7 +498,7 @@ func (ru *Runner) noteHeld(st *settlement, r *Record, current map[string]string)
 		for f, h := range held {
 			fs, ok := fields[f]
 			n := len(fs.Wrote)
-			if !ok || fs.WroteAt.IsZero() || n == 0 || fs.Wrote[n-1] != ru.srcVendor+":"+ValueHash(r.Fields[f]) {
+			if !ok || fs.WroteAt.IsZero() || n == 0 || fs.Wrote[n-1] != wroteMark(ru.srcVendor, r.Fields[f]) {
 				continue // not this write's mark (settled, or written again)
 			}
 			fs.Prev = h
