@@ -35,6 +35,11 @@ type deliveryQueue struct {
 	// hurry, while a commit run lingers before its first commit, ends the
 	// wait when closed (nil otherwise).
 	hurry chan struct{}
+	// filter, once the Store claimed the receipts, holds every record that
+	// has one, stored or queued (see ClaimReceipts); lookups use it once
+	// filterReady.
+	filter      *receiptFilter
+	filterReady bool
 }
 
 type receiptKey struct{ vendor, entity, externalID string }
@@ -64,6 +69,7 @@ func (s *Store) RecordDelivery(ctx context.Context, vendor, entity, externalID, 
 	q := &s.deliveries
 	q.mu.Lock()
 	q.pending = append(q.pending, r)
+	q.filterAdd(r)
 	if q.writing {
 		q.cutLinger()
 		q.mu.Unlock()
@@ -98,6 +104,7 @@ func (s *Store) QueueDelivery(_ context.Context, vendor, entity, externalID, con
 	}
 	q.queued[receiptKey{vendor, entity, externalID}] = r
 	q.pending = append(q.pending, r)
+	q.filterAdd(r)
 	err := q.failed
 	q.failed = nil
 	switch {
@@ -132,16 +139,24 @@ func (q *deliveryQueue) cutLinger() {
 	}
 }
 
+// filterAdd puts a receipt about to be queued in the filter; q.mu is held.
+func (q *deliveryQueue) filterAdd(r *receipt) {
+	if q.filter != nil {
+		q.filter.add(r.vendor, r.entity, r.externalID)
+	}
+}
+
 // lookup returns the content hash of a record's receipt that is queued and
-// not yet committed.
-func (q *deliveryQueue) lookup(vendor, entity, externalID string) (string, bool) {
+// not yet committed (queued true), or says that the record has no receipt
+// at all (none true: the Store claimed the receipts, and its filter does
+// not hold the record). Otherwise the receipt, if any, is in the file.
+func (q *deliveryQueue) lookup(vendor, entity, externalID string) (contentHash string, queued, none bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	r, ok := q.queued[receiptKey{vendor, entity, externalID}]
-	if !ok {
-		return "", false
+	if r, ok := q.queued[receiptKey{vendor, entity, externalID}]; ok {
+		return r.contentHash, true, false
 	}
-	return r.contentHash, true
+	return "", false, q.filterReady && !q.filter.mayHold(vendor, entity, externalID)
 }
 
 // drain waits until every queued receipt is committed.

@@ -79,7 +79,7 @@ func TestQueuedReceiptFailureIsReported(t *testing.T) {
 		t.Fatalf("first queued receipt: %v", err)
 	}
 	s.deliveries.drain()
-	if _, ok := s.deliveries.lookup("leadexec", "lead", "1"); ok {
+	if _, queued, _ := s.deliveries.lookup("leadexec", "lead", "1"); queued {
 		t.Fatal("a receipt that could not be committed is still claimed as queued")
 	}
 	if err := s.QueueDelivery(ctx, "leadexec", "lead", "2", "h2", "ev"); err == nil {

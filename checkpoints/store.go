@@ -41,6 +41,8 @@ type Store struct {
 	now        func() time.Time
 	deliveries deliveryQueue
 	ckpt       *checkpointer // nil in a Store not made by Open
+	path       string        // the file; "" in a Store not made by Open
+	claim      *os.File      // the receipts' lock, once claimed (ClaimReceipts)
 }
 
 // readConns is the size of the read pool. Each connection keeps its own
@@ -72,7 +74,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One writer connection: SQLite serialises writers anyway, and a single
 	// connection never sees SQLITE_BUSY from itself.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, path: path}
 	if err := s.migrate(ctx, 0); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
@@ -139,7 +141,13 @@ func (s *Store) Close() error {
 	}
 	// The writer closes last: the last connection to close copies the
 	// log into the file and removes it.
-	return errors.Join(ckpt, s.rdb.Close(), s.db.Close())
+	err := errors.Join(ckpt, s.rdb.Close(), s.db.Close())
+	if s.claim != nil {
+		// Released once every receipt is written.
+		err = errors.Join(err, s.claim.Close())
+		s.claim = nil
+	}
+	return err
 }
 
 // Ping checks that the database answers.
@@ -378,8 +386,11 @@ func (s *Store) QuotaUsed(ctx context.Context, account string, at time.Time) (in
 // ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, vendor, entity, externalID string) (contentHash string, err error) {
 	var h any
-	if h, ok := s.deliveries.lookup(vendor, entity, externalID); ok {
+	switch h, queued, none := s.deliveries.lookup(vendor, entity, externalID); {
+	case queued:
 		return h, nil
+	case none:
+		return "", pipeline.ErrNotFound
 	}
 	// A point read on the primary key, once per webhook delivery: with a
 	// context that can end, database/sql and the driver each start a

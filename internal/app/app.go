@@ -109,6 +109,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, offline bo
 	}
 	a.State = store
 	if !offline {
+		if err := a.claimReceipts(ctx); err != nil {
+			return nil, err
+		}
 		if a.presence, err = a.joinCluster(ctx); err != nil {
 			return nil, err
 		}

@@ -316,6 +316,34 @@ func TestStartupRefusesUnknownSystemName(t *testing.T) {
 	h.app = nil
 }
 
+// One instance at a time runs on a SQLite state: a second one on the same
+// data dir is refused, with what to do, and takes its place once the first
+// stopped.
+func TestSecondInstanceOnOneSQLiteStateIsRefused(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.start()
+	cfg := *h.cfg
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	_, err := New(context.Background(), &cfg, nil2())
+	if err == nil || !strings.Contains(err.Error(), "another crmsync instance runs on") ||
+		!strings.Contains(err.Error(), "state.db") {
+		t.Fatalf("second instance: err = %v, want it refused for the state file", err)
+	}
+	// Commands beside the running instance open the state unclaimed.
+	off, err := NewOffline(context.Background(), &cfg, nil2())
+	if err != nil {
+		t.Fatalf("offline beside the instance: %v", err)
+	}
+	off.Close()
+	h.stop()
+	h.app = nil
+	second, err := New(context.Background(), &cfg, nil2())
+	if err != nil {
+		t.Fatalf("instance after the first stopped: %v", err)
+	}
+	second.Close()
+}
+
 func TestBadCredentialsAreNeverLoggedAndKeepEvents(t *testing.T) {
 	h := newHarness(t, harnessOptions{linger: 20 * time.Millisecond})
 	h.start()

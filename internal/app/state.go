@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -93,4 +95,27 @@ func OpenStateAlone(ctx context.Context, cfg *config.Config) (st pipeline.State,
 			_ = bus.Close()
 		}
 	}, nil
+}
+
+// claimReceipts makes this instance the only writer of delivery receipts
+// to a SQLite state (see checkpoints.Store.ClaimReceipts), which then
+// answers a webhook delivery of a new record without reading the file. A
+// second instance on the same state file is refused: one instance runs on
+// a SQLite state at a time.
+func (a *App) claimReceipts(ctx context.Context) error {
+	c, ok := a.State.(interface{ ClaimReceipts(context.Context) error })
+	if !ok {
+		return nil
+	}
+	start := time.Now()
+	if err := c.ClaimReceipts(ctx); err != nil {
+		if errors.Is(err, checkpoints.ErrReceiptsClaimed) {
+			return fmt.Errorf("another crmsync instance runs on %s: one instance at a time runs on a state.kind sqlite state; "+
+				"stop the other, give this one its own data_dir, or run several instances on state.kind nats",
+				filepath.Join(a.cfg.DataDir, "state.db"))
+		}
+		return err
+	}
+	a.log.Debug("delivery receipts claimed", "took", time.Since(start))
+	return nil
 }

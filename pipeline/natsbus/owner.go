@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/crmsync/crmsync/internal/filelock"
 )
 
 // The embedded server's store belongs to one process at a time: the first
@@ -37,18 +38,7 @@ func storeLock(dir string) (f *os.File, ok bool, err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, false, err
 	}
-	f, err = os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return f, true, nil
+	return filelock.TryLock(filepath.Join(dir, lockFile))
 }
 
 func newToken() string {
