@@ -57,23 +57,6 @@ func (s *Store) fillReceiptFilter(ctx context.Context) error {
 	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries`).Scan(&stored); err != nil {
 		return err
 	}
-	spaces := map[int64]spaceName{}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, vendor, entity FROM key_spaces WHERE kind = ''`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id int64
-		var n spaceName
-		if err := rows.Scan(&id, &n.vendor, &n.entity); err != nil {
-			rows.Close()
-			return err
-		}
-		spaces[id] = n
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
 	// The filter is in place, not yet used, before the file is read: a
 	// receipt taken meanwhile is added by the queue, one stored before the
 	// read is found by it.
@@ -85,58 +68,38 @@ func (s *Store) fillReceiptFilter(ctx context.Context) error {
 	}
 	q.filter, q.filterReady = f, false
 	q.mu.Unlock()
-	fail := func(err error) error {
+	if err := s.readReceipts(ctx, f); err != nil {
 		q.mu.Lock()
 		q.filter = nil
 		q.mu.Unlock()
 		return err
 	}
-	rows, err = s.rdb.QueryContext(ctx, `SELECT space, external_id FROM deliveries`)
-	if err != nil {
-		return fail(err)
-	}
-	const perLock = 1024
-	type key struct {
-		space int64
-		id    string
-	}
-	batch := make([]key, 0, perLock)
-	flush := func() error {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		for _, k := range batch {
-			n, ok := spaces[k.space]
-			if !ok {
-				return fmt.Errorf("delivery receipt in key space %d, which has no name", k.space)
-			}
-			f.add(n.vendor, n.entity, k.id)
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.space, &k.id); err != nil {
-			rows.Close()
-			return fail(err)
-		}
-		if batch = append(batch, k); len(batch) == perLock {
-			if err := flush(); err != nil {
-				rows.Close()
-				return fail(err)
-			}
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return fail(err)
-	}
-	if err := flush(); err != nil {
-		return fail(err)
-	}
 	q.mu.Lock()
 	q.filterReady = true
 	q.mu.Unlock()
 	return nil
+}
+
+// readReceipts adds every stored receipt to f, which the delivery queue
+// shares.
+func (s *Store) readReceipts(ctx context.Context, f *receiptFilter) error {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT k.vendor, k.entity, d.external_id
+		FROM deliveries d JOIN key_spaces k ON k.id = d.space`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	q := &s.deliveries
+	for rows.Next() {
+		var vendor, entity, id string
+		if err := rows.Scan(&vendor, &entity, &id); err != nil {
+			return err
+		}
+		q.mu.Lock()
+		f.add(vendor, entity, id)
+		q.mu.Unlock()
+	}
+	return rows.Err()
 }
 
 // receiptFilter is a Bloom filter of the records that have a delivery
